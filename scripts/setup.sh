@@ -1,0 +1,73 @@
+# Sourced by scripts/test.sh and scripts/quickstart.sh: installs what is missing and nothing
+# else, so both commands are idempotent and work on a fresh Debian machine with Node 20.
+# Everything it installs comes from Debian's packages or the npm registry.
+
+say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+require_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    echo "sluice needs Node.js 20 or newer on PATH (see README.md)" >&2
+    exit 1
+  fi
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$major" -lt 20 ]; then
+    echo "sluice needs Node.js 20 or newer; this is $(node --version)" >&2
+    exit 1
+  fi
+}
+
+# ensure_debian_packages CMD_OR_FILE:PACKAGE ... installs PACKAGE when CMD_OR_FILE is missing.
+ensure_debian_packages() {
+  local missing=() item probe pkg
+  for item in "$@"; do
+    probe=${item%%:*}
+    pkg=${item#*:}
+    if [ "${probe#/}" != "$probe" ]; then
+      [ -e "$probe" ] || missing+=("$pkg")
+    else
+      command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# What the product and its tests run on: MariaDB, ZooKeeper (and Java for it), a C++
+# toolchain for the native ZooKeeper client, git for the generated-code check.
+ensure_runtime_packages() {
+  ensure_debian_packages \
+    /usr/sbin/mariadbd:mariadb-server \
+    mariadb:mariadb-client \
+    mariadb-binlog:mariadb-client \
+    /usr/share/java/zookeeper.jar:zookeeper \
+    java:default-jre-headless \
+    make:make \
+    g++:g++ \
+    python3:python3 \
+    git:git \
+    curl:curl
+}
+
+# npm ci when node_modules is missing or older than the lockfile.
+ensure_node_modules() {
+  # The native ZooKeeper client builds with node-gyp; point it at the installed Node
+  # headers so it needs no download.
+  if [ -d /usr/include/node ] && [ -z "${npm_config_nodedir:-}" ]; then
+    export npm_config_nodedir=/usr
+  fi
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+    || [ ! -e node_modules/zookeeper/build/Release/zookeeper.node ]; then
+    say "installing npm dependencies (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+build() {
+  say "compiling TypeScript"
+  npx --no-install tsc -p tsconfig.json
+}

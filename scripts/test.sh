@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets up and runs all the tests: quality gates first, then unit and integration tests
+# against a real MariaDB and ZooKeeper that the tests start themselves.
+# Usage: bash scripts/test.sh [test file or directory under test/ ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup.sh
+
+require_node
+ensure_runtime_packages
+ensure_node_modules
+
+say "buf lint"
+npx --no-install buf lint
+
+say "generated code is fresh (buf generate)"
+npx --no-install buf generate
+if [ -d .git ] && [ -n "$(git status --porcelain -- src/gen)" ]; then
+  git status --porcelain -- src/gen >&2
+  echo "src/gen is stale: run 'npx buf generate' and commit the result" >&2
+  exit 1
+fi
+
+say "type check (tsc --noEmit)"
+npx --no-install tsc --noEmit -p tsconfig.json
+
+say "lint and format (biome ci)"
+npx --no-install biome ci --reporter=summary .
+
+build
+
+say "tests"
+if [ $# -gt 0 ]; then
+  targets=()
+  for arg in "$@"; do targets+=("dist/${arg%.ts}"); done
+  files=$(find "${targets[@]}" -name '*.test.js' 2>/dev/null | sort)
+else
+  files=$(find dist/test -name '*.test.js' | sort)
+fi
+[ -n "$files" ] || { echo "no test files found" >&2; exit 1; }
+# Integration tests start their own servers; one file at a time keeps two cores responsive.
+# shellcheck disable=SC2086
+node --test --test-concurrency=1 --test-timeout=900000 $files

@@ -1,0 +1,47 @@
+// canal's ZooKeeper layout (see docs/design.md, "ZooKeeper layout"), under a configurable root.
+// Paths are built here and nowhere else so that server, gateway and tools agree.
+export const DEFAULT_ROOT = "/otter/canal";
+
+export class ZkPaths {
+  constructor(readonly root: string = DEFAULT_ROOT) {
+    if (!root.startsWith("/") || root.endsWith("/")) {
+      throw new Error(`zookeeper root must start with "/" and not end with it, got "${root}"`);
+    }
+  }
+  /** Ephemeral: a server is alive. */
+  server(address: string): string {
+    return `${this.root}/cluster/${address}`;
+  }
+  cluster(): string {
+    return `${this.root}/cluster`;
+  }
+  destinations(): string {
+    return `${this.root}/destinations`;
+  }
+  destination(d: string): string {
+    return `${this.root}/destinations/${d}`;
+  }
+  /** Ephemeral: the server running destination d, canal's {"active":true,"address":...,"cid":N}. */
+  destinationRunning(d: string): string {
+    return `${this.destination(d)}/running`;
+  }
+  /** Ephemeral children: servers able to run d. */
+  destinationCluster(d: string): string {
+    return `${this.destination(d)}/cluster`;
+  }
+  client(d: string, clientId: string): string {
+    return `${this.destination(d)}/${clientId}`;
+  }
+  /** Ephemeral: the consumer holding clientId. */
+  clientRunning(d: string, clientId: string): string {
+    return `${this.client(d, clientId)}/running`;
+  }
+  /** Persistent: canal's LogPosition JSON. */
+  clientCursor(d: string, clientId: string): string {
+    return `${this.client(d, clientId)}/cursor`;
+  }
+  /** Persistent: the clientId's filter string. */
+  clientFilter(d: string, clientId: string): string {
+    return `${this.client(d, clientId)}/filter`;
+  }
+}
