@@ -12,7 +12,6 @@ import { parseSourceUrl } from "../../src/server/replication/source.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 
 // Event type codes (binlog header byte 4).
-const QUERY = 2;
 const ROTATE = 4;
 const XID = 16;
 const FORMAT_DESCRIPTION = 15;
