@@ -69,5 +69,6 @@ ensure_node_modules() {
 
 build() {
   say "compiling TypeScript"
+  rm -rf dist
   npx --no-install tsc -p tsconfig.json
 }
