@@ -304,8 +304,9 @@ export type Column = Message<"sluice.v1.Column"> & {
   value: string;
 
   /**
-   * canal's "original length of the data object": the number of bytes the
-   * value takes in the binlog row image. 0 when is_null or omitted is true.
+   * For CHAR, VARCHAR, BINARY and VARBINARY: the column's maximum length in
+   * bytes, as the binlog's table map declares it (e.g. 80 for VARCHAR(20) in
+   * utf8mb4). 0 for other types. (canal declares this field and leaves it 0.)
    *
    * @generated from field: int32 length = 9;
    */

@@ -1,0 +1,122 @@
+// `sluice binlog FILE...`: decodes binlog files offline (as the server writes them, or as
+// `mariadb-binlog --raw` / `mysqlbinlog --raw` saves them) and prints one JSON line per row
+// change, in the flat form, or per entry.
+import { basename } from "node:path";
+import { parseArgs } from "node:util";
+import { toJsonString } from "@bufbuild/protobuf";
+import { EntrySchema } from "../gen/sluice/v1/entry_pb.js";
+import { FlatMessageSchema } from "../gen/sluice/v1/flat_message_pb.js";
+import { BinlogDecoder, readBinlogEvents } from "../server/binlog/index.js";
+import { EntryBuilder } from "../server/parse/entry-builder.js";
+import { toFlatMessage } from "../server/parse/flat-message.js";
+import { TransactionTracker } from "../server/parse/transaction-tracker.js";
+import { type Command, UsageError } from "./command.js";
+
+const HELP = `Usage: sluice binlog [options] FILE...
+
+Decodes binlog files and prints one JSON line per row change (canal's flat form), or per
+entry with --format entry. Files are read in the order given, each from its start.
+
+Options:
+  --format flat|entry     flat (default): one line per row change or DDL, like canal's
+                          FlatMessage; entry: every entry (transaction begin/end too) as
+                          the API's Entry message in JSON
+  --time-zone ZONE        zone TIMESTAMP values are shown in: UTC (default), "+08:00", or
+                          an IANA name such as Europe/Paris (use the source server's zone)
+  --start-position N      start the first file at byte offset N (an event boundary)
+  -h, --help              this help
+
+Exit codes: 0 ok, 1 a file could not be read or decoded (the error names file and offset),
+2 bad usage.`;
+
+export const binlogCommand: Command = {
+  name: "binlog",
+  summary: "decode binlog files offline and print row changes as JSON lines",
+  help: HELP,
+  async run(args) {
+    let parsed: ReturnType<typeof parse>;
+    try {
+      parsed = parse(args);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length === 0) throw new UsageError("name at least one binlog file");
+    const format = values.format ?? "flat";
+    if (format !== "flat" && format !== "entry")
+      throw new UsageError(`--format must be flat or entry, got "${format}"`);
+    const startPosition =
+      values["start-position"] === undefined ? undefined : Number(values["start-position"]);
+    if (startPosition !== undefined && !(Number.isInteger(startPosition) && startPosition >= 4)) {
+      throw new UsageError(`--start-position must be an integer >= 4, got "${values["start-position"]}"`);
+    }
+
+    const decoder = new BinlogDecoder({ timeZone: values["time-zone"] ?? "UTC" });
+    const out = new LineWriter();
+    let builder: EntryBuilder | undefined;
+    let id = 0n;
+    for (const [i, path] of positionals.entries()) {
+      const tracker = new TransactionTracker({ file: basename(path) });
+      const opts = i === 0 && startPosition !== undefined ? { startOffset: startPosition } : {};
+      for await (const raw of readBinlogEvents(path, opts)) {
+        const event = decoder.decode(raw.bytes, { file: tracker.file, offset: raw.offset });
+        const nextOffset = raw.bytes.readUInt32LE(13);
+        const gtid = tracker.observe(event, raw.offset, nextOffset);
+        if (event.type === "format_description") builder ??= new EntryBuilder({ flavor: event.flavor });
+        const entry = builder?.build({
+          event,
+          file: basename(path),
+          offset: raw.offset,
+          nextOffset,
+          gtid,
+          serverId: event.header.serverId,
+        });
+        if (!entry) continue;
+        if (format === "entry") {
+          await out.write(toJsonString(EntrySchema, entry));
+        } else {
+          const flat = toFlatMessage(entry, id + 1n);
+          if (!flat) continue;
+          id++;
+          // Every field, also empty ones, as canal's FlatMessage JSON has them.
+          await out.write(toJsonString(FlatMessageSchema, flat, { alwaysEmitImplicit: true }));
+        }
+      }
+    }
+    await out.close();
+    return 0;
+  },
+};
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      format: { type: "string" },
+      "time-zone": { type: "string" },
+      "start-position": { type: "string" },
+    },
+  });
+}
+
+/** Buffered stdout that waits when the pipe is full, so `| head` and slow readers work. */
+class LineWriter {
+  #buf: string[] = [];
+  #size = 0;
+  async write(line: string): Promise<void> {
+    this.#buf.push(line);
+    this.#size += line.length + 1;
+    if (this.#size > 1 << 16) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.#buf.length === 0) return;
+    const text = `${this.#buf.join("\n")}\n`;
+    this.#buf = [];
+    this.#size = 0;
+    if (!process.stdout.write(text)) await new Promise<void>((r) => process.stdout.once("drain", r));
+  }
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}

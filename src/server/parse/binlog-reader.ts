@@ -1,0 +1,379 @@
+// The parse stage: a replica connection plus the decoder, turned into an ordered stream of
+// decoded events with exact positions, that survives disconnects.
+//
+// - Positions: every event is delivered with its binlog file and offset; the reader tracks
+//   transaction boundaries (GTID / BEGIN ... XID / COMMIT, standalone DDL) so that it always
+//   knows where the open transaction started and where the last complete one ended.
+// - Reconnect: on a lost connection it reconnects with back-off from the START of the open
+//   transaction (table maps and the GTID event must be read again) and suppresses the events
+//   it had already delivered, so the consumer sees each event exactly once, in order.
+// - Schema fallback: when a TABLE_MAP lacks what the decoder needs (names without FULL row
+//   metadata; MariaDB UUID/INET columns, which are logged as plain BINARY), it pauses, loads
+//   the table from information_schema and decodes the TABLE_MAP again.
+// - Back-pressure: pause() stops reading the socket; the server then stops sending.
+import { createLogger, type Logger } from "../../common/log.js";
+import {
+  BinlogDecoder,
+  type BinlogEvent,
+  ColumnType,
+  type QueryEvent,
+  type TableInfo,
+} from "../binlog/index.js";
+import {
+  type BinlogDump,
+  makeReplicaServerId,
+  ReplicationClient,
+  ReplicationError,
+  type ServerInfo,
+  type StartPosition,
+} from "../replication/replication-client.js";
+import { describeSource, type SourceConfig } from "../replication/source.js";
+import { SchemaCache } from "../schema/schema-cache.js";
+import { classifyStatement } from "./ddl.js";
+import { type TransactionBoundary, TransactionTracker } from "./transaction-tracker.js";
+
+export type { TransactionBoundary };
+
+export interface SourceEvent {
+  event: BinlogEvent;
+  /** Binlog file of the event. */
+  file: string;
+  /** Offset of the event's first byte in `file`; 0 for artificial events (fake rotate, heartbeats). */
+  offset: number;
+  /** Offset of the next event (the event's log_pos). */
+  nextOffset: number;
+  /** GTID of the transaction the event belongs to ("" when the source has none). */
+  gtid: string;
+  /** Server id of the source server that wrote the event. */
+  serverId: number;
+}
+
+export interface BinlogReaderOptions {
+  source: SourceConfig;
+  /** Where to start; default: the source's current head. */
+  start?: StartPosition;
+  /** Receives every event in binlog order. Throwing stops the reader with that error. */
+  onEvent(e: SourceEvent): void;
+  /** The reader stopped for good: a setup problem, a decode error, or onEvent threw. */
+  onFatal(err: Error): void;
+  replicaServerId?: number;
+  heartbeatMs?: number;
+  /** Reconnect back-off: first delay and cap (ms). */
+  reconnectInitialMs?: number;
+  reconnectMaxMs?: number;
+  /** TIMESTAMP rendering zone; default: the source server's. */
+  timeZone?: string;
+  /** information_schema lookups: "auto" (when the TABLE_MAP lacks something), "never". */
+  schemaLookup?: "auto" | "never";
+  logger?: Logger;
+}
+
+const LOG_EVENT_ARTIFICIAL_F = 0x20;
+const HEARTBEAT = 27;
+
+type State = "idle" | "connecting" | "streaming" | "waiting" | "stopped";
+
+export class BinlogReader {
+  readonly #opts: BinlogReaderOptions;
+  readonly #log: Logger;
+  #state: State = "idle";
+  #info: ServerInfo | undefined;
+  #client: ReplicationClient | undefined;
+  #queryClient: ReplicationClient | undefined;
+  #dump: BinlogDump | undefined;
+  #decoder: BinlogDecoder | undefined;
+  #schema: SchemaCache | undefined;
+  #paused = false;
+  #serverId: number | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #lastEventAt = 0;
+  #attempt = 0;
+
+  // Position tracking.
+  #tracker = new TransactionTracker();
+  /** Last delivered event; after a reconnect, events up to it are decoded but not delivered. */
+  #delivered = { file: "", offset: -1 };
+  #suppressThrough: { file: string; offset: number } | undefined;
+  // Events held while the schema of a table loads.
+  readonly #queue: Buffer[] = [];
+  #loading = false;
+
+  constructor(opts: BinlogReaderOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger ?? createLogger("binlog-reader");
+  }
+
+  get serverInfo(): ServerInfo | undefined {
+    return this.#info;
+  }
+
+  /** Counters for metrics and tests. */
+  readonly stats = { reconnects: 0, suppressedEvents: 0, schemaLoads: 0 };
+
+  /** The last transaction boundary read: resuming there repeats and loses nothing. */
+  get boundary(): TransactionBoundary {
+    return this.#tracker.boundary;
+  }
+
+  /** Connects and starts streaming; rejects when the first connection fails for a reason reconnecting cannot fix. */
+  async start(): Promise<void> {
+    if (this.#state !== "idle") throw new Error("BinlogReader.start() called twice");
+    this.#state = "connecting";
+    const client = await ReplicationClient.connect(this.#opts.source);
+    let start = this.#opts.start;
+    if (!start) {
+      const head = await client.head();
+      start = { kind: "file", file: head.file, position: head.position };
+    }
+    this.#tracker = new TransactionTracker({
+      ...(start.kind === "file" ? { file: start.file, position: start.position } : {}),
+      ...(start.kind === "mariadb-gtid" ? { mariadbGtidState: start.state } : {}),
+    });
+    await this.#open(client, start);
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#dump?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    if (!this.#loading) this.#dump?.resume();
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === "stopped") return;
+    this.#state = "stopped";
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#idleTimer);
+    this.#dump?.stop();
+    this.#client?.close();
+    this.#queryClient?.close();
+  }
+
+  async #open(client: ReplicationClient, start: StartPosition): Promise<void> {
+    this.#client = client;
+    this.#info = client.info;
+    this.#serverId ??= this.#opts.replicaServerId ?? makeReplicaServerId(client.info.serverId);
+    this.#decoder = new BinlogDecoder({
+      timeZone: this.#opts.timeZone ?? client.info.timeZone,
+      ...(this.#schema ? { schemaProvider: this.#schema } : {}),
+    });
+    if (this.#opts.schemaLookup !== "never" && !this.#queryClient) {
+      this.#queryClient = await ReplicationClient.connect(this.#opts.source);
+      const qc = this.#queryClient;
+      this.#schema = new SchemaCache((sql, params) => qc.query(sql, params));
+      this.#decoder = new BinlogDecoder({
+        timeZone: this.#opts.timeZone ?? client.info.timeZone,
+        schemaProvider: this.#schema,
+      });
+    }
+    const heartbeatMs = this.#opts.heartbeatMs ?? 5000;
+    this.#dump = await client.dump(
+      start,
+      {
+        event: (bytes) => this.#onBytes(bytes),
+        end: () => {},
+      },
+      { replicaServerId: this.#serverId, heartbeatMs },
+    );
+    if (this.#paused) this.#dump.pause();
+    this.#state = "streaming";
+    this.#attempt = 0;
+    this.#lastEventAt = Date.now();
+    // A connection that goes silent (no events, no heartbeats) is dead even if TCP says nothing.
+    clearInterval(this.#idleTimer);
+    if (heartbeatMs > 0) {
+      this.#idleTimer = setInterval(() => {
+        if (!this.#paused && !this.#loading && Date.now() - this.#lastEventAt > heartbeatMs * 3) {
+          this.#log.warn("no event or heartbeat from the source; reconnecting", {
+            silentMs: Date.now() - this.#lastEventAt,
+          });
+          this.#dump?.stop();
+          this.#client?.close();
+          this.#scheduleReconnect(new ReplicationError("CONNECTION_LOST", "source went silent"));
+        }
+      }, heartbeatMs);
+      this.#idleTimer.unref();
+    }
+    const dump = this.#dump;
+    dump.done.then(
+      () => {
+        if (this.#state === "streaming" && this.#dump === dump) {
+          this.#scheduleReconnect(new ReplicationError("CONNECTION_LOST", "the source ended the dump"));
+        }
+      },
+      (err: Error) => {
+        if (this.#state !== "streaming" || this.#dump !== dump) return;
+        if (err instanceof ReplicationError && err.retryable) this.#scheduleReconnect(err);
+        else this.#fatal(err);
+      },
+    );
+  }
+
+  #scheduleReconnect(err: Error): void {
+    if (this.#state === "stopped" || this.#state === "waiting") return;
+    this.#state = "waiting";
+    clearInterval(this.#idleTimer);
+    this.#queue.length = 0;
+    this.#loading = false;
+    const initial = this.#opts.reconnectInitialMs ?? 200;
+    const max = this.#opts.reconnectMaxMs ?? 30_000;
+    const delay = Math.min(max, initial * 2 ** this.#attempt) * (0.8 + Math.random() * 0.4);
+    this.#attempt++;
+    const resume = this.#tracker.resumePoint();
+    this.#log.warn("binlog connection lost; reconnecting", {
+      source: describeSource(this.#opts.source),
+      reason: err.message,
+      inMs: Math.round(delay),
+      resumeAt: `${resume.file}:${resume.position}`,
+    });
+    this.#reconnectTimer = setTimeout(() => void this.#reconnect(resume), delay);
+  }
+
+  async #reconnect(resume: { file: string; position: number }): Promise<void> {
+    if (this.#state !== "waiting") return;
+    this.#state = "connecting";
+    this.#suppressThrough = this.#delivered.offset >= 0 ? { ...this.#delivered } : undefined;
+    this.#tracker.abandonTransaction();
+    this.#tracker.file = resume.file;
+    try {
+      const client = await ReplicationClient.connect(this.#opts.source);
+      if (this.#state !== "connecting") {
+        client.close();
+        return;
+      }
+      await this.#open(client, { kind: "file", file: resume.file, position: resume.position });
+      this.stats.reconnects++;
+      this.#log.info("binlog connection restored", { resumeAt: `${resume.file}:${resume.position}` });
+    } catch (err) {
+      if (err instanceof ReplicationError && err.retryable) {
+        this.#state = "streaming";
+        this.#scheduleReconnect(err);
+      } else {
+        this.#fatal(err as Error);
+      }
+    }
+  }
+
+  #fatal(err: Error): void {
+    if (this.#state === "stopped") return;
+    void this.stop();
+    this.#log.error("binlog reader stopped", { error: err.message });
+    this.#opts.onFatal(err);
+  }
+
+  #onBytes(bytes: Buffer): void {
+    this.#lastEventAt = Date.now();
+    if (this.#loading) {
+      this.#queue.push(bytes);
+      return;
+    }
+    try {
+      this.#process(bytes);
+    } catch (err) {
+      this.#fatal(err as Error);
+    }
+  }
+
+  /** Decodes and delivers one event; returns false when it started a schema load (event queued). */
+  #process(bytes: Buffer): boolean {
+    const decoder = this.#decoder as BinlogDecoder;
+    const logPos = bytes.readUInt32LE(13);
+    const size = bytes.readUInt32LE(9);
+    // Artificial events (the dump's fake ROTATE and FORMAT_DESCRIPTION, heartbeats) have no
+    // place in the file: their log_pos is 0 or the current head.
+    const artificial =
+      logPos === 0 || (bytes.readUInt16LE(17) & LOG_EVENT_ARTIFICIAL_F) !== 0 || bytes[4] === HEARTBEAT;
+    const offset = artificial ? 0 : logPos - size;
+    const event = decoder.decode(bytes, { file: this.#tracker.file, offset });
+
+    if (event.type === "table_map" && this.#needsSchema(event.table)) {
+      this.#loadSchema(event.table, bytes);
+      return false;
+    }
+    const gtid = this.#tracker.observe(event, offset, logPos);
+    if (event.type === "query" && event.statement === "ddl") this.#forgetSchemas(event);
+    const file = this.#tracker.file;
+
+    const suppress = this.#suppressThrough;
+    if (suppress && offset > 0) {
+      if (file === suppress.file && offset <= suppress.offset) {
+        this.stats.suppressedEvents++;
+        return true;
+      }
+      this.#suppressThrough = undefined;
+    }
+    if (offset > 0) this.#delivered = { file, offset };
+    this.#opts.onEvent({
+      event,
+      file,
+      offset,
+      nextOffset: logPos,
+      gtid,
+      serverId: event.header.serverId,
+    });
+    return true;
+  }
+
+  #needsSchema(table: TableInfo): boolean {
+    const schema = this.#schema;
+    if (!schema || schema.has(table.schema, table.name)) return false;
+    if (table.metadataSource !== "binlog-full") return true;
+    // MariaDB logs UUID, INET4 and INET6 as BINARY(16)/BINARY(4); only the schema tells them apart.
+    return (
+      this.#info?.flavor === "mariadb" &&
+      table.columns.some(
+        (c) =>
+          c.binlogType === ColumnType.STRING &&
+          c.valueFormat === "base64" &&
+          (c.length === 16 || c.length === 4),
+      )
+    );
+  }
+
+  #loadSchema(table: TableInfo, bytes: Buffer): void {
+    const schema = this.#schema as SchemaCache;
+    this.#loading = true;
+    this.#queue.unshift(bytes);
+    this.#dump?.pause();
+    this.stats.schemaLoads++;
+    schema.load(table.schema, table.name).then(
+      () => {
+        this.#decoder?.invalidateSchema();
+        this.#drainQueue();
+      },
+      (err: Error) =>
+        this.#fatal(new Error(`loading the schema of ${table.schema}.${table.name}: ${err.message}`)),
+    );
+  }
+
+  #drainQueue(): void {
+    this.#loading = false;
+    try {
+      while (this.#queue.length > 0) {
+        const next = this.#queue.shift() as Buffer;
+        if (!this.#process(next)) return; // another load started; it resumes the drain
+      }
+    } catch (err) {
+      this.#fatal(err as Error);
+      return;
+    }
+    if (!this.#paused) this.#dump?.resume();
+  }
+
+  /** A DDL changed tables: their cached schemas are stale. */
+  #forgetSchemas(event: QueryEvent): void {
+    if (!this.#schema) return;
+    const info = classifyStatement(event.sql, event.schema);
+    for (const t of info.tables) this.#schema.invalidate(t.schema, t.table);
+    if (info.schemaOnly) this.#schema.invalidateSchema(info.schemaOnly);
+    if (info.tables.length > 0 || info.schemaOnly) this.#decoder?.invalidateSchema();
+  }
+}

@@ -1,0 +1,113 @@
+// `sluice binlog FILE...` on binlog files written by a real MariaDB.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
+
+const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+
+function sluice(...args: string[]) {
+  return spawnSync(process.execPath, [SLUICE, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
+}
+
+describe("sluice binlog", () => {
+  let db: MariaDB;
+  let files: string[];
+  before(async () => {
+    db = await startMariaDB();
+    await db.query(
+      "CREATE DATABASE shop; CREATE TABLE shop.o (id BIGINT UNSIGNED PRIMARY KEY, item VARCHAR(20), " +
+        "price DECIMAL(10,2), at TIMESTAMP(3) NULL, raw VARBINARY(4))",
+    );
+    await db.query("SET time_zone = '+00:00'");
+    await db.query(
+      "INSERT INTO shop.o VALUES (18446744073709551615, 'kettle', 9.50, '2024-01-02 03:04:05.678', X'00FF'), (2, 'mug', NULL, NULL, NULL)",
+    );
+    await db.query("FLUSH BINARY LOGS");
+    await db.query("UPDATE shop.o SET item = 'teapot' WHERE id = 2; DELETE FROM shop.o WHERE id = 2");
+    await db.query("FLUSH BINARY LOGS");
+    const logs = await db.query<Array<{ Log_name: string }>>("SHOW BINARY LOGS");
+    files = logs.slice(0, -1).map((l) => join(db.dataDir, l.Log_name));
+  });
+  after(async () => {
+    await db?.stop();
+  });
+
+  test("prints one flat JSON line per row change across files, in order", () => {
+    const r = sluice("binlog", ...files);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const rows = lines.filter((l) => l.database === "shop" && l.table === "o" && !l.isDdl);
+    assert.deepEqual(
+      rows.map((l) => l.type),
+      ["INSERT", "UPDATE", "DELETE"],
+    );
+    const [insert, update, del] = rows;
+    assert.deepEqual(insert.data, [
+      {
+        id: "18446744073709551615",
+        item: "kettle",
+        price: "9.50",
+        at: "2024-01-02 03:04:05.678",
+        raw: "AP8=",
+      },
+      { id: "2", item: "mug", price: null, at: null, raw: null },
+    ]);
+    assert.deepEqual(insert.pkNames, ["id"]);
+    assert.equal(insert.mysqlType.id, "bigint unsigned");
+    assert.equal(insert.old.length, 0, "every field is printed, also empty ones");
+    assert.deepEqual(update.old, [{ item: "mug" }]);
+    assert.equal(update.data[0].item, "teapot");
+    assert.equal(del.data[0].id, "2");
+    assert.match(insert.gtid, /^0-1-\d+$/);
+    assert.ok(Number(update.logfileOffset) > 0);
+    assert.notEqual(insert.logfileName, update.logfileName, "rows come from both files");
+    const ddl = lines.find((l) => l.isDdl && l.type === "CREATE");
+    assert.equal(ddl?.table, "o");
+  });
+
+  test("--format entry prints every entry, transactions framed", () => {
+    const r = sluice("binlog", "--format", "entry", files[0] as string);
+    assert.equal(r.status, 0, r.stderr);
+    const types = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).entryType);
+    const i = types.indexOf("ENTRY_TYPE_TRANSACTION_BEGIN");
+    assert.deepEqual(types.slice(i, i + 3), [
+      "ENTRY_TYPE_TRANSACTION_BEGIN",
+      "ENTRY_TYPE_ROWDATA",
+      "ENTRY_TYPE_TRANSACTION_END",
+    ]);
+  });
+
+  test("bad usage exits 2 with help; an unreadable file exits 1 naming it", () => {
+    const none = sluice("binlog");
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /name at least one binlog file/);
+    const bad = sluice("binlog", "--format", "xml", files[0] as string);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--format must be flat or entry/);
+    const missing = sluice("binlog", "/nonexistent/mysql-bin.000001");
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /nonexistent\/mysql-bin\.000001/);
+  });
+
+  test("a truncated file stops with an error naming the file and offset", async () => {
+    const { readFileSync, writeFileSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const bytes = readFileSync(files[0] as string);
+    const dir = mkdtempSync(join(tmpdir(), "sluice-trunc-"));
+    const cut = join(dir, "mysql-bin.000001");
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 10));
+    const r = sluice("binlog", cut);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /mysql-bin\.000001/);
+    assert.match(r.stderr, /offset|truncated|\d+/);
+  });
+});

@@ -1,0 +1,29 @@
+// Keeps the README's first command true: the quickstart starts, shows row changes, stops.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+test("the quickstart shows row changes flowing and stops by itself", async () => {
+  const script = fileURLToPath(new URL("../../scripts/quickstart.js", import.meta.url));
+  const child = spawn(process.execPath, [script, "--seconds", "4"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  child.stderr.on("data", (d) => {
+    err += d;
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  clearTimeout(timer);
+  assert.equal(code, 0, `exit ${code}\n${out}\n${err}`);
+  assert.match(
+    out,
+    /INSERT shop\.orders {2}id=1 item=\w+ qty=\d price=1\.50 status=new created_at="\d{4}-\d\d-\d\d /,
+  );
+  assert.match(out, /UPDATE shop\.orders {2}id=1 {2}status: new → paid/);
+  assert.match(out, /Done: \d+ write rounds, \d+ row changes seen/);
+  assert.match(out, /not built yet/, "the quickstart says what is not there yet");
+});
