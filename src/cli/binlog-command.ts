@@ -7,9 +7,11 @@ import { toJsonString } from "@bufbuild/protobuf";
 import { EntrySchema } from "../gen/sluice/v1/entry_pb.js";
 import { FlatMessageSchema } from "../gen/sluice/v1/flat_message_pb.js";
 import { BinlogDecoder, readBinlogEvents } from "../server/binlog/index.js";
+import { EventFilter, FilterError } from "../server/filter/index.js";
 import { EntryBuilder } from "../server/parse/entry-builder.js";
 import { toFlatMessage } from "../server/parse/flat-message.js";
 import { TransactionTracker } from "../server/parse/transaction-tracker.js";
+import { filterEntry } from "../server/sink/entry-filter.js";
 import { type Command, UsageError } from "./command.js";
 
 const HELP = `Usage: sluice binlog [options] FILE...
@@ -24,6 +26,10 @@ Options:
   --time-zone ZONE        zone TIMESTAMP values are shown in: UTC (default), "+08:00", or
                           an IANA name such as Europe/Paris (use the source server's zone)
   --start-position N      start the first file at byte offset N (an event boundary)
+  --filter REGEX,...      canal's table filter on "schema.table", e.g. 'shop..*' (see
+                          docs/filters.md); --black-filter excludes tables the same way
+  --field-filter SPEC     keep only these columns: 'shop.orders:id/status,db.t:c1';
+                          --field-black-filter drops the listed columns instead
   -h, --help              this help
 
 Exit codes: 0 ok, 1 a file could not be read or decoded (the error names file and offset),
@@ -51,6 +57,19 @@ export const binlogCommand: Command = {
       throw new UsageError(`--start-position must be an integer >= 4, got "${values["start-position"]}"`);
     }
 
+    let filter: EventFilter | undefined;
+    try {
+      filter = new EventFilter({
+        filter: values.filter,
+        blackFilter: values["black-filter"],
+        fieldFilter: values["field-filter"],
+        fieldBlackFilter: values["field-black-filter"],
+      });
+    } catch (err) {
+      if (err instanceof FilterError) throw new UsageError(err.message);
+      throw err;
+    }
+
     const decoder = new BinlogDecoder({ timeZone: values["time-zone"] ?? "UTC" });
     const out = new LineWriter();
     let builder: EntryBuilder | undefined;
@@ -63,7 +82,7 @@ export const binlogCommand: Command = {
         const nextOffset = raw.bytes.readUInt32LE(13);
         const gtid = tracker.observe(event, raw.offset, nextOffset);
         if (event.type === "format_description") builder ??= new EntryBuilder({ flavor: event.flavor });
-        const entry = builder?.build({
+        const built = builder?.build({
           event,
           file: basename(path),
           offset: raw.offset,
@@ -71,6 +90,7 @@ export const binlogCommand: Command = {
           gtid,
           serverId: event.header.serverId,
         });
+        const entry = built && filterEntry(built, filter);
         if (!entry) continue;
         if (format === "entry") {
           await out.write(toJsonString(EntrySchema, entry));
@@ -96,6 +116,10 @@ function parse(args: string[]) {
       format: { type: "string" },
       "time-zone": { type: "string" },
       "start-position": { type: "string" },
+      filter: { type: "string" },
+      "black-filter": { type: "string" },
+      "field-filter": { type: "string" },
+      "field-black-filter": { type: "string" },
     },
   });
 }

@@ -86,6 +86,28 @@ describe("sluice binlog", () => {
     ]);
   });
 
+  test("canal filters narrow tables and columns; a bad filter is a usage error naming the field", async () => {
+    const all = sluice("binlog", ...files);
+    const onlyOthers = sluice("binlog", "--filter", "mysql\\..*", ...files);
+    assert.equal(onlyOthers.status, 0, onlyOthers.stderr);
+    assert.ok(!onlyOthers.stdout.includes('"table":"o"'));
+    const black = sluice("binlog", "--black-filter", "shop\\.o", ...files);
+    assert.ok(
+      !black.stdout.split("\n").some((l) => l.includes('"table":"o"') && l.includes('"isDdl":false')),
+    );
+    assert.ok(all.stdout.split("\n").length > black.stdout.split("\n").length);
+    const fields = sluice("binlog", "--field-filter", "shop.o:id/item", ...files);
+    const insert = fields.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .find((l) => l.type === "INSERT");
+    assert.deepEqual(Object.keys(insert.data[0]).sort(), ["id", "item"]);
+    const bad = sluice("binlog", "--filter", "shop.(o", ...files);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /filter: "shop\.\(o" is not a valid regex/);
+  });
+
   test("bad usage exits 2 with help; an unreadable file exits 1 naming it", () => {
     const none = sluice("binlog");
     assert.equal(none.status, 2);

@@ -246,3 +246,92 @@ describe("replication client against MariaDB", () => {
     }
   });
 });
+
+describe("replication client over TLS", () => {
+  let db: MariaDB;
+  let ca: string;
+  before(async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { execFileSync } = await import("node:child_process");
+    const dir = mkdtempSync(join(tmpdir(), "sluice-tls-"));
+    const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+    run(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=sluice test CA",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+    );
+    run(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-keyout",
+      "server.key",
+      "-out",
+      "server.csr",
+    );
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
+    run(
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      "ext.cnf",
+      "-out",
+      "server.pem",
+    );
+    ca = join(dir, "ca.pem");
+    db = await startMariaDB({
+      extraArgs: [
+        `--ssl-ca=${ca}`,
+        `--ssl-cert=${join(dir, "server.pem")}`,
+        `--ssl-key=${join(dir, "server.key")}`,
+      ],
+    });
+  });
+  after(async () => {
+    await db?.stop();
+  });
+
+  test("ssl=verify-identity encrypts the connection and checks the server's certificate", async () => {
+    const client = await ReplicationClient.connect(
+      parseSourceUrl(`${db.sourceUrl}?ssl=verify-identity&ca=${ca}`),
+    );
+    try {
+      const rows = await client.query<Array<{ Value: string }>>("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+      assert.notEqual(rows[0]?.Value ?? "", "", "the session uses TLS");
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a certificate that does not verify is refused", async () => {
+    await assert.rejects(
+      ReplicationClient.connect(parseSourceUrl(`${db.sourceUrl}?ssl=verify-ca`)),
+      (e: unknown) => e instanceof ReplicationError && e.code === "CONNECT_FAILED",
+    );
+  });
+});
