@@ -69,6 +69,11 @@ export interface BinlogReaderOptions {
 }
 
 const LOG_EVENT_ARTIFICIAL_F = 0x20;
+const OLD_TEMPORAL_TYPES: ReadonlySet<number> = new Set([
+  ColumnType.TIMESTAMP,
+  ColumnType.TIME,
+  ColumnType.DATETIME,
+]);
 const HEARTBEAT = 27;
 
 type State = "idle" | "connecting" | "streaming" | "waiting" | "stopped";
@@ -326,6 +331,9 @@ export class BinlogReader {
     const schema = this.#schema;
     if (!schema || schema.has(table.schema, table.name)) return false;
     if (table.metadataSource !== "binlog-full") return true;
+    // Pre-5.6 temporal types (MariaDB with mysql56_temporal_format=OFF) do not log their
+    // fractional digits; only the schema tells TIME(3) from TIME.
+    if (table.columns.some((c) => OLD_TEMPORAL_TYPES.has(c.binlogType))) return true;
     // MariaDB logs UUID, INET4 and INET6 as BINARY(16)/BINARY(4); only the schema tells them apart.
     return (
       this.#info?.flavor === "mariadb" &&

@@ -1,0 +1,34 @@
+// Binlog event checksums. binlog_checksum=CRC32 appends the zlib CRC-32 of the whole event
+// (header included, checksum excluded) as 4 little-endian bytes.
+import { crc32 } from "node:zlib";
+
+export const CHECKSUM_LENGTH = 4;
+
+/** binlog_checksum algorithm codes (FORMAT_DESCRIPTION's trailing byte). */
+export const ChecksumAlgorithm = {
+  OFF: 0,
+  CRC32: 1,
+  UNDEFINED: 255,
+} as const;
+
+/** CRC-32 of buf[start, end). */
+export function crc32Of(buf: Buffer, start: number, end: number): number {
+  return crc32(buf.subarray(start, end)) >>> 0;
+}
+
+/**
+ * True when the last 4 bytes of event[0, length) hold the CRC-32 of the bytes before them.
+ */
+export function hasValidChecksum(event: Buffer, length = event.length): boolean {
+  if (length < CHECKSUM_LENGTH + 1) return false;
+  const stored = event.readUInt32LE(length - CHECKSUM_LENGTH);
+  return crc32Of(event, 0, length - CHECKSUM_LENGTH) === stored;
+}
+
+/** The stored and computed checksums of an event, for error messages. */
+export function checksumPair(event: Buffer, length = event.length): { stored: number; computed: number } {
+  return {
+    stored: event.readUInt32LE(length - CHECKSUM_LENGTH),
+    computed: crc32Of(event, 0, length - CHECKSUM_LENGTH),
+  };
+}

@@ -1,0 +1,299 @@
+// BinlogDecoder: bytes of one binlog event in, one typed event out. Stateful: it holds the
+// current FORMAT_DESCRIPTION (checksum algorithm, post-header lengths, flavour) and the
+// TABLE_MAP cache by table id, with a compiled row plan per table.
+import { BufferReader } from "./buffer-reader.js";
+import { CHECKSUM_LENGTH, checksumPair, hasValidChecksum } from "./checksum.js";
+import { compilePlan, type RowPlan, type ValueContext } from "./column-values.js";
+import { BinlogDecodeError, type BinlogPosition, fail } from "./errors.js";
+import { EVENT_HEADER_LENGTH, type EventHeader, parseEventHeader } from "./event-header.js";
+import { EventType as E, EventFlag, eventTypeName } from "./event-types.js";
+import type { BinlogEvent, RowsEvent } from "./events.js";
+import { type FormatDescription, parseFormatDescription, postHeaderLength } from "./format-description.js";
+import {
+  parseBinlogCheckpoint,
+  parseMariadbGtid,
+  parseMariadbGtidList,
+  parseMysqlGtid,
+  parsePreviousGtids,
+  parseTaggedGtid,
+} from "./gtid.js";
+import { parseHeartbeatV1, parseHeartbeatV2 } from "./heartbeat.js";
+import { parseIncident, parseIntvar, parseRand, parseUserVar, parseXaPrepare } from "./misc-events.js";
+import { parseQuery } from "./query.js";
+import { parseRotate } from "./rotate.js";
+import { parseRowsBody, parseRowsHeader, rowsType } from "./rows-event.js";
+import { parseAnnotateRows, parseRowsQuery } from "./rows-query.js";
+import type { SchemaProvider } from "./schema-provider.js";
+import { type Flavor, parseTableMap, type TableInfo, tableIdSize } from "./table-map.js";
+import { type TimeZoneOffset, timeZoneOffset } from "./temporal.js";
+import { parseTransactionPayload, splitEvents } from "./transaction-payload.js";
+import { parseXid } from "./xid.js";
+
+export interface DecoderOptions {
+  /** Column names, charsets, keys, ENUM/SET labels… when the TABLE_MAP lacks them. */
+  schemaProvider?: SchemaProvider;
+  /**
+   * Time zone TIMESTAMP values are rendered in (the source server's): "UTC" (default),
+   * "+08:00", "SYSTEM", an IANA name such as "Europe/Paris", or a function from UTC epoch
+   * seconds to an offset in seconds.
+   */
+  timeZone?: string | TimeZoneOffset;
+  /** Verify CRC32 checksums (default true). */
+  verifyChecksum?: boolean;
+  /**
+   * Whether events that arrive before any FORMAT_DESCRIPTION (the dump thread's fake ROTATE)
+   * carry a checksum: "auto" (default) checks whether the last 4 bytes are a valid CRC32.
+   */
+  initialChecksum?: "auto" | "crc32" | "off";
+  /** Charset assumed for text columns whose charset nothing tells; default: render base64. */
+  assumeCharset?: string;
+  /** Override the flavour derived from the FORMAT_DESCRIPTION's server version. */
+  flavor?: Flavor;
+}
+
+interface CachedTable {
+  table: TableInfo;
+  plan: RowPlan;
+  /** The TABLE_MAP body it was built from (for cheap reuse when the same map repeats). */
+  raw: Buffer | undefined;
+}
+
+export class BinlogDecoder {
+  private fd: FormatDescription | undefined;
+  private readonly cache = new Map<number, CachedTable>();
+  private readonly valueCtx: ValueContext;
+  private readonly verify: boolean;
+  private readonly opts: DecoderOptions;
+
+  constructor(opts: DecoderOptions = {}) {
+    this.opts = opts;
+    this.verify = opts.verifyChecksum ?? true;
+    this.valueCtx = { tz: timeZoneOffset(opts.timeZone) };
+  }
+
+  /** The FORMAT_DESCRIPTION in force, once one was decoded. */
+  get formatDescription(): FormatDescription | undefined {
+    return this.fd;
+  }
+
+  get flavor(): Flavor {
+    const forced = typeof this.opts.flavor === "string" ? this.opts.flavor.toLowerCase() : undefined;
+    if (forced === "mysql" || forced === "mariadb") return forced;
+    return this.fd?.flavor ?? "mysql";
+  }
+
+  /** The table last mapped to a table id. */
+  table(tableId: number): TableInfo | undefined {
+    return this.cache.get(tableId)?.table;
+  }
+
+  /** Forget table maps (e.g. after a reconnect to another position). */
+  reset(): void {
+    this.cache.clear();
+    this.fd = undefined;
+  }
+
+  /** Rebuild table metadata at the next TABLE_MAP (call after the schema provider's data changed). */
+  invalidateSchema(): void {
+    for (const c of this.cache.values()) c.raw = undefined;
+  }
+
+  /**
+   * Decodes one event: `event` holds exactly its bytes (header, body, checksum if any),
+   * i.e. a COM_BINLOG_DUMP packet after its 0x00 OK byte, or a slice of a binlog file.
+   */
+  decode(event: Buffer, position?: BinlogPosition): BinlogEvent {
+    let header: EventHeader | undefined;
+    try {
+      header = parseEventHeader(event);
+      return this.decodeWithHeader(event, header, position, false);
+    } catch (err) {
+      throw this.wrap(err, header, position);
+    }
+  }
+
+  private wrap(
+    err: unknown,
+    header: EventHeader | undefined,
+    position: BinlogPosition | undefined,
+  ): BinlogDecodeError {
+    const ctx = {
+      file: position?.file,
+      offset: position?.offset,
+      eventType: header?.typeCode,
+      eventTypeName: header ? eventTypeName(header.typeCode) : undefined,
+    };
+    if (err instanceof BinlogDecodeError) return err.setContext(ctx);
+    const message = err instanceof Error ? err.message : String(err);
+    return new BinlogDecodeError(`cannot decode: ${message}`, ctx, { cause: err });
+  }
+
+  private decodeWithHeader(
+    event: Buffer,
+    header: EventHeader,
+    position: BinlogPosition | undefined,
+    inner: boolean,
+  ): BinlogEvent {
+    if (header.eventSize !== event.length) {
+      fail(`event_size ${header.eventSize} does not match the ${event.length} bytes received`);
+    }
+    const type = header.typeCode;
+    const base = position ? { header, position } : { header };
+
+    if (type === E.FORMAT_DESCRIPTION) {
+      const fd = parseFormatDescription(event.subarray(EVENT_HEADER_LENGTH));
+      if (fd.checksum === "crc32" && this.verify) {
+        // The FDE is checksummed without LOG_EVENT_BINLOG_IN_USE_F, which the server sets
+        // (in place, after the fact) while the file is open.
+        if ((header.flags & EventFlag.BINLOG_IN_USE) !== 0) {
+          const copy = Buffer.from(event);
+          copy.writeUInt16LE(header.flags & ~EventFlag.BINLOG_IN_USE, 17);
+          this.checkCrc(copy);
+        } else this.checkCrc(event);
+      }
+      if (!inner) this.fd = fd;
+      return { type: "format_description", ...base, ...fd };
+    }
+
+    let hasCrc: boolean;
+    if (inner) hasCrc = false;
+    else if (this.fd) hasCrc = this.fd.checksum === "crc32";
+    else {
+      const mode = this.opts.initialChecksum ?? "auto";
+      hasCrc = mode === "crc32" || (mode === "auto" && hasValidChecksum(event));
+    }
+    let end = event.length;
+    if (hasCrc) {
+      if (end < EVENT_HEADER_LENGTH + CHECKSUM_LENGTH) fail("event too short for its checksum");
+      if (this.verify) this.checkCrc(event);
+      end -= CHECKSUM_LENGTH;
+    }
+    const r = new BufferReader(event, EVENT_HEADER_LENGTH, end);
+    const ph = (t: number, fallback: number) => postHeaderLength(this.fd, t, fallback);
+
+    const rt = rowsType(type);
+    if (rt) {
+      const idSize = tableIdSize(ph(type, rt.version === 2 ? 10 : 8));
+      const rh = parseRowsHeader(event, EVENT_HEADER_LENGTH, end, idSize, rt);
+      const cached = this.cache.get(rh.tableId);
+      if (!cached) fail(`rows event for unknown table id ${rh.tableId} (no TABLE_MAP seen)`);
+      // A post-header longer than the standard one: skip the unknown part.
+      const body = parseRowsBody(event, rh.pos, end, rt, cached.plan, this.valueCtx);
+      const out = {
+        type: "rows",
+        ...base,
+        table: cached.table,
+        tableId: rh.tableId,
+        flags: rh.flags,
+        version: rt.version,
+        ...body,
+      } as RowsEvent;
+      if (rt.compressed) out.compressed = true;
+      if (rh.partitionId !== undefined) out.partitionId = rh.partitionId;
+      if (rh.sourcePartitionId !== undefined) out.sourcePartitionId = rh.sourcePartitionId;
+      return out;
+    }
+
+    switch (type) {
+      case E.TABLE_MAP:
+        return { type: "table_map", ...base, table: this.tableMap(r, ph(type, 8)) };
+      case E.QUERY:
+      case E.MARIADB_QUERY_COMPRESSED: {
+        const q = parseQuery(r, ph(type, 13), type === E.MARIADB_QUERY_COMPRESSED);
+        if (q.statement === "ddl") this.invalidateSchema();
+        return { type: "query", ...base, ...q };
+      }
+      case E.XID:
+        return { type: "xid", ...base, xid: parseXid(r) };
+      case E.ROTATE:
+        return { type: "rotate", ...base, ...parseRotate(r, header, ph(type, 8)) };
+      case E.GTID:
+      case E.ANONYMOUS_GTID:
+        return { type: "gtid", ...base, ...parseMysqlGtid(r, type === E.ANONYMOUS_GTID) };
+      case E.GTID_TAGGED:
+        return { type: "gtid", ...base, ...parseTaggedGtid(r) };
+      case E.PREVIOUS_GTIDS:
+        return { type: "previous_gtids", ...base, gtidSet: parsePreviousGtids(r) };
+      case E.MARIADB_GTID:
+        return { type: "mariadb_gtid", ...base, ...parseMariadbGtid(r, header) };
+      case E.MARIADB_GTID_LIST:
+        return { type: "mariadb_gtid_list", ...base, ...parseMariadbGtidList(r) };
+      case E.MARIADB_BINLOG_CHECKPOINT:
+        return { type: "binlog_checkpoint", ...base, file: parseBinlogCheckpoint(r) };
+      case E.ROWS_QUERY:
+        return { type: "rows_query", ...base, query: parseRowsQuery(r) };
+      case E.MARIADB_ANNOTATE_ROWS:
+        return { type: "rows_query", ...base, query: parseAnnotateRows(r) };
+      case E.HEARTBEAT:
+        return { type: "heartbeat", ...base, version: 1, ...parseHeartbeatV1(r) };
+      case E.HEARTBEAT_V2:
+        return { type: "heartbeat", ...base, version: 2, ...parseHeartbeatV2(r) };
+      case E.TRANSACTION_PAYLOAD: {
+        if (inner) fail("nested transaction payload");
+        const p = parseTransactionPayload(r);
+        const events: BinlogEvent[] = [];
+        for (const ev of splitEvents(p.data)) {
+          events.push(this.decodeWithHeader(ev, parseEventHeader(ev), position, true));
+        }
+        return {
+          type: "transaction_payload",
+          ...base,
+          compression: p.compression,
+          payloadSize: p.payloadSize,
+          uncompressedSize: p.uncompressedSize,
+          events,
+        };
+      }
+      case E.INTVAR:
+        return { type: "intvar", ...base, ...parseIntvar(r) };
+      case E.RAND:
+        return { type: "rand", ...base, ...parseRand(r) };
+      case E.USER_VAR:
+        return { type: "user_var", ...base, ...parseUserVar(r) };
+      case E.INCIDENT:
+        return { type: "incident", ...base, ...parseIncident(r) };
+      case E.XA_PREPARE:
+        return { type: "xa_prepare", ...base, ...parseXaPrepare(r) };
+      case E.STOP:
+        return { type: "stop", ...base };
+      case E.IGNORABLE:
+        return { type: "ignorable", ...base };
+      case E.MARIADB_START_ENCRYPTION:
+        return { type: "start_encryption", ...base };
+      case E.TRANSACTION_CONTEXT:
+        return { type: "transaction_context", ...base };
+      case E.VIEW_CHANGE:
+        return { type: "view_change", ...base };
+      default:
+        return { type: "unknown", ...base, code: type };
+    }
+  }
+
+  private checkCrc(event: Buffer): void {
+    if (!hasValidChecksum(event)) {
+      const { stored, computed } = checksumPair(event);
+      fail(
+        `CRC32 mismatch: stored 0x${stored.toString(16).padStart(8, "0")}, computed 0x${computed.toString(16).padStart(8, "0")}`,
+      );
+    }
+  }
+
+  private tableMap(r: BufferReader, postHeaderLen: number): TableInfo {
+    const bodyStart = r.pos;
+    const idSize = tableIdSize(postHeaderLen);
+    const tableId = r.buf.readUIntLE(bodyStart, Math.min(idSize, r.remaining));
+    const cached = this.cache.get(tableId);
+    const raw = r.buf.subarray(bodyStart, r.end);
+    if (cached?.raw?.equals(raw)) return cached.table;
+    const table = parseTableMap(r, idSize, {
+      flavor: this.flavor,
+      schemaProvider: this.opts.schemaProvider,
+      assumeCharset: this.opts.assumeCharset,
+    });
+    const plan = compilePlan(table);
+    this.cache.set(tableId, { table, plan, raw: Buffer.from(raw) });
+    return table;
+  }
+}
+
+export type { SchemaProvider };

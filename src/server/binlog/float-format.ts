@@ -1,0 +1,193 @@
+// FLOAT / DOUBLE -> text exactly as MySQL and MariaDB print them (strings/dtoa.c my_gcvt and
+// my_fcvt, as used by Field_float/Field_double::val_str and the text protocol).
+//
+// my_gcvt(x, type, width): dtoa mode 4 with ndigits = width (DOUBLE) or min(width, FLT_DIG=6)
+// (FLOAT), i.e. the shortest round-trip digits when they fit, else correctly rounded digits
+// (ties to even). The servers pass a wide field (69+ chars), so:
+//   DOUBLE: shortest round-trip digits of the double;
+//   FLOAT:  the float widened to double, shortest digits if at most 6, else rounded to 6.
+// Format: with decpt the decimal exponent (value = 0.DIGITS × 10^decpt) and len the digit
+// count, fixed notation iff -14 <= decpt && (decpt <= 15 || len > decpt)
+// (MAX_DECPT_FOR_F_FORMAT = DBL_DIG = 15); else "d.ddde[-]N" without '+' or zero padding.
+// Examples: 1e15 -> "1e15", 123456789012345.6 -> "123456789012345.6", 1e-15 -> "0.000000000000001",
+// 1e-16 -> "1e-16", FLOAT 3.4028234e38 -> "3.40282e38", FLOAT 123456.5 -> "123456" (tie to even).
+//
+// FLOAT(M,D)/DOUBLE(M,D) print with exactly D decimals (my_fcvt, dtoa mode 3, ties to even);
+// the binlog does not carry D: it comes from the SchemaProvider's column type.
+
+interface Digits {
+  digits: string;
+  decpt: number;
+}
+
+/** Parses "1.2345e+21", "0.00012", "123.45" (absolute value) into significant digits + decpt. */
+function parseDigits(s: string): Digits {
+  let mant = s;
+  let exp = 0;
+  const e = s.indexOf("e");
+  if (e >= 0) {
+    mant = s.slice(0, e);
+    exp = Number(s.slice(e + 1));
+  }
+  const dot = mant.indexOf(".");
+  let intLen = dot < 0 ? mant.length : dot;
+  let all = dot < 0 ? mant : mant.slice(0, dot) + mant.slice(dot + 1);
+  // strip leading zeros
+  let lead = 0;
+  while (lead < all.length - 1 && all.charCodeAt(lead) === 48) lead++;
+  all = all.slice(lead);
+  intLen -= lead;
+  // strip trailing zeros
+  let end = all.length;
+  while (end > 1 && all.charCodeAt(end - 1) === 48) end--;
+  all = all.slice(0, end);
+  return { digits: all, decpt: intLen + exp };
+}
+
+function shortestDigits(abs: number): Digits {
+  // toExponential() with no argument gives the shortest round-trip digits.
+  const s = abs.toExponential();
+  const e = s.indexOf("e");
+  const exp = Number(s.slice(e + 1));
+  const digits = s.charCodeAt(1) === 46 ? s[0] + s.slice(2, e) : s.slice(0, e);
+  let end = digits.length;
+  while (end > 1 && digits.charCodeAt(end - 1) === 48) end--;
+  return { digits: digits.slice(0, end), decpt: exp + 1 };
+}
+
+/** Exact equality of a double with the decimal DIGITS × 10^exp10 (BigInt arithmetic). */
+function exactlyEquals(x: number, digits: string, exp10: number): boolean {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const hi = view.getUint32(0);
+  const lo = view.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let e2: number;
+  if (biased === 0) e2 = -1074;
+  else {
+    mant |= 1n << 52n;
+    e2 = biased - 1075;
+  }
+  let lhs = mant;
+  let rhs = BigInt(digits);
+  if (e2 > 0) lhs <<= BigInt(e2);
+  else rhs <<= BigInt(-e2);
+  if (exp10 > 0) rhs *= 10n ** BigInt(exp10);
+  else lhs *= 10n ** BigInt(-exp10);
+  return lhs === rhs;
+}
+
+/** Correctly rounded `n` significant digits, ties to even (dtoa modes 2/4). */
+function roundedDigits(abs: number, n: number): Digits {
+  const longer = abs.toPrecision(n + 1);
+  const ld = parseDigitsKeep(longer);
+  if (ld.digits.length === n + 1 && ld.digits.charCodeAt(n) === 53 /* '5' */) {
+    // Possible exact tie: toPrecision rounds ties up, dtoa rounds them to even.
+    if (exactlyEquals(abs, ld.digits, ld.decpt - (n + 1))) {
+      const lastKept = ld.digits.charCodeAt(n - 1) - 48;
+      if (lastKept % 2 === 0) return parseDigits(`0.${ld.digits.slice(0, n)}e${ld.decpt}`);
+    }
+  }
+  return parseDigits(abs.toPrecision(n));
+}
+
+/** Like parseDigits but keeps trailing zeros (for tie detection). */
+function parseDigitsKeep(s: string): Digits {
+  let mant = s;
+  let exp = 0;
+  const e = s.indexOf("e");
+  if (e >= 0) {
+    mant = s.slice(0, e);
+    exp = Number(s.slice(e + 1));
+  }
+  const dot = mant.indexOf(".");
+  let intLen = dot < 0 ? mant.length : dot;
+  let all = dot < 0 ? mant : mant.slice(0, dot) + mant.slice(dot + 1);
+  let lead = 0;
+  while (lead < all.length - 1 && all.charCodeAt(lead) === 48) lead++;
+  all = all.slice(lead);
+  intLen -= lead;
+  return { digits: all, decpt: intLen + exp };
+}
+
+const ZEROS = "000000000000000000000000000000";
+
+function zeros(n: number): string {
+  let s = "";
+  while (s.length + ZEROS.length <= n) s += ZEROS;
+  return s + ZEROS.slice(0, n - s.length);
+}
+
+/** my_gcvt's layout for a wide field. */
+function layout(negative: boolean, d: Digits): string {
+  const { digits, decpt } = d;
+  const len = digits.length;
+  const sign = negative ? "-" : "";
+  if (decpt >= -14 && (decpt <= 15 || len > decpt)) {
+    if (decpt <= 0) return `${sign}0.${zeros(-decpt)}${digits}`;
+    if (decpt >= len) return sign + digits + zeros(decpt - len);
+    return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
+  }
+  const exp = decpt - 1;
+  const mant = len > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  return `${sign}${mant}e${exp}`;
+}
+
+function isNegative(x: number): boolean {
+  return x < 0 || Object.is(x, -0);
+}
+
+/** DOUBLE as the server prints it. */
+export function formatDouble(x: number): string {
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : x < 0 ? "-inf" : "nan";
+  if (x === 0) return Object.is(x, -0) ? "-0" : "0";
+  const neg = x < 0;
+  return layout(neg, shortestDigits(neg ? -x : x));
+}
+
+/** FLOAT (already widened to double) as the server prints it. */
+export function formatFloat(x: number): string {
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : x < 0 ? "-inf" : "nan";
+  if (x === 0) return Object.is(x, -0) ? "-0" : "0";
+  const neg = x < 0;
+  const abs = neg ? -x : x;
+  let d = shortestDigits(abs);
+  if (d.digits.length > 6) d = roundedDigits(abs, 6);
+  return layout(neg, d);
+}
+
+/** my_fcvt: exactly `dec` decimals (FLOAT(M,D) / DOUBLE(M,D) / fixed-decimal expressions). */
+export function formatFixed(x: number, dec: number): string {
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : x < 0 ? "-inf" : "nan";
+  const neg = isNegative(x) && x !== 0;
+  const abs = Math.abs(x);
+  let body: string;
+  if (abs >= 1e21) {
+    body = BigInt(abs).toString() + (dec > 0 ? `.${zeros(dec)}` : "");
+  } else {
+    body = abs.toFixed(dec);
+    // toFixed rounds exact ties up; dtoa mode 3 rounds them to even.
+    const longer = abs.toFixed(dec + 1);
+    if (longer.charCodeAt(longer.length - 1) === 53) {
+      const digits = longer.replace(".", "");
+      if (exactlyEquals(abs, digits, -(dec + 1))) {
+        const kept = longer.slice(0, dec === 0 ? -2 : -1);
+        const lastKept = kept.charCodeAt(kept.length - 1) - 48;
+        if (lastKept % 2 === 0) body = kept;
+      }
+    }
+  }
+  // "-0.00" is printed when a negative value rounds to zero (my_fcvt keeps the sign).
+  return neg ? `-${body}` : body;
+}
+
+/** A JSON DOUBLE as MySQL prints it: my_gcvt plus ".0" when neither '.' nor 'e' appears. */
+export function formatJsonDouble(x: number): string {
+  const s = formatDouble(x);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 || c === 101) return s;
+  }
+  return `${s}.0`;
+}
