@@ -53,7 +53,7 @@ ensure_runtime_packages() {
     curl:curl
 }
 
-# npm ci when node_modules is missing or older than the lockfile.
+# Installs the locked npm dependencies when node_modules is missing or older than the lockfile.
 ensure_node_modules() {
   # The native ZooKeeper client builds with node-gyp; point it at the installed Node
   # headers so it needs no download.
@@ -62,8 +62,11 @@ ensure_node_modules() {
   fi
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
     || [ ! -e node_modules/zookeeper/build/Release/zookeeper.node ]; then
-    say "installing npm dependencies (npm ci)"
-    npm ci --no-audit --no-fund --loglevel=error
+    say "installing npm dependencies"
+    # `npm install` rather than `npm ci`: it installs the lockfile's versions just the same,
+    # but npm 11 here writes lockfiles without the other platforms' optional packages
+    # (biome, buf), which `npm ci` then rejects as out of sync.
+    npm install --no-audit --no-fund --loglevel=error
   fi
 }
 
