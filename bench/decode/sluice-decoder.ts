@@ -1,0 +1,132 @@
+// The one place where the bench meets sluice's binlog decoder (src/server/binlog). It is loaded
+// dynamically so that the bench builds and runs before the decoder exists and whatever shape
+// its API settles on: if the module is missing or does not look like
+//   new BinlogDecoder(options?) ; decoder.decode(eventBytes, position?) -> event(s)
+// with rows events carrying `rows` (row images of text values), the bench prints
+// "sluice decoder: not available (...)" and carries on with the other readers.
+//
+// If the decoder's API changes, `makeRowsDecoder` and `rowChanges` below are all that needs
+// adapting.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** What the bench needs from a decoder: decode one event, say how many row changes it held. */
+export interface RowsDecoder {
+  /** Decodes one raw event (the bytes after the OK marker) and returns its row changes. */
+  decode(event: Buffer, file: string, offset: number): number;
+  /** Sum of the lengths of every text value produced, so that no value can go unproduced. */
+  readonly digest: number;
+}
+
+/** The server facts a decoder may want (a subset of ReplicationClient's ServerInfo). */
+export interface DecoderServerInfo {
+  flavor: string;
+  version: string;
+  checksum: string;
+  timeZone: string;
+}
+
+// Relative to this file in both layouts (bench/decode/*.ts and dist/bench/decode/*.js).
+const MODULE_URL = new URL("../../src/server/binlog/index.js", import.meta.url);
+
+/** Loads the decoder module, or returns why it cannot be used. Call before timing starts. */
+export async function importSluiceDecoder(): Promise<Record<string, unknown> | string> {
+  const path = fileURLToPath(MODULE_URL);
+  if (!existsSync(path)) return `${path.replace(/.*\/(dist\/)/, "$1")} does not exist`;
+  try {
+    const mod = (await import(MODULE_URL.href)) as Record<string, unknown>;
+    if (typeof mod.BinlogDecoder !== "function") return "src/server/binlog/index.ts exports no BinlogDecoder";
+    return mod;
+  } catch (err) {
+    return `importing src/server/binlog/index.js failed: ${(err as Error).message}`;
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the decoder's API is not known at compile time
+type AnyDecoder = { decode: (event: Buffer, position?: unknown) => any };
+
+/** Builds the decoder for one stream. Throws when its API does not fit. */
+export function makeRowsDecoder(mod: Record<string, unknown>, info: DecoderServerInfo): RowsDecoder {
+  const Ctor = mod.BinlogDecoder as new (options?: unknown) => AnyDecoder;
+  // Everything a decoder could want to know about the source; extra fields are ignored.
+  const decoder = new Ctor({
+    flavor: info.flavor,
+    serverVersion: info.version,
+    checksum: info.checksum,
+    timeZone: info.timeZone,
+  });
+  if (typeof decoder.decode !== "function") throw new Error("BinlogDecoder has no decode() method");
+  let digest = 0;
+  return {
+    decode(event: Buffer, file: string, offset: number): number {
+      const out = decoder.decode(event, { file, offset });
+      if (out === undefined || out === null) return 0;
+      if (Array.isArray(out)) {
+        let n = 0;
+        for (const ev of out) {
+          const r = rowChanges(ev);
+          n += r.rows;
+          digest += r.digest;
+        }
+        return n;
+      }
+      const r = rowChanges(out);
+      digest += r.digest;
+      return r.rows;
+    },
+    get digest() {
+      return digest;
+    },
+  };
+}
+
+/**
+ * Row changes in one decoded event and the total length of their text values. A rows event is
+ * anything with a `rows` array; each element is one row change: a row image (array or object
+ * of values) or an update's { before, after } pair.
+ */
+export function rowChanges(ev: unknown): { rows: number; digest: number } {
+  if (ev === null || typeof ev !== "object") return { rows: 0, digest: 0 };
+  const rows = (ev as { rows?: unknown }).rows;
+  if (!Array.isArray(rows)) return { rows: 0, digest: 0 };
+  let digest = 0;
+  for (const row of rows) digest += rowDigest(row);
+  return { rows: rows.length, digest };
+}
+
+/** Text length of a row change: an image, or both images of an update. */
+export function rowDigest(row: unknown): number {
+  if (row !== null && typeof row === "object" && !Array.isArray(row) && ("before" in row || "after" in row)) {
+    const r = row as { before?: unknown; after?: unknown };
+    return imageDigest(r.before) + imageDigest(r.after);
+  }
+  return imageDigest(row);
+}
+
+function imageDigest(image: unknown): number {
+  if (image === null || image === undefined) return 0;
+  if (Array.isArray(image)) {
+    let s = 0;
+    for (const v of image) s += valueDigest(v);
+    return s;
+  }
+  if (typeof image === "object") {
+    if (image instanceof Uint8Array) return image.length;
+    let s = 0;
+    const o = image as Record<string, unknown>;
+    for (const k in o) s += valueDigest(o[k]);
+    return s;
+  }
+  return valueDigest(image);
+}
+
+function valueDigest(v: unknown): number {
+  if (typeof v === "string") return v.length;
+  if (v === null || v === undefined) return 0;
+  if (v instanceof Uint8Array) return v.length;
+  // A value object such as { text, isNull } from a decoder that wraps values.
+  if (typeof v === "object" && typeof (v as { text?: unknown }).text === "string") {
+    return ((v as { text: string }).text as string).length;
+  }
+  return 1;
+}
