@@ -1,0 +1,173 @@
+// The flags and environment variables of `sluice server`, and its --help text.
+
+/** One setting that flags and the environment can give. */
+export interface OptionSpec {
+  /** Flag name without dashes. */
+  flag: string;
+  env: string;
+  /** Placeholder shown in help. */
+  arg: string;
+}
+
+export const OPTIONS = [
+  { flag: "config", env: "SLUICE_CONFIG", arg: "FILE" },
+  { flag: "source", env: "SLUICE_SOURCE", arg: "URL" },
+  { flag: "destination", env: "SLUICE_DESTINATION", arg: "NAME" },
+  { flag: "filter", env: "SLUICE_FILTER", arg: "REGEX,..." },
+  { flag: "host", env: "SLUICE_HOST", arg: "ADDR" },
+  { flag: "port", env: "SLUICE_PORT", arg: "N" },
+  { flag: "advertise", env: "SLUICE_ADVERTISE", arg: "IP[:PORT]" },
+  { flag: "zk", env: "SLUICE_ZK", arg: "HOST:PORT,..." },
+  { flag: "zk-root", env: "SLUICE_ZK_ROOT", arg: "PATH" },
+  { flag: "data-dir", env: "SLUICE_DATA_DIR", arg: "DIR" },
+  { flag: "metrics-port", env: "SLUICE_METRICS_PORT", arg: "N|off" },
+] as const satisfies readonly OptionSpec[];
+
+export type OptionName = (typeof OPTIONS)[number]["flag"];
+
+/** A value given by a flag or an environment variable, with the name it was given under. */
+export interface Setting {
+  value: string;
+  /** "--port" or "SLUICE_PORT". */
+  label: string;
+}
+
+export type Settings = Partial<Record<OptionName, Setting>>;
+
+export const SERVER_HELP = `Usage: sluice server [options]
+
+Runs the canal server: one process serving one or more destinations, each the row changes
+of one MySQL or MariaDB source, read as a replica. Without --zk it runs standalone (cursors
+in --data-dir, no election, canal's file mode); with --zk the servers elect a runner for
+each destination through ZooKeeper.
+
+Settings come from a config file (YAML or JSON), environment variables and flags; flags win
+over the environment, which wins over the file. See docs/configuration.md for the file.
+
+Options:
+  --config FILE            config file, YAML or JSON                      SLUICE_CONFIG
+  --source URL             the destination's source:                      SLUICE_SOURCE
+                           mysql://user:password@host:port[?ssl=required|verify-ca|
+                           verify-identity&ca=FILE] (or mariadb://)
+  --destination NAME       the destination --source and --filter define   SLUICE_DESTINATION
+                           or override (default: the file's only
+                           destination, or "example" when there is none)
+  --filter REGEX,...       that destination's table filter, canal's       SLUICE_FILTER
+                           syntax, e.g. 'shop\\..*' (docs/filters.md)
+  --host ADDR              listen address (default 0.0.0.0)               SLUICE_HOST
+  --port N                 Connect port (default 11113; 0: any free)      SLUICE_PORT
+  --advertise IP[:PORT]    address other servers and gateways reach this  SLUICE_ADVERTISE
+                           one at, registered in ZooKeeper (default: the
+                           listen address, or this host's first IPv4)
+  --zk HOST:PORT,...       ZooKeeper ensemble: elected mode               SLUICE_ZK
+  --zk-root PATH           ZooKeeper root (default /otter/canal)          SLUICE_ZK_ROOT
+  --data-dir DIR           standalone cursor store (default ./.sluice)    SLUICE_DATA_DIR
+  --metrics-port N|off     Prometheus metrics port (default 9464)         SLUICE_METRICS_PORT
+  -h, --help               this help
+
+Empty environment variables count as unset.
+Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.`;
+
+/** True when argv asks for --help (the CLI prints SERVER_HELP instead of loading the config). */
+export function wantsHelp(argv: readonly string[]): boolean {
+  for (const arg of argv) {
+    if (arg === "--") return false;
+    if (arg === "-h" || arg === "--help") return true;
+  }
+  return false;
+}
+
+/** Settings from flags: `--name value` or `--name=value`. Problems are collected, not thrown. */
+export function parseFlags(argv: readonly string[], problems: string[]): Settings {
+  const settings: Settings = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "-h" || arg === "--help") continue;
+    if (!arg.startsWith("--") || arg === "--") {
+      problems.push(
+        arg === "--"
+          ? `"--": sluice server takes no arguments after "--"`
+          : `${JSON.stringify(arg)}: unexpected argument; sluice server takes only --flags (see --help)`,
+      );
+      if (arg === "--") break;
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    const spec = OPTIONS.find((o) => o.flag === name);
+    if (!spec) {
+      const guess = closest(
+        name,
+        OPTIONS.map((o) => o.flag),
+      );
+      problems.push(`--${name}: unknown flag${guess ? ` (did you mean --${guess}?)` : ""}; see --help`);
+      if (eq < 0 && argv[i + 1] !== undefined && !argv[i + 1]?.startsWith("-")) i++;
+      continue;
+    }
+    let value: string | undefined;
+    if (eq >= 0) {
+      value = arg.slice(eq + 1);
+    } else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith("--")) {
+      value = argv[++i];
+    }
+    const label = `--${name}`;
+    if (value === undefined || value === "") {
+      problems.push(`${label}: needs a value (${label} ${spec.arg})`);
+      continue;
+    }
+    if (settings[spec.flag] !== undefined) {
+      problems.push(`${label}: given more than once`);
+      continue;
+    }
+    settings[spec.flag] = { value, label };
+  }
+  return settings;
+}
+
+/** Settings from the environment; empty variables count as unset. */
+export function readEnv(env: NodeJS.ProcessEnv): Settings {
+  const settings: Settings = {};
+  for (const spec of OPTIONS) {
+    const value = env[spec.env];
+    if (value !== undefined && value.trim() !== "") settings[spec.flag] = { value, label: spec.env };
+  }
+  return settings;
+}
+
+/** The candidate nearest to `word` (ignoring case, "-", "_"), if it is near enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, "");
+  const w = norm(word);
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const n = norm(c);
+    const d = n === w ? 0 : n === w.replace(/ms$/, "") ? 0 : editDistance(w, n);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(1, Math.min(3, Math.floor(word.length / 3))) ? best : undefined;
+}
+
+/** Edit distance counting a swap of neighbours as one edit (optimal string alignment). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => (d[i] as number[])[j] as number;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      let v = Math.min(
+        at(i - 1, j) + 1,
+        at(i, j - 1) + 1,
+        at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = v;
+    }
+  }
+  return at(a.length, b.length);
+}

@@ -1,0 +1,215 @@
+// `sluice server` configuration: the config file, then the environment, then flags (later
+// wins), validated at once. See docs/configuration.md.
+import { parseFlags, readEnv, type Setting, type Settings } from "./args.js";
+import { ConfigError } from "./errors.js";
+import { readConfigFile } from "./file.js";
+import type { ServerConfig } from "./types.js";
+import { DEFAULTS, type Origins, validate } from "./validate.js";
+
+export interface LoadOptions {
+  /** The arguments after `sluice server`. Default none. */
+  argv?: readonly string[];
+  /** Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Config file to read unless SLUICE_CONFIG or --config names another. */
+  file?: string;
+  /** Directory relative paths are resolved against. Default process.cwd(). */
+  cwd?: string;
+  /** Advertised address when listening on a wildcard address; default this host's first IPv4. */
+  localAddress?: string;
+}
+
+/**
+ * The server configuration from a config file (YAML or JSON), the environment and flags, in
+ * that order of precedence (flags win). Throws ConfigError listing every problem found.
+ */
+export function loadServerConfig(options: LoadOptions = {}): ServerConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const flags = parseFlags(options.argv ?? [], problems);
+  const settings: Settings = { ...readEnv(options.env ?? process.env), ...flags };
+
+  const origins: Origins = { labels: new Map(), positions: new Map() };
+  let raw: unknown = {};
+  let configFile: string | undefined;
+  const fileSetting =
+    settings.config ??
+    (options.file !== undefined ? { value: options.file, label: "config file" } : undefined);
+  if (fileSetting) {
+    const read = readConfigFile(fileSetting.value, fileSetting.label, cwd);
+    if (!read.ok) throw new ConfigError(scrub([...problems, ...read.problems], []));
+    raw = read.content.value ?? {};
+    configFile = read.content.path;
+    origins.positions = read.content.positions;
+    origins.fileName = fileSetting.value;
+  }
+
+  const flagProblems = problems.length;
+  const merged = overlay(raw, settings, origins, problems);
+  const secrets = findSecrets(merged);
+  const result = validate(merged, origins, {
+    cwd,
+    allowNoDestinations: problems.length > flagProblems,
+    ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+  });
+  if (Array.isArray(result) || problems.length > 0) {
+    throw new ConfigError(scrub([...problems, ...(Array.isArray(result) ? result : [])], secrets));
+  }
+  return configFile !== undefined ? { ...result, configFile } : result;
+}
+
+const SCALARS = [
+  ["host", "host"],
+  ["port", "port"],
+  ["advertise", "advertise"],
+  ["data-dir", "dataDir"],
+] as const;
+
+/**
+ * The file's tree with the environment's and the flags' settings written over it; each
+ * setting's path is labelled with its flag or variable name.
+ */
+function overlay(raw: unknown, settings: Settings, origins: Origins, problems: string[]): unknown {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw; // reported by validate
+  const root: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  const set = (target: Record<string, unknown>, key: string, path: string, value: unknown, label: string) => {
+    target[key] = value;
+    origins.labels.set(path, label);
+  };
+  /** A copy of a section to write into, or undefined when the file's value is not a map. */
+  const section = (key: string): Record<string, unknown> | undefined => {
+    const v = root[key];
+    if (v !== undefined && v !== null && (typeof v !== "object" || Array.isArray(v))) return undefined;
+    const copy: Record<string, unknown> = { ...(v as Record<string, unknown> | null | undefined) };
+    root[key] = copy;
+    return copy;
+  };
+
+  for (const [option, key] of SCALARS) {
+    const s = settings[option];
+    if (s) set(root, key, key, s.value, s.label);
+  }
+  if (settings.zk || settings["zk-root"]) {
+    const zk = section("zk");
+    if (zk && settings.zk) set(zk, "connect", "zk.connect", settings.zk.value.trim(), settings.zk.label);
+    if (zk && settings["zk-root"])
+      set(zk, "root", "zk.root", settings["zk-root"].value, settings["zk-root"].label);
+  }
+  const metricsPort = settings["metrics-port"];
+  if (metricsPort) {
+    const metrics = section("metrics");
+    if (metrics && /^(off|none|false|disabled?)$/i.test(metricsPort.value.trim())) {
+      set(metrics, "enabled", "metrics.enabled", false, metricsPort.label);
+    } else if (metrics) {
+      set(metrics, "port", "metrics.port", metricsPort.value, metricsPort.label);
+      set(metrics, "enabled", "metrics.enabled", true, metricsPort.label);
+    }
+  }
+
+  const { destination, source, filter } = settings;
+  if (destination || source || filter) {
+    let list = root.destinations;
+    if (list === undefined || list === null) list = [];
+    if (!Array.isArray(list)) return root; // validate reports it
+    list = root.destinations = [...list];
+    const entries = list as unknown[];
+    let index: number;
+    if (destination) {
+      const name = destination.value.trim();
+      index = entries.findIndex(
+        (d) => typeof d === "object" && d !== null && (d as { name?: unknown }).name === name,
+      );
+      if (index < 0) {
+        if (!source) {
+          const where =
+            entries.length === 0
+              ? "no destinations are configured"
+              : `the config file has no destination ${JSON.stringify(name)}`;
+          problems.push(`${destination.label}: ${where}; give its source too (--source or SLUICE_SOURCE)`);
+          return root;
+        }
+        entries.push({});
+        index = entries.length - 1;
+      } else {
+        entries[index] = { ...(entries[index] as object) };
+      }
+      set(
+        entries[index] as Record<string, unknown>,
+        "name",
+        `destinations[${index}].name`,
+        name,
+        destination.label,
+      );
+    } else if (entries.length === 0 && !source) {
+      problems.push(
+        `${(filter as Setting).label}: no destination is configured; give its source too (--source or SLUICE_SOURCE)`,
+      );
+      return root;
+    } else if (entries.length <= 1) {
+      index = 0;
+      entries[0] = entries.length === 0 ? { name: DEFAULTS.destination.name } : { ...(entries[0] as object) };
+    } else {
+      const names = entries
+        .map((d) => (d as { name?: unknown } | null)?.name)
+        .filter((n) => typeof n === "string");
+      const what = (source ?? filter) as Setting;
+      problems.push(
+        `${what.label}: the config file defines ${entries.length} destinations (${names.join(", ")}); ` +
+          `say which one ${what.label} is for with --destination NAME (or SLUICE_DESTINATION)`,
+      );
+      return root;
+    }
+    const entry = entries[index];
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return root; // validate reports it
+    const target = entry as Record<string, unknown>;
+    if (source) set(target, "source", `destinations[${index}].source`, source.value, source.label);
+    if (filter) set(target, "filter", `destinations[${index}].filter`, filter.value, filter.label);
+  }
+  return root;
+}
+
+/** Passwords in the source URLs of a settings tree, raw and decoded, to keep out of messages. */
+function findSecrets(tree: unknown): string[] {
+  const secrets = new Set<string>();
+  const destinations = (tree as { destinations?: unknown } | null)?.destinations;
+  if (!Array.isArray(destinations)) return [];
+  for (const d of destinations) {
+    const source = (d as { source?: unknown } | null)?.source;
+    if (typeof source !== "string") continue;
+    const userinfo = /\/\/[^/?#]*@/.exec(source)?.[0];
+    const raw = userinfo ? /^\/\/[^:]*:(.*)@$/s.exec(userinfo)?.[1] : undefined;
+    for (const candidate of [raw, ...(raw ? [safeDecode(raw)] : [])]) {
+      if (candidate) secrets.add(candidate);
+    }
+    try {
+      const password = new URL(source).password;
+      if (password) secrets.add(password).add(safeDecode(password));
+    } catch {
+      // not a URL: validate reports it
+    }
+  }
+  return [...secrets];
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Messages with every password replaced by "***". */
+export function scrub(messages: readonly string[], secrets: readonly string[]): string[] {
+  return messages.map((message) => {
+    // Any "//user:secret@" (but the "user:password" of our own examples).
+    let m = message.replace(/(\/\/[^\s:/@"]*:)([^\s"]*)@/g, (all, head: string, secret: string) =>
+      secret === "password" || secret === "***" ? all : `${head}***@`,
+    );
+    for (const secret of secrets) {
+      m = m.split(`:${secret}@`).join(":***@");
+      if (secret.length >= 4) m = m.split(secret).join("***");
+    }
+    return m;
+  });
+}
