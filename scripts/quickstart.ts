@@ -1,14 +1,21 @@
-// The README's first command: starts a private MariaDB and ZooKeeper, every Sluice part that
-// exists so far, a small write workload, and prints the row changes as they flow.
+// The README's first command: starts a private MariaDB and ZooKeeper, a sluice server, a
+// small write workload, and a consumer that streams the row changes, prints them and acks.
 //   node dist/scripts/quickstart.js [--seconds N]
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ZkClient } from "../src/common/zk/client.js";
-import { ZkPaths } from "../src/common/zk/paths.js";
-import { BinlogReader } from "../src/server/parse/binlog-reader.js";
-import { EntryBuilder } from "../src/server/parse/entry-builder.js";
-import { toFlatMessage } from "../src/server/parse/flat-message.js";
-import { parseSourceUrl } from "../src/server/replication/source.js";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { CanalService } from "../src/gen/sluice/v1/canal_service_pb.js";
 import { startMariaDB } from "../test/harness/mariadb.js";
+import {
+  freePort,
+  type ManagedProcess,
+  makeTempDir,
+  removeDir,
+  spawnManaged,
+  waitFor,
+} from "../test/harness/processes.js";
 import { startZooKeeper } from "../test/harness/zookeeper.js";
 import { formatChange } from "./quickstart-decode.js";
 
@@ -28,11 +35,13 @@ if (seconds !== undefined && !(seconds > 0)) {
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const SLUICE = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 
 say("sluice quickstart: starting a private MariaDB and ZooKeeper on loopback ...");
 const [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
+const work = makeTempDir("quickstart");
 let stopping = false;
-const cleanups: Array<() => Promise<void> | void> = [() => db.stop(), () => zk.stop()];
+const cleanups: Array<() => Promise<void> | void> = [() => db.stop(), () => zk.stop(), () => removeDir(work)];
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
@@ -44,10 +53,6 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 try {
-  const zkClient = await ZkClient.connect(zk.connectString);
-  cleanups.push(() => zkClient.close());
-  await zkClient.ensurePath(new ZkPaths().destinations());
-
   await db.query(
     "CREATE DATABASE shop; CREATE TABLE shop.orders (" +
       "id INT PRIMARY KEY AUTO_INCREMENT, item VARCHAR(40) NOT NULL, qty INT NOT NULL, " +
@@ -55,38 +60,77 @@ try {
       "created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))",
   );
 
-  let builder: EntryBuilder | undefined;
-  let changes = 0n;
-  const reader = new BinlogReader({
-    source: parseSourceUrl(db.sourceUrl),
-    onEvent(e) {
-      builder ??= new EntryBuilder({ flavor: reader.serverInfo?.flavor ?? "mysql" });
-      const entry = builder.build(e);
-      const flat = entry && toFlatMessage(entry, changes + 1n);
-      if (!flat) return;
-      changes++;
-      for (const line of formatChange(flat)) say(`  ${line}`);
+  const port = await freePort();
+  const server: ManagedProcess = spawnManaged(
+    "sluice-server",
+    process.execPath,
+    [
+      SLUICE,
+      "server",
+      "--host=127.0.0.1",
+      `--port=${port}`,
+      `--source=${db.sourceUrl}`,
+      "--destination=example",
+      `--zk=${zk.connectString}`,
+      "--metrics-port=off",
+    ],
+    { logFile: join(work, "server.log"), env: { ...process.env, SLUICE_LOG_LEVEL: "warn" } },
+  );
+  cleanups.push(() => server.stop());
+  await waitFor(
+    "the sluice server",
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
+    {
+      timeoutMs: 30_000,
+      failIf: () => (server.child.exitCode !== null ? `exited; see ${server.logFile}` : undefined),
     },
-    onFatal(err) {
-      console.error(`binlog reader stopped: ${err.message}`);
-      void shutdown(1);
-    },
-  });
-  await reader.start();
-  cleanups.push(() => reader.stop());
-  const info = reader.serverInfo;
-  const boundary = reader.boundary;
+  );
+  const url = `http://127.0.0.1:${port}`;
 
   say("");
-  say(`  MariaDB ${info?.version}  127.0.0.1:${db.port}  (binlog ROW, row metadata FULL)`);
-  say(`            source URL for sluice: ${db.sourceUrl}`);
-  say(`  ZooKeeper 127.0.0.1:${zk.nodes[0]?.clientPort}  (${new ZkPaths().root} ready)`);
-  say("  Not part of the quickstart yet, because they are not built yet: two sluice servers, the");
-  say("  gateway, clients. Until then it shows the binlog engine: a replica connection that");
-  say("  streams the binlog, decodes each row change and turns it into canal's entries.");
+  say(`  MariaDB    127.0.0.1:${db.port}   source ${db.sourceUrl}`);
+  say(`  ZooKeeper  ${zk.connectString}   canal's layout under /otter/canal`);
+  say(`  server     ${url}   destination "example", elected through ZooKeeper, cursors there`);
+  say("  Not running yet, because they are not built yet: a second server as hot standby, the");
+  say("  gateway. The consumer below streams from the server directly.");
   say("");
-  say(`Writing to shop.orders every second; row changes from ${boundary.file}:${boundary.position} on:`);
+  say("  Try it from another shell while this runs:");
+  say(
+    `    curl -s -H 'Content-Type: application/json' --data '{}' ${url}/sluice.v1.AdminService/ListDestinations`,
+  );
   say("");
+  say("Writing to shop.orders every second; a consumer (clientId 1001) streams, prints and acks:");
+  say("");
+
+  const canal = createClient(CanalService, createConnectTransport({ baseUrl: url, httpVersion: "2" }));
+  // Subscribing stores the consumer's cursor at the current head: everything written from
+  // now on reaches it, whenever its stream starts.
+  await canal.subscribe({ destination: "example", clientId: "1001" });
+  const abort = new AbortController();
+  cleanups.push(() => abort.abort());
+  let changes = 0;
+  const consumer = (async () => {
+    const stream = canal.stream(
+      { destination: "example", clientId: "1001", batchSize: 100, flat: true },
+      { signal: abort.signal },
+    );
+    for await (const msg of stream) {
+      if (msg.message.case !== "batch") continue;
+      for (const flat of msg.message.value.flatMessages) {
+        for (const line of formatChange(flat)) {
+          changes++;
+          say(`  ${line}`);
+        }
+      }
+      await canal.ack({ destination: "example", clientId: "1001", batchId: msg.message.value.batchId });
+    }
+  })().catch((err: Error) => {
+    if (!stopping && !abort.signal.aborted) {
+      console.error(`consumer stopped: ${err.message}`);
+      void shutdown(1);
+    }
+  });
 
   const items = ["kettle", "teapot", "mug", "saucer", "spoon", "tea caddy"];
   let n = 0;
@@ -104,9 +148,11 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   // Let the last changes arrive before stopping.
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 1000));
+  abort.abort();
+  await consumer;
   say("");
-  say(`Done: ${n} write rounds, ${changes} row changes seen. Stopping MariaDB and ZooKeeper.`);
+  say(`Done: ${n} write rounds, ${changes} row changes streamed and acked. Stopping everything.`);
   await shutdown(0);
 } catch (err) {
   console.error(`quickstart failed: ${err instanceof Error ? err.message : String(err)}`);

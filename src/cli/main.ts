@@ -3,12 +3,12 @@
 import { readFileSync } from "node:fs";
 import { binlogCommand } from "./binlog-command.js";
 import { type Command, EXIT_USAGE, UsageError } from "./command.js";
+import { serverCommand } from "./server-command.js";
 
-const COMMANDS: Command[] = [binlogCommand];
+const COMMANDS: Command[] = [serverCommand, binlogCommand];
 
 // Named in docs/design.md and coming with later issues; listed so that --help tells the truth.
 const PLANNED = [
-  ["server", "canal server: destinations, store, get/ack/rollback, streams (not built yet)"],
   ["gateway", "stateless gateway in front of the servers (not built yet)"],
   ["tail", "stream a destination and print its changes (not built yet)"],
   ["status", "destinations, runners, clients and lag (not built yet)"],
@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`sluice ${name}: ${err.message}\n\n${command.help}\n`);
+      process.stderr.write(`sluice ${name}: ${err.message}\nRun 'sluice ${name} --help' for usage.\n`);
       return EXIT_USAGE;
     }
     process.stderr.write(`sluice ${name}: ${err instanceof Error ? err.message : String(err)}\n`);

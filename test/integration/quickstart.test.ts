@@ -24,6 +24,6 @@ test("the quickstart shows row changes flowing and stops by itself", async () =>
     /INSERT shop\.orders {2}id=1 item=\w+ qty=\d price=1\.50 status=new created_at="\d{4}-\d\d-\d\d /,
   );
   assert.match(out, /UPDATE shop\.orders {2}id=1 {2}status: new → paid/);
-  assert.match(out, /Done: \d+ write rounds, \d+ row changes seen/);
+  assert.match(out, /Done: \d+ write rounds, \d+ row changes streamed and acked/);
   assert.match(out, /not built yet/, "the quickstart says what is not there yet");
 });

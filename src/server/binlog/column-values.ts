@@ -4,13 +4,11 @@
 // objects beyond the result string.
 import type { TextDecoder } from "node:util";
 import {
-  cp1252Text,
-  latin1Text,
+  type EventText,
   spaceWidth,
   type TextCodec,
   TextKind,
   textCodec,
-  utf8Text,
   utf16leText,
   utf32beText,
 } from "./charsets.js";
@@ -105,6 +103,8 @@ export interface RowPlan {
 
 export interface ValueContext {
   tz: TimeZoneOffset;
+  /** Text of the event being decoded (reset to each rows event's buffer). */
+  text: EventText;
 }
 
 /** Compiles the per-column decoders of a table (once per TABLE_MAP). */
@@ -251,14 +251,14 @@ function truncated(col: number): never {
   return fail(`row image truncated in column ${col}`);
 }
 
-function textOf(plan: RowPlan, i: number, buf: Buffer, s: number, e: number): string {
+function textOf(plan: RowPlan, i: number, buf: Buffer, s: number, e: number, t: EventText): string {
   switch (plan.text[i]) {
     case TextKind.UTF8:
-      return utf8Text(buf, s, e);
+      return t.utf8(s, e);
     case TextKind.CP1252:
-      return cp1252Text(buf, s, e);
+      return t.cp1252(s, e);
     case TextKind.ASCII:
-      return latin1Text(buf, s, e);
+      return t.latin1(s, e);
     case TextKind.UTF16LE:
       return utf16leText(buf, s, e);
     case TextKind.UTF32BE:
@@ -491,7 +491,7 @@ export function decodeImage(
           pos += 2;
         }
         if (pos + len > end) truncated(i);
-        row[i] = textOf(plan, i, buf, pos, pos + len);
+        row[i] = textOf(plan, i, buf, pos, pos + len, ctx.text);
         pos += len;
         break;
       }
@@ -518,9 +518,9 @@ export function decodeImage(
           let e = pos + len;
           if (plan.c[i] === 1) {
             while (e > pos && buf[e - 1] === 0x20) e--;
-            row[i] = textOf(plan, i, buf, pos, e);
+            row[i] = textOf(plan, i, buf, pos, e, ctx.text);
           } else {
-            row[i] = trimSpaces(textOf(plan, i, buf, pos, e));
+            row[i] = trimSpaces(textOf(plan, i, buf, pos, e, ctx.text));
           }
         }
         pos += len;
@@ -542,7 +542,7 @@ export function decodeImage(
         pos += pl;
         if (pos + len > end) truncated(i);
         const k = kind[i];
-        if (k === K.BLOB) row[i] = textOf(plan, i, buf, pos, pos + len);
+        if (k === K.BLOB) row[i] = textOf(plan, i, buf, pos, pos + len, ctx.text);
         else if (k === K.BINARY_BLOB) row[i] = buf.toString("base64", pos, pos + len);
         else if (partialJson?.has(i)) {
           row[i] = undefined;

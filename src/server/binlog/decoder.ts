@@ -2,6 +2,7 @@
 // current FORMAT_DESCRIPTION (checksum algorithm, post-header lengths, flavour) and the
 // TABLE_MAP cache by table id, with a compiled row plan per table.
 import { BufferReader } from "./buffer-reader.js";
+import { EventText } from "./charsets.js";
 import { CHECKSUM_LENGTH, checksumPair, hasValidChecksum } from "./checksum.js";
 import { compilePlan, type RowPlan, type ValueContext } from "./column-values.js";
 import { BinlogDecodeError, type BinlogPosition, fail } from "./errors.js";
@@ -68,7 +69,7 @@ export class BinlogDecoder {
   constructor(opts: DecoderOptions = {}) {
     this.opts = opts;
     this.verify = opts.verifyChecksum ?? true;
-    this.valueCtx = { tz: timeZoneOffset(opts.timeZone) };
+    this.valueCtx = { tz: timeZoneOffset(opts.timeZone), text: new EventText() };
   }
 
   /** The FORMAT_DESCRIPTION in force, once one was decoded. */

@@ -140,14 +140,55 @@ function isNegative(x: number): boolean {
 
 /** DOUBLE as the server prints it. */
 export function formatDouble(x: number): string {
+  // Fast path: for 1e-6 <= |x| < 1e15, JavaScript's Number-to-String is exactly my_gcvt.
+  // Both print the shortest round-trip digits (V8's ToString and toExponential() share one
+  // shortest-digits routine, which formatDoubleReference relies on), and with decpt the
+  // decimal exponent of those digits (value = 0.DIGITS x 10^decpt), x >= 1e-6 gives decpt >= -5
+  // (digits that round to x > the double nearest 1e-6 exceed 1e-6; that double itself is
+  // "1", decpt -5) and x < 1e15 (exact) gives decpt <= 15. For -5 <= decpt <= 15 both use
+  // fixed notation (ECMAScript: -6 < n <= 21; my_gcvt: -14 <= decpt <= 15) and lay it out
+  // the same way: "0." + zeros + digits, digits + zeros, or a point inside the digits, with
+  // a leading "-" for negatives and no trailing zeros after the point.
+  if ((x >= 1e-6 && x < 1e15) || (x <= -1e-6 && x > -1e15)) return `${x}`;
+  return formatDoubleReference(x);
+}
+
+/** DOUBLE as the server prints it: the general (slower) path, for every double. */
+export function formatDoubleReference(x: number): string {
   if (!Number.isFinite(x)) return x > 0 ? "inf" : x < 0 ? "-inf" : "nan";
   if (x === 0) return Object.is(x, -0) ? "-0" : "0";
   const neg = x < 0;
   return layout(neg, shortestDigits(neg ? -x : x));
 }
 
-/** FLOAT (already widened to double) as the server prints it. */
+/**
+ * FLOAT (already widened to double) as the server prints it.
+ *
+ * my_gcvt gives the shortest digits of the double when there are at most 6, else the
+ * digits correctly rounded to 6 (ties to even). Both are the 6-digit correct rounding of x
+ * with trailing zeros dropped: shortest digits S of at most 6 digits lie on the 6-digit grid
+ * and within half a double ulp (relative 2^-53) of x, far closer than half a grid step
+ * (relative 5e-7), so rounding x to 6 digits lands on S. The fast path takes V8's
+ * toPrecision(6) (correctly rounded, exact ties rounded up) when it is in fixed notation
+ * (1e-6 <= |x| < 1e6 after rounding), where my_gcvt also prints fixed notation (decpt
+ * -5..6) the same way once trailing fraction zeros are dropped, and when x is provably not an
+ * exact tie; everything else goes through formatFloatReference.
+ */
 export function formatFloat(x: number): string {
+  const neg = x < 0;
+  const a = neg ? -x : x;
+  if (a >= 1e-6 && a < 999999.5) {
+    const p = a.toPrecision(6);
+    if (p.indexOf("e") < 0 && !maybeTie(a, p)) {
+      const out = trimFixed(p);
+      return neg ? `-${out}` : out;
+    }
+  }
+  return formatFloatReference(x);
+}
+
+/** FLOAT as the server prints it: the general (slower) path. */
+export function formatFloatReference(x: number): string {
   if (!Number.isFinite(x)) return x > 0 ? "inf" : x < 0 ? "-inf" : "nan";
   if (x === 0) return Object.is(x, -0) ? "-0" : "0";
   const neg = x < 0;
@@ -155,6 +196,57 @@ export function formatFloat(x: number): string {
   let d = shortestDigits(abs);
   if (d.digits.length > 6) d = roundedDigits(abs, 6);
   return layout(neg, d);
+}
+
+/** A fixed-notation toPrecision(6) result ("123.450", "0.00123457", "123457") without its
+ * trailing fraction zeros (and then without a bare point). */
+function trimFixed(p: string): string {
+  const dot = p.indexOf(".");
+  if (dot < 0) return p;
+  let end = p.length;
+  while (p.charCodeAt(end - 1) === 48) end--;
+  if (end - 1 === dot) end--;
+  return end === p.length ? p : p.slice(0, end);
+}
+
+const POW5 = [1, 5, 25, 125, 625, 3125, 15625, 78125, 390625, 1953125, 9765625, 48828125, 244140625];
+
+/**
+ * Whether `a` may be an exact tie for 6 significant digits, given p = a.toPrecision(6) in
+ * fixed notation. toPrecision rounds an exact tie up, so a tie is a = P - h, with P the
+ * printed value and h half a unit of its 6th digit: a = t x 10^k / 2 with t = 2p - 1 odd
+ * (p: the 6 digits as an integer) and k the exponent of the 6th digit; when P is a power of
+ * ten (rounded up into a new decade), the tie lies one decade below: t = 1999999, k - 1.
+ * Checked exactly in double arithmetic; true (take the slow path) whenever that is not possible.
+ */
+function maybeTie(a: number, p: string): boolean {
+  let digits = 0;
+  let k = 0;
+  let afterDot = false;
+  let n = 0;
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c === 46) {
+      afterDot = true;
+      continue;
+    }
+    if (afterDot) k--;
+    digits = digits * 10 + (c - 48);
+    if (digits !== 0) n++;
+  }
+  // p has 6 significant digits: `digits` (leading zeros gone) x 10^k is P.
+  if (n !== 6) return true; // not the expected shape
+  let t = 2 * digits - 1;
+  if (digits === 100000) {
+    t = 1999999;
+    k--;
+  }
+  if (k >= 0) return k > 9 || (t * 10 ** k) / 2 === a; // t x 10^k < 2^53: exact
+  const m = -k;
+  if (m >= POW5.length) return true;
+  const f = POW5[m] as number;
+  if (t % f !== 0) return false; // t x 10^k / 2 is not a binary fraction: a (a double) cannot equal it
+  return (t / f) * 2 ** (k - 1) === a; // exact: integer < 2^21 times a power of two
 }
 
 /** my_fcvt: exactly `dec` decimals (FLOAT(M,D) / DOUBLE(M,D) / fixed-decimal expressions). */

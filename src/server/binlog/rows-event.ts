@@ -151,6 +151,7 @@ export function parseRowsBody(
     pos = 0;
     end = buf.length;
   }
+  ctx.text.reset(buf);
   const cursor: Cursor = { pos };
   if (info.kind !== "update") {
     const rows: RowImage[] = [];

@@ -1,0 +1,150 @@
+// The call guard: an interceptor, outermost of all, that gives every call the server's rules
+//
+// - deadlines are enforced: connect-es only aborts the handler's signal when a deadline passes;
+//   the guard also ends the call then with deadline_exceeded, even if the handler ignores it;
+// - graceful shutdown: streaming handlers get a signal that also fires when the server starts
+//   to close (reason: unavailable "server is shutting down"), unary handlers do not (they are
+//   let finish); when the shutdown timeout passes, every call still running is ended with
+//   unavailable;
+// - every handler can read the server's shutdown signal from its context values
+//   (`shutdownSignalKey`), e.g. a long-poll that wants to return early.
+import {
+  Code,
+  ConnectError,
+  createContextKey,
+  type Interceptor,
+  type StreamResponse,
+} from "@connectrpc/connect";
+
+/**
+ * The server's shutdown signal, in every call's context values: `ctx.values.get(shutdownSignalKey)`.
+ * It fires when close() starts. Streaming handlers need not read it: their `ctx.signal` fires too.
+ */
+export const shutdownSignalKey = createContextKey<AbortSignal>(new AbortController().signal, {
+  description: "sluice: server shutdown signal",
+});
+
+export interface CallGuardOptions {
+  /** Fires when the server starts to close: streaming handlers' signals fire. */
+  shutdown: AbortSignal;
+  /** Fires when the shutdown timeout passes: calls still running end with its reason. */
+  force: AbortSignal;
+}
+
+export function callGuard({ shutdown, force }: CallGuardOptions): Interceptor {
+  return (next) => async (req) => {
+    req.contextValues.set(shutdownSignalKey, shutdown);
+    // req.signal: connect-es's call signal (deadline, client gone, end of call).
+    const hard = [req.signal, force];
+    if (!req.stream) {
+      return raceAbort(next(req), hard);
+    }
+    const handlerSignal = linkSignals(req.signal, shutdown);
+    const res = (await raceAbort(next({ ...req, signal: handlerSignal }), hard)) as StreamResponse;
+    return { ...res, message: guardIterable(res.message, hard) };
+  };
+}
+
+/** Reason of an aborted signal as a ConnectError (deadline_exceeded, canceled, unavailable...). */
+export function abortError(signal: AbortSignal): ConnectError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof ConnectError) return reason;
+  if (reason === undefined) return new ConnectError("call was aborted", Code.Canceled);
+  return ConnectError.from(reason, Code.Canceled);
+}
+
+/** A signal that fires when `a` or `b` fires, with its reason; it lets go of both then. */
+export function linkSignals(a: AbortSignal, b: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  const onAbort = (ev: Event) => {
+    a.removeEventListener("abort", onAbort);
+    b.removeEventListener("abort", onAbort);
+    controller.abort((ev.target as AbortSignal).reason);
+  };
+  for (const s of [a, b]) {
+    if (s.aborted) {
+      controller.abort(s.reason);
+      a.removeEventListener("abort", onAbort);
+      b.removeEventListener("abort", onAbort);
+      return controller.signal;
+    }
+    s.addEventListener("abort", onAbort);
+  }
+  return controller.signal;
+}
+
+/** `p`, or a rejection with the reason of the first of `signals` to fire. */
+export function raceAbort<T>(p: Promise<T>, signals: AbortSignal[]): Promise<T> {
+  const fired = signals.find((s) => s.aborted);
+  if (fired !== undefined) {
+    p.catch(() => {});
+    return Promise.reject(abortError(fired));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (ev: Event) => {
+      done();
+      p.catch(() => {});
+      reject(abortError(ev.target as AbortSignal));
+    };
+    const done = () => {
+      for (const s of signals) s.removeEventListener("abort", onAbort);
+    };
+    for (const s of signals) s.addEventListener("abort", onAbort);
+    p.then(
+      (v) => {
+        done();
+        resolve(v);
+      },
+      (e: unknown) => {
+        done();
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * Pulls `source` one message at a time (so back-pressure reaches the handler: its `yield` stays
+ * pending until the transport asks for the next message) and ends with the reason of the first
+ * of `signals` to fire, even when the handler is stuck.
+ */
+function guardIterable<T>(source: AsyncIterable<T>, signals: AbortSignal[]): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const it = source[Symbol.asyncIterator]();
+      let finished = false;
+      const stop = () => {
+        if (finished) return;
+        finished = true;
+        // A generator busy in an await takes return() only when it reaches its next yield:
+        // do not wait for it.
+        it.return?.().catch(() => {});
+      };
+      return {
+        async next() {
+          if (finished) return { done: true, value: undefined };
+          try {
+            const r = await raceAbort(it.next(), signals);
+            if (r.done) finished = true;
+            return r;
+          } catch (e) {
+            stop();
+            throw e;
+          }
+        },
+        async return(value?: unknown) {
+          stop();
+          return { done: true, value: value as T };
+        },
+        async throw(e?: unknown) {
+          if (!finished && it.throw !== undefined) {
+            finished = true;
+            return it.throw(e);
+          }
+          stop();
+          throw e;
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,254 @@
+// One TCP port for everything Connect: HTTP/1.1 and HTTP/2 cleartext (h2c, prior knowledge), and
+// on them the Connect (JSON and binary), gRPC and gRPC-Web protocols. Used by `sluice server`
+// and `sluice gateway`. See docs/http.md.
+//
+// Node's http2.createServer does not answer HTTP/1.1 in cleartext (its allowHTTP1 fallback needs
+// TLS and ALPN), so a plain net.Server accepts the connections and looks at their first bytes:
+// the HTTP/2 client preface hands the socket to an http2 server, anything else to an http
+// (HTTP/1.1) server. Neither of those listens itself. connect-node's adapter serves both.
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type Logger, silentLogger } from "../log.js";
+import { callGuard } from "./calls.js";
+import { sniffProtocol } from "./preface.js";
+import { capTimeoutHeaders, MAX_TIMER_MS } from "./timeout.js";
+
+export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
+export type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+export interface ConnectServerOptions {
+  /** Address to listen on, e.g. "0.0.0.0", "127.0.0.1", "::". */
+  host: string;
+  /** Port to listen on; 0 picks a free one (see ConnectServer.port). */
+  port: number;
+  /** Registers the services: `(router) => { router.service(CanalService, impl); }`. */
+  routes: (router: ConnectRouter) => void;
+  /**
+   * Plain HTTP endpoints (health, status page...), asked for every request whose path is not an
+   * RPC. Return true when the request was handled (a response was or will be sent); false gives
+   * 404. Served over HTTP/1.1 and HTTP/2 alike.
+   */
+  extraHandlers?: (req: HttpRequest, res: HttpResponse) => boolean;
+  logger?: Logger;
+  /** Run inside Sluice's own guard (deadlines, shutdown), in order: the first is outermost. */
+  interceptors?: Interceptor[];
+  /**
+   * Longest deadline a client may ask for, in milliseconds: a longer `connect-timeout-ms` or
+   * `grpc-timeout` is lowered to this (not refused). Calls without a deadline keep none.
+   * Default and upper bound: 2^31-1 ms (Node's longest timer).
+   */
+  maxTimeoutMs?: number;
+  /**
+   * How long close() lets calls run before it ends them with unavailable and drops the
+   * connections that are left. Default 10000.
+   */
+  shutdownTimeoutMs?: number;
+  /** Largest request message accepted, in bytes (resource_exhausted above). Default 4 MiB. */
+  readMaxBytes?: number;
+  /** A connection that sends nothing for this long after connecting is dropped. Default 10000. */
+  firstBytesTimeoutMs?: number;
+}
+
+export interface ConnectServer {
+  /** The port listened on (the one picked when port 0 was asked for). */
+  readonly port: number;
+  /** "host:port" ("[::1]:port" for IPv6), as registered in ZooKeeper. */
+  readonly address: string;
+  /** "http://host:port", for clients. */
+  readonly url: string;
+  /**
+   * Graceful stop: stop accepting connections, close idle ones, let unary calls finish, fire the
+   * signal of streaming handlers (they should end their stream; see docs/http.md); after
+   * shutdownTimeoutMs end what still runs with unavailable and drop the connections. Resolves
+   * when every connection is closed. Calling it again returns the same promise.
+   */
+  close(): Promise<void>;
+}
+
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+const DEFAULT_READ_MAX_BYTES = 4 * 1024 * 1024;
+const DEFAULT_FIRST_BYTES_TIMEOUT_MS = 10_000;
+/** After calls were ended at the shutdown timeout: time to send their errors before dropping. */
+const FORCED_END_FLUSH_MS = 250;
+
+export async function startConnectServer(options: ConnectServerOptions): Promise<ConnectServer> {
+  const log = options.logger ?? silentLogger;
+  const maxTimeoutMs = Math.min(options.maxTimeoutMs ?? MAX_TIMER_MS, MAX_TIMER_MS);
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? DEFAULT_FIRST_BYTES_TIMEOUT_MS;
+  const shutdown = new AbortController();
+  const force = new AbortController();
+  let closing = false;
+
+  const connectHandler = connectNodeAdapter({
+    routes: options.routes,
+    interceptors: [callGuard({ shutdown: shutdown.signal, force: force.signal }), ...(options.interceptors ?? [])],
+    readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    fallback: (req, res) => fallback(req as HttpRequest, res as HttpResponse),
+  });
+
+  function fallback(req: HttpRequest, res: HttpResponse): void {
+    try {
+      if (options.extraHandlers?.(req, res)) return;
+    } catch (err) {
+      log.warn("http handler failed", { path: req.url, error: err });
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+      res.end("internal error\n");
+      return;
+    }
+    res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+    res.end("not found\n");
+  }
+
+  function onRequest(req: HttpRequest, res: HttpResponse): void {
+    capTimeoutHeaders(req.headers, maxTimeoutMs);
+    try {
+      connectHandler(req, res);
+    } catch (err) {
+      // connect-node throws synchronously on requests it cannot read, e.g. HTTP/1.0 without Host.
+      log.debug("bad request", { path: req.url, error: err });
+      if (!res.headersSent) {
+        const message = ConnectError.from(err).rawMessage;
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ code: "invalid_argument", message }));
+      } else {
+        res.end();
+      }
+    }
+  }
+
+  // HTTP/1.1. It does not listen: sockets come from the sniffer.
+  const h1Active = new Map<net.Socket, number>();
+  const h1 = http.createServer((req, res) => {
+    const socket = req.socket;
+    h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
+    if (closing) res.setHeader("connection", "close");
+    res.once("close", () => {
+      const left = (h1Active.get(socket) ?? 1) - 1;
+      h1Active.set(socket, left);
+      // While closing, a keep-alive connection ends with its last response.
+      if (closing && left === 0 && !socket.destroyed) socket.end();
+    });
+    onRequest(req, res);
+  });
+  // Node starts the headersTimeout/requestTimeout checks of an http.Server when it listens; this
+  // one never does, so start them by hand (slow or silent clients are dropped).
+  h1.emit("listening");
+  h1.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    log.debug("http/1.1 client error", { error: err, code: err.code });
+    if (socket.writable && !socket.destroyed) {
+      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    }
+    socket.destroy();
+  });
+
+  // HTTP/2 with prior knowledge. It does not listen either.
+  const h2 = http2.createServer({}, onRequest);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    if (closing) session.close();
+  });
+  h2.on("sessionError", (err: Error) => log.debug("http/2 session error", { error: err }));
+
+  // The listener: sniffs each connection's first bytes.
+  const sockets = new Set<net.Socket>();
+  const sniffing = new Set<net.Socket>();
+  const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on("error", (err: NodeJS.ErrnoException) => log.debug("connection error", { error: err, code: err.code }));
+    socket.once("close", () => {
+      sockets.delete(socket);
+      sniffing.delete(socket);
+      h1Active.delete(socket);
+    });
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    sniffing.add(socket);
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => socket.destroy(), firstBytesTimeoutMs);
+    const stopSniffing = () => {
+      clearTimeout(timer);
+      sniffing.delete(socket);
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+    };
+    const onEnd = () => {
+      stopSniffing();
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+      const verdict = sniffProtocol(head);
+      if (verdict === "more") return;
+      stopSniffing();
+      socket.pause();
+      socket.unshift(head);
+      if (verdict === "h2") {
+        // As an http2.Server's own sockets: the connection ends when the client's side does.
+        socket.allowHalfOpen = false;
+        // The http2 session reads what is buffered in the socket (the preface) first.
+        h2.emit("connection", socket);
+      } else {
+        h1Active.set(socket, 0);
+        h1.emit("connection", socket);
+        // The http parser takes the socket's native stream over; the bytes put back are in the
+        // JavaScript buffer and reach the parser through a "data" event once resumed.
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen({ host: options.host, port: options.port }, () => {
+      listener.off("error", reject);
+      resolve();
+    });
+  });
+  listener.on("error", (err) => log.warn("listener error", { error: err }));
+  const bound = listener.address() as net.AddressInfo;
+  const hostPart = bound.family === "IPv6" || bound.address.includes(":") ? `[${bound.address}]` : bound.address;
+  const address = `${hostPart}:${bound.port}`;
+  log.info("listening", { address, protocols: "connect,grpc,grpc-web over http/1.1 and h2c" });
+
+  let closed: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closed ??= (async () => {
+      closing = true;
+      log.info("closing", { address, connections: sockets.size, shutdownTimeoutMs });
+      const allClosed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      for (const socket of sniffing) socket.destroy();
+      for (const [socket, active] of h1Active) if (active === 0) socket.destroy();
+      for (const session of sessions) session.close();
+      shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), shutdownTimeoutMs);
+      });
+      if ((await Promise.race([allClosed, timedOut])) === "timeout") {
+        log.warn("shutdown timeout: ending calls still running", { connections: sockets.size });
+        force.abort(new ConnectError("server shut down before the call finished", Code.Unavailable));
+        await new Promise((resolve) => setTimeout(resolve, FORCED_END_FLUSH_MS));
+        for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
+        await allClosed;
+      }
+      clearTimeout(timer);
+      h1.close();
+      log.info("closed", { address });
+    })();
+    return closed;
+  }
+
+  return { port: bound.port, address, url: `http://${address}`, close };
+}

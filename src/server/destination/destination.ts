@@ -1,0 +1,298 @@
+// A destination: one source database stream (canal's instance), one shared pipeline
+// (binlog reader → entries → ring), and the clientIds that consume it, each with its own
+// filter, cursor and outstanding batches.
+//
+// Start position: the earliest cursor of the destination's clients; else the configured
+// start; else the source's current head. Every client skips what its own cursor covers.
+// A new client starts at the boundary after the last complete transaction read; its cursor is
+// stored at once, so a restart resumes it there. If the shared ring no longer holds that
+// point, the client reads through a private pipeline until it reaches the shared window.
+import { createLogger, type Logger } from "../../common/log.js";
+import { EventFilter } from "../filter/index.js";
+import type { CursorStore } from "../meta/cursor-store.js";
+import type { SourceConfig } from "../replication/source.js";
+import { type Batch, ClientSession } from "../store/client-session.js";
+import type { RingLimits } from "../store/entry-ring.js";
+import { Pipeline } from "../store/pipeline.js";
+import { type Boundary, type Cursor, comparePoints, earliest } from "../store/positions.js";
+
+export interface DestinationOptions {
+  name: string;
+  source: SourceConfig;
+  /** Configured start for a destination none of whose clients has a cursor. */
+  start?: Boundary;
+  limits: RingLimits;
+  store: CursorStore;
+  heartbeatMs?: number;
+  timeZone?: string;
+  schemaLookup?: "auto" | "never";
+  logger?: Logger;
+  /** Called when the destination stops for good (source refused us, decode error). */
+  onFatal?(err: Error): void;
+}
+
+export class DestinationError extends Error {
+  constructor(
+    readonly kind: "not_subscribed" | "bad_filter" | "stopped",
+    message: string,
+  ) {
+    super(message);
+    this.name = "DestinationError";
+  }
+}
+
+interface PrivateReader {
+  pipeline: Pipeline;
+}
+
+export class Destination {
+  readonly name: string;
+  #pipeline: Pipeline | undefined;
+  readonly #sessions = new Map<string, ClientSession>();
+  readonly #private = new Map<string, PrivateReader>();
+  readonly #log: Logger;
+  #epoch = 0n;
+  #fatal: Error | undefined;
+  #stopped = false;
+
+  constructor(readonly opts: DestinationOptions) {
+    this.name = opts.name;
+    this.#log = opts.logger ?? createLogger(`destination.${opts.name}`);
+  }
+
+  get epoch(): bigint {
+    return this.#epoch;
+  }
+
+  get pipeline(): Pipeline | undefined {
+    return this.#pipeline;
+  }
+
+  get failure(): Error | undefined {
+    return this.#fatal;
+  }
+
+  async start(): Promise<void> {
+    const stored = await this.opts.store.load(this.name);
+    this.#epoch = await this.opts.store.nextEpoch(this.name);
+    const cursors = stored.map((c) => c.cursor).filter((c): c is Cursor => c !== undefined);
+    const first = earliest(cursors);
+    const start = first?.resume ?? this.opts.start;
+    const pipeline = this.#makePipeline(start, this.opts.limits);
+    this.#pipeline = pipeline;
+    await pipeline.start();
+    for (const s of stored) {
+      const filter = s.filter ? this.#parseFilter(s.filter) : undefined;
+      this.#sessions.set(
+        s.clientId,
+        new ClientSession(s.clientId, pipeline.ring, this.#epoch, {
+          filter,
+          filterText: s.filter ?? "",
+          cursor: s.cursor ?? { resume: pipeline.boundary, serverId: 0 },
+          readSeq: pipeline.ring.first,
+        }),
+      );
+    }
+    const at = pipeline.boundary;
+    this.#log.info("destination started", {
+      epoch: this.#epoch,
+      clients: stored.length,
+      from: `${at.file}:${at.position}`,
+      ...(at.gtid ? { gtid: at.gtid } : {}),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#pipeline?.stop();
+    for (const p of this.#private.values()) await p.pipeline.stop();
+    this.#private.clear();
+  }
+
+  #makePipeline(start: Boundary | undefined, limits: RingLimits): Pipeline {
+    return new Pipeline({
+      source: this.opts.source,
+      start,
+      limits,
+      ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+      ...(this.opts.timeZone ? { timeZone: this.opts.timeZone } : {}),
+      ...(this.opts.schemaLookup ? { schemaLookup: this.opts.schemaLookup } : {}),
+      logger: this.#log,
+      onFatal: (err) => {
+        this.#fatal = err;
+        this.#log.error("destination stopped", { error: err.message });
+        this.opts.onFatal?.(err);
+      },
+    });
+  }
+
+  #parseFilter(text: string): EventFilter | undefined {
+    if (text.trim() === "") return undefined;
+    try {
+      return new EventFilter({ filter: text });
+    } catch (err) {
+      throw new DestinationError("bad_filter", (err as Error).message);
+    }
+  }
+
+  #check(): void {
+    if (this.#stopped) throw new DestinationError("stopped", `destination ${this.name} is stopping`);
+    if (this.#fatal)
+      throw new DestinationError("stopped", `destination ${this.name} stopped: ${this.#fatal.message}`);
+  }
+
+  session(clientId: string): ClientSession {
+    this.#check();
+    const s = this.#sessions.get(clientId);
+    if (!s) {
+      throw new DestinationError(
+        "not_subscribed",
+        `client ${clientId} is not subscribed to ${this.name}: Subscribe first`,
+      );
+    }
+    return s;
+  }
+
+  get clients(): ClientSession[] {
+    return [...this.#sessions.values()];
+  }
+
+  /** Subscribes (or re-subscribes) clientId; an empty filter keeps the stored one. */
+  async subscribe(clientId: string, filterText: string): Promise<ClientSession> {
+    this.#check();
+    const pipeline = this.#pipeline as Pipeline;
+    const existing = this.#sessions.get(clientId);
+    const filter = filterText ? this.#parseFilter(filterText) : undefined;
+    if (existing) {
+      if (filterText && filterText !== existing.filterText) {
+        await this.opts.store.saveFilter(this.name, clientId, filterText);
+        existing.filter = filter;
+        existing.filterText = filterText;
+      }
+      return existing;
+    }
+    const cursor: Cursor = { resume: pipeline.boundary, serverId: pipeline.serverInfo?.serverId ?? 0 };
+    await this.opts.store.saveCursor(this.name, clientId, cursor);
+    if (filterText) await this.opts.store.saveFilter(this.name, clientId, filterText);
+    const covered = comparePoints(pipeline.coverageStart, cursor.resume) <= 0;
+    let ring = pipeline.ring;
+    let readSeq = this.#firstSeqAfter(cursor.resume);
+    if (!covered) {
+      const priv = this.#makePipeline(cursor.resume, { maxEntries: 10_000, maxBytes: 32 << 20 });
+      await priv.start();
+      this.#private.set(clientId, { pipeline: priv });
+      ring = priv.ring;
+      readSeq = priv.ring.first;
+    }
+    const session = new ClientSession(clientId, ring, this.#epoch, {
+      filter,
+      filterText,
+      cursor,
+      readSeq,
+    });
+    this.#sessions.set(clientId, session);
+    this.#log.info("client subscribed", {
+      clientId,
+      filter: filterText || undefined,
+      at: `${cursor.resume.file}:${cursor.resume.position}`,
+    });
+    return session;
+  }
+
+  /** First ring sequence at or after a point (ring.next when the ring holds none). */
+  #firstSeqAfter(point: Boundary): number {
+    const ring = (this.#pipeline as Pipeline).ring;
+    let lo = ring.first;
+    let hi = ring.next;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const p = ring.get(mid)?.position;
+      if (p && comparePoints({ file: p.file, position: p.offset }, point) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  async unsubscribe(clientId: string): Promise<void> {
+    this.#check();
+    await this.opts.store.remove(this.name, clientId);
+    this.#sessions.delete(clientId);
+    const priv = this.#private.get(clientId);
+    if (priv) {
+      this.#private.delete(clientId);
+      await priv.pipeline.stop();
+    }
+    this.#trim();
+  }
+
+  /**
+   * The next batch for clientId: up to batchSize entries, waiting up to timeoutMs for the
+   * first. Undefined when nothing arrived in time.
+   */
+  async get(
+    clientId: string,
+    batchSize: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Batch | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const session = this.session(clientId);
+      this.#maybeRejoin(session);
+      const batch = session.take(batchSize);
+      this.#trim();
+      if (batch) return batch;
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted) return undefined;
+      await session.ring.waitForAppend(Math.min(left, 1000), signal);
+    }
+  }
+
+  async ack(clientId: string, batchId: string): Promise<Cursor | undefined> {
+    const session = this.session(clientId);
+    const cursor = await session.ack(batchId, (c) => this.opts.store.saveCursor(this.name, clientId, c));
+    this.#trim();
+    return cursor;
+  }
+
+  async rollback(clientId: string, batchId: string | undefined): Promise<string[]> {
+    return this.session(clientId).rollback(batchId);
+  }
+
+  /** A private reader that reached the shared ring's window hands its client back to it. */
+  #maybeRejoin(session: ClientSession): void {
+    const priv = this.#private.get(session.clientId);
+    if (!priv || session.outstanding.length > 0) return;
+    const next = session.ring.get(session.readSeq)?.position;
+    if (!next) return;
+    const shared = (this.#pipeline as Pipeline).ring;
+    const seq = this.#firstSeqAfter({ file: next.file, position: next.offset, gtid: "", timestamp: 0 });
+    const found = shared.get(seq)?.position;
+    if (!found || found.file !== next.file || found.offset !== next.offset) return;
+    if (
+      comparePoints((this.#pipeline as Pipeline).coverageStart, { file: next.file, position: next.offset }) >
+      0
+    )
+      return;
+    this.#private.delete(session.clientId);
+    session.moveTo(shared, seq);
+    void priv.pipeline.stop();
+    this.#log.info("client rejoined the shared window", { clientId: session.clientId });
+  }
+
+  /** Drops ring entries no attached client needs any more, and lets the reader go on. */
+  #trim(): void {
+    const pipeline = this.#pipeline as Pipeline;
+    let needed = pipeline.ring.next;
+    for (const s of this.#sessions.values()) {
+      if (s.ring === pipeline.ring) needed = Math.min(needed, s.neededSeq);
+    }
+    pipeline.ring.trimTo(needed);
+    pipeline.spaceFreed();
+    for (const [clientId, p] of this.#private) {
+      const s = this.#sessions.get(clientId);
+      if (s) p.pipeline.ring.trimTo(s.neededSeq);
+      p.pipeline.spaceFreed();
+    }
+  }
+}

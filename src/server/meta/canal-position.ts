@@ -1,0 +1,67 @@
+// Cursors in canal's LogPosition JSON, so that canal's tools read what sluice writes:
+// {"@type":"com.alibaba.otter.canal.protocol.position.LogPosition",
+//  "identity":{"slaveId":-1,"sourceAddress":{"address":"host","port":3306}},
+//  "postion":{"gtid":"","included":false,"journalName":"mysql-bin.000018","position":1689,
+//             "serverId":1,"timestamp":1605775168000}}
+// canal's misspelled "postion" is kept. `postion` is the resume point (the start of the
+// first transaction not fully acked; included=false: nothing at it is consumed yet). sluice
+// adds one object, "sluice", for what canal cannot say: how far into that transaction the
+// client has acked.
+import type { Cursor } from "../store/positions.js";
+
+export interface CanalLogPosition {
+  "@type": "com.alibaba.otter.canal.protocol.position.LogPosition";
+  identity: { slaveId: number; sourceAddress: { address: string; port: number } };
+  postion: {
+    gtid: string;
+    included: boolean;
+    journalName: string;
+    position: number;
+    serverId: number;
+    timestamp: number;
+  };
+  sluice?: { version: 1; ackedThrough?: { journalName: string; position: number } };
+}
+
+export function toCanalPosition(cursor: Cursor, source: { host: string; port: number }): CanalLogPosition {
+  return {
+    "@type": "com.alibaba.otter.canal.protocol.position.LogPosition",
+    identity: { slaveId: -1, sourceAddress: { address: source.host, port: source.port } },
+    postion: {
+      gtid: cursor.resume.gtid,
+      included: false,
+      journalName: cursor.resume.file,
+      position: cursor.resume.position,
+      serverId: cursor.serverId,
+      timestamp: cursor.resume.timestamp,
+    },
+    sluice: {
+      version: 1,
+      ...(cursor.ackedThrough
+        ? { ackedThrough: { journalName: cursor.ackedThrough.file, position: cursor.ackedThrough.position } }
+        : {}),
+    },
+  };
+}
+
+/** Reads canal's JSON (written by sluice or by canal itself); throws naming what is wrong. */
+export function fromCanalPosition(text: string): Cursor {
+  let json: Partial<CanalLogPosition>;
+  try {
+    json = JSON.parse(text) as Partial<CanalLogPosition>;
+  } catch (err) {
+    throw new Error(`cursor is not JSON: ${(err as Error).message}`);
+  }
+  const p = json.postion;
+  if (!p || typeof p.journalName !== "string" || typeof p.position !== "number") {
+    throw new Error('cursor lacks "postion.journalName" / "postion.position"');
+  }
+  const through = json.sluice?.ackedThrough;
+  // A canal-written cursor with included=true means the event at `position` was consumed;
+  // canal resumes from the transaction start before it, as sluice does from `resume`.
+  return {
+    resume: { file: p.journalName, position: p.position, gtid: p.gtid ?? "", timestamp: p.timestamp ?? 0 },
+    ...(through ? { ackedThrough: { file: through.journalName, position: through.position } } : {}),
+    serverId: p.serverId ?? 0,
+  };
+}

@@ -1,0 +1,200 @@
+// `sluice server`: the destinations of a config, their cursor store, and the Connect service
+// on one port.
+// - Standalone (no ZooKeeper): cursors in a local directory; every destination runs here.
+// - With ZooKeeper: the server registers itself (canal's cluster nodes), takes each
+//   destination's ephemeral running node (canal's JSON; its czxid is the destination's
+//   epoch) and keeps cursors and filters in ZooKeeper. A destination another server runs is
+//   refused at startup with a clear error. If the ZooKeeper session is lost, the running nodes
+//   are gone and another server may take over, so this server stops serving at once.
+//   (Standby servers that wait and take over belong to the HA work.)
+import { type ConnectServer, startConnectServer } from "../common/http/index.js";
+import { createLogger, type Logger } from "../common/log.js";
+import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
+import { ZkPaths } from "../common/zk/paths.js";
+import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
+import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
+import type { DestinationConfig, ServerConfig } from "./config/types.js";
+import { Destination } from "./destination/destination.js";
+import { DestinationRegistry } from "./destination/registry.js";
+import type { CursorStore } from "./meta/cursor-store.js";
+import { FileCursorStore } from "./meta/file-cursor-store.js";
+import { ZkCursorStore } from "./meta/zk-cursor-store.js";
+import { createAdminService } from "./service/admin-service.js";
+import { createCanalService } from "./service/canal-service.js";
+import type { Boundary } from "./store/positions.js";
+
+export interface RunningServer {
+  readonly address: string;
+  readonly port: number;
+  readonly url: string;
+  readonly registry: DestinationRegistry;
+  /** Graceful stop: finishes calls, ends streams, stops readers, releases ZooKeeper nodes. */
+  close(): Promise<void>;
+  /** Resolves with an error when the server can no longer keep its promises (exit then). */
+  readonly failed: Promise<Error>;
+}
+
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger = createLogger("server"),
+): Promise<RunningServer> {
+  const registry = new DestinationRegistry();
+  for (const d of config.destinations) registry.starting.add(d.name);
+  let fail!: (e: Error) => void;
+  const failed = new Promise<Error>((resolve) => {
+    fail = resolve;
+  });
+  const since = Date.now();
+  const http: ConnectServer = await startConnectServer({
+    host: config.host,
+    port: config.port,
+    logger: logger.child("http"),
+    routes(router) {
+      router.service(CanalService, createCanalService(registry));
+      router.service(
+        AdminService,
+        createAdminService(registry, {
+          get address() {
+            return advertised();
+          },
+          since,
+          standalone: !config.zk,
+        }),
+      );
+    },
+    extraHandlers(req, res) {
+      if (req.url === "/healthz" || req.url === "/readyz") {
+        const ready = req.url === "/healthz" || registry.starting.size === 0;
+        const broken = registry.all.filter((d) => d.failure);
+        const ok = ready && broken.length === 0;
+        res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
+        res.end(
+          ok ? "ok\n" : broken.length ? `failed: ${broken.map((d) => d.name).join(", ")}\n` : "starting\n",
+        );
+        return true;
+      }
+      return false;
+    },
+  });
+  function advertised(): string {
+    return config.advertise.endsWith(":0")
+      ? config.advertise.replace(/:0$/, `:${http.port}`)
+      : config.advertise;
+  }
+
+  const started: Destination[] = [];
+  let zk: ZkClient | undefined;
+  const stopAll = async () => {
+    await http.close();
+    for (const d of started) await d.stop();
+    zk?.close();
+  };
+  try {
+    const byName = new Map(config.destinations.map((d) => [d.name, d]));
+    const sourceOf = (name: string) => {
+      const s = byName.get(name)?.source;
+      return { host: s?.host ?? "", port: s?.port ?? 0 };
+    };
+    let store: CursorStore;
+    if (config.zk) {
+      const paths = new ZkPaths(config.zk.root);
+      zk = await ZkClient.connect(config.zk.connect, { sessionTimeoutMs: config.zk.sessionTimeoutMs });
+      const epochs = await register(zk, paths, advertised(), config.destinations);
+      store = new ZkCursorStore(zk, paths, sourceOf, (name) => epochs.get(name) ?? 0n);
+      zk.onState((state, reason) => {
+        if (state === "closed") fail(new Error(`ZooKeeper session lost (${reason}); stopped serving`));
+      });
+    } else {
+      store = new FileCursorStore(config.dataDir, sourceOf);
+    }
+    for (const dc of config.destinations) {
+      const d = new Destination({
+        name: dc.name,
+        source: dc.source,
+        ...startOf(dc),
+        limits: { maxEntries: config.store.maxEntries, maxBytes: config.store.maxBytes },
+        store,
+        heartbeatMs: dc.heartbeatMs,
+        ...(dc.timeZone ? { timeZone: dc.timeZone } : {}),
+        schemaLookup: dc.schemaLookup,
+        logger: logger.child(dc.name),
+        onFatal: (err) => fail(new Error(`destination ${dc.name}: ${err.message}`)),
+      });
+      await d.start();
+      started.push(d);
+      registry.add(d);
+      registry.starting.delete(dc.name);
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  logger.info("serving", {
+    address: http.address,
+    destinations: config.destinations.map((d) => d.name).join(","),
+    mode: config.zk ? "zookeeper" : "standalone",
+    ...(config.zk ? { zk: config.zk.connect } : { dataDir: config.dataDir }),
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    address: http.address,
+    port: http.port,
+    url: http.url,
+    registry,
+    failed,
+    close() {
+      closing ??= stopAll();
+      return closing;
+    },
+  };
+}
+
+/**
+ * canal's registration: the server's cluster node, each destination's cluster node, and the
+ * destination's running node, whose czxid becomes its epoch.
+ */
+async function register(
+  zk: ZkClient,
+  paths: ZkPaths,
+  address: string,
+  destinations: DestinationConfig[],
+): Promise<Map<string, bigint>> {
+  await zk.ensurePath(paths.cluster());
+  await zk.create(paths.server(address), "", ZOO_EPHEMERAL).catch(ignoreExists);
+  const epochs = new Map<string, bigint>();
+  for (const d of destinations) {
+    await zk.ensurePath(paths.destinationCluster(d.name));
+    await zk.create(`${paths.destinationCluster(d.name)}/${address}`, "", ZOO_EPHEMERAL).catch(ignoreExists);
+    const running = paths.destinationRunning(d.name);
+    try {
+      await zk.create(running, JSON.stringify({ active: true, address, cid: 1 }), ZOO_EPHEMERAL);
+    } catch (err) {
+      if (!(err instanceof ZkError && err.code === "NODEEXISTS")) throw err;
+      const holder = await zk.get(running).then(
+        (r) => r.data.toString(),
+        () => "?",
+      );
+      throw new Error(
+        `destination ${d.name} is already running elsewhere (${running} = ${holder}); ` +
+          "standby servers that take over are not built yet",
+      );
+    }
+    const { stat } = await zk.get(running);
+    epochs.set(d.name, BigInt(stat.czxid));
+  }
+  return epochs;
+}
+
+function ignoreExists(err: unknown): void {
+  if (!(err instanceof ZkError && err.code === "NODEEXISTS")) throw err;
+}
+
+function startOf(dc: DestinationConfig): { start?: Boundary } {
+  const s = dc.start;
+  if (!s) return {};
+  if (s.kind === "file") return { start: { file: s.file, position: s.position, gtid: "", timestamp: 0 } };
+  throw new Error(
+    `destinations: ${dc.name}: start by ${s.kind} is not supported yet; give a binlog file and position`,
+  );
+}

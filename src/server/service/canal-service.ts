@@ -1,0 +1,213 @@
+// CanalService on a server: validates requests, maps them onto destinations, and turns
+// failures into the error codes of docs/api.md.
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type {
+  Batch as BatchMessage,
+  CanalService,
+  GetResponse,
+  StreamResponse,
+} from "../../gen/sluice/v1/canal_service_pb.js";
+import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
+import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
+import type { Position } from "../../gen/sluice/v1/position_pb.js";
+import { DestinationError } from "../destination/destination.js";
+import type { DestinationRegistry } from "../destination/registry.js";
+import { toFlatMessage } from "../parse/flat-message.js";
+import { type Batch, BatchError, type ClientSession } from "../store/client-session.js";
+import type { Cursor } from "../store/positions.js";
+
+export const MAX_BATCH_SIZE = 10_000;
+export const MAX_TIMEOUT_MS = 600_000;
+export const MAX_WINDOW = 1000;
+const DEFAULT_WINDOW = 4;
+const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function createCanalService(registry: DestinationRegistry): ServiceImpl<typeof CanalService> {
+  return {
+    async subscribe(req) {
+      const destination = registry.require(req.destination);
+      checkClientId(req.clientId);
+      const session = await call(() => destination.subscribe(req.clientId, req.filter));
+      return {
+        session: sessionToken(destination.epoch, req.clientId),
+        epoch: destination.epoch,
+        filter: session.filterText,
+        cursor: toPosition(session.cursor),
+      };
+    },
+
+    async unsubscribe(req) {
+      const destination = registry.require(req.destination);
+      checkClientId(req.clientId);
+      await call(() => destination.unsubscribe(req.clientId));
+      return {};
+    },
+
+    async get(req, ctx) {
+      const destination = registry.require(req.destination);
+      checkClientId(req.clientId);
+      checkBatchSize(req.batchSize);
+      const timeoutMs = Number(req.timeoutMs);
+      if (timeoutMs < 0) throw invalid("timeout_ms", `must be 0 or more, got ${timeoutMs}`);
+      if (timeoutMs > MAX_TIMEOUT_MS)
+        throw invalid("timeout_ms", `must be at most ${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
+      const batch = await call(() => destination.get(req.clientId, req.batchSize, timeoutMs, ctx.signal));
+      if (!batch) return emptyGet(destination.epoch);
+      if (req.autoAck) await call(() => destination.ack(req.clientId, batch.id));
+      return {
+        $typeName: "sluice.v1.GetResponse",
+        batchId: req.autoAck ? "" : batch.id,
+        entries: batch.entries,
+        flatMessages: req.flat ? flatten(batch) : [],
+        epoch: destination.epoch,
+      } satisfies GetResponse;
+    },
+
+    async ack(req) {
+      const destination = registry.require(req.destination);
+      checkClientId(req.clientId);
+      if (!req.batchId) throw invalid("batch_id", "is required");
+      const cursor = await call(() => destination.ack(req.clientId, req.batchId));
+      return { cursor: toPosition(cursor) };
+    },
+
+    async rollback(req) {
+      const destination = registry.require(req.destination);
+      checkClientId(req.clientId);
+      const ids = await call(() => destination.rollback(req.clientId, req.batchId || undefined));
+      return { rolledBackBatchIds: ids };
+    },
+
+    async *stream(req, ctx) {
+      const destination = registry.require(req.destination);
+      checkClientId(req.clientId);
+      checkBatchSize(req.batchSize);
+      if (req.window < 0 || req.window > MAX_WINDOW) {
+        throw invalid(
+          "window",
+          `must be between 0 and ${MAX_WINDOW} (0 means ${DEFAULT_WINDOW}), got ${req.window}`,
+        );
+      }
+      const window = req.window || DEFAULT_WINDOW;
+      let session: ClientSession = await call(() => destination.subscribe(req.clientId, req.filter));
+      yield {
+        message: {
+          case: "subscribed",
+          value: {
+            $typeName: "sluice.v1.Subscribed",
+            session: sessionToken(destination.epoch, req.clientId),
+            epoch: destination.epoch,
+            cursor: toPosition(session.cursor),
+          },
+        },
+      } as StreamResponse;
+      try {
+        while (!ctx.signal.aborted) {
+          session = call(() => destination.session(req.clientId));
+          if (session.outstanding.length >= window) {
+            await session.waitForChange(1000, ctx.signal);
+            continue;
+          }
+          const batch = await call(() => destination.get(req.clientId, req.batchSize, 1000, ctx.signal));
+          if (!batch) continue;
+          yield {
+            message: {
+              case: "batch",
+              value: {
+                $typeName: "sluice.v1.Batch",
+                batchId: batch.id,
+                entries: batch.entries,
+                flatMessages: req.flat ? flatten(batch) : [],
+              } satisfies BatchMessage,
+            },
+          } as StreamResponse;
+        }
+      } finally {
+        // A stream's unacked batches are delivered again to whoever reads next.
+        await destination.rollback(req.clientId, undefined).catch(() => {});
+      }
+    },
+  };
+}
+
+export function sessionToken(epoch: bigint, clientId: string): string {
+  return `${epoch}.${clientId}`;
+}
+
+function emptyGet(epoch: bigint): GetResponse {
+  return { $typeName: "sluice.v1.GetResponse", batchId: "", entries: [], flatMessages: [], epoch };
+}
+
+function flatten(batch: Batch): FlatMessage[] {
+  const id = BigInt(batch.id.slice(batch.id.lastIndexOf("-") + 1));
+  const now = BigInt(Date.now());
+  const out: FlatMessage[] = [];
+  for (const e of batch.entries as Entry[]) {
+    const flat = toFlatMessage(e, id, now);
+    if (flat) out.push(flat);
+  }
+  return out;
+}
+
+export function toPosition(cursor: Cursor | undefined): Position | undefined {
+  if (!cursor) return undefined;
+  return {
+    $typeName: "sluice.v1.Position",
+    journalName: cursor.resume.file,
+    position: BigInt(cursor.resume.position),
+    gtid: cursor.resume.gtid,
+    timestamp: BigInt(cursor.resume.timestamp),
+    serverId: BigInt(cursor.serverId),
+    included: false,
+  };
+}
+
+function invalid(field: string, message: string): ConnectError {
+  return new ConnectError(`${field}: ${message}`, Code.InvalidArgument);
+}
+
+function checkClientId(clientId: string): void {
+  if (!clientId) throw invalid("client_id", "is required");
+  if (!CLIENT_ID.test(clientId)) {
+    throw invalid(
+      "client_id",
+      `must be 1-64 letters, digits, "_", "-" or ".", got ${JSON.stringify(clientId)}`,
+    );
+  }
+}
+
+function checkBatchSize(n: number): void {
+  if (n < 1 || n > MAX_BATCH_SIZE)
+    throw invalid("batch_size", `must be between 1 and ${MAX_BATCH_SIZE}, got ${n}`);
+}
+
+/** Runs a destination call, mapping its errors onto Connect codes. */
+function call<T>(fn: () => T): T {
+  try {
+    const result = fn();
+    if (result instanceof Promise) return result.catch((err) => Promise.reject(mapError(err))) as T;
+    return result;
+  } catch (err) {
+    throw mapError(err);
+  }
+}
+
+function mapError(err: unknown): unknown {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof BatchError) return new ConnectError(err.message, Code.FailedPrecondition);
+  if (err instanceof DestinationError) {
+    switch (err.kind) {
+      case "not_subscribed":
+        return new ConnectError(err.message, Code.FailedPrecondition);
+      case "bad_filter":
+        return new ConnectError(err.message, Code.InvalidArgument);
+      case "stopped":
+        return new ConnectError(`${err.message}; retry shortly`, Code.Unavailable);
+    }
+  }
+  // A cursor write that failed, or anything unexpected: the call did not take effect.
+  return new ConnectError(
+    `the request did not take effect: ${err instanceof Error ? err.message : String(err)}`,
+    Code.Unavailable,
+  );
+}

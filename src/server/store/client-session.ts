@@ -1,0 +1,224 @@
+// One clientId of a destination: its filter, its durable cursor, where it reads in the ring,
+// and its outstanding (unacked) batches. Implements canal's get / ack / rollback with the
+// rules of docs/api.md:
+//   - a batch is up to batchSize entries after the last one handed out; empty after the
+//     timeout, without a batch id;
+//   - several batches may be outstanding; Ack and Rollback name the oldest (else an error
+//     that names it); Rollback without id gives back all of them;
+//   - Ack persists the cursor (through the last entry the batch covered) before it returns;
+//   - a transaction none of whose row changes pass the client's filter is not delivered at
+//     all (no empty BEGIN/END pair); filtered entries still move the cursor on ack.
+import { type Entry, EntryType } from "../../gen/sluice/v1/entry_pb.js";
+import type { EventFilter } from "../filter/index.js";
+import { filterEntry } from "../sink/entry-filter.js";
+import type { EntryRing, StoredEntry } from "./entry-ring.js";
+import { type Cursor, coveredBy, cursorAfter, type EntryPosition } from "./positions.js";
+
+export interface Batch {
+  id: string;
+  entries: Entry[];
+  /** Ring sequence of the first entry this batch examined. */
+  firstSeq: number;
+  /** Ring sequence after the last entry this batch examined (where the next batch starts). */
+  endSeq: number;
+  /** Position of the last entry examined: acking the batch moves the cursor through it. */
+  last: EntryPosition | undefined;
+}
+
+export class BatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BatchError";
+  }
+}
+
+export class ClientSession {
+  filter: EventFilter | undefined;
+  filterText: string;
+  /** Durable cursor (what the store holds). */
+  cursor: Cursor | undefined;
+  /** Next ring sequence to examine. */
+  readSeq: number;
+  readonly outstanding: Batch[] = [];
+  #batchCounter = 0;
+  readonly #changeWaiters = new Set<() => void>();
+  /** Set while an Ack's cursor write is in flight (acks are serialized per client). */
+  #acking: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly clientId: string,
+    /** The ring this client reads: the destination's, or a private one while catching up. */
+    public ring: EntryRing,
+    readonly epoch: bigint,
+    opts: {
+      filter: EventFilter | undefined;
+      filterText: string;
+      cursor: Cursor | undefined;
+      readSeq: number;
+    },
+  ) {
+    this.filter = opts.filter;
+    this.filterText = opts.filterText;
+    this.cursor = opts.cursor;
+    this.readSeq = opts.readSeq;
+  }
+
+  /** Resolves at the next ack or rollback, after `timeoutMs`, or when `signal` aborts. */
+  waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = () => {
+        this.#changeWaiters.delete(done);
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#changeWaiters.add(done);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  #changed(): void {
+    for (const w of [...this.#changeWaiters]) w();
+  }
+
+  /** Switches to another ring (only with no outstanding batch: their sequences name the old ring). */
+  moveTo(ring: EntryRing, readSeq: number): void {
+    if (this.outstanding.length > 0) throw new Error("cannot move a client with outstanding batches");
+    this.ring = ring;
+    this.readSeq = readSeq;
+  }
+
+  /** The oldest ring sequence this client may still need (for rollback or reading). */
+  get neededSeq(): number {
+    return this.outstanding[0]?.firstSeq ?? this.readSeq;
+  }
+
+  get oldestBatchId(): string | undefined {
+    return this.outstanding[0]?.id;
+  }
+
+  /**
+   * Takes up to `batchSize` entries from the ring without waiting. Returns undefined when no
+   * entry was available for this client. A transaction is held back (its BEGIN not handed
+   * out) until one of its changes passes the filter; if none does, it is skipped whole.
+   */
+  take(batchSize: number): Batch | undefined {
+    const entries: Entry[] = [];
+    const firstSeq = this.readSeq;
+    let seq = this.readSeq;
+    // Entries before settledSeq are decided (handed out or skipped); settledPos is the last.
+    let settledSeq = seq;
+    let settledPos: EntryPosition | undefined;
+    let held: StoredEntry | undefined;
+    let lastSeen: EntryPosition | undefined;
+    const end = this.ring.next;
+    while (seq < end && entries.length < batchSize) {
+      const stored = this.ring.get(seq) as StoredEntry;
+      const p = stored.position;
+      seq++;
+      lastSeen = p;
+      if (this.cursor && coveredBy(this.cursor, p.file, p.offset)) {
+        // Acked before a restart, or behind this client's cursor: never delivered again.
+        if (!held) [settledSeq, settledPos] = [seq, p];
+        continue;
+      }
+      const type = stored.entry.entryType;
+      if (type === EntryType.TRANSACTION_BEGIN) {
+        held = stored;
+        continue;
+      }
+      if (type === EntryType.TRANSACTION_END) {
+        if (held)
+          held = undefined; // nothing of it passed the filter
+        else entries.push(stored.entry);
+        [settledSeq, settledPos] = [seq, p];
+        continue;
+      }
+      const passed = this.filter ? filterEntry(stored.entry, this.filter) : stored.entry;
+      if (passed && held) {
+        if (entries.length > 0 && entries.length + 2 > batchSize) {
+          held = undefined; // BEGIN and this entry go together, in the next batch
+          break;
+        }
+        entries.push(held.entry);
+        held = undefined;
+      }
+      if (passed) entries.push(passed);
+      if (!held) [settledSeq, settledPos] = [seq, p];
+    }
+    if (held && this.ring.full) {
+      // The undecided transaction fills the ring: deliver its BEGIN after all (as canal
+      // would) rather than wait for an END that cannot arrive until the ring drains.
+      entries.push(held.entry);
+      [settledSeq, settledPos] = [seq, lastSeen];
+    }
+    if (settledSeq === firstSeq) return undefined;
+    this.readSeq = settledSeq;
+    if (entries.length === 0) return undefined; // only skipped entries; the next ack covers them
+    const batch: Batch = {
+      id: `${this.epoch}-${++this.#batchCounter}`,
+      entries,
+      firstSeq,
+      endSeq: settledSeq,
+      last: settledPos,
+    };
+    this.outstanding.push(batch);
+    return batch;
+  }
+
+  /** Validates that `batchId` names the oldest outstanding batch; returns it. */
+  oldest(batchId: string, what: "ack" | "rollback"): Batch {
+    const oldest = this.outstanding[0];
+    if (!oldest) {
+      throw new BatchError(
+        `cannot ${what} batch "${batchId}": client ${this.clientId} has no outstanding batch`,
+      );
+    }
+    if (oldest.id !== batchId) {
+      const known = this.outstanding.some((b) => b.id === batchId);
+      throw new BatchError(
+        known
+          ? `cannot ${what} batch "${batchId}": batches are acked in order and the oldest outstanding is "${oldest.id}"`
+          : `cannot ${what} batch "${batchId}": no such outstanding batch (already acked, rolled back, or issued before a restart); the oldest outstanding is "${oldest.id}"`,
+      );
+    }
+    return oldest;
+  }
+
+  /**
+   * Acks the oldest batch: `persist` must make the new cursor durable; only then is the batch
+   * removed and the cursor moved. Acks of one client run one after another.
+   */
+  ack(batchId: string, persist: (cursor: Cursor) => Promise<void>): Promise<Cursor | undefined> {
+    const run = this.#acking.then(async () => {
+      const batch = this.oldest(batchId, "ack");
+      const next = batch.last ? cursorAfter(batch.last) : this.cursor;
+      if (next) await persist(next);
+      // Between the check and here no other ack ran (serialized) and a rollback only touches
+      // batches while no ack is in flight, so `batch` is still the oldest.
+      this.outstanding.shift();
+      this.cursor = next;
+      this.#changed();
+      return next;
+    });
+    this.#acking = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  /** Gives back outstanding batches: all of them, or from `batchId` (which must be the oldest). */
+  async rollback(batchId: string | undefined): Promise<string[]> {
+    await this.#acking;
+    if (batchId) this.oldest(batchId, "rollback");
+    const ids = this.outstanding.map((b) => b.id);
+    const first = this.outstanding[0];
+    if (first) this.readSeq = first.firstSeq;
+    this.outstanding.length = 0;
+    this.#changed();
+    return ids;
+  }
+}

@@ -1,0 +1,126 @@
+// The in-memory window of entries between the binlog reader and the clients (canal's
+// MemoryEventStoreWithBuffer), bounded by entry count and bytes. Entries get consecutive
+// sequence numbers; the ring keeps [first, next) and drops from the front when told that no
+// reader needs the oldest entries any more. When it is full, `full` is true and the reader
+// must wait (back-pressure) until trim() frees room.
+import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
+import type { EntryPosition } from "./positions.js";
+
+export interface StoredEntry {
+  seq: number;
+  entry: Entry;
+  position: EntryPosition;
+  /** Approximate memory held, in bytes. */
+  size: number;
+}
+
+export interface RingLimits {
+  maxEntries: number;
+  maxBytes: number;
+}
+
+export class EntryRing {
+  readonly #entries: StoredEntry[] = [];
+  /** Index in #entries of the first live entry (compacted lazily). */
+  #start = 0;
+  #first = 1;
+  #next = 1;
+  #bytes = 0;
+  readonly #appendWaiters = new Set<() => void>();
+  readonly #spaceWaiters = new Set<() => void>();
+
+  constructor(readonly limits: RingLimits) {}
+
+  /** Sequence number of the oldest entry held (== next when empty). */
+  get first(): number {
+    return this.#first;
+  }
+
+  /** Sequence number the next appended entry gets. */
+  get next(): number {
+    return this.#next;
+  }
+
+  get count(): number {
+    return this.#next - this.#first;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get full(): boolean {
+    return this.count >= this.limits.maxEntries || this.#bytes >= this.limits.maxBytes;
+  }
+
+  append(entry: Entry, position: EntryPosition, size: number): StoredEntry {
+    const stored: StoredEntry = { seq: this.#next++, entry, position, size };
+    this.#entries.push(stored);
+    this.#bytes += size;
+    for (const w of this.#appendWaiters) w();
+    this.#appendWaiters.clear();
+    return stored;
+  }
+
+  /** The entry with sequence `seq`, if the ring still holds it. */
+  get(seq: number): StoredEntry | undefined {
+    if (seq < this.#first || seq >= this.#next) return undefined;
+    return this.#entries[this.#start + (seq - this.#first)];
+  }
+
+  /** Drops every entry before `seq`. */
+  trimTo(seq: number): void {
+    const upto = Math.min(seq, this.#next);
+    if (upto <= this.#first) return;
+    for (let s = this.#first; s < upto; s++) {
+      const i = this.#start + (s - this.#first);
+      this.#bytes -= (this.#entries[i] as StoredEntry).size;
+      this.#entries[i] = undefined as unknown as StoredEntry;
+    }
+    this.#start += upto - this.#first;
+    this.#first = upto;
+    if (this.#start > 4096 && this.#start * 2 > this.#entries.length) {
+      this.#entries.splice(0, this.#start);
+      this.#start = 0;
+    }
+    if (!this.full) {
+      for (const w of this.#spaceWaiters) w();
+      this.#spaceWaiters.clear();
+    }
+  }
+
+  /** Resolves at the next append, or after `timeoutMs`, or when `signal` aborts. */
+  waitForAppend(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return waitOn(this.#appendWaiters, timeoutMs, signal);
+  }
+
+  /** Resolves once the ring has room again. */
+  waitForSpace(signal?: AbortSignal): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return waitOn(this.#spaceWaiters, Number.POSITIVE_INFINITY, signal);
+  }
+
+  /** Wakes every waiter (shutdown). */
+  wakeAll(): void {
+    for (const w of this.#appendWaiters) w();
+    for (const w of this.#spaceWaiters) w();
+    this.#appendWaiters.clear();
+    this.#spaceWaiters.clear();
+  }
+}
+
+function waitOn(set: Set<() => void>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      set.delete(done);
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    set.add(done);
+    if (Number.isFinite(timeoutMs)) timer = setTimeout(done, timeoutMs);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

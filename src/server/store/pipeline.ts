@@ -1,0 +1,141 @@
+// One binlog reader feeding one ring: parse (BinlogReader) → entries (EntryBuilder) → store
+// (EntryRing), with back-pressure: the reader pauses while the ring is full. A destination
+// runs one shared pipeline; a client that falls behind the shared ring's window gets a
+// private one from its own cursor until it catches up (see destination.ts).
+import { createLogger, type Logger } from "../../common/log.js";
+import { BinlogReader, type SourceEvent } from "../parse/binlog-reader.js";
+import { EntryBuilder } from "../parse/entry-builder.js";
+import type { StartPosition } from "../replication/replication-client.js";
+import type { SourceConfig } from "../replication/source.js";
+import { EntryRing, type RingLimits } from "./entry-ring.js";
+import type { BinlogPoint, Boundary, EntryPosition } from "./positions.js";
+
+export interface PipelineOptions {
+  source: SourceConfig;
+  /** Where to start; undefined = the source's current head. */
+  start: Boundary | undefined;
+  limits: RingLimits;
+  heartbeatMs?: number;
+  timeZone?: string;
+  schemaLookup?: "auto" | "never";
+  replicaServerId?: number;
+  onFatal(err: Error): void;
+  logger?: Logger;
+}
+
+// Rough memory of an entry: the JS objects of an entry weigh several times the event's bytes.
+const ENTRY_OVERHEAD = 600;
+const BYTES_FACTOR = 4;
+
+export class Pipeline {
+  readonly ring: EntryRing;
+  readonly #reader: BinlogReader;
+  readonly #log: Logger;
+  #builder: EntryBuilder | undefined;
+  /** The boundary after the last complete transaction appended (or the start point). */
+  #boundary: Boundary = { file: "", position: 0, gtid: "", timestamp: 0 };
+  /** Everything from this point on is (or was) appended; entries before it never were. */
+  #coverageStart: BinlogPoint = { file: "", position: 0 };
+  #started = false;
+  #waitingForSpace = false;
+
+  constructor(readonly opts: PipelineOptions) {
+    this.ring = new EntryRing(opts.limits);
+    this.#log = opts.logger ?? createLogger("pipeline");
+    const start: StartPosition | undefined = opts.start
+      ? { kind: "file", file: opts.start.file, position: opts.start.position }
+      : undefined;
+    this.#reader = new BinlogReader({
+      source: opts.source,
+      ...(start ? { start } : {}),
+      onEvent: (e) => this.#onEvent(e),
+      onFatal: (err) => opts.onFatal(err),
+      ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+      ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
+      ...(opts.schemaLookup ? { schemaLookup: opts.schemaLookup } : {}),
+      ...(opts.replicaServerId ? { replicaServerId: opts.replicaServerId } : {}),
+      logger: this.#log,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.#reader.start();
+    const b = this.#reader.boundary;
+    this.#boundary = {
+      file: b.file,
+      position: b.position,
+      gtid: b.gtidState || b.lastGtid,
+      timestamp: b.timestamp,
+    };
+    if (this.opts.start?.gtid && !this.#boundary.gtid) this.#boundary.gtid = this.opts.start.gtid;
+    this.#coverageStart = { file: b.file, position: b.position };
+    this.#started = true;
+  }
+
+  async stop(): Promise<void> {
+    await this.#reader.stop();
+    this.ring.wakeAll();
+  }
+
+  get serverInfo() {
+    return this.#reader.serverInfo;
+  }
+
+  /** The boundary after the last complete transaction in the ring: a safe start for a new client. */
+  get boundary(): Boundary {
+    return { ...this.#boundary };
+  }
+
+  /** Entries from this point on are all in the ring (or still to come). */
+  get coverageStart(): BinlogPoint {
+    const first = this.ring.get(this.ring.first);
+    return first
+      ? { file: first.position.file, position: first.position.offset }
+      : { ...this.#coverageStart };
+  }
+
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** Call after trimming the ring: resumes a reader paused for space. */
+  spaceFreed(): void {
+    if (this.#waitingForSpace && !this.ring.full) {
+      this.#waitingForSpace = false;
+      this.#reader.resume();
+    }
+  }
+
+  #onEvent(e: SourceEvent): void {
+    this.#builder ??= new EntryBuilder({ flavor: this.#reader.serverInfo?.flavor ?? "mysql" });
+    const before = this.#boundary;
+    const entry = this.#builder.build(e);
+    const b = this.#reader.boundary;
+    // The tracker moved its boundary iff this event closed a transaction.
+    const closed = b.position !== before.position || b.file !== before.file;
+    const after: Boundary | undefined = closed
+      ? { file: b.file, position: b.position, gtid: b.gtidState || b.lastGtid, timestamp: b.timestamp }
+      : undefined;
+    if (entry && e.offset > 0) {
+      const position: EntryPosition = {
+        file: e.file,
+        offset: e.offset,
+        after,
+        before,
+        timestamp: e.event.header.timestamp * 1000,
+        gtid: e.gtid,
+        serverId: e.serverId,
+      };
+      this.ring.append(
+        entry,
+        position,
+        Number(entry.header?.eventLength ?? 0n) * BYTES_FACTOR + ENTRY_OVERHEAD,
+      );
+    }
+    if (after) this.#boundary = after;
+    if (this.ring.full && !this.#waitingForSpace) {
+      this.#waitingForSpace = true;
+      this.#reader.pause();
+    }
+  }
+}

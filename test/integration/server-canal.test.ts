@@ -1,0 +1,376 @@
+// The canal server in standalone mode against a real MariaDB: get / ack / rollback, cursors
+// that survive restarts, filters per client, streams with a window, and clear errors.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { silentLogger } from "../../src/common/log.js";
+import { ZkClient } from "../../src/common/zk/client.js";
+import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
+import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { type Entry, EntryType } from "../../src/gen/sluice/v1/entry_pb.js";
+import type { ServerConfig } from "../../src/server/config/types.js";
+import { parseSourceUrl, redact } from "../../src/server/replication/source.js";
+import { type RunningServer, startServer } from "../../src/server/server.js";
+import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
+import { makeTempDir, removeDir } from "../harness/processes.js";
+import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
+
+function config(db: MariaDB, dataDir: string, port = 0): ServerConfig {
+  return {
+    host: "127.0.0.1",
+    port,
+    advertise: "127.0.0.1:0",
+    advertiseConfigured: false,
+    dataDir,
+    metrics: { enabled: false, host: "127.0.0.1", port: 0 },
+    store: { maxEntries: 1000, maxBytes: 16 << 20 },
+    stream: { window: 4, maxBatchSize: 10_000 },
+    destinations: [
+      {
+        name: "example",
+        source: parseSourceUrl(db.sourceUrl),
+        redactedSourceUrl: redact(db.sourceUrl),
+        filter: "",
+        blackFilter: "",
+        fieldFilter: "",
+        fieldBlackFilter: "",
+        filterQueryDdl: false,
+        filterTableError: false,
+        heartbeatMs: 1000,
+        schemaLookup: "auto",
+      },
+    ],
+  };
+}
+
+/** Row ids of INSERT entries in order. */
+function ids(entries: Entry[]): number[] {
+  const out: number[] = [];
+  for (const e of entries) {
+    if (e.payload.case !== "rowChange" || e.payload.value.isDdl) continue;
+    for (const r of e.payload.value.rowDatas) {
+      const id = r.afterColumns.find((c) => c.name === "id") ?? r.beforeColumns.find((c) => c.name === "id");
+      if (id) out.push(Number(id.value));
+    }
+  }
+  return out;
+}
+
+describe("canal server, standalone", () => {
+  let db: MariaDB;
+  let dataDir: string;
+  let server: RunningServer;
+  let canal: Client<typeof CanalService>;
+  let admin: Client<typeof AdminService>;
+
+  async function boot(): Promise<void> {
+    server = await startServer(config(db, dataDir), silentLogger);
+    const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" });
+    canal = createClient(CanalService, transport);
+    admin = createClient(AdminService, transport);
+  }
+
+  before(async () => {
+    db = await startMariaDB();
+    await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
+    await db.query("CREATE TABLE shop.audit (id INT PRIMARY KEY, note VARCHAR(20))");
+    dataDir = makeTempDir("server-data");
+    await boot();
+  });
+  after(async () => {
+    await server?.close();
+    await db?.stop();
+    removeDir(dataDir);
+  });
+
+  test("get, ack in order, rollback, and cursors that survive a restart", async () => {
+    const sub = await canal.subscribe({ destination: "example", clientId: "1001" });
+    assert.ok(sub.cursor?.journalName.startsWith("mysql-bin."));
+    assert.equal(sub.epoch, 1n);
+    const empty = await canal.get({ destination: "example", clientId: "1001", batchSize: 10, timeoutMs: 0n });
+    assert.equal(empty.batchId, "");
+    assert.equal(empty.entries.length, 0);
+
+    for (let i = 1; i <= 6; i++) await db.query("INSERT INTO shop.orders VALUES (?, 'x')", [i]);
+    // One transaction is BEGIN, ROWDATA, END: batches of 3 entries hold one transaction each.
+    const b1 = await canal.get({ destination: "example", clientId: "1001", batchSize: 3, timeoutMs: 5000n });
+    const b2 = await canal.get({ destination: "example", clientId: "1001", batchSize: 3, timeoutMs: 5000n });
+    assert.deepEqual(ids(b1.entries), [1]);
+    assert.deepEqual(
+      b1.entries.map((e) => e.entryType),
+      [EntryType.TRANSACTION_BEGIN, EntryType.ROWDATA, EntryType.TRANSACTION_END],
+    );
+    assert.deepEqual(ids(b2.entries), [2]);
+
+    const outOfOrder = await canal
+      .ack({ destination: "example", clientId: "1001", batchId: b2.batchId })
+      .catch((e: unknown) => e);
+    assert.ok(outOfOrder instanceof ConnectError);
+    assert.equal(outOfOrder.code, Code.FailedPrecondition);
+    assert.match(outOfOrder.message, new RegExp(`oldest outstanding is "${b1.batchId}"`));
+
+    const acked = await canal.ack({ destination: "example", clientId: "1001", batchId: b1.batchId });
+    assert.ok(acked.cursor);
+    const onDisk = JSON.parse(readFileSync(join(dataDir, "destinations/example/1001/cursor"), "utf8"));
+    assert.equal(onDisk["@type"], "com.alibaba.otter.canal.protocol.position.LogPosition");
+    assert.equal(onDisk.postion.position, Number(acked.cursor.position), "the ack's cursor is on disk");
+
+    const rolled = await canal.rollback({ destination: "example", clientId: "1001" });
+    assert.deepEqual(rolled.rolledBackBatchIds, [b2.batchId]);
+    const again = await canal.get({
+      destination: "example",
+      clientId: "1001",
+      batchSize: 3,
+      timeoutMs: 5000n,
+    });
+    assert.deepEqual(ids(again.entries), [2], "a rolled back batch is delivered again");
+    assert.notEqual(again.batchId, b2.batchId, "batch ids are never reused");
+    await canal.ack({ destination: "example", clientId: "1001", batchId: again.batchId });
+
+    // A batch that ends inside a transaction: ack it, restart, and get the rest only.
+    await db.query(
+      "BEGIN; INSERT INTO shop.orders VALUES (100, 'a'); INSERT INTO shop.audit VALUES (100, 'b'); COMMIT",
+    );
+    let seen: number[] = [];
+    for (;;) {
+      const b = await canal.get({ destination: "example", clientId: "1001", batchSize: 2, timeoutMs: 5000n });
+      assert.notEqual(b.batchId, "");
+      seen = seen.concat(ids(b.entries));
+      await canal.ack({ destination: "example", clientId: "1001", batchId: b.batchId });
+      if (seen.includes(100)) break;
+    }
+    const unacked = await canal.get({
+      destination: "example",
+      clientId: "1001",
+      batchSize: 1,
+      timeoutMs: 5000n,
+    });
+    assert.ok(unacked.batchId, "one entry left unacked");
+
+    await server.close();
+    await boot();
+    const sub2 = await canal.subscribe({ destination: "example", clientId: "1001" });
+    assert.equal(sub2.epoch, 2n, "each start has a new epoch");
+    const after: Entry[] = [];
+    for (;;) {
+      const b = await canal.get({
+        destination: "example",
+        clientId: "1001",
+        batchSize: 100,
+        timeoutMs: 1500n,
+      });
+      if (!b.batchId) break;
+      assert.ok(b.batchId.startsWith("2-"));
+      after.push(...b.entries);
+      await canal.ack({ destination: "example", clientId: "1001", batchId: b.batchId });
+    }
+    const delivered = seen.concat(ids(after));
+    assert.deepEqual(
+      delivered,
+      [3, 4, 5, 6, 100, 100],
+      "acked rows never again, unacked ones again, none lost",
+    );
+  });
+
+  test("two clients with different filters read one stream independently", async () => {
+    await canal.subscribe({ destination: "example", clientId: "orders", filter: "shop\\.orders" });
+    await canal.subscribe({ destination: "example", clientId: "audit", filter: "shop\\.audit" });
+    await db.query("INSERT INTO shop.orders VALUES (200, 'o')");
+    await db.query("INSERT INTO shop.audit VALUES (200, 'a')");
+    await db.query(
+      "BEGIN; INSERT INTO shop.orders VALUES (201, 'o'); INSERT INTO shop.audit VALUES (201, 'a'); COMMIT",
+    );
+    const drain = async (clientId: string) => {
+      const got: Entry[] = [];
+      for (;;) {
+        const b = await canal.get({ destination: "example", clientId, batchSize: 50, timeoutMs: 1500n });
+        if (!b.batchId) return got;
+        got.push(...b.entries);
+        await canal.ack({ destination: "example", clientId, batchId: b.batchId });
+      }
+    };
+    const orders = await drain("orders");
+    const audit = await drain("audit");
+    assert.deepEqual(ids(orders), [200, 201]);
+    assert.deepEqual(ids(audit), [200, 201]);
+    assert.ok(orders.every((e) => e.header?.tableName === "orders" || e.entryType !== EntryType.ROWDATA));
+    // The audit-only transaction is not delivered to "orders" at all, not even as BEGIN/END.
+    assert.equal(orders.filter((e) => e.entryType === EntryType.TRANSACTION_BEGIN).length, 2);
+    const list = await admin.listDestinations({});
+    const clients = list.destinations[0]?.clients.map((c) => c.clientId).sort();
+    assert.deepEqual(clients, ["1001", "audit", "orders"]);
+  });
+
+  test("a stream sends at most `window` unacked batches and goes on after acks", async () => {
+    await canal.subscribe({ destination: "example", clientId: "streamer" });
+    for (let i = 300; i < 306; i++) await db.query("INSERT INTO shop.orders VALUES (?, 's')", [i]);
+    const abort = new AbortController();
+    const stream = canal.stream(
+      { destination: "example", clientId: "streamer", batchSize: 3, window: 2 },
+      { signal: abort.signal },
+    );
+    const got: number[] = [];
+    let subscribed = false;
+    const unacked: string[] = [];
+    try {
+      for await (const msg of stream) {
+        if (msg.message.case === "subscribed") {
+          subscribed = true;
+          continue;
+        }
+        if (msg.message.case !== "batch") continue;
+        unacked.push(msg.message.value.batchId);
+        got.push(...ids(msg.message.value.entries));
+        if (unacked.length === 2) {
+          // The window is full: nothing more comes until an ack.
+          await new Promise((r) => setTimeout(r, 300));
+          await canal.ack({
+            destination: "example",
+            clientId: "streamer",
+            batchId: unacked.shift() as string,
+          });
+        }
+        if (got.length >= 6) break;
+      }
+    } finally {
+      abort.abort();
+    }
+    assert.ok(subscribed);
+    assert.deepEqual(got, [300, 301, 302, 303, 304, 305]);
+  });
+
+  test("bad input gets the documented error and the server keeps serving", async () => {
+    const cases: Array<[() => Promise<unknown>, Code, RegExp]> = [
+      [
+        () => canal.get({ destination: "nope", clientId: "1001", batchSize: 1 }),
+        Code.NotFound,
+        /destination "nope"/,
+      ],
+      [
+        () => canal.get({ destination: "example", clientId: "1001", batchSize: 0 }),
+        Code.InvalidArgument,
+        /batch_size/,
+      ],
+      [
+        () => canal.get({ destination: "example", clientId: "1001", batchSize: 20_000 }),
+        Code.InvalidArgument,
+        /batch_size/,
+      ],
+      [
+        () => canal.get({ destination: "example", clientId: "1001", batchSize: 1, timeoutMs: -1n }),
+        Code.InvalidArgument,
+        /timeout_ms/,
+      ],
+      [
+        () => canal.subscribe({ destination: "example", clientId: "x", filter: "shop.(orders" }),
+        Code.InvalidArgument,
+        /filter/,
+      ],
+      [() => canal.subscribe({ destination: "example", clientId: "a/b" }), Code.InvalidArgument, /client_id/],
+      [
+        () => canal.ack({ destination: "example", clientId: "1001", batchId: "1-999" }),
+        Code.FailedPrecondition,
+        /1-999/,
+      ],
+      [
+        () => canal.ack({ destination: "example", clientId: "1001", batchId: "" }),
+        Code.InvalidArgument,
+        /batch_id/,
+      ],
+      [
+        () => canal.get({ destination: "example", clientId: "never-subscribed", batchSize: 1 }),
+        Code.FailedPrecondition,
+        /Subscribe first/,
+      ],
+    ];
+    for (const [call, code, message] of cases) {
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ConnectError, `expected an error for ${call}`);
+      assert.equal(err.code, code, err.message);
+      assert.match(err.message, message);
+    }
+    const ok = await admin.getDestination({ destination: "example" });
+    assert.equal(ok.destination?.name, "example");
+  });
+});
+
+describe("canal server with ZooKeeper", () => {
+  let db: MariaDB;
+  let zk: ZooKeeper;
+  let dataDir: string;
+  before(async () => {
+    [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
+    await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
+    dataDir = makeTempDir("server-zk");
+  });
+  after(async () => {
+    await Promise.all([db?.stop(), zk?.stop()]);
+    removeDir(dataDir);
+  });
+
+  test("cursors live in ZooKeeper in canal's JSON; the running node's czxid is the epoch", async () => {
+    const cfg: ServerConfig = {
+      ...config(db, dataDir),
+      advertise: "127.0.0.1:0",
+      zk: { connect: zk.connectString, root: "/otter/canal", sessionTimeoutMs: 4000, regrabDelayMs: 500 },
+    };
+    const server = await startServer(cfg, silentLogger);
+    const watcher = await ZkClient.connect(zk.connectString);
+    try {
+      const canal = createClient(
+        CanalService,
+        createConnectTransport({ baseUrl: server.url, httpVersion: "2" }),
+      );
+      const sub = await canal.subscribe({ destination: "example", clientId: "1001", filter: "shop\\..*" });
+      const running = await watcher.get("/otter/canal/destinations/example/running");
+      assert.deepEqual(JSON.parse(running.data.toString()), {
+        active: true,
+        address: `127.0.0.1:${server.port}`,
+        cid: 1,
+      });
+      assert.equal(sub.epoch, BigInt(running.stat.czxid));
+      assert.ok(await watcher.exists(`/otter/canal/cluster/127.0.0.1:${server.port}`));
+      assert.ok(await watcher.exists(`/otter/canal/destinations/example/cluster/127.0.0.1:${server.port}`));
+      assert.equal(
+        (await watcher.get("/otter/canal/destinations/example/1001/filter")).data.toString(),
+        "shop\\..*",
+      );
+
+      await db.query("INSERT INTO shop.orders VALUES (1, 'kettle')");
+      const b = await canal.get({
+        destination: "example",
+        clientId: "1001",
+        batchSize: 10,
+        timeoutMs: 5000n,
+      });
+      assert.deepEqual(ids(b.entries), [1]);
+      assert.ok(b.batchId.startsWith(`${sub.epoch}-`));
+      const acked = await canal.ack({ destination: "example", clientId: "1001", batchId: b.batchId });
+      const cursor = JSON.parse(
+        (await watcher.get("/otter/canal/destinations/example/1001/cursor")).data.toString(),
+      );
+      assert.equal(cursor["@type"], "com.alibaba.otter.canal.protocol.position.LogPosition");
+      assert.deepEqual(cursor.identity.sourceAddress, { address: "127.0.0.1", port: db.port });
+      assert.equal(cursor.postion.journalName, acked.cursor?.journalName);
+      assert.equal(cursor.postion.position, Number(acked.cursor?.position));
+      assert.match(cursor.postion.gtid, /^0-1-\d+$/);
+
+      // One destination, one runner: a second server is refused, saying who runs it.
+      await assert.rejects(startServer(cfg, silentLogger), /already running elsewhere.*127\.0\.0\.1:\d+/);
+    } finally {
+      await server.close();
+    }
+    try {
+      // A graceful stop releases the running node at once (no session timeout to wait for).
+      assert.equal(await watcher.exists("/otter/canal/destinations/example/running"), undefined);
+    } finally {
+      watcher.close();
+    }
+  });
+});
