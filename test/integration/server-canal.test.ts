@@ -374,3 +374,107 @@ describe("canal server with ZooKeeper", () => {
     }
   });
 });
+
+describe("canal server, a client that stops", () => {
+  let db: MariaDB;
+  let dataDir: string;
+  let server: RunningServer;
+  before(async () => {
+    db = await startMariaDB();
+    await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
+    dataDir = makeTempDir("server-laggard");
+    const cfg = config(db, dataDir);
+    cfg.store = { maxEntries: 300, maxBytes: 64 << 20 };
+    server = await startServer(cfg, silentLogger);
+  });
+  after(async () => {
+    await server?.close();
+    await db?.stop();
+    removeDir(dataDir);
+  });
+
+  test("neither blocks the others nor grows memory, and later catches up completely", async () => {
+    const canal = createClient(
+      CanalService,
+      createConnectTransport({ baseUrl: server.url, httpVersion: "2" }),
+    );
+    const destination = server.registry.require("example");
+    const ring = destination.pipeline?.ring;
+    assert.ok(ring);
+    await canal.subscribe({ destination: "example", clientId: "fast" });
+    await canal.subscribe({ destination: "example", clientId: "stopped", filter: "shop\\.orders" });
+    await db.query("INSERT INTO shop.orders VALUES (0, 'first')");
+    const held = await canal.get({
+      destination: "example",
+      clientId: "stopped",
+      batchSize: 10,
+      timeoutMs: 5000n,
+    });
+    assert.deepEqual(ids(held.entries), [0]);
+    // "stopped" now holds an unacked batch and reads nothing more while 200k rows go by.
+
+    const total = 200_000;
+    const writer = (async () => {
+      for (let t = 0; t < total / 100; t++) {
+        const base = 1 + t * 100;
+        const values = Array.from({ length: 100 }, (_, i) => `(${base + i}, 'r')`).join(",");
+        await db.query(`INSERT INTO shop.orders VALUES ${values}`);
+      }
+    })();
+    let maxEntries = 0;
+    let maxBytes = 0;
+    const fast: number[] = [];
+    while (fast.length < total + 1) {
+      const b = await canal.get({
+        destination: "example",
+        clientId: "fast",
+        batchSize: 200,
+        timeoutMs: 5000n,
+      });
+      assert.ok(b.batchId, `the fast client starved at ${fast.length} rows`);
+      fast.push(...ids(b.entries));
+      await canal.ack({ destination: "example", clientId: "fast", batchId: b.batchId });
+      maxEntries = Math.max(maxEntries, ring.count);
+      maxBytes = Math.max(maxBytes, ring.bytes);
+    }
+    await writer;
+    assert.deepEqual(
+      fast,
+      Array.from({ length: total + 1 }, (_, i) => i),
+      "the fast client got every row in order",
+    );
+    assert.ok(maxEntries <= 300, `the ring held ${maxEntries} entries (limit 300)`);
+
+    // The stopped client wakes up: its old batch was given back, with a clear error.
+    const late = await canal
+      .ack({ destination: "example", clientId: "stopped", batchId: held.batchId })
+      .catch((e) => e);
+    assert.ok(late instanceof ConnectError);
+    assert.equal(late.code, Code.FailedPrecondition);
+    assert.match(late.message, /given back.*fell more than half the store's window/);
+    const slow: number[] = [];
+    while (slow.length < total + 1) {
+      const b = await canal.get({
+        destination: "example",
+        clientId: "stopped",
+        batchSize: 500,
+        timeoutMs: 5000n,
+      });
+      assert.ok(b.batchId, `the stopped client starved at ${slow.length} rows`);
+      slow.push(...ids(b.entries));
+      await canal.ack({ destination: "example", clientId: "stopped", batchId: b.batchId });
+    }
+    assert.deepEqual(
+      slow,
+      Array.from({ length: total + 1 }, (_, i) => i),
+      "and it caught up completely, in order",
+    );
+    const stopped = destination.clients.find((c) => c.clientId === "stopped");
+    // Once caught up it reads the shared window again.
+    await canal.get({ destination: "example", clientId: "stopped", batchSize: 1, timeoutMs: 100n });
+    assert.equal(stopped?.ring, ring, "it rejoined the shared ring");
+    process.stdout.write(
+      `# laggard: ring peak ${maxEntries} entries, ${(maxBytes / 1048576).toFixed(1)} MiB\n`,
+    );
+  });
+});

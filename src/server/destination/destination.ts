@@ -43,7 +43,12 @@ export class DestinationError extends Error {
 
 interface PrivateReader {
   pipeline: Pipeline;
+  /** Resolves once the private pipeline reads (its start connects to the source). */
+  ready: Promise<void>;
 }
+
+// A private reader's ring: enough to keep its client busy, small enough to have many.
+const PRIVATE_LIMITS: RingLimits = { maxEntries: 4096, maxBytes: 16 << 20 };
 
 export class Destination {
   readonly name: string;
@@ -178,11 +183,9 @@ export class Destination {
     let ring = pipeline.ring;
     let readSeq = this.#firstSeqAfter(cursor.resume);
     if (!covered) {
-      const priv = this.#makePipeline(cursor.resume, { maxEntries: 10_000, maxBytes: 32 << 20 });
-      await priv.start();
-      this.#private.set(clientId, { pipeline: priv });
-      ring = priv.ring;
-      readSeq = priv.ring.first;
+      const priv = await this.#startPrivate(clientId, cursor.resume);
+      ring = priv.pipeline.ring;
+      readSeq = priv.pipeline.ring.first;
     }
     const session = new ClientSession(clientId, ring, this.#epoch, {
       filter,
@@ -197,6 +200,57 @@ export class Destination {
       at: `${cursor.resume.file}:${cursor.resume.position}`,
     });
     return session;
+  }
+
+  async #startPrivate(clientId: string, from: Boundary): Promise<PrivateReader> {
+    const pipeline = this.#makePipeline(from, PRIVATE_LIMITS);
+    const priv: PrivateReader = { pipeline, ready: pipeline.start() };
+    this.#private.set(clientId, priv);
+    try {
+      await priv.ready;
+    } catch (err) {
+      this.#private.delete(clientId);
+      throw err;
+    }
+    return priv;
+  }
+
+  /**
+   * The shared ring is full and a client that wants more waits at its head while others lag
+   * far behind: those lagging clients get private readers from their cursors, so that they
+   * neither block the others nor make the ring grow. Their outstanding batches are given back
+   * (delivered again from the private reader); a late ack of one gets a clear error.
+   */
+  #detachLaggards(): void {
+    const pipeline = this.#pipeline as Pipeline;
+    const ring = pipeline.ring;
+    if (!pipeline.waitingForSpace) return;
+    const attached = [...this.#sessions.values()].filter(
+      (s) => s.ring === ring && !this.#private.has(s.clientId),
+    );
+    const someoneWaits = attached.some((s) => s.readSeq >= ring.next && s.outstanding.length === 0);
+    if (!someoneWaits) return;
+    const halfway = ring.first + Math.floor(ring.count / 2);
+    for (const s of attached) {
+      if (s.neededSeq >= halfway || !s.cursor) continue;
+      const reason =
+        `it was given back: client ${s.clientId} fell more than half the store's window ` +
+        `(${ring.limits.maxEntries} entries) behind and now reads from its cursor; Get again`;
+      const given = s.giveBack(reason);
+      const from = s.cursor.resume;
+      const pipelineReady = this.#startPrivate(s.clientId, from);
+      // Until the private reader runs, the client reads nothing (it has no outstanding batch).
+      const priv = this.#private.get(s.clientId) as PrivateReader;
+      s.moveTo(priv.pipeline.ring, priv.pipeline.ring.first);
+      pipelineReady.catch((err: Error) => {
+        this.#log.error("catch-up reader failed", { clientId: s.clientId, error: err.message });
+      });
+      this.#log.warn("client fell behind the store's window; reading from its cursor on its own", {
+        clientId: s.clientId,
+        from: `${from.file}:${from.position}`,
+        givenBack: given.length ? given.join(",") : undefined,
+      });
+    }
   }
 
   /** First ring sequence at or after a point (ring.next when the ring holds none). */
@@ -238,6 +292,8 @@ export class Destination {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const session = this.session(clientId);
+      const priv = this.#private.get(clientId);
+      if (priv) await priv.ready;
       this.#maybeRejoin(session);
       const batch = session.take(batchSize);
       this.#trim();
@@ -263,9 +319,17 @@ export class Destination {
   #maybeRejoin(session: ClientSession): void {
     const priv = this.#private.get(session.clientId);
     if (!priv || session.outstanding.length > 0) return;
+    const sharedPipeline = this.#pipeline as Pipeline;
+    const shared = sharedPipeline.ring;
+    const read = session.lastSettled;
+    const theirs = sharedPipeline.lastPosition;
+    if (read && theirs && read.file === theirs.file && read.offset === theirs.offset) {
+      // Both readers stand at the same event: continue at the shared head.
+      this.#rejoin(session, priv, shared.next);
+      return;
+    }
     const next = session.ring.get(session.readSeq)?.position;
     if (!next) return;
-    const shared = (this.#pipeline as Pipeline).ring;
     const seq = this.#firstSeqAfter({ file: next.file, position: next.offset, gtid: "", timestamp: 0 });
     const found = shared.get(seq)?.position;
     if (!found || found.file !== next.file || found.offset !== next.offset) return;
@@ -274,8 +338,12 @@ export class Destination {
       0
     )
       return;
+    this.#rejoin(session, priv, seq);
+  }
+
+  #rejoin(session: ClientSession, priv: PrivateReader, seq: number): void {
     this.#private.delete(session.clientId);
-    session.moveTo(shared, seq);
+    session.moveTo((this.#pipeline as Pipeline).ring, seq);
     void priv.pipeline.stop();
     this.#log.info("client rejoined the shared window", { clientId: session.clientId });
   }
@@ -284,6 +352,13 @@ export class Destination {
   #trim(): void {
     const pipeline = this.#pipeline as Pipeline;
     let needed = pipeline.ring.next;
+    for (const s of this.#sessions.values()) {
+      if (s.ring === pipeline.ring) needed = Math.min(needed, s.neededSeq);
+    }
+    pipeline.ring.trimTo(needed);
+    pipeline.spaceFreed();
+    this.#detachLaggards();
+    needed = pipeline.ring.next;
     for (const s of this.#sessions.values()) {
       if (s.ring === pipeline.ring) needed = Math.min(needed, s.neededSeq);
     }

@@ -40,6 +40,8 @@ export class ClientSession {
   /** Next ring sequence to examine. */
   readSeq: number;
   readonly outstanding: Batch[] = [];
+  /** Position of the last entry this client has read past (handed out or skipped). */
+  lastSettled: EntryPosition | undefined;
   #batchCounter = 0;
   readonly #changeWaiters = new Set<() => void>();
   /** Set while an Ack's cursor write is in flight (acks are serialized per client). */
@@ -81,6 +83,26 @@ export class ClientSession {
 
   #changed(): void {
     for (const w of [...this.#changeWaiters]) w();
+  }
+
+  /** Batches the server gave back on its own, with why (for the error a late ack gets). */
+  readonly #givenBack = new Map<string, string>();
+
+  /**
+   * Gives back every outstanding batch on the server's initiative (the client fell behind the
+   * store's window); a later ack of one of them gets `reason` as its error.
+   */
+  giveBack(reason: string): string[] {
+    const ids = this.outstanding.map((b) => b.id);
+    for (const id of ids) this.#givenBack.set(id, reason);
+    this.lastSettled = undefined; // it reads again from its cursor
+    if (this.#givenBack.size > 1000) {
+      const oldest = this.#givenBack.keys().next().value;
+      if (oldest !== undefined) this.#givenBack.delete(oldest);
+    }
+    this.outstanding.length = 0;
+    this.#changed();
+    return ids;
   }
 
   /** Switches to another ring (only with no outstanding batch: their sequences name the old ring). */
@@ -156,6 +178,7 @@ export class ClientSession {
     }
     if (settledSeq === firstSeq) return undefined;
     this.readSeq = settledSeq;
+    if (settledPos) this.lastSettled = settledPos;
     if (entries.length === 0) return undefined; // only skipped entries; the next ack covers them
     const batch: Batch = {
       id: `${this.epoch}-${++this.#batchCounter}`,
@@ -170,6 +193,8 @@ export class ClientSession {
 
   /** Validates that `batchId` names the oldest outstanding batch; returns it. */
   oldest(batchId: string, what: "ack" | "rollback"): Batch {
+    const given = this.#givenBack.get(batchId);
+    if (given) throw new BatchError(`cannot ${what} batch "${batchId}": ${given}`);
     const oldest = this.outstanding[0];
     if (!oldest) {
       throw new BatchError(
@@ -216,7 +241,10 @@ export class ClientSession {
     if (batchId) this.oldest(batchId, "rollback");
     const ids = this.outstanding.map((b) => b.id);
     const first = this.outstanding[0];
-    if (first) this.readSeq = first.firstSeq;
+    if (first) {
+      this.readSeq = first.firstSeq;
+      this.lastSettled = undefined;
+    }
     this.outstanding.length = 0;
     this.#changed();
     return ids;

@@ -37,6 +37,7 @@ export class Pipeline {
   /** Everything from this point on is (or was) appended; entries before it never were. */
   #coverageStart: BinlogPoint = { file: "", position: 0 };
   #started = false;
+  #last: EntryPosition | undefined;
   #waitingForSpace = false;
 
   constructor(readonly opts: PipelineOptions) {
@@ -98,6 +99,16 @@ export class Pipeline {
     return this.#started;
   }
 
+  /** Position of the last entry appended, if any. */
+  get lastPosition(): EntryPosition | undefined {
+    return this.#last;
+  }
+
+  /** True while the reader waits for room in the ring. */
+  get waitingForSpace(): boolean {
+    return this.#waitingForSpace;
+  }
+
   /** Call after trimming the ring: resumes a reader paused for space. */
   spaceFreed(): void {
     if (this.#waitingForSpace && !this.ring.full) {
@@ -131,6 +142,7 @@ export class Pipeline {
         position,
         Number(entry.header?.eventLength ?? 0n) * BYTES_FACTOR + ENTRY_OVERHEAD,
       );
+      this.#last = position;
     }
     if (after) this.#boundary = after;
     if (this.ring.full && !this.#waitingForSpace) {
