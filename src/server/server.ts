@@ -19,6 +19,7 @@ import { DestinationRegistry } from "./destination/registry.js";
 import type { CursorStore } from "./meta/cursor-store.js";
 import { FileCursorStore } from "./meta/file-cursor-store.js";
 import { ZkCursorStore } from "./meta/zk-cursor-store.js";
+import { findBoundaryAtTime } from "./parse/find-by-time.js";
 import { createAdminService } from "./service/admin-service.js";
 import { createCanalService } from "./service/canal-service.js";
 import type { Boundary } from "./store/positions.js";
@@ -190,11 +191,15 @@ function ignoreExists(err: unknown): void {
   if (!(err instanceof ZkError && err.code === "NODEEXISTS")) throw err;
 }
 
-function startOf(dc: DestinationConfig): { start?: Boundary } {
+function startOf(dc: DestinationConfig): { start?: () => Promise<Boundary | undefined> } {
   const s = dc.start;
   if (!s) return {};
-  if (s.kind === "file") return { start: { file: s.file, position: s.position, gtid: "", timestamp: 0 } };
+  if (s.kind === "file") {
+    const at: Boundary = { file: s.file, position: s.position, gtid: "", timestamp: 0 };
+    return { start: async () => at };
+  }
+  if (s.kind === "timestamp") return { start: () => findBoundaryAtTime(dc.source, s.ms) };
   throw new Error(
-    `destinations: ${dc.name}: start by ${s.kind} is not supported yet; give a binlog file and position`,
+    `destinations: ${dc.name}: start by GTID is not supported yet; give a binlog file and position or a timestamp`,
   );
 }

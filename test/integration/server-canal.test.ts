@@ -478,3 +478,59 @@ describe("canal server, a client that stops", () => {
     );
   });
 });
+
+describe("canal server, configured start positions", () => {
+  let db: MariaDB;
+  before(async () => {
+    db = await startMariaDB();
+    await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
+  });
+  after(async () => {
+    await db?.stop();
+  });
+
+  async function firstIds(start: DestinationConfigStart): Promise<number[]> {
+    const dataDir = makeTempDir("server-start");
+    const cfg = config(db, dataDir);
+    (cfg.destinations[0] as { start?: DestinationConfigStart }).start = start;
+    const server = await startServer(cfg, silentLogger);
+    try {
+      const canal = createClient(
+        CanalService,
+        createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+      );
+      await canal.subscribe({ destination: "example", clientId: "first" });
+      const got: number[] = [];
+      for (;;) {
+        const b = await canal.get({
+          destination: "example",
+          clientId: "first",
+          batchSize: 100,
+          timeoutMs: 1500n,
+        });
+        if (!b.batchId) return got;
+        got.push(...ids(b.entries));
+        await canal.ack({ destination: "example", clientId: "first", batchId: b.batchId });
+      }
+    } finally {
+      await server.close();
+      removeDir(dataDir);
+    }
+  }
+
+  test("by timestamp and by file/position, the first client gets every change from there", async () => {
+    await db.query("INSERT INTO shop.orders VALUES (1, 'before')");
+    await new Promise((r) => setTimeout(r, 2100));
+    const t = Date.now();
+    await new Promise((r) => setTimeout(r, 1100));
+    const [{ File: file, Position: position }] =
+      await db.query<Array<{ File: string; Position: number }>>("SHOW MASTER STATUS");
+    await db.query("INSERT INTO shop.orders VALUES (2, 'after')");
+    await db.query("FLUSH BINARY LOGS");
+    await db.query("INSERT INTO shop.orders VALUES (3, 'next file')");
+    assert.deepEqual(await firstIds({ kind: "timestamp", ms: t }), [2, 3]);
+    assert.deepEqual(await firstIds({ kind: "file", file, position: Number(position) }), [2, 3]);
+  });
+});
+
+type DestinationConfigStart = NonNullable<ServerConfig["destinations"][number]["start"]>;

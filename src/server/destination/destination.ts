@@ -19,8 +19,8 @@ import { type Boundary, type Cursor, comparePoints, earliest } from "../store/po
 export interface DestinationOptions {
   name: string;
   source: SourceConfig;
-  /** Configured start for a destination none of whose clients has a cursor. */
-  start?: Boundary;
+  /** Configured start for a destination none of whose clients has a cursor (resolved then). */
+  start?: () => Promise<Boundary | undefined>;
   limits: RingLimits;
   store: CursorStore;
   heartbeatMs?: number;
@@ -57,6 +57,7 @@ export class Destination {
   readonly #private = new Map<string, PrivateReader>();
   readonly #log: Logger;
   #epoch = 0n;
+  #initialStart: Boundary | undefined;
   #fatal: Error | undefined;
   #stopped = false;
 
@@ -82,7 +83,11 @@ export class Destination {
     this.#epoch = await this.opts.store.nextEpoch(this.name);
     const cursors = stored.map((c) => c.cursor).filter((c): c is Cursor => c !== undefined);
     const first = earliest(cursors);
-    const start = first?.resume ?? this.opts.start;
+    const configured = first ? undefined : await this.opts.start?.();
+    const start = first?.resume ?? configured;
+    // The first client of a destination that starts from its configured position gets every
+    // change from there; clients that come later start at the head.
+    if (stored.length === 0 && configured) this.#initialStart = configured;
     const pipeline = this.#makePipeline(start, this.opts.limits);
     this.#pipeline = pipeline;
     await pipeline.start();
@@ -176,7 +181,11 @@ export class Destination {
       }
       return existing;
     }
-    const cursor: Cursor = { resume: pipeline.boundary, serverId: pipeline.serverInfo?.serverId ?? 0 };
+    const cursor: Cursor = {
+      resume: this.#initialStart ?? pipeline.boundary,
+      serverId: pipeline.serverInfo?.serverId ?? 0,
+    };
+    this.#initialStart = undefined;
     await this.opts.store.saveCursor(this.name, clientId, cursor);
     if (filterText) await this.opts.store.saveFilter(this.name, clientId, filterText);
     const covered = comparePoints(pipeline.coverageStart, cursor.resume) <= 0;
