@@ -4,9 +4,9 @@
 // watchdog if this process dies).
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import mysql from "mysql2/promise";
-import { BINLOG_BASENAME, startMariaDB } from "../../test/harness/mariadb.js";
-import { freePort, makeTempDir, removeDir, spawnManaged, waitFor } from "../../test/harness/processes.js";
+import type mysql from "mysql2/promise";
+import { BINLOG_BASENAME, connectWhenReady, startMariaDB } from "../../test/harness/mariadb.js";
+import { freePort, makeTempDir, removeDir, spawnManaged } from "../../test/harness/processes.js";
 import type { Dataset } from "./common.js";
 
 export interface BenchServer {
@@ -129,27 +129,7 @@ export async function startSavedServer(dir: string, ds: Dataset): Promise<BenchS
   };
   let pool: mysql.Pool | undefined;
   try {
-    pool = await waitFor(
-      `mariadbd on 127.0.0.1:${port} (datadir ${dataDir})`,
-      async () => {
-        const p = mysql.createPool({
-          host: "127.0.0.1",
-          port,
-          user: "root",
-          password: "",
-          connectionLimit: 2,
-          multipleStatements: true,
-        });
-        try {
-          await p.query("SELECT 1");
-          return p;
-        } catch (err) {
-          await p.end().catch(() => {});
-          throw err;
-        }
-      },
-      { timeoutMs: 60_000, intervalMs: 100, failIf: () => exited },
-    );
+    pool = await connectWhenReady(port, { timeoutMs: 60_000, failIf: () => exited, connectionLimit: 2 });
   } catch (err) {
     await stop();
     throw err;

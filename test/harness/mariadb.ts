@@ -99,30 +99,7 @@ export async function startMariaDB(opts: MariaDBOptions = {}): Promise<MariaDB> 
       exitedEarly = `mariadbd exited with ${code}`;
     });
     try {
-      const pool = await waitFor(
-        `mariadbd on 127.0.0.1:${port}`,
-        async () => {
-          const p = mysql.createPool({
-            host: "127.0.0.1",
-            port,
-            user: "root",
-            password: "",
-            connectionLimit: 4,
-            multipleStatements: true,
-            supportBigNumbers: true,
-            bigNumberStrings: true,
-            dateStrings: true,
-          });
-          try {
-            await p.query("SELECT 1");
-            return p;
-          } catch (err) {
-            await p.end().catch(() => {});
-            throw err;
-          }
-        },
-        { timeoutMs: 30_000, intervalMs: 50, failIf: () => exitedEarly },
-      );
+      const pool = await connectWhenReady(port, { timeoutMs: 30_000, failIf: () => exitedEarly });
       await pool.query(
         [
           "CREATE USER 'sluice'@'127.0.0.1' IDENTIFIED BY 'sluice'",
@@ -143,6 +120,37 @@ export async function startMariaDB(opts: MariaDBOptions = {}): Promise<MariaDB> 
   }
   removeDir(dir);
   throw lastError;
+}
+
+/** A root connection pool to a starting mariadbd on 127.0.0.1:port, once it answers. */
+export async function connectWhenReady(
+  port: number,
+  opts: { timeoutMs: number; failIf?: () => string | undefined; connectionLimit?: number },
+): Promise<mysql.Pool> {
+  return waitFor(
+    `mariadbd on 127.0.0.1:${port}`,
+    async () => {
+      const p = mysql.createPool({
+        host: "127.0.0.1",
+        port,
+        user: "root",
+        password: "",
+        connectionLimit: opts.connectionLimit ?? 4,
+        multipleStatements: true,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: true,
+      });
+      try {
+        await p.query("SELECT 1");
+        return p;
+      } catch (err) {
+        await p.end().catch(() => {});
+        throw err;
+      }
+    },
+    { timeoutMs: opts.timeoutMs, intervalMs: 50, ...(opts.failIf ? { failIf: opts.failIf } : {}) },
+  );
 }
 
 function makeHandle(p: {

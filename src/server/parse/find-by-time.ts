@@ -42,12 +42,26 @@ async function withClient<T>(source: SourceConfig, fn: (c: ReplicationClient) =>
   }
 }
 
-/** Seconds since the epoch at which a binlog file was created (its FORMAT_DESCRIPTION's time). */
-async function fileCreationTime(source: SourceConfig, file: string): Promise<number | undefined> {
+/**
+ * Streams the binlog from (file, 4) into `onEvent` until it returns a value other than
+ * undefined (the result), the dump ends, or it fails.
+ */
+async function readUntil<T>(
+  source: SourceConfig,
+  file: string,
+  onEvent: (bytes: Buffer, client: ReplicationClient) => T | undefined,
+  prepare?: (client: ReplicationClient) => Promise<void>,
+): Promise<T | undefined> {
   const client = await ReplicationClient.connect(source);
-  return new Promise<number | undefined>((resolve, reject) => {
+  try {
+    await prepare?.(client);
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+  return new Promise<T | undefined>((resolve, reject) => {
     let settled = false;
-    const finish = (v: number | undefined, err?: Error) => {
+    const finish = (v: T | undefined, err?: Error) => {
       if (settled) return;
       settled = true;
       dumpP.then(
@@ -62,7 +76,12 @@ async function fileCreationTime(source: SourceConfig, file: string): Promise<num
       { kind: "file", file, position: 4 },
       {
         event(bytes) {
-          if (bytes[4] === EventType.FORMAT_DESCRIPTION) finish(bytes.readUInt32LE(0));
+          try {
+            const result = onEvent(bytes, client);
+            if (result !== undefined) finish(result);
+          } catch (err) {
+            finish(undefined, err as Error);
+          }
         },
         end: () => finish(undefined),
       },
@@ -79,68 +98,48 @@ async function fileCreationTime(source: SourceConfig, file: string): Promise<num
   });
 }
 
+/** Seconds since the epoch at which a binlog file was created (its FORMAT_DESCRIPTION's time). */
+function fileCreationTime(source: SourceConfig, file: string): Promise<number | undefined> {
+  return readUntil(source, file, (bytes) =>
+    bytes[4] === EventType.FORMAT_DESCRIPTION ? bytes.readUInt32LE(0) : undefined,
+  );
+}
+
 async function scanFrom(source: SourceConfig, file: string, ms: number): Promise<Boundary | undefined> {
-  const client = await ReplicationClient.connect(source);
-  const head = await client.head();
   const decoder = new BinlogDecoder();
   const tracker = new TransactionTracker({ file, position: 4 });
-  return new Promise<Boundary | undefined>((resolve, reject) => {
-    let settled = false;
-    const finish = (v: Boundary | undefined, err?: Error) => {
-      if (settled) return;
-      settled = true;
-      dumpP.then(
-        (d) => d.stop(),
-        () => {},
-      );
-      client.close();
-      if (err) reject(err);
-      else resolve(v);
-    };
-    const dumpP = client.dump(
-      { kind: "file", file, position: 4 },
-      {
-        event(bytes) {
-          try {
-            const logPos = bytes.readUInt32LE(13);
-            const artificial = logPos === 0 || (bytes.readUInt16LE(17) & 0x20) !== 0;
-            const offset = artificial ? 0 : logPos - bytes.readUInt32LE(9);
-            const type = bytes[4] as number;
-            const opensTransaction =
-              type === EventType.GTID ||
-              type === EventType.GTID_TAGGED ||
-              type === EventType.ANONYMOUS_GTID ||
-              type === EventType.MARIADB_GTID;
-            if (
-              opensTransaction &&
-              offset > 0 &&
-              !tracker.inTransaction &&
-              bytes.readUInt32LE(0) * 1000 >= ms
-            ) {
-              const b = tracker.boundary;
-              finish({
-                file: b.file,
-                position: b.position,
-                gtid: b.gtidState || b.lastGtid,
-                timestamp: b.timestamp,
-              });
-              return;
-            }
-            if (NEEDED.has(type)) tracker.observe(decoder.decode(bytes), offset, logPos);
-            // Reached what was the head when the scan began: nothing that late yet.
-            if (tracker.file === head.file && logPos >= head.position && !tracker.inTransaction)
-              finish(undefined);
-          } catch (err) {
-            finish(undefined, err as Error);
-          }
-        },
-        end: () => finish(undefined),
-      },
-      { replicaServerId: makeReplicaServerId(client.info.serverId), heartbeatMs: 1000 },
-    );
-    dumpP.then(
-      (d) => d.done.catch((e: Error) => finish(undefined, e)),
-      (e: Error) => finish(undefined, e),
-    );
-  });
+  let head = { file: "", position: 0 };
+  const NOT_YET = null;
+  const found = await readUntil<Boundary | null>(
+    source,
+    file,
+    (bytes) => {
+      const logPos = bytes.readUInt32LE(13);
+      const artificial = logPos === 0 || (bytes.readUInt16LE(17) & 0x20) !== 0;
+      const offset = artificial ? 0 : logPos - bytes.readUInt32LE(9);
+      const type = bytes[4] as number;
+      const opensTransaction =
+        type === EventType.GTID ||
+        type === EventType.GTID_TAGGED ||
+        type === EventType.ANONYMOUS_GTID ||
+        type === EventType.MARIADB_GTID;
+      if (opensTransaction && offset > 0 && !tracker.inTransaction && bytes.readUInt32LE(0) * 1000 >= ms) {
+        const b = tracker.boundary;
+        return {
+          file: b.file,
+          position: b.position,
+          gtid: b.gtidState || b.lastGtid,
+          timestamp: b.timestamp,
+        };
+      }
+      if (NEEDED.has(type)) tracker.observe(decoder.decode(bytes), offset, logPos);
+      // Reached what was the head when the scan began: nothing that late yet.
+      if (tracker.file === head.file && logPos >= head.position && !tracker.inTransaction) return NOT_YET;
+      return undefined;
+    },
+    async (client) => {
+      head = await client.head();
+    },
+  );
+  return found ?? undefined;
 }
