@@ -1,18 +1,19 @@
 // `sluice server`: the destinations of a config, their cursor store, and the Connect service
 // on one port.
 // - Standalone (no ZooKeeper): cursors in a local directory; every destination runs here.
-// - With ZooKeeper: the server registers itself (canal's cluster nodes), takes each
+// - With ZooKeeper: the server registers itself (canal's cluster nodes) and competes for each
 //   destination's ephemeral running node (canal's JSON; its czxid is the destination's
-//   epoch) and keeps cursors and filters in ZooKeeper. A destination another server runs is
-//   refused at startup with a clear error. If the ZooKeeper session is lost, the running nodes
-//   are gone and another server may take over, so this server stops serving at once.
-//   (Standby servers that wait and take over belong to the HA work.)
+//   epoch; see cluster/election.ts). It runs the destinations it wins and stands by for the
+//   others, taking over when their runner goes. Cursors and filters live in ZooKeeper. If the
+//   ZooKeeper session is lost, its running nodes are gone and another server may take over,
+//   so this server stops serving at once.
 import { type ConnectServer, startConnectServer } from "../common/http/index.js";
 import { createLogger, type Logger } from "../common/log.js";
 import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
+import { DestinationElection } from "./cluster/election.js";
 import type { DestinationConfig, ServerConfig } from "./config/types.js";
 import { Destination } from "./destination/destination.js";
 import { DestinationRegistry } from "./destination/registry.js";
@@ -83,48 +84,91 @@ export async function startServer(
       : config.advertise;
   }
 
-  const started: Destination[] = [];
+  const running = new Map<string, Destination>();
+  const elections: DestinationElection[] = [];
   let zk: ZkClient | undefined;
   const stopAll = async () => {
     await http.close();
-    for (const d of started) await d.stop();
+    for (const e of elections) await e.release();
+    for (const d of running.values()) await d.stop();
+    running.clear();
     zk?.close();
   };
+  const byName = new Map(config.destinations.map((d) => [d.name, d]));
+  const sourceOf = (name: string) => {
+    const s = byName.get(name)?.source;
+    return { host: s?.host ?? "", port: s?.port ?? 0 };
+  };
+  const makeDestination = (dc: DestinationConfig, store: CursorStore) =>
+    new Destination({
+      name: dc.name,
+      source: dc.source,
+      ...startOf(dc),
+      limits: { maxEntries: config.store.maxEntries, maxBytes: config.store.maxBytes },
+      store,
+      heartbeatMs: dc.heartbeatMs,
+      ...(dc.timeZone ? { timeZone: dc.timeZone } : {}),
+      schemaLookup: dc.schemaLookup,
+      logger: logger.child(dc.name),
+      onFatal: (err) => fail(new Error(`destination ${dc.name}: ${err.message}`)),
+    });
   try {
-    const byName = new Map(config.destinations.map((d) => [d.name, d]));
-    const sourceOf = (name: string) => {
-      const s = byName.get(name)?.source;
-      return { host: s?.host ?? "", port: s?.port ?? 0 };
-    };
-    let store: CursorStore;
     if (config.zk) {
-      const paths = new ZkPaths(config.zk.root);
-      zk = await ZkClient.connect(config.zk.connect, { sessionTimeoutMs: config.zk.sessionTimeoutMs });
-      const epochs = await register(zk, paths, advertised(), config.destinations);
-      store = new ZkCursorStore(zk, paths, sourceOf, (name) => epochs.get(name) ?? 0n);
-      zk.onState((state, reason) => {
+      const zkc = config.zk;
+      const paths = new ZkPaths(zkc.root);
+      const client = await ZkClient.connect(zkc.connect, { sessionTimeoutMs: zkc.sessionTimeoutMs });
+      zk = client;
+      client.onState((state, reason) => {
+        // The running nodes went with the session; another server may run them by now.
         if (state === "closed") fail(new Error(`ZooKeeper session lost (${reason}); stopped serving`));
       });
+      await client.ensurePath(paths.cluster());
+      await client.create(paths.server(advertised()), "", ZOO_EPHEMERAL).catch(ignoreExists);
+      const epochs = new Map<string, bigint>();
+      const store = new ZkCursorStore(client, paths, sourceOf, (name) => epochs.get(name) ?? 0n);
+      for (const dc of config.destinations) {
+        const election: DestinationElection = new DestinationElection(
+          client,
+          paths,
+          dc.name,
+          advertised,
+          zkc.regrabDelayMs,
+          {
+            async elected(epoch) {
+              epochs.set(dc.name, epoch);
+              const d = makeDestination(dc, store);
+              await d.start();
+              running.set(dc.name, d);
+              registry.elsewhere.delete(dc.name);
+              registry.add(d);
+              registry.starting.delete(dc.name);
+            },
+            async lost() {
+              const d = running.get(dc.name);
+              running.delete(dc.name);
+              registry.remove(dc.name);
+              registry.elsewhere.set(dc.name, () => election.runner?.address);
+              await d?.stop();
+            },
+          },
+          logger.child(dc.name),
+        );
+        elections.push(election);
+        await election.start();
+        if (!election.running) {
+          registry.elsewhere.set(dc.name, () => election.runner?.address);
+          registry.starting.delete(dc.name);
+        }
+      }
     } else {
-      store = new FileCursorStore(config.dataDir, sourceOf);
-    }
-    for (const dc of config.destinations) {
-      const d = new Destination({
-        name: dc.name,
-        source: dc.source,
-        ...startOf(dc),
-        limits: { maxEntries: config.store.maxEntries, maxBytes: config.store.maxBytes },
-        store,
-        heartbeatMs: dc.heartbeatMs,
-        ...(dc.timeZone ? { timeZone: dc.timeZone } : {}),
-        schemaLookup: dc.schemaLookup,
-        logger: logger.child(dc.name),
-        onFatal: (err) => fail(new Error(`destination ${dc.name}: ${err.message}`)),
-      });
-      await d.start();
-      started.push(d);
-      registry.add(d);
-      registry.starting.delete(dc.name);
+      const store = new FileCursorStore(config.dataDir, sourceOf);
+      for (const dc of config.destinations) {
+        const d = makeDestination(dc, store);
+        await d.start();
+        running.set(dc.name, d);
+        registry.add(d);
+        registry.starting.delete(dc.name);
+      }
     }
   } catch (err) {
     await stopAll();
@@ -149,42 +193,6 @@ export async function startServer(
       return closing;
     },
   };
-}
-
-/**
- * canal's registration: the server's cluster node, each destination's cluster node, and the
- * destination's running node, whose czxid becomes its epoch.
- */
-async function register(
-  zk: ZkClient,
-  paths: ZkPaths,
-  address: string,
-  destinations: DestinationConfig[],
-): Promise<Map<string, bigint>> {
-  await zk.ensurePath(paths.cluster());
-  await zk.create(paths.server(address), "", ZOO_EPHEMERAL).catch(ignoreExists);
-  const epochs = new Map<string, bigint>();
-  for (const d of destinations) {
-    await zk.ensurePath(paths.destinationCluster(d.name));
-    await zk.create(`${paths.destinationCluster(d.name)}/${address}`, "", ZOO_EPHEMERAL).catch(ignoreExists);
-    const running = paths.destinationRunning(d.name);
-    try {
-      await zk.create(running, JSON.stringify({ active: true, address, cid: 1 }), ZOO_EPHEMERAL);
-    } catch (err) {
-      if (!(err instanceof ZkError && err.code === "NODEEXISTS")) throw err;
-      const holder = await zk.get(running).then(
-        (r) => r.data.toString(),
-        () => "?",
-      );
-      throw new Error(
-        `destination ${d.name} is already running elsewhere (${running} = ${holder}); ` +
-          "standby servers that take over are not built yet",
-      );
-    }
-    const { stat } = await zk.get(running);
-    epochs.set(d.name, BigInt(stat.czxid));
-  }
-  return epochs;
 }
 
 function ignoreExists(err: unknown): void {

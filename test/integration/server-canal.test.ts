@@ -361,8 +361,51 @@ describe("canal server with ZooKeeper", () => {
       assert.equal(cursor.postion.position, Number(acked.cursor?.position));
       assert.match(cursor.postion.gtid, /^0-1-\d+$/);
 
-      // One destination, one runner: a second server is refused, saying who runs it.
-      await assert.rejects(startServer(cfg, silentLogger), /already running elsewhere.*127\.0\.0\.1:\d+/);
+      // One destination, one runner: a second server stands by and says who runs it.
+      const standby = await startServer({ ...cfg, advertise: "127.0.0.1:0" }, silentLogger);
+      try {
+        const viaStandby = createClient(
+          CanalService,
+          createConnectTransport({ baseUrl: standby.url, httpVersion: "1.1" }),
+        );
+        const refused = await viaStandby
+          .subscribe({ destination: "example", clientId: "1001" })
+          .catch((e) => e);
+        assert.ok(refused instanceof ConnectError);
+        assert.equal(refused.code, Code.Unavailable);
+        assert.match(
+          refused.message,
+          new RegExp(`runs on 127\\.0\\.0\\.1:${server.port}; this server stands by`),
+        );
+
+        // A graceful stop hands over at once: the standby runs it under a newer epoch and the
+        // consumer goes on from its cursor.
+        await db.query("INSERT INTO shop.orders VALUES (2, 'mug')");
+        const t0 = Date.now();
+        await server.close();
+        let sub2: Awaited<ReturnType<typeof viaStandby.subscribe>> | undefined;
+        while (!sub2) {
+          sub2 = await viaStandby.subscribe({ destination: "example", clientId: "1001" }).catch((e) => {
+            if (!(e instanceof ConnectError && e.code === Code.Unavailable) || Date.now() - t0 > 10_000)
+              throw e;
+            return undefined;
+          });
+          if (!sub2) await new Promise((r) => setTimeout(r, 50));
+        }
+        const takeoverMs = Date.now() - t0;
+        assert.ok(sub2.epoch > sub.epoch, "a newer epoch");
+        const b2 = await viaStandby.get({
+          destination: "example",
+          clientId: "1001",
+          batchSize: 10,
+          timeoutMs: 5000n,
+        });
+        assert.deepEqual(ids(b2.entries), [2], "nothing acked again, nothing lost");
+        assert.ok(b2.batchId.startsWith(`${sub2.epoch}-`));
+        process.stdout.write(`# graceful handover to the standby: ${takeoverMs} ms\n`);
+      } finally {
+        await standby.close();
+      }
     } finally {
       await server.close();
     }

@@ -6,9 +6,15 @@ export class DestinationRegistry {
   readonly #byName = new Map<string, Destination>();
   /** Names configured but not started yet: calls for them get unavailable, not not_found. */
   readonly starting = new Set<string>();
+  /** Destinations another server runs (this one stands by): name → the runner's address. */
+  readonly elsewhere = new Map<string, () => string | undefined>();
 
   add(d: Destination): void {
     this.#byName.set(d.name, d);
+  }
+
+  remove(name: string): void {
+    this.#byName.delete(name);
   }
 
   get all(): Destination[] {
@@ -19,6 +25,14 @@ export class DestinationRegistry {
   require(name: string): Destination {
     if (!name) throw new ConnectError("destination: is required", Code.InvalidArgument);
     const d = this.#byName.get(name);
+    const runner = d ? undefined : this.elsewhere.get(name)?.();
+    if (!d && runner !== undefined) {
+      throw new ConnectError(
+        `destination ${JSON.stringify(name)} runs on ${runner || "another server"}; this server stands by. ` +
+          "Call the runner (a gateway routes there by itself), or retry shortly if it is failing over",
+        Code.Unavailable,
+      );
+    }
     if (!d && this.starting.has(name)) {
       throw new ConnectError(
         `destination ${JSON.stringify(name)} is starting; retry shortly`,

@@ -1,0 +1,170 @@
+// Two servers elect one runner through ZooKeeper; when the runner is killed with SIGKILL, the
+// standby takes over once the runner's session expires, and a consumer goes on from its
+// cursor: nothing acked again, nothing lost.
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import type { Entry } from "../../src/gen/sluice/v1/entry_pb.js";
+import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
+import {
+  freePort,
+  type ManagedProcess,
+  makeTempDir,
+  removeDir,
+  spawnManaged,
+  waitFor,
+} from "../harness/processes.js";
+import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
+
+const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const SESSION_TIMEOUT_MS = 2000;
+
+function ids(entries: Entry[]): number[] {
+  const out: number[] = [];
+  for (const e of entries) {
+    if (e.payload.case !== "rowChange" || e.payload.value.isDdl) continue;
+    for (const r of e.payload.value.rowDatas) {
+      const id = r.afterColumns.find((c) => c.name === "id");
+      if (id) out.push(Number(id.value));
+    }
+  }
+  return out;
+}
+
+let db: MariaDB;
+let zk: ZooKeeper;
+let dir: string;
+before(async () => {
+  [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
+  await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
+  dir = makeTempDir("failover");
+  writeFileSync(
+    join(dir, "sluice.yaml"),
+    [
+      "host: 127.0.0.1",
+      "metrics: { enabled: false }",
+      "zk:",
+      `  connect: "${zk.connectString}"`,
+      `  sessionTimeout: ${SESSION_TIMEOUT_MS}ms`,
+      "  regrabDelay: 200ms",
+      "destinations:",
+      "  - name: example",
+      `    source: "${db.sourceUrl}"`,
+      "    heartbeat: 1s",
+      "",
+    ].join("\n"),
+  );
+});
+after(async () => {
+  await Promise.all([db?.stop(), zk?.stop()]);
+  removeDir(dir);
+});
+
+async function startServer(name: string, port: number): Promise<ManagedProcess> {
+  const p = spawnManaged(
+    name,
+    process.execPath,
+    [SLUICE, "server", "--config", join(dir, "sluice.yaml"), "--port", String(port)],
+    {
+      logFile: join(dir, `${name}.log`),
+      env: { ...process.env, SLUICE_LOG_LEVEL: "info" },
+    },
+  );
+  await waitFor(
+    `${name} to listen`,
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined,
+    {
+      timeoutMs: 30_000,
+      failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),
+    },
+  );
+  return p;
+}
+
+test("a SIGKILLed runner's standby takes over after the session timeout; the consumer loses nothing", async () => {
+  const [portA, portB] = [await freePort(), await freePort()];
+  const a = await startServer("server-a", portA);
+  const b = await startServer("server-b", portB);
+  try {
+    const viaA = createClient(
+      CanalService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${portA}`, httpVersion: "1.1" }),
+    );
+    const viaB = createClient(
+      CanalService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${portB}`, httpVersion: "1.1" }),
+    );
+    const subA = await viaA.subscribe({ destination: "example", clientId: "1001" });
+    for (let i = 1; i <= 10; i++) await db.query("INSERT INTO shop.orders VALUES (?, 'x')", [i]);
+    const acked: number[] = [];
+    // Ack a few batches, leave one unacked.
+    for (let n = 0; n < 3; n++) {
+      const batch = await viaA.get({
+        destination: "example",
+        clientId: "1001",
+        batchSize: 3,
+        timeoutMs: 5000n,
+      });
+      acked.push(...ids(batch.entries));
+      await viaA.ack({ destination: "example", clientId: "1001", batchId: batch.batchId });
+    }
+    const unacked = await viaA.get({
+      destination: "example",
+      clientId: "1001",
+      batchSize: 3,
+      timeoutMs: 5000n,
+    });
+    assert.ok(unacked.batchId);
+
+    const killedAt = Date.now();
+    await a.kill();
+    for (let i = 11; i <= 15; i++) await db.query("INSERT INTO shop.orders VALUES (?, 'y')", [i]);
+    let subB: Awaited<ReturnType<typeof viaB.subscribe>> | undefined;
+    while (!subB) {
+      subB = await viaB.subscribe({ destination: "example", clientId: "1001" }).catch((e: unknown) => {
+        if (!(e instanceof ConnectError && e.code === Code.Unavailable)) throw e;
+        if (Date.now() - killedAt > SESSION_TIMEOUT_MS * 5) throw e;
+        return undefined;
+      });
+      if (!subB) await new Promise((r) => setTimeout(r, 25));
+    }
+    const first = await viaB.get({
+      destination: "example",
+      clientId: "1001",
+      batchSize: 100,
+      timeoutMs: 5000n,
+    });
+    const takeoverMs = Date.now() - killedAt;
+    assert.ok(subB.epoch > subA.epoch);
+    const rest = ids(first.entries);
+    await viaB.ack({ destination: "example", clientId: "1001", batchId: first.batchId });
+    for (;;) {
+      const more = await viaB.get({
+        destination: "example",
+        clientId: "1001",
+        batchSize: 100,
+        timeoutMs: 1500n,
+      });
+      if (!more.batchId) break;
+      rest.push(...ids(more.entries));
+      await viaB.ack({ destination: "example", clientId: "1001", batchId: more.batchId });
+    }
+    assert.deepEqual(
+      acked.concat(rest),
+      Array.from({ length: 15 }, (_, i) => i + 1),
+    );
+    assert.ok(takeoverMs < SESSION_TIMEOUT_MS + 5000, `takeover took ${takeoverMs} ms`);
+    process.stdout.write(
+      `# SIGKILL takeover: first batch from the standby ${takeoverMs} ms after the kill (session timeout ${SESSION_TIMEOUT_MS} ms)\n`,
+    );
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
