@@ -242,6 +242,47 @@ describe("canal server, standalone", () => {
     assert.deepEqual(got, [300, 301, 302, 303, 304, 305]);
   });
 
+  test("auto-ack, unsubscribe, and an ack whose cursor cannot be written", async () => {
+    await canal.subscribe({ destination: "example", clientId: "hose" });
+    await db.query("INSERT INTO shop.orders VALUES (400, 'h')");
+    const got = await canal.get({
+      destination: "example",
+      clientId: "hose",
+      batchSize: 10,
+      timeoutMs: 5000n,
+      autoAck: true,
+    });
+    assert.deepEqual(ids(got.entries), [400]);
+    assert.equal(got.batchId, "", "an auto-acked batch has no id to ack");
+    const none = await canal.rollback({ destination: "example", clientId: "hose" });
+    assert.deepEqual(none.rolledBackBatchIds, [], "nothing outstanding after auto-ack");
+
+    // The cursor store fails (its directory is replaced by a file): the ack fails, the batch
+    // stays outstanding, and once the store works again the same ack succeeds.
+    const { rmSync, writeFileSync } = await import("node:fs");
+    await db.query("INSERT INTO shop.orders VALUES (401, 'h')");
+    const b = await canal.get({ destination: "example", clientId: "hose", batchSize: 10, timeoutMs: 5000n });
+    const clientDir = join(dataDir, "destinations/example/hose");
+    rmSync(clientDir, { recursive: true });
+    writeFileSync(clientDir, "not a directory");
+    const failed = await canal
+      .ack({ destination: "example", clientId: "hose", batchId: b.batchId })
+      .catch((e) => e);
+    assert.ok(failed instanceof ConnectError);
+    assert.equal(failed.code, Code.Unavailable);
+    assert.match(failed.message, /did not take effect/);
+    rmSync(clientDir);
+    const ok = await canal.ack({ destination: "example", clientId: "hose", batchId: b.batchId });
+    assert.ok(ok.cursor);
+
+    await canal.unsubscribe({ destination: "example", clientId: "hose" });
+    const gone = await canal.get({ destination: "example", clientId: "hose", batchSize: 1 }).catch((e) => e);
+    assert.ok(gone instanceof ConnectError);
+    assert.equal(gone.code, Code.FailedPrecondition);
+    const list = await admin.getDestination({ destination: "example" });
+    assert.ok(!list.destination?.clients.some((c) => c.clientId === "hose"));
+  });
+
   test("bad input gets the documented error and the server keeps serving", async () => {
     const cases: Array<[() => Promise<unknown>, Code, RegExp]> = [
       [
@@ -295,6 +336,14 @@ describe("canal server, standalone", () => {
       assert.equal(err.code, code, err.message);
       assert.match(err.message, message);
     }
+    // Malformed JSON over plain HTTP/1.1.
+    const res = await fetch(`${server.url}/sluice.v1.CanalService/Get`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"destination": "example", "clientId": ',
+    });
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { code: string }).code, "invalid_argument");
     const ok = await admin.getDestination({ destination: "example" });
     assert.equal(ok.destination?.name, "example");
   });
