@@ -20,7 +20,7 @@ import { DestinationRegistry } from "./destination/registry.js";
 import type { CursorStore } from "./meta/cursor-store.js";
 import { FileCursorStore } from "./meta/file-cursor-store.js";
 import { ZkCursorStore } from "./meta/zk-cursor-store.js";
-import { findBoundaryAtTime } from "./parse/find-by-time.js";
+import { findBoundaryAfterGtid, findBoundaryAtTime } from "./parse/find-start.js";
 import { createAdminService } from "./service/admin-service.js";
 import { createCanalService } from "./service/canal-service.js";
 import type { Boundary } from "./store/positions.js";
@@ -207,7 +207,5 @@ function startOf(dc: DestinationConfig): { start?: () => Promise<Boundary | unde
     return { start: async () => at };
   }
   if (s.kind === "timestamp") return { start: () => findBoundaryAtTime(dc.source, s.ms) };
-  throw new Error(
-    `destinations: ${dc.name}: start by GTID is not supported yet; give a binlog file and position or a timestamp`,
-  );
+  return { start: () => findBoundaryAfterGtid(dc.source, s) };
 }

@@ -610,8 +610,9 @@ describe("canal server, configured start positions", () => {
     }
   }
 
-  test("by timestamp and by file/position, the first client gets every change from there", async () => {
+  test("by timestamp, file/position or GTID, the first client gets every change from there", async () => {
     await db.query("INSERT INTO shop.orders VALUES (1, 'before')");
+    const [{ pos: gtidState }] = await db.query<Array<{ pos: string }>>("SELECT @@gtid_binlog_pos AS pos");
     await new Promise((r) => setTimeout(r, 2100));
     const t = Date.now();
     await new Promise((r) => setTimeout(r, 1100));
@@ -622,6 +623,7 @@ describe("canal server, configured start positions", () => {
     await db.query("INSERT INTO shop.orders VALUES (3, 'next file')");
     assert.deepEqual(await firstIds({ kind: "timestamp", ms: t }), [2, 3]);
     assert.deepEqual(await firstIds({ kind: "file", file, position: Number(position) }), [2, 3]);
+    assert.deepEqual(await firstIds({ kind: "mariadb-gtid", state: gtidState }), [2, 3]);
   });
 });
 
