@@ -102,6 +102,22 @@ async function readSluice(cfg: ReaderConfig, p: Progress): Promise<number> {
     resolveDone = resolve;
     rejectDone = reject;
   });
+  // Back-pressure from a parallel decoder: pause the dump until it has room again (events
+  // can arrive before client.dump() resolves, hence `paused`).
+  let dumpControl: { pause(): void; resume(): void } | undefined;
+  let paused = false;
+  if (decoder) {
+    p.notes.push(`sluice decoder: ${decoder.mode}`);
+    decoder.onDrain = () => {
+      paused = false;
+      dumpControl?.resume();
+    };
+    decoder.onError = (err) => {
+      if (done) return;
+      done = true;
+      rejectDone(err);
+    };
+  }
   const dump = await client.dump(
     { kind: "file", file: cfg.start.file, position: cfg.start.position },
     {
@@ -113,17 +129,17 @@ async function readSluice(cfg: ReaderConfig, p: Progress): Promise<number> {
           // The event's own offset: its end position minus its length (0 for artificial events).
           const logPos = bytes.length >= 19 ? bytes.readUInt32LE(13) : 0;
           const offset = logPos > 0 ? logPos - bytes.length : 0;
-          try {
-            p.rows += decoder.decode(bytes, tracker.file, offset);
-          } catch (err) {
-            done = true;
-            rejectDone(err as Error);
-            return;
+          if (!decoder.push(bytes, tracker.file, offset)) {
+            if (decoder.error) return; // reported through onError
+            paused = true;
+            dumpControl?.pause();
           }
         }
         if (tracker.see(bytes)) {
           done = true;
-          resolveDone();
+          // Every event up to the end is pushed; the reading ends when the decoder is through.
+          if (decoder) decoder.finish().then(resolveDone, rejectDone);
+          else resolveDone();
         }
       },
       end() {
@@ -132,6 +148,8 @@ async function readSluice(cfg: ReaderConfig, p: Progress): Promise<number> {
     },
     { replicaServerId: makeReplicaServerId(client.info.serverId), heartbeatMs: 1000 },
   );
+  dumpControl = dump;
+  if (paused) dump.pause();
   dump.done.catch((err: Error) => {
     if (!done) rejectDone(err);
   });
@@ -143,7 +161,10 @@ async function readSluice(cfg: ReaderConfig, p: Progress): Promise<number> {
     client.close();
   }
   const seconds = (performance.now() - t0) / 1000;
-  if (decoder) p.digest = decoder.digest;
+  if (decoder) {
+    p.rows = decoder.rows;
+    p.digest = decoder.digest;
+  }
   return seconds;
 }
 

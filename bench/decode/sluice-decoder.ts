@@ -4,18 +4,48 @@
 //   new BinlogDecoder(options?) ; decoder.decode(eventBytes, position?) -> event(s)
 // with rows events carrying `rows` (row images of text values), the bench prints
 // "sluice decoder: not available (...)" and carries on with the other readers.
+// When the module also exports ParallelDecoder (rows decoded on worker threads, events back
+// in order through onEvent, push() returning false for back-pressure), the sluice line uses
+// it with SLUICE_DECODER_WORKERS worker(s) (default 1); SLUICE_DECODER_WORKERS=0 measures
+// the single-threaded BinlogDecoder.decode().
 //
 // If the decoder's API changes, `makeRowsDecoder` and `rowChanges` below are all that needs
 // adapting.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** What the bench needs from a decoder: decode one event, say how many row changes it held. */
+/**
+ * What the bench needs from a decoder: take events in stream order, count the row changes and
+ * the text of every value. A single-threaded decoder counts inside push(); a parallel one
+ * counts as its events come back, and finish() waits for the last.
+ */
 export interface RowsDecoder {
-  /** Decodes one raw event (the bytes after the OK marker) and returns its row changes. */
-  decode(event: Buffer, file: string, offset: number): number;
+  /** "single-threaded" or "N worker(s)". */
+  readonly mode: string;
+  /** Takes one raw event (the bytes after the OK marker). False: pause the source until onDrain. */
+  push(event: Buffer, file: string, offset: number): boolean;
+  /** Called when the source may resume after push() returned false. */
+  onDrain: () => void;
+  /** Called with the first decode error (also for a parallel decoder's, which come later). */
+  onError: (err: Error) => void;
+  /** Resolves once every event pushed has been decoded and counted; rejects on a decode error. */
+  finish(): Promise<void>;
+  /** Row changes counted so far. */
+  readonly rows: number;
   /** Sum of the lengths of every text value produced, so that no value can go unproduced. */
   readonly digest: number;
+  /** The first decode error, if any (push() then returns false and finish() rejects). */
+  readonly error: Error | undefined;
+}
+
+/**
+ * Decoder worker threads for the sluice line: SLUICE_DECODER_WORKERS (default 1; 0 = the
+ * single-threaded BinlogDecoder.decode()).
+ */
+export function decoderWorkers(): number {
+  const v = process.env.SLUICE_DECODER_WORKERS;
+  const n = v === undefined || v === "" ? 1 : Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : 1;
 }
 
 /** The server facts a decoder may want (a subset of ReplicationClient's ServerInfo). */
@@ -44,40 +74,114 @@ export async function importSluiceDecoder(): Promise<Record<string, unknown> | s
 
 // biome-ignore lint/suspicious/noExplicitAny: the decoder's API is not known at compile time
 type AnyDecoder = { decode: (event: Buffer, position?: unknown) => any };
+interface AnyParallelDecoder {
+  push(event: Buffer, position?: unknown): boolean;
+  close(): Promise<void>;
+  destroy(): void;
+}
+type ParallelCtor = new (options: Record<string, unknown>) => AnyParallelDecoder;
 
 /** Builds the decoder for one stream. Throws when its API does not fit. */
-export function makeRowsDecoder(mod: Record<string, unknown>, info: DecoderServerInfo): RowsDecoder {
-  const Ctor = mod.BinlogDecoder as new (options?: unknown) => AnyDecoder;
+export function makeRowsDecoder(
+  mod: Record<string, unknown>,
+  info: DecoderServerInfo,
+  workers = decoderWorkers(),
+): RowsDecoder {
   // Everything a decoder could want to know about the source; extra fields are ignored.
-  const decoder = new Ctor({
+  const options = {
     flavor: info.flavor,
     serverVersion: info.version,
     checksum: info.checksum,
     timeZone: info.timeZone,
-  });
+  };
+  if (workers > 0 && typeof mod.ParallelDecoder === "function") {
+    return parallelRowsDecoder(mod.ParallelDecoder as ParallelCtor, options, workers);
+  }
+  const Ctor = mod.BinlogDecoder as new (options?: unknown) => AnyDecoder;
+  const decoder = new Ctor(options);
   if (typeof decoder.decode !== "function") throw new Error("BinlogDecoder has no decode() method");
   let digest = 0;
-  return {
-    decode(event: Buffer, file: string, offset: number): number {
-      const out = decoder.decode(event, { file, offset });
-      if (out === undefined || out === null) return 0;
-      if (Array.isArray(out)) {
-        let n = 0;
-        for (const ev of out) {
-          const r = rowChanges(ev);
-          n += r.rows;
-          digest += r.digest;
-        }
-        return n;
+  let rows = 0;
+  let error: Error | undefined;
+  const self: RowsDecoder = {
+    mode: "single-threaded",
+    onDrain: () => {},
+    onError: () => {},
+    push(event: Buffer, file: string, offset: number): boolean {
+      if (error) return false;
+      let out: unknown;
+      try {
+        out = decoder.decode(event, { file, offset });
+      } catch (err) {
+        error = err as Error;
+        self.onError(error);
+        return false;
       }
-      const r = rowChanges(out);
-      digest += r.digest;
-      return r.rows;
+      for (const ev of Array.isArray(out) ? out : [out]) {
+        const r = rowChanges(ev);
+        rows += r.rows;
+        digest += r.digest;
+      }
+      return true;
+    },
+    finish: () => (error ? Promise.reject(error) : Promise.resolve()),
+    get rows() {
+      return rows;
     },
     get digest() {
       return digest;
     },
+    get error() {
+      return error;
+    },
   };
+  return self;
+}
+
+/** sluice's ParallelDecoder: rows decoded on `workers` threads, events back in order. */
+function parallelRowsDecoder(Ctor: ParallelCtor, options: Record<string, unknown>, workers: number): RowsDecoder {
+  let digest = 0;
+  let rows = 0;
+  let error: Error | undefined;
+  const self: RowsDecoder = {
+    mode: `${workers} worker${workers === 1 ? "" : "s"}`,
+    onDrain: () => {},
+    onError: () => {},
+    push(event: Buffer, file: string, offset: number): boolean {
+      return error === undefined && pd.push(event, { file, offset });
+    },
+    async finish() {
+      await pd.close();
+      if (error) throw error;
+    },
+    get rows() {
+      return rows;
+    },
+    get digest() {
+      return digest;
+    },
+    get error() {
+      return error;
+    },
+  };
+  const pd = new Ctor({
+    ...options,
+    workers,
+    onEvent(ev: unknown) {
+      const r = rowChanges(ev);
+      rows += r.rows;
+      digest += r.digest;
+    },
+    onError(err: Error) {
+      if (error) return;
+      error = err;
+      self.onError(err);
+    },
+    onDrain() {
+      self.onDrain();
+    },
+  });
+  return self;
 }
 
 /**

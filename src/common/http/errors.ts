@@ -14,7 +14,13 @@ export const RETRY_AFTER_MS = "retry-after-ms";
  */
 export function invalidArgument(field: string, message: string, cause?: unknown): ConnectError {
   const named = field !== "" && new RegExp(`(^|[^\\w])${escapeRegExp(field)}([^\\w]|$)`).test(message);
-  return new ConnectError(named ? message : `${field}: ${message}`, Code.InvalidArgument, undefined, undefined, cause);
+  return new ConnectError(
+    named ? message : `${field}: ${message}`,
+    Code.InvalidArgument,
+    undefined,
+    undefined,
+    cause,
+  );
 }
 
 /** not_found: e.g. an unknown destination. */

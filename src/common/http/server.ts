@@ -13,6 +13,7 @@ import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@conne
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type Logger, silentLogger } from "../log.js";
 import { callGuard } from "./calls.js";
+import { reencodeGrpcMessage } from "./grpc-message.js";
 import { sniffProtocol } from "./preface.js";
 import { capTimeoutHeaders, MAX_TIMER_MS } from "./timeout.js";
 
@@ -73,6 +74,54 @@ const DEFAULT_READ_MAX_BYTES = 4 * 1024 * 1024;
 const DEFAULT_FIRST_BYTES_TIMEOUT_MS = 10_000;
 /** After calls were ended at the shutdown timeout: time to send their errors before dropping. */
 const FORCED_END_FLUSH_MS = 250;
+/** A plain (non-RPC) response waits for the request body, up to this size and time. */
+const BODY_DRAIN_LIMIT = 1024 * 1024;
+const BODY_DRAIN_MS = 2_000;
+
+/**
+ * Runs `respond` once the request body is read (at most BODY_DRAIN_LIMIT bytes or
+ * BODY_DRAIN_MS): an HTTP/2 response that ends before the request body was read ends the stream
+ * with RST_STREAM, which curl reports as an error.
+ */
+function afterBody(req: HttpRequest, respond: () => void): void {
+  if (req.complete || req.readableEnded) {
+    respond();
+    return;
+  }
+  let read = 0;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    req.off("data", onData);
+    respond();
+  };
+  const onData = (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > BODY_DRAIN_LIMIT) finish();
+  };
+  const timer = setTimeout(finish, BODY_DRAIN_MS);
+  req.on("data", onData);
+  req.once("end", finish);
+  req.once("error", finish);
+}
+
+function plain(res: HttpResponse, status: number, text: string): void {
+  if (res.headersSent || res.writableEnded) return;
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+  res.end(text);
+}
+
+/** Re-encodes the grpc-message trailer of a gRPC response as the gRPC spec says (see grpc-message.ts). */
+function fixGrpcMessage(res: HttpResponse): void {
+  const addTrailers = res.addTrailers.bind(res) as (headers: Record<string, unknown>) => void;
+  res.addTrailers = (headers: Record<string, unknown>) => {
+    const message = headers["grpc-message"];
+    if (typeof message === "string") headers["grpc-message"] = reencodeGrpcMessage(message);
+    addTrailers(headers);
+  };
+}
 
 export async function startConnectServer(options: ConnectServerOptions): Promise<ConnectServer> {
   const log = options.logger ?? silentLogger;
@@ -85,7 +134,10 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
 
   const connectHandler = connectNodeAdapter({
     routes: options.routes,
-    interceptors: [callGuard({ shutdown: shutdown.signal, force: force.signal }), ...(options.interceptors ?? [])],
+    interceptors: [
+      callGuard({ shutdown: shutdown.signal, force: force.signal }),
+      ...(options.interceptors ?? []),
+    ],
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
     fallback: (req, res) => fallback(req as HttpRequest, res as HttpResponse),
   });
@@ -95,16 +147,18 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       if (options.extraHandlers?.(req, res)) return;
     } catch (err) {
       log.warn("http handler failed", { path: req.url, error: err });
-      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
-      res.end("internal error\n");
+      if (res.headersSent) res.end();
+      else afterBody(req, () => plain(res, 500, "internal error\n"));
       return;
     }
-    res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-    res.end("not found\n");
+    afterBody(req, () => plain(res, 404, "not found\n"));
   }
 
   function onRequest(req: HttpRequest, res: HttpResponse): void {
     capTimeoutHeaders(req.headers, maxTimeoutMs);
+    if (/^application\/grpc(?:$|[+;])/i.test(req.headers["content-type"] ?? "")) {
+      fixGrpcMessage(res);
+    }
     try {
       connectHandler(req, res);
     } catch (err) {
@@ -127,7 +181,9 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
     if (closing) res.setHeader("connection", "close");
     res.once("close", () => {
-      const left = (h1Active.get(socket) ?? 1) - 1;
+      const active = h1Active.get(socket);
+      if (active === undefined) return; // the connection is gone
+      const left = active - 1;
       h1Active.set(socket, left);
       // While closing, a keep-alive connection ends with its last response.
       if (closing && left === 0 && !socket.destroyed) socket.end();
@@ -135,15 +191,9 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     onRequest(req, res);
   });
   // Node starts the headersTimeout/requestTimeout checks of an http.Server when it listens; this
-  // one never does, so start them by hand (slow or silent clients are dropped).
+  // one never does, so start them by hand (slow or silent clients get 408 and are dropped). Bad
+  // requests get Node's default answers (400, 431...), there is no clientError listener.
   h1.emit("listening");
-  h1.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
-    log.debug("http/1.1 client error", { error: err, code: err.code });
-    if (socket.writable && !socket.destroyed) {
-      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
-    }
-    socket.destroy();
-  });
 
   // HTTP/2 with prior knowledge. It does not listen either.
   const h2 = http2.createServer({}, onRequest);
@@ -160,7 +210,9 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
   const sniffing = new Set<net.Socket>();
   const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     sockets.add(socket);
-    socket.on("error", (err: NodeJS.ErrnoException) => log.debug("connection error", { error: err, code: err.code }));
+    socket.on("error", (err: NodeJS.ErrnoException) =>
+      log.debug("connection error", { error: err, code: err.code }),
+    );
     socket.once("close", () => {
       sockets.delete(socket);
       sniffing.delete(socket);
@@ -173,6 +225,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     sniffing.add(socket);
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => socket.destroy(), firstBytesTimeoutMs);
+    socket.once("close", () => clearTimeout(timer));
     const stopSniffing = () => {
       clearTimeout(timer);
       sniffing.delete(socket);
@@ -208,16 +261,22 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     socket.once("end", onEnd);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    listener.once("error", reject);
-    listener.listen({ host: options.host, port: options.port }, () => {
-      listener.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen({ host: options.host, port: options.port }, () => {
+        listener.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    h1.close();
+    throw err;
+  }
   listener.on("error", (err) => log.warn("listener error", { error: err }));
   const bound = listener.address() as net.AddressInfo;
-  const hostPart = bound.family === "IPv6" || bound.address.includes(":") ? `[${bound.address}]` : bound.address;
+  const hostPart =
+    bound.family === "IPv6" || bound.address.includes(":") ? `[${bound.address}]` : bound.address;
   const address = `${hostPart}:${bound.port}`;
   log.info("listening", { address, protocols: "connect,grpc,grpc-web over http/1.1 and h2c" });
 

@@ -1,6 +1,7 @@
 // Binlog event checksums. binlog_checksum=CRC32 appends the zlib CRC-32 of the whole event
 // (header included, checksum excluded) as 4 little-endian bytes.
 import { crc32 } from "node:zlib";
+import { fail } from "./errors.js";
 
 export const CHECKSUM_LENGTH = 4;
 
@@ -31,4 +32,14 @@ export function checksumPair(event: Buffer, length = event.length): { stored: nu
     stored: event.readUInt32LE(length - CHECKSUM_LENGTH),
     computed: crc32Of(event, 0, length - CHECKSUM_LENGTH),
   };
+}
+
+/** Throws unless the event's last 4 bytes are the CRC-32 of the bytes before them. */
+export function verifyChecksum(event: Buffer): void {
+  if (!hasValidChecksum(event)) {
+    const { stored, computed } = checksumPair(event);
+    fail(
+      `CRC32 mismatch: stored 0x${stored.toString(16).padStart(8, "0")}, computed 0x${computed.toString(16).padStart(8, "0")}`,
+    );
+  }
 }

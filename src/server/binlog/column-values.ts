@@ -105,6 +105,13 @@ export interface ValueContext {
   tz: TimeZoneOffset;
   /** Text of the event being decoded (reset to each rows event's buffer). */
   text: EventText;
+  /**
+   * When set (ParallelDecoder's workers), a text value whose characters are the Latin-1 reading
+   * of its bytes (UTF-8/cp1252 that is pure ASCII, or an ascii column) is not made into a
+   * string: its byte range goes to capture[2i] (start) and capture[2i+1] (length), and the row
+   * gets "" in its place. Unused entries are -1; the reader of a range resets it to -1.
+   */
+  capture?: Int32Array;
 }
 
 /** Compiles the per-column decoders of a table (once per TABLE_MAP). */
@@ -251,14 +258,25 @@ function truncated(col: number): never {
   return fail(`row image truncated in column ${col}`);
 }
 
-function textOf(plan: RowPlan, i: number, buf: Buffer, s: number, e: number, t: EventText): string {
-  switch (plan.text[i]) {
+function textOf(plan: RowPlan, i: number, buf: Buffer, s: number, e: number, ctx: ValueContext): string {
+  const kind = plan.text[i];
+  const capture = ctx.capture;
+  if (
+    capture !== undefined &&
+    (kind === TextKind.ASCII ||
+      ((kind === TextKind.UTF8 || kind === TextKind.CP1252) && ctx.text.isAscii(s, e)))
+  ) {
+    capture[2 * i] = s;
+    capture[2 * i + 1] = e - s;
+    return "";
+  }
+  switch (kind) {
     case TextKind.UTF8:
-      return t.utf8(s, e);
+      return ctx.text.utf8(s, e);
     case TextKind.CP1252:
-      return t.cp1252(s, e);
+      return ctx.text.cp1252(s, e);
     case TextKind.ASCII:
-      return t.latin1(s, e);
+      return ctx.text.latin1(s, e);
     case TextKind.UTF16LE:
       return utf16leText(buf, s, e);
     case TextKind.UTF32BE:
@@ -303,9 +321,10 @@ export function decodeImage(
   // Every index is assigned in order (absent columns as undefined): a packed array.
   const row: RowImage = [];
   const kind = plan.kind;
+  const all = presentCount === n;
   let nullIndex = 0;
   for (let i = 0; i < n; i++) {
-    if (((present[i >> 3] as number) & (1 << (i & 7))) === 0) {
+    if (!all && ((present[i >> 3] as number) & (1 << (i & 7))) === 0) {
       row[i] = undefined;
       continue;
     }
@@ -362,16 +381,19 @@ export function decodeImage(
       case K.LONGLONG: {
         if (pos + 8 > end) truncated(i);
         const hi = buf.readInt32LE(pos + 4);
-        if (hi >= -0x200000 && hi < 0x200000) row[i] = `${hi * 4294967296 + buf.readUInt32LE(pos)}`;
-        else row[i] = buf.readBigInt64LE(pos).toString();
+        const lo = buf.readUInt32LE(pos);
+        if (hi >= -0x200000 && hi < 0x200000) row[i] = `${hi * 4294967296 + lo}`;
+        else if (hi >= 0) row[i] = uint64Text(hi, lo);
+        // two's complement magnitude: ~(hi:lo) + 1
+        else row[i] = `-${uint64Text((~hi + (lo === 0 ? 1 : 0)) >>> 0, (~lo + 1) >>> 0)}`;
         pos += 8;
         break;
       }
       case K.LONGLONG_U: {
         if (pos + 8 > end) truncated(i);
         const hi = buf.readUInt32LE(pos + 4);
-        if (hi < 0x200000) row[i] = `${hi * 4294967296 + buf.readUInt32LE(pos)}`;
-        else row[i] = buf.readBigUInt64LE(pos).toString();
+        const lo = buf.readUInt32LE(pos);
+        row[i] = hi < 0x200000 ? `${hi * 4294967296 + lo}` : uint64Text(hi, lo);
         pos += 8;
         break;
       }
@@ -491,7 +513,7 @@ export function decodeImage(
           pos += 2;
         }
         if (pos + len > end) truncated(i);
-        row[i] = textOf(plan, i, buf, pos, pos + len, ctx.text);
+        row[i] = textOf(plan, i, buf, pos, pos + len, ctx);
         pos += len;
         break;
       }
@@ -518,9 +540,9 @@ export function decodeImage(
           let e = pos + len;
           if (plan.c[i] === 1) {
             while (e > pos && buf[e - 1] === 0x20) e--;
-            row[i] = textOf(plan, i, buf, pos, e, ctx.text);
+            row[i] = textOf(plan, i, buf, pos, e, ctx);
           } else {
-            row[i] = trimSpaces(textOf(plan, i, buf, pos, e, ctx.text));
+            row[i] = trimSpaces(textOf(plan, i, buf, pos, e, ctx));
           }
         }
         pos += len;
@@ -542,7 +564,7 @@ export function decodeImage(
         pos += pl;
         if (pos + len > end) truncated(i);
         const k = kind[i];
-        if (k === K.BLOB) row[i] = textOf(plan, i, buf, pos, pos + len, ctx.text);
+        if (k === K.BLOB) row[i] = textOf(plan, i, buf, pos, pos + len, ctx);
         else if (k === K.BINARY_BLOB) row[i] = buf.toString("base64", pos, pos + len);
         else if (partialJson?.has(i)) {
           row[i] = undefined;
@@ -627,6 +649,33 @@ export function decodeImage(
   }
   cursor.pos = pos;
   return row;
+}
+
+const PAD8 = ["", "0", "00", "000", "0000", "00000", "000000", "0000000"];
+
+/**
+ * Decimal text of the unsigned 64-bit value hi * 2^32 + lo, for values of at least 10^8 (the
+ * decoder passes those >= 2^53). Long division by 10^8 over 16-bit limbs keeps every step
+ * below 2^53, so it is exact without BigInt.
+ */
+export function uint64Text(hi: number, lo: number): string {
+  let r = hi >>> 16;
+  let q = Math.floor(r / 100000000);
+  r -= q * 100000000;
+  let x = r * 65536 + (hi & 0xffff);
+  let d = Math.floor(x / 100000000);
+  q = q * 65536 + d;
+  r = x - d * 100000000;
+  x = r * 65536 + (lo >>> 16);
+  d = Math.floor(x / 100000000);
+  q = q * 65536 + d;
+  r = x - d * 100000000;
+  x = r * 65536 + (lo & 0xffff);
+  d = Math.floor(x / 100000000);
+  q = q * 65536 + d;
+  r = x - d * 100000000;
+  const low = `${r}`;
+  return `${q}${PAD8[8 - low.length] as string}${low}`;
 }
 
 function lengthPrefixed(buf: Buffer, pos: number, end: number, lenBytes: number, col: number): number {

@@ -3,7 +3,7 @@
 // TABLE_MAP cache by table id, with a compiled row plan per table.
 import { BufferReader } from "./buffer-reader.js";
 import { EventText } from "./charsets.js";
-import { CHECKSUM_LENGTH, checksumPair, hasValidChecksum } from "./checksum.js";
+import { CHECKSUM_LENGTH, hasValidChecksum, verifyChecksum } from "./checksum.js";
 import { compilePlan, type RowPlan, type ValueContext } from "./column-values.js";
 import { BinlogDecodeError, type BinlogPosition, fail } from "./errors.js";
 import { EVENT_HEADER_LENGTH, type EventHeader, parseEventHeader } from "./event-header.js";
@@ -50,6 +50,23 @@ export interface DecoderOptions {
   assumeCharset?: string;
   /** Override the flavour derived from the FORMAT_DESCRIPTION's server version. */
   flavor?: Flavor;
+}
+
+/** What decodeDeferred() leaves to decodeRowsJob() for a rows event (table undefined: none). */
+export interface DeferredRows {
+  table: TableInfo | undefined;
+  plan: RowPlan | undefined;
+  /** Where the column count starts. */
+  bodyPos: number;
+  /** End of the body (before the checksum). */
+  end: number;
+  /** Verify the event's CRC32 before decoding its rows. */
+  checkCrc: boolean;
+}
+
+/** A DeferredRows to reuse across decodeDeferred() calls. */
+export function deferredRows(): DeferredRows {
+  return { table: undefined, plan: undefined, bodyPos: 0, end: 0, checkCrc: false };
 }
 
 interface CachedTable {
@@ -107,10 +124,33 @@ export class BinlogDecoder {
     let header: EventHeader | undefined;
     try {
       header = parseEventHeader(event);
-      return this.decodeWithHeader(event, header, position, false);
+      return this.decodeWithHeader(event, header, position, false, undefined);
     } catch (err) {
       throw this.wrap(err, header, position);
     }
+  }
+
+  /**
+   * Like decode(), except that the rows of a rows event are left to the caller: the event is
+   * returned with `rows: []` and `job` describes what decodeRowsJob() (on any thread, with
+   * a plan compiled from the same TableInfo) needs to fill them in, checksum check included.
+   * Every other event, and all decoder state (format description, table maps), is handled
+   * here, in stream order. For ParallelDecoder.
+   */
+  decodeDeferred(event: Buffer, position: BinlogPosition | undefined, job: DeferredRows): BinlogEvent {
+    let header: EventHeader | undefined;
+    job.table = undefined;
+    try {
+      header = parseEventHeader(event);
+      return this.decodeWithHeader(event, header, position, false, job);
+    } catch (err) {
+      throw this.wrap(err, header, position);
+    }
+  }
+
+  /** Adds file/offset/event type context to an error thrown while decoding an event. */
+  errorFor(err: unknown, header: EventHeader | undefined, position: BinlogPosition | undefined): BinlogDecodeError {
+    return this.wrap(err, header, position);
   }
 
   private wrap(
@@ -134,6 +174,7 @@ export class BinlogDecoder {
     header: EventHeader,
     position: BinlogPosition | undefined,
     inner: boolean,
+    defer: DeferredRows | undefined,
   ): BinlogEvent {
     if (header.eventSize !== event.length) {
       fail(`event_size ${header.eventSize} does not match the ${event.length} bytes received`);
@@ -164,36 +205,65 @@ export class BinlogDecoder {
       hasCrc = mode === "crc32" || (mode === "auto" && hasValidChecksum(event));
     }
     let end = event.length;
+    const rt = rowsType(type);
+    // A deferred rows event's checksum is checked with its rows (decodeRowsJob).
+    const deferCrc = defer !== undefined && rt !== undefined;
     if (hasCrc) {
       if (end < EVENT_HEADER_LENGTH + CHECKSUM_LENGTH) fail("event too short for its checksum");
-      if (this.verify) this.checkCrc(event);
+      if (this.verify && !deferCrc) this.checkCrc(event);
       end -= CHECKSUM_LENGTH;
+    }
+
+    if (rt) {
+      let out: RowsEvent;
+      try {
+        const idSize = tableIdSize(postHeaderLength(this.fd, type, rt.version === 2 ? 10 : 8));
+        const rh = parseRowsHeader(event, EVENT_HEADER_LENGTH, end, idSize, rt);
+        const cached = this.cache.get(rh.tableId);
+        if (!cached) fail(`rows event for unknown table id ${rh.tableId} (no TABLE_MAP seen)`);
+        // A post-header longer than the standard one: skip the unknown part.
+        if (defer) {
+          defer.table = cached.table;
+          defer.plan = cached.plan;
+          defer.bodyPos = rh.pos;
+          defer.end = end;
+          defer.checkCrc = hasCrc && this.verify;
+          out = {
+            type: "rows",
+            ...base,
+            table: cached.table,
+            tableId: rh.tableId,
+            flags: rh.flags,
+            version: rt.version,
+            kind: rt.kind,
+            rows: [],
+            ...(rt.partial ? { partial: true } : {}),
+          } as RowsEvent;
+        } else {
+          const body = parseRowsBody(event, rh.pos, end, rt, cached.plan, this.valueCtx);
+          out = {
+            type: "rows",
+            ...base,
+            table: cached.table,
+            tableId: rh.tableId,
+            flags: rh.flags,
+            version: rt.version,
+            ...body,
+          } as RowsEvent;
+        }
+        if (rt.compressed) out.compressed = true;
+        if (rh.partitionId !== undefined) out.partitionId = rh.partitionId;
+        if (rh.sourcePartitionId !== undefined) out.sourcePartitionId = rh.sourcePartitionId;
+      } catch (err) {
+        // As decode() would: a bad checksum is reported before anything read from the body.
+        if (deferCrc && hasCrc && this.verify) this.checkCrc(event);
+        throw err;
+      }
+      return out;
     }
     const r = new BufferReader(event, EVENT_HEADER_LENGTH, end);
     const ph = (t: number, fallback: number) => postHeaderLength(this.fd, t, fallback);
 
-    const rt = rowsType(type);
-    if (rt) {
-      const idSize = tableIdSize(ph(type, rt.version === 2 ? 10 : 8));
-      const rh = parseRowsHeader(event, EVENT_HEADER_LENGTH, end, idSize, rt);
-      const cached = this.cache.get(rh.tableId);
-      if (!cached) fail(`rows event for unknown table id ${rh.tableId} (no TABLE_MAP seen)`);
-      // A post-header longer than the standard one: skip the unknown part.
-      const body = parseRowsBody(event, rh.pos, end, rt, cached.plan, this.valueCtx);
-      const out = {
-        type: "rows",
-        ...base,
-        table: cached.table,
-        tableId: rh.tableId,
-        flags: rh.flags,
-        version: rt.version,
-        ...body,
-      } as RowsEvent;
-      if (rt.compressed) out.compressed = true;
-      if (rh.partitionId !== undefined) out.partitionId = rh.partitionId;
-      if (rh.sourcePartitionId !== undefined) out.sourcePartitionId = rh.sourcePartitionId;
-      return out;
-    }
 
     switch (type) {
       case E.TABLE_MAP:
@@ -234,7 +304,7 @@ export class BinlogDecoder {
         const p = parseTransactionPayload(r);
         const events: BinlogEvent[] = [];
         for (const ev of splitEvents(p.data)) {
-          events.push(this.decodeWithHeader(ev, parseEventHeader(ev), position, true));
+          events.push(this.decodeWithHeader(ev, parseEventHeader(ev), position, true, undefined));
         }
         return {
           type: "transaction_payload",
@@ -271,12 +341,7 @@ export class BinlogDecoder {
   }
 
   private checkCrc(event: Buffer): void {
-    if (!hasValidChecksum(event)) {
-      const { stored, computed } = checksumPair(event);
-      fail(
-        `CRC32 mismatch: stored 0x${stored.toString(16).padStart(8, "0")}, computed 0x${computed.toString(16).padStart(8, "0")}`,
-      );
-    }
+    verifyChecksum(event);
   }
 
   private tableMap(r: BufferReader, postHeaderLen: number): TableInfo {

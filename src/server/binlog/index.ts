@@ -26,5 +26,6 @@ export type { FormatDescription } from "./format-description.js";
 export type { JsonDiff } from "./json-binary.js";
 export type { ParsedColumnType, ProvidedColumn, ProvidedTable, SchemaProvider } from "./schema-provider.js";
 export { parseColumnType } from "./schema-provider.js";
+export { ParallelDecoder, type ParallelDecoderOptions } from "./parallel/parallel-decoder.js";
 export type { ColumnInfo, Flavor, TableInfo } from "./table-map.js";
 export type { TimeZoneOffset } from "./temporal.js";

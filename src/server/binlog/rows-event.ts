@@ -20,38 +20,28 @@ export interface RowsTypeInfo {
   partial: boolean;
 }
 
-/** Classifies a rows event type code, or undefined for other events. */
+function info(kind: RowsKind, version: 1 | 2, compressed: boolean, partial: boolean): RowsTypeInfo {
+  return Object.freeze({ kind, version, compressed, partial });
+}
+
+const ROWS_TYPES: (RowsTypeInfo | undefined)[] = [];
+ROWS_TYPES[E.WRITE_ROWS_V1] = info("insert", 1, false, false);
+ROWS_TYPES[E.UPDATE_ROWS_V1] = info("update", 1, false, false);
+ROWS_TYPES[E.DELETE_ROWS_V1] = info("delete", 1, false, false);
+ROWS_TYPES[E.WRITE_ROWS_V2] = info("insert", 2, false, false);
+ROWS_TYPES[E.UPDATE_ROWS_V2] = info("update", 2, false, false);
+ROWS_TYPES[E.DELETE_ROWS_V2] = info("delete", 2, false, false);
+ROWS_TYPES[E.PARTIAL_UPDATE_ROWS] = info("update", 2, false, true);
+ROWS_TYPES[E.MARIADB_WRITE_ROWS_COMPRESSED_V1] = info("insert", 1, true, false);
+ROWS_TYPES[E.MARIADB_UPDATE_ROWS_COMPRESSED_V1] = info("update", 1, true, false);
+ROWS_TYPES[E.MARIADB_DELETE_ROWS_COMPRESSED_V1] = info("delete", 1, true, false);
+ROWS_TYPES[E.MARIADB_WRITE_ROWS_COMPRESSED] = info("insert", 2, true, false);
+ROWS_TYPES[E.MARIADB_UPDATE_ROWS_COMPRESSED] = info("update", 2, true, false);
+ROWS_TYPES[E.MARIADB_DELETE_ROWS_COMPRESSED] = info("delete", 2, true, false);
+
+/** Classifies a rows event type code, or undefined for other events (a shared, frozen object). */
 export function rowsType(code: number): RowsTypeInfo | undefined {
-  switch (code) {
-    case E.WRITE_ROWS_V1:
-      return { kind: "insert", version: 1, compressed: false, partial: false };
-    case E.UPDATE_ROWS_V1:
-      return { kind: "update", version: 1, compressed: false, partial: false };
-    case E.DELETE_ROWS_V1:
-      return { kind: "delete", version: 1, compressed: false, partial: false };
-    case E.WRITE_ROWS_V2:
-      return { kind: "insert", version: 2, compressed: false, partial: false };
-    case E.UPDATE_ROWS_V2:
-      return { kind: "update", version: 2, compressed: false, partial: false };
-    case E.DELETE_ROWS_V2:
-      return { kind: "delete", version: 2, compressed: false, partial: false };
-    case E.PARTIAL_UPDATE_ROWS:
-      return { kind: "update", version: 2, compressed: false, partial: true };
-    case E.MARIADB_WRITE_ROWS_COMPRESSED_V1:
-      return { kind: "insert", version: 1, compressed: true, partial: false };
-    case E.MARIADB_UPDATE_ROWS_COMPRESSED_V1:
-      return { kind: "update", version: 1, compressed: true, partial: false };
-    case E.MARIADB_DELETE_ROWS_COMPRESSED_V1:
-      return { kind: "delete", version: 1, compressed: true, partial: false };
-    case E.MARIADB_WRITE_ROWS_COMPRESSED:
-      return { kind: "insert", version: 2, compressed: true, partial: false };
-    case E.MARIADB_UPDATE_ROWS_COMPRESSED:
-      return { kind: "update", version: 2, compressed: true, partial: false };
-    case E.MARIADB_DELETE_ROWS_COMPRESSED:
-      return { kind: "delete", version: 2, compressed: true, partial: false };
-    default:
-      return undefined;
-  }
+  return ROWS_TYPES[code];
 }
 
 export interface RowsHeader {
@@ -117,9 +107,15 @@ export type RowsBody =
   | Pick<DeleteRowsEvent, "kind" | "rows">
   | Pick<UpdateRowsEvent, "kind" | "rows" | "partial">;
 
+/** Receives row images one by one, in order (an update's before image, then its after image). */
+export interface ImageSink {
+  image(row: RowImage): void;
+}
+
 /**
  * Decodes the rows after the post-header: column count, columns-present bitmap(s), images.
- * `pos` points at the column count.
+ * `pos` points at the column count. With a `sink` (not for partial updates), every image goes
+ * to it as soon as it is decoded and the returned `rows` stays empty.
  */
 export function parseRowsBody(
   buf: Buffer,
@@ -128,6 +124,7 @@ export function parseRowsBody(
   info: RowsTypeInfo,
   plan: RowPlan,
   ctx: ValueContext,
+  sink?: ImageSink,
 ): RowsBody {
   let columnCount: number;
   [columnCount, pos] = readPacked(buf, pos, end);
@@ -153,6 +150,15 @@ export function parseRowsBody(
   }
   ctx.text.reset(buf);
   const cursor: Cursor = { pos };
+  if (sink !== undefined && !info.partial) {
+    const present = info.kind === "update" ? present2 : present1;
+    const count = info.kind === "update" ? count2 : count1;
+    while (cursor.pos < end) {
+      sink.image(decodeImage(buf, cursor, end, plan, present1, count1, ctx));
+      if (info.kind === "update") sink.image(decodeImage(buf, cursor, end, plan, present, count, ctx));
+    }
+    return info.kind === "update" ? { kind: "update", rows: [] } : { kind: info.kind, rows: [] };
+  }
   if (info.kind !== "update") {
     const rows: RowImage[] = [];
     while (cursor.pos < end) rows.push(decodeImage(buf, cursor, end, plan, present1, count1, ctx));

