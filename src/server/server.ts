@@ -118,9 +118,30 @@ export async function startServer(
       const paths = new ZkPaths(zkc.root);
       const client = await ZkClient.connect(zkc.connect, { sessionTimeoutMs: zkc.sessionTimeoutMs });
       zk = client;
+      // Cut off from ZooKeeper, the session may expire on the ensemble's side (and another
+      // server take over) before we hear of it. The client notices a silent connection after
+      // 2/3 of the session timeout, so at least 1/3 is left then; we keep serving for 1/4 (a
+      // leader election or a reconnect is usually quicker) and stop serving after that.
+      const safeBoundMs = Math.floor(zkc.sessionTimeoutMs / 4);
+      let suspendTimer: NodeJS.Timeout | undefined;
       client.onState((state, reason) => {
-        // The running nodes went with the session; another server may run them by now.
-        if (state === "closed") fail(new Error(`ZooKeeper session lost (${reason}); stopped serving`));
+        if (state === "connecting") {
+          clearTimeout(suspendTimer);
+          suspendTimer = setTimeout(() => {
+            for (const d of running.values()) d.suspend("this server lost its ZooKeeper connection");
+            logger.warn("ZooKeeper unreachable beyond the safe bound; not serving until it returns", {
+              safeBoundMs,
+            });
+          }, safeBoundMs);
+        } else if (state === "connected") {
+          clearTimeout(suspendTimer);
+          for (const d of running.values()) d.resume();
+        } else if (state === "closed") {
+          clearTimeout(suspendTimer);
+          // The running nodes went with the session; another server may run them by now.
+          for (const d of running.values()) d.suspend(`ZooKeeper session lost (${reason})`);
+          fail(new Error(`ZooKeeper session lost (${reason}); stopped serving`));
+        }
       });
       await client.ensurePath(paths.cluster());
       await client.create(paths.server(advertised()), "", ZOO_EPHEMERAL).catch(ignoreExists);

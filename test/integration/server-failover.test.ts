@@ -19,6 +19,7 @@ import {
   spawnManaged,
   waitFor,
 } from "../harness/processes.js";
+import { startTcpProxy } from "../harness/tcp-proxy.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
 
 const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -65,16 +66,13 @@ after(async () => {
   removeDir(dir);
 });
 
-async function startServer(name: string, port: number): Promise<ManagedProcess> {
-  const p = spawnManaged(
-    name,
-    process.execPath,
-    [SLUICE, "server", "--config", join(dir, "sluice.yaml"), "--port", String(port)],
-    {
-      logFile: join(dir, `${name}.log`),
-      env: { ...process.env, SLUICE_LOG_LEVEL: "info" },
-    },
-  );
+async function startServer(name: string, port: number, zkConnect?: string): Promise<ManagedProcess> {
+  const args = [SLUICE, "server", "--config", join(dir, "sluice.yaml"), "--port", String(port)];
+  if (zkConnect) args.push("--zk", zkConnect);
+  const p = spawnManaged(name, process.execPath, args, {
+    logFile: join(dir, `${name}.log`),
+    env: { ...process.env, SLUICE_LOG_LEVEL: "info" },
+  });
   await waitFor(
     `${name} to listen`,
     async () =>
@@ -166,5 +164,78 @@ test("a SIGKILLed runner's standby takes over after the session timeout; the con
   } finally {
     await a.stop();
     await b.stop();
+  }
+});
+
+test("split brain: a runner cut off from ZooKeeper stops serving before the standby starts", async () => {
+  const proxy = await startTcpProxy({ host: "127.0.0.1", port: zk.nodes[0]?.clientPort as number });
+  const [portA, portB] = [await freePort(), await freePort()];
+  // A reaches ZooKeeper only through the proxy; B directly.
+  const a = await startServer("cut-a", portA, proxy.address);
+  const b = await startServer("cut-b", portB);
+  try {
+    const viaA = createClient(
+      CanalService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${portA}`, httpVersion: "1.1" }),
+    );
+    const viaB = createClient(
+      CanalService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${portB}`, httpVersion: "1.1" }),
+    );
+    await viaA.subscribe({ destination: "example", clientId: "2002" });
+    await db.query("INSERT INTO shop.orders VALUES (100, 'z')");
+    const batch = await viaA.get({
+      destination: "example",
+      clientId: "2002",
+      batchSize: 10,
+      timeoutMs: 5000n,
+    });
+    assert.ok(batch.batchId);
+
+    const cutAt = Date.now();
+    proxy.blackhole();
+    let aStoppedAt: number | undefined;
+    let bServedAt: number | undefined;
+    let ackedOnAAfterCut = false;
+    while (aStoppedAt === undefined || bServedAt === undefined) {
+      if (Date.now() - cutAt > SESSION_TIMEOUT_MS * 6) throw new Error("timed out");
+      if (aStoppedAt === undefined) {
+        const r = await viaA
+          .get({ destination: "example", clientId: "2002", batchSize: 1, timeoutMs: 0n })
+          .catch((e) => e);
+        if (r instanceof ConnectError && r.code === Code.Unavailable) aStoppedAt = Date.now();
+        // An ack the old runner accepts after the cut would be a split-brain write.
+        const ack = await viaA
+          .ack({ destination: "example", clientId: "2002", batchId: batch.batchId })
+          .catch((e) => e);
+        if (!(ack instanceof ConnectError)) ackedOnAAfterCut = true;
+      }
+      if (bServedAt === undefined) {
+        const r = await viaB.subscribe({ destination: "example", clientId: "2002" }).catch((e) => e);
+        if (!(r instanceof ConnectError)) bServedAt = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(ackedOnAAfterCut, false, "no ack succeeded on the cut-off runner");
+    assert.ok(
+      aStoppedAt < bServedAt,
+      `the old runner stopped at +${aStoppedAt - cutAt} ms, the standby served at +${bServedAt - cutAt} ms`,
+    );
+    // The unacked batch comes again from the new runner.
+    const again = await viaB.get({
+      destination: "example",
+      clientId: "2002",
+      batchSize: 10,
+      timeoutMs: 5000n,
+    });
+    assert.deepEqual(ids(again.entries), [100]);
+    process.stdout.write(
+      `# split brain: cut-off runner stopped serving at +${aStoppedAt - cutAt} ms, standby served at +${bServedAt - cutAt} ms (session timeout ${SESSION_TIMEOUT_MS} ms)\n`,
+    );
+  } finally {
+    proxy.restore();
+    await a.kill();
+    await b.stop();
+    await proxy.close();
   }
 });

@@ -60,6 +60,7 @@ export class Destination {
   #initialStart: Boundary | undefined;
   #fatal: Error | undefined;
   #stopped = false;
+  #suspended: string | undefined;
 
   constructor(readonly opts: DestinationOptions) {
     this.name = opts.name;
@@ -145,8 +146,26 @@ export class Destination {
     }
   }
 
+  /**
+   * Stops serving without stopping: calls fail with unavailable and streams end, until
+   * resume(). Used while this server cannot be sure it still owns the destination.
+   */
+  suspend(reason: string): void {
+    this.#suspended = reason;
+    for (const s of this.#sessions.values()) s.ring.wakeAll();
+  }
+
+  resume(): void {
+    this.#suspended = undefined;
+  }
+
   #check(): void {
     if (this.#stopped) throw new DestinationError("stopped", `destination ${this.name} is stopping`);
+    if (this.#suspended)
+      throw new DestinationError(
+        "stopped",
+        `destination ${this.name} is not served right now: ${this.#suspended}`,
+      );
     if (this.#fatal)
       throw new DestinationError("stopped", `destination ${this.name} stopped: ${this.#fatal.message}`);
   }
