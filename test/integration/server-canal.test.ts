@@ -467,6 +467,79 @@ describe("canal server with ZooKeeper", () => {
   });
 });
 
+describe("canal server fencing", () => {
+  let db: MariaDB;
+  let zk: ZooKeeper;
+  let dataDir: string;
+  before(async () => {
+    [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
+    await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
+    dataDir = makeTempDir("server-fence");
+  });
+  after(async () => {
+    await Promise.all([db?.stop(), zk?.stop()]);
+    removeDir(dataDir);
+  });
+
+  test("a runner that finds a cursor written under a newer epoch refuses the ack and stops serving", async () => {
+    const cfg: ServerConfig = {
+      ...config(db, dataDir),
+      zk: { connect: zk.connectString, root: "/otter/canal", sessionTimeoutMs: 4000, regrabDelayMs: 500 },
+    };
+    const server = await startServer(cfg, silentLogger);
+    const other = await ZkClient.connect(zk.connectString);
+    try {
+      const canal = createClient(
+        CanalService,
+        createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+      );
+      const sub = await canal.subscribe({ destination: "example", clientId: "1001" });
+      await db.query("INSERT INTO shop.orders VALUES (1, 'a'), (2, 'b')");
+      const b1 = await canal.get({
+        destination: "example",
+        clientId: "1001",
+        batchSize: 3,
+        timeoutMs: 5000n,
+      });
+      await canal.ack({ destination: "example", clientId: "1001", batchId: b1.batchId });
+      await db.query("INSERT INTO shop.orders VALUES (3, 'c')");
+      const b2 = await canal.get({
+        destination: "example",
+        clientId: "1001",
+        batchSize: 3,
+        timeoutMs: 5000n,
+      });
+
+      // A newer runner (as after a failover this server did not notice) wrote the cursor.
+      const path = "/otter/canal/destinations/example/1001/cursor";
+      const newer = JSON.parse((await other.get(path)).data.toString());
+      assert.equal(newer.sluice.epoch, String(sub.epoch), "cursors carry their writer's epoch");
+      newer.sluice.epoch = String(sub.epoch + 1000n);
+      await other.set(path, JSON.stringify(newer));
+
+      const refused = await canal
+        .ack({ destination: "example", clientId: "1001", batchId: b2.batchId })
+        .catch((e) => e);
+      assert.ok(refused instanceof ConnectError);
+      assert.equal(refused.code, Code.Unavailable);
+      assert.match(refused.message, /newer runner/);
+      const stored = JSON.parse((await other.get(path)).data.toString());
+      assert.equal(
+        stored.sluice.epoch,
+        String(sub.epoch + 1000n),
+        "the newer runner's cursor was not overwritten",
+      );
+      const after = await canal
+        .get({ destination: "example", clientId: "1001", batchSize: 1 })
+        .catch((e) => e);
+      assert.ok(after instanceof ConnectError && after.code === Code.Unavailable, "and it serves no more");
+    } finally {
+      other.close();
+      await server.close();
+    }
+  });
+});
+
 describe("canal server, a client that stops", () => {
   let db: MariaDB;
   let dataDir: string;

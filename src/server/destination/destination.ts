@@ -10,6 +10,7 @@
 import { createLogger, type Logger } from "../../common/log.js";
 import { EventFilter } from "../filter/index.js";
 import type { CursorStore } from "../meta/cursor-store.js";
+import { FencedError } from "../meta/zk-cursor-store.js";
 import type { SourceConfig } from "../replication/source.js";
 import { type Batch, ClientSession } from "../store/client-session.js";
 import type { RingLimits } from "../store/entry-ring.js";
@@ -334,7 +335,13 @@ export class Destination {
 
   async ack(clientId: string, batchId: string): Promise<Cursor | undefined> {
     const session = this.session(clientId);
-    const cursor = await session.ack(batchId, (c) => this.opts.store.saveCursor(this.name, clientId, c));
+    const cursor = await session
+      .ack(batchId, (c) => this.opts.store.saveCursor(this.name, clientId, c))
+      .catch((err: unknown) => {
+        // A newer runner owns the destination: this server must not serve it any more.
+        if (err instanceof FencedError) this.suspend(err.message);
+        throw err;
+      });
     this.#trim();
     return cursor;
   }

@@ -20,10 +20,19 @@ export interface CanalLogPosition {
     serverId: number;
     timestamp: number;
   };
-  sluice?: { version: 1; ackedThrough?: { journalName: string; position: number } };
+  sluice?: {
+    version: 1;
+    ackedThrough?: { journalName: string; position: number };
+    /** Epoch of the runner that wrote the cursor (fencing: an older runner may not overwrite it). */
+    epoch?: string;
+  };
 }
 
-export function toCanalPosition(cursor: Cursor, source: { host: string; port: number }): CanalLogPosition {
+export function toCanalPosition(
+  cursor: Cursor,
+  source: { host: string; port: number },
+  epoch?: bigint,
+): CanalLogPosition {
   return {
     "@type": "com.alibaba.otter.canal.protocol.position.LogPosition",
     identity: { slaveId: -1, sourceAddress: { address: source.host, port: source.port } },
@@ -37,6 +46,7 @@ export function toCanalPosition(cursor: Cursor, source: { host: string; port: nu
     },
     sluice: {
       version: 1,
+      ...(epoch !== undefined ? { epoch: epoch.toString() } : {}),
       ...(cursor.ackedThrough
         ? { ackedThrough: { journalName: cursor.ackedThrough.file, position: cursor.ackedThrough.position } }
         : {}),
@@ -64,4 +74,14 @@ export function fromCanalPosition(text: string): Cursor {
     ...(through ? { ackedThrough: { file: through.journalName, position: through.position } } : {}),
     serverId: p.serverId ?? 0,
   };
+}
+
+/** The epoch a cursor was written under (0 when canal or an older sluice wrote it). */
+export function epochOfCanalPosition(text: string): bigint {
+  try {
+    const e = (JSON.parse(text) as Partial<CanalLogPosition>).sluice?.epoch;
+    return e ? BigInt(e) : 0n;
+  } catch {
+    return 0n;
+  }
 }

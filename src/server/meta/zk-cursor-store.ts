@@ -2,16 +2,30 @@
 //   {root}/destinations/{d}/{clientId}/cursor   canal's LogPosition JSON
 //   {root}/destinations/{d}/{clientId}/filter   the filter string
 // A write resolves only once ZooKeeper has it (a quorum has logged it).
+//
+// Fencing: a cursor carries the epoch of the runner that wrote it, and every write is
+// conditional on the node's version. A runner that finds a cursor written under a newer
+// epoch (a newer runner exists; this one is a zombie) refuses to write: FencedError.
 import { type ZkClient, ZkError } from "../../common/zk/client.js";
 import type { ZkPaths } from "../../common/zk/paths.js";
 import type { Cursor } from "../store/positions.js";
-import { fromCanalPosition, toCanalPosition } from "./canal-position.js";
+import { epochOfCanalPosition, fromCanalPosition, toCanalPosition } from "./canal-position.js";
 import type { CursorStore, StoredClient } from "./cursor-store.js";
+
+export class FencedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FencedError";
+  }
+}
 
 // Children of a destination's node that are not clients.
 const RESERVED = new Set(["running", "cluster"]);
 
 export class ZkCursorStore implements CursorStore {
+  /** Version of each cursor node as last read or written by us. */
+  readonly #versions = new Map<string, number>();
+
   constructor(
     private readonly zk: ZkClient,
     private readonly paths: ZkPaths,
@@ -49,8 +63,48 @@ export class ZkCursorStore implements CursorStore {
   }
 
   async saveCursor(destination: string, clientId: string, cursor: Cursor): Promise<void> {
-    const json = JSON.stringify(toCanalPosition(cursor, this.source(destination)));
-    await this.#write(this.paths.clientCursor(destination, clientId), json);
+    const epoch = this.epochOf(destination);
+    const path = this.paths.clientCursor(destination, clientId);
+    const json = JSON.stringify(toCanalPosition(cursor, this.source(destination), epoch));
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let version = this.#versions.get(path);
+      if (version === undefined) {
+        try {
+          const { data, stat } = await this.zk.get(path);
+          this.#fence(path, epochOfCanalPosition(data.toString("utf8")), epoch);
+          version = stat.version;
+        } catch (err) {
+          if (!(err instanceof ZkError && err.code === "NONODE")) throw err;
+          await this.zk.ensurePath(path.slice(0, path.lastIndexOf("/")));
+          try {
+            await this.zk.create(path, json);
+            this.#versions.set(path, 0);
+            return;
+          } catch (e) {
+            if (!(e instanceof ZkError && e.code === "NODEEXISTS")) throw e;
+            continue;
+          }
+        }
+      }
+      try {
+        const stat = await this.zk.set(path, json, version);
+        this.#versions.set(path, stat.version);
+        return;
+      } catch (err) {
+        if (!(err instanceof ZkError && (err.code === "BADVERSION" || err.code === "NONODE"))) throw err;
+        // Someone else wrote it: re-read, and stop if it was a newer runner.
+        this.#versions.delete(path);
+      }
+    }
+    throw new Error(`${path}: kept changing under concurrent writers`);
+  }
+
+  #fence(path: string, stored: bigint, mine: bigint): void {
+    if (stored > mine) {
+      throw new FencedError(
+        `${path} was written by a newer runner (epoch ${stored}; this server's is ${mine}): this server no longer runs the destination`,
+      );
+    }
   }
 
   async saveFilter(destination: string, clientId: string, filter: string): Promise<void> {
@@ -58,6 +112,7 @@ export class ZkCursorStore implements CursorStore {
   }
 
   async remove(destination: string, clientId: string): Promise<void> {
+    this.#versions.delete(this.paths.clientCursor(destination, clientId));
     for (const path of [
       this.paths.clientCursor(destination, clientId),
       this.paths.clientFilter(destination, clientId),
