@@ -84,6 +84,7 @@ export async function startServer(
       : config.advertise;
   }
 
+  let closing: Promise<void> | undefined;
   const running = new Map<string, Destination>();
   const elections: DestinationElection[] = [];
   let zk: ZkClient | undefined;
@@ -116,71 +117,98 @@ export async function startServer(
     if (config.zk) {
       const zkc = config.zk;
       const paths = new ZkPaths(zkc.root);
-      const client = await ZkClient.connect(zkc.connect, { sessionTimeoutMs: zkc.sessionTimeoutMs });
-      zk = client;
-      // Cut off from ZooKeeper, the session may expire on the ensemble's side (and another
-      // server take over) before we hear of it. The client notices a silent connection after
-      // 2/3 of the session timeout, so at least 1/3 is left then; we keep serving for 1/4 (a
-      // leader election or a reconnect is usually quicker) and stop serving after that.
-      const safeBoundMs = Math.floor(zkc.sessionTimeoutMs / 4);
-      let suspendTimer: NodeJS.Timeout | undefined;
-      client.onState((state, reason) => {
-        if (state === "connecting") {
-          clearTimeout(suspendTimer);
-          suspendTimer = setTimeout(() => {
-            for (const d of running.values()) d.suspend("this server lost its ZooKeeper connection");
-            logger.warn("ZooKeeper unreachable beyond the safe bound; not serving until it returns", {
-              safeBoundMs,
-            });
-          }, safeBoundMs);
-        } else if (state === "connected") {
-          clearTimeout(suspendTimer);
-          for (const d of running.values()) d.resume();
-        } else if (state === "closed") {
-          clearTimeout(suspendTimer);
-          // The running nodes went with the session; another server may run them by now.
-          for (const d of running.values()) d.suspend(`ZooKeeper session lost (${reason})`);
-          fail(new Error(`ZooKeeper session lost (${reason}); stopped serving`));
-        }
-      });
-      await client.ensurePath(paths.cluster());
-      await client.create(paths.server(advertised()), "", ZOO_EPHEMERAL).catch(ignoreExists);
-      const epochs = new Map<string, bigint>();
-      const store = new ZkCursorStore(client, paths, sourceOf, (name) => epochs.get(name) ?? 0n);
-      for (const dc of config.destinations) {
-        const election: DestinationElection = new DestinationElection(
-          client,
-          paths,
-          dc.name,
-          advertised,
-          zkc.regrabDelayMs,
-          {
-            async elected(epoch) {
-              epochs.set(dc.name, epoch);
-              const d = makeDestination(dc, store);
-              await d.start();
-              running.set(dc.name, d);
-              registry.elsewhere.delete(dc.name);
-              registry.add(d);
-              registry.starting.delete(dc.name);
+      // One ZooKeeper session: register, compete for every destination. When the session
+      // expires, everything it held is gone: stop what ran, and join again with a new one.
+      const join = async (): Promise<void> => {
+        const client = await ZkClient.connect(zkc.connect, { sessionTimeoutMs: zkc.sessionTimeoutMs });
+        zk = client;
+        // Cut off from ZooKeeper, the session may expire on the ensemble's side (and another
+        // server take over) before we hear of it. The client notices a silent connection
+        // after 2/3 of the session timeout, so at least 1/3 is left then; we keep serving for
+        // 1/4 (a leader election or a reconnect is usually quicker) and stop serving after.
+        const safeBoundMs = Math.floor(zkc.sessionTimeoutMs / 4);
+        let suspendTimer: NodeJS.Timeout | undefined;
+        client.onState((state, reason) => {
+          if (state === "connecting") {
+            clearTimeout(suspendTimer);
+            suspendTimer = setTimeout(() => {
+              for (const d of running.values()) d.suspend("this server lost its ZooKeeper connection");
+              logger.warn("ZooKeeper unreachable beyond the safe bound; not serving until it returns", {
+                safeBoundMs,
+              });
+            }, safeBoundMs);
+          } else if (state === "connected") {
+            clearTimeout(suspendTimer);
+            for (const d of running.values()) d.resume();
+          } else if (state === "closed" && !closing) {
+            clearTimeout(suspendTimer);
+            void rejoin(reason ?? "closed");
+          }
+        });
+        await client.ensurePath(paths.cluster());
+        await client.create(paths.server(advertised()), "", ZOO_EPHEMERAL).catch(ignoreExists);
+        const epochs = new Map<string, bigint>();
+        const store = new ZkCursorStore(client, paths, sourceOf, (name) => epochs.get(name) ?? 0n);
+        for (const dc of config.destinations) {
+          const election: DestinationElection = new DestinationElection(
+            client,
+            paths,
+            dc.name,
+            advertised,
+            zkc.regrabDelayMs,
+            {
+              async elected(epoch) {
+                epochs.set(dc.name, epoch);
+                const d = makeDestination(dc, store);
+                await d.start();
+                running.set(dc.name, d);
+                registry.elsewhere.delete(dc.name);
+                registry.add(d);
+                registry.starting.delete(dc.name);
+              },
+              async lost() {
+                const d = running.get(dc.name);
+                running.delete(dc.name);
+                registry.remove(dc.name);
+                registry.elsewhere.set(dc.name, () => election.runner?.address);
+                await d?.stop();
+              },
             },
-            async lost() {
-              const d = running.get(dc.name);
-              running.delete(dc.name);
-              registry.remove(dc.name);
-              registry.elsewhere.set(dc.name, () => election.runner?.address);
-              await d?.stop();
-            },
-          },
-          logger.child(dc.name),
-        );
-        elections.push(election);
-        await election.start();
-        if (!election.running) {
-          registry.elsewhere.set(dc.name, () => election.runner?.address);
-          registry.starting.delete(dc.name);
+            logger.child(dc.name),
+          );
+          elections.push(election);
+          await election.start();
+          if (!election.running) {
+            registry.elsewhere.set(dc.name, () => election.runner?.address);
+            registry.starting.delete(dc.name);
+          }
         }
-      }
+      };
+      const rejoin = async (reason: string): Promise<void> => {
+        // The running nodes went with the session; another server may run them by now.
+        logger.warn("ZooKeeper session lost; stopping what this server ran and joining again", { reason });
+        for (const d of running.values()) d.suspend(`ZooKeeper session lost (${reason})`);
+        for (const [name, d] of running) {
+          registry.remove(name);
+          registry.starting.add(name);
+          await d.stop();
+        }
+        running.clear();
+        elections.length = 0;
+        for (let attempt = 0; !closing; attempt++) {
+          try {
+            await join();
+            logger.info("joined ZooKeeper again");
+            return;
+          } catch (err) {
+            zk?.close();
+            const delay = Math.min(10_000, 250 * 2 ** attempt);
+            logger.warn("joining ZooKeeper failed; retrying", { error: (err as Error).message, inMs: delay });
+            await new Promise((r) => setTimeout(r, delay));
+          }
+        }
+      };
+      await join();
     } else {
       const store = new FileCursorStore(config.dataDir, sourceOf);
       for (const dc of config.destinations) {
@@ -202,7 +230,6 @@ export async function startServer(
     ...(config.zk ? { zk: config.zk.connect } : { dataDir: config.dataDir }),
   });
 
-  let closing: Promise<void> | undefined;
   return {
     address: http.address,
     port: http.port,

@@ -167,7 +167,7 @@ test("a SIGKILLed runner's standby takes over after the session timeout; the con
   }
 });
 
-test("split brain: a runner cut off from ZooKeeper stops serving before the standby starts", async () => {
+test("split brain: a runner cut off from ZooKeeper stops serving before the standby starts, then rejoins", async () => {
   const proxy = await startTcpProxy({ host: "127.0.0.1", port: zk.nodes[0]?.clientPort as number });
   const [portA, portB] = [await freePort(), await freePort()];
   // A reaches ZooKeeper only through the proxy; B directly.
@@ -229,6 +229,21 @@ test("split brain: a runner cut off from ZooKeeper stops serving before the stan
       timeoutMs: 5000n,
     });
     assert.deepEqual(ids(again.entries), [100]);
+    // Reconnected, the old runner finds its session expired, joins again and stands by.
+    proxy.restore();
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const r = await viaA.subscribe({ destination: "example", clientId: "2002" }).catch((e) => e);
+      if (
+        r instanceof ConnectError &&
+        r.code === Code.Unavailable &&
+        r.message.includes(`runs on 127.0.0.1:${portB}`)
+      )
+        break;
+      if (Date.now() > deadline) throw new Error(`the old runner did not rejoin as a standby: ${r}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(a.child.exitCode, null, "it kept running");
     process.stdout.write(
       `# split brain: cut-off runner stopped serving at +${aStoppedAt - cutAt} ms, standby served at +${bServedAt - cutAt} ms (session timeout ${SESSION_TIMEOUT_MS} ms)\n`,
     );
