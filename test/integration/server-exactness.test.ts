@@ -187,7 +187,7 @@ test(`acked rows equal committed rows through random kills (${ROWS} rows)`, {
 
 async function ping(port: number): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
     return res.ok;
   } catch {
     return false;

@@ -76,7 +76,7 @@ async function startServer(name: string, port: number, zkConnect?: string): Prom
   await waitFor(
     `${name} to listen`,
     async () =>
-      (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined,
+      (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
     {
       timeoutMs: 30_000,
       failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),

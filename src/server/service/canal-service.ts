@@ -122,6 +122,9 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
             },
           } as StreamResponse;
         }
+        // Ended by shutdown or the client: end with the reason (unavailable on shutdown), not
+        // as a normal end, so the client knows to reopen.
+        ctx.signal.throwIfAborted();
       } finally {
         // A stream's unacked batches are delivered again to whoever reads next.
         await destination.rollback(req.clientId, undefined).catch(() => {});
