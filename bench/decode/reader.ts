@@ -3,6 +3,8 @@
 //   node dist/bench/decode/reader.js '<json ReaderConfig>'
 // Readers:
 //   sluice     ReplicationClient + sluice's BinlogDecoder, every value decoded to text
+//              (SLUICE_DECODER_WORKERS=N > 0: ParallelDecoder with N worker threads instead)
+//   sluice-parallel  the same with ParallelDecoder (SLUICE_DECODER_WORKERS workers, default 1)
 //   transport  ReplicationClient alone: the bytes arrive and are framed, nothing is decoded
 //   zongji     @vlasky/zongji (tablemap, rows and xid events)
 // Each reads from `start` to `end` (the head recorded after generation) and prints one JSON
@@ -11,10 +13,17 @@ import { performance } from "node:perf_hooks";
 import { makeReplicaServerId, ReplicationClient } from "../../src/server/replication/replication-client.js";
 import { parseSourceUrl } from "../../src/server/replication/source.js";
 import { type BinlogPos, fileSeq, PositionTracker, type ReaderResult } from "./common.js";
-import { importSluiceDecoder, makeRowsDecoder, type RowsDecoder, rowDigest } from "./sluice-decoder.js";
+import {
+  decoderWorkers,
+  importSluiceDecoder,
+  makeRowsDecoder,
+  type RowsDecoder,
+  rowDigest,
+} from "./sluice-decoder.js";
 
 export interface ReaderConfig {
-  reader: "sluice" | "transport" | "zongji";
+  /** "sluice-parallel": sluice with ParallelDecoder (SLUICE_DECODER_WORKERS workers, default 1). */
+  reader: "sluice" | "sluice-parallel" | "transport" | "zongji";
   sourceUrl: string;
   start: BinlogPos;
   end: BinlogPos;
@@ -78,7 +87,8 @@ function finish(cfg: ReaderConfig, p: Progress, seconds: number, error?: string)
 /** Sluice's replica connection, with or without the decoder. Returns the read time in seconds. */
 async function readSluice(cfg: ReaderConfig, p: Progress): Promise<number> {
   let mod: Record<string, unknown> | undefined;
-  if (cfg.reader === "sluice") {
+  const workers = cfg.reader === "sluice-parallel" ? Math.max(1, decoderWorkers()) : decoderWorkers();
+  if (cfg.reader === "sluice" || cfg.reader === "sluice-parallel") {
     const m = await importSluiceDecoder();
     if (typeof m === "string") throw new Error(`sluice decoder: not available (${m})`);
     mod = m;
@@ -88,7 +98,7 @@ async function readSluice(cfg: ReaderConfig, p: Progress): Promise<number> {
   let decoder: RowsDecoder | undefined;
   if (mod) {
     try {
-      decoder = makeRowsDecoder(mod, client.info);
+      decoder = makeRowsDecoder(mod, client.info, workers);
     } catch (err) {
       client.close();
       throw new Error(`sluice decoder: not available (its API differs: ${(err as Error).message})`);
@@ -129,7 +139,9 @@ async function readSluice(cfg: ReaderConfig, p: Progress): Promise<number> {
           // The event's own offset: its end position minus its length (0 for artificial events).
           const logPos = bytes.length >= 19 ? bytes.readUInt32LE(13) : 0;
           const offset = logPos > 0 ? logPos - bytes.length : 0;
-          if (!decoder.push(bytes, tracker.file, offset)) {
+          const more = decoder.push(bytes, tracker.file, offset);
+          p.rows = decoder.rows;
+          if (!more) {
             if (decoder.error) return; // reported through onError
             paused = true;
             dumpControl?.pause();

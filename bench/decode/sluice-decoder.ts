@@ -5,9 +5,8 @@
 // with rows events carrying `rows` (row images of text values), the bench prints
 // "sluice decoder: not available (...)" and carries on with the other readers.
 // When the module also exports ParallelDecoder (rows decoded on worker threads, events back
-// in order through onEvent, push() returning false for back-pressure), the sluice line uses
-// it with SLUICE_DECODER_WORKERS worker(s) (default 1); SLUICE_DECODER_WORKERS=0 measures
-// the single-threaded BinlogDecoder.decode().
+// in order through onEvent, push() returning false for back-pressure), the reader
+// "sluice-parallel" (and "sluice" with SLUICE_DECODER_WORKERS=N > 0) uses it with N worker(s).
 //
 // If the decoder's API changes, `makeRowsDecoder` and `rowChanges` below are all that needs
 // adapting.
@@ -39,13 +38,14 @@ export interface RowsDecoder {
 }
 
 /**
- * Decoder worker threads for the sluice line: SLUICE_DECODER_WORKERS (default 1; 0 = the
- * single-threaded BinlogDecoder.decode()).
+ * Decoder worker threads: SLUICE_DECODER_WORKERS (default 0 = the single-threaded
+ * BinlogDecoder.decode(), the faster on a 2-vCPU machine shared with the server; > 0 =
+ * ParallelDecoder with that many workers).
  */
 export function decoderWorkers(): number {
   const v = process.env.SLUICE_DECODER_WORKERS;
-  const n = v === undefined || v === "" ? 1 : Number(v);
-  return Number.isInteger(n) && n >= 0 ? n : 1;
+  const n = v === undefined || v === "" ? 0 : Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : 0;
 }
 
 /** The server facts a decoder may want (a subset of ReplicationClient's ServerInfo). */
@@ -139,7 +139,11 @@ export function makeRowsDecoder(
 }
 
 /** sluice's ParallelDecoder: rows decoded on `workers` threads, events back in order. */
-function parallelRowsDecoder(Ctor: ParallelCtor, options: Record<string, unknown>, workers: number): RowsDecoder {
+function parallelRowsDecoder(
+  Ctor: ParallelCtor,
+  options: Record<string, unknown>,
+  workers: number,
+): RowsDecoder {
   let digest = 0;
   let rows = 0;
   let error: Error | undefined;

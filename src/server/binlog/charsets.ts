@@ -244,7 +244,11 @@ export class EventText {
     const last = (e + head) >> 2; // words [first, last) lie inside [s, e)
     for (let k = s, stop = (first << 2) - head; k < stop; k++) if ((buf[k] as number) >= 0x80) return false;
     let acc = 0;
-    for (let j = first; j < last; j++) acc |= w[j] as number;
+    let j = first;
+    for (const stop = last - 3; j < stop; j += 4) {
+      acc |= (w[j] as number) | (w[j + 1] as number) | (w[j + 2] as number) | (w[j + 3] as number);
+    }
+    for (; j < last; j++) acc |= w[j] as number;
     if ((acc & 0x80808080) !== 0) return false;
     for (let k = (last << 2) - head; k < e; k++) if ((buf[k] as number) >= 0x80) return false;
     return true;

@@ -47,6 +47,7 @@ export function decodeDecimal(
   const size = intg0 * 4 + (DIG2BYTES[intg0x] as number) + frac0 * 4 + (DIG2BYTES[frac0x] as number);
   const negative = ((buf[pos] as number) & 0x80) === 0;
   const mask = negative ? 0xff : 0;
+  if (intg <= 15 && scale <= 9) return smallDecimal(buf, pos, negative, mask, intg0, intg0x, frac0, frac0x);
   for (let i = 0; i < size; i++) scratch[i] = (buf[pos + i] as number) ^ mask;
   scratch[0] = (scratch[0] as number) ^ 0x80;
 
@@ -88,6 +89,63 @@ export function decodeDecimal(
     if (v >= (POW10[frac0x] as number)) fail("corrupt DECIMAL digits");
     frac += pad(v, frac0x);
   }
+  return negative ? `-${intPart}.${frac}` : `${intPart}.${frac}`;
+}
+
+const PAD = ["", "0", "00", "000", "0000", "00000", "000000", "0000000", "00000000"];
+
+/** Big-endian n bytes at buf[p], each XORed with mask; the DECIMAL's first byte (at `first`) also has its sign bit flipped. */
+function groupAt(buf: Buffer | Uint8Array, p: number, n: number, mask: number, first: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    let b = (buf[p + k] as number) ^ mask;
+    if (p + k === first) b ^= 0x80;
+    v = v * 256 + b;
+  }
+  return v;
+}
+
+/**
+ * DECIMAL with at most 15 integer digits (exact as a double) and at most 9 fraction digits
+ * (one group): the same text and the same corruption checks as the general path, without the
+ * scratch copy and the per-group strings.
+ */
+function smallDecimal(
+  buf: Buffer | Uint8Array,
+  pos: number,
+  negative: boolean,
+  mask: number,
+  intg0: number,
+  intg0x: number,
+  frac0: number,
+  frac0x: number,
+): string {
+  let p = pos;
+  let ip = 0;
+  if (intg0x > 0) {
+    const n = DIG2BYTES[intg0x] as number;
+    ip = groupAt(buf, p, n, mask, pos);
+    p += n;
+    if (ip >= (POW10[intg0x] as number)) fail("corrupt DECIMAL digits");
+  }
+  for (let g = 0; g < intg0; g++) {
+    const v = groupAt(buf, p, 4, mask, pos);
+    p += 4;
+    if (v > 999999999) fail("corrupt DECIMAL digits");
+    ip = ip * 1000000000 + v;
+  }
+  const intPart = `${ip}`;
+  let frac: string;
+  if (frac0 === 1) {
+    const v = groupAt(buf, p, 4, mask, pos);
+    if (v > 999999999) fail("corrupt DECIMAL digits");
+    frac = pad(v, 9);
+  } else if (frac0x > 0) {
+    const v = groupAt(buf, p, DIG2BYTES[frac0x] as number, mask, pos);
+    if (v >= (POW10[frac0x] as number)) fail("corrupt DECIMAL digits");
+    const t = `${v}`;
+    frac = t.length >= frac0x ? t : (PAD[frac0x - t.length] as string) + t;
+  } else return negative ? `-${intPart}` : intPart;
   return negative ? `-${intPart}.${frac}` : `${intPart}.${frac}`;
 }
 

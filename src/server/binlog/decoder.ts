@@ -149,7 +149,11 @@ export class BinlogDecoder {
   }
 
   /** Adds file/offset/event type context to an error thrown while decoding an event. */
-  errorFor(err: unknown, header: EventHeader | undefined, position: BinlogPosition | undefined): BinlogDecodeError {
+  errorFor(
+    err: unknown,
+    header: EventHeader | undefined,
+    position: BinlogPosition | undefined,
+  ): BinlogDecodeError {
     return this.wrap(err, header, position);
   }
 
@@ -263,7 +267,6 @@ export class BinlogDecoder {
     }
     const r = new BufferReader(event, EVENT_HEADER_LENGTH, end);
     const ph = (t: number, fallback: number) => postHeaderLength(this.fd, t, fallback);
-
 
     switch (type) {
       case E.TABLE_MAP:

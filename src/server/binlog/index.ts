@@ -24,8 +24,8 @@ export { ColumnType, EventFlag, EventType, eventTypeName, JdbcType } from "./eve
 export type * from "./events.js";
 export type { FormatDescription } from "./format-description.js";
 export type { JsonDiff } from "./json-binary.js";
+export { ParallelDecoder, type ParallelDecoderOptions } from "./parallel/parallel-decoder.js";
 export type { ParsedColumnType, ProvidedColumn, ProvidedTable, SchemaProvider } from "./schema-provider.js";
 export { parseColumnType } from "./schema-provider.js";
-export { ParallelDecoder, type ParallelDecoderOptions } from "./parallel/parallel-decoder.js";
 export type { ColumnInfo, Flavor, TableInfo } from "./table-map.js";
 export type { TimeZoneOffset } from "./temporal.js";

@@ -85,7 +85,22 @@ function clock(lead: string, h: number, mi: number, s: number, usec: number, fsp
     case 5:
       return (
         lead +
-        fc(h1, h0, 58, m1, m0, 58, s1, s0, 46, f5, f4, f3, 48 + (((usec / 100) | 0) % 10), 48 + (((usec / 10) | 0) % 10))
+        fc(
+          h1,
+          h0,
+          58,
+          m1,
+          m0,
+          58,
+          s1,
+          s0,
+          46,
+          f5,
+          f4,
+          f3,
+          48 + (((usec / 100) | 0) % 10),
+          48 + (((usec / 10) | 0) % 10),
+        )
       );
     default:
       return (
@@ -130,7 +145,19 @@ export function formatDatetime(
   const y2 = 48 + (((y / 100) | 0) % 10);
   const y1 = 48 + (((y / 10) | 0) % 10);
   const y0 = 48 + (y % 10);
-  const date = fc(y3, y2, y1, y0, 45, 48 + ((mo / 10) | 0), 48 + (mo % 10), 45, 48 + ((d / 10) | 0), 48 + (d % 10), 32);
+  const date = fc(
+    y3,
+    y2,
+    y1,
+    y0,
+    45,
+    48 + ((mo / 10) | 0),
+    48 + (mo % 10),
+    45,
+    48 + ((d / 10) | 0),
+    48 + (d % 10),
+    32,
+  );
   return clock(date, h, mi, s, usec, fsp);
 }
 

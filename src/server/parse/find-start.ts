@@ -106,11 +106,7 @@ async function fileHeaderGtids(source: SourceConfig, file: string): Promise<Gtid
       return refs;
     }
     // The header list comes right after the FORMAT_DESCRIPTION; anything else means none.
-    if (
-      type !== EventType.FORMAT_DESCRIPTION &&
-      type !== EventType.ROTATE &&
-      bytes.readUInt32LE(13) > 0
-    )
+    if (type !== EventType.FORMAT_DESCRIPTION && type !== EventType.ROTATE && bytes.readUInt32LE(13) > 0)
       return [];
     return undefined;
   });
