@@ -94,9 +94,12 @@ describe("ZooKeeper from the harness", () => {
         return e instanceof ZkError && e.code === "NODEEXISTS";
       });
 
+      let fired!: (event: string) => void;
       const deleted = new Promise<string>((resolve) => {
-        void b.exists(running, resolve);
+        fired = resolve;
       });
+      // The watch must be in place before the session ends, or the deletion goes unseen.
+      assert.ok(await b.exists(running, (event) => fired(event)));
       a.close();
       assert.equal(await deleted, "deleted");
       assert.equal(await b.exists(running), undefined);
