@@ -5,7 +5,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type mysql from "mysql2/promise";
-import { BINLOG_BASENAME, connectWhenReady, startMariaDB } from "../../test/harness/mariadb.js";
+import { connectWhenReady, mariadbdArgs, startMariaDB } from "../../test/harness/mariadb.js";
 import { freePort, makeTempDir, removeDir, spawnManaged } from "../../test/harness/processes.js";
 import type { Dataset } from "./common.js";
 
@@ -83,8 +83,8 @@ export function saveDataset(db: BenchServer, ds: Dataset, dir: string): void {
 }
 
 /**
- * Restarts mariadbd on a saved datadir with the harness's options (test/harness/mariadb.ts;
- * keep the two lists in step) plus the benchmark's. The restart adds a binlog file and, at
+ * Restarts mariadbd on a saved datadir with the harness's options (mariadbdArgs) plus the
+ * benchmark's. The restart adds a binlog file and, at
  * shutdown, a STOP event: both lie past the dataset's end position, which every reader stops at.
  */
 export async function startSavedServer(dir: string, ds: Dataset): Promise<BenchServer> {
@@ -93,24 +93,7 @@ export async function startSavedServer(dir: string, ds: Dataset): Promise<BenchS
   const socket = join(run, "mysqld.sock");
   const port = await freePort();
   const args = [
-    "--no-defaults",
-    "--user=root",
-    `--datadir=${dataDir}`,
-    `--socket=${socket}`,
-    `--port=${port}`,
-    "--bind-address=127.0.0.1",
-    `--pid-file=${join(run, "mysqld.pid")}`,
-    `--log-error=${join(run, "error.log")}`,
-    "--server-id=1",
-    `--log-bin=${BINLOG_BASENAME}`,
-    "--binlog-format=ROW",
-    "--binlog-row-metadata=FULL",
-    "--binlog-row-image=FULL",
-    "--character-set-server=utf8mb4",
-    "--collation-server=utf8mb4_general_ci",
-    "--innodb-flush-log-at-trx-commit=2",
-    "--max-allowed-packet=256M",
-    "--skip-name-resolve",
+    ...mariadbdArgs({ dataDir, runDir: run, socket, port, serverId: 1 }),
     ...benchServerArgs(ds.maxBinlogSize),
   ];
   const proc = spawnManaged("mariadbd", "mariadbd", args, {

@@ -68,26 +68,7 @@ export async function startMariaDB(opts: MariaDBOptions = {}): Promise<MariaDB> 
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const args = [
-      "--no-defaults",
-      "--user=root",
-      `--datadir=${dataDir}`,
-      `--socket=${socket}`,
-      `--port=${port}`,
-      "--bind-address=127.0.0.1",
-      `--pid-file=${join(dir, "mysqld.pid")}`,
-      `--log-error=${join(dir, "error.log")}`,
-      `--server-id=${opts.serverId ?? 1}`,
-      `--log-bin=${BINLOG_BASENAME}`,
-      "--binlog-format=ROW",
-      "--binlog-row-metadata=FULL",
-      "--binlog-row-image=FULL",
-      "--character-set-server=utf8mb4",
-      "--collation-server=utf8mb4_general_ci",
-      "--innodb-log-file-size=16M",
-      "--innodb-buffer-pool-size=128M",
-      "--innodb-flush-log-at-trx-commit=2",
-      "--max-allowed-packet=256M",
-      "--skip-name-resolve",
+      ...mariadbdArgs({ dataDir, runDir: dir, socket, port, serverId: opts.serverId ?? 1 }),
       ...(opts.extraArgs ?? []),
     ];
     const proc = spawnManaged("mariadbd", "mariadbd", args, {
@@ -120,6 +101,39 @@ export async function startMariaDB(opts: MariaDBOptions = {}): Promise<MariaDB> 
   }
   removeDir(dir);
   throw lastError;
+}
+
+/** The options every private mariadbd runs with (tests, quickstart, benchmarks). */
+export function mariadbdArgs(p: {
+  dataDir: string;
+  /** Where the pid file and error log go. */
+  runDir: string;
+  socket: string;
+  port: number;
+  serverId: number;
+}): string[] {
+  return [
+    "--no-defaults",
+    "--user=root",
+    `--datadir=${p.dataDir}`,
+    `--socket=${p.socket}`,
+    `--port=${p.port}`,
+    "--bind-address=127.0.0.1",
+    `--pid-file=${join(p.runDir, "mysqld.pid")}`,
+    `--log-error=${join(p.runDir, "error.log")}`,
+    `--server-id=${p.serverId}`,
+    `--log-bin=${BINLOG_BASENAME}`,
+    "--binlog-format=ROW",
+    "--binlog-row-metadata=FULL",
+    "--binlog-row-image=FULL",
+    "--character-set-server=utf8mb4",
+    "--collation-server=utf8mb4_general_ci",
+    "--innodb-log-file-size=16M",
+    "--innodb-buffer-pool-size=128M",
+    "--innodb-flush-log-at-trx-commit=2",
+    "--max-allowed-packet=256M",
+    "--skip-name-resolve",
+  ];
 }
 
 /** A root connection pool to a starting mariadbd on 127.0.0.1:port, once it answers. */
