@@ -7,13 +7,16 @@
 //   others, taking over when their runner goes. Cursors and filters live in ZooKeeper. If the
 //   ZooKeeper session is lost, its running nodes are gone and another server may take over,
 //   so this server stops serving at once.
+import { Code, ConnectError } from "@connectrpc/connect";
 import { type ConnectServer, startConnectServer } from "../common/http/index.js";
 import { createLogger, type Logger } from "../common/log.js";
 import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
+import { Balancer } from "./cluster/balancer.js";
 import { DestinationElection } from "./cluster/election.js";
+import { SessionLease } from "./cluster/session-lease.js";
 import type { DestinationConfig, ServerConfig } from "./config/types.js";
 import { Destination } from "./destination/destination.js";
 import { DestinationRegistry } from "./destination/registry.js";
@@ -21,7 +24,7 @@ import type { CursorStore } from "./meta/cursor-store.js";
 import { FileCursorStore } from "./meta/file-cursor-store.js";
 import { ZkCursorStore } from "./meta/zk-cursor-store.js";
 import { findBoundaryAfterGtid, findBoundaryAtTime } from "./parse/find-start.js";
-import { createAdminService } from "./service/admin-service.js";
+import { type ClusterView, createAdminService } from "./service/admin-service.js";
 import { createCanalService } from "./service/canal-service.js";
 import type { Boundary } from "./store/positions.js";
 
@@ -47,6 +50,24 @@ export async function startServer(
     fail = resolve;
   });
   const since = Date.now();
+  // The ZooKeeper side as the admin service sees it (only used with --zk).
+  const clusterView: ClusterView = {
+    async standbys(name) {
+      if (!zk) return [];
+      const all = await zk.children(zkPaths.destinationCluster(name)).catch(() => []);
+      return all.filter((a) => a !== advertised()).sort();
+    },
+    runningSince(name) {
+      const e = elections.get(name);
+      return e?.running ? e.runner?.since : undefined;
+    },
+    async release(name, to) {
+      const e = elections.get(name);
+      if (!e?.running) throw new ConnectError(`destination ${name} is not running here`, Code.Unavailable);
+      await e.handOver(to, to ? `released to ${to} by an administrator` : "released by an administrator");
+    },
+  };
+  const zkPaths = new ZkPaths(config.zk?.root);
   const http: ConnectServer = await startConnectServer({
     host: config.host,
     port: config.port,
@@ -60,7 +81,7 @@ export async function startServer(
             return advertised();
           },
           since,
-          standalone: !config.zk,
+          ...(config.zk ? { cluster: clusterView } : {}),
         }),
       );
     },
@@ -86,13 +107,17 @@ export async function startServer(
 
   let closing: Promise<void> | undefined;
   const running = new Map<string, Destination>();
-  const elections: DestinationElection[] = [];
+  const elections = new Map<string, DestinationElection>();
   let zk: ZkClient | undefined;
+  let lease: SessionLease | undefined;
+  let balancer: Balancer | undefined;
   const stopAll = async () => {
     await http.close();
-    for (const e of elections) await e.release();
+    balancer?.stop();
+    for (const e of elections.values()) await e.release();
     for (const d of running.values()) await d.stop();
     running.clear();
+    lease?.stop();
     zk?.close();
   };
   const byName = new Map(config.destinations.map((d) => [d.name, d]));
@@ -112,41 +137,48 @@ export async function startServer(
       schemaLookup: dc.schemaLookup,
       logger: logger.child(dc.name),
       onFatal: (err) => fail(new Error(`destination ${dc.name}: ${err.message}`)),
+      ...(config.zk ? { mayServe: () => (lease ? lease.check() : "this server is not in ZooKeeper") } : {}),
     });
   try {
     if (config.zk) {
       const zkc = config.zk;
-      const paths = new ZkPaths(zkc.root);
+      const paths = zkPaths;
       // One ZooKeeper session: register, compete for every destination. When the session
       // expires, everything it held is gone: stop what ran, and join again with a new one.
       const join = async (): Promise<void> => {
         const client = await ZkClient.connect(zkc.connect, { sessionTimeoutMs: zkc.sessionTimeoutMs });
         zk = client;
         // Cut off from ZooKeeper, the session may expire on the ensemble's side (and another
-        // server take over) before we hear of it. The client notices a silent connection
-        // after 2/3 of the session timeout, so at least 1/3 is left then; we keep serving for
-        // 1/4 (a leader election or a reconnect is usually quicker) and stop serving after.
-        const safeBoundMs = Math.floor(zkc.sessionTimeoutMs / 4);
-        let suspendTimer: NodeJS.Timeout | undefined;
+        // server take over) before the client even notices; the lease stops serving in time
+        // (see cluster/session-lease.ts).
+        lease?.stop();
+        const ownLease = new SessionLease(
+          client,
+          paths.server(advertised()),
+          {
+            lapsed: (reason) => {
+              for (const d of running.values()) d.suspend(reason);
+            },
+            renewed: () => {
+              for (const d of running.values()) d.resume();
+            },
+          },
+          logger.child("zk-lease"),
+        );
+        lease = ownLease;
         client.onState((state, reason) => {
           if (state === "connecting") {
-            clearTimeout(suspendTimer);
-            suspendTimer = setTimeout(() => {
-              for (const d of running.values()) d.suspend("this server lost its ZooKeeper connection");
-              logger.warn("ZooKeeper unreachable beyond the safe bound; not serving until it returns", {
-                safeBoundMs,
-              });
-            }, safeBoundMs);
+            logger.warn("ZooKeeper connection lost; reconnecting within the session");
           } else if (state === "connected") {
-            clearTimeout(suspendTimer);
-            for (const d of running.values()) d.resume();
+            logger.info("ZooKeeper connected");
           } else if (state === "closed" && !closing) {
-            clearTimeout(suspendTimer);
+            ownLease.stop();
             void rejoin(reason ?? "closed");
           }
         });
         await client.ensurePath(paths.cluster());
         await client.create(paths.server(advertised()), "", ZOO_EPHEMERAL).catch(ignoreExists);
+        ownLease.start();
         const epochs = new Map<string, bigint>();
         const store = new ZkCursorStore(client, paths, sourceOf, (name) => epochs.get(name) ?? 0n);
         for (const dc of config.destinations) {
@@ -176,12 +208,26 @@ export async function startServer(
             },
             logger.child(dc.name),
           );
-          elections.push(election);
+          elections.set(dc.name, election);
           await election.start();
           if (!election.running) {
             registry.elsewhere.set(dc.name, () => election.runner?.address);
             registry.starting.delete(dc.name);
           }
+        }
+        balancer?.stop();
+        balancer = undefined;
+        if (zkc.balance) {
+          balancer = new Balancer(
+            client,
+            paths,
+            advertised,
+            elections,
+            // Let elections settle (a restarting server takes its own back first).
+            { settleMs: Math.max(2000, zkc.regrabDelayMs * 4), intervalMs: 10_000 },
+            logger.child("balancer"),
+          );
+          balancer.start();
         }
       };
       const rejoin = async (reason: string): Promise<void> => {
@@ -194,7 +240,7 @@ export async function startServer(
           await d.stop();
         }
         running.clear();
-        elections.length = 0;
+        elections.clear();
         for (let attempt = 0; !closing; attempt++) {
           try {
             await join();

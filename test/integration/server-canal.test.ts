@@ -367,7 +367,13 @@ describe("canal server with ZooKeeper", () => {
     const cfg: ServerConfig = {
       ...config(db, dataDir),
       advertise: "127.0.0.1:0",
-      zk: { connect: zk.connectString, root: "/otter/canal", sessionTimeoutMs: 4000, regrabDelayMs: 500 },
+      zk: {
+        connect: zk.connectString,
+        root: "/otter/canal",
+        sessionTimeoutMs: 4000,
+        regrabDelayMs: 500,
+        balance: false,
+      },
     };
     const server = await startServer(cfg, silentLogger);
     const watcher = await ZkClient.connect(zk.connectString);
@@ -484,7 +490,13 @@ describe("canal server fencing", () => {
   test("a runner that finds a cursor written under a newer epoch refuses the ack and stops serving", async () => {
     const cfg: ServerConfig = {
       ...config(db, dataDir),
-      zk: { connect: zk.connectString, root: "/otter/canal", sessionTimeoutMs: 4000, regrabDelayMs: 500 },
+      zk: {
+        connect: zk.connectString,
+        root: "/otter/canal",
+        sessionTimeoutMs: 4000,
+        regrabDelayMs: 500,
+        balance: false,
+      },
     };
     const server = await startServer(cfg, silentLogger);
     const other = await ZkClient.connect(zk.connectString);

@@ -84,8 +84,11 @@ export class ZkClient {
   readonly #listeners = new Set<Listener>();
   readonly connectString: string;
 
+  readonly #requestedTimeoutMs: number;
+
   private constructor(connectString: string, sessionTimeoutMs: number) {
     this.connectString = connectString;
+    this.#requestedTimeoutMs = sessionTimeoutMs;
     this.#zk = new NativeZooKeeper({
       connect: connectString,
       timeout: sessionTimeoutMs,
@@ -127,6 +130,15 @@ export class ZkClient {
   /** The session id as ZooKeeper prints it (hex). */
   get sessionId(): string {
     return String(this.#zk.client_id);
+  }
+
+  /**
+   * The session timeout the ensemble granted (it clamps the requested one to its own
+   * bounds, 2 to 20 ticks by default); the requested one until the session is established.
+   */
+  get sessionTimeoutMs(): number {
+    const granted = Number(this.#zk.native?.timeout ?? -1);
+    return granted > 0 ? granted : this.#requestedTimeoutMs;
   }
 
   /** Called on every state change; returns an unsubscribe function. */

@@ -40,6 +40,14 @@ export class ZkPaths {
   clientCursor(d: string, clientId: string): string {
     return `${this.client(d, clientId)}/cursor`;
   }
+  /**
+   * Ephemeral, sluice's own (outside canal's trees, so canal's tools never see it): a runner
+   * handing destination d over writes {"from","to","at"} here before it lets go, so that the
+   * named server (or anyone but the old runner) takes it.
+   */
+  handoff(d: string): string {
+    return `${this.root}/sluice/handoff/${d}`;
+  }
   /** Persistent: the clientId's filter string. */
   clientFilter(d: string, clientId: string): string {
     return `${this.client(d, clientId)}/filter`;

@@ -22,8 +22,19 @@ export interface ElectionHandlers {
   lost(reason: string): Promise<void>;
 }
 
+/** How long a handover names who may take the destination (the others wait that long). */
+export const HANDOFF_WINDOW_MS = 10_000;
+
+interface Handoff {
+  from: string;
+  to: string;
+  at: number;
+}
+
 export class DestinationElection {
   #runner: RunnerInfo | undefined;
+  /** After handing the destination over, this server does not compete before this time. */
+  #holdOffUntil = 0;
   #running = false;
   #stopped = false;
   #wasOwner = false;
@@ -69,18 +80,69 @@ export class DestinationElection {
     }
   }
 
+  /**
+   * Hands the destination over (AdminService.ReleaseDestination, balancing): to `to` when
+   * given, else to whichever other server wins. Stops serving before the running node goes;
+   * this server then stands by and competes again only if nobody took over within
+   * HANDOFF_WINDOW_MS (a destination is never left without a runner).
+   */
+  async handOver(to: string, reason: string): Promise<void> {
+    if (!this.#running) throw new Error(`this server does not run ${this.destination}`);
+    const handoff = this.paths.handoff(this.destination);
+    await this.zk.ensurePath(handoff.slice(0, handoff.lastIndexOf("/")));
+    await this.zk.delete(handoff).catch(() => {});
+    const body: Handoff = { from: this.self(), to, at: Date.now() };
+    await this.zk.create(handoff, JSON.stringify(body), ZOO_EPHEMERAL);
+    this.#holdOffUntil = Date.now() + HANDOFF_WINDOW_MS;
+    this.#wasOwner = false;
+    this.#running = false;
+    this.log.info("handing the destination over", { to: to || "any other server", reason });
+    await this.handlers.lost(reason);
+    await this.zk.delete(this.paths.destinationRunning(this.destination)).catch(() => {});
+    await this.#standBy().catch((err) => this.#retryAfter(err));
+  }
+
+  async #readHandoff(): Promise<Handoff | undefined> {
+    try {
+      const { data } = await this.zk.get(this.paths.handoff(this.destination));
+      const h = JSON.parse(data.toString("utf8")) as Partial<Handoff>;
+      if (typeof h.at !== "number" || Date.now() - h.at > HANDOFF_WINDOW_MS) return undefined;
+      return { from: String(h.from ?? ""), to: String(h.to ?? ""), at: h.at };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The runner's node went: when to compete. */
+  async #runnerGone(): Promise<void> {
+    // canal: the previous owner may take it again at once; others wait, so that a server
+    // restarting quickly gets its destinations back without a round of flapping.
+    let delay = this.#wasOwner ? 0 : this.regrabDelayMs;
+    const handoff = await this.#readHandoff();
+    if (handoff?.to) delay = handoff.to === this.self() ? 0 : this.regrabDelayMs + HANDOFF_WINDOW_MS;
+    this.#schedule(delay);
+  }
+
   async #compete(): Promise<void> {
-    if (this.#stopped || this.zk.state === "closed") return;
+    if (this.#stopped || this.#running || this.zk.state === "closed") return;
     const path = this.paths.destinationRunning(this.destination);
     const address = this.self();
     try {
       await this.zk.create(path, JSON.stringify({ active: true, address, cid: 1 }), ZOO_EPHEMERAL);
     } catch (err) {
       if (!(err instanceof ZkError && err.code === "NODEEXISTS")) throw err;
+      // Ours already if an earlier create succeeded but its answer was lost on the way.
+      if (!(await this.#ownsNode())) {
+        await this.#standBy();
+        return;
+      }
+    }
+    const { stat } = await this.zk.get(path);
+    if (stat.ephemeralOwner !== this.zk.sessionId) {
+      // Gone and taken by someone else between our create and this read.
       await this.#standBy();
       return;
     }
-    const { stat } = await this.zk.get(path);
     const epoch = BigInt(stat.czxid);
     this.#runner = { address, epoch, since: stat.ctime };
     this.#running = true;
@@ -96,12 +158,41 @@ export class DestinationElection {
       this.#schedule(this.regrabDelayMs * 5);
       return;
     }
-    // Watch our own node: if it vanishes while we run (session trouble), stop at once.
-    await this.zk
-      .exists(path, (event) => {
-        if (event === "deleted" || event === "session") void this.#lostRunning("the running node went away");
-      })
-      .catch(() => {});
+    // A handover that named us (or anyone) is done.
+    await this.zk.delete(this.paths.handoff(this.destination)).catch(() => {});
+    await this.#watchOwnNode();
+  }
+
+  async #ownsNode(): Promise<boolean> {
+    const stat = await this.zk.exists(this.paths.destinationRunning(this.destination));
+    return stat !== undefined && stat.ephemeralOwner === this.zk.sessionId;
+  }
+
+  /**
+   * While we run, our running node goes only if someone deletes it or our session ends.
+   * Connection trouble within the session (reconnecting, an ensemble leader election) is not
+   * a loss: the C client calls every watch with a session event then and keeps the watch;
+   * the session lease (session-lease.ts) decides whether we may serve meanwhile, and the
+   * server rejoins when the session expires.
+   */
+  async #watchOwnNode(): Promise<void> {
+    const path = this.paths.destinationRunning(this.destination);
+    try {
+      const stat = await this.zk.exists(path, (event) => {
+        if (event === "deleted") void this.#lostRunning("the running node was deleted");
+        else if (event !== "session" && this.#running) void this.#watchOwnNode();
+      });
+      if (!stat || stat.ephemeralOwner !== this.zk.sessionId) {
+        await this.#lostRunning("the running node is no longer ours");
+      }
+    } catch (err) {
+      // The session is gone (the server rejoins) or the connection is down right now (the
+      // watch cannot be set; check again shortly while we still run).
+      if (this.zk.state !== "closed" && this.#running) {
+        this.log.debug("could not watch the running node; retrying", { error: (err as Error).message });
+        setTimeout(() => void this.#watchOwnNode(), Math.max(100, this.regrabDelayMs));
+      }
+    }
   }
 
   async #lostRunning(reason: string): Promise<void> {
@@ -113,17 +204,17 @@ export class DestinationElection {
   }
 
   async #standBy(): Promise<void> {
+    if (this.#stopped || this.#running) return;
     const path = this.paths.destinationRunning(this.destination);
     let stat: Awaited<ReturnType<ZkClient["exists"]>>;
     let data = "";
     try {
       const got = await this.zk.get(path, (event) => {
         if (event === "deleted") {
-          // canal: the previous owner may take it again at once; others wait, so that a server
-          // restarting quickly gets its destinations back without a round of flapping.
-          this.#schedule(this.#wasOwner ? 0 : this.regrabDelayMs);
+          void this.#runnerGone().catch((err) => this.#retryAfter(err));
         } else if (event !== "session") {
-          void this.#standBy();
+          // Data changed: read it again (and watch again). Session events leave the watch set.
+          void this.#standBy().catch((err) => this.#retryAfter(err));
         }
       });
       stat = got.stat;
@@ -135,25 +226,35 @@ export class DestinationElection {
       }
       throw err;
     }
+    if (stat.ephemeralOwner === this.zk.sessionId) {
+      // Our own node (a create whose answer was lost): we are the runner.
+      this.#schedule(0);
+      return;
+    }
     let address = "";
     try {
       address = String((JSON.parse(data) as { address?: unknown }).address ?? "");
     } catch {
       address = data;
     }
-    this.#runner = { address, epoch: BigInt(stat?.czxid ?? 0), since: stat?.ctime ?? 0 };
+    this.#runner = { address, epoch: BigInt(stat.czxid), since: stat.ctime };
+    // A node with our address but another session is our previous life's, waiting to expire:
+    // take it back at once when it goes.
     this.#wasOwner = address === this.self();
     this.log.info("standing by", { runner: address });
+  }
+
+  #retryAfter(err: unknown): void {
+    this.log.warn("election attempt failed; retrying", { error: (err as Error).message });
+    this.#schedule(Math.max(this.regrabDelayMs, 500));
   }
 
   #schedule(delayMs: number): void {
     clearTimeout(this.#timer);
     if (this.#stopped) return;
+    delayMs = Math.max(delayMs, this.#holdOffUntil - Date.now());
     this.#timer = setTimeout(() => {
-      this.#compete().catch((err) => {
-        this.log.warn("election attempt failed; retrying", { error: (err as Error).message });
-        this.#schedule(Math.max(this.regrabDelayMs, 500));
-      });
+      this.#compete().catch((err) => this.#retryAfter(err));
     }, delayMs);
   }
 }

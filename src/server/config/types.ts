@@ -53,6 +53,8 @@ export interface ZooKeeperConfig {
   sessionTimeoutMs: number;
   /** How long a standby waits before grabbing a destination whose runner vanished (ms). Default 1000. */
   regrabDelayMs: number;
+  /** Hand destinations over to servers running fewer than their share (cluster/balancer.ts). */
+  balance: boolean;
 }
 
 export interface ServerConfig {

@@ -15,7 +15,7 @@ export const DEFAULTS = {
   host: "0.0.0.0",
   port: 11113,
   dataDir: "./.sluice",
-  zk: { root: "/otter/canal", sessionTimeoutMs: 10_000, regrabDelayMs: 1000 },
+  zk: { root: "/otter/canal", sessionTimeoutMs: 10_000, regrabDelayMs: 1000, balance: true },
   metrics: { enabled: true, port: 9464 },
   store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20 },
   stream: { window: 4, maxBatchSize: 10_000 },
@@ -33,7 +33,7 @@ export const ROOT_KEYS = [
   "stream",
   "destinations",
 ] as const;
-export const ZK_KEYS = ["connect", "root", "sessionTimeout", "regrabDelay"] as const;
+export const ZK_KEYS = ["connect", "root", "sessionTimeout", "regrabDelay", "balance"] as const;
 export const METRICS_KEYS = ["enabled", "host", "port"] as const;
 export const STORE_KEYS = ["maxEntries", "maxBytes"] as const;
 export const STREAM_KEYS = ["window", "maxBatchSize"] as const;
@@ -310,7 +310,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
 
   // zk
   let zk: ZooKeeperConfig | undefined;
-  const zkMap = readMap(ctx, "zk", root.zk, ZK_KEYS, "connect, root, sessionTimeout, regrabDelay");
+  const zkMap = readMap(ctx, "zk", root.zk, ZK_KEYS, "connect, root, sessionTimeout, regrabDelay, balance");
   if (zkMap && Object.keys(zkMap).length > 0) {
     const connect = readString(
       ctx,
@@ -335,6 +335,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
         DEFAULTS.zk.sessionTimeoutMs,
       regrabDelayMs:
         readDuration(ctx, "zk.regrabDelay", zkMap.regrabDelay, 0, 2 ** 31 - 1) ?? DEFAULTS.zk.regrabDelayMs,
+      balance: readBool(ctx, "zk.balance", zkMap.balance) ?? DEFAULTS.zk.balance,
     };
   }
 

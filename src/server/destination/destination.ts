@@ -30,6 +30,11 @@ export interface DestinationOptions {
   logger?: Logger;
   /** Called when the destination stops for good (source refused us, decode error). */
   onFatal?(err: Error): void;
+  /**
+   * Asked before anything is served: undefined while this server may serve, else why not
+   * (its ZooKeeper lease ran out). Read at the moment of serving, not on a timer.
+   */
+  mayServe?(): string | undefined;
 }
 
 export class DestinationError extends Error {
@@ -62,6 +67,8 @@ export class Destination {
   #fatal: Error | undefined;
   #stopped = false;
   #suspended: string | undefined;
+  /** Set when a cursor write found a newer runner's epoch: never served here again. */
+  #fenced: string | undefined;
 
   constructor(readonly opts: DestinationOptions) {
     this.name = opts.name;
@@ -162,11 +169,9 @@ export class Destination {
 
   #check(): void {
     if (this.#stopped) throw new DestinationError("stopped", `destination ${this.name} is stopping`);
-    if (this.#suspended)
-      throw new DestinationError(
-        "stopped",
-        `destination ${this.name} is not served right now: ${this.#suspended}`,
-      );
+    const suspended = this.#fenced ?? this.#suspended ?? this.opts.mayServe?.();
+    if (suspended)
+      throw new DestinationError("stopped", `destination ${this.name} is not served right now: ${suspended}`);
     if (this.#fatal)
       throw new DestinationError("stopped", `destination ${this.name} stopped: ${this.#fatal.message}`);
   }
@@ -324,6 +329,7 @@ export class Destination {
       const priv = this.#private.get(clientId);
       if (priv) await priv.ready;
       this.#maybeRejoin(session);
+      this.#check(); // again: the await above may have outlived this server's right to serve
       const batch = session.take(batchSize);
       this.#trim();
       if (batch) return batch;
@@ -339,7 +345,10 @@ export class Destination {
       .ack(batchId, (c) => this.opts.store.saveCursor(this.name, clientId, c))
       .catch((err: unknown) => {
         // A newer runner owns the destination: this server must not serve it any more.
-        if (err instanceof FencedError) this.suspend(err.message);
+        if (err instanceof FencedError) {
+          this.#fenced = err.message;
+          for (const s of this.#sessions.values()) s.ring.wakeAll();
+        }
         throw err;
       });
     this.#trim();

@@ -11,9 +11,21 @@ export interface ServerIdentity {
   address: string;
   /** When this server started serving, ms since the epoch. */
   since: number;
-  /** Standalone servers cannot hand a destination over. */
-  standalone: boolean;
+  /** The ZooKeeper cluster this server is part of; undefined when standalone. */
+  cluster?: ClusterView;
 }
+
+/** What the admin service needs of the ZooKeeper side (server.ts provides it). */
+export interface ClusterView {
+  /** Live servers able to run the destination, other than this one, sorted. */
+  standbys(destination: string): Promise<string[]>;
+  /** When this server became the destination's runner, ms since the epoch. */
+  runningSince(destination: string): number | undefined;
+  /** Stops serving the destination and lets `to` (or any other server, when empty) take it. */
+  release(destination: string, to: string): Promise<void>;
+}
+
+const ADDRESS = /^[^\s:]+:\d{1,5}$/;
 
 export function createAdminService(
   registry: DestinationRegistry,
@@ -21,28 +33,58 @@ export function createAdminService(
 ): ServiceImpl<typeof AdminService> {
   return {
     async listDestinations() {
-      return { destinations: registry.all.map((d) => status(d, self)) };
+      return { destinations: await Promise.all(registry.all.map((d) => status(d, self))) };
     },
     async getDestination(req) {
-      return { destination: status(registry.require(req.destination), self) };
+      return { destination: await status(registry.require(req.destination), self) };
     },
     async releaseDestination(req) {
-      registry.require(req.destination);
-      if (self.standalone) {
+      if (req.toAddress && !ADDRESS.test(req.toAddress)) {
+        throw new ConnectError(
+          `to_address: must be "host:port", got ${JSON.stringify(req.toAddress)}`,
+          Code.InvalidArgument,
+        );
+      }
+      const d = registry.require(req.destination);
+      const cluster = self.cluster;
+      if (!cluster) {
         throw new ConnectError(
           `destination ${req.destination}: a standalone server (no --zk) has no other server to hand it to`,
           Code.FailedPrecondition,
         );
       }
-      throw new ConnectError(
-        "releasing destinations needs ZooKeeper election, which this build lacks",
-        Code.Unimplemented,
-      );
+      const standbys = await cluster.standbys(d.name);
+      if (req.toAddress === self.address) {
+        throw new ConnectError(
+          `to_address: ${req.toAddress} is this server, which already runs ${d.name}`,
+          Code.FailedPrecondition,
+        );
+      }
+      if (req.toAddress && !standbys.includes(req.toAddress)) {
+        throw new ConnectError(
+          `to_address: ${req.toAddress} is not a live server of ${d.name}'s cluster (live: ${standbys.join(", ") || "none"})`,
+          Code.FailedPrecondition,
+        );
+      }
+      if (standbys.length === 0) {
+        throw new ConnectError(
+          `destination ${d.name}: no other live server can run it, so it stays here`,
+          Code.FailedPrecondition,
+        );
+      }
+      const released = {
+        $typeName: "sluice.v1.ServerRef" as const,
+        address: self.address,
+        epoch: d.epoch,
+        since: BigInt(cluster.runningSince(d.name) ?? self.since),
+      };
+      await cluster.release(d.name, req.toAddress);
+      return { released };
     },
   };
 }
 
-function status(d: Destination, self: ServerIdentity): DestinationStatus {
+async function status(d: Destination, self: ServerIdentity): Promise<DestinationStatus> {
   const head = d.pipeline?.boundary;
   const headTime = head?.timestamp ?? 0;
   const clients: ClientStatus[] = d.clients.map((c) => ({
@@ -65,9 +107,9 @@ function status(d: Destination, self: ServerIdentity): DestinationStatus {
       $typeName: "sluice.v1.ServerRef",
       address: self.address,
       epoch: d.epoch,
-      since: BigInt(self.since),
+      since: BigInt(self.cluster?.runningSince(d.name) ?? self.since),
     },
-    standbys: [],
+    standbys: self.cluster ? await self.cluster.standbys(d.name).catch(() => []) : [],
     head: head ? toPosition({ resume: head, serverId: d.pipeline?.serverInfo?.serverId ?? 0 }) : undefined,
     clients,
   };

@@ -142,6 +142,7 @@ const FULL_EXPECTED: ServerConfig = {
     root: "/canal/prod",
     sessionTimeoutMs: 15_000,
     regrabDelayMs: 500,
+    balance: true,
   },
   metrics: { enabled: true, host: "0.0.0.0", port: 9465 },
   store: { maxEntries: 4096, maxBytes: 256 * 2 ** 20 },
@@ -418,7 +419,13 @@ test("flag and variable values are parsed as text", () => {
   });
   assert.equal(c.port, 0);
   assert.equal(c.metrics.port, 0);
-  assert.deepEqual(c.zk, { connect: "zk:2181", root: "/x", sessionTimeoutMs: 10_000, regrabDelayMs: 1000 });
+  assert.deepEqual(c.zk, {
+    connect: "zk:2181",
+    root: "/x",
+    sessionTimeoutMs: 10_000,
+    regrabDelayMs: 1000,
+    balance: true,
+  });
   for (const off of ["off", "OFF", "none", "false", "disabled"]) {
     assert.equal(load({ argv: ["--source", SOURCE, "--metrics-port", off] }).metrics.enabled, false, off);
   }
@@ -509,7 +516,7 @@ const errorCases: ErrorCase[] = [
     expect: [
       /^port: must be a port number from 0 to 65535 \(0: any free port\), got "11113" \(at \d+\/sluice\.yaml:1:1\)$/,
       /^host: must be a listen address such as 0\.0\.0\.0 or 127\.0\.0\.1, got 5 /,
-      /^zk: must be a map \(connect, root, sessionTimeout, regrabDelay\), got "z1:2181"/,
+      /^zk: must be a map \(connect, root, sessionTimeout, regrabDelay, balance\), got "z1:2181"/,
       /^metrics\.enabled: must be true or false, got "yes"/,
       /^stream\.window: must be a positive integer, got 2\.5/,
       /^stream\.maxBatchSize: must be a positive integer, got 0/,
