@@ -51,6 +51,22 @@ ensure_runtime_packages() {
     python3:python3 \
     git:git \
     curl:curl
+  ensure_client_toolchains
+}
+
+# The generated Go and Python clients (scripts/generate-clients.sh) and their example
+# consumers, which the tests build and run: Debian's Go 1.19 (GOPATH mode) with its gRPC and
+# protobuf packages and protoc plugins, and /usr/bin/python3 with grpcio and grpc-tools.
+ensure_client_toolchains() {
+  ensure_debian_packages \
+    /usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio \
+    /usr/lib/python3/dist-packages/grpc_tools/protoc.py:python3-grpc-tools \
+    /usr/bin/go:golang-go \
+    /usr/share/gocode/src/google.golang.org/grpc/server.go:golang-google-grpc-dev \
+    /usr/share/gocode/src/google.golang.org/protobuf/proto/encode.go:golang-google-protobuf-dev \
+    /usr/share/gocode/src/github.com/golang/protobuf/proto/wire.go:golang-github-golang-protobuf-1-5-dev \
+    /usr/bin/protoc-gen-go:protoc-gen-go \
+    /usr/bin/protoc-gen-go-grpc:protoc-gen-go-grpc
 }
 
 # Installs the locked npm dependencies when node_modules is missing or older than the lockfile.
