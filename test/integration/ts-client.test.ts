@@ -3,6 +3,7 @@
 // exact sequence of rows acked, also across a server crash in the middle of a stream.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -55,6 +56,17 @@ after(async () => {
 });
 
 describe("examples, run as a user runs them", () => {
+  test("the README shows examples/stream.ts verbatim", () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../../README.md", import.meta.url)), "utf8");
+    const source = readFileSync(
+      fileURLToPath(new URL("../../../examples/stream.ts", import.meta.url)),
+      "utf8",
+    );
+    const m = /<!-- example: examples\/stream\.ts -->\n```ts\n([\s\S]*?)```\n<!-- \/example -->/.exec(readme);
+    assert.ok(m, "README has the example block");
+    assert.equal(m[1], source);
+  });
+
   async function runExample(file: string, env: Record<string, string>): Promise<unknown[]> {
     const { stdout } = await execFileAsync(process.execPath, [`${EXAMPLES}${file}`], {
       env: { ...process.env, SLUICE_URL: server.url, ...env },
