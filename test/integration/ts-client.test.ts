@@ -236,6 +236,34 @@ describe("client.stream", () => {
     assert.deepEqual(acked, ids);
   });
 
+  test("a stop signal while a batch is held: that batch can still be acked, then the loop ends", async () => {
+    const client = createSluiceClient({ baseUrl: server.url });
+    await client.canal.subscribe({ destination: "example", clientId: "graceful" });
+    const ids = await insertRows(4, 1);
+    const stop = new AbortController();
+    const acked: number[] = [];
+    let loops = 0;
+    for await (const batch of client.stream({
+      destination: "example",
+      clientId: "graceful",
+      batchSize: 3,
+      signal: stop.signal,
+    })) {
+      loops++;
+      stop.abort(); // e.g. SIGINT while this batch is being processed
+      assert.equal(await batch.ack(), true, "the held batch is acked");
+      acked.push(...idsOf(batch));
+    }
+    assert.equal(loops, 1, "no batch after the signal");
+    assert.deepEqual(acked, ids.slice(0, 1));
+    const rest: number[] = [];
+    for await (const batch of client.stream({ destination: "example", clientId: "graceful", batchSize: 3 })) {
+      if (await batch.ack()) rest.push(...idsOf(batch));
+      if (rest.length >= 3) break;
+    }
+    assert.deepEqual(rest, ids.slice(1), "the next stream goes on after it");
+  });
+
   test("a refusal that will not go away is thrown, not retried", async () => {
     const client = createSluiceClient({ baseUrl: server.url });
     const stream = client.stream({ destination: "no-such", clientId: "x" });

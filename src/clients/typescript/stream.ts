@@ -33,7 +33,10 @@ export interface StreamOptions {
   wait?: boolean;
   /** Back-off between resubscribe attempts. */
   retry?: RetryOptions;
-  /** Ends the stream (the loop ends normally). */
+  /**
+   * Ends the stream: the loop ends normally. A batch the loop body holds when it fires can
+   * still be acked; the stream closes when the body asks for the next batch.
+   */
   signal?: AbortSignal;
   /** Called on every new subscription (the first and each resubscribe). */
   onSubscribed?: (info: SubscriptionInfo) => void;
@@ -137,7 +140,12 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
     try {
       while (!signal?.aborted) {
         const ctl = new AbortController();
-        const onAbort = () => ctl.abort(signal?.reason);
+        // The caller's signal cuts a wait for the server at once; while the caller holds a batch
+        // it only ends the loop at the next pull, so that batch can still be acked.
+        let holding = false;
+        const onAbort = () => {
+          if (!holding) ctl.abort(signal?.reason);
+        };
         signal?.addEventListener("abort", onAbort, { once: true });
         this.#current = ctl;
         this.#endedBy = undefined;
@@ -170,7 +178,10 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
               backoff.reset();
               const batch = new StreamBatch(this, subscription, m.value);
               this.#outstanding.push(batch);
+              holding = true;
               yield batch;
+              holding = false;
+              if (signal?.aborted) return;
               if (this.#endedBy) throw this.#endedBy;
             }
           }
