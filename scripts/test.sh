@@ -40,8 +40,17 @@ build
 say "tests"
 if [ $# -gt 0 ]; then
   targets=()
-  for arg in "$@"; do targets+=("dist/${arg%.ts}"); done
-  files=$(find "${targets[@]}" -name '*.test.js' 2>/dev/null | sort)
+  # A test file (test/x.test.ts -> dist/test/x.test.js) or a directory under test/.
+  for arg in "$@"; do
+    case "$arg" in
+      *.ts) targets+=("dist/${arg%.ts}.js") ;;
+      *) targets+=("dist/${arg%/}") ;;
+    esac
+  done
+  for t in "${targets[@]}"; do
+    [ -e "$t" ] || { echo "no such test file or directory: ${t#dist/} (compiled: $t)" >&2; exit 1; }
+  done
+  files=$(find "${targets[@]}" -name '*.test.js' | sort)
 else
   files=$(find dist/test -name '*.test.js' | sort)
 fi
