@@ -155,12 +155,15 @@ export class CanalConnector {
     this.#requireConnected();
     this.#checkNotStale(batchId);
     try {
-      await this.#canal.ack({
-        destination: this.#opts.destination,
-        clientId: this.#opts.clientId,
-        batchId,
-        session: this.#session ?? "",
-      });
+      await this.#canal.ack(
+        {
+          destination: this.#opts.destination,
+          clientId: this.#opts.clientId,
+          batchId,
+          session: this.#session ?? "",
+        },
+        { timeoutMs: 30_000 },
+      );
       this.#outstanding.delete(batchId);
     } catch (caught) {
       const err = ConnectError.from(caught);

@@ -20,12 +20,18 @@ export interface SluiceClientOptions {
   interceptors?: Interceptor[];
 }
 
+// Over HTTP/2 a stream that waits for changes sends nothing for a long time: PING frames find
+// a connection that died silently (a host gone, a black-holed route), so the stream fails with
+// `unavailable` and the client subscribes again instead of waiting forever.
+const HTTP2_KEEPALIVE = { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: true };
+
 export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
   const protocol = opts.transport ?? "connect";
   const common = {
     baseUrl: opts.baseUrl,
     interceptors: opts.interceptors,
     useBinaryFormat: opts.useBinaryFormat ?? true,
+    ...HTTP2_KEEPALIVE,
   };
   switch (protocol) {
     case "connect":

@@ -53,6 +53,9 @@ export interface SubscriptionInfo {
   cursor?: Position;
 }
 
+/** An ack that takes longer is given up (its fate unknown: the client subscribes again). */
+const ACK_TIMEOUT_MS = 30_000;
+
 type BatchState = "unacked" | "acking" | "acked" | "stale";
 
 /** One batch of a stream. Ack it (in order) once its entries are processed. */
@@ -229,12 +232,15 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
         return false;
       }
       try {
-        await this.#canal.ack({
-          destination: this.#opts.destination,
-          clientId: this.#opts.clientId,
-          batchId: batch.batchId,
-          session: this.#session,
-        });
+        await this.#canal.ack(
+          {
+            destination: this.#opts.destination,
+            clientId: this.#opts.clientId,
+            batchId: batch.batchId,
+            session: this.#session,
+          },
+          { timeoutMs: ACK_TIMEOUT_MS },
+        );
       } catch (caught) {
         const err = ConnectError.from(caught);
         if (!isRetryable(err)) {
