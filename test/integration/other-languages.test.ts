@@ -1,8 +1,9 @@
 // The generated Go and Python clients, through their example consumers, built and run with
 // Debian's toolchains against a live `sluice server`: each consumes a known workload over
-// gRPC, acks it, and prints exactly the rows it acked, in order.
+// gRPC, acks it, and prints exactly the rows it acked, in order, also when the server is killed
+// and restarted under it.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -70,6 +71,62 @@ function summary(stdout: string): string[] {
     });
 }
 
+/**
+ * Runs a consumer through a server crash: the workload, the consumer until it has printed all
+ * of it, a SIGKILL and restart of the server on the same port, more rows, and the consumer's
+ * exit once it has printed those too. Returns what it printed and what it should have.
+ */
+async function consumeAcrossRestart(
+  command: string,
+  args: string[],
+  clientId: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ printed: string[]; expected: string[]; stderr: string }> {
+  const first = await workload(clientId);
+  const more = Array.from({ length: 50 }, () => nextId++);
+  const expected = [...first, ...more.map((id) => `INSERT ${id} item-${id}`)];
+  const child = spawn(command, args, {
+    env: { ...consumerEnv(clientId, expected.length), ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (stdout.split("\n").length - 1 < first.length) {
+      assert.ok(Date.now() < deadline, `the consumer printed only:\n${stdout}\n${stderr}`);
+      assert.equal(child.exitCode, null, `the consumer exited early: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await server.kill();
+    server = await startSluiceServer({
+      name: `server-${clientId}`,
+      sourceUrl: db.sourceUrl,
+      dataDir,
+      port: server.port,
+    });
+    for (let i = 0; i < more.length; i += 10) {
+      const tx = more.slice(i, i + 10);
+      await db.query(`INSERT INTO shop.orders VALUES ${tx.map((id) => `(${id}, 'item-${id}')`).join(",")}`);
+    }
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((r) => setTimeout(() => r("timeout"), 90_000).unref()),
+    ]);
+    assert.equal(code, 0, `the consumer ended with ${code}: ${stderr}`);
+  } finally {
+    child.kill("SIGKILL");
+  }
+  return { printed: summary(stdout), expected, stderr };
+}
+
 function consumerEnv(clientId: string, rows: number): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -79,7 +136,7 @@ function consumerEnv(clientId: string, rows: number): NodeJS.ProcessEnv {
   };
 }
 
-test("Go (GOPATH mode, Debian's grpc): the example consumer acks exactly the workload", async () => {
+test("Go (GOPATH mode, Debian's grpc): the example consumer acks exactly the workload, across a server crash", async () => {
   const gopath = makeTempDir("gopath");
   try {
     // GOPATH mode: the generated package's import path is sluice/clients/go/sluice/v1.
@@ -105,13 +162,15 @@ test("Go (GOPATH mode, Debian's grpc): the example consumer acks exactly the wor
   }
 });
 
-test("Python (Debian's grpcio): the example consumer acks exactly the workload", async () => {
-  const expected = await workload("python");
-  const { stdout } = await execFileAsync("/usr/bin/python3", [join(CLIENTS, "python/example.py")], {
-    env: { ...consumerEnv("python", expected.length), PYTHONDONTWRITEBYTECODE: "1" },
-    timeout: 60_000,
-  });
-  assert.deepEqual(summary(stdout), expected);
+test("Python (Debian's grpcio): the example consumer acks exactly the workload, across a server crash", async () => {
+  const { printed, expected, stderr } = await consumeAcrossRestart(
+    "/usr/bin/python3",
+    [join(CLIENTS, "python/example.py")],
+    "python",
+    { PYTHONDONTWRITEBYTECODE: "1" },
+  );
+  assert.deepEqual(printed, expected);
+  assert.match(stderr, /opening it again/, "it noticed the crash and opened the stream again");
   const status = await createSluiceClient({ baseUrl: server.url }).admin.getDestination({
     destination: "example",
   });
