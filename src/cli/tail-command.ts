@@ -31,6 +31,8 @@ Options:
   --max-seconds S         stop after S seconds
   --batch-size N          entries per batch, 1..10000 (default 100)
   --transport connect|grpc|grpc-web   protocol (default connect over HTTP/1.1)
+  --progress S            every S seconds, print rows so far and the lag to stderr (default:
+                          every 5 s with --format json when stderr is a terminal)
   -h, --help              this help
 
 JSON lines: {"schema","table","type","before","after","keys","sql","executeTime","lagMs",
@@ -49,6 +51,8 @@ interface TailOptions {
   maxSeconds: number;
   batchSize: number;
   transport: "connect" | "grpc" | "grpc-web";
+  /** Seconds between progress lines on stderr; 0: none. */
+  progressSeconds: number;
 }
 
 export const tailCommand: Command = {
@@ -68,7 +72,7 @@ export const tailCommand: Command = {
     process.once("SIGTERM", onSignal);
     const timer =
       opts.maxSeconds < Number.POSITIVE_INFINITY ? setTimeout(onSignal, opts.maxSeconds * 1000) : undefined;
-    const out = new Printer(opts.format);
+    const out = new Printer(opts.format, opts.progressSeconds);
     try {
       if (opts.readOnly) await tailReadOnly(client, opts, out, stop.signal);
       else await tailAcking(client, opts, out, stop.signal);
@@ -144,6 +148,7 @@ function parseTailArgs(args: string[]): TailOptions {
         "max-rows": { type: "string" },
         "max-seconds": { type: "string" },
         "batch-size": { type: "string" },
+        progress: { type: "string" },
         transport: { type: "string" },
       },
     }));
@@ -168,6 +173,12 @@ function parseTailArgs(args: string[]): TailOptions {
     maxSeconds: positive("--max-seconds", values["max-seconds"] as string | undefined, false),
     batchSize: positive("--batch-size", (values["batch-size"] as string | undefined) ?? "100", true),
     transport,
+    progressSeconds:
+      values.progress !== undefined
+        ? positive("--progress", values.progress as string, false)
+        : format === "json" && process.stderr.isTTY
+          ? 5
+          : 0,
   };
 }
 
@@ -190,17 +201,28 @@ function positive(flag: string, text: string | undefined, integer: boolean): num
 /** Writes rows to stdout, waiting when the pipe is full. */
 class Printer {
   readonly #format: "text" | "json";
+  readonly #progress?: NodeJS.Timeout;
   count = 0;
-  constructor(format: "text" | "json") {
+  #lagMs = -1;
+  constructor(format: "text" | "json", progressEverySeconds: number) {
     this.#format = format;
+    if (progressEverySeconds > 0) {
+      this.#progress = setInterval(() => {
+        const lag = this.#lagMs < 0 ? "-" : `${(this.#lagMs / 1000).toFixed(1)}s`;
+        process.stderr.write(`sluice tail: ${this.count} rows, lag ${lag}\n`);
+      }, progressEverySeconds * 1000);
+      this.#progress.unref();
+    }
   }
   async row(row: FlatRow): Promise<void> {
     this.count++;
     const lagMs = row.executeTime > 0 ? Math.max(0, Date.now() - row.executeTime) : -1;
+    this.#lagMs = lagMs;
     const line = this.#format === "json" ? jsonLine(row, lagMs) : textLine(row, lagMs);
     if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once("drain", r));
   }
   async close(): Promise<void> {
+    clearInterval(this.#progress);
     await new Promise<void>((r) => process.stdout.write("", () => r()));
   }
 }

@@ -113,9 +113,20 @@ describe("sluice tail", () => {
       jsonLines(next.stdout).map((x) => (x.after as Record<string, string>).id),
       ["100"],
     );
-    const quiet = await sluice(["tail", "-c", "cli", "--format", "json", "--max-seconds", "1.5"]);
+    const quiet = await sluice([
+      "tail",
+      "-c",
+      "cli",
+      "--format",
+      "json",
+      "--max-seconds",
+      "1.5",
+      "--progress",
+      "0.5",
+    ]);
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.equal(quiet.stdout, "", "nothing new, nothing printed, and it stopped by itself");
+    assert.match(quiet.stderr, /^sluice tail: 0 rows, lag -$/m, "progress on stderr");
   });
 
   test("--read-only prints the rows and never acks: they come again, then an acking tail takes them", async () => {
