@@ -51,11 +51,10 @@ ensure_runtime_packages() {
     python3:python3 \
     git:git \
     curl:curl
-  ensure_client_toolchains
 }
 
 # The generated Go and Python clients (scripts/generate-clients.sh) and their example
-# consumers, which the tests build and run: Debian's Go 1.19 (GOPATH mode) with its gRPC and
+# consumers, which the tests build and run (scripts/test.sh; the quickstart does not need them): Debian's Go 1.19 (GOPATH mode) with its gRPC and
 # protobuf packages and protoc plugins, and /usr/bin/python3 with grpcio and grpc-tools.
 ensure_client_toolchains() {
   ensure_debian_packages \
