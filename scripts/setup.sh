@@ -53,6 +53,21 @@ ensure_runtime_packages() {
     curl:curl
 }
 
+# The generated Go and Python clients (scripts/generate-clients.sh) and their example
+# consumers, which the tests build and run (scripts/test.sh; the quickstart does not need them): Debian's Go 1.19 (GOPATH mode) with its gRPC and
+# protobuf packages and protoc plugins, and /usr/bin/python3 with grpcio and grpc-tools.
+ensure_client_toolchains() {
+  ensure_debian_packages \
+    /usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio \
+    /usr/lib/python3/dist-packages/grpc_tools/protoc.py:python3-grpc-tools \
+    /usr/bin/go:golang-go \
+    /usr/share/gocode/src/google.golang.org/grpc/server.go:golang-google-grpc-dev \
+    /usr/share/gocode/src/google.golang.org/protobuf/proto/encode.go:golang-google-protobuf-dev \
+    /usr/share/gocode/src/github.com/golang/protobuf/proto/wire.go:golang-github-golang-protobuf-1-5-dev \
+    /usr/bin/protoc-gen-go:protoc-gen-go \
+    /usr/bin/protoc-gen-go-grpc:protoc-gen-go-grpc
+}
+
 # Installs the locked npm dependencies when node_modules is missing or older than the lockfile.
 ensure_node_modules() {
   # The native ZooKeeper client builds with node-gyp; point it at the installed Node

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 require_node
 ensure_runtime_packages
+ensure_client_toolchains
 ensure_node_modules
 
 say "buf lint"
@@ -18,6 +19,14 @@ npx --no-install buf generate
 if [ -d .git ] && [ -n "$(git status --porcelain -- src/gen)" ]; then
   git status --porcelain -- src/gen >&2
   echo "src/gen is stale: run 'npx buf generate' and commit the result" >&2
+  exit 1
+fi
+
+say "generated Go and Python clients are fresh (scripts/generate-clients.sh)"
+bash scripts/generate-clients.sh
+if [ -d .git ] && [ -n "$(git status --porcelain -- src/clients/go/sluice src/clients/python/sluice)" ]; then
+  git status --porcelain -- src/clients/go/sluice src/clients/python/sluice >&2
+  echo "generated clients are stale: run 'bash scripts/generate-clients.sh' and commit the result" >&2
   exit 1
 fi
 
@@ -32,8 +41,17 @@ build
 say "tests"
 if [ $# -gt 0 ]; then
   targets=()
-  for arg in "$@"; do targets+=("dist/${arg%.ts}"); done
-  files=$(find "${targets[@]}" -name '*.test.js' 2>/dev/null | sort)
+  # A test file (test/x.test.ts -> dist/test/x.test.js) or a directory under test/.
+  for arg in "$@"; do
+    case "$arg" in
+      *.ts) targets+=("dist/${arg%.ts}.js") ;;
+      *) targets+=("dist/${arg%/}") ;;
+    esac
+  done
+  for t in "${targets[@]}"; do
+    [ -e "$t" ] || { echo "no such test file or directory: ${t#dist/} (compiled: $t)" >&2; exit 1; }
+  done
+  files=$(find "${targets[@]}" -name '*.test.js' | sort)
 else
   files=$(find dist/test -name '*.test.js' | sort)
 fi

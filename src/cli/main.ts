@@ -4,15 +4,13 @@ import { readFileSync } from "node:fs";
 import { binlogCommand } from "./binlog-command.js";
 import { type Command, EXIT_USAGE, UsageError } from "./command.js";
 import { serverCommand } from "./server-command.js";
+import { statusCommand } from "./status-command.js";
+import { tailCommand } from "./tail-command.js";
 
-const COMMANDS: Command[] = [serverCommand, binlogCommand];
+const COMMANDS: Command[] = [serverCommand, tailCommand, statusCommand, binlogCommand];
 
 // Named in docs/design.md and coming with later issues; listed so that --help tells the truth.
-const PLANNED = [
-  ["gateway", "stateless gateway in front of the servers (not built yet)"],
-  ["tail", "stream a destination and print its changes (not built yet)"],
-  ["status", "destinations, runners, clients and lag (not built yet)"],
-];
+const PLANNED = [["gateway", "stateless gateway in front of the servers (not built yet)"]];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -34,7 +32,7 @@ function usage(): string {
     ...PLANNED.map(([n, s]) => `  ${(n as string).padEnd(width)}  ${s}`),
     "",
     "Run 'sluice <command> --help' for a command's options.",
-    "Exit codes: 0 ok, 1 failure, 2 bad usage.",
+    "Exit codes: 0 ok, 1 failure, 2 bad usage (some commands add their own; see their --help).",
   ];
   return lines.join("\n");
 }

@@ -23,7 +23,7 @@ function recipes(): { preamble: string; steps: Map<string, string> } {
   const [preamble, ...rest] = (m[1] as string).trim().split(/\n\s*\n/);
   const steps = new Map<string, string>();
   for (const step of rest) {
-    const name = /\$S\/(\w+)/.exec(step)?.[1];
+    const name = /\$[SA]\/(\w+)/.exec(step)?.[1];
     assert.ok(name, `a step without an RPC: ${step}`);
     steps.set(name, step);
   }
@@ -67,7 +67,20 @@ async function run(script: string, env: Record<string, string> = {}): Promise<un
 test("the README's curl recipes work as written, over HTTP/1.1", async () => {
   const { preamble, steps } = recipes();
   const step = (name: string) => `set -euo pipefail\n${preamble}\n${steps.get(name)}`;
-  assert.deepEqual([...steps.keys()], ["Subscribe", "Get", "Ack", "Rollback", "Stream"]);
+  assert.deepEqual(
+    [...steps.keys()],
+    [
+      "Subscribe",
+      "Get",
+      "Ack",
+      "Rollback",
+      "Stream",
+      "Unsubscribe",
+      "ListDestinations",
+      "GetDestination",
+      "ReleaseDestination",
+    ],
+  );
   // The recipes must not ask curl for HTTP/2.
   for (const s of steps.values()) assert.ok(!s.includes("--http2"), s);
 
@@ -77,9 +90,11 @@ test("the README's curl recipes work as written, over HTTP/1.1", async () => {
     cursor: { journalName: string };
   };
   assert.match(sub.cursor.journalName, /^mysql-bin\.\d+$/);
+  assert.ok(sub.session);
+  const SESSION = sub.session;
 
   await db.query("INSERT INTO shop.orders VALUES (1, 'kettle'), (2, 'mug')");
-  const got = (await run(step("Get"))) as {
+  const got = (await run(step("Get"), { SESSION })) as {
     batchId: string;
     entries: Array<{ entryType: string }>;
     flatMessages: Array<{ type: string; data: Array<Record<string, string>> }>;
@@ -94,14 +109,14 @@ test("the README's curl recipes work as written, over HTTP/1.1", async () => {
     { id: "2", item: "mug" },
   ]);
 
-  const acked = (await run(step("Ack"), { BATCH: got.batchId })) as {
+  const acked = (await run(step("Ack"), { BATCH: got.batchId, SESSION })) as {
     cursor: { journalName: string; position: string };
   };
   assert.ok(Number(acked.cursor.position) > 0);
 
   await db.query("INSERT INTO shop.orders VALUES (3, 'teapot')");
-  const again = (await run(step("Get"))) as { batchId: string };
-  const rolled = (await run(step("Rollback"))) as { rolledBackBatchIds: string[] };
+  const again = (await run(step("Get"), { SESSION })) as { batchId: string };
+  const rolled = (await run(step("Rollback"), { SESSION })) as { rolledBackBatchIds: string[] };
   assert.deepEqual(rolled.rolledBackBatchIds, [again.batchId]);
 
   // The stream: the first line is `subscribed`, then the rolled back batch comes again.
@@ -143,4 +158,33 @@ test("the README's curl recipes work as written, over HTTP/1.1", async () => {
     values.map((c) => `${c.name}=${c.value}`),
     ["id=3", "item=teapot"],
   );
+
+  // The stream's session, as a consumer would take it for Ack, Rollback and Unsubscribe.
+  const gone = (await run(step("Unsubscribe"), { SESSION: first.subscribed.session })) as object;
+  assert.deepEqual(gone, {});
+
+  const list = (await run(step("ListDestinations"))) as {
+    destinations: Array<{
+      name: string;
+      running: { address: string };
+      head: { journalName: string };
+      clients?: Array<{ clientId: string }>;
+    }>;
+  };
+  assert.equal(list.destinations.length, 1);
+  assert.equal(list.destinations[0]?.name, "example");
+  assert.equal(list.destinations[0]?.running.address, new URL(server.url).host);
+  assert.match(list.destinations[0]?.head.journalName ?? "", /^mysql-bin\.\d+$/);
+  assert.ok(
+    !(list.destinations[0]?.clients ?? []).some((c) => c.clientId === "1001"),
+    "1001 was unsubscribed",
+  );
+
+  const one = (await run(step("GetDestination"))) as { destination: { name: string } };
+  assert.equal(one.destination.name, "example");
+
+  // A standalone server has nobody to hand the destination to: the documented error, as JSON.
+  const release = (await run(step("ReleaseDestination"))) as { code: string; message: string };
+  assert.equal(release.code, "failed_precondition");
+  assert.match(release.message, /standalone/);
 });

@@ -1,0 +1,120 @@
+// `sluice status`: destinations, their running and standby servers, head, and each clientId's
+// cursor, holder, outstanding batches and lag, from AdminService (of a server or a gateway).
+import { parseArgs } from "node:util";
+import { toJsonString } from "@bufbuild/protobuf";
+import { createSluiceClient, type DestinationStatus, type Position } from "../clients/typescript/index.js";
+import { ListDestinationsResponseSchema } from "../gen/sluice/v1/admin_service_pb.js";
+import { type Command, EXIT_OK, UsageError } from "./command.js";
+import { reportClientError } from "./connect-exit.js";
+import { serverUrl } from "./tail-command.js";
+
+const HELP = `Usage: sluice status [options]
+
+Shows every destination (or one): the server running it (address, epoch, since when), the
+standby servers, the head position, and each clientId's cursor, lag, outstanding batches,
+holder and filter.
+
+Options:
+  --server URL            server or gateway (default $SLUICE_URL or http://127.0.0.1:11113)
+  -d, --destination NAME  only this destination
+  --json                  AdminService's ListDestinationsResponse as JSON (proto3 JSON form)
+  -h, --help              this help
+
+Exit codes: 0 ok, 1 runtime failure (the server refused or could not be reached), 2 bad
+usage, 3 unknown destination.`;
+
+export const statusCommand: Command = {
+  name: "status",
+  summary: "destinations, running and standby servers, clients with cursor and lag",
+  help: HELP,
+  async run(args) {
+    let values: { server?: string; destination?: string; json?: boolean };
+    try {
+      ({ values } = parseArgs({
+        args,
+        options: {
+          server: { type: "string" },
+          destination: { type: "string", short: "d" },
+          json: { type: "boolean" },
+        },
+      }));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const client = createSluiceClient({ baseUrl: serverUrl(values.server) });
+    let destinations: DestinationStatus[];
+    try {
+      if (values.destination !== undefined) {
+        const res = await client.admin.getDestination(
+          { destination: values.destination },
+          { timeoutMs: 10_000 },
+        );
+        destinations = res.destination ? [res.destination] : [];
+      } else {
+        destinations = (await client.admin.listDestinations({}, { timeoutMs: 10_000 })).destinations;
+      }
+    } catch (err) {
+      return reportClientError("status", err);
+    }
+    if (values.json) {
+      const json = toJsonString(ListDestinationsResponseSchema, {
+        $typeName: "sluice.v1.ListDestinationsResponse",
+        destinations,
+      });
+      process.stdout.write(`${json}\n`);
+    } else {
+      process.stdout.write(render(destinations));
+    }
+    return EXIT_OK;
+  },
+};
+
+function render(destinations: DestinationStatus[]): string {
+  if (destinations.length === 0) return "no destinations\n";
+  const lines: string[] = [];
+  for (const d of destinations) {
+    const running = d.running
+      ? `${d.running.address} (epoch ${d.running.epoch}, since ${time(d.running.since)})`
+      : "none (election in progress, or no live server can run it)";
+    lines.push(`destination ${d.name}`);
+    lines.push(`  running   ${running}`);
+    lines.push(`  standbys  ${d.standbys.length > 0 ? d.standbys.join(", ") : "-"}`);
+    lines.push(`  head      ${position(d.head)}`);
+    if (d.clients.length === 0) {
+      lines.push("  no clients");
+    } else {
+      const rows = [
+        ["CLIENT", "CURSOR", "LAG", "OUTSTANDING", "HOLDER", "FILTER"],
+        ...d.clients.map((c) => [
+          c.clientId,
+          position(c.cursor),
+          c.lagMs < 0n ? "?" : `${(Number(c.lagMs) / 1000).toFixed(1)}s`,
+          String(c.outstandingBatches),
+          c.holder ? `${c.holder} since ${time(c.holderSince)}` : "-",
+          c.filter || "(default)",
+        ]),
+      ];
+      const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+      for (const r of rows)
+        lines.push(
+          `  ${r
+            .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+            .join("  ")
+            .trimEnd()}`,
+        );
+    }
+    lines.push("");
+  }
+  return `${lines.join("\n")}`;
+}
+
+function position(p: Position | undefined): string {
+  if (!p) return "-";
+  const at = `${p.journalName}:${p.position}`;
+  const gtid = p.gtid ? ` gtid ${p.gtid}` : "";
+  return p.timestamp > 0n ? `${at}${gtid} (${time(p.timestamp)})` : `${at}${gtid}`;
+}
+
+function time(ms: bigint): string {
+  return ms > 0n ? new Date(Number(ms)).toISOString().replace(".000Z", "Z") : "-";
+}

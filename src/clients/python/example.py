@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""A small Sluice consumer in Python over gRPC (grpcio).
+
+Streams a destination with CanalService.Stream, acks each batch with the session from
+`subscribed`, and prints each row as a JSON line once its batch is acked. When the stream ends
+with UNAVAILABLE (failover, restart) it opens it again and resumes after the durable cursor.
+
+Environment: SLUICE_ADDR (host:port, default 127.0.0.1:11113), SLUICE_DESTINATION (example),
+SLUICE_CLIENT_ID (1001), SLUICE_FILTER, SLUICE_MAX_ROWS (stop after that many rows).
+"""
+import json
+import os
+import sys
+import time
+
+# The generated package (sluice/v1/*_pb2.py) sits next to this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import grpc  # noqa: E402
+
+from sluice.v1 import canal_service_pb2 as canal  # noqa: E402
+from sluice.v1 import canal_service_pb2_grpc as canal_grpc  # noqa: E402
+from sluice.v1 import entry_pb2 as entry  # noqa: E402
+
+
+def image(columns):
+    """Column name -> value text (None for SQL NULL); omitted columns are left out."""
+    if not columns:
+        return None
+    return {c.name: (None if c.is_null else c.value) for c in columns if not c.omitted}
+
+
+def rows(entries):
+    for e in entries:
+        if e.entry_type != entry.ENTRY_TYPE_ROWDATA or not e.HasField("row_change"):
+            continue
+        change = e.row_change
+        if change.is_ddl:
+            continue
+        kind = entry.EventType.Name(change.event_type)[len("EVENT_TYPE_"):]
+        for r in change.row_datas:
+            row = {"table": f"{e.header.schema_name}.{e.header.table_name}", "type": kind}
+            if r.after_columns:
+                row["after"] = image(r.after_columns)
+            if r.before_columns:
+                row["before"] = image(r.before_columns)
+            yield row
+
+
+def consume(stub, destination, client_id, progress, limit):
+    """Opens one stream and acks its batches until `limit` rows are printed in all (None: no
+    limit); progress["printed"] counts them."""
+    session = ""
+    responses = stub.Stream(
+        canal.StreamRequest(
+            destination=destination,
+            client_id=client_id,
+            filter=os.environ.get("SLUICE_FILTER", ""),
+            batch_size=100,
+            window=4,
+        )
+    )
+    try:
+        for msg in responses:
+            if msg.HasField("subscribed"):
+                session = msg.subscribed.session
+                continue
+            batch = msg.batch
+            # Ack first, print after: what is printed is exactly what was consumed. If the ack
+            # fails, the batch is delivered again on the next stream.
+            stub.Ack(
+                canal.AckRequest(
+                    destination=destination,
+                    client_id=client_id,
+                    batch_id=batch.batch_id,
+                    session=session,
+                ),
+                timeout=30,
+            )
+            for row in rows(batch.entries):
+                print(json.dumps(row), flush=True)
+                progress["printed"] += 1
+            if limit is not None and progress["printed"] >= limit:
+                return
+    finally:
+        responses.cancel()  # ending the stream gives unacked batches back to the server
+    raise grpc.RpcError("the server ended the stream")
+
+
+def main():
+    addr = os.environ.get("SLUICE_ADDR", "127.0.0.1:11113")
+    destination = os.environ.get("SLUICE_DESTINATION", "example")
+    client_id = os.environ.get("SLUICE_CLIENT_ID", "1001")
+    max_rows = int(os.environ["SLUICE_MAX_ROWS"]) if os.environ.get("SLUICE_MAX_ROWS") else None
+    progress = {"printed": 0}
+    with grpc.insecure_channel(addr) as channel:
+        stub = canal_grpc.CanalServiceStub(channel)
+        while max_rows is None or progress["printed"] < max_rows:
+            try:
+                consume(stub, destination, client_id, progress, max_rows)
+            except grpc.RpcError as err:
+                code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNAVAILABLE
+                # UNAVAILABLE: failover or restart; FAILED_PRECONDITION: the batch or session is
+                # stale. Both: open the stream again, resume after the durable cursor.
+                if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.FAILED_PRECONDITION):
+                    print(f"stream: {err}", file=sys.stderr)
+                    return 1
+                print(f"stream ended ({err}); opening it again", file=sys.stderr)
+                time.sleep(0.2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+// SluiceClient: the generated Connect clients of CanalService and AdminService over any
+// Connect transport (Node's here via createSluiceClient, or @connectrpc/connect-web's in a
+// browser), plus the streaming and canal-shaped layers.
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { AdminService } from "../../gen/sluice/v1/admin_service_pb.js";
+import { CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
+import { CanalConnector, type ConnectorOptions } from "./connector.js";
+import { BatchStream, type StreamOptions } from "./stream.js";
+
+export class SluiceClient {
+  /** The generated CanalService client: every RPC as-is. */
+  readonly canal: Client<typeof CanalService>;
+  /** The generated AdminService client. */
+  readonly admin: Client<typeof AdminService>;
+
+  constructor(transport: Transport) {
+    this.canal = createClient(CanalService, transport);
+    this.admin = createClient(AdminService, transport);
+  }
+
+  /**
+   * Batches of a destination as an async iterable that resubscribes by itself:
+   * `for await (const batch of client.stream({destination, clientId})) { ...; await batch.ack() }`.
+   */
+  stream(opts: StreamOptions): BatchStream {
+    return new BatchStream(this.canal, opts);
+  }
+
+  /** A canal-shaped connector (connect, subscribe, getWithoutAck, ack, rollback, disconnect). */
+  connector(opts: ConnectorOptions): CanalConnector {
+    return new CanalConnector(this.canal, opts);
+  }
+}

@@ -1,0 +1,49 @@
+// createSluiceClient for Node: picks the protocol (Connect, gRPC or gRPC-Web) and HTTP version.
+import type { Interceptor } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import { SluiceClient } from "./client.js";
+
+export interface SluiceClientOptions {
+  /** The gateway's or server's URL, e.g. "http://127.0.0.1:8080". */
+  baseUrl: string;
+  /** Protocol: "connect" (default), "grpc" (HTTP/2 only) or "grpc-web". */
+  transport?: "connect" | "grpc" | "grpc-web";
+  /** HTTP version: "1.1" (default for connect and grpc-web) or "2" (always for grpc). */
+  httpVersion?: "1.1" | "2";
+  /** Binary protobuf (default) or JSON on the wire; gRPC is always binary. */
+  useBinaryFormat?: boolean;
+  /** Connect interceptors, e.g. to add an authorization header. */
+  interceptors?: Interceptor[];
+}
+
+// Over HTTP/2 a stream that waits for changes sends nothing for a long time: PING frames find
+// a connection that died silently (a host gone, a black-holed route), so the stream fails with
+// `unavailable` and the client subscribes again instead of waiting forever.
+const HTTP2_KEEPALIVE = { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: true };
+
+export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
+  const protocol = opts.transport ?? "connect";
+  const common = {
+    baseUrl: opts.baseUrl,
+    interceptors: opts.interceptors,
+    useBinaryFormat: opts.useBinaryFormat ?? true,
+    ...HTTP2_KEEPALIVE,
+  };
+  switch (protocol) {
+    case "connect":
+      return new SluiceClient(createConnectTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }));
+    case "grpc-web":
+      return new SluiceClient(createGrpcWebTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }));
+    case "grpc":
+      if (opts.httpVersion === "1.1") throw new RangeError('transport "grpc" needs httpVersion "2"');
+      return new SluiceClient(
+        createGrpcTransport({ baseUrl: opts.baseUrl, interceptors: opts.interceptors }),
+      );
+    default:
+      throw new RangeError(`transport must be "connect", "grpc" or "grpc-web", got "${protocol}"`);
+  }
+}

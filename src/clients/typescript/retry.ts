@@ -1,0 +1,91 @@
+// When and how long the client waits before it subscribes again. Which errors are worth a
+// retry follows docs/api.md's error table: `unavailable` (failover, election, shutdown, a
+// session lost) and transport-level failures are; a refusal that will not change by itself
+// (bad arguments, unknown destination, clientId held elsewhere, no permission) is not.
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** How the client backs off between attempts to (re)subscribe. */
+export interface RetryOptions {
+  /** First delay, in ms. Default 100. */
+  initialDelayMs?: number;
+  /** Largest delay, in ms. Default 5000. */
+  maxDelayMs?: number;
+  /** Attempts in a row without a delivered batch before giving up. Default: no limit. */
+  maxAttempts?: number;
+}
+
+/** Metadata key of the server's retry hint on `unavailable` errors (ms). */
+export const RETRY_AFTER_MS = "retry-after-ms";
+
+/** Codes after which subscribing again can succeed without the caller changing anything. */
+const RETRYABLE = new Set<Code>([
+  Code.Unavailable,
+  Code.FailedPrecondition, // stale session or batch: subscribe again, resume after the cursor
+  Code.Aborted,
+  Code.Internal, // e.g. a connection cut in the middle of a stream
+  Code.Unknown,
+  Code.DataLoss,
+  Code.DeadlineExceeded,
+  Code.ResourceExhausted,
+]);
+
+export function isRetryable(err: unknown): boolean {
+  return RETRYABLE.has(ConnectError.from(err).code);
+}
+
+/** The server's retry hint of an `unavailable` error, from its metadata or its message. */
+export function retryAfterMs(err: unknown): number | undefined {
+  const e = ConnectError.from(err);
+  const header = e.metadata.get(RETRY_AFTER_MS);
+  if (header !== null && /^\d+$/.test(header)) return Number(header);
+  const m = /\(retry after (\d+) ms\)/.exec(e.rawMessage);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Exponential back-off with full jitter, never below the server's hint. */
+export class Backoff {
+  readonly #initial: number;
+  readonly #max: number;
+  readonly #maxAttempts: number;
+  #attempt = 0;
+
+  constructor(opts: RetryOptions = {}) {
+    this.#initial = opts.initialDelayMs ?? 100;
+    this.#max = opts.maxDelayMs ?? 5000;
+    this.#maxAttempts = opts.maxAttempts ?? Number.POSITIVE_INFINITY;
+  }
+
+  get attempt(): number {
+    return this.#attempt;
+  }
+
+  /** Called after progress (a delivered batch): the next failure starts from the first delay. */
+  reset(): void {
+    this.#attempt = 0;
+  }
+
+  /** The delay before the next attempt, or undefined when the attempts are used up. */
+  next(err: unknown): number | undefined {
+    this.#attempt++;
+    if (this.#attempt > this.#maxAttempts) return undefined;
+    const ceiling = Math.min(this.#max, this.#initial * 2 ** (this.#attempt - 1));
+    const jittered = ceiling / 2 + Math.random() * (ceiling / 2);
+    return Math.max(jittered, retryAfterMs(err) ?? 0);
+  }
+}
+
+/** Resolves after `ms`, or rejects when `signal` aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,178 @@
+// The generated Go and Python clients, through their example consumers, built and run with
+// Debian's toolchains against a live `sluice server`: each consumes a known workload over
+// gRPC, acks it, and prints exactly the rows it acked, in order, also when the server is killed
+// and restarted under it.
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { createSluiceClient } from "../../src/clients/typescript/index.js";
+import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
+import { makeTempDir, removeDir } from "../harness/processes.js";
+import { type SluiceServerProcess, startSluiceServer } from "../harness/sluice-server.js";
+
+const execFileAsync = promisify(execFile);
+// The sources, not dist/: the tests run from dist/test/integration.
+const CLIENTS = fileURLToPath(new URL("../../../src/clients/", import.meta.url));
+
+let db: MariaDB;
+let dataDir: string;
+let server: SluiceServerProcess;
+let nextId = 1;
+
+before(async () => {
+  db = await startMariaDB();
+  await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
+  dataDir = makeTempDir("other-languages");
+  server = await startSluiceServer({ name: "server", sourceUrl: db.sourceUrl, dataDir });
+});
+after(async () => {
+  await server?.stop();
+  await db?.stop();
+  removeDir(dataDir);
+});
+
+/** Subscribes clientId (its cursor at the head), then writes the workload: inserts, an update, a delete. */
+async function workload(clientId: string): Promise<string[]> {
+  await createSluiceClient({ baseUrl: server.url }).canal.subscribe({ destination: "example", clientId });
+  const ids = Array.from({ length: 150 }, () => nextId++);
+  for (let i = 0; i < ids.length; i += 10) {
+    const tx = ids.slice(i, i + 10);
+    await db.query(`INSERT INTO shop.orders VALUES ${tx.map((id) => `(${id}, 'item-${id}')`).join(",")}`);
+  }
+  await db.query("UPDATE shop.orders SET item = 'changed' WHERE id = ?", [ids[0]]);
+  await db.query("DELETE FROM shop.orders WHERE id = ?", [ids[1]]);
+  return [
+    ...ids.map((id) => `INSERT ${id} item-${id}`),
+    `UPDATE ${ids[0]} changed`,
+    `DELETE ${ids[1]} item-${ids[1]}`,
+  ];
+}
+
+interface PrintedRow {
+  table: string;
+  type: string;
+  after?: Record<string, string | null>;
+  before?: Record<string, string | null>;
+}
+
+function summary(stdout: string): string[] {
+  return stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as PrintedRow)
+    .map((r) => {
+      assert.equal(r.table, "shop.orders");
+      const image = r.after ?? r.before ?? {};
+      return `${r.type} ${image.id} ${image.item}`;
+    });
+}
+
+/**
+ * Runs a consumer through a server crash: the workload, the consumer until it has printed all
+ * of it, a SIGKILL and restart of the server on the same port, more rows, and the consumer's
+ * exit once it has printed those too. Returns what it printed and what it should have.
+ */
+async function consumeAcrossRestart(
+  command: string,
+  args: string[],
+  clientId: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ printed: string[]; expected: string[]; stderr: string }> {
+  const first = await workload(clientId);
+  const more = Array.from({ length: 50 }, () => nextId++);
+  const expected = [...first, ...more.map((id) => `INSERT ${id} item-${id}`)];
+  const child = spawn(command, args, {
+    env: { ...consumerEnv(clientId, expected.length), ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (stdout.split("\n").length - 1 < first.length) {
+      assert.ok(Date.now() < deadline, `the consumer printed only:\n${stdout}\n${stderr}`);
+      assert.equal(child.exitCode, null, `the consumer exited early: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await server.kill();
+    server = await startSluiceServer({
+      name: `server-${clientId}`,
+      sourceUrl: db.sourceUrl,
+      dataDir,
+      port: server.port,
+    });
+    for (let i = 0; i < more.length; i += 10) {
+      const tx = more.slice(i, i + 10);
+      await db.query(`INSERT INTO shop.orders VALUES ${tx.map((id) => `(${id}, 'item-${id}')`).join(",")}`);
+    }
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((r) => setTimeout(() => r("timeout"), 90_000).unref()),
+    ]);
+    assert.equal(code, 0, `the consumer ended with ${code}: ${stderr}`);
+  } finally {
+    child.kill("SIGKILL");
+  }
+  return { printed: summary(stdout), expected, stderr };
+}
+
+function consumerEnv(clientId: string, rows: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    SLUICE_ADDR: `127.0.0.1:${server.port}`,
+    SLUICE_CLIENT_ID: clientId,
+    SLUICE_MAX_ROWS: String(rows),
+  };
+}
+
+test("Go (GOPATH mode, Debian's grpc): the example consumer acks exactly the workload, across a server crash", async () => {
+  const gopath = makeTempDir("gopath");
+  try {
+    // GOPATH mode: the generated package's import path is sluice/clients/go/sluice/v1.
+    mkdirSync(join(gopath, "src/sluice/clients"), { recursive: true });
+    symlinkSync(join(CLIENTS, "go"), join(gopath, "src/sluice/clients/go"));
+    const bin = join(gopath, "consumer");
+    await execFileAsync("go", ["build", "-o", bin, "sluice/clients/go/example"], {
+      env: { ...process.env, GO111MODULE: "off", GOPATH: `${gopath}:/usr/share/gocode`, GOFLAGS: "" },
+      timeout: 600_000,
+    });
+    const expected = await workload("go");
+    const { stdout } = await execFileAsync(bin, [], {
+      env: consumerEnv("go", expected.length),
+      timeout: 60_000,
+    });
+    assert.deepEqual(summary(stdout), expected);
+    const status = await createSluiceClient({ baseUrl: server.url }).admin.getDestination({
+      destination: "example",
+    });
+    assert.equal(status.destination?.clients.find((c) => c.clientId === "go")?.outstandingBatches, 0);
+  } finally {
+    removeDir(gopath);
+  }
+});
+
+test("Python (Debian's grpcio): the example consumer acks exactly the workload, across a server crash", async () => {
+  const { printed, expected, stderr } = await consumeAcrossRestart(
+    "/usr/bin/python3",
+    [join(CLIENTS, "python/example.py")],
+    "python",
+    { PYTHONDONTWRITEBYTECODE: "1" },
+  );
+  assert.deepEqual(printed, expected);
+  assert.match(stderr, /opening it again/, "it noticed the crash and opened the stream again");
+  const status = await createSluiceClient({ baseUrl: server.url }).admin.getDestination({
+    destination: "example",
+  });
+  assert.equal(status.destination?.clients.find((c) => c.clientId === "python")?.outstandingBatches, 0);
+});
