@@ -99,16 +99,17 @@ export interface RowPlan {
   /** Ordinals of JSON columns (partial updates address them by rank). */
   readonly jsonColumns: number[];
   readonly table: TableInfo;
-  /** Compiled decoders for images with every column present (row-decoder.ts), made on first use. */
+  /** Compiled decoders for images with every column present (row-decoder.ts), found or made on first use. */
   compiled?: CompiledRows;
 }
 
 /** Decodes every row image of a rows event body whose images hold every column. */
 export interface CompiledRows {
   /** Images of insert/delete events: one row per image. */
-  plain(buf: Buffer, pos: number, end: number, ctx: ValueContext, rows: RowImage[]): void;
+  plain(plan: RowPlan, buf: Buffer, pos: number, end: number, ctx: ValueContext, rows: RowImage[]): void;
   /** Images of update events: { before, after } per pair. */
   update(
+    plan: RowPlan,
     buf: Buffer,
     pos: number,
     end: number,

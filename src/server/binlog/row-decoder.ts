@@ -1,6 +1,6 @@
-// Compiled row decoders: for each table (once per TABLE_MAP, on its first rows event) the
-// source of a function that decodes a whole rows event body is generated and compiled with
-// `new Function`, as fast serializers do. Every column's read is unrolled with its type,
+// Compiled row decoders: for each table shape (on a table's first rows event; shared by
+// tables with the same column kinds) the source of functions that decode a whole rows event
+// body is generated and compiled with `new Function`, as fast serializers do. Every column's read is unrolled with its type,
 // width and text kind baked in as constants: no per-column switch, no plan lookups, locals
 // instead of a cursor object, the row built as one array literal of exactly n values.
 // Integers, CHAR/VARCHAR/TEXT in utf8/latin1/ascii are decoded inline; every other type calls
@@ -40,14 +40,37 @@ function uint64At(buf: Buffer, pos: number): string {
 
 const helpers = { decodeValue, textOf, truncated, int64Text, uint64At };
 
-/** The compiled decoders of a plan (made on first use, then kept on the plan). */
+/**
+ * Compiled decoders by table shape (what the generated code depends on): a table that gets a
+ * new table id (DDL, FLUSH TABLES, a reconnect) or another table of the same shape reuses them.
+ * Bounded: the least recently compiled shape goes first.
+ */
+const byShape = new Map<string, CompiledRows>();
+const MAX_SHAPES = 256;
+
+/** The compiled decoders of a plan (made or found on first use, then kept on the plan). */
 export function compiledRows(plan: RowPlan): CompiledRows {
   let c = plan.compiled;
   if (c === undefined) {
-    c = compile(plan);
+    const key = shapeKey(plan);
+    c = byShape.get(key);
+    if (c === undefined) {
+      c = compile(plan);
+      if (byShape.size >= MAX_SHAPES) byShape.delete(byShape.keys().next().value as string);
+      byShape.set(key, c);
+    }
     plan.compiled = c;
   }
   return c;
+}
+
+/** Everything of a plan that the generated source bakes in. */
+function shapeKey(plan: RowPlan): string {
+  const parts: number[] = [];
+  for (let i = 0; i < plan.n; i++) {
+    parts.push(plan.kind[i] as number, plan.a[i] as number, plan.c[i] as number, plan.text[i] as number);
+  }
+  return parts.join(",");
 }
 
 /** Source that reads a fixed-width little-endian integer at `pos` (as an int32 or uint32 expression). */
@@ -144,20 +167,20 @@ function imageSource(plan: RowPlan, name: string): string {
   return lines.join("\n");
 }
 
-type Compiled = (h: typeof helpers, plan: RowPlan) => CompiledRows;
+type Compiled = (h: typeof helpers) => CompiledRows;
 
 function compile(plan: RowPlan): CompiledRows {
   const prologue = "const X = ctx.text; const cur = { pos: 0 }; let len = 0; let e = 0;";
   const src = `"use strict";
 const { decodeValue, textOf, truncated, int64Text, uint64At } = h;
-function plain(buf, pos, end, ctx, rows) {
+function plain(plan, buf, pos, end, ctx, rows) {
 ${prologue}
 while (pos < end) {
 ${imageSource(plan, "a")}
 rows.push(a);
 }
 }
-function update(buf, pos, end, ctx, rows) {
+function update(plan, buf, pos, end, ctx, rows) {
 ${prologue}
 while (pos < end) {
 ${imageSource(plan, "a")}
@@ -166,6 +189,6 @@ rows.push({ before: a, after: b });
 }
 }
 return { plain, update };`;
-  const make = new Function("h", "plan", src) as Compiled;
-  return make(helpers, plan);
+  const make = new Function("h", src) as Compiled;
+  return make(helpers);
 }

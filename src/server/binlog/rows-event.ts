@@ -162,12 +162,12 @@ export function parseRowsBody(
   if (sink === undefined && !info.partial && ctx.emit === undefined && count1 === columnCount) {
     if (info.kind !== "update") {
       const rows: RowImage[] = [];
-      compiledRows(plan).plain(buf, pos, end, ctx, rows);
+      compiledRows(plan).plain(plan, buf, pos, end, ctx, rows);
       return { kind: info.kind, rows };
     }
     if (count2 === columnCount) {
       const rows: UpdateRow[] = [];
-      compiledRows(plan).update(buf, pos, end, ctx, rows);
+      compiledRows(plan).update(plan, buf, pos, end, ctx, rows);
       return { kind: "update", rows };
     }
   }
