@@ -3,8 +3,9 @@
 // body is generated and compiled with `new Function`, as fast serializers do. Every column's read is unrolled with its type,
 // width and text kind baked in as constants: no per-column switch, no plan lookups, locals
 // instead of a cursor object, the row built as one array literal of exactly n values.
-// Integers, CHAR/VARCHAR/TEXT in utf8/latin1/ascii are decoded inline; every other type calls
-// the generic decodeValue() (column-values.ts), so the values are the same by construction.
+// Integers, CHAR/VARCHAR in utf8/latin1/ascii are decoded inline, DECIMAL, FLOAT, DOUBLE and
+// the temporal types by a direct call of the function the generic path uses; every other type
+// calls the generic decodeValue() (column-values.ts). So the values are the same by construction.
 //
 // Only the all-columns-present case is compiled (binlog_row_image=FULL, the common case);
 // MINIMAL/NOBLOB images, PARTIAL_UPDATE_ROWS and ParallelDecoder's workers (ctx.emit) use
@@ -20,6 +21,16 @@ import {
   truncated,
   uint64Text,
 } from "./column-values.js";
+import { decodeDecimal } from "./decimal.js";
+import { formatDouble, formatFloat } from "./float-format.js";
+import {
+  decodeDate,
+  decodeDatetime2,
+  decodeTime2,
+  decodeTimestamp2,
+  decodeYear,
+  fspBytes,
+} from "./temporal.js";
 
 /** Signed 64-bit little-endian integer at buf[pos] as decimal text. */
 function int64Text(buf: Buffer, pos: number): string {
@@ -38,7 +49,51 @@ function uint64At(buf: Buffer, pos: number): string {
   return hi < 0x200000 ? `${hi * 4294967296 + lo}` : uint64Text(hi, lo);
 }
 
-const helpers = { decodeValue, textOf, truncated, int64Text, uint64At };
+const helpers = {
+  decodeValue,
+  textOf,
+  truncated,
+  int64Text,
+  uint64At,
+  decodeDecimal,
+  formatFloat,
+  formatDouble,
+  decodeYear,
+  decodeDate,
+  decodeTime2,
+  decodeDatetime2,
+  decodeTimestamp2,
+};
+
+/**
+ * Fixed-size kinds decoded by one helper call: [bytes (-1: from the plan), call source]. In
+ * the call, P_A / P_B stand for the column's plan.a / plan.b numbers.
+ */
+const CALLS: Partial<Record<K, [number, string]>> = {
+  [K.FLOAT]: [4, "formatFloat(buf.readFloatLE(pos))"],
+  [K.DOUBLE]: [8, "formatDouble(buf.readDoubleLE(pos))"],
+  [K.YEAR]: [1, "decodeYear(buf, pos)"],
+  [K.DATE]: [3, "decodeDate(buf, pos)"],
+  [K.DECIMAL]: [-1, "decodeDecimal(buf, pos, P_A, P_B)"],
+  [K.TIME2]: [-1, "decodeTime2(buf, pos, P_A)"],
+  [K.DATETIME2]: [-1, "decodeDatetime2(buf, pos, P_A)"],
+  [K.TIMESTAMP2]: [-1, "decodeTimestamp2(buf, pos, P_A, ctx.tz)"],
+};
+
+/** Bytes of a CALLS kind's value whose size depends on the column (DECIMAL, TIME2, ...). */
+function callBytes(plan: RowPlan, i: number, kind: K): number {
+  const a = plan.a[i] as number;
+  switch (kind) {
+    case K.DECIMAL:
+      return plan.c[i] as number;
+    case K.TIME2:
+      return 3 + fspBytes(a);
+    case K.DATETIME2:
+      return 5 + fspBytes(a);
+    default:
+      return 4 + fspBytes(a);
+  }
+}
 
 /**
  * Compiled decoders by table shape (what the generated code depends on): a table that gets a
@@ -68,7 +123,13 @@ export function compiledRows(plan: RowPlan): CompiledRows {
 function shapeKey(plan: RowPlan): string {
   const parts: number[] = [];
   for (let i = 0; i < plan.n; i++) {
-    parts.push(plan.kind[i] as number, plan.a[i] as number, plan.c[i] as number, plan.text[i] as number);
+    parts.push(
+      plan.kind[i] as number,
+      plan.a[i] as number,
+      plan.b[i] as number,
+      plan.c[i] as number,
+      plan.text[i] as number,
+    );
   }
   return parts.join(",");
 }
@@ -125,6 +186,12 @@ function columnSource(plan: RowPlan, i: number, v: string): string {
     const [bytes, signed] = int;
     return `if (pos + ${bytes} > end) truncated(${i}); ${v} = "" + ${intExpr(bytes, signed)}; pos += ${bytes};`;
   }
+  const call = CALLS[kind];
+  if (call !== undefined) {
+    const bytes = call[0] >= 0 ? call[0] : callBytes(plan, i, kind);
+    const src = call[1].replace("P_A", `${plan.a[i]}`).replace("P_B", `${plan.b[i]}`);
+    return `if (pos + ${bytes} > end) truncated(${i}); ${v} = ${src}; pos += ${bytes};`;
+  }
   switch (kind) {
     case K.LONGLONG:
     case K.LONGLONG_U:
@@ -172,7 +239,7 @@ type Compiled = (h: typeof helpers) => CompiledRows;
 function compile(plan: RowPlan): CompiledRows {
   const prologue = "const X = ctx.text; const cur = { pos: 0 }; let len = 0; let e = 0;";
   const src = `"use strict";
-const { decodeValue, textOf, truncated, int64Text, uint64At } = h;
+const { ${Object.keys(helpers).join(", ")} } = h;
 function plain(plan, buf, pos, end, ctx, rows) {
 ${prologue}
 while (pos < end) {

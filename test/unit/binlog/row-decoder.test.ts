@@ -111,3 +111,16 @@ test("a truncated image is an error naming the column, on both paths", () => {
     /truncated in column 3/,
   );
 });
+
+test("tables of the same shape but other DECIMAL scales keep their own scale", () => {
+  // DECIMAL(10,2) and DECIMAL(10,4) both take 5 bytes; 0x80 00 00 00 00 is zero in both.
+  const decimalTable = (scale: number): TableInfo => {
+    const t = table("d", ["a"], "utf8mb4");
+    const columns = [column(0, { type: T.NEWDECIMAL, meta: (10 << 8) | scale })];
+    return { ...t, columns, columnCount: 1 };
+  };
+  const buf = Buffer.from([1, 0x01, 0x00, 0x80, 0, 0, 0, 0]);
+  assert.deepEqual(decodeBoth(decimalTable(2), buf).compiled, [["0.00"]]);
+  assert.deepEqual(decodeBoth(decimalTable(4), buf).compiled, [["0.0000"]]);
+  assert.deepEqual(decodeBoth(decimalTable(4), buf).generic, [["0.0000"]]);
+});
