@@ -1,7 +1,9 @@
-// Row images -> text values: the hot path. A RowPlan is compiled once per TABLE_MAP (typed
-// arrays of per-column decoder kinds and parameters); decodeImage() then walks a row image
-// with one switch per value, reading straight from the Buffer: no closures, no per-value
-// objects beyond the result string.
+// Row images -> text values. A RowPlan is compiled once per TABLE_MAP (typed arrays of
+// per-column decoder kinds and parameters). Full images (every column present) go through the
+// code generated from it (row-decoder.ts); decodeImage() here is the generic path (MINIMAL /
+// NOBLOB images, partial JSON updates, ParallelDecoder's workers): one switch per value in
+// decodeValue(), which the generated code also calls for the less common types. Both read
+// straight from the Buffer: no closures, no per-value objects beyond the result string.
 import type { TextDecoder } from "node:util";
 import {
   type EventText,

@@ -137,6 +137,8 @@ export function parseRowsBody(
   if (columnCount !== plan.n) {
     fail(`rows event has ${columnCount} columns, its TABLE_MAP has ${plan.n}`);
   }
+  // Images of a table without columns would take no bytes: row data there cannot be read.
+  if (columnCount === 0 && pos < end) fail("rows event for a table without columns carries row data");
   const bitmapLen = (columnCount + 7) >> 3;
   if (pos + bitmapLen > end) fail("truncated columns bitmap");
   const present1At = pos;

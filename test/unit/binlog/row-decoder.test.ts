@@ -124,3 +124,13 @@ test("tables of the same shape but other DECIMAL scales keep their own scale", (
   assert.deepEqual(decodeBoth(decimalTable(4), buf).compiled, [["0.0000"]]);
   assert.deepEqual(decodeBoth(decimalTable(4), buf).generic, [["0.0000"]]);
 });
+
+test("row data for a table without columns is an error, not an endless loop", () => {
+  const t: TableInfo = { ...table("z", ["a"], "utf8mb4"), columns: [], columnCount: 0 };
+  const info = rowsType(E.WRITE_ROWS_V1);
+  assert.ok(info);
+  const buf = Buffer.from([0, 0x00]);
+  assert.throws(() => parseRowsBody(buf, 0, buf.length, info, compilePlan(t), ctx()), /without columns/);
+  const empty = Buffer.from([0]);
+  assert.deepEqual(parseRowsBody(empty, 0, empty.length, info, compilePlan(t), ctx()).rows, []);
+});
