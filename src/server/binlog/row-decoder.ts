@@ -1,8 +1,9 @@
 // Compiled row decoders: for each table shape (on a table's first rows event; shared by
 // tables with the same column kinds) the source of functions that decode a whole rows event
-// body is generated and compiled with `new Function`, as fast serializers do. Every column's read is unrolled with its type,
-// width and text kind baked in as constants: no per-column switch, no plan lookups, locals
-// instead of a cursor object, the row built as one array literal of exactly n values.
+// body is generated and compiled with `new Function`, as fast serializers do. Every column's
+// read is unrolled with its type, width and text kind baked in as constants: no per-column
+// switch, no plan lookups, locals instead of a cursor object, the row built as one array
+// literal of exactly n values.
 // Integers, CHAR/VARCHAR in utf8/latin1/ascii are decoded inline, DECIMAL, FLOAT, DOUBLE and
 // the temporal types by a direct call of the function the generic path uses; every other type
 // calls the generic decodeValue() (column-values.ts). So the values are the same by construction.
@@ -103,14 +104,28 @@ function callBytes(plan: RowPlan, i: number, kind: K): number {
 const byShape = new Map<string, CompiledRows>();
 const MAX_SHAPES = 256;
 
-/** The compiled decoders of a plan (made or found on first use, then kept on the plan). */
-export function compiledRows(plan: RowPlan): CompiledRows {
+/** False once compiling failed because the process forbids code from strings. */
+let codegenAllowed = true;
+
+/**
+ * The compiled decoders of a plan (made or found on first use, then kept on the plan), or
+ * undefined where code cannot be generated (node --disallow-code-generation-from-strings):
+ * then the generic path decodes every image, with the same values, more slowly.
+ */
+export function compiledRows(plan: RowPlan): CompiledRows | undefined {
   let c = plan.compiled;
   if (c === undefined) {
+    if (!codegenAllowed) return undefined;
     const key = shapeKey(plan);
     c = byShape.get(key);
     if (c === undefined) {
-      c = compile(plan);
+      try {
+        c = compile(plan);
+      } catch (err) {
+        if (!(err instanceof EvalError)) throw err;
+        codegenAllowed = false;
+        return undefined;
+      }
       if (byShape.size >= MAX_SHAPES) byShape.delete(byShape.keys().next().value as string);
       byShape.set(key, c);
     }

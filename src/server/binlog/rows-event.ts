@@ -161,15 +161,19 @@ export function parseRowsBody(
   }
   ctx.text.reset(buf);
   // Every column in every image (binlog_row_image=FULL): the table's compiled decoder.
-  if (sink === undefined && !info.partial && ctx.emit === undefined && count1 === columnCount) {
+  const compiled =
+    sink === undefined && !info.partial && ctx.emit === undefined && count1 === columnCount
+      ? compiledRows(plan)
+      : undefined;
+  if (compiled !== undefined) {
     if (info.kind !== "update") {
       const rows: RowImage[] = [];
-      compiledRows(plan).plain(plan, buf, pos, end, ctx, rows);
+      compiled.plain(plan, buf, pos, end, ctx, rows);
       return { kind: info.kind, rows };
     }
     if (count2 === columnCount) {
       const rows: UpdateRow[] = [];
-      compiledRows(plan).update(plan, buf, pos, end, ctx, rows);
+      compiled.update(plan, buf, pos, end, ctx, rows);
       return { kind: "update", rows };
     }
   }

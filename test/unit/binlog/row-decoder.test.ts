@@ -1,14 +1,17 @@
 // Compiled row decoders (row-decoder.ts): same values as the generic decodeImage path, and
 // tables of the same shape share compiled code without sharing their labels or charsets.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
 import { EventText } from "../../../src/server/binlog/charsets.js";
 import { compilePlan, type ValueContext } from "../../../src/server/binlog/column-values.js";
 import { EventType as E, JdbcType, ColumnType as T } from "../../../src/server/binlog/event-types.js";
-import type { RowImage } from "../../../src/server/binlog/index.js";
+import { BinlogDecoder, type RowImage } from "../../../src/server/binlog/index.js";
 import { parseRowsBody, rowsType } from "../../../src/server/binlog/rows-event.js";
 import type { ColumnInfo, TableInfo } from "../../../src/server/binlog/table-map.js";
 import { timeZoneOffset } from "../../../src/server/binlog/temporal.js";
+import { fixturesDir, loadFixture } from "./helpers.js";
 
 function column(index: number, extra: Partial<ColumnInfo> & Pick<ColumnInfo, "type" | "meta">): ColumnInfo {
   return {
@@ -133,4 +136,41 @@ test("row data for a table without columns is an error, not an endless loop", ()
   assert.throws(() => parseRowsBody(buf, 0, buf.length, info, compilePlan(t), ctx()), /without columns/);
   const empty = Buffer.from([0]);
   assert.deepEqual(parseRowsBody(empty, 0, empty.length, info, compilePlan(t), ctx()).rows, []);
+});
+
+/** Every rows event's rows of a fixture, decoded in this process (compiled decoders). */
+function fixtureRows(file: string): string {
+  const fx = loadFixture(fixturesDir() as string, file);
+  const decoder = new BinlogDecoder();
+  const out: unknown[] = [];
+  for (const [i, hex] of fx.packets.entries()) {
+    const ev = decoder.decode(Buffer.from(hex, "hex").subarray(1), { file: "f", offset: i });
+    if (ev.type === "rows") out.push(ev.rows);
+  }
+  return JSON.stringify(out);
+}
+
+test("where code generation is forbidden, the generic path gives the same rows", {
+  skip: fixturesDir() === undefined ? "shared/fixtures/binlog not found" : false,
+}, () => {
+  const file = "mysql84-fullmeta.json";
+  const index = new URL("../../../src/server/binlog/index.js", import.meta.url).href;
+  const script = `
+      import { readFileSync } from "node:fs";
+      const { BinlogDecoder } = await import(${JSON.stringify(index)});
+      const fx = JSON.parse(readFileSync(${JSON.stringify(join(fixturesDir() as string, file))}, "utf8"));
+      const decoder = new BinlogDecoder();
+      const out = [];
+      for (const [i, hex] of fx.packets.entries()) {
+        const ev = decoder.decode(Buffer.from(hex, "hex").subarray(1), { file: "f", offset: i });
+        if (ev.type === "rows") out.push(ev.rows);
+      }
+      process.stdout.write(JSON.stringify(out));`;
+  const child = spawnSync(
+    process.execPath,
+    ["--disallow-code-generation-from-strings", "--input-type=module", "-e", script],
+    { encoding: "utf8", timeout: 60_000 },
+  );
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout, fixtureRows(file));
 });
