@@ -96,6 +96,10 @@ interface Report {
   /** Per reader, its fastest run (other work on the machine can only slow a run down). */
   results: ReaderRun[];
   ratios: Record<string, number | null>;
+  /** Per reader, the median rows/s of its successful runs. */
+  medians: Record<string, number | null>;
+  /** Each ratio computed within every round (readers that ran close in time), then the median. */
+  medianRoundRatios: Record<string, number | null>;
   targets: Record<string, boolean | null>;
   profile?: { reader: string; summary: ProfileSummary };
   seconds: { generation: number | null; total: number };
@@ -221,6 +225,8 @@ async function main(): Promise<number> {
       runs,
       results,
       ratios: ratiosOf(results),
+      medians: mediansOf(readers, runs),
+      medianRoundRatios: medianRoundRatios(runs),
       targets: {},
       ...(profile ? { profile } : {}),
       seconds: { generation: generationSeconds, total: 0 },
@@ -459,6 +465,33 @@ function ratiosOf(results: ReaderRun[]): Record<string, number | null> {
   };
 }
 
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function mediansOf(readers: ReaderName[], runs: ReaderRun[][]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const reader of readers) {
+    const rates = runs.flatMap((round) =>
+      round.filter((r) => r.reader === reader && r.ok).map((r) => r.rowsPerSec),
+    );
+    out[LABELS[reader]] = median(rates);
+  }
+  return out;
+}
+
+function medianRoundRatios(runs: ReaderRun[][]): Record<string, number | null> {
+  const perRound = runs.map((round) => ratiosOf(round));
+  const out: Record<string, number | null> = {};
+  for (const key of Object.keys(perRound[0] ?? {})) {
+    out[key] = median(perRound.map((r) => r[key]).filter((v): v is number => typeof v === "number"));
+  }
+  return out;
+}
+
 function targetsOf(
   ratios: Record<string, number | null>,
   results: ReaderRun[],
@@ -586,10 +619,18 @@ function formatReport(rep: Report): string {
     );
   }
   out.push("");
-  out.push("ratios (rows/s):");
+  out.push("ratios (rows/s, fastest runs):");
   for (const [k, v] of Object.entries(rep.ratios))
     out.push(`  ${k.padEnd(42)} ${v === null ? "n/a" : `${v.toFixed(2)}x`}`);
-  out.push("targets:");
+  if (rep.runs.length > 1) {
+    out.push(`median of ${rep.runs.length} runs (rows/s):`);
+    for (const [k, v] of Object.entries(rep.medians))
+      out.push(`  ${k.padEnd(42)} ${v === null ? "n/a" : fmtRate(v)}`);
+    out.push("ratios within each round, median over the rounds:");
+    for (const [k, v] of Object.entries(rep.medianRoundRatios))
+      out.push(`  ${k.padEnd(42)} ${v === null ? "n/a" : `${v.toFixed(2)}x`}`);
+  }
+  out.push("targets (fastest runs):");
   for (const [k, v] of Object.entries(rep.targets)) {
     const why =
       rate(rep.results, "sluice") === undefined ? "pending (no sluice decoder)" : "n/a (not measured)";

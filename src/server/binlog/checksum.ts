@@ -22,9 +22,15 @@ export function crc32Of(buf: Buffer, start: number, end: number): number {
  */
 export function hasValidChecksum(event: Buffer, length = event.length): boolean {
   if (length < CHECKSUM_LENGTH + 1) return false;
+  // The CRC-32 of data followed by its own CRC-32 (little-endian) is always CRC_RESIDUE: one
+  // pass over the event as it is, without cutting a view of all but its last 4 bytes.
+  if (length === event.length) return crc32(event) === CRC_RESIDUE;
   const stored = event.readUInt32LE(length - CHECKSUM_LENGTH);
   return crc32Of(event, 0, length - CHECKSUM_LENGTH) === stored;
 }
+
+/** CRC-32 of any bytes followed by their CRC-32 in little-endian order. */
+const CRC_RESIDUE = 0x2144df1c;
 
 /** The stored and computed checksums of an event, for error messages. */
 export function checksumPair(event: Buffer, length = event.length): { stored: number; computed: number } {

@@ -1,7 +1,9 @@
-// Row images -> text values: the hot path. A RowPlan is compiled once per TABLE_MAP (typed
-// arrays of per-column decoder kinds and parameters); decodeImage() then walks a row image
-// with one switch per value, reading straight from the Buffer: no closures, no per-value
-// objects beyond the result string.
+// Row images -> text values. A RowPlan is compiled once per TABLE_MAP (typed arrays of
+// per-column decoder kinds and parameters). Full images (every column present) go through the
+// code generated from it (row-decoder.ts); decodeImage() here is the generic path (MINIMAL /
+// NOBLOB images, partial JSON updates, ParallelDecoder's workers): one switch per value in
+// decodeValue(), which the generated code also calls for the less common types. Both read
+// straight from the Buffer: no closures, no per-value objects beyond the result string.
 import type { TextDecoder } from "node:util";
 import {
   type EventText,
@@ -42,7 +44,7 @@ export type ColumnValue = string | null | undefined;
 /** One row image, indexed by column ordinal. */
 export type RowImage = ColumnValue[];
 
-enum K {
+export enum K {
   NULLTYPE = 1,
   TINY,
   TINY_U,
@@ -99,6 +101,23 @@ export interface RowPlan {
   /** Ordinals of JSON columns (partial updates address them by rank). */
   readonly jsonColumns: number[];
   readonly table: TableInfo;
+  /** Compiled decoders for images with every column present (row-decoder.ts), found or made on first use. */
+  compiled?: CompiledRows;
+}
+
+/** Decodes every row image of a rows event body whose images hold every column. */
+export interface CompiledRows {
+  /** Images of insert/delete events: one row per image. */
+  plain(plan: RowPlan, buf: Buffer, pos: number, end: number, ctx: ValueContext, rows: RowImage[]): void;
+  /** Images of update events: { before, after } per pair. */
+  update(
+    plan: RowPlan,
+    buf: Buffer,
+    pos: number,
+    end: number,
+    ctx: ValueContext,
+    rows: { before: RowImage; after: RowImage }[],
+  ): void;
 }
 
 export interface ValueContext {
@@ -273,11 +292,18 @@ export function compilePlan(table: TableInfo): RowPlan {
   return { n, kind, a, b, c, text, aux, jsonColumns, table };
 }
 
-function truncated(col: number): never {
+export function truncated(col: number): never {
   return fail(`row image truncated in column ${col}`);
 }
 
-function textOf(plan: RowPlan, i: number, buf: Buffer, s: number, e: number, ctx: ValueContext): string {
+export function textOf(
+  plan: RowPlan,
+  i: number,
+  buf: Buffer,
+  s: number,
+  e: number,
+  ctx: ValueContext,
+): string {
   const kind = plan.text[i];
   const emit = ctx.emit;
   if (
@@ -354,321 +380,358 @@ export function decodeImage(
       row[i] = null;
       continue;
     }
-    switch (kind[i]) {
-      case K.NULLTYPE:
-        row[i] = null;
-        break;
-      case K.TINY:
-        if (pos + 1 > end) truncated(i);
-        row[i] = intText(ctx, i, buf.readInt8(pos));
-        pos += 1;
-        break;
-      case K.TINY_U:
-        if (pos + 1 > end) truncated(i);
-        row[i] = intText(ctx, i, buf[pos] as number);
-        pos += 1;
-        break;
-      case K.SHORT:
-        if (pos + 2 > end) truncated(i);
-        row[i] = intText(ctx, i, buf.readInt16LE(pos));
-        pos += 2;
-        break;
-      case K.SHORT_U:
-        if (pos + 2 > end) truncated(i);
-        row[i] = intText(ctx, i, buf.readUInt16LE(pos));
-        pos += 2;
-        break;
-      case K.INT24:
-        if (pos + 3 > end) truncated(i);
-        row[i] = intText(ctx, i, buf.readIntLE(pos, 3));
-        pos += 3;
-        break;
-      case K.INT24_U:
-        if (pos + 3 > end) truncated(i);
-        row[i] = intText(ctx, i, buf.readUIntLE(pos, 3));
-        pos += 3;
-        break;
-      case K.LONG:
-        if (pos + 4 > end) truncated(i);
-        row[i] = intText(ctx, i, buf.readInt32LE(pos));
-        pos += 4;
-        break;
-      case K.LONG_U:
-        if (pos + 4 > end) truncated(i);
-        row[i] = intText(ctx, i, buf.readUInt32LE(pos));
-        pos += 4;
-        break;
-      case K.LONGLONG: {
-        if (pos + 8 > end) truncated(i);
-        const hi = buf.readInt32LE(pos + 4);
-        const lo = buf.readUInt32LE(pos);
-        if (hi >= -0x200000 && hi < 0x200000) row[i] = intText(ctx, i, hi * 4294967296 + lo);
-        else if (hi >= 0) row[i] = uint64Text(hi, lo);
-        // two's complement magnitude: ~(hi:lo) + 1
-        else row[i] = `-${uint64Text((~hi + (lo === 0 ? 1 : 0)) >>> 0, (~lo + 1) >>> 0)}`;
-        pos += 8;
-        break;
-      }
-      case K.LONGLONG_U: {
-        if (pos + 8 > end) truncated(i);
-        const hi = buf.readUInt32LE(pos + 4);
-        const lo = buf.readUInt32LE(pos);
-        row[i] = hi < 0x200000 ? intText(ctx, i, hi * 4294967296 + lo) : uint64Text(hi, lo);
-        pos += 8;
-        break;
-      }
-      case K.DECIMAL: {
-        const size = plan.c[i] as number;
-        if (pos + size > end) truncated(i);
-        row[i] = decodeDecimal(buf, pos, plan.a[i] as number, plan.b[i] as number);
-        pos += size;
-        break;
-      }
-      case K.FLOAT:
-        if (pos + 4 > end) truncated(i);
-        row[i] = formatFloat(buf.readFloatLE(pos));
-        pos += 4;
-        break;
-      case K.FLOAT_FIXED:
-        if (pos + 4 > end) truncated(i);
-        row[i] = formatFixed(buf.readFloatLE(pos), plan.b[i] as number);
-        pos += 4;
-        break;
-      case K.DOUBLE:
-        if (pos + 8 > end) truncated(i);
-        row[i] = formatDouble(buf.readDoubleLE(pos));
-        pos += 8;
-        break;
-      case K.DOUBLE_FIXED:
-        if (pos + 8 > end) truncated(i);
-        row[i] = formatFixed(buf.readDoubleLE(pos), plan.b[i] as number);
-        pos += 8;
-        break;
-      case K.BIT: {
-        const len = plan.a[i] as number;
-        if (pos + len > end) truncated(i);
-        row[i] = len <= 6 ? `${len === 0 ? 0 : buf.readUIntBE(pos, len)}` : bigBE(buf, pos, len);
-        pos += len;
-        break;
-      }
-      case K.YEAR:
-        if (pos + 1 > end) truncated(i);
-        row[i] = decodeYear(buf, pos);
-        pos += 1;
-        break;
-      case K.DATE:
-        if (pos + 3 > end) truncated(i);
-        row[i] = decodeDate(buf, pos);
-        pos += 3;
-        break;
-      case K.TIME_OLD:
-        if (pos + 3 > end) truncated(i);
-        row[i] = decodeTimeOld(buf, pos);
-        pos += 3;
-        break;
-      case K.DATETIME_OLD:
-        if (pos + 8 > end) truncated(i);
-        row[i] = decodeDatetimeOld(buf, pos);
-        pos += 8;
-        break;
-      case K.TIMESTAMP_OLD:
-        if (pos + 4 > end) truncated(i);
-        row[i] = decodeTimestampOld(buf, pos, ctx.tz);
-        pos += 4;
-        break;
-      case K.TIME_HIRES:
-      case K.DATETIME_HIRES:
-      case K.TIMESTAMP_HIRES: {
-        const fsp = plan.a[i] as number;
-        const k = kind[i] as number;
-        const size =
-          k === K.TIME_HIRES
-            ? 3 + (HIRES_EXTRA[fsp] as number)
-            : k === K.DATETIME_HIRES
-              ? 5 + (HIRES_EXTRA[fsp] as number)
-              : 4 + (TS_HIRES_FRAC[fsp] as number);
-        if (pos + size > end) truncated(i);
-        row[i] =
-          k === K.TIME_HIRES
-            ? decodeTimeHires(buf, pos, size, fsp)
-            : k === K.DATETIME_HIRES
-              ? decodeDatetimeHires(buf, pos, size, fsp)
-              : decodeTimestampHires(buf, pos, fsp, ctx.tz);
-        pos += size;
-        break;
-      }
-      case K.TIME2: {
-        const fsp = plan.a[i] as number;
-        const size = 3 + fspBytes(fsp);
-        if (pos + size > end) truncated(i);
-        row[i] = decodeTime2(buf, pos, fsp);
-        pos += size;
-        break;
-      }
-      case K.DATETIME2: {
-        const fsp = plan.a[i] as number;
-        const size = 5 + fspBytes(fsp);
-        if (pos + size > end) truncated(i);
-        row[i] = decodeDatetime2(buf, pos, fsp);
-        pos += size;
-        break;
-      }
-      case K.TIMESTAMP2: {
-        const fsp = plan.a[i] as number;
-        const size = 4 + fspBytes(fsp);
-        if (pos + size > end) truncated(i);
-        row[i] = decodeTimestamp2(buf, pos, fsp, ctx.tz);
-        pos += size;
-        break;
-      }
-      case K.VARSTR: {
-        let len: number;
-        if (plan.a[i] === 1) {
-          if (pos + 1 > end) truncated(i);
-          len = buf[pos] as number;
-          pos += 1;
-        } else {
-          if (pos + 2 > end) truncated(i);
-          len = buf.readUInt16LE(pos);
-          pos += 2;
-        }
-        if (pos + len > end) truncated(i);
-        row[i] = textOf(plan, i, buf, pos, pos + len, ctx);
-        pos += len;
-        break;
-      }
-      case K.CHAR: {
-        let len: number;
-        if (plan.a[i] === 1) {
-          if (pos + 1 > end) truncated(i);
-          len = buf[pos] as number;
-          pos += 1;
-        } else {
-          if (pos + 2 > end) truncated(i);
-          len = buf.readUInt16LE(pos);
-          pos += 2;
-        }
-        if (pos + len > end) truncated(i);
-        const tk = plan.text[i];
-        if (tk === TextKind.BINARY) {
-          const max = plan.b[i] as number;
-          row[i] =
-            len >= max || plan.c[i] !== 0
-              ? buf.toString("base64", pos, pos + len)
-              : paddedBase64(buf, pos, len, max);
-        } else {
-          let e = pos + len;
-          if (plan.c[i] === 1) {
-            while (e > pos && buf[e - 1] === 0x20) e--;
-            row[i] = textOf(plan, i, buf, pos, e, ctx);
-          } else {
-            row[i] = trimSpaces(textOf(plan, i, buf, pos, e, ctx));
-          }
-        }
-        pos += len;
-        break;
-      }
-      case K.BLOB:
-      case K.BINARY_BLOB:
-      case K.JSON: {
-        const pl = plan.a[i] as number;
-        if (pos + pl > end) truncated(i);
-        const len =
-          pl === 1
-            ? (buf[pos] as number)
-            : pl === 2
-              ? buf.readUInt16LE(pos)
-              : pl === 3
-                ? buf.readUIntLE(pos, 3)
-                : buf.readUInt32LE(pos);
-        pos += pl;
-        if (pos + len > end) truncated(i);
-        const k = kind[i];
-        if (k === K.BLOB) row[i] = textOf(plan, i, buf, pos, pos + len, ctx);
-        else if (k === K.BINARY_BLOB) row[i] = buf.toString("base64", pos, pos + len);
-        else if (partialJson?.has(i)) {
-          row[i] = undefined;
-          diffs?.set(i, [pos, pos + len]);
-        } else row[i] = renderJsonBinary(buf, pos, pos + len);
-        pos += len;
-        break;
-      }
-      case K.ENUM: {
-        const pl = plan.a[i] as number;
-        if (pos + pl > end) truncated(i);
-        const idx = pl === 1 ? (buf[pos] as number) : buf.readUInt16LE(pos);
-        pos += pl;
-        const labels = plan.aux[i] as string[] | undefined;
-        if (labels === undefined) row[i] = `${idx}`;
-        else if (idx === 0) row[i] = "";
-        else {
-          const label = labels[idx - 1];
-          if (label === undefined)
-            fail(`ENUM index ${idx} out of range for column ${i} (${labels.length} labels)`);
-          row[i] = label;
-        }
-        break;
-      }
-      case K.SET: {
-        const pl = plan.a[i] as number;
-        if (pos + pl > end) truncated(i);
-        const labels = plan.aux[i] as string[] | undefined;
-        if (labels === undefined) {
-          row[i] = pl <= 6 ? `${buf.readUIntLE(pos, pl)}` : bigLE(buf, pos, pl);
-        } else {
-          let out = "";
-          for (let byte = 0; byte < pl; byte++) {
-            let bits = buf[pos + byte] as number;
-            let bit = byte * 8;
-            while (bits !== 0) {
-              if (bits & 1) {
-                const label = labels[bit];
-                if (label === undefined) fail(`SET bit ${bit} out of range for column ${i}`);
-                out = out === "" ? label : `${out},${label}`;
-              }
-              bits >>>= 1;
-              bit++;
-            }
-          }
-          row[i] = out;
-        }
-        pos += pl;
-        break;
-      }
-      case K.UUID: {
-        const max = plan.b[i] as number;
-        const len = lengthPrefixed(buf, pos, end, plan.a[i] as number, i);
-        pos += plan.a[i] as number;
-        if (len > max || max !== 16) fail(`UUID value of ${len} bytes in column ${i}`);
-        const h = fixedHex(buf, pos, len, 16);
-        row[i] = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-        pos += len;
-        break;
-      }
-      case K.INET4: {
-        const len = lengthPrefixed(buf, pos, end, plan.a[i] as number, i);
-        pos += plan.a[i] as number;
-        if (len > 4) fail(`INET4 value of ${len} bytes in column ${i}`);
-        const h = fixedHex(buf, pos, len, 4);
-        row[i] =
-          `${Number.parseInt(h.slice(0, 2), 16)}.${Number.parseInt(h.slice(2, 4), 16)}.${Number.parseInt(h.slice(4, 6), 16)}.${Number.parseInt(h.slice(6, 8), 16)}`;
-        pos += len;
-        break;
-      }
-      case K.INET6: {
-        const len = lengthPrefixed(buf, pos, end, plan.a[i] as number, i);
-        pos += plan.a[i] as number;
-        if (len > 16) fail(`INET6 value of ${len} bytes in column ${i}`);
-        row[i] = formatInet6(buf, pos, len);
-        pos += len;
-        break;
-      }
-      default:
-        fail(`unsupported column type ${plan.table.columns[i]?.binlogType} in column ${i}`);
+    if (partialJson?.has(i) && kind[i] === K.JSON) {
+      // a diff list, not a document: returned raw, the value stays undefined
+      const pl = plan.a[i] as number;
+      if (pos + pl > end) truncated(i);
+      const len =
+        pl === 1
+          ? (buf[pos] as number)
+          : pl === 2
+            ? buf.readUInt16LE(pos)
+            : pl === 3
+              ? buf.readUIntLE(pos, 3)
+              : buf.readUInt32LE(pos);
+      pos += pl;
+      if (pos + len > end) truncated(i);
+      row[i] = undefined;
+      diffs?.set(i, [pos, pos + len]);
+      pos += len;
+      continue;
     }
+    cursor.pos = pos;
+    row[i] = decodeValue(buf, cursor, end, plan, i, ctx);
+    pos = cursor.pos;
   }
   cursor.pos = pos;
   return row;
+}
+
+/**
+ * Decodes the (non-NULL) value of column i at buf[cursor.pos] and advances the cursor past it.
+ * The generic path (decodeImage) and the compiled row decoders (row-decoder.ts) share it.
+ */
+export function decodeValue(
+  buf: Buffer,
+  cursor: Cursor,
+  end: number,
+  plan: RowPlan,
+  i: number,
+  ctx: ValueContext,
+): string | null {
+  let pos = cursor.pos;
+  const kind = plan.kind;
+  let v: string | null = null;
+  switch (kind[i]) {
+    case K.NULLTYPE:
+      v = null;
+      break;
+    case K.TINY:
+      if (pos + 1 > end) truncated(i);
+      v = intText(ctx, i, buf.readInt8(pos));
+      pos += 1;
+      break;
+    case K.TINY_U:
+      if (pos + 1 > end) truncated(i);
+      v = intText(ctx, i, buf[pos] as number);
+      pos += 1;
+      break;
+    case K.SHORT:
+      if (pos + 2 > end) truncated(i);
+      v = intText(ctx, i, buf.readInt16LE(pos));
+      pos += 2;
+      break;
+    case K.SHORT_U:
+      if (pos + 2 > end) truncated(i);
+      v = intText(ctx, i, buf.readUInt16LE(pos));
+      pos += 2;
+      break;
+    case K.INT24:
+      if (pos + 3 > end) truncated(i);
+      v = intText(ctx, i, buf.readIntLE(pos, 3));
+      pos += 3;
+      break;
+    case K.INT24_U:
+      if (pos + 3 > end) truncated(i);
+      v = intText(ctx, i, buf.readUIntLE(pos, 3));
+      pos += 3;
+      break;
+    case K.LONG:
+      if (pos + 4 > end) truncated(i);
+      v = intText(ctx, i, buf.readInt32LE(pos));
+      pos += 4;
+      break;
+    case K.LONG_U:
+      if (pos + 4 > end) truncated(i);
+      v = intText(ctx, i, buf.readUInt32LE(pos));
+      pos += 4;
+      break;
+    case K.LONGLONG: {
+      if (pos + 8 > end) truncated(i);
+      const hi = buf.readInt32LE(pos + 4);
+      const lo = buf.readUInt32LE(pos);
+      if (hi >= -0x200000 && hi < 0x200000) v = intText(ctx, i, hi * 4294967296 + lo);
+      else if (hi >= 0) v = uint64Text(hi, lo);
+      // two's complement magnitude: ~(hi:lo) + 1
+      else v = `-${uint64Text((~hi + (lo === 0 ? 1 : 0)) >>> 0, (~lo + 1) >>> 0)}`;
+      pos += 8;
+      break;
+    }
+    case K.LONGLONG_U: {
+      if (pos + 8 > end) truncated(i);
+      const hi = buf.readUInt32LE(pos + 4);
+      const lo = buf.readUInt32LE(pos);
+      v = hi < 0x200000 ? intText(ctx, i, hi * 4294967296 + lo) : uint64Text(hi, lo);
+      pos += 8;
+      break;
+    }
+    case K.DECIMAL: {
+      const size = plan.c[i] as number;
+      if (pos + size > end) truncated(i);
+      v = decodeDecimal(buf, pos, plan.a[i] as number, plan.b[i] as number);
+      pos += size;
+      break;
+    }
+    case K.FLOAT:
+      if (pos + 4 > end) truncated(i);
+      v = formatFloat(buf.readFloatLE(pos));
+      pos += 4;
+      break;
+    case K.FLOAT_FIXED:
+      if (pos + 4 > end) truncated(i);
+      v = formatFixed(buf.readFloatLE(pos), plan.b[i] as number);
+      pos += 4;
+      break;
+    case K.DOUBLE:
+      if (pos + 8 > end) truncated(i);
+      v = formatDouble(buf.readDoubleLE(pos));
+      pos += 8;
+      break;
+    case K.DOUBLE_FIXED:
+      if (pos + 8 > end) truncated(i);
+      v = formatFixed(buf.readDoubleLE(pos), plan.b[i] as number);
+      pos += 8;
+      break;
+    case K.BIT: {
+      const len = plan.a[i] as number;
+      if (pos + len > end) truncated(i);
+      v = len <= 6 ? `${len === 0 ? 0 : buf.readUIntBE(pos, len)}` : bigBE(buf, pos, len);
+      pos += len;
+      break;
+    }
+    case K.YEAR:
+      if (pos + 1 > end) truncated(i);
+      v = decodeYear(buf, pos);
+      pos += 1;
+      break;
+    case K.DATE:
+      if (pos + 3 > end) truncated(i);
+      v = decodeDate(buf, pos);
+      pos += 3;
+      break;
+    case K.TIME_OLD:
+      if (pos + 3 > end) truncated(i);
+      v = decodeTimeOld(buf, pos);
+      pos += 3;
+      break;
+    case K.DATETIME_OLD:
+      if (pos + 8 > end) truncated(i);
+      v = decodeDatetimeOld(buf, pos);
+      pos += 8;
+      break;
+    case K.TIMESTAMP_OLD:
+      if (pos + 4 > end) truncated(i);
+      v = decodeTimestampOld(buf, pos, ctx.tz);
+      pos += 4;
+      break;
+    case K.TIME_HIRES:
+    case K.DATETIME_HIRES:
+    case K.TIMESTAMP_HIRES: {
+      const fsp = plan.a[i] as number;
+      const k = kind[i] as number;
+      const size =
+        k === K.TIME_HIRES
+          ? 3 + (HIRES_EXTRA[fsp] as number)
+          : k === K.DATETIME_HIRES
+            ? 5 + (HIRES_EXTRA[fsp] as number)
+            : 4 + (TS_HIRES_FRAC[fsp] as number);
+      if (pos + size > end) truncated(i);
+      v =
+        k === K.TIME_HIRES
+          ? decodeTimeHires(buf, pos, size, fsp)
+          : k === K.DATETIME_HIRES
+            ? decodeDatetimeHires(buf, pos, size, fsp)
+            : decodeTimestampHires(buf, pos, fsp, ctx.tz);
+      pos += size;
+      break;
+    }
+    case K.TIME2: {
+      const fsp = plan.a[i] as number;
+      const size = 3 + fspBytes(fsp);
+      if (pos + size > end) truncated(i);
+      v = decodeTime2(buf, pos, fsp);
+      pos += size;
+      break;
+    }
+    case K.DATETIME2: {
+      const fsp = plan.a[i] as number;
+      const size = 5 + fspBytes(fsp);
+      if (pos + size > end) truncated(i);
+      v = decodeDatetime2(buf, pos, fsp);
+      pos += size;
+      break;
+    }
+    case K.TIMESTAMP2: {
+      const fsp = plan.a[i] as number;
+      const size = 4 + fspBytes(fsp);
+      if (pos + size > end) truncated(i);
+      v = decodeTimestamp2(buf, pos, fsp, ctx.tz);
+      pos += size;
+      break;
+    }
+    case K.VARSTR: {
+      let len: number;
+      if (plan.a[i] === 1) {
+        if (pos + 1 > end) truncated(i);
+        len = buf[pos] as number;
+        pos += 1;
+      } else {
+        if (pos + 2 > end) truncated(i);
+        len = buf.readUInt16LE(pos);
+        pos += 2;
+      }
+      if (pos + len > end) truncated(i);
+      v = textOf(plan, i, buf, pos, pos + len, ctx);
+      pos += len;
+      break;
+    }
+    case K.CHAR: {
+      let len: number;
+      if (plan.a[i] === 1) {
+        if (pos + 1 > end) truncated(i);
+        len = buf[pos] as number;
+        pos += 1;
+      } else {
+        if (pos + 2 > end) truncated(i);
+        len = buf.readUInt16LE(pos);
+        pos += 2;
+      }
+      if (pos + len > end) truncated(i);
+      const tk = plan.text[i];
+      if (tk === TextKind.BINARY) {
+        const max = plan.b[i] as number;
+        v =
+          len >= max || plan.c[i] !== 0
+            ? buf.toString("base64", pos, pos + len)
+            : paddedBase64(buf, pos, len, max);
+      } else {
+        let e = pos + len;
+        if (plan.c[i] === 1) {
+          while (e > pos && buf[e - 1] === 0x20) e--;
+          v = textOf(plan, i, buf, pos, e, ctx);
+        } else {
+          v = trimSpaces(textOf(plan, i, buf, pos, e, ctx));
+        }
+      }
+      pos += len;
+      break;
+    }
+    case K.BLOB:
+    case K.BINARY_BLOB:
+    case K.JSON: {
+      const pl = plan.a[i] as number;
+      if (pos + pl > end) truncated(i);
+      const len =
+        pl === 1
+          ? (buf[pos] as number)
+          : pl === 2
+            ? buf.readUInt16LE(pos)
+            : pl === 3
+              ? buf.readUIntLE(pos, 3)
+              : buf.readUInt32LE(pos);
+      pos += pl;
+      if (pos + len > end) truncated(i);
+      const k = kind[i];
+      if (k === K.BLOB) v = textOf(plan, i, buf, pos, pos + len, ctx);
+      else if (k === K.BINARY_BLOB) v = buf.toString("base64", pos, pos + len);
+      else v = renderJsonBinary(buf, pos, pos + len);
+      pos += len;
+      break;
+    }
+    case K.ENUM: {
+      const pl = plan.a[i] as number;
+      if (pos + pl > end) truncated(i);
+      const idx = pl === 1 ? (buf[pos] as number) : buf.readUInt16LE(pos);
+      pos += pl;
+      const labels = plan.aux[i] as string[] | undefined;
+      if (labels === undefined) v = `${idx}`;
+      else if (idx === 0) v = "";
+      else {
+        const label = labels[idx - 1];
+        if (label === undefined)
+          fail(`ENUM index ${idx} out of range for column ${i} (${labels.length} labels)`);
+        v = label;
+      }
+      break;
+    }
+    case K.SET: {
+      const pl = plan.a[i] as number;
+      if (pos + pl > end) truncated(i);
+      const labels = plan.aux[i] as string[] | undefined;
+      if (labels === undefined) {
+        v = pl <= 6 ? `${buf.readUIntLE(pos, pl)}` : bigLE(buf, pos, pl);
+      } else {
+        let out = "";
+        for (let byte = 0; byte < pl; byte++) {
+          let bits = buf[pos + byte] as number;
+          let bit = byte * 8;
+          while (bits !== 0) {
+            if (bits & 1) {
+              const label = labels[bit];
+              if (label === undefined) fail(`SET bit ${bit} out of range for column ${i}`);
+              out = out === "" ? label : `${out},${label}`;
+            }
+            bits >>>= 1;
+            bit++;
+          }
+        }
+        v = out;
+      }
+      pos += pl;
+      break;
+    }
+    case K.UUID: {
+      const max = plan.b[i] as number;
+      const len = lengthPrefixed(buf, pos, end, plan.a[i] as number, i);
+      pos += plan.a[i] as number;
+      if (len > max || max !== 16) fail(`UUID value of ${len} bytes in column ${i}`);
+      const h = fixedHex(buf, pos, len, 16);
+      v = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+      pos += len;
+      break;
+    }
+    case K.INET4: {
+      const len = lengthPrefixed(buf, pos, end, plan.a[i] as number, i);
+      pos += plan.a[i] as number;
+      if (len > 4) fail(`INET4 value of ${len} bytes in column ${i}`);
+      const h = fixedHex(buf, pos, len, 4);
+      v = `${Number.parseInt(h.slice(0, 2), 16)}.${Number.parseInt(h.slice(2, 4), 16)}.${Number.parseInt(h.slice(4, 6), 16)}.${Number.parseInt(h.slice(6, 8), 16)}`;
+      pos += len;
+      break;
+    }
+    case K.INET6: {
+      const len = lengthPrefixed(buf, pos, end, plan.a[i] as number, i);
+      pos += plan.a[i] as number;
+      if (len > 16) fail(`INET6 value of ${len} bytes in column ${i}`);
+      v = formatInet6(buf, pos, len);
+      pos += len;
+      break;
+    }
+    default:
+      fail(`unsupported column type ${plan.table.columns[i]?.binlogType} in column ${i}`);
+  }
+  cursor.pos = pos;
+  return v;
 }
 
 const PAD8 = ["", "0", "00", "000", "0000", "00000", "000000", "0000000"];

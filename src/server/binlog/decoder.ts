@@ -8,7 +8,7 @@ import { compilePlan, type RowPlan, type ValueContext } from "./column-values.js
 import { BinlogDecodeError, type BinlogPosition, fail } from "./errors.js";
 import { EVENT_HEADER_LENGTH, type EventHeader, parseEventHeader } from "./event-header.js";
 import { EventType as E, EventFlag, eventTypeName } from "./event-types.js";
-import type { BinlogEvent, RowsEvent } from "./events.js";
+import type { BinlogEvent, RowsEvent, UpdateRowsEvent } from "./events.js";
 import { type FormatDescription, parseFormatDescription, postHeaderLength } from "./format-description.js";
 import {
   parseBinlogCheckpoint,
@@ -245,15 +245,32 @@ export class BinlogDecoder {
           } as RowsEvent;
         } else {
           const body = parseRowsBody(event, rh.pos, end, rt, cached.plan, this.valueCtx);
-          out = {
-            type: "rows",
-            ...base,
-            table: cached.table,
-            tableId: rh.tableId,
-            flags: rh.flags,
-            version: rt.version,
-            ...body,
-          } as RowsEvent;
+          // Literals rather than spreads: one object shape per case, built without copying.
+          out = (
+            position
+              ? {
+                  type: "rows",
+                  header,
+                  position,
+                  table: cached.table,
+                  tableId: rh.tableId,
+                  flags: rh.flags,
+                  version: rt.version,
+                  kind: body.kind,
+                  rows: body.rows,
+                }
+              : {
+                  type: "rows",
+                  header,
+                  table: cached.table,
+                  tableId: rh.tableId,
+                  flags: rh.flags,
+                  version: rt.version,
+                  kind: body.kind,
+                  rows: body.rows,
+                }
+          ) as RowsEvent;
+          if ("partial" in body && body.partial) (out as UpdateRowsEvent).partial = true;
         }
         if (rt.compressed) out.compressed = true;
         if (rh.partitionId !== undefined) out.partitionId = rh.partitionId;

@@ -10,6 +10,7 @@ import { EventType as E } from "./event-types.js";
 import type { DeleteRowsEvent, InsertRowsEvent, UpdateRow, UpdateRowsEvent } from "./events.js";
 import { applyJsonDiffs, type JsonDiff, parseJsonDiffs } from "./json-binary.js";
 import { decompressMariadb } from "./query.js";
+import { compiledRows } from "./row-decoder.js";
 
 export type RowsKind = "insert" | "update" | "delete";
 
@@ -96,11 +97,15 @@ export function parseRowsHeader(
   return out;
 }
 
-function popCount(bitmap: Buffer, n: number): number {
+/** Set bits among the first n bits of the bitmap at buf[at] (LSB first). */
+function popCount(buf: Buffer, at: number, n: number): number {
   let count = 0;
-  for (let i = 0; i < n; i++) if (((bitmap[i >> 3] as number) & (1 << (i & 7))) !== 0) count++;
+  for (let i = 0; i < n; i++) if (((buf[at + (i >> 3)] as number) & (1 << (i & 7))) !== 0) count++;
   return count;
 }
+
+/** Stands for a columns-present bitmap with every bit set (decodeImage does not read it then). */
+const ALL_PRESENT = Buffer.alloc(0);
 
 export type RowsBody =
   | Pick<InsertRowsEvent, "kind" | "rows">
@@ -127,28 +132,51 @@ export function parseRowsBody(
   sink?: ImageSink,
 ): RowsBody {
   let columnCount: number;
-  [columnCount, pos] = readPacked(buf, pos, end);
+  if (pos < end && (buf[pos] as number) < 0xfb) columnCount = buf[pos++] as number;
+  else [columnCount, pos] = readPacked(buf, pos, end);
   if (columnCount !== plan.n) {
     fail(`rows event has ${columnCount} columns, its TABLE_MAP has ${plan.n}`);
   }
+  // Images of a table without columns would take no bytes: row data there cannot be read.
+  if (columnCount === 0 && pos < end) fail("rows event for a table without columns carries row data");
   const bitmapLen = (columnCount + 7) >> 3;
   if (pos + bitmapLen > end) fail("truncated columns bitmap");
-  const present1 = buf.subarray(pos, pos + bitmapLen);
+  const present1At = pos;
   pos += bitmapLen;
-  let present2 = present1;
+  let present2At = present1At;
   if (info.kind === "update") {
     if (pos + bitmapLen > end) fail("truncated after-image columns bitmap");
-    present2 = buf.subarray(pos, pos + bitmapLen);
+    present2At = pos;
     pos += bitmapLen;
   }
-  const count1 = popCount(present1, columnCount);
-  const count2 = info.kind === "update" ? popCount(present2, columnCount) : count1;
+  const count1 = popCount(buf, present1At, columnCount);
+  const count2 = info.kind === "update" ? popCount(buf, present2At, columnCount) : count1;
+  // Views of the bitmaps for decodeImage (made before a compressed body replaces buf).
+  const present1 = count1 === columnCount ? ALL_PRESENT : buf.subarray(present1At, present1At + bitmapLen);
+  const present2 = count2 === columnCount ? ALL_PRESENT : buf.subarray(present2At, present2At + bitmapLen);
   if (info.compressed) {
     buf = decompressMariadb(buf.subarray(pos, end));
     pos = 0;
     end = buf.length;
   }
   ctx.text.reset(buf);
+  // Every column in every image (binlog_row_image=FULL): the table's compiled decoder.
+  const compiled =
+    sink === undefined && !info.partial && ctx.emit === undefined && count1 === columnCount
+      ? compiledRows(plan)
+      : undefined;
+  if (compiled !== undefined) {
+    if (info.kind !== "update") {
+      const rows: RowImage[] = [];
+      compiled.plain(plan, buf, pos, end, ctx, rows);
+      return { kind: info.kind, rows };
+    }
+    if (count2 === columnCount) {
+      const rows: UpdateRow[] = [];
+      compiled.update(plan, buf, pos, end, ctx, rows);
+      return { kind: "update", rows };
+    }
+  }
   const cursor: Cursor = { pos };
   if (sink !== undefined && !info.partial) {
     const present = info.kind === "update" ? present2 : present1;

@@ -489,7 +489,9 @@ function applyProvided(c: ColumnInfo, p: ProvidedColumn, flavor: Flavor): void {
     : p.dataType
       ? parseColumnType(p.dataType)
       : undefined;
-  if (p.columnType) c.typeName = p.columnType.trim();
+  // Only a fallback: finishColumn() derives typeName from the binlog's type and metadata (and
+  // what the provider filled in below) whenever it can, so that a lookup never changes it.
+  if (p.columnType) c.typeName = normalizeTypeName(p.columnType);
   if (c.unsigned === undefined) {
     if (p.unsigned !== undefined) c.unsigned = p.unsigned;
     else if (parsed && isNumeric(c.type)) c.unsigned = parsed.unsigned;
@@ -514,6 +516,10 @@ function applyProvided(c: ColumnInfo, p: ProvidedColumn, flavor: Flavor): void {
   ) {
     c.fsp = parsed.args[0];
     c.mariadbHires = true;
+  }
+  if (parsed && c.type === T.GEOMETRY && c.geometryType === undefined) {
+    const g = GEOMETRY_NAMES.indexOf(parsed.base);
+    if (g >= 0) c.geometryType = g;
   }
   if (parsed && (c.type === T.FLOAT || c.type === T.DOUBLE) && parsed.args.length === 2) {
     c.scale = parsed.args[1];
@@ -678,7 +684,7 @@ function finishColumn(c: ColumnInfo, ctx: TableMapContext): void {
       name = "null";
       break;
   }
-  if (c.typeName === undefined && name !== undefined) c.typeName = name;
+  if (name !== undefined) c.typeName = name;
   // How values are spelled
   if (c.type === T.GEOMETRY || c.type === T.VECTOR || c.type === T.BIT) {
     c.valueFormat = c.type === T.BIT ? "text" : "base64";
@@ -698,6 +704,20 @@ const GEOMETRY_NAMES = [
   "multipolygon",
   "geometrycollection",
 ];
+
+/**
+ * A provider's COLUMN_TYPE in typeName's spelling (for the few columns whose type the binlog
+ * cannot name): lower-case type words, no integer display width, no ZEROFILL, e.g.
+ * "INT(11) UNSIGNED ZEROFILL" -> "int unsigned", "year(4)" -> "year".
+ */
+export function normalizeTypeName(columnType: string): string {
+  const t = columnType.trim().replace(/\s+/g, " ");
+  const paren = t.indexOf("(");
+  const base = (paren < 0 ? t : t.slice(0, paren)).toLowerCase();
+  let out = paren < 0 ? base : base + t.slice(paren);
+  if (/^(tinyint|smallint|mediumint|int|integer|bigint|year)\(/.test(out)) out = out.replace(/\(\d*\)/, "");
+  return out.replace(/ zerofill\b/i, "").replace(/ unsigned\b/i, " unsigned");
+}
 
 function sqlQuote(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;

@@ -1,0 +1,102 @@
+// The decoder alone, without server or transport: decodes a saved dataset's binlog files
+// (run.js --datadir DIR / --keep) from memory, several passes in one process, exactly as the
+// bench's sluice reader does (BinlogDecoder.decode() on every event, CRC32 verified, every value
+// of every row image as text, summed into the digest). For comparing decoder changes on a busy
+// machine: one process, no server, CPU seconds beside the wall time.
+//   node dist/bench/decode/offline.js --datadir /tmp/sluice-bench/ds1m [--repeat 7]
+// Pass 1 includes the JIT's warm-up (as a live run does); the summary is over passes 2..N.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { type Dataset, log, parseArgs } from "./common.js";
+import { importSluiceDecoder, makeRowsDecoder } from "./sluice-decoder.js";
+
+interface Pass {
+  seconds: number;
+  cpuSeconds: number;
+  rows: number;
+  digest: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** Every event of the dataset's range, as views into the files' bytes (file name, offset). */
+function loadEvents(dir: string, ds: Dataset): { bytes: Buffer; file: string; offset: number }[] {
+  const events: { bytes: Buffer; file: string; offset: number }[] = [];
+  for (const [k, f] of ds.files.entries()) {
+    const whole = readFileSync(join(dir, "data", f.file));
+    const end = k === ds.files.length - 1 ? ds.end.position : whole.length;
+    let pos = 4;
+    while (pos + 19 <= end) {
+      const size = whole.readUInt32LE(pos + 9);
+      if (size < 19 || pos + size > end) break;
+      events.push({ bytes: whole.subarray(pos, pos + size), file: f.file, offset: pos });
+      pos += size;
+    }
+  }
+  return events;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const dir = args.get("datadir");
+  if (!dir) throw new Error("--datadir DIR is required (a dataset saved by run.js --datadir DIR or --keep)");
+  const repeat = Math.max(2, Number(args.get("repeat") ?? 5));
+  const ds = JSON.parse(readFileSync(join(dir, "dataset.json"), "utf8")) as Dataset;
+  const mod = await importSluiceDecoder();
+  if (typeof mod === "string") throw new Error(`sluice decoder: not available (${mod})`);
+  const events = loadEvents(dir, ds);
+  const mb = events.reduce((s, e) => s + e.bytes.length, 0) / 1e6;
+  log(
+    `${events.length.toLocaleString("en-US")} events, ${mb.toFixed(1)} MB, ${ds.rows.toLocaleString("en-US")} row changes`,
+  );
+  const info = { flavor: "mariadb", version: ds.serverVersion, checksum: "CRC32", timeZone: "UTC" };
+  const passes: Pass[] = [];
+  for (let p = 0; p < repeat; p++) {
+    const decoder = makeRowsDecoder(mod, info, 0);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (const e of events) {
+      if (!decoder.push(e.bytes, e.file, e.offset))
+        throw decoder.error ?? new Error("decoder refused an event");
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    const pass = {
+      seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      rows: decoder.rows,
+      digest: decoder.digest,
+    };
+    if (pass.rows !== ds.rows)
+      throw new Error(`pass ${p + 1} counted ${pass.rows} row changes, the dataset has ${ds.rows}`);
+    passes.push(pass);
+    log(
+      `pass ${p + 1}: ${seconds.toFixed(3)} s, ${Math.round(pass.rows / seconds / 1000)}k rows/s, ${pass.cpuSeconds.toFixed(3)} CPU s, digest ${pass.digest}`,
+    );
+  }
+  const warm = passes.slice(1);
+  const rate = (s: number) => Math.round(ds.rows / s / 1000);
+  const med = median(warm.map((p) => p.seconds));
+  const best = Math.min(...warm.map((p) => p.seconds));
+  const cpuMed = median(warm.map((p) => p.cpuSeconds));
+  process.stdout.write(
+    `${JSON.stringify({
+      rows: ds.rows,
+      mb,
+      firstPass: { seconds: passes[0]?.seconds, rowsPerSecond: rate(passes[0]?.seconds ?? 1) * 1000 },
+      warmMedian: { seconds: med, rowsPerSecond: rate(med) * 1000, cpuSeconds: cpuMed },
+      warmBest: { seconds: best, rowsPerSecond: rate(best) * 1000 },
+      passes,
+    })}\n`,
+  );
+  log(
+    `passes 2..${repeat}: median ${rate(med)}k rows/s (${cpuMed.toFixed(3)} CPU s), best ${rate(best)}k rows/s`,
+  );
+}
+
+await main();
