@@ -190,6 +190,8 @@ export async function startServer(
             zkc.regrabDelayMs,
             {
               async elected(epoch) {
+                // Never two readers of one destination in one process.
+                await running.get(dc.name)?.stop();
                 epochs.set(dc.name, epoch);
                 const d = makeDestination(dc, store);
                 await d.start();

@@ -84,7 +84,7 @@ before(async () => {
 });
 after(async () => {
   await Promise.all([db?.stop(), zk?.stop()]);
-  removeDir(dir);
+  if (!process.env.SLUICE_KEEP) removeDir(dir);
 });
 
 interface Node {

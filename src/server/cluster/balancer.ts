@@ -1,7 +1,8 @@
 // Spreads destinations over the servers able to run them. canal lets the first server to
 // start grab everything; here a server that runs more than its fair share hands one
-// destination at a time over to the least loaded server of that destination's cluster, until
-// it runs no more than its share. Handing over is the same graceful path as an admin release
+// destination at a time over to the least loaded server of that destination's cluster that
+// runs at least two fewer, until no such server is left (4 destinations on 3 servers end as
+// 2/1/1). Handing over is the same graceful path as an admin release
 // (election.ts handOver): the old runner stops serving first, consumers resubscribe to the new
 // one and continue from their durable cursors.
 //
@@ -90,8 +91,8 @@ export class Balancer {
         if (runner) load.set(runner, (load.get(runner) ?? 0) + 1);
       }
       const mine = [...this.elections.values()].filter((e) => e.running);
-      const share = Math.ceil(this.elections.size / candidates.size);
-      if (mine.length <= share) return false;
+      const share = this.elections.size / candidates.size;
+      if (mine.length <= Math.floor(share)) return false;
       let best: { election: DestinationElection; to: string; load: number } | undefined;
       for (const e of mine) {
         for (const m of clusters.get(e.destination) ?? []) {
@@ -105,7 +106,7 @@ export class Balancer {
         destination: best.election.destination,
         to: best.to,
         running: mine.length,
-        share,
+        share: Number(share.toFixed(2)),
       });
       await best.election.handOver(
         best.to,

@@ -35,6 +35,7 @@ export class DestinationElection {
   #runner: RunnerInfo | undefined;
   /** After handing the destination over, this server does not compete before this time. */
   #holdOffUntil = 0;
+  #competing = false;
   #running = false;
   #stopped = false;
   #wasOwner = false;
@@ -119,11 +120,41 @@ export class DestinationElection {
     // restarting quickly gets its destinations back without a round of flapping.
     let delay = this.#wasOwner ? 0 : this.regrabDelayMs;
     const handoff = await this.#readHandoff();
-    if (handoff?.to) delay = handoff.to === this.self() ? 0 : this.regrabDelayMs + HANDOFF_WINDOW_MS;
+    if (handoff?.to === this.self()) {
+      // Named: take it now, even if we handed it over ourselves a moment ago.
+      this.#holdOffUntil = 0;
+      delay = 0;
+    } else if (handoff?.to) {
+      delay = this.regrabDelayMs + HANDOFF_WINDOW_MS;
+    }
     this.#schedule(delay);
+    await this.#watchForRunner();
   }
 
+  /**
+   * While we wait to compete (or hold off after a handover), whoever takes the destination
+   * becomes the runner to watch: its node going (released right after a handover, say) must
+   * wake us too.
+   */
+  async #watchForRunner(): Promise<void> {
+    const stat = await this.zk.exists(this.paths.destinationRunning(this.destination), (event) => {
+      if (event === "created") void this.#standBy().catch((err) => this.#retryAfter(err));
+    });
+    if (stat) await this.#standBy();
+  }
+
+  /** One attempt at a time: two overlapping attempts would both find our node and run twice. */
   async #compete(): Promise<void> {
+    if (this.#competing) return;
+    this.#competing = true;
+    try {
+      await this.#competeOnce();
+    } finally {
+      this.#competing = false;
+    }
+  }
+
+  async #competeOnce(): Promise<void> {
     if (this.#stopped || this.#running || this.zk.state === "closed") return;
     const path = this.paths.destinationRunning(this.destination);
     const address = this.self();
@@ -222,6 +253,7 @@ export class DestinationElection {
     } catch (err) {
       if (err instanceof ZkError && err.code === "NONODE") {
         this.#schedule(0);
+        await this.#watchForRunner();
         return;
       }
       throw err;
@@ -231,6 +263,8 @@ export class DestinationElection {
       this.#schedule(0);
       return;
     }
+    // Someone runs it: nothing to compete for until its node goes (the watch above).
+    clearTimeout(this.#timer);
     let address = "";
     try {
       address = String((JSON.parse(data) as { address?: unknown }).address ?? "");

@@ -90,6 +90,11 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       }
       const window = req.window || DEFAULT_WINDOW;
       let session: ClientSession = await call(() => destination.subscribe(req.clientId, req.filter));
+      // This stream takes the client over: batches an earlier consumer left unacked come again
+      // here, and that consumer's stream, ending later, must not give back ours.
+      const generation = (streamGenerations.get(session) ?? 0) + 1;
+      streamGenerations.set(session, generation);
+      await call(() => destination.rollback(req.clientId, undefined));
       yield {
         message: {
           case: "subscribed",
@@ -126,12 +131,18 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
         // as a normal end, so the client knows to reopen.
         ctx.signal.throwIfAborted();
       } finally {
-        // A stream's unacked batches are delivered again to whoever reads next.
-        await destination.rollback(req.clientId, undefined).catch(() => {});
+        // A stream's unacked batches are delivered again to whoever reads next, unless a newer
+        // stream has taken the client over meanwhile (they are its batches then).
+        if (streamGenerations.get(session) === generation) {
+          await destination.rollback(req.clientId, undefined).catch(() => {});
+        }
       }
     },
   };
 }
+
+/** Per client session, how many streams have taken it over (the newest owns its batches). */
+const streamGenerations = new WeakMap<ClientSession, number>();
 
 export function sessionToken(epoch: bigint, clientId: string): string {
   return `${epoch}.${clientId}`;
