@@ -3,13 +3,13 @@
 import { readFileSync } from "node:fs";
 import { binlogCommand } from "./binlog-command.js";
 import { type Command, EXIT_USAGE, UsageError } from "./command.js";
+import { gatewayCommand } from "./gateway-command.js";
 import { serverCommand } from "./server-command.js";
 
-const COMMANDS: Command[] = [serverCommand, binlogCommand];
+const COMMANDS: Command[] = [serverCommand, gatewayCommand, binlogCommand];
 
 // Named in docs/design.md and coming with later issues; listed so that --help tells the truth.
 const PLANNED = [
-  ["gateway", "stateless gateway in front of the servers (not built yet)"],
   ["tail", "stream a destination and print its changes (not built yet)"],
   ["status", "destinations, runners, clients and lag (not built yet)"],
 ];

@@ -9,7 +9,13 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type Logger, silentLogger } from "../log.js";
 import { callGuard } from "./calls.js";
@@ -34,6 +40,8 @@ export interface ConnectServerOptions {
    */
   extraHandlers?: (req: HttpRequest, res: HttpResponse) => boolean;
   logger?: Logger;
+  /** Context values for each call (e.g. the caller's address), read by handlers from ctx.values. */
+  contextValues?: (req: HttpRequest) => ContextValues;
   /** Run inside Sluice's own guard (deadlines, shutdown), in order: the first is outermost. */
   interceptors?: Interceptor[];
   /**
@@ -139,6 +147,9 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       ...(options.interceptors ?? []),
     ],
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    ...(options.contextValues
+      ? { contextValues: (req) => (options.contextValues as NonNullable<typeof options.contextValues>)(req) }
+      : {}),
     fallback: (req, res) => fallback(req as HttpRequest, res as HttpResponse),
   });
 

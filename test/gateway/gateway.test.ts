@@ -1,0 +1,263 @@
+// The gateway in front of one elected server: routing and errors, curl over HTTP/1.1 JSON,
+// one holder per clientId across two gateways (with a hot standby), leases, and consumer
+// fencing on the server.
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { after, before, test } from "node:test";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { CLIENT_EPOCH_HEADER } from "../../src/common/http/index.js";
+import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
+import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
+import { freePort, type ManagedProcess, makeTempDir, removeDir } from "../harness/processes.js";
+import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
+import { ids, sleep, startSluiceGateway, startSluiceServer, writeServerConfig } from "./cluster.js";
+
+let db: MariaDB;
+let zk: ZooKeeper;
+let dir: string;
+let server: ManagedProcess;
+let serverPort: number;
+let gwA: ManagedProcess;
+let gwB: ManagedProcess;
+let urlA: string;
+let urlB: string;
+
+before(async () => {
+  [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
+  await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
+  dir = makeTempDir("gateway");
+  const config = writeServerConfig(dir, zk, db);
+  serverPort = await freePort();
+  server = await startSluiceServer(dir, "server", serverPort, config);
+  const [pa, pb] = [await freePort(), await freePort()];
+  [gwA, gwB] = await Promise.all([
+    startSluiceGateway(dir, "gateway-a", pa, zk, ["--lease-idle", "1500ms", "--hold", "1s"]),
+    startSluiceGateway(dir, "gateway-b", pb, zk, ["--lease-idle", "1500ms", "--hold", "1s"]),
+  ]);
+  [urlA, urlB] = [`http://127.0.0.1:${pa}`, `http://127.0.0.1:${pb}`];
+});
+after(async () => {
+  await Promise.all([gwA?.stop(), gwB?.stop()]);
+  await server?.stop();
+  await Promise.all([db?.stop(), zk?.stop()]);
+  removeDir(dir);
+});
+
+const canal = (url: string, h2 = false) =>
+  createClient(
+    CanalService,
+    h2 ? createGrpcTransport({ baseUrl: url }) : createConnectTransport({ baseUrl: url, httpVersion: "1.1" }),
+  );
+
+async function code(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (e) {
+    return ConnectError.from(e).code;
+  }
+}
+
+test("errors: unknown destination is not_found, bad names are invalid_argument, calls need a session", async () => {
+  const c = canal(urlA);
+  const err = await c.subscribe({ destination: "nope", clientId: "1" }).catch((e) => ConnectError.from(e));
+  assert.ok(err instanceof ConnectError);
+  assert.equal(err.code, Code.NotFound, err.message);
+  assert.match(err.message, /nope/);
+  assert.equal(await code(c.subscribe({ destination: "example", clientId: "a/b" })), Code.InvalidArgument);
+  const get = await c
+    .get({ destination: "example", clientId: "nobody", batchSize: 1 })
+    .catch((e) => ConnectError.from(e));
+  assert.ok(get instanceof ConnectError);
+  assert.equal(get.code, Code.FailedPrecondition);
+  assert.match(get.message, /session/);
+});
+
+test("curl through the gateway over HTTP/1.1 JSON: subscribe, get, ack, rollback, stream", async () => {
+  const S = `${urlA}/sluice.v1.CanalService`;
+  const post = (method: string, body: object): Record<string, unknown> => {
+    const out = execFileSync(
+      "curl",
+      ["-sS", "-H", "Content-Type: application/json", "--data", JSON.stringify(body), `${S}/${method}`],
+      { encoding: "utf8" },
+    );
+    return JSON.parse(out) as Record<string, unknown>;
+  };
+  const sub = post("Subscribe", { destination: "example", clientId: "curl" });
+  const session = sub.session as string;
+  assert.match(session, /^\d+\.curl$/, JSON.stringify(sub));
+  await db.query("INSERT INTO shop.orders VALUES (1, 'curl'), (2, 'curl')");
+  const got = post("Get", {
+    destination: "example",
+    clientId: "curl",
+    batchSize: 100,
+    timeoutMs: 5000,
+    session,
+    flat: true,
+  });
+  assert.ok(got.batchId, JSON.stringify(got));
+  assert.equal((got.flatMessages as unknown[]).length, 1);
+  const rolled = post("Rollback", { destination: "example", clientId: "curl", session });
+  assert.deepEqual(rolled.rolledBackBatchIds, [got.batchId]);
+  const again = post("Get", {
+    destination: "example",
+    clientId: "curl",
+    batchSize: 100,
+    timeoutMs: 5000,
+    session,
+  });
+  const acked = post("Ack", { destination: "example", clientId: "curl", batchId: again.batchId, session });
+  assert.ok(acked.cursor, JSON.stringify(acked));
+  // Without the session: refused.
+  const refused = post("Get", { destination: "example", clientId: "curl", batchSize: 1 });
+  assert.equal(refused.code, "failed_precondition");
+  // Unsubscribe ends the hold; then the stream (Connect envelope over HTTP/1.1) takes it.
+  post("Unsubscribe", { destination: "example", clientId: "curl", session });
+  const body = JSON.stringify({ destination: "example", clientId: "curl", batchSize: 100, window: 4 });
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), Buffer.from(body)]);
+  frame.writeUInt32BE(body.length, 1);
+  // The stream runs until curl's --max-time; the frames read before that are what we check.
+  const curl = spawn(
+    "curl",
+    [
+      "-sSN",
+      "--max-time",
+      "4",
+      "-H",
+      "Content-Type: application/connect+json",
+      "--data-binary",
+      "@-",
+      `${S}/Stream`,
+    ],
+    { stdio: ["pipe", "pipe", "ignore"] },
+  );
+  curl.stdin.end(frame);
+  const chunks: Buffer[] = [];
+  curl.stdout.on("data", (c: Buffer) => chunks.push(c));
+  const exited = new Promise((r) => curl.once("exit", r));
+  await sleep(1500);
+  await db.query("INSERT INTO shop.orders VALUES (3, 'curl')");
+  await exited;
+  const raw = Buffer.concat(chunks);
+  const messages: Record<string, unknown>[] = [];
+  for (let i = 0; i + 5 <= raw.length; ) {
+    const n = raw.readUInt32BE(i + 1);
+    messages.push(JSON.parse(raw.subarray(i + 5, i + 5 + n).toString("utf8")) as Record<string, unknown>);
+    i += 5 + n;
+  }
+  const subscribed = messages[0]?.subscribed as { session: string } | undefined;
+  assert.ok(subscribed, JSON.stringify(messages));
+  assert.match(subscribed.session, /^\d+\.curl$/);
+  assert.notEqual(subscribed.session, session);
+  const batch = messages[1]?.batch as { entries: unknown[] } | undefined;
+  assert.ok(batch && batch.entries.length > 0, JSON.stringify(messages));
+});
+
+test("one holder per clientId across gateways; a waiting standby takes over when the holder goes", async () => {
+  const a = canal(urlA, true);
+  const b = canal(urlB, true);
+  const held = new AbortController();
+  const streamA = a.stream(
+    { destination: "example", clientId: "ha", batchSize: 10 },
+    { signal: held.signal },
+  );
+  const itA = streamA[Symbol.asyncIterator]();
+  const first = await itA.next();
+  assert.equal(first.value?.message.case, "subscribed");
+  // A second consumer through the other gateway is refused, naming the holder and since when.
+  const refused = await b
+    .subscribe({ destination: "example", clientId: "ha" })
+    .catch((e) => ConnectError.from(e));
+  assert.ok(refused instanceof ConnectError);
+  assert.equal(refused.code, Code.AlreadyExists);
+  assert.match(refused.message, /held by .* since \d{4}-/);
+  // A standby waits (through gateway B) and takes over once A's stream closes.
+  let tookOverAt = 0;
+  const standby = (async () => {
+    const it = b
+      .stream({ destination: "example", clientId: "ha", batchSize: 10, wait: true })
+      [Symbol.asyncIterator]();
+    const m = await it.next();
+    tookOverAt = Date.now();
+    await it.return?.();
+    return m.value;
+  })();
+  await sleep(500);
+  assert.equal(tookOverAt, 0, "the standby must not hold while A does");
+  const closedAt = Date.now();
+  held.abort();
+  await itA.return?.().catch(() => {});
+  const m = await standby;
+  assert.equal(m?.message.case, "subscribed");
+  assert.ok(
+    m?.message.case === "subscribed" &&
+      m.message.value.epoch >
+        (first.value?.message.case === "subscribed" ? first.value.message.value.epoch : 0n),
+  );
+  process.stdout.write(
+    `# standby took over ${tookOverAt - closedAt} ms after the holder closed its stream\n`,
+  );
+});
+
+test("a lease ends after the idle time; any gateway renews it; the old session is then refused", async () => {
+  const a = canal(urlA);
+  const b = canal(urlB);
+  const sub = await a.subscribe({ destination: "example", clientId: "lease" });
+  // Calls through B keep the lease that A holds in ZooKeeper alive past the idle time.
+  for (let i = 0; i < 6; i++) {
+    await sleep(400);
+    await b.get({ destination: "example", clientId: "lease", batchSize: 1, session: sub.session });
+  }
+  // Idle: the hold ends and the session is lost.
+  await sleep(2500);
+  const lost = await b
+    .get({ destination: "example", clientId: "lease", batchSize: 1, session: sub.session })
+    .catch((e) => ConnectError.from(e));
+  assert.ok(lost instanceof ConnectError);
+  assert.equal(lost.code, Code.FailedPrecondition);
+  assert.match(lost.message, /session lost/);
+  const again = await b.subscribe({ destination: "example", clientId: "lease" });
+  assert.ok(again.epoch > sub.epoch);
+});
+
+test("fencing on the server: a newer hold's epoch gives back the older one's batches; the older epoch is refused", async () => {
+  const direct = createClient(
+    CanalService,
+    createConnectTransport({ baseUrl: `http://127.0.0.1:${serverPort}`, httpVersion: "1.1" }),
+  );
+  const as = (epoch: bigint) => ({ headers: { [CLIENT_EPOCH_HEADER]: String(epoch) } });
+  await direct.subscribe({ destination: "example", clientId: "fence" }, as(100n));
+  await db.query("INSERT INTO shop.orders VALUES (50, 'f')");
+  const zombie = await direct.get(
+    { destination: "example", clientId: "fence", batchSize: 100, timeoutMs: 5000n },
+    as(100n),
+  );
+  assert.ok(zombie.batchId);
+  // The new holder arrives: the zombie's batch is given back and delivered to it.
+  const fresh = await direct.get(
+    { destination: "example", clientId: "fence", batchSize: 100, timeoutMs: 5000n },
+    as(200n),
+  );
+  assert.deepEqual(ids(fresh.entries), ids(zombie.entries));
+  const zombieAck = await direct
+    .ack({ destination: "example", clientId: "fence", batchId: zombie.batchId }, as(100n))
+    .catch((e) => ConnectError.from(e));
+  assert.ok(zombieAck instanceof ConnectError);
+  assert.equal(zombieAck.code, Code.FailedPrecondition);
+  assert.match(zombieAck.message, /newer holder/);
+  await direct.ack({ destination: "example", clientId: "fence", batchId: fresh.batchId }, as(200n));
+});
+
+test("AdminService through the gateway names the holder of each clientId", async () => {
+  const a = canal(urlA);
+  const sub = await a.subscribe({ destination: "example", clientId: "admin" });
+  const admin = createClient(AdminService, createConnectTransport({ baseUrl: urlB, httpVersion: "1.1" }));
+  const list = await admin.listDestinations({});
+  const d = list.destinations.find((x) => x.name === "example");
+  assert.ok(d?.running?.address, `no runner in ${list.destinations.map((x) => x.name).join(",")}`);
+  const c = d.clients.find((x) => x.clientId === "admin");
+  assert.ok(c?.holder.includes("via"), `holder: ${c?.holder}`);
+  await a.unsubscribe({ destination: "example", clientId: "admin", session: sub.session });
+});
