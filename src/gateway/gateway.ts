@@ -6,11 +6,15 @@ import { createContextValues } from "@connectrpc/connect";
 import { type ConnectServer, startConnectServer } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
 import { ZkPaths } from "../common/zk/paths.js";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { createAdminProxy } from "./admin-proxy.js";
 import { createCanalProxy, peerKey } from "./canal-proxy.js";
+import { createHealthService } from "./health.js";
 import { ClientHolds } from "./holds.js";
+import { createReflectionService } from "./reflection.js";
 import { Relay } from "./relay.js";
 import { RunnerTable } from "./runners.js";
 import { UpstreamPool } from "./upstream.js";
@@ -71,6 +75,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       routes(router) {
         router.service(CanalService, createCanalProxy(relay, holds, log.child("canal")));
         router.service(AdminService, createAdminProxy(relay, holds, zk, paths, log.child("admin")));
+        router.service(
+          Health,
+          createHealthService(() => zk.connected),
+        );
+        router.service(
+          ServerReflection,
+          createReflectionService([CanalService, AdminService, Health, ServerReflection]),
+        );
       },
       extraHandlers(req, res) {
         const path = (req.url ?? "").split("?")[0];

@@ -4,9 +4,17 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { CLIENT_EPOCH_HEADER } from "../../src/common/http/index.js";
+import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
+import {
+  ServerReflection,
+  ServerReflectionRequestSchema,
+} from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
@@ -260,4 +268,52 @@ test("AdminService through the gateway names the holder of each clientId", async
   const c = d.clients.find((x) => x.clientId === "admin");
   assert.ok(c?.holder.includes("via"), `holder: ${c?.holder}`);
   await a.unsubscribe({ destination: "example", clientId: "admin", session: sub.session });
+});
+
+test("ops: /healthz, /readyz, grpc.health.v1 Check and Watch, server reflection", async () => {
+  assert.equal((await fetch(`${urlA}/healthz`)).status, 200);
+  assert.equal((await fetch(`${urlA}/readyz`)).status, 200);
+  const transport = createGrpcTransport({ baseUrl: urlA });
+  const health = createClient(Health, transport);
+  assert.equal((await health.check({ service: "" })).status, HealthCheckResponse_ServingStatus.SERVING);
+  assert.equal(
+    (await health.check({ service: "sluice.v1.CanalService" })).status,
+    HealthCheckResponse_ServingStatus.SERVING,
+  );
+  assert.equal(await code(health.check({ service: "nope" })), Code.NotFound);
+  const watching = new AbortController();
+  for await (const m of health.watch({ service: "" }, { signal: watching.signal })) {
+    assert.equal(m.status, HealthCheckResponse_ServingStatus.SERVING);
+    break;
+  }
+  watching.abort();
+  const reflection = createClient(ServerReflection, transport);
+  async function* requests() {
+    yield create(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } });
+    yield create(ServerReflectionRequestSchema, {
+      messageRequest: { case: "fileContainingSymbol", value: "sluice.v1.CanalService.Stream" },
+    });
+  }
+  const answers = [];
+  for await (const a of reflection.serverReflectionInfo(requests())) answers.push(a);
+  const list = answers[0]?.messageResponse;
+  assert.equal(list?.case, "listServicesResponse");
+  assert.deepEqual(list.value.service.map((s) => s.name).sort(), [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "sluice.v1.AdminService",
+    "sluice.v1.CanalService",
+  ]);
+  const file = answers[1]?.messageResponse;
+  assert.equal(file?.case, "fileDescriptorResponse");
+  const names = file.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name);
+  assert.equal(names[0], "sluice/v1/canal_service.proto");
+  assert.ok(names.includes("sluice/v1/entry.proto"), names.join(","));
+  // buf curl lists the methods through reflection, as a user would.
+  const buf = fileURLToPath(new URL("../../../node_modules/.bin/buf", import.meta.url));
+  const methods = execFileSync(buf, ["curl", "--http2-prior-knowledge", "--list-methods", urlA], {
+    encoding: "utf8",
+  });
+  assert.match(methods, /sluice\.v1\.CanalService\/Stream/);
+  assert.match(methods, /grpc\.health\.v1\.Health\/Check/);
 });
