@@ -116,8 +116,11 @@ export class RunnerTable {
       runner = { address: parseAddress(data.toString("utf8")), epoch: BigInt(stat.czxid) };
     } catch (err) {
       if (!(err instanceof ZkError && err.code === "NONODE")) {
+        // No watch is set: leave the runner unknown, so that the next call reads it again.
         this.log.warn("reading the running node failed", { destination, error: (err as Error).message });
-        runner = null;
+        const entry = this.#entry(destination);
+        if (entry.runner === null) entry.runner = undefined;
+        return;
       } else {
         runner = null;
         // Watch for its creation; if it appeared in between, read it.
