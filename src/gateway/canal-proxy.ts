@@ -6,7 +6,7 @@ import { createContextKey, type HandlerContext, type ServiceImpl } from "@connec
 import { abortError, linkSignals } from "../common/http/calls.js";
 import { invalidArgument, unavailable } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
-import type { CanalService, StreamResponse } from "../gen/sluice/v1/canal_service_pb.js";
+import type { CanalService, StreamRequest, StreamResponse } from "../gen/sluice/v1/canal_service_pb.js";
 import { type ClientHolds, type Hold, tokenEpoch } from "./holds.js";
 import { type Relay, upstreamError } from "./relay.js";
 
@@ -18,7 +18,7 @@ const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const DESTINATION = /^[A-Za-z0-9_.-]{1,128}$/;
 const RETRY_MS = 500;
 
-function checkNames(destination: string, clientId: string): void {
+export function checkNames(destination: string, clientId: string): void {
   if (!destination) throw invalidArgument("destination", "is required");
   if (!DESTINATION.test(destination) || destination === "." || destination === "..") {
     throw invalidArgument(
@@ -106,24 +106,8 @@ export function createCanalProxy(
       const { destination: d, clientId } = req;
       checkNames(d, clientId);
       await runners.route(d, ctx.signal); // not_found / unavailable before anything is held
-      const acquire = { kind: "stream" as const, peer: peer(ctx), wait: req.wait, signal: ctx.signal };
-      let hold: Hold | undefined;
-      let owned = true;
-      let stopKeepAlive = () => {};
-      if (req.session) {
-        const node = await holds.validate(d, clientId, req.session).catch(() => undefined);
-        if (node?.kind === "lease") {
-          // A Subscribe's hold: the stream uses it and keeps it alive; it outlives the stream.
-          hold = fromNode(d, clientId, req.session, node);
-          owned = false;
-          stopKeepAlive = holds.keepAlive(d, clientId, req.session);
-        } else if (node) {
-          // An earlier stream's hold (the consumer reconnects, maybe through another gateway).
-          hold = await holds.rehome(d, clientId, req.session, acquire);
-        }
-      }
-      hold ??= await holds.acquire(d, clientId, acquire);
-      const h = hold;
+      const taken = await takeStreamHold(holds, req, peer(ctx), ctx.signal);
+      const h = taken.hold;
 
       const ended = new AbortController();
       const signal = linkSignals(ctx.signal, ended.signal);
@@ -164,11 +148,47 @@ export function createCanalProxy(
       } finally {
         stopRunner();
         stopLoss();
-        stopKeepAlive();
-        if (owned) await holds.release(h).catch((err) => log.warn("releasing a hold failed", { error: err }));
+        await taken.end().catch((err) => log.warn("releasing a hold failed", { error: err }));
       }
     },
   };
+}
+
+export interface StreamHold {
+  hold: Hold;
+  /** Ends what the stream held: releases its own hold, or stops keeping a Subscribe's lease alive. */
+  end(): Promise<void>;
+}
+
+/**
+ * The hold a Stream runs under: a Subscribe's lease given by `session` (kept alive while the
+ * stream is open), an earlier stream's hold given by `session` (taken over under a new epoch),
+ * or a new hold of its own (standing by first when `wait` and someone holds it).
+ */
+export async function takeStreamHold(
+  holds: ClientHolds,
+  req: StreamRequest,
+  peer: string,
+  signal: AbortSignal,
+): Promise<StreamHold> {
+  const { destination: d, clientId } = req;
+  const acquire = { kind: "stream" as const, peer, wait: req.wait, signal };
+  if (req.session) {
+    const node = await holds.validate(d, clientId, req.session).catch(() => undefined);
+    if (node?.kind === "lease") {
+      const stopKeepAlive = holds.keepAlive(d, clientId, req.session);
+      return {
+        hold: fromNode(d, clientId, req.session, node),
+        end: async () => stopKeepAlive(),
+      };
+    }
+    if (node) {
+      const hold = await holds.rehome(d, clientId, req.session, acquire);
+      if (hold) return { hold, end: () => holds.release(hold) };
+    }
+  }
+  const hold = await holds.acquire(d, clientId, acquire);
+  return { hold, end: () => holds.release(hold) };
 }
 
 function fromNode(

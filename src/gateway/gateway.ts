@@ -3,7 +3,7 @@
 // any number of gateways run behind a load balancer. One port serves Connect, gRPC and
 // gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz and /readyz.
 import { createContextValues } from "@connectrpc/connect";
-import { type ConnectServer, startConnectServer } from "../common/http/index.js";
+import { type ConnectServer, type HttpRequest, startConnectServer } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
@@ -14,6 +14,7 @@ import { createAdminProxy } from "./admin-proxy.js";
 import { createCanalProxy, peerKey } from "./canal-proxy.js";
 import { createHealthService } from "./health.js";
 import { ClientHolds } from "./holds.js";
+import { createRawStreamHandler } from "./raw-stream.js";
 import { createReflectionService } from "./reflection.js";
 import { Relay } from "./relay.js";
 import { RunnerTable } from "./runners.js";
@@ -57,6 +58,13 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const runners = new RunnerTable(zk, paths, opts.holdMs, log.child("routes"));
   const holds = new ClientHolds(zk, paths, () => address, opts.leaseIdleMs, log.child("holds"));
   const relay = new Relay(runners, new UpstreamPool(opts.maxMessageBytes));
+  const closing = new AbortController();
+  const peerOf = (req: HttpRequest) => {
+    const s = req.socket;
+    const host = s.remoteAddress?.includes(":") ? `[${s.remoteAddress}]` : s.remoteAddress;
+    return `${host ?? "unknown"}:${s.remotePort ?? 0}`;
+  };
+  const rawStream = createRawStreamHandler(runners, holds, peerOf, closing.signal, log.child("stream"));
   let http: ConnectServer;
   try {
     http = await startConnectServer({
@@ -67,11 +75,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       shutdownTimeoutMs: opts.shutdownTimeoutMs,
       contextValues(req) {
         const values = createContextValues();
-        const s = req.socket;
-        const host = s.remoteAddress?.includes(":") ? `[${s.remoteAddress}]` : s.remoteAddress;
-        values.set(peerKey, `${host ?? "unknown"}:${s.remotePort ?? 0}`);
+        values.set(peerKey, peerOf(req));
         return values;
       },
+      preempt: rawStream,
       routes(router) {
         router.service(CanalService, createCanalProxy(relay, holds, log.child("canal")));
         router.service(AdminService, createAdminProxy(relay, holds, zk, paths, log.child("admin")));
@@ -101,17 +108,18 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   }
   address = http.address;
   log.info("gateway serving", { address, zk: opts.zk, root: opts.zkRoot });
-  let closing: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
   return {
     address: http.address,
     port: http.port,
     url: http.url,
     close() {
-      closing ??= (async () => {
+      closed ??= (async () => {
+        closing.abort();
         await http.close();
         zk.close();
       })();
-      return closing;
+      return closed;
     },
   };
 }

@@ -167,13 +167,20 @@ test("one holder per clientId across gateways; a waiting standby takes over when
   const a = canal(urlA, true);
   const b = canal(urlB, true);
   const held = new AbortController();
+  let relay: string | null = null;
   const streamA = a.stream(
     { destination: "example", clientId: "ha", batchSize: 10 },
-    { signal: held.signal },
+    {
+      signal: held.signal,
+      onHeader: (h) => {
+        relay = h.get("sluice-relay");
+      },
+    },
   );
   const itA = streamA[Symbol.asyncIterator]();
   const first = await itA.next();
   assert.equal(first.value?.message.case, "subscribed");
+  assert.equal(relay, "bytes", "gRPC streams take the byte-relaying path");
   // A second consumer through the other gateway is refused, naming the holder and since when.
   const refused = await b
     .subscribe({ destination: "example", clientId: "ha" })

@@ -39,6 +39,12 @@ export interface ConnectServerOptions {
    * 404. Served over HTTP/1.1 and HTTP/2 alike.
    */
   extraHandlers?: (req: HttpRequest, res: HttpResponse) => boolean;
+  /**
+   * Asked first for every request, before Connect: return true when it handled the request
+   * itself (e.g. the gateway's byte-relaying path of gRPC streams). It runs outside the call
+   * guard: it must end its calls on shutdown itself.
+   */
+  preempt?: (req: HttpRequest, res: HttpResponse) => boolean;
   logger?: Logger;
   /** Context values for each call (e.g. the caller's address), read by handlers from ctx.values. */
   contextValues?: (req: HttpRequest) => ContextValues;
@@ -171,6 +177,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       fixGrpcMessage(res);
     }
     try {
+      if (options.preempt?.(req, res)) return;
       connectHandler(req, res);
     } catch (err) {
       // connect-node throws synchronously on requests it cannot read, e.g. HTTP/1.0 without Host.
