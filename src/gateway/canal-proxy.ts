@@ -81,6 +81,7 @@ export function createCanalProxy(
         u.canal.unsubscribe(req, opts),
       );
       await holds.release({ destination: req.destination, clientId: req.clientId, epoch: node.epoch });
+      await holds.removeClientNode(req.destination, req.clientId);
       return res;
     },
 

@@ -57,7 +57,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   let address = "";
   const runners = new RunnerTable(zk, paths, opts.holdMs, log.child("routes"));
   const holds = new ClientHolds(zk, paths, () => address, opts.leaseIdleMs, log.child("holds"));
-  const relay = new Relay(runners, new UpstreamPool(opts.maxMessageBytes));
+  const upstream = new UpstreamPool(opts.maxMessageBytes);
+  const relay = new Relay(runners, upstream);
   const closing = new AbortController();
   const peerOf = (req: HttpRequest) => {
     const s = req.socket;
@@ -78,7 +79,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         values.set(peerKey, peerOf(req));
         return values;
       },
-      preempt: rawStream,
+      preempt: rawStream.handle,
       routes(router) {
         router.service(CanalService, createCanalProxy(relay, holds, log.child("canal")));
         router.service(AdminService, createAdminProxy(relay, holds, zk, paths, log.child("admin")));
@@ -117,6 +118,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       closed ??= (async () => {
         closing.abort();
         await http.close();
+        upstream.close();
+        rawStream.close();
         zk.close();
       })();
       return closed;

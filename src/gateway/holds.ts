@@ -245,7 +245,7 @@ export class ClientHolds {
         this.validate(destination, clientId, token).catch(() => {});
       },
       Math.max(100, this.leaseIdleMs / 3),
-    );
+    ).unref();
     return () => clearInterval(timer);
   }
 
@@ -307,6 +307,13 @@ export class ClientHolds {
     }
   }
 
+  /** After Unsubscribe: removes the clientId's node if nothing is left under it. */
+  async removeClientNode(destination: string, clientId: string): Promise<void> {
+    await this.zk.client.delete(this.paths.client(destination, clientId)).catch((err) => {
+      if (!(err instanceof ZkError && (err.code === "NONODE" || err.code === "NOTEMPTY"))) throw err;
+    });
+  }
+
   /**
    * Takes over the node of a hold the caller proves it has (its token) but that another
    * gateway's session owns (a consumer reconnecting through another gateway): the node is
@@ -364,7 +371,7 @@ export class ClientHolds {
               // Renewed meanwhile (BADVERSION) or gone: the watch re-arms or there is nothing to do.
             },
           );
-        }, this.leaseIdleMs),
+        }, this.leaseIdleMs).unref(), // a stopping gateway does not wait for its leases
       );
     };
     void arm();

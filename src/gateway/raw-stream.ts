@@ -22,6 +22,7 @@ import { StreamRequestSchema, StreamResponseSchema } from "../gen/sluice/v1/cana
 import { checkNames, takeStreamHold } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
 import type { RunnerTable } from "./runners.js";
+import { connectNoDelay } from "./upstream.js";
 
 const PATH = "/sluice.v1.CanalService/Stream";
 /** Response header of streams relayed as bytes (for tests and curious operators). */
@@ -33,10 +34,17 @@ const RETRY_MS = 500;
 class RawSessions {
   readonly #byAddress = new Map<string, http2.ClientHttp2Session>();
 
+  close(): void {
+    for (const s of this.#byAddress.values()) s.destroy();
+    this.#byAddress.clear();
+  }
+
   get(address: string): http2.ClientHttp2Session {
     let s = this.#byAddress.get(address);
     if (!s || s.closed || s.destroyed) {
-      const session = http2.connect(`http://${address}`);
+      const session = http2.connect(`http://${address}`, {
+        createConnection: () => connectNoDelay(address),
+      });
       session.on("error", () => {});
       session.once("close", () => {
         if (this.#byAddress.get(address) === session) this.#byAddress.delete(address);
@@ -56,9 +64,9 @@ export function createRawStreamHandler(
   /** Fires when the gateway starts to close: open streams end with unavailable. */
   shutdown: AbortSignal,
   log: Logger,
-): (req: HttpRequest, res: HttpResponse) => boolean {
+): { handle: (req: HttpRequest, res: HttpResponse) => boolean; close(): void } {
   const sessions = new RawSessions();
-  return (req, res) => {
+  const handler = (req: HttpRequest, res: HttpResponse): boolean => {
     if (req.method !== "POST" || req.url !== PATH || req.httpVersionMajor !== 2) return false;
     if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
     const encoding = req.headers["grpc-encoding"];
@@ -68,6 +76,7 @@ export function createRawStreamHandler(
     );
     return true;
   };
+  return { handle: handler, close: () => sessions.close() };
 
   async function relayStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
     const ended = new AbortController();
