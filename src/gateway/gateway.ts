@@ -14,7 +14,8 @@ import { createAdminProxy } from "./admin-proxy.js";
 import { createCanalProxy, peerKey } from "./canal-proxy.js";
 import { createHealthService } from "./health.js";
 import { ClientHolds } from "./holds.js";
-import { createRawStreamHandler } from "./raw-stream.js";
+import { createRawStreamHandler, RawSessions } from "./raw-stream.js";
+import { createRawUnaryHandler } from "./raw-unary.js";
 import { createReflectionService } from "./reflection.js";
 import { Relay } from "./relay.js";
 import { RunnerTable } from "./runners.js";
@@ -65,7 +66,17 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     const host = s.remoteAddress?.includes(":") ? `[${s.remoteAddress}]` : s.remoteAddress;
     return `${host ?? "unknown"}:${s.remotePort ?? 0}`;
   };
-  const rawStream = createRawStreamHandler(runners, holds, peerOf, closing.signal, log.child("stream"));
+  // gRPC clients' Stream, Get, Ack and Rollback are relayed as bytes (raw-stream.ts, raw-unary.ts).
+  const rawSessions = new RawSessions();
+  const rawStream = createRawStreamHandler(
+    runners,
+    holds,
+    peerOf,
+    closing.signal,
+    rawSessions,
+    log.child("stream"),
+  );
+  const rawUnary = createRawUnaryHandler(runners, holds, rawSessions, log.child("call"));
   let http: ConnectServer;
   try {
     http = await startConnectServer({
@@ -79,7 +90,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         values.set(peerKey, peerOf(req));
         return values;
       },
-      preempt: rawStream.handle,
+      preempt: (req, res) => rawStream(req, res) || rawUnary(req, res),
       routes(router) {
         router.service(CanalService, createCanalProxy(relay, holds, log.child("canal")));
         router.service(AdminService, createAdminProxy(relay, holds, zk, paths, log.child("admin")));
@@ -119,7 +130,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         closing.abort();
         await http.close();
         upstream.close();
-        rawStream.close();
+        rawSessions.close();
         zk.close();
       })();
       return closed;

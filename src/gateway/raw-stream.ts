@@ -27,16 +27,30 @@ import { connectNoDelay } from "./upstream.js";
 const PATH = "/sluice.v1.CanalService/Stream";
 /** Response header of streams relayed as bytes (for tests and curious operators). */
 export const RELAY_HEADER = "sluice-relay";
-const MAX_REQUEST_BYTES = 1 << 20;
+const MAX_REQUEST_BYTES = 4 << 20;
 const RETRY_MS = 500;
 
 /** One HTTP/2 session per server address, made again when it closes. */
-class RawSessions {
+export class RawSessions {
   readonly #byAddress = new Map<string, http2.ClientHttp2Session>();
 
   close(): void {
     for (const s of this.#byAddress.values()) s.destroy();
     this.#byAddress.clear();
+  }
+
+  /** The session, once connected; rejects when the server cannot be reached (nothing was sent). */
+  connected(address: string): Promise<http2.ClientHttp2Session> {
+    const s = this.get(address);
+    if (!s.connecting) return Promise.resolve(s);
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      s.once("error", onError);
+      s.once("connect", () => {
+        s.off("error", onError);
+        resolve(s);
+      });
+    });
   }
 
   get(address: string): http2.ClientHttp2Session {
@@ -63,9 +77,9 @@ export function createRawStreamHandler(
   peerOf: (req: HttpRequest) => string,
   /** Fires when the gateway starts to close: open streams end with unavailable. */
   shutdown: AbortSignal,
+  sessions: RawSessions,
   log: Logger,
-): { handle: (req: HttpRequest, res: HttpResponse) => boolean; close(): void } {
-  const sessions = new RawSessions();
+): (req: HttpRequest, res: HttpResponse) => boolean {
   const handler = (req: HttpRequest, res: HttpResponse): boolean => {
     if (req.method !== "POST" || req.url !== PATH || req.httpVersionMajor !== 2) return false;
     if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
@@ -76,7 +90,7 @@ export function createRawStreamHandler(
     );
     return true;
   };
-  return { handle: handler, close: () => sessions.close() };
+  return handler;
 
   async function relayStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
     const ended = new AbortController();
@@ -234,14 +248,14 @@ export function createRawStreamHandler(
   }
 }
 
-function readBody(req: http2.Http2ServerRequest): Promise<Buffer> {
+export function readBody(req: http2.Http2ServerRequest): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (size > MAX_REQUEST_BYTES) {
-        reject(new ConnectError("request: larger than 1 MiB", Code.ResourceExhausted));
+        reject(new ConnectError("request: larger than 4 MiB", Code.ResourceExhausted));
         req.destroy();
         return;
       }

@@ -12,7 +12,7 @@ import type { Runner, RunnerTable } from "./runners.js";
 import type { Upstream, UpstreamPool } from "./upstream.js";
 
 const MAX_ATTEMPTS = 5;
-const NOT_TAKEN_EFFECT =
+export const NOT_TAKEN_EFFECT =
   /stands by|is starting|is not served right now|is stopping|did not take effect|not served here/;
 
 export class Relay {

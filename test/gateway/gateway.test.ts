@@ -324,3 +324,49 @@ test("ops: /healthz, /readyz, grpc.health.v1 Check and Watch, server reflection"
   assert.match(methods, /sluice\.v1\.CanalService\/Stream/);
   assert.match(methods, /grpc\.health\.v1\.Health\/Check/);
 });
+
+test("gRPC Get, Ack and Rollback take the byte-relaying path with the same checks", async () => {
+  const g = canal(urlB, true);
+  const none = await g
+    .get({ destination: "example", clientId: "raw", batchSize: 1 })
+    .catch((e) => ConnectError.from(e));
+  assert.ok(none instanceof ConnectError);
+  assert.equal(none.code, Code.FailedPrecondition);
+  assert.match(none.message, /session: is required/);
+  const sub = await g.subscribe({ destination: "example", clientId: "raw" });
+  await db.query("INSERT INTO shop.orders VALUES (70, 'raw'), (71, 'raw')");
+  let relay: string | null = null;
+  const got = await g.get(
+    { destination: "example", clientId: "raw", batchSize: 100, timeoutMs: 5000n, session: sub.session },
+    {
+      onHeader: (h) => {
+        relay = h.get("sluice-relay");
+      },
+    },
+  );
+  assert.equal(relay, "bytes");
+  assert.deepEqual(ids(got.entries), [70, 71]);
+  const rolled = await g.rollback({ destination: "example", clientId: "raw", session: sub.session });
+  assert.deepEqual(rolled.rolledBackBatchIds, [got.batchId]);
+  const again = await g.get({
+    destination: "example",
+    clientId: "raw",
+    batchSize: 100,
+    timeoutMs: 5000n,
+    session: sub.session,
+  });
+  const wrong = await g
+    .ack({ destination: "example", clientId: "raw", batchId: "1-999", session: sub.session })
+    .catch((e) => ConnectError.from(e));
+  assert.ok(wrong instanceof ConnectError);
+  assert.equal(wrong.code, Code.FailedPrecondition);
+  assert.match(wrong.message, /oldest outstanding/);
+  const acked = await g.ack({
+    destination: "example",
+    clientId: "raw",
+    batchId: again.batchId,
+    session: sub.session,
+  });
+  assert.ok(acked.cursor);
+  await g.unsubscribe({ destination: "example", clientId: "raw", session: sub.session });
+});
