@@ -9,7 +9,8 @@
 //   (HTTP/2), p50 / p99 / mean per path, in blocks of 250;
 // - throughput: --rounds rounds per path; each round subscribes a fresh clientId, commits
 //   --rows rows (transactions of 100 rows), then streams them (batchSize 100, window 8) and
-//   acks every batch with the unary Ack; rows per second from the first batch to the last ack.
+//   acks every batch with the unary Ack; rows per second from the first batch to the last ack
+//   (after one warm-up round per path, not counted).
 // See docs/benchmarks.md.
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -35,7 +36,7 @@ function arg(name: string, fallback: number): number {
 }
 
 const ROWS = arg("--rows", 100_000);
-const ROUNDS = arg("--rounds", 3);
+const ROUNDS = arg("--rounds", 5);
 const CALLS = arg("--calls", 4000);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -138,7 +139,8 @@ async function main(): Promise<void> {
     // Throughput.
     let nextId = 1;
     const throughput: Record<Path, number[]> = { direct: [], gateway: [] };
-    for (let round = 1; round <= ROUNDS; round++) {
+    // Round 0 of each path warms both up (JIT, connections) and is not counted.
+    for (let round = 0; round <= ROUNDS; round++) {
       for (const p of ["direct", "gateway"] as Path[]) {
         const c = clients[p];
         const clientId = `tp-${p}-${round}`;
