@@ -9,7 +9,9 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { CLIENT_EPOCH_HEADER } from "../../src/common/http/index.js";
+import { CLIENT_EPOCH_HEADER, retryAfterMs } from "../../src/common/http/index.js";
+import { ZkClient } from "../../src/common/zk/client.js";
+import { ZkPaths } from "../../src/common/zk/paths.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import {
   ServerReflection,
@@ -369,4 +371,49 @@ test("gRPC Get, Ack and Rollback take the byte-relaying path with the same check
   });
   assert.ok(acked.cursor);
   await g.unsubscribe({ destination: "example", clientId: "raw", session: sub.session });
+});
+
+test("a destination without a runner: calls wait for the hold time, then unavailable with retry-after-ms", async () => {
+  const zkc = await ZkClient.connect(zk.connectString);
+  try {
+    await zkc.ensurePath(new ZkPaths().destinationCluster("ghost"));
+    const started = Date.now();
+    const err = await canal(urlA)
+      .subscribe({ destination: "ghost", clientId: "1" })
+      .catch((e) => ConnectError.from(e));
+    const waited = Date.now() - started;
+    assert.ok(err instanceof ConnectError);
+    assert.equal(err.code, Code.Unavailable, err.message);
+    assert.match(err.message, /no running server/);
+    assert.equal(retryAfterMs(err), 500);
+    assert.ok(waited >= 900, `answered after ${waited} ms, before the 1 s hold`);
+  } finally {
+    zkc.close();
+  }
+});
+
+// Last: it kills gateway A.
+test("a gateway that dies takes its leases with it: its clients get 'session lost' through the others", async () => {
+  const sub = await canal(urlA).subscribe({ destination: "example", clientId: "orphan" });
+  const b = canal(urlB);
+  await b.get({ destination: "example", clientId: "orphan", batchSize: 1, session: sub.session });
+  const killedAt = Date.now();
+  await gwA.kill();
+  // Valid through B until A's ZooKeeper session (2 s) expires, then lost.
+  let lost: ConnectError | undefined;
+  while (!lost && Date.now() - killedAt < 20_000) {
+    lost = await b
+      .get({ destination: "example", clientId: "orphan", batchSize: 1, session: sub.session })
+      .then(() => undefined)
+      .catch((e) => ConnectError.from(e));
+    if (!lost) await sleep(100);
+  }
+  assert.ok(lost, "the session outlived its gateway");
+  assert.equal(lost.code, Code.FailedPrecondition);
+  assert.match(lost.message, /session lost/);
+  process.stdout.write(
+    `# session lost ${Date.now() - killedAt} ms after its gateway was killed (ZooKeeper session timeout 2 s)\n`,
+  );
+  const again = await b.subscribe({ destination: "example", clientId: "orphan" });
+  assert.ok(again.epoch > sub.epoch);
 });
