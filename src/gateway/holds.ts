@@ -132,6 +132,11 @@ export class ClientHolds {
           kind: opts.kind,
         };
       } catch (err) {
+        if (err instanceof ZkError && err.code === "NONODE") {
+          // The clientId's node went (an Unsubscribe removed it): make it again and retry.
+          await client.ensurePath(this.paths.client(destination, clientId));
+          continue;
+        }
         if (!(err instanceof ZkError && err.code === "NODEEXISTS")) throw err;
       }
       // Someone holds it: say who, or stand by until the node goes.
@@ -141,9 +146,9 @@ export class ClientHolds {
       });
       let holder: HoldNode | undefined;
       try {
-        const got = await client.get(path, (event) => {
-          if (event === "deleted" || event === "session") gone();
-        });
+        // Any change ends the wait (a watch fires once): look again. A renewal of the holder's
+        // lease changes the node without ending the hold.
+        const got = await client.get(path, () => gone());
         holder = parseNode(got.data, got.stat);
       } catch (err) {
         if (err instanceof ZkError && err.code === "NONODE") continue;

@@ -49,7 +49,12 @@ after(async () => {
 });
 
 async function runnerName(zkc: ZkClient): Promise<string> {
-  const { data } = await zkc.get(new ZkPaths().destinationRunning("example"));
+  // Between two runners (an election in progress) there is no node for a moment: wait for one.
+  const { data } = await waitFor(
+    "a runner of example",
+    () => zkc.get(new ZkPaths().destinationRunning("example")).catch(() => undefined),
+    { timeoutMs: 20_000, intervalMs: 50 },
+  );
   const address = (JSON.parse(data.toString("utf8")) as { address: string }).address;
   for (const [name, s] of servers) if (address.endsWith(`:${s.port}`)) return name;
   throw new Error(`runner ${address} is not one of ours`);

@@ -218,6 +218,28 @@ test("one holder per clientId across gateways; a waiting standby takes over when
   );
 });
 
+test("a unary Subscribe with wait stands by until the holder unsubscribes, bounded by its deadline", async () => {
+  const a = canal(urlA);
+  const b = canal(urlB);
+  const held = await a.subscribe({ destination: "example", clientId: "wait" });
+  // Bounded by the deadline while the holder stays.
+  const timedOut = await code(
+    b.subscribe({ destination: "example", clientId: "wait", wait: true }, { timeoutMs: 700 }),
+  );
+  assert.equal(timedOut, Code.DeadlineExceeded);
+  const waiting = b.subscribe(
+    { destination: "example", clientId: "wait", wait: true },
+    { timeoutMs: 10_000 },
+  );
+  await sleep(300);
+  const releasedAt = Date.now();
+  await a.unsubscribe({ destination: "example", clientId: "wait", session: held.session });
+  const taken = await waiting;
+  process.stdout.write(`# unary standby held ${Date.now() - releasedAt} ms after the holder unsubscribed\n`);
+  assert.ok(taken.epoch > held.epoch);
+  await b.unsubscribe({ destination: "example", clientId: "wait", session: taken.session });
+});
+
 test("a lease ends after the idle time; any gateway renews it; the old session is then refused", async () => {
   const a = canal(urlA);
   const b = canal(urlB);
