@@ -48,6 +48,8 @@ export function createAdminProxy(
       const out: DestinationStatus[] = [];
       for (const name of names.sort()) {
         try {
+          // No waiting for an election here: a destination without a runner is listed as such.
+          await relay.runners.route(name, AbortSignal.abort());
           out.push(await one(name, ctx));
         } catch (err) {
           // No runner right now (or it fails): list the destination with its standbys only.

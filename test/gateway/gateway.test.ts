@@ -409,6 +409,13 @@ test("a destination without a runner: calls wait for the hold time, then unavail
     assert.match(err.message, /no running server/);
     assert.equal(retryAfterMs(err), 500);
     assert.ok(waited >= 900, `answered after ${waited} ms, before the 1 s hold`);
+    // Listed without a runner, next to the destination that has one.
+    const admin = createClient(AdminService, createConnectTransport({ baseUrl: urlA, httpVersion: "1.1" }));
+    const list = await admin.listDestinations({});
+    const byName = new Map(list.destinations.map((d) => [d.name, d]));
+    assert.ok(byName.get("example")?.running?.address);
+    assert.ok(byName.has("ghost"));
+    assert.equal(byName.get("ghost")?.running, undefined);
   } finally {
     zkc.close();
   }
