@@ -23,6 +23,9 @@ interface Entry {
   changed: Promise<void>;
   wake: () => void;
   readonly listeners: Set<(runner: Runner | null) => void>;
+  /** The read in progress, and whether another must follow it. */
+  refreshing?: Promise<void> | undefined;
+  dirty?: boolean;
 }
 
 export class RunnerTable {
@@ -103,8 +106,29 @@ export class RunnerTable {
     return (await this.zk.client.exists(this.paths.destination(destination))) !== undefined;
   }
 
+  /**
+   * Reads the running node again. One read at a time per destination (a change during a read
+   * makes one more), so that watches fired together do not multiply the reads and watches.
+   */
+  #refresh(destination: string): Promise<void> {
+    const entry = this.#entry(destination);
+    if (entry.refreshing) {
+      entry.dirty = true;
+      return entry.refreshing;
+    }
+    entry.refreshing = (async () => {
+      do {
+        entry.dirty = false;
+        await this.#read(destination);
+      } while (entry.dirty);
+    })().finally(() => {
+      entry.refreshing = undefined;
+    });
+    return entry.refreshing;
+  }
+
   /** Reads the running node with a watch that reads it again on every change. */
-  async #refresh(destination: string): Promise<void> {
+  async #read(destination: string): Promise<void> {
     const client: ZkClient = this.zk.client;
     const path = this.paths.destinationRunning(destination);
     const again = (event: string) => {
@@ -125,7 +149,10 @@ export class RunnerTable {
         runner = null;
         // Watch for its creation; if it appeared in between, read it.
         const stat = await client.exists(path, again).catch(() => undefined);
-        if (stat) return this.#refresh(destination);
+        if (stat) {
+          this.#entry(destination).dirty = true; // created meanwhile: read it
+          return;
+        }
       }
     }
     this.#set(destination, runner);
