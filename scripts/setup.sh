@@ -38,7 +38,8 @@ ensure_debian_packages() {
 }
 
 # What the product and its tests run on: MariaDB, ZooKeeper (and Java for it), a C++
-# toolchain for the native ZooKeeper client, git for the generated-code check.
+# toolchain for the native ZooKeeper client, git for the generated-code check, haproxy (the
+# load balancer in front of two gateways in test/gateway).
 ensure_runtime_packages() {
   ensure_debian_packages \
     /usr/sbin/mariadbd:mariadb-server \
@@ -50,7 +51,8 @@ ensure_runtime_packages() {
     g++:g++ \
     python3:python3 \
     git:git \
-    curl:curl
+    curl:curl \
+    /usr/sbin/haproxy:haproxy
 }
 
 # The generated Go and Python clients (scripts/generate-clients.sh) and their example

@@ -1,5 +1,7 @@
 // Serving Connect (gRPC, gRPC-Web, HTTP/JSON) on one port, and the errors services throw.
+
 export { shutdownSignalKey } from "./calls.js";
+export { CLIENT_EPOCH_HEADER } from "./client-epoch.js";
 export {
   alreadyExists,
   failedPrecondition,

@@ -9,7 +9,13 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type Logger, silentLogger } from "../log.js";
 import { callGuard } from "./calls.js";
@@ -33,7 +39,15 @@ export interface ConnectServerOptions {
    * 404. Served over HTTP/1.1 and HTTP/2 alike.
    */
   extraHandlers?: (req: HttpRequest, res: HttpResponse) => boolean;
+  /**
+   * Asked first for every request, before Connect: return true when it handled the request
+   * itself (e.g. the gateway's byte-relaying path of gRPC streams). It runs outside the call
+   * guard: it must end its calls on shutdown itself.
+   */
+  preempt?: (req: HttpRequest, res: HttpResponse) => boolean;
   logger?: Logger;
+  /** Context values for each call (e.g. the caller's address), read by handlers from ctx.values. */
+  contextValues?: (req: HttpRequest) => ContextValues;
   /** Run inside Sluice's own guard (deadlines, shutdown), in order: the first is outermost. */
   interceptors?: Interceptor[];
   /**
@@ -139,6 +153,9 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       ...(options.interceptors ?? []),
     ],
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    ...(options.contextValues
+      ? { contextValues: (req) => (options.contextValues as NonNullable<typeof options.contextValues>)(req) }
+      : {}),
     fallback: (req, res) => fallback(req as HttpRequest, res as HttpResponse),
   });
 
@@ -160,6 +177,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       fixGrpcMessage(res);
     }
     try {
+      if (options.preempt?.(req, res)) return;
       connectHandler(req, res);
     } catch (err) {
       // connect-node throws synchronously on requests it cannot read, e.g. HTTP/1.0 without Host.

@@ -1,6 +1,6 @@
 // CanalService on a server: validates requests, maps them onto destinations, and turns
 // failures into the error codes of docs/api.md.
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type {
   Batch as BatchMessage,
   CanalService,
@@ -10,11 +10,12 @@ import type {
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
-import { DestinationError } from "../destination/destination.js";
+import { type Destination, DestinationError } from "../destination/destination.js";
 import type { DestinationRegistry } from "../destination/registry.js";
 import { toFlatMessage } from "../parse/flat-message.js";
 import { type Batch, BatchError, type ClientSession } from "../store/client-session.js";
 import type { Cursor } from "../store/positions.js";
+import { ClientEpochs } from "./client-epochs.js";
 
 export const MAX_BATCH_SIZE = 10_000;
 export const MAX_TIMEOUT_MS = 600_000;
@@ -23,10 +24,31 @@ const DEFAULT_WINDOW = 4;
 const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export function createCanalService(registry: DestinationRegistry): ServiceImpl<typeof CanalService> {
+  const epochs = new ClientEpochs();
+  /**
+   * Consumer fencing (client-epochs.ts): refuses a call from an older hold of the clientId;
+   * the first call of a newer hold gives back the older one's outstanding batches.
+   */
+  async function fence(ctx: HandlerContext, d: Destination, clientId: string): Promise<bigint | undefined> {
+    const epoch = ClientEpochs.of(ctx);
+    if (epoch === undefined) return undefined;
+    if (epochs.admit(d.name, clientId, epoch)) {
+      await d.rollback(clientId, undefined).catch((err: unknown) => {
+        if (!(err instanceof DestinationError && err.kind === "not_subscribed")) throw mapError(err);
+      });
+    }
+    return epoch;
+  }
+
+  /** True when a newer hold of the clientId than the call's `epoch` was seen. */
+  const superseded = (d: Destination, clientId: string, epoch: bigint | undefined): boolean =>
+    epoch !== undefined && epoch < (epochs.highest(d.name, clientId) ?? epoch);
+
   return {
-    async subscribe(req) {
+    async subscribe(req, ctx) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
+      await fence(ctx, destination, req.clientId);
       const session = await call(() => destination.subscribe(req.clientId, req.filter));
       return {
         session: sessionToken(destination.epoch, req.clientId),
@@ -36,9 +58,10 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       };
     },
 
-    async unsubscribe(req) {
+    async unsubscribe(req, ctx) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
+      await fence(ctx, destination, req.clientId);
       await call(() => destination.unsubscribe(req.clientId));
       return {};
     },
@@ -51,8 +74,14 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       if (timeoutMs < 0) throw invalid("timeout_ms", `must be 0 or more, got ${timeoutMs}`);
       if (timeoutMs > MAX_TIMEOUT_MS)
         throw invalid("timeout_ms", `must be at most ${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
+      const epoch = await fence(ctx, destination, req.clientId);
       const batch = await call(() => destination.get(req.clientId, req.batchSize, timeoutMs, ctx.signal));
       if (!batch) return emptyGet(destination.epoch);
+      if (superseded(destination, req.clientId, epoch)) {
+        // A newer holder came while this Get waited: what it took goes back, the caller gets nothing.
+        await destination.rollback(req.clientId, undefined).catch(() => {});
+        epochs.check(destination.name, req.clientId, epoch);
+      }
       if (req.autoAck) await call(() => destination.ack(req.clientId, batch.id));
       return {
         $typeName: "sluice.v1.GetResponse",
@@ -63,17 +92,19 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       } satisfies GetResponse;
     },
 
-    async ack(req) {
+    async ack(req, ctx) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
       if (!req.batchId) throw invalid("batch_id", "is required");
+      await fence(ctx, destination, req.clientId);
       const cursor = await call(() => destination.ack(req.clientId, req.batchId));
       return { cursor: toPosition(cursor) };
     },
 
-    async rollback(req) {
+    async rollback(req, ctx) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
+      await fence(ctx, destination, req.clientId);
       const ids = await call(() => destination.rollback(req.clientId, req.batchId || undefined));
       return { rolledBackBatchIds: ids };
     },
@@ -89,6 +120,7 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
         );
       }
       const window = req.window || DEFAULT_WINDOW;
+      const epoch = await fence(ctx, destination, req.clientId);
       let session: ClientSession = await call(() => destination.subscribe(req.clientId, req.filter));
       // This stream takes the client over: batches an earlier consumer left unacked come again
       // here, and that consumer's stream, ending later, must not give back ours.
@@ -108,6 +140,8 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       } as StreamResponse;
       try {
         while (!ctx.signal.aborted) {
+          // A newer holder of the clientId ends this stream (failed_precondition).
+          epochs.check(destination.name, req.clientId, epoch);
           session = call(() => destination.session(req.clientId));
           if (session.outstanding.length >= window) {
             await session.waitForChange(1000, ctx.signal);
@@ -115,6 +149,11 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
           }
           const batch = await call(() => destination.get(req.clientId, req.batchSize, 1000, ctx.signal));
           if (!batch) continue;
+          if (superseded(destination, req.clientId, epoch)) {
+            // A newer holder came while this stream waited: what it took goes back.
+            await destination.rollback(req.clientId, undefined).catch(() => {});
+            continue;
+          }
           yield {
             message: {
               case: "batch",
@@ -132,8 +171,8 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
         ctx.signal.throwIfAborted();
       } finally {
         // A stream's unacked batches are delivered again to whoever reads next, unless a newer
-        // stream has taken the client over meanwhile (they are its batches then).
-        if (streamGenerations.get(session) === generation) {
+        // stream or holder has taken the client over meanwhile (they are its batches then).
+        if (streamGenerations.get(session) === generation && !superseded(destination, req.clientId, epoch)) {
           await destination.rollback(req.clientId, undefined).catch(() => {});
         }
       }

@@ -1,0 +1,216 @@
+// bench/gateway: what the gateway costs, against talking to the server directly, in one run.
+//
+//   node dist/bench/gateway/run.js [--rows N] [--rounds N] [--calls N]
+//
+// Starts the test harness's MariaDB and ZooKeeper, one `sluice server --zk` and one
+// `sluice gateway` (child processes, loopback), then measures, alternating direct and
+// gateway so that drift on the machine hits both alike:
+// - latency: --calls sequential unary Get calls (timeoutMs 0, nothing to read) over gRPC
+//   (HTTP/2), p50 / p99 / mean per path, in blocks of 250;
+// - throughput: --rounds rounds per path; each round subscribes a fresh clientId, commits
+//   --rows rows (transactions of 100 rows), then streams them (batchSize 100, window 8) and
+//   acks every batch with the unary Ack; rows per second from the first batch to the last ack
+//   (after one warm-up round per path, not counted).
+// See docs/benchmarks.md.
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { startMariaDB } from "../../test/harness/mariadb.js";
+import { freePort, makeTempDir, removeDir, spawnManaged, waitFor } from "../../test/harness/processes.js";
+import { startZooKeeper } from "../../test/harness/zookeeper.js";
+
+const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const n = Number((process.argv[i + 1] ?? "").replace(/k$/i, "000"));
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`${name}: a positive whole number, got ${process.argv[i + 1]}`);
+  return n;
+}
+
+const ROWS = arg("--rows", 100_000);
+const ROUNDS = arg("--rounds", 5);
+const CALLS = arg("--calls", 4000);
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+type Canal = Client<typeof CanalService>;
+type Path = "direct" | "gateway";
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+async function main(): Promise<void> {
+  const [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
+  const dir = makeTempDir("bench-gateway");
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    await db.query(
+      "CREATE DATABASE bench; CREATE TABLE bench.t (id INT PRIMARY KEY, k INT, c CHAR(120), pad CHAR(60))",
+    );
+    const config = join(dir, "sluice.yaml");
+    writeFileSync(
+      config,
+      [
+        "host: 127.0.0.1",
+        "metrics: { enabled: false }",
+        `zk: { connect: "${zk.connectString}" }`,
+        "destinations:",
+        "  - name: example",
+        `    source: "${db.sourceUrl}"`,
+        "",
+      ].join("\n"),
+    );
+    const [sp, gp] = [await freePort(), await freePort()];
+    const server = spawnManaged(
+      "server",
+      process.execPath,
+      [SLUICE, "server", "--config", config, "--port", String(sp)],
+      {
+        logFile: join(dir, "server.log"),
+        env: { ...process.env, SLUICE_LOG_LEVEL: "warn" },
+      },
+    );
+    stops.push(() => server.stop());
+    const gateway = spawnManaged(
+      "gateway",
+      process.execPath,
+      [SLUICE, "gateway", "--zk", zk.connectString, "--port", String(gp)],
+      {
+        logFile: join(dir, "gateway.log"),
+        env: { ...process.env, SLUICE_LOG_LEVEL: "warn" },
+      },
+    );
+    stops.unshift(() => gateway.stop());
+    for (const port of [sp, gp]) {
+      await waitFor(
+        `port ${port} ready`,
+        async () =>
+          (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
+        { timeoutMs: 30_000 },
+      );
+    }
+    const clients: Record<Path, Canal> = {
+      direct: createClient(CanalService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${sp}` })),
+      gateway: createClient(CanalService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${gp}` })),
+    };
+
+    // Latency.
+    const sessions: Record<Path, string> = { direct: "", gateway: "" };
+    for (const p of ["direct", "gateway"] as Path[]) {
+      sessions[p] = (await clients[p].subscribe({ destination: "example", clientId: `lat-${p}` })).session;
+    }
+    const samples: Record<Path, number[]> = { direct: [], gateway: [] };
+    const get = (p: Path) =>
+      clients[p].get({
+        destination: "example",
+        clientId: `lat-${p}`,
+        batchSize: 10,
+        timeoutMs: 0n,
+        session: sessions[p],
+      });
+    for (const p of ["direct", "gateway"] as Path[]) for (let i = 0; i < 200; i++) await get(p); // warm up
+    for (let done = 0; done < CALLS; done += 250) {
+      for (const p of ["direct", "gateway"] as Path[]) {
+        for (let i = 0; i < 250; i++) {
+          const t = performance.now();
+          await get(p);
+          samples[p].push(performance.now() - t);
+        }
+      }
+    }
+    const latency: Record<Path, { p50: number; p99: number; mean: number }> = {} as never;
+    for (const p of ["direct", "gateway"] as Path[]) {
+      const s = samples[p].sort((a, b) => a - b);
+      latency[p] = {
+        p50: percentile(s, 50),
+        p99: percentile(s, 99),
+        mean: s.reduce((a, b) => a + b, 0) / s.length,
+      };
+    }
+
+    // Throughput.
+    let nextId = 1;
+    const throughput: Record<Path, number[]> = { direct: [], gateway: [] };
+    // Round 0 of each path warms both up (JIT, connections) and is not counted.
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const p of ["direct", "gateway"] as Path[]) {
+        const c = clients[p];
+        const clientId = `tp-${p}-${round}`;
+        const sub = await c.subscribe({ destination: "example", clientId });
+        for (let tx = 0; tx < ROWS / 100; tx++) {
+          await db.query(
+            "INSERT INTO bench.t SELECT ? + seq, seq, REPEAT('c', 120), REPEAT('p', 60) FROM bench.seq_0_to_99",
+            [nextId],
+          );
+          nextId += 100;
+        }
+        let rows = 0;
+        let start = 0;
+        for await (const m of c.stream({
+          destination: "example",
+          clientId,
+          batchSize: 100,
+          window: 8,
+          session: sub.session,
+        })) {
+          if (m.message.case !== "batch") continue;
+          if (start === 0) start = performance.now();
+          for (const e of m.message.value.entries) {
+            if (e.payload.case === "rowChange") rows += e.payload.value.rowDatas.length;
+          }
+          await c.ack({
+            destination: "example",
+            clientId,
+            batchId: m.message.value.batchId,
+            session: sub.session,
+          });
+          if (rows >= ROWS) break;
+        }
+        const seconds = (performance.now() - start) / 1000;
+        throughput[p].push(rows / seconds);
+        log(
+          `round ${round} ${p}: ${rows} rows in ${seconds.toFixed(2)} s = ${Math.round(rows / seconds)} rows/s`,
+        );
+        await c.unsubscribe({ destination: "example", clientId, session: sub.session });
+      }
+    }
+    const best = (p: Path) => Math.max(...throughput[p]);
+    const median = (p: Path) =>
+      [...throughput[p]].sort((a, b) => a - b)[Math.floor(throughput[p].length / 2)] as number;
+    const f = (ms: number) => ms.toFixed(3);
+    const lines = [
+      `bench/gateway: ${cpus().length} cpus, ${cpus()[0]?.model ?? "?"}, node ${process.version}`,
+      "",
+      `latency: unary Get (nothing to read), ${CALLS} calls per path over gRPC/HTTP/2, ms`,
+      "| path | p50 | p99 | mean |",
+      "|---|---|---|---|",
+      ...(["direct", "gateway"] as Path[]).map(
+        (p) => `| ${p} | ${f(latency[p].p50)} | ${f(latency[p].p99)} | ${f(latency[p].mean)} |`,
+      ),
+      `| added by the gateway | ${f(latency.gateway.p50 - latency.direct.p50)} | ${f(latency.gateway.p99 - latency.direct.p99)} | ${f(latency.gateway.mean - latency.direct.mean)} |`,
+      "",
+      `throughput: stream + ack of ${ROWS} rows (100-row transactions), ${ROUNDS} rounds per path, rows/s`,
+      "| path | best | median |",
+      "|---|---|---|",
+      ...(["direct", "gateway"] as Path[]).map(
+        (p) => `| ${p} | ${Math.round(best(p))} | ${Math.round(median(p))} |`,
+      ),
+      `| gateway vs direct | ${((best("gateway") / best("direct") - 1) * 100).toFixed(1)}% | ${((median("gateway") / median("direct") - 1) * 100).toFixed(1)}% |`,
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+  } finally {
+    for (const stop of stops) await stop().catch(() => {});
+    await Promise.all([db.stop(), zk.stop()]);
+    removeDir(dir);
+  }
+}
+
+await main();

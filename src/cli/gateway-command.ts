@@ -1,0 +1,144 @@
+// `sluice gateway`: runs the stateless gateway until SIGTERM/SIGINT, then stops gracefully.
+import { createLogger } from "../common/log.js";
+import { DEFAULT_ROOT } from "../common/zk/paths.js";
+import { startGateway } from "../gateway/gateway.js";
+import { parseDuration, parseSize, UnitError } from "../server/config/units.js";
+import { type Command, UsageError } from "./command.js";
+
+const HELP = `Usage: sluice gateway --zk HOST:PORT[,...] [options]
+
+Stateless gateway in front of sluice servers: routes every call to the running server of
+its destination (found in ZooKeeper), holds each clientId for one consumer at a time across
+all gateways, and serves Connect, gRPC and gRPC-Web on one port, with gRPC health checking
+and reflection, /healthz and /readyz. Run as many as you like behind a load balancer.
+
+Options:
+  --zk HOST:PORT[,...]        ZooKeeper ensemble (required; env SLUICE_ZK)
+  --zk-root PATH              ZooKeeper root of canal's layout (default ${DEFAULT_ROOT})
+  --zk-session-timeout DUR    ZooKeeper session timeout; a gateway that dies loses its
+                              holds after this long (default 10s)
+  --host ADDR                 address to listen on (default 127.0.0.1)
+  --port N                    port to listen on (default 8080; 0 picks a free one)
+  --lease-idle DUR            a unary consumer's hold ends after this long without a call
+                              (default 30s)
+  --hold DUR                  how long a call waits for a runner while a destination has
+                              none (election in progress) before unavailable (default 5s)
+  --max-message SIZE          largest message relayed (default 64MiB)
+  --shutdown-timeout DUR      on SIGTERM, how long calls may finish (default 10s)
+  -h, --help                  this help
+
+Durations: 500ms, 5s, 1m. Sizes: 4MiB, 512KiB.
+Environment: SLUICE_LOG_LEVEL (debug, info, warn, error), SLUICE_LOG_FORMAT=json.`;
+
+interface Flags {
+  zk: string;
+  zkRoot: string;
+  zkSessionTimeoutMs: number;
+  host: string;
+  port: number;
+  leaseIdleMs: number;
+  holdMs: number;
+  maxMessageBytes: number;
+  shutdownTimeoutMs: number;
+}
+
+export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags {
+  const flags: Flags = {
+    zk: env.SLUICE_ZK ?? "",
+    zkRoot: DEFAULT_ROOT,
+    zkSessionTimeoutMs: 10_000,
+    host: "127.0.0.1",
+    port: 8080,
+    leaseIdleMs: 30_000,
+    holdMs: 5_000,
+    maxMessageBytes: 64 << 20,
+    shutdownTimeoutMs: 10_000,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${name} needs a value`);
+      return v;
+    };
+    const duration = (): number => {
+      const v = value();
+      try {
+        return parseDuration(v);
+      } catch (err) {
+        if (err instanceof UnitError) throw new UsageError(`${name}: ${err.message}`);
+        throw err;
+      }
+    };
+    switch (name) {
+      case "--zk":
+        flags.zk = value();
+        break;
+      case "--zk-root":
+        flags.zkRoot = value();
+        if (!flags.zkRoot.startsWith("/") || flags.zkRoot.endsWith("/"))
+          throw new UsageError(`--zk-root: must start with "/" and not end with it, got "${flags.zkRoot}"`);
+        break;
+      case "--zk-session-timeout":
+        flags.zkSessionTimeoutMs = duration();
+        break;
+      case "--host":
+        flags.host = value();
+        break;
+      case "--port": {
+        const v = value();
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port: must be 0..65535, got "${v}"`);
+        flags.port = n;
+        break;
+      }
+      case "--lease-idle":
+        flags.leaseIdleMs = duration();
+        if (flags.leaseIdleMs < 100) throw new UsageError("--lease-idle: must be at least 100ms");
+        break;
+      case "--hold":
+        flags.holdMs = duration();
+        break;
+      case "--max-message": {
+        const v = value();
+        try {
+          flags.maxMessageBytes = parseSize(v);
+        } catch (err) {
+          if (err instanceof UnitError) throw new UsageError(`--max-message: ${err.message}`);
+          throw err;
+        }
+        break;
+      }
+      case "--shutdown-timeout":
+        flags.shutdownTimeoutMs = duration();
+        break;
+      default:
+        throw new UsageError(`unknown option "${arg}"`);
+    }
+  }
+  if (!flags.zk) throw new UsageError("--zk is required (or set SLUICE_ZK)");
+  return flags;
+}
+
+export const gatewayCommand: Command = {
+  name: "gateway",
+  summary: "stateless gateway: routes to the running server, one holder per clientId",
+  help: HELP,
+  async run(args) {
+    const flags = parseGatewayArgs(args, process.env);
+    const log = createLogger("gateway");
+    const gateway = await startGateway({ ...flags, logger: log });
+    // Scripts and tests wait for this line to know the port.
+    process.stdout.write(`sluice gateway listening on ${gateway.url}\n`);
+    const signal = await new Promise<string>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+    log.info("stopping", { signal });
+    await gateway.close();
+    return 0;
+  },
+};

@@ -1,0 +1,81 @@
+// AdminService on the gateway: each destination's status comes from its running server;
+// the gateway adds who holds each clientId (from ZooKeeper) and lists the destinations that
+// have no runner right now.
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { invalidArgument } from "../common/http/index.js";
+import type { Logger } from "../common/log.js";
+import { ZkError } from "../common/zk/client.js";
+import type { ZkPaths } from "../common/zk/paths.js";
+import type { AdminService, DestinationStatus } from "../gen/sluice/v1/admin_service_pb.js";
+import type { ClientHolds } from "./holds.js";
+import type { Relay } from "./relay.js";
+import type { GatewayZk } from "./zk-session.js";
+
+export function createAdminProxy(
+  relay: Relay,
+  holds: ClientHolds,
+  zk: GatewayZk,
+  paths: ZkPaths,
+  log: Logger,
+): ServiceImpl<typeof AdminService> {
+  async function withHolders(status: DestinationStatus): Promise<DestinationStatus> {
+    for (const c of status.clients) {
+      const node = await holds.read(holds.path(status.name, c.clientId)).catch(() => undefined);
+      if (node) {
+        c.holder = node.gateway ? `${node.address} via ${node.gateway}` : node.address;
+        c.holderSince = BigInt(node.since);
+      }
+    }
+    return status;
+  }
+
+  async function one(name: string, ctx: HandlerContext): Promise<DestinationStatus> {
+    const res = await relay.unary(name, undefined, ctx, (u, opts) =>
+      u.admin.getDestination({ destination: name }, opts),
+    );
+    if (!res.destination) throw new Error(`the runner of ${name} returned no status`);
+    return withHolders(res.destination);
+  }
+
+  return {
+    async listDestinations(_req, ctx) {
+      let names: string[] = [];
+      try {
+        names = await zk.client.children(paths.destinations());
+      } catch (err) {
+        if (!(err instanceof ZkError && err.code === "NONODE")) throw err;
+      }
+      const out: DestinationStatus[] = [];
+      for (const name of names.sort()) {
+        try {
+          // No waiting for an election here: a destination without a runner is listed as such.
+          await relay.runners.route(name, AbortSignal.abort());
+          out.push(await one(name, ctx));
+        } catch (err) {
+          // No runner right now (or it fails): list the destination with its standbys only.
+          log.warn("no status from the runner", { destination: name, error: (err as Error).message });
+          const standbys = await zk.client.children(paths.destinationCluster(name)).catch(() => []);
+          out.push({
+            $typeName: "sluice.v1.DestinationStatus",
+            name,
+            running: undefined,
+            standbys: standbys.sort(),
+            head: undefined,
+            clients: [],
+          });
+        }
+      }
+      return { destinations: out };
+    },
+
+    async getDestination(req, ctx) {
+      if (!req.destination) throw invalidArgument("destination", "is required");
+      return { destination: await one(req.destination, ctx) };
+    },
+
+    async releaseDestination(req, ctx) {
+      if (!req.destination) throw invalidArgument("destination", "is required");
+      return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.releaseDestination(req, opts));
+    },
+  };
+}

@@ -1,0 +1,209 @@
+// CanalService on the gateway: every call is checked against the consumer's hold in
+// ZooKeeper (holds.ts) and relayed to the destination's running server (relay.ts) with the
+// hold's epoch. Subscribe takes a lease hold; Stream takes a hold for as long as it is open.
+// What happens on failover is in docs/gateway.md.
+import { createContextKey, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { abortError, linkSignals } from "../common/http/calls.js";
+import { invalidArgument, unavailable } from "../common/http/index.js";
+import type { Logger } from "../common/log.js";
+import type { CanalService, StreamRequest, StreamResponse } from "../gen/sluice/v1/canal_service_pb.js";
+import { type ClientHolds, type Hold, tokenEpoch } from "./holds.js";
+import { type Relay, upstreamError } from "./relay.js";
+
+/** The consumer's ip:port, set for every call by the gateway's HTTP layer. */
+export const peerKey = createContextKey<string>("", { description: "sluice: the caller's ip:port" });
+
+// The same rule as the server's (it names a ZooKeeper node, so it is checked before any).
+const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const DESTINATION = /^[A-Za-z0-9_.-]{1,128}$/;
+const RETRY_MS = 500;
+
+export function checkNames(destination: string, clientId: string): void {
+  if (!destination) throw invalidArgument("destination", "is required");
+  if (!DESTINATION.test(destination) || destination === "." || destination === "..") {
+    throw invalidArgument(
+      "destination",
+      `must be letters, digits, "_", "-" or ".", got ${JSON.stringify(destination)}`,
+    );
+  }
+  if (!clientId) throw invalidArgument("clientId", "is required");
+  if (!CLIENT_ID.test(clientId) || clientId === "." || clientId === "..") {
+    throw invalidArgument(
+      "clientId",
+      `must be 1-64 letters, digits, "_", "-" or ".", got ${JSON.stringify(clientId)}`,
+    );
+  }
+}
+
+export function createCanalProxy(
+  relay: Relay,
+  holds: ClientHolds,
+  log: Logger,
+): ServiceImpl<typeof CanalService> {
+  const runners = relay.runners;
+  const peer = (ctx: HandlerContext) => ctx.values.get(peerKey) || "unknown";
+
+  return {
+    async subscribe(req, ctx) {
+      checkNames(req.destination, req.clientId);
+      await runners.route(req.destination, ctx.signal); // not_found before anything is held
+      let hold: Hold | undefined;
+      let taken = false;
+      if (req.session) {
+        const node = await holds.validate(req.destination, req.clientId, req.session).catch(() => undefined);
+        if (node) hold = fromNode(req.destination, req.clientId, req.session, node);
+      }
+      if (!hold) {
+        hold = await holds.acquire(req.destination, req.clientId, {
+          kind: "lease",
+          peer: peer(ctx),
+          wait: req.wait,
+          signal: ctx.signal,
+        });
+        taken = true;
+      }
+      const h = hold;
+      try {
+        const res = await relay.unary(req.destination, h.epoch, ctx, (u, opts) =>
+          u.canal.subscribe(req, opts),
+        );
+        return { ...res, session: h.token, epoch: h.epoch };
+      } catch (err) {
+        if (taken) await holds.release(h).catch(() => {});
+        throw err;
+      }
+    },
+
+    async unsubscribe(req, ctx) {
+      checkNames(req.destination, req.clientId);
+      const node = await holds.validate(req.destination, req.clientId, req.session);
+      const res = await relay.unary(req.destination, node.epoch, ctx, (u, opts) =>
+        u.canal.unsubscribe(req, opts),
+      );
+      await holds.release({ destination: req.destination, clientId: req.clientId, epoch: node.epoch });
+      await holds.removeClientNode(req.destination, req.clientId);
+      return res;
+    },
+
+    async get(req, ctx) {
+      checkNames(req.destination, req.clientId);
+      const node = await holds.validate(req.destination, req.clientId, req.session);
+      return relay.unary(req.destination, node.epoch, ctx, (u, opts) => u.canal.get(req, opts));
+    },
+
+    async ack(req, ctx) {
+      checkNames(req.destination, req.clientId);
+      const node = await holds.validate(req.destination, req.clientId, req.session);
+      return relay.unary(req.destination, node.epoch, ctx, (u, opts) => u.canal.ack(req, opts));
+    },
+
+    async rollback(req, ctx) {
+      checkNames(req.destination, req.clientId);
+      const node = await holds.validate(req.destination, req.clientId, req.session);
+      return relay.unary(req.destination, node.epoch, ctx, (u, opts) => u.canal.rollback(req, opts));
+    },
+
+    async *stream(req, ctx) {
+      const { destination: d, clientId } = req;
+      checkNames(d, clientId);
+      await runners.route(d, ctx.signal); // not_found / unavailable before anything is held
+      const taken = await takeStreamHold(holds, req, peer(ctx), ctx.signal);
+      const h = taken.hold;
+
+      const ended = new AbortController();
+      const signal = linkSignals(ctx.signal, ended.signal);
+      const stopLoss = holds.watchLoss(d, clientId, h.epoch, (reason) => {
+        ended.abort(
+          unavailable(`the stream of client ${clientId} ended: ${reason}; open it again`, RETRY_MS),
+        );
+      });
+      let stopRunner = () => {};
+      try {
+        const runner = await runners.route(d, signal);
+        stopRunner = runners.onChange(d, (next) => {
+          ended.abort(
+            unavailable(
+              `the running server of destination ${d} changed (${runner.address} to ` +
+                `${next ? next.address : "none yet, election in progress"}); open the stream again: ` +
+                "it resumes after the last acked batch",
+              RETRY_MS,
+            ),
+          );
+        });
+        const upstream = relay.upstream
+          .get(runner.address)
+          .canal.stream(req, relay.options(ctx, h.epoch, signal));
+        try {
+          for await (const m of upstream) {
+            if (m.message.case === "subscribed") {
+              m.message.value.session = h.token;
+              m.message.value.epoch = h.epoch;
+            }
+            yield m as StreamResponse;
+          }
+        } catch (err) {
+          if (ended.signal.aborted && !ctx.signal.aborted) throw abortError(ended.signal);
+          throw upstreamError(err, runner, d);
+        }
+        if (ended.signal.aborted && !ctx.signal.aborted) throw abortError(ended.signal);
+      } finally {
+        stopRunner();
+        stopLoss();
+        await taken.end().catch((err) => log.warn("releasing a hold failed", { error: err }));
+      }
+    },
+  };
+}
+
+export interface StreamHold {
+  hold: Hold;
+  /** Ends what the stream held: releases its own hold, or stops keeping a Subscribe's lease alive. */
+  end(): Promise<void>;
+}
+
+/**
+ * The hold a Stream runs under: a Subscribe's lease given by `session` (kept alive while the
+ * stream is open), an earlier stream's hold given by `session` (taken over under a new epoch),
+ * or a new hold of its own (standing by first when `wait` and someone holds it).
+ */
+export async function takeStreamHold(
+  holds: ClientHolds,
+  req: StreamRequest,
+  peer: string,
+  signal: AbortSignal,
+): Promise<StreamHold> {
+  const { destination: d, clientId } = req;
+  const acquire = { kind: "stream" as const, peer, wait: req.wait, signal };
+  if (req.session) {
+    const node = await holds.validate(d, clientId, req.session).catch(() => undefined);
+    if (node?.kind === "lease") {
+      const stopKeepAlive = holds.keepAlive(d, clientId, req.session);
+      return {
+        hold: fromNode(d, clientId, req.session, node),
+        end: async () => stopKeepAlive(),
+      };
+    }
+    if (node) {
+      const hold = await holds.rehome(d, clientId, req.session, acquire);
+      if (hold) return { hold, end: () => holds.release(hold) };
+    }
+  }
+  const hold = await holds.acquire(d, clientId, acquire);
+  return { hold, end: () => holds.release(hold) };
+}
+
+function fromNode(
+  destination: string,
+  clientId: string,
+  token: string,
+  node: { since: number; kind: Hold["kind"] },
+): Hold {
+  return {
+    destination,
+    clientId,
+    epoch: tokenEpoch(token, clientId) as bigint,
+    token,
+    since: node.since,
+    kind: node.kind,
+  };
+}

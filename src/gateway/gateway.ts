@@ -1,0 +1,139 @@
+// `sluice gateway`: stateless. It keeps no state a restart would lose: the runner of each
+// destination and the holder of each clientId live in ZooKeeper (runners.ts, holds.ts), so
+// any number of gateways run behind a load balancer. One port serves Connect, gRPC and
+// gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz and /readyz.
+import { createContextValues } from "@connectrpc/connect";
+import { type ConnectServer, type HttpRequest, startConnectServer } from "../common/http/index.js";
+import type { Logger } from "../common/log.js";
+import { ZkPaths } from "../common/zk/paths.js";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
+import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
+import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
+import { createAdminProxy } from "./admin-proxy.js";
+import { createCanalProxy, peerKey } from "./canal-proxy.js";
+import { createHealthService } from "./health.js";
+import { ClientHolds } from "./holds.js";
+import { createRawStreamHandler, RawSessions } from "./raw-stream.js";
+import { createRawUnaryHandler } from "./raw-unary.js";
+import { createReflectionService } from "./reflection.js";
+import { Relay } from "./relay.js";
+import { RunnerTable } from "./runners.js";
+import { UpstreamPool } from "./upstream.js";
+import { GatewayZk } from "./zk-session.js";
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  /** ZooKeeper connect string, e.g. "127.0.0.1:2181". */
+  zk: string;
+  zkRoot: string;
+  zkSessionTimeoutMs: number;
+  /** How long a call waits for a runner while a destination has none. */
+  holdMs: number;
+  /** A unary consumer's hold ends after this long without a call. */
+  leaseIdleMs: number;
+  /** Largest message relayed, in bytes. */
+  maxMessageBytes: number;
+  shutdownTimeoutMs: number;
+  logger: Logger;
+}
+
+export interface RunningGateway {
+  readonly address: string;
+  readonly port: number;
+  readonly url: string;
+  /** Graceful stop: ends streams with unavailable, lets unary calls finish, ends the ZooKeeper session. */
+  close(): Promise<void>;
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
+  const log = opts.logger;
+  const paths = new ZkPaths(opts.zkRoot);
+  const zk = await GatewayZk.connect({
+    connect: opts.zk,
+    sessionTimeoutMs: opts.zkSessionTimeoutMs,
+    logger: log.child("zk"),
+  });
+  let address = "";
+  const runners = new RunnerTable(zk, paths, opts.holdMs, log.child("routes"));
+  const holds = new ClientHolds(zk, paths, () => address, opts.leaseIdleMs, log.child("holds"));
+  const upstream = new UpstreamPool(opts.maxMessageBytes);
+  const relay = new Relay(runners, upstream);
+  const closing = new AbortController();
+  const peerOf = (req: HttpRequest) => {
+    const s = req.socket;
+    const host = s.remoteAddress?.includes(":") ? `[${s.remoteAddress}]` : s.remoteAddress;
+    return `${host ?? "unknown"}:${s.remotePort ?? 0}`;
+  };
+  // gRPC clients' Stream, Get, Ack and Rollback are relayed as bytes (raw-stream.ts, raw-unary.ts).
+  const rawSessions = new RawSessions();
+  const rawStream = createRawStreamHandler(
+    runners,
+    holds,
+    peerOf,
+    closing.signal,
+    rawSessions,
+    log.child("stream"),
+  );
+  const rawUnary = createRawUnaryHandler(runners, holds, rawSessions, log.child("call"));
+  let http: ConnectServer;
+  try {
+    http = await startConnectServer({
+      host: opts.host,
+      port: opts.port,
+      logger: log.child("http"),
+      readMaxBytes: opts.maxMessageBytes,
+      shutdownTimeoutMs: opts.shutdownTimeoutMs,
+      contextValues(req) {
+        const values = createContextValues();
+        values.set(peerKey, peerOf(req));
+        return values;
+      },
+      preempt: (req, res) => rawStream(req, res) || rawUnary(req, res),
+      routes(router) {
+        router.service(CanalService, createCanalProxy(relay, holds, log.child("canal")));
+        router.service(AdminService, createAdminProxy(relay, holds, zk, paths, log.child("admin")));
+        router.service(
+          Health,
+          createHealthService(() => zk.connected),
+        );
+        router.service(
+          ServerReflection,
+          createReflectionService([CanalService, AdminService, Health, ServerReflection]),
+        );
+      },
+      extraHandlers(req, res) {
+        const path = (req.url ?? "").split("?")[0];
+        if (path === "/healthz" || path === "/readyz") {
+          const ok = path === "/healthz" || zk.connected;
+          res.writeHead(ok ? 200 : 503, { "content-type": "text/plain; charset=utf-8" });
+          res.end(ok ? "ok\n" : "not connected to ZooKeeper\n");
+          return true;
+        }
+        return false;
+      },
+    });
+  } catch (err) {
+    zk.close();
+    throw err;
+  }
+  address = http.address;
+  log.info("gateway serving", { address, zk: opts.zk, root: opts.zkRoot });
+  let closed: Promise<void> | undefined;
+  return {
+    address: http.address,
+    port: http.port,
+    url: http.url,
+    close() {
+      closed ??= (async () => {
+        closing.abort();
+        await http.close();
+        upstream.close();
+        rawSessions.close();
+        zk.close();
+      })();
+      return closed;
+    },
+  };
+}

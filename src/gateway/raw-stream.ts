@@ -1,0 +1,267 @@
+// The fast path of Stream for gRPC clients (HTTP/2, application/grpc[+proto], uncompressed):
+// the gateway relays the server's response bytes as they are, rewriting only the first
+// message (`subscribed`: the hold's session and epoch), instead of decoding and encoding
+// every batch. Holds, routing and failover are those of the typed Stream (canal-proxy.ts);
+// errors end the stream with grpc-status trailers. Back-pressure: the upstream HTTP/2 stream
+// is paused while the client's is full. Other protocols (Connect, gRPC-Web, JSON) take the
+// typed path.
+import * as http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
+import {
+  CLIENT_EPOCH_HEADER,
+  type HttpRequest,
+  type HttpResponse,
+  RETRY_AFTER_MS,
+  unavailable,
+} from "../common/http/index.js";
+import { parseGrpcTimeout } from "../common/http/timeout.js";
+import type { Logger } from "../common/log.js";
+import { StreamRequestSchema, StreamResponseSchema } from "../gen/sluice/v1/canal_service_pb.js";
+import { checkNames, takeStreamHold } from "./canal-proxy.js";
+import type { ClientHolds } from "./holds.js";
+import type { RunnerTable } from "./runners.js";
+import { connectNoDelay } from "./upstream.js";
+
+const PATH = "/sluice.v1.CanalService/Stream";
+/** Response header of streams relayed as bytes (for tests and curious operators). */
+export const RELAY_HEADER = "sluice-relay";
+const MAX_REQUEST_BYTES = 4 << 20;
+const RETRY_MS = 500;
+
+/** One HTTP/2 session per server address, made again when it closes. */
+export class RawSessions {
+  readonly #byAddress = new Map<string, http2.ClientHttp2Session>();
+
+  close(): void {
+    for (const s of this.#byAddress.values()) s.destroy();
+    this.#byAddress.clear();
+  }
+
+  /** The session, once connected; rejects when the server cannot be reached (nothing was sent). */
+  connected(address: string): Promise<http2.ClientHttp2Session> {
+    const s = this.get(address);
+    if (!s.connecting) return Promise.resolve(s);
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      s.once("error", onError);
+      s.once("connect", () => {
+        s.off("error", onError);
+        resolve(s);
+      });
+    });
+  }
+
+  get(address: string): http2.ClientHttp2Session {
+    let s = this.#byAddress.get(address);
+    if (!s || s.closed || s.destroyed) {
+      const session = http2.connect(`http://${address}`, {
+        createConnection: () => connectNoDelay(address),
+      });
+      session.on("error", () => {});
+      session.once("close", () => {
+        if (this.#byAddress.get(address) === session) this.#byAddress.delete(address);
+      });
+      session.setTimeout(60_000, () => session.close());
+      this.#byAddress.set(address, session);
+      s = session;
+    }
+    return s;
+  }
+}
+
+export function createRawStreamHandler(
+  runners: RunnerTable,
+  holds: ClientHolds,
+  peerOf: (req: HttpRequest) => string,
+  /** Fires when the gateway starts to close: open streams end with unavailable. */
+  shutdown: AbortSignal,
+  sessions: RawSessions,
+  log: Logger,
+): (req: HttpRequest, res: HttpResponse) => boolean {
+  const handler = (req: HttpRequest, res: HttpResponse): boolean => {
+    if (req.method !== "POST" || req.url !== PATH || req.httpVersionMajor !== 2) return false;
+    if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
+    const encoding = req.headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    void relayStream(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).catch((err) =>
+      log.warn("raw stream failed", { error: err }),
+    );
+    return true;
+  };
+  return handler;
+
+  async function relayStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
+    const ended = new AbortController();
+    let finished = false;
+    const finish = (err?: ConnectError) => {
+      if (finished) return;
+      finished = true;
+      ended.abort(err);
+      if (res.writableEnded || res.stream.destroyed) return;
+      const trailers: Record<string, string> = { "grpc-status": String(err ? err.code : 0) };
+      if (err) trailers["grpc-message"] = encodeGrpcMessage(err.rawMessage);
+      const retry = err?.metadata.get(RETRY_AFTER_MS);
+      if (retry) trailers[RETRY_AFTER_MS] = retry;
+      if (!res.headersSent) {
+        res.writeHead(200, { "content-type": "application/grpc+proto", ...trailers });
+        res.end();
+        return;
+      }
+      res.addTrailers(trailers);
+      res.end();
+    };
+    const onShutdown = () => finish(new ConnectError("server is shutting down", Code.Unavailable));
+    if (shutdown.aborted) return onShutdown();
+    shutdown.addEventListener("abort", onShutdown, { once: true });
+    ended.signal.addEventListener("abort", () => shutdown.removeEventListener("abort", onShutdown), {
+      once: true,
+    });
+    res.once("close", () => {
+      if (!finished) {
+        finished = true;
+        ended.abort(new ConnectError("the client went away", Code.Canceled));
+      }
+    });
+    const grpcTimeout = req.headers["grpc-timeout"];
+    const timeout = typeof grpcTimeout === "string" ? parseGrpcTimeout(grpcTimeout) : undefined;
+    const deadline =
+      timeout === undefined
+        ? undefined
+        : setTimeout(() => finish(new ConnectError("the deadline passed", Code.DeadlineExceeded)), timeout);
+    let cleanup = async () => {};
+    try {
+      const body = await readBody(req);
+      if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
+        throw new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument);
+      }
+      const sreq = fromBinary(StreamRequestSchema, body.subarray(5));
+      checkNames(sreq.destination, sreq.clientId);
+      await runners.route(sreq.destination, ended.signal);
+      const taken = await takeStreamHold(holds, sreq, peerOf(req), ended.signal);
+      const h = taken.hold;
+      const stopLoss = holds.watchLoss(sreq.destination, sreq.clientId, h.epoch, (reason) =>
+        finish(
+          unavailable(`the stream of client ${sreq.clientId} ended: ${reason}; open it again`, RETRY_MS),
+        ),
+      );
+      let stopRunner = () => {};
+      cleanup = async () => {
+        stopRunner();
+        stopLoss();
+        await taken.end().catch((err) => log.warn("releasing a hold failed", { error: err }));
+      };
+      const runner = await runners.route(sreq.destination, ended.signal);
+      stopRunner = runners.onChange(sreq.destination, (next) =>
+        finish(
+          unavailable(
+            `the running server of destination ${sreq.destination} changed (${runner.address} to ` +
+              `${next ? next.address : "none yet, election in progress"}); open the stream again: ` +
+              "it resumes after the last acked batch",
+            RETRY_MS,
+          ),
+        ),
+      );
+      if (ended.signal.aborted) return;
+      const headers: http2.OutgoingHttpHeaders = {
+        ":method": "POST",
+        ":path": PATH,
+        "content-type": "application/grpc+proto",
+        te: "trailers",
+        [CLIENT_EPOCH_HEADER]: String(h.epoch),
+      };
+      if (typeof req.headers["grpc-timeout"] === "string")
+        headers["grpc-timeout"] = req.headers["grpc-timeout"];
+      const up = sessions.get(runner.address).request(headers);
+      const broken = (reason: string) =>
+        unavailable(
+          `the connection to ${runner.address}, the running server of destination ${sreq.destination}, failed: ${reason}`,
+          RETRY_MS,
+        );
+      ended.signal.addEventListener("abort", () => up.close(http2.constants.NGHTTP2_CANCEL), { once: true });
+      up.end(body);
+      await new Promise<void>((resolve) => {
+        let head: Buffer | undefined = Buffer.alloc(0); // until the first message is rewritten
+        let status: { code: string; message: string; retry?: string } | undefined;
+        const statusOf = (hs: http2.IncomingHttpHeaders) => {
+          const code = hs["grpc-status"];
+          if (typeof code === "string") {
+            status = { code, message: String(hs["grpc-message"] ?? "") };
+            const retry = hs[RETRY_AFTER_MS];
+            if (typeof retry === "string") status.retry = retry;
+          }
+        };
+        up.on("response", (hs) => {
+          statusOf(hs);
+          if (!status && !res.headersSent)
+            res.writeHead(200, { "content-type": "application/grpc+proto", [RELAY_HEADER]: "bytes" });
+        });
+        up.on("trailers", statusOf);
+        up.on("data", (chunk: Buffer) => {
+          if (finished) return;
+          if (head !== undefined) {
+            head = Buffer.concat([head, chunk]);
+            if (head.length < 5) return;
+            const n = head.readUInt32BE(1);
+            if (head.length < 5 + n) return;
+            const first = fromBinary(StreamResponseSchema, head.subarray(5, 5 + n));
+            if (first.message.case === "subscribed") {
+              first.message.value.session = h.token;
+              first.message.value.epoch = h.epoch;
+            }
+            const bytes = toBinary(StreamResponseSchema, create(StreamResponseSchema, first));
+            const frame = Buffer.alloc(5 + bytes.length);
+            frame.writeUInt32BE(bytes.length, 1);
+            frame.set(bytes, 5);
+            chunk = Buffer.concat([frame, head.subarray(5 + n)]);
+            head = undefined;
+          }
+          if (!res.write(chunk)) {
+            up.pause();
+            res.once("drain", () => up.resume());
+          }
+        });
+        up.once("close", () => {
+          if (ended.signal.aborted) {
+            // finish() already ran (failover, hold lost, deadline) or the client went away.
+          } else if (status) {
+            const code = Number(status.code);
+            if (code === 0) finish();
+            else {
+              const metadata = status.retry ? { [RETRY_AFTER_MS]: status.retry } : undefined;
+              finish(new ConnectError(decodeGrpcMessage(status.message), code as Code, metadata));
+            }
+          } else {
+            finish(broken(`the stream was reset (code ${up.rstCode})`));
+          }
+          resolve();
+        });
+        up.on("error", () => {});
+      });
+    } catch (err) {
+      finish(ConnectError.from(err));
+    } finally {
+      clearTimeout(deadline);
+      await cleanup();
+    }
+  }
+}
+
+export function readBody(req: http2.Http2ServerRequest): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_REQUEST_BYTES) {
+        reject(new ConnectError("request: larger than 4 MiB", Code.ResourceExhausted));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.once("end", () => resolve(Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
+}

@@ -1,0 +1,199 @@
+// The fast path of Get, Ack and Rollback for gRPC clients (HTTP/2, application/grpc[+proto],
+// uncompressed): the gateway decodes the small request to check the session (holds.ts), then
+// relays the request bytes to the runner and the response (headers, message, trailers) back as
+// they are, without connect-es's client machinery in between. Retries are those of the typed
+// path (relay.ts): only when the server could not be reached, or answered unavailable before
+// doing anything. Other protocols take the typed path (canal-proxy.ts).
+import type * as http2 from "node:http2";
+import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
+import {
+  CLIENT_EPOCH_HEADER,
+  type HttpRequest,
+  type HttpResponse,
+  RETRY_AFTER_MS,
+  unavailable,
+} from "../common/http/index.js";
+import { parseGrpcTimeout } from "../common/http/timeout.js";
+import type { Logger } from "../common/log.js";
+import {
+  AckRequestSchema,
+  GetRequestSchema,
+  RollbackRequestSchema,
+} from "../gen/sluice/v1/canal_service_pb.js";
+import { checkNames } from "./canal-proxy.js";
+import type { ClientHolds } from "./holds.js";
+import { type RawSessions, RELAY_HEADER, readBody } from "./raw-stream.js";
+import { NOT_TAKEN_EFFECT } from "./relay.js";
+import type { RunnerTable } from "./runners.js";
+
+const METHODS = new Map<string, DescMessage>([
+  ["/sluice.v1.CanalService/Get", GetRequestSchema],
+  ["/sluice.v1.CanalService/Ack", AckRequestSchema],
+  ["/sluice.v1.CanalService/Rollback", RollbackRequestSchema],
+]);
+const MAX_ATTEMPTS = 5;
+
+interface Answer {
+  headers: http2.IncomingHttpHeaders;
+  body: Buffer[];
+  trailers: http2.IncomingHttpHeaders;
+}
+
+export function createRawUnaryHandler(
+  runners: RunnerTable,
+  holds: ClientHolds,
+  sessions: RawSessions,
+  log: Logger,
+): (req: HttpRequest, res: HttpResponse) => boolean {
+  return (req, res) => {
+    const schema = METHODS.get(req.url ?? "");
+    if (!schema || req.method !== "POST" || req.httpVersionMajor !== 2) return false;
+    if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
+    const encoding = req.headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    void relayUnary(schema, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).catch((err) =>
+      log.warn("raw call failed", { error: err }),
+    );
+    return true;
+  };
+
+  async function relayUnary(
+    schema: DescMessage,
+    req: http2.Http2ServerRequest,
+    res: http2.Http2ServerResponse,
+  ): Promise<void> {
+    const gone = new AbortController();
+    res.once("close", () => gone.abort(new ConnectError("the client went away", Code.Canceled)));
+    const grpcTimeout = req.headers["grpc-timeout"];
+    const timeoutMs = typeof grpcTimeout === "string" ? parseGrpcTimeout(grpcTimeout) : undefined;
+    const deadline =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => gone.abort(new ConnectError("the deadline passed", Code.DeadlineExceeded)),
+            timeoutMs,
+          );
+    try {
+      const body = await readBody(req);
+      if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
+        throw new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument);
+      }
+      const msg = fromBinary(schema, body.subarray(5)) as unknown as {
+        destination: string;
+        clientId: string;
+        session: string;
+      };
+      checkNames(msg.destination, msg.clientId);
+      const node = await holds.validate(msg.destination, msg.clientId, msg.session);
+      let stale: bigint | undefined;
+      for (let attempt = 1; ; attempt++) {
+        const runner = await runners.route(msg.destination, gone.signal, stale);
+        let session: http2.ClientHttp2Session;
+        try {
+          session = await sessions.connected(runner.address);
+        } catch (err) {
+          // Not reached: nothing was sent; the next runner may answer.
+          if (attempt < MAX_ATTEMPTS && !gone.signal.aborted) {
+            stale = runner.epoch;
+            continue;
+          }
+          throw unavailable(
+            `${runner.address}, the running server of destination ${msg.destination}, cannot be reached: ${(err as Error).message}`,
+            500,
+          );
+        }
+        const headers: http2.OutgoingHttpHeaders = {
+          ":method": "POST",
+          ":path": req.url,
+          "content-type": "application/grpc+proto",
+          te: "trailers",
+          [CLIENT_EPOCH_HEADER]: String(node.epoch),
+        };
+        if (typeof grpcTimeout === "string") headers["grpc-timeout"] = grpcTimeout;
+        const answer = await call(session, headers, body, gone.signal).catch((err: Error) => {
+          throw unavailable(
+            `the connection to ${runner.address}, the running server of destination ${msg.destination}, failed: ${err.message}`,
+            500,
+          );
+        });
+        const status = answer.headers["grpc-status"] ?? answer.trailers["grpc-status"];
+        const message = String(answer.headers["grpc-message"] ?? answer.trailers["grpc-message"] ?? "");
+        if (
+          status === String(Code.Unavailable) &&
+          NOT_TAKEN_EFFECT.test(decodeGrpcMessage(message)) &&
+          attempt < MAX_ATTEMPTS &&
+          !gone.signal.aborted
+        ) {
+          stale = runner.epoch;
+          continue;
+        }
+        if (res.writableEnded || res.stream.destroyed) return;
+        res.writeHead(200, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
+        for (const chunk of answer.body) res.write(chunk);
+        const trailers = pass(answer.trailers);
+        if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
+        res.end();
+        return;
+      }
+    } catch (err) {
+      const e = gone.signal.aborted ? ConnectError.from(gone.signal.reason) : ConnectError.from(err);
+      if (res.writableEnded || res.stream.destroyed || res.headersSent) return;
+      const trailers: Record<string, string> = {
+        "content-type": "application/grpc+proto",
+        "grpc-status": String(e.code),
+        "grpc-message": encodeGrpcMessage(e.rawMessage),
+      };
+      const retry = e.metadata.get(RETRY_AFTER_MS);
+      if (retry) trailers[RETRY_AFTER_MS] = retry;
+      res.writeHead(200, trailers);
+      res.end();
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+}
+
+/** One request on the server's connection; resolves with the whole answer. */
+function call(
+  session: http2.ClientHttp2Session,
+  headers: http2.OutgoingHttpHeaders,
+  body: Buffer,
+  signal: AbortSignal,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const up = session.request(headers);
+    const answer: Answer = { headers: {}, body: [], trailers: {} };
+    let responded = false;
+    const onAbort = () => up.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    up.on("response", (h) => {
+      responded = true;
+      answer.headers = h;
+    });
+    up.on("trailers", (t) => {
+      answer.trailers = t;
+    });
+    up.on("data", (c: Buffer) => answer.body.push(c));
+    up.on("error", () => {});
+    up.once("close", () => {
+      signal.removeEventListener("abort", onAbort);
+      const status = answer.headers["grpc-status"] ?? answer.trailers["grpc-status"];
+      if (responded && status !== undefined) resolve(answer);
+      else reject(new Error(`the call was reset (code ${up.rstCode})`));
+    });
+    up.end(body);
+  });
+}
+
+/** Response headers fit to send on: no pseudo-headers, no connection-level ones. */
+function pass(h: http2.IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (k.startsWith(":") || v === undefined) continue;
+    if (k === "content-length" || k === "date") continue;
+    out[k] = Array.isArray(v) ? v.join(", ") : v;
+  }
+  return out;
+}

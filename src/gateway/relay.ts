@@ -1,0 +1,83 @@
+// Relaying one call to the running server of a destination: route, call over the pooled
+// connection with the consumer's epoch, and decide what a failure means.
+//
+// A unary call is tried again on the next runner only when it surely did not take effect:
+// the server could not be reached (connection refused), or it answered unavailable before
+// doing anything (it stands by, is starting, is stopping, or said "did not take effect").
+// Any other failure is the client's to see; a broken connection mid-call is unavailable
+// with the reason.
+import { type CallOptions, Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { CLIENT_EPOCH_HEADER, relayError, unavailable } from "../common/http/index.js";
+import type { Runner, RunnerTable } from "./runners.js";
+import type { Upstream, UpstreamPool } from "./upstream.js";
+
+const MAX_ATTEMPTS = 5;
+export const NOT_TAKEN_EFFECT =
+  /stands by|is starting|is not served right now|is stopping|did not take effect|not served here/;
+
+export class Relay {
+  constructor(
+    readonly runners: RunnerTable,
+    readonly upstream: UpstreamPool,
+  ) {}
+
+  /** Call options for a relayed call: the caller's deadline and signal, the consumer's epoch. */
+  options(ctx: HandlerContext, epoch: bigint | undefined, signal: AbortSignal = ctx.signal): CallOptions {
+    const timeoutMs = ctx.timeoutMs();
+    return {
+      signal,
+      ...(timeoutMs !== undefined ? { timeoutMs: Math.max(1, timeoutMs) } : {}),
+      headers: epoch !== undefined ? { [CLIENT_EPOCH_HEADER]: String(epoch) } : {},
+    };
+  }
+
+  async unary<T>(
+    destination: string,
+    epoch: bigint | undefined,
+    ctx: HandlerContext,
+    call: (u: Upstream, opts: CallOptions) => Promise<T>,
+  ): Promise<T> {
+    let stale: bigint | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const runner = await this.runners.route(destination, ctx.signal, stale);
+      try {
+        return await call(this.upstream.get(runner.address), this.options(ctx, epoch));
+      } catch (err) {
+        if (ctx.signal.aborted) throw relayError(err);
+        if (attempt < MAX_ATTEMPTS && notTakenEffect(err)) {
+          stale = runner.epoch;
+          continue;
+        }
+        throw upstreamError(err, runner, destination);
+      }
+    }
+  }
+}
+
+/** True when the failed call surely did nothing on the server. */
+export function notTakenEffect(err: unknown): boolean {
+  const e = ConnectError.from(err);
+  if (!e.isWireError) return causeCode(err) === "ECONNREFUSED";
+  return e.code === Code.Unavailable && NOT_TAKEN_EFFECT.test(e.rawMessage);
+}
+
+/** A server's error as the client should see it; transport failures become unavailable. */
+export function upstreamError(err: unknown, runner: Runner, destination: string): ConnectError {
+  const e = ConnectError.from(err);
+  if (e.isWireError || e.code === Code.Canceled || e.code === Code.DeadlineExceeded) return relayError(err);
+  return unavailable(
+    `the connection to ${runner.address}, the running server of destination ${destination}, failed: ${e.rawMessage}`,
+    500,
+    err,
+  );
+}
+
+function causeCode(err: unknown): string | undefined {
+  let c: unknown = err;
+  for (let i = 0; i < 5 && c && typeof c === "object"; i++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,94 @@
+// The gateway's one ZooKeeper session, renewed when it expires. Everything the gateway knows
+// lives in ZooKeeper: when the session ends, the holds it created (ephemeral nodes) are gone,
+// and the watches with them; the parts that keep watches (runner table, holds) start again
+// on the new session through onRenewed.
+import type { Logger } from "../common/log.js";
+import { ZkClient } from "../common/zk/client.js";
+
+export interface GatewayZkOptions {
+  connect: string;
+  sessionTimeoutMs: number;
+  logger: Logger;
+}
+
+export class GatewayZk {
+  #client: ZkClient;
+  #closing = false;
+  readonly #renewed = new Set<(client: ZkClient) => void>();
+  readonly #lost = new Set<(reason: string) => void>();
+
+  private constructor(
+    client: ZkClient,
+    private readonly opts: GatewayZkOptions,
+  ) {
+    this.#client = client;
+    this.#watch(client);
+  }
+
+  static async connect(opts: GatewayZkOptions): Promise<GatewayZk> {
+    const client = await ZkClient.connect(opts.connect, { sessionTimeoutMs: opts.sessionTimeoutMs });
+    return new GatewayZk(client, opts);
+  }
+
+  get client(): ZkClient {
+    return this.#client;
+  }
+
+  /** True while the session is connected (what /readyz and the health service report). */
+  get connected(): boolean {
+    return this.#client.state === "connected";
+  }
+
+  /** Called with the new client after the session was lost and a new one made. */
+  onRenewed(fn: (client: ZkClient) => void): () => void {
+    this.#renewed.add(fn);
+    return () => this.#renewed.delete(fn);
+  }
+
+  /** Called when the session is lost (its ephemeral nodes are gone). */
+  onLost(fn: (reason: string) => void): () => void {
+    this.#lost.add(fn);
+    return () => this.#lost.delete(fn);
+  }
+
+  #watch(client: ZkClient): void {
+    client.onState((state, reason) => {
+      if (state !== "closed" || this.#closing || client !== this.#client) return;
+      this.opts.logger.warn("ZooKeeper session lost; its holds are gone; connecting again", { reason });
+      for (const fn of this.#lost) fn(reason ?? "closed");
+      void this.#reconnect();
+    });
+  }
+
+  async #reconnect(): Promise<void> {
+    for (let attempt = 0; !this.#closing; attempt++) {
+      try {
+        const client = await ZkClient.connect(this.opts.connect, {
+          sessionTimeoutMs: this.opts.sessionTimeoutMs,
+        });
+        if (this.#closing) {
+          client.close();
+          return;
+        }
+        this.#client = client;
+        this.#watch(client);
+        this.opts.logger.info("ZooKeeper session renewed");
+        for (const fn of this.#renewed) fn(client);
+        return;
+      } catch (err) {
+        const delay = Math.min(5_000, 200 * 2 ** attempt);
+        this.opts.logger.warn("connecting to ZooKeeper failed; retrying", {
+          error: (err as Error).message,
+          inMs: delay,
+        });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** Ends the session: the holds this gateway created go at once. */
+  close(): void {
+    this.#closing = true;
+    this.#client.close();
+  }
+}

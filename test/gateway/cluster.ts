@@ -1,0 +1,104 @@
+// Helpers of the gateway tests: sluice servers and gateways as child processes of
+// bin/sluice.js (as users run them), on free loopback ports, with logs in a temp dir.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Entry } from "../../src/gen/sluice/v1/entry_pb.js";
+import type { MariaDB } from "../harness/mariadb.js";
+import { type ManagedProcess, spawnManaged, waitFor } from "../harness/processes.js";
+import type { ZooKeeper } from "../harness/zookeeper.js";
+
+export const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+
+/** A server config for destination "example" with ZooKeeper; returns its path. */
+export function writeServerConfig(dir: string, zk: ZooKeeper, db: MariaDB, sessionTimeoutMs = 2000): string {
+  const file = join(dir, "sluice.yaml");
+  writeFileSync(
+    file,
+    [
+      "host: 127.0.0.1",
+      "metrics: { enabled: false }",
+      "zk:",
+      `  connect: "${zk.connectString}"`,
+      `  sessionTimeout: ${sessionTimeoutMs}ms`,
+      "  regrabDelay: 200ms",
+      "destinations:",
+      "  - name: example",
+      `    source: "${db.sourceUrl}"`,
+      "    heartbeat: 1s",
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
+
+async function ready(name: string, p: ManagedProcess, port: number, path = "/readyz"): Promise<void> {
+  await waitFor(
+    `${name} to be ready`,
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined))?.ok ? true : undefined,
+    {
+      timeoutMs: 30_000,
+      failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),
+    },
+  );
+}
+
+export async function startSluiceServer(
+  dir: string,
+  name: string,
+  port: number,
+  config: string,
+): Promise<ManagedProcess> {
+  const p = spawnManaged(
+    name,
+    process.execPath,
+    [SLUICE, "server", "--config", config, "--port", String(port)],
+    {
+      logFile: join(dir, `${name}.log`),
+      env: { ...process.env, SLUICE_LOG_LEVEL: "info" },
+    },
+  );
+  await ready(name, p, port);
+  return p;
+}
+
+export async function startSluiceGateway(
+  dir: string,
+  name: string,
+  port: number,
+  zk: ZooKeeper,
+  extra: string[] = [],
+): Promise<ManagedProcess> {
+  const args = [
+    SLUICE,
+    "gateway",
+    "--zk",
+    zk.connectString,
+    "--port",
+    String(port),
+    "--zk-session-timeout",
+    "2s",
+  ];
+  const p = spawnManaged(name, process.execPath, [...args, ...extra], {
+    logFile: join(dir, `${name}.log`),
+    env: { ...process.env, SLUICE_LOG_LEVEL: "info" },
+  });
+  await ready(name, p, port);
+  return p;
+}
+
+/** The ids of the inserted rows in entries (column "id" of row changes, DDL left out). */
+export function ids(entries: Entry[]): number[] {
+  const out: number[] = [];
+  for (const e of entries) {
+    if (e.payload.case !== "rowChange" || e.payload.value.isDdl) continue;
+    for (const r of e.payload.value.rowDatas) {
+      const id = r.afterColumns.find((c) => c.name === "id");
+      if (id) out.push(Number(id.value));
+    }
+  }
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

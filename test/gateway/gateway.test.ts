@@ -1,0 +1,448 @@
+// The gateway in front of one elected server: routing and errors, curl over HTTP/1.1 JSON,
+// one holder per clientId across two gateways (with a hot standby), leases, and consumer
+// fencing on the server.
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { CLIENT_EPOCH_HEADER, retryAfterMs } from "../../src/common/http/index.js";
+import { ZkClient } from "../../src/common/zk/client.js";
+import { ZkPaths } from "../../src/common/zk/paths.js";
+import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
+import {
+  ServerReflection,
+  ServerReflectionRequestSchema,
+} from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
+import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
+import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
+import { freePort, type ManagedProcess, makeTempDir, removeDir } from "../harness/processes.js";
+import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
+import { ids, sleep, startSluiceGateway, startSluiceServer, writeServerConfig } from "./cluster.js";
+
+let db: MariaDB;
+let zk: ZooKeeper;
+let dir: string;
+let server: ManagedProcess;
+let serverPort: number;
+let gwA: ManagedProcess;
+let gwB: ManagedProcess;
+let urlA: string;
+let urlB: string;
+
+before(async () => {
+  [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
+  await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
+  dir = makeTempDir("gateway");
+  const config = writeServerConfig(dir, zk, db);
+  serverPort = await freePort();
+  server = await startSluiceServer(dir, "server", serverPort, config);
+  const [pa, pb] = [await freePort(), await freePort()];
+  [gwA, gwB] = await Promise.all([
+    startSluiceGateway(dir, "gateway-a", pa, zk, ["--lease-idle", "1500ms", "--hold", "1s"]),
+    startSluiceGateway(dir, "gateway-b", pb, zk, ["--lease-idle", "1500ms", "--hold", "1s"]),
+  ]);
+  [urlA, urlB] = [`http://127.0.0.1:${pa}`, `http://127.0.0.1:${pb}`];
+});
+after(async () => {
+  await Promise.all([gwA?.stop(), gwB?.stop()]);
+  await server?.stop();
+  await Promise.all([db?.stop(), zk?.stop()]);
+  removeDir(dir);
+});
+
+const canal = (url: string, h2 = false) =>
+  createClient(
+    CanalService,
+    h2 ? createGrpcTransport({ baseUrl: url }) : createConnectTransport({ baseUrl: url, httpVersion: "1.1" }),
+  );
+
+async function code(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (e) {
+    return ConnectError.from(e).code;
+  }
+}
+
+test("errors: unknown destination is not_found, bad names are invalid_argument, calls need a session", async () => {
+  const c = canal(urlA);
+  const err = await c.subscribe({ destination: "nope", clientId: "1" }).catch((e) => ConnectError.from(e));
+  assert.ok(err instanceof ConnectError);
+  assert.equal(err.code, Code.NotFound, err.message);
+  assert.match(err.message, /nope/);
+  assert.equal(await code(c.subscribe({ destination: "example", clientId: "a/b" })), Code.InvalidArgument);
+  const get = await c
+    .get({ destination: "example", clientId: "nobody", batchSize: 1 })
+    .catch((e) => ConnectError.from(e));
+  assert.ok(get instanceof ConnectError);
+  assert.equal(get.code, Code.FailedPrecondition);
+  assert.match(get.message, /session/);
+});
+
+test("curl through the gateway over HTTP/1.1 JSON: subscribe, get, ack, rollback, stream", async () => {
+  const S = `${urlA}/sluice.v1.CanalService`;
+  const post = (method: string, body: object): Record<string, unknown> => {
+    const out = execFileSync(
+      "curl",
+      ["-sS", "-H", "Content-Type: application/json", "--data", JSON.stringify(body), `${S}/${method}`],
+      { encoding: "utf8" },
+    );
+    return JSON.parse(out) as Record<string, unknown>;
+  };
+  const sub = post("Subscribe", { destination: "example", clientId: "curl" });
+  const session = sub.session as string;
+  assert.match(session, /^\d+\.curl$/, JSON.stringify(sub));
+  await db.query("INSERT INTO shop.orders VALUES (1, 'curl'), (2, 'curl')");
+  const got = post("Get", {
+    destination: "example",
+    clientId: "curl",
+    batchSize: 100,
+    timeoutMs: 5000,
+    session,
+    flat: true,
+  });
+  assert.ok(got.batchId, JSON.stringify(got));
+  assert.equal((got.flatMessages as unknown[]).length, 1);
+  const rolled = post("Rollback", { destination: "example", clientId: "curl", session });
+  assert.deepEqual(rolled.rolledBackBatchIds, [got.batchId]);
+  const again = post("Get", {
+    destination: "example",
+    clientId: "curl",
+    batchSize: 100,
+    timeoutMs: 5000,
+    session,
+  });
+  const acked = post("Ack", { destination: "example", clientId: "curl", batchId: again.batchId, session });
+  assert.ok(acked.cursor, JSON.stringify(acked));
+  // Without the session: refused.
+  const refused = post("Get", { destination: "example", clientId: "curl", batchSize: 1 });
+  assert.equal(refused.code, "failed_precondition");
+  // Unsubscribe ends the hold; then the stream (Connect envelope over HTTP/1.1) takes it.
+  post("Unsubscribe", { destination: "example", clientId: "curl", session });
+  const body = JSON.stringify({ destination: "example", clientId: "curl", batchSize: 100, window: 4 });
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), Buffer.from(body)]);
+  frame.writeUInt32BE(body.length, 1);
+  // The stream runs until curl's --max-time; the frames read before that are what we check.
+  const curl = spawn(
+    "curl",
+    [
+      "-sSN",
+      "--max-time",
+      "4",
+      "-H",
+      "Content-Type: application/connect+json",
+      "--data-binary",
+      "@-",
+      `${S}/Stream`,
+    ],
+    { stdio: ["pipe", "pipe", "ignore"] },
+  );
+  curl.stdin.end(frame);
+  const chunks: Buffer[] = [];
+  curl.stdout.on("data", (c: Buffer) => chunks.push(c));
+  const exited = new Promise((r) => curl.once("exit", r));
+  await sleep(1500);
+  await db.query("INSERT INTO shop.orders VALUES (3, 'curl')");
+  await exited;
+  const raw = Buffer.concat(chunks);
+  const messages: Record<string, unknown>[] = [];
+  for (let i = 0; i + 5 <= raw.length; ) {
+    const n = raw.readUInt32BE(i + 1);
+    messages.push(JSON.parse(raw.subarray(i + 5, i + 5 + n).toString("utf8")) as Record<string, unknown>);
+    i += 5 + n;
+  }
+  const subscribed = messages[0]?.subscribed as { session: string } | undefined;
+  assert.ok(subscribed, JSON.stringify(messages));
+  assert.match(subscribed.session, /^\d+\.curl$/);
+  assert.notEqual(subscribed.session, session);
+  const batch = messages[1]?.batch as { entries: unknown[] } | undefined;
+  assert.ok(batch && batch.entries.length > 0, JSON.stringify(messages));
+});
+
+test("one holder per clientId across gateways; a waiting standby takes over when the holder goes", async () => {
+  const a = canal(urlA, true);
+  const b = canal(urlB, true);
+  const held = new AbortController();
+  let relay: string | null = null;
+  const streamA = a.stream(
+    { destination: "example", clientId: "ha", batchSize: 10 },
+    {
+      signal: held.signal,
+      onHeader: (h) => {
+        relay = h.get("sluice-relay");
+      },
+    },
+  );
+  const itA = streamA[Symbol.asyncIterator]();
+  const first = await itA.next();
+  assert.equal(first.value?.message.case, "subscribed");
+  assert.equal(relay, "bytes", "gRPC streams take the byte-relaying path");
+  // A second consumer through the other gateway is refused, naming the holder and since when.
+  const refused = await b
+    .subscribe({ destination: "example", clientId: "ha" })
+    .catch((e) => ConnectError.from(e));
+  assert.ok(refused instanceof ConnectError);
+  assert.equal(refused.code, Code.AlreadyExists);
+  assert.match(refused.message, /held by .* since \d{4}-/);
+  // A standby waits (through gateway B) and takes over once A's stream closes.
+  let tookOverAt = 0;
+  const standby = (async () => {
+    const it = b
+      .stream({ destination: "example", clientId: "ha", batchSize: 10, wait: true })
+      [Symbol.asyncIterator]();
+    const m = await it.next();
+    tookOverAt = Date.now();
+    await it.return?.();
+    return m.value;
+  })();
+  await sleep(500);
+  assert.equal(tookOverAt, 0, "the standby must not hold while A does");
+  const closedAt = Date.now();
+  held.abort();
+  await itA.return?.().catch(() => {});
+  const m = await standby;
+  assert.equal(m?.message.case, "subscribed");
+  assert.ok(
+    m?.message.case === "subscribed" &&
+      m.message.value.epoch >
+        (first.value?.message.case === "subscribed" ? first.value.message.value.epoch : 0n),
+  );
+  process.stdout.write(
+    `# standby took over ${tookOverAt - closedAt} ms after the holder closed its stream\n`,
+  );
+});
+
+test("a unary Subscribe with wait stands by until the holder unsubscribes, bounded by its deadline", async () => {
+  const a = canal(urlA);
+  const b = canal(urlB);
+  const held = await a.subscribe({ destination: "example", clientId: "wait" });
+  // Bounded by the deadline while the holder stays.
+  const timedOut = await code(
+    b.subscribe({ destination: "example", clientId: "wait", wait: true }, { timeoutMs: 700 }),
+  );
+  assert.equal(timedOut, Code.DeadlineExceeded);
+  const waiting = b.subscribe(
+    { destination: "example", clientId: "wait", wait: true },
+    { timeoutMs: 10_000 },
+  );
+  await sleep(300);
+  const releasedAt = Date.now();
+  await a.unsubscribe({ destination: "example", clientId: "wait", session: held.session });
+  const taken = await waiting;
+  process.stdout.write(`# unary standby held ${Date.now() - releasedAt} ms after the holder unsubscribed\n`);
+  assert.ok(taken.epoch > held.epoch);
+  await b.unsubscribe({ destination: "example", clientId: "wait", session: taken.session });
+});
+
+test("a lease ends after the idle time; any gateway renews it; the old session is then refused", async () => {
+  const a = canal(urlA);
+  const b = canal(urlB);
+  const sub = await a.subscribe({ destination: "example", clientId: "lease" });
+  // Calls through B keep the lease that A holds in ZooKeeper alive past the idle time.
+  for (let i = 0; i < 6; i++) {
+    await sleep(400);
+    await b.get({ destination: "example", clientId: "lease", batchSize: 1, session: sub.session });
+  }
+  // Idle: the hold ends and the session is lost.
+  await sleep(2500);
+  const lost = await b
+    .get({ destination: "example", clientId: "lease", batchSize: 1, session: sub.session })
+    .catch((e) => ConnectError.from(e));
+  assert.ok(lost instanceof ConnectError);
+  assert.equal(lost.code, Code.FailedPrecondition);
+  assert.match(lost.message, /session lost/);
+  const again = await b.subscribe({ destination: "example", clientId: "lease" });
+  assert.ok(again.epoch > sub.epoch);
+});
+
+test("fencing on the server: a newer hold's epoch gives back the older one's batches; the older epoch is refused", async () => {
+  const direct = createClient(
+    CanalService,
+    createConnectTransport({ baseUrl: `http://127.0.0.1:${serverPort}`, httpVersion: "1.1" }),
+  );
+  const as = (epoch: bigint) => ({ headers: { [CLIENT_EPOCH_HEADER]: String(epoch) } });
+  await direct.subscribe({ destination: "example", clientId: "fence" }, as(100n));
+  await db.query("INSERT INTO shop.orders VALUES (50, 'f')");
+  const zombie = await direct.get(
+    { destination: "example", clientId: "fence", batchSize: 100, timeoutMs: 5000n },
+    as(100n),
+  );
+  assert.ok(zombie.batchId);
+  // The new holder arrives: the zombie's batch is given back and delivered to it.
+  const fresh = await direct.get(
+    { destination: "example", clientId: "fence", batchSize: 100, timeoutMs: 5000n },
+    as(200n),
+  );
+  assert.deepEqual(ids(fresh.entries), ids(zombie.entries));
+  const zombieAck = await direct
+    .ack({ destination: "example", clientId: "fence", batchId: zombie.batchId }, as(100n))
+    .catch((e) => ConnectError.from(e));
+  assert.ok(zombieAck instanceof ConnectError);
+  assert.equal(zombieAck.code, Code.FailedPrecondition);
+  assert.match(zombieAck.message, /newer holder/);
+  await direct.ack({ destination: "example", clientId: "fence", batchId: fresh.batchId }, as(200n));
+});
+
+test("AdminService through the gateway names the holder of each clientId", async () => {
+  const a = canal(urlA);
+  const sub = await a.subscribe({ destination: "example", clientId: "admin" });
+  const admin = createClient(AdminService, createConnectTransport({ baseUrl: urlB, httpVersion: "1.1" }));
+  const list = await admin.listDestinations({});
+  const d = list.destinations.find((x) => x.name === "example");
+  assert.ok(d?.running?.address, `no runner in ${list.destinations.map((x) => x.name).join(",")}`);
+  const c = d.clients.find((x) => x.clientId === "admin");
+  assert.ok(c?.holder.includes("via"), `holder: ${c?.holder}`);
+  await a.unsubscribe({ destination: "example", clientId: "admin", session: sub.session });
+});
+
+test("ops: /healthz, /readyz, grpc.health.v1 Check and Watch, server reflection", async () => {
+  assert.equal((await fetch(`${urlA}/healthz`)).status, 200);
+  assert.equal((await fetch(`${urlA}/readyz`)).status, 200);
+  const transport = createGrpcTransport({ baseUrl: urlA });
+  const health = createClient(Health, transport);
+  assert.equal((await health.check({ service: "" })).status, HealthCheckResponse_ServingStatus.SERVING);
+  assert.equal(
+    (await health.check({ service: "sluice.v1.CanalService" })).status,
+    HealthCheckResponse_ServingStatus.SERVING,
+  );
+  assert.equal(await code(health.check({ service: "nope" })), Code.NotFound);
+  const watching = new AbortController();
+  for await (const m of health.watch({ service: "" }, { signal: watching.signal })) {
+    assert.equal(m.status, HealthCheckResponse_ServingStatus.SERVING);
+    break;
+  }
+  watching.abort();
+  const reflection = createClient(ServerReflection, transport);
+  async function* requests() {
+    yield create(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } });
+    yield create(ServerReflectionRequestSchema, {
+      messageRequest: { case: "fileContainingSymbol", value: "sluice.v1.CanalService.Stream" },
+    });
+  }
+  const answers = [];
+  for await (const a of reflection.serverReflectionInfo(requests())) answers.push(a);
+  const list = answers[0]?.messageResponse;
+  assert.equal(list?.case, "listServicesResponse");
+  assert.deepEqual(list.value.service.map((s) => s.name).sort(), [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "sluice.v1.AdminService",
+    "sluice.v1.CanalService",
+  ]);
+  const file = answers[1]?.messageResponse;
+  assert.equal(file?.case, "fileDescriptorResponse");
+  const names = file.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name);
+  assert.equal(names[0], "sluice/v1/canal_service.proto");
+  assert.ok(names.includes("sluice/v1/entry.proto"), names.join(","));
+  // buf curl lists the methods through reflection, as a user would.
+  const buf = fileURLToPath(new URL("../../../node_modules/.bin/buf", import.meta.url));
+  const methods = execFileSync(buf, ["curl", "--http2-prior-knowledge", "--list-methods", urlA], {
+    encoding: "utf8",
+  });
+  assert.match(methods, /sluice\.v1\.CanalService\/Stream/);
+  assert.match(methods, /grpc\.health\.v1\.Health\/Check/);
+});
+
+test("gRPC Get, Ack and Rollback take the byte-relaying path with the same checks", async () => {
+  const g = canal(urlB, true);
+  const none = await g
+    .get({ destination: "example", clientId: "raw", batchSize: 1 })
+    .catch((e) => ConnectError.from(e));
+  assert.ok(none instanceof ConnectError);
+  assert.equal(none.code, Code.FailedPrecondition);
+  assert.match(none.message, /session: is required/);
+  const sub = await g.subscribe({ destination: "example", clientId: "raw" });
+  await db.query("INSERT INTO shop.orders VALUES (70, 'raw'), (71, 'raw')");
+  let relay: string | null = null;
+  const got = await g.get(
+    { destination: "example", clientId: "raw", batchSize: 100, timeoutMs: 5000n, session: sub.session },
+    {
+      onHeader: (h) => {
+        relay = h.get("sluice-relay");
+      },
+    },
+  );
+  assert.equal(relay, "bytes");
+  assert.deepEqual(ids(got.entries), [70, 71]);
+  const rolled = await g.rollback({ destination: "example", clientId: "raw", session: sub.session });
+  assert.deepEqual(rolled.rolledBackBatchIds, [got.batchId]);
+  const again = await g.get({
+    destination: "example",
+    clientId: "raw",
+    batchSize: 100,
+    timeoutMs: 5000n,
+    session: sub.session,
+  });
+  const wrong = await g
+    .ack({ destination: "example", clientId: "raw", batchId: "1-999", session: sub.session })
+    .catch((e) => ConnectError.from(e));
+  assert.ok(wrong instanceof ConnectError);
+  assert.equal(wrong.code, Code.FailedPrecondition);
+  assert.match(wrong.message, /oldest outstanding/);
+  const acked = await g.ack({
+    destination: "example",
+    clientId: "raw",
+    batchId: again.batchId,
+    session: sub.session,
+  });
+  assert.ok(acked.cursor);
+  await g.unsubscribe({ destination: "example", clientId: "raw", session: sub.session });
+});
+
+test("a destination without a runner: calls wait for the hold time, then unavailable with retry-after-ms", async () => {
+  const zkc = await ZkClient.connect(zk.connectString);
+  try {
+    await zkc.ensurePath(new ZkPaths().destinationCluster("ghost"));
+    const started = Date.now();
+    const err = await canal(urlA)
+      .subscribe({ destination: "ghost", clientId: "1" })
+      .catch((e) => ConnectError.from(e));
+    const waited = Date.now() - started;
+    assert.ok(err instanceof ConnectError);
+    assert.equal(err.code, Code.Unavailable, err.message);
+    assert.match(err.message, /no running server/);
+    assert.equal(retryAfterMs(err), 500);
+    assert.ok(waited >= 900, `answered after ${waited} ms, before the 1 s hold`);
+    // Listed without a runner, next to the destination that has one.
+    const admin = createClient(AdminService, createConnectTransport({ baseUrl: urlA, httpVersion: "1.1" }));
+    const list = await admin.listDestinations({});
+    const byName = new Map(list.destinations.map((d) => [d.name, d]));
+    assert.ok(byName.get("example")?.running?.address);
+    assert.ok(byName.has("ghost"));
+    assert.equal(byName.get("ghost")?.running, undefined);
+  } finally {
+    zkc.close();
+  }
+});
+
+// Last: it kills gateway A.
+test("a gateway that dies takes its leases with it: its clients get 'session lost' through the others", async () => {
+  const sub = await canal(urlA).subscribe({ destination: "example", clientId: "orphan" });
+  const b = canal(urlB);
+  await b.get({ destination: "example", clientId: "orphan", batchSize: 1, session: sub.session });
+  const killedAt = Date.now();
+  await gwA.kill();
+  // Valid through B until A's ZooKeeper session (2 s) expires, then lost.
+  let lost: ConnectError | undefined;
+  while (!lost && Date.now() - killedAt < 20_000) {
+    lost = await b
+      .get({ destination: "example", clientId: "orphan", batchSize: 1, session: sub.session })
+      .then(() => undefined)
+      .catch((e) => ConnectError.from(e));
+    if (!lost) await sleep(100);
+  }
+  assert.ok(lost, "the session outlived its gateway");
+  assert.equal(lost.code, Code.FailedPrecondition);
+  assert.match(lost.message, /session lost/);
+  process.stdout.write(
+    `# session lost ${Date.now() - killedAt} ms after its gateway was killed (ZooKeeper session timeout 2 s)\n`,
+  );
+  const again = await b.subscribe({ destination: "example", clientId: "orphan" });
+  assert.ok(again.epoch > sub.epoch);
+});

@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { UsageError } from "../../../src/cli/command.js";
+import { parseGatewayArgs } from "../../../src/cli/gateway-command.js";
+
+test("sluice gateway flags: defaults, durations, sizes, and errors that name the flag", () => {
+  const d = parseGatewayArgs(["--zk", "127.0.0.1:2181"], {});
+  assert.equal(d.port, 8080);
+  assert.equal(d.host, "127.0.0.1");
+  assert.equal(d.leaseIdleMs, 30_000);
+  assert.equal(d.holdMs, 5_000);
+  assert.equal(d.zkRoot, "/otter/canal");
+  const f = parseGatewayArgs(
+    [
+      "--zk=a:1,b:2",
+      "--port",
+      "0",
+      "--host",
+      "0.0.0.0",
+      "--lease-idle",
+      "1500ms",
+      "--hold=2s",
+      "--max-message",
+      "4MiB",
+    ],
+    {},
+  );
+  assert.deepEqual(
+    [f.zk, f.port, f.host, f.leaseIdleMs, f.holdMs, f.maxMessageBytes],
+    ["a:1,b:2", 0, "0.0.0.0", 1500, 2000, 4 << 20],
+  );
+  assert.equal(parseGatewayArgs([], { SLUICE_ZK: "z:1" }).zk, "z:1");
+  assert.throws(
+    () => parseGatewayArgs([], {}),
+    (e) => e instanceof UsageError && /--zk is required/.test(e.message),
+  );
+  assert.throws(() => parseGatewayArgs(["--zk", "z", "--port", "x"], {}), /--port/);
+  assert.throws(() => parseGatewayArgs(["--zk", "z", "--lease-idle", "soon"], {}), /--lease-idle/);
+  assert.throws(() => parseGatewayArgs(["--zk", "z", "--zk-root", "otter/"], {}), /--zk-root/);
+  assert.throws(() => parseGatewayArgs(["--zk", "z", "--nope"], {}), /unknown option "--nope"/);
+});
