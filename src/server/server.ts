@@ -4,9 +4,10 @@
 // - With ZooKeeper: the server registers itself (canal's cluster nodes) and competes for each
 //   destination's ephemeral running node (canal's JSON; its czxid is the destination's
 //   epoch; see cluster/election.ts). It runs the destinations it wins and stands by for the
-//   others, taking over when their runner goes. Cursors and filters live in ZooKeeper. If the
-//   ZooKeeper session is lost, its running nodes are gone and another server may take over,
-//   so this server stops serving at once.
+//   others, taking over when their runner goes. Cursors and filters live in ZooKeeper. The
+//   session lease (cluster/session-lease.ts) stops serving before the session could have
+//   expired elsewhere; when it has expired, the server stops what it ran and joins again.
+//   With zk.balance, servers hand destinations over until each runs about its share.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type ConnectServer, startConnectServer } from "../common/http/index.js";
 import { createLogger, type Logger } from "../common/log.js";
