@@ -2,7 +2,7 @@
 // loopback port, binlog in ROW format with FULL row metadata, a replication user. Starts in
 // well under two seconds (mariadb-install-db ~1 s, mariadbd ~0.3 s).
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { freePort, type ManagedProcess, makeTempDir, removeDir, spawnManaged, waitFor } from "./processes.js";
@@ -47,11 +47,16 @@ export async function startMariaDB(opts: MariaDBOptions = {}): Promise<MariaDB> 
   const dir = makeTempDir("mariadb");
   const dataDir = join(dir, "data");
   const socket = join(dir, "mysqld.sock");
+  // A private tmpdir: MariaDB names its temporary files by pid, and two runs on one machine
+  // (parallel test runs, or sandboxes sharing /tmp) must not trip over each other's.
+  const tmpDir = join(dir, "tmp");
+  mkdirSync(tmpDir, { recursive: true });
   const install = spawnSync(
     "mariadb-install-db",
     [
       "--no-defaults",
       `--datadir=${dataDir}`,
+      `--tmpdir=${tmpDir}`,
       "--user=root",
       "--auth-root-authentication-method=normal",
       "--skip-test-db",
@@ -112,10 +117,13 @@ export function mariadbdArgs(p: {
   port: number;
   serverId: number;
 }): string[] {
+  const tmpDir = join(p.runDir, "tmp");
+  mkdirSync(tmpDir, { recursive: true });
   return [
     "--no-defaults",
     "--user=root",
     `--datadir=${p.dataDir}`,
+    `--tmpdir=${tmpDir}`,
     `--socket=${p.socket}`,
     `--port=${p.port}`,
     "--bind-address=127.0.0.1",
