@@ -1,7 +1,7 @@
 // bench/failover: how long a consumer waits when the runner of its destination goes.
 //
 //   node dist/bench/failover/run.js [--rounds N] [--session-timeout MS] [--regrab-delay MS]
-//                                   [--servers N] [--crash-restart-delay MS] [--json FILE]
+//                                   [--servers N] [--crash-restart-delay MS] [--json FILE] [--keep]
 //
 // Starts a private MariaDB, a 3-node ZooKeeper ensemble (test harness, loopback only) and
 // --servers sluice servers (default 2) sharing one destination, and a consumer that streams
@@ -50,6 +50,7 @@ const { values: args } = parseArgs({
     "crash-restart-delay": { type: "string", default: "0" },
     servers: { type: "string", default: "2" },
     json: { type: "string" },
+    keep: { type: "boolean", default: false },
   },
 });
 function count(name: string, value: string | undefined, min: number): number {
@@ -292,7 +293,7 @@ async function main(): Promise<void> {
               const got = await firstBatch(at, victimIndex);
               graceful.push(got - at);
               log(
-                `# graceful ${r + 1}/${ROUNDS}: SIGTERM ${victim.name} → first batch from another server in ${got - at} ms`,
+                `# graceful ${r + 1}/${ROUNDS}: ${new Date(at).toISOString()} SIGTERM ${victim.name} → first batch from another server in ${got - at} ms`,
               );
               await start(victim);
             } else {
@@ -306,7 +307,7 @@ async function main(): Promise<void> {
               const by = nodes[b?.from ?? -1]?.name ?? "?";
               crashWinner.push(by === victim.name ? "restarted" : "standby");
               log(
-                `# crash ${r + 1}/${ROUNDS}: SIGKILL ${victim.name} → first batch in ${got - at} ms, from ${by}` +
+                `# crash ${r + 1}/${ROUNDS}: ${new Date(at).toISOString()} SIGKILL ${victim.name} → first batch in ${got - at} ms, from ${by}` +
                   (by === victim.name ? " (restarted, took its destination back)" : " (the standby)"),
               );
             }
@@ -382,7 +383,8 @@ async function main(): Promise<void> {
     for (const s of sessions) s.abort();
     for (const n of nodes) await n.process?.stop().catch(() => {});
     await Promise.all([db.stop(), zk.stop()]);
-    removeDir(dir);
+    if (args.keep) log(`server logs kept in ${dir}`);
+    else removeDir(dir);
   }
 }
 
