@@ -8,14 +8,15 @@
 // servers' ZooKeeper sessions survive (the C client reconnects within the session) and the
 // runner's session lease (cluster/session-lease.ts) keeps serving for 2/3 of the session
 // timeout T after the last answered probe (probes every T/6): at least T/2 after the kill.
-// Measured here: the ensemble leads again after 0.4-0.7 s (tickTime 200 ms), but the native
-// client (node `zookeeper` 7.3.0) reconnects only about T/3 after the kill (its event loop
-// waits for the timer armed while connected; see docs/benchmarks.md, bench/failover), so the
-// stream pauses max(election, T/3) and the lease has T/2 - T/3 = T/6 to spare. T = 6 s is
-// chosen for that spare (1 s, for a loaded machine or a reconnect attempt that lands on a node
-// still syncing) at the cost of a 2 s pause; with T = 2 s the pause is 0.7 s and the spare
-// 0.33 s (SLUICE_ZKL_SESSION_TIMEOUT_MS=2000 runs it so). If the lease does run out, the
-// stream ends with unavailable and the consumer reopens it; the rows must be exact either way.
+// Measured here: the ensemble leads again after 0.4-0.8 s (tickTime 200 ms), but the native
+// client (node `zookeeper` 7.3.0) reconnects only on its timer's ticks, about T/3 apart (its
+// yield() does not re-arm the timer when it has no socket; see docs/benchmarks.md,
+// bench/failover): one tick usually, so the stream pauses about T/3 and the lease has at least
+// T/2 - T/3 = T/6 to spare; two ticks (a reconnect that lands on a node still syncing) can
+// exceed the lease. T = 6 s is chosen for that spare (1 s, for a loaded machine) at the cost of
+// a 2 s pause; with T = 2 s the pause is 0.7 s and the spare 0.33 s
+// (SLUICE_ZKL_SESSION_TIMEOUT_MS=2000 runs it so). If the lease does run out, the stream ends
+// with unavailable and the consumer reopens it; the rows must be exact either way.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
