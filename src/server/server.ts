@@ -113,9 +113,11 @@ export async function startServer(
   let lease: SessionLease | undefined;
   let balancer: Balancer | undefined;
   const stopAll = async () => {
-    await http.close();
+    // Hand the destinations over first (each stops serving, then deletes its running node),
+    // so that standbys take over at once, not after open calls have drained.
     balancer?.stop();
     for (const e of elections.values()) await e.release();
+    await http.close();
     for (const d of running.values()) await d.stop();
     running.clear();
     lease?.stop();
