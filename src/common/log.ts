@@ -35,7 +35,8 @@ export function createLogger(
     if (fields) {
       for (const [k, v] of Object.entries(fields)) {
         if (v === undefined) continue;
-        const text = typeof v === "string" ? v : typeof v === "bigint" ? v.toString() : JSON.stringify(v, jsonSafe);
+        const text =
+          typeof v === "string" ? v : typeof v === "bigint" ? v.toString() : JSON.stringify(v, jsonSafe);
         line += ` ${k}=${/[\s"]/.test(text) ? JSON.stringify(text) : text}`;
       }
     }
