@@ -2,12 +2,21 @@
 // acked moves the counters by exactly its size; the gauges are there; `--metrics-port off`
 // serves nothing.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { createSluiceClient } from "../../src/clients/typescript/index.js";
+import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import {
+  startSluiceGateway,
+  startSluiceServer as startZkServer,
+  writeServerConfig,
+} from "../gateway/cluster.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, makeTempDir, removeDir } from "../harness/processes.js";
 import { type SluiceServerProcess, startSluiceServer } from "../harness/sluice-server.js";
+import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
 
 let db: MariaDB;
 let dataDir: string;
@@ -181,5 +190,101 @@ describe("--metrics-port off", () => {
       await server.stop();
       removeDir(offDir);
     }
+  });
+});
+
+describe("gateway metrics, and a server's with ZooKeeper", () => {
+  let zk: ZooKeeper;
+  let dir: string;
+  const stops: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const stop of stops.reverse()) await stop();
+    await zk?.stop();
+    if (dir) removeDir(dir);
+  });
+
+  test("calls by method and code, relay latency, holds and runners; elections and lease", async () => {
+    zk = await startZooKeeper();
+    dir = makeTempDir("telemetry-gateway");
+    const config = writeServerConfig(dir, zk, db);
+    const serverMetrics = await freePort();
+    writeFileSync(
+      config,
+      readFileSync(config, "utf8").replace(
+        "metrics: { enabled: false }",
+        `metrics: { host: 127.0.0.1, port: ${serverMetrics} }`,
+      ),
+    );
+    const server = await startZkServer(dir, "zk-server", await freePort(), config);
+    stops.push(() => server.stop());
+    const [gwPort, gwMetrics] = [await freePort(), await freePort()];
+    const gateway = await startSluiceGateway(dir, "gateway", gwPort, zk, [
+      "--metrics-port",
+      String(gwMetrics),
+    ]);
+    stops.push(() => gateway.stop());
+    const url = `http://127.0.0.1:${gwPort}`;
+    const connect = createClient(CanalService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
+    const grpc = createClient(CanalService, createGrpcTransport({ baseUrl: url }));
+
+    const { session } = await connect.subscribe({ destination: "example", clientId: "gw" });
+    await db.query("INSERT INTO shop.orders VALUES (101,'x')");
+    await db.query("INSERT INTO shop.orders VALUES (102,'y')");
+    let rows = 0;
+    let batches = 0;
+    let gets = 0;
+    const deadline = Date.now() + 30_000;
+    while (rows < 2 && Date.now() < deadline) {
+      const got = await connect.get({
+        destination: "example",
+        clientId: "gw",
+        session,
+        batchSize: 100,
+        timeoutMs: 1000n,
+      });
+      gets++;
+      if (!got.batchId) continue;
+      batches++;
+      for (const e of got.entries) {
+        if (e.payload.case === "rowChange") rows += e.payload.value.rowDatas.length;
+      }
+      await connect.ack({ destination: "example", clientId: "gw", session, batchId: got.batchId });
+    }
+    assert.equal(rows, 2);
+    // One gRPC call: relayed as bytes, counted as well.
+    const empty = await grpc.get({
+      destination: "example",
+      clientId: "gw",
+      session,
+      batchSize: 10,
+      timeoutMs: 0n,
+    });
+    assert.equal(empty.batchId, "");
+
+    const g = await scrape(gwMetrics);
+    const m = (method: string, code = "ok") => ({ method: `sluice.v1.CanalService/${method}`, code });
+    assert.equal(value(g, "sluice_gateway_calls_total", m("Subscribe")), 1);
+    assert.equal(value(g, "sluice_gateway_calls_total", m("Get")), gets + 1);
+    assert.equal(value(g, "sluice_gateway_calls_total", m("Ack")), batches);
+    assert.equal(
+      value(g, "sluice_gateway_relay_duration_ms_count", { method: "sluice.v1.CanalService/Ack" }),
+      batches,
+    );
+    assert.equal(value(g, "sluice_gateway_streams") ?? 0, 0);
+    assert.equal(value(g, "sluice_gateway_holds"), 1, "the lease of client gw");
+    assert.equal(value(g, "sluice_gateway_runners"), 1, "destination example's runner is known");
+    assert.equal(value(g, "target_info", { service_name: "sluice-gateway" }), 1);
+
+    // A failing call is counted with its code.
+    await connect.subscribe({ destination: "nope", clientId: "gw" }).catch(() => {});
+    const g2 = await scrape(gwMetrics);
+    assert.equal(value(g2, "sluice_gateway_calls_total", m("Subscribe", "not_found")), 1);
+
+    const s = await scrape(serverMetrics);
+    const d = { destination: "example" };
+    assert.equal(value(s, "sluice_elections_won_total", d), 1);
+    assert.equal(value(s, "sluice_destination_running", d), 1);
+    assert.equal(value(s, "sluice_zk_lease"), 1);
+    assert.equal(value(s, "sluice_batches_acked_total", { ...d, client_id: "gw" }), batches);
   });
 });
