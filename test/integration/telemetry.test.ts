@@ -14,7 +14,7 @@ import {
   writeServerConfig,
 } from "../gateway/cluster.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
-import { freePort, makeTempDir, removeDir } from "../harness/processes.js";
+import { freePort, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
 import { type SluiceServerProcess, startSluiceServer } from "../harness/sluice-server.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
 
@@ -193,7 +193,18 @@ describe("--metrics-port off", () => {
   });
 });
 
-describe("gateway metrics, and a server's with ZooKeeper", () => {
+/** Spans printed by OpenTelemetry's console exporter (OTEL_TRACES_EXPORTER=console). */
+function spans(log: string): Array<{ traceId: string; name: string; id: string; kind: number }> {
+  const out = [];
+  for (const m of log.matchAll(
+    /traceId: '([0-9a-f]{32})',[\s\S]*?name: '([^']+)',\s*id: '([0-9a-f]{16})',\s*kind: (\d)/g,
+  )) {
+    out.push({ traceId: m[1] as string, name: m[2] as string, id: m[3] as string, kind: Number(m[4]) });
+  }
+  return out;
+}
+
+describe("gateway metrics, and a server's with ZooKeeper; traces from gateway to server", () => {
   let zk: ZooKeeper;
   let dir: string;
   const stops: Array<() => Promise<void>> = [];
@@ -203,8 +214,12 @@ describe("gateway metrics, and a server's with ZooKeeper", () => {
     if (dir) removeDir(dir);
   });
 
-  test("calls by method and code, relay latency, holds and runners; elections and lease", async () => {
+  test("calls by method and code, relay latency, holds and runners; elections and lease; one trace", async () => {
     zk = await startZooKeeper();
+    // Both children print their spans (inherited environment), in batches every 200 ms.
+    const saved = { ...process.env };
+    process.env.OTEL_TRACES_EXPORTER = "console";
+    process.env.OTEL_BSP_SCHEDULE_DELAY = "200";
     dir = makeTempDir("telemetry-gateway");
     const config = writeServerConfig(dir, zk, db);
     const serverMetrics = await freePort();
@@ -223,6 +238,10 @@ describe("gateway metrics, and a server's with ZooKeeper", () => {
       String(gwMetrics),
     ]);
     stops.push(() => gateway.stop());
+    process.env.OTEL_TRACES_EXPORTER = saved.OTEL_TRACES_EXPORTER;
+    process.env.OTEL_BSP_SCHEDULE_DELAY = saved.OTEL_BSP_SCHEDULE_DELAY;
+    if (saved.OTEL_TRACES_EXPORTER === undefined) delete process.env.OTEL_TRACES_EXPORTER;
+    if (saved.OTEL_BSP_SCHEDULE_DELAY === undefined) delete process.env.OTEL_BSP_SCHEDULE_DELAY;
     const url = `http://127.0.0.1:${gwPort}`;
     const connect = createClient(CanalService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
     const grpc = createClient(CanalService, createGrpcTransport({ baseUrl: url }));
@@ -286,5 +305,22 @@ describe("gateway metrics, and a server's with ZooKeeper", () => {
     assert.equal(value(s, "sluice_destination_running", d), 1);
     assert.equal(value(s, "sluice_zk_lease"), 1);
     assert.equal(value(s, "sluice_batches_acked_total", { ...d, client_id: "gw" }), batches);
+
+    // The gateway's client span of each Ack is the parent of the server's span: one trace.
+    const ack = "sluice.v1.CanalService/Ack";
+    const linked = await waitFor(
+      "the Ack spans of gateway and server",
+      async () => {
+        const gw = spans(readFileSync(gateway.logFile, "utf8")).filter((x) => x.name === ack && x.kind === 2);
+        const sv = spans(readFileSync(server.logFile, "utf8")).filter((x) => x.name === ack && x.kind === 1);
+        const pairs = gw.filter((g) => sv.some((x) => x.traceId === g.traceId));
+        return pairs.length === batches && sv.length === batches ? pairs : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    assert.equal(linked.length, batches);
+    const serverLog = readFileSync(server.logFile, "utf8");
+    assert.match(serverLog, /'sluice\.client_id': 'gw'/);
+    assert.match(serverLog, /'rpc\.connect_rpc\.error_code': 'ok'/);
   });
 });
