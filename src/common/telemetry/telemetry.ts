@@ -3,8 +3,6 @@
 // The SDK registers itself globally (one per process); close() unregisters it again.
 import { createServer, type Server } from "node:http";
 import { context, type Meter, metrics, propagation, type Tracer, trace } from "@opentelemetry/api";
-import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
-import { NodeSDK } from "@opentelemetry/sdk-node";
 import type { Logger } from "../log.js";
 
 export interface TelemetryOptions {
@@ -42,6 +40,10 @@ export function tracesRequested(env: NodeJS.ProcessEnv): boolean {
 export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry> {
   const env = opts.env ?? process.env;
   const tracing = tracesRequested(env);
+  // Loaded here, not at the top: the SDK takes most of a second to load, which every `sluice`
+  // command would pay otherwise.
+  const { NodeSDK } = await import("@opentelemetry/sdk-node");
+  const { PrometheusExporter } = await import("@opentelemetry/exporter-prometheus");
   const exporter = opts.metrics ? new PrometheusExporter({ preventServerStart: true }) : undefined;
   const sdk = new NodeSDK({
     serviceName: opts.serviceName,
