@@ -17,10 +17,18 @@ export interface DestinationMetrics {
   rolledBack(clientId: string, batches: number): void;
 }
 
+interface ReadTotals {
+  events: number;
+  rows: number;
+  bytes: number;
+}
+
 export class ServerMetrics {
-  readonly #events;
-  readonly #rows;
-  readonly #bytes;
+  /**
+   * What each destination read, as plain sums: read() runs for every binlog event, where a
+   * counter's add() (about a microsecond each) would show; the counters observe these.
+   */
+  readonly #reads = new Map<string, ReadTotals>();
   readonly #delivered;
   readonly #deliveredEntries;
   readonly #acked;
@@ -37,18 +45,28 @@ export class ServerMetrics {
 
   constructor(meter: Meter) {
     this.#meter = meter;
-    this.#events = meter.createCounter("sluice.binlog.events", {
+    const events = meter.createObservableCounter("sluice.binlog.events", {
       unit: "{event}",
       description: "Binlog events read from the source (shared and catch-up readers)",
     });
-    this.#rows = meter.createCounter("sluice.binlog.row_changes", {
+    const rows = meter.createObservableCounter("sluice.binlog.row_changes", {
       unit: "{row}",
       description: "Row changes read from the source (one per row of a write, update or delete event)",
     });
-    this.#bytes = meter.createCounter("sluice.binlog.bytes", {
+    const bytes = meter.createObservableCounter("sluice.binlog.bytes", {
       unit: "By",
       description: "Bytes of binlog events read from the source",
     });
+    meter.addBatchObservableCallback(
+      (r) => {
+        for (const [destination, t] of this.#reads) {
+          r.observe(events, t.events, { destination });
+          r.observe(rows, t.rows, { destination });
+          r.observe(bytes, t.bytes, { destination });
+        }
+      },
+      [events, rows, bytes],
+    );
     this.#delivered = meter.createCounter("sluice.batches.delivered", {
       unit: "{batch}",
       description: "Batches handed to clients by Get and Stream (redeliveries included)",
@@ -81,23 +99,39 @@ export class ServerMetrics {
   }
 
   forDestination(destination: string): DestinationMetrics {
-    const d = { destination };
+    let totals = this.#reads.get(destination);
+    if (!totals) {
+      totals = { events: 0, rows: 0, bytes: 0 };
+      this.#reads.set(destination, totals);
+    }
+    const t = totals;
+    // One attributes object per client, made once.
+    const clients = new Map<string, { destination: string; client_id: string }>();
+    const c = (clientId: string) => {
+      let attrs = clients.get(clientId);
+      if (!attrs) {
+        attrs = { destination, client_id: clientId };
+        if (clients.size > 10_000) clients.clear();
+        clients.set(clientId, attrs);
+      }
+      return attrs;
+    };
     return {
       read: (bytes, rows) => {
-        this.#events.add(1, d);
-        this.#bytes.add(bytes, d);
-        if (rows > 0) this.#rows.add(rows, d);
+        t.events++;
+        t.rows += rows;
+        t.bytes += bytes;
       },
       delivered: (clientId, entries) => {
-        this.#delivered.add(1, { ...d, client_id: clientId });
-        this.#deliveredEntries.add(entries, { ...d, client_id: clientId });
+        this.#delivered.add(1, c(clientId));
+        this.#deliveredEntries.add(entries, c(clientId));
       },
       acked: (clientId, ms) => {
-        this.#acked.add(1, { ...d, client_id: clientId });
-        this.#ackDuration.record(ms, { ...d, client_id: clientId });
+        this.#acked.add(1, c(clientId));
+        this.#ackDuration.record(ms, c(clientId));
       },
       rolledBack: (clientId, batches) => {
-        this.#rolledBack.add(batches, { ...d, client_id: clientId });
+        this.#rolledBack.add(batches, c(clientId));
       },
     };
   }

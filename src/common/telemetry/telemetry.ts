@@ -39,6 +39,18 @@ export function tracesRequested(env: NodeJS.ProcessEnv): boolean {
 
 export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry> {
   const env = opts.env ?? process.env;
+  if (/^(true|1)$/i.test((env.OTEL_SDK_DISABLED ?? "").trim())) {
+    // OpenTelemetry's switch: honoured, and said aloud since metrics were asked for.
+    opts.logger.warn("OTEL_SDK_DISABLED is set: no metrics are served and no spans made");
+    return {
+      meter: metrics.getMeter(opts.serviceName),
+      tracer: trace.getTracer(opts.serviceName),
+      tracing: false,
+      metricsUrl: undefined,
+      metricsPort: undefined,
+      close: async () => {},
+    };
+  }
   const tracing = tracesRequested(env);
   // Loaded here, not at the top: the SDK takes most of a second to load, which every `sluice`
   // command would pay otherwise.
