@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     const gateway = spawnManaged(
       "gateway",
       process.execPath,
-      [SLUICE, "gateway", "--zk", zk.connectString, "--port", String(gp)],
+      [SLUICE, "gateway", "--zk", zk.connectString, "--port", String(gp), "--metrics-port", "off"],
       {
         logFile: join(dir, "gateway.log"),
         env: { ...process.env, SLUICE_LOG_LEVEL: "warn" },

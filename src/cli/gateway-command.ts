@@ -25,10 +25,17 @@ Options:
                               none (election in progress) before unavailable (default 5s)
   --max-message SIZE          largest message relayed (default 64MiB)
   --shutdown-timeout DUR      on SIGTERM, how long calls may finish (default 10s)
+  --metrics-port N|off        Prometheus metrics at http://HOST:N/metrics (default 9465,
+                              one above the server's 9464 so both fit on one host;
+                              0 picks a free one; off serves none)
+  --metrics-host ADDR         address metrics listen on (default: --host)
   -h, --help                  this help
 
 Durations: 500ms, 5s, 1m. Sizes: 4MiB, 512KiB.
-Environment: SLUICE_LOG_LEVEL (debug, info, warn, error), SLUICE_LOG_FORMAT=json.`;
+Environment: SLUICE_LOG_LEVEL (debug, info, warn, error), SLUICE_LOG_FORMAT=json;
+traces: OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT (see docs/observability.md).`;
+
+export const GATEWAY_METRICS_PORT = 9465;
 
 interface Flags {
   zk: string;
@@ -40,6 +47,10 @@ interface Flags {
   holdMs: number;
   maxMessageBytes: number;
   shutdownTimeoutMs: number;
+  /** Prometheus port; undefined: metrics off. */
+  metricsPort: number | undefined;
+  /** Undefined: the same as host. */
+  metricsHost: string | undefined;
 }
 
 export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags {
@@ -53,6 +64,8 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     holdMs: 5_000,
     maxMessageBytes: 64 << 20,
     shutdownTimeoutMs: 10_000,
+    metricsPort: GATEWAY_METRICS_PORT,
+    metricsHost: undefined,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -115,11 +128,28 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
       case "--shutdown-timeout":
         flags.shutdownTimeoutMs = duration();
         break;
+      case "--metrics-port": {
+        const v = value();
+        if (v === "off") {
+          flags.metricsPort = undefined;
+          break;
+        }
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n > 65535)
+          throw new UsageError(`--metrics-port: must be 0..65535 or "off", got "${v}"`);
+        flags.metricsPort = n;
+        break;
+      }
+      case "--metrics-host":
+        flags.metricsHost = value();
+        break;
       default:
         throw new UsageError(`unknown option "${arg}"`);
     }
   }
   if (!flags.zk) throw new UsageError("--zk is required (or set SLUICE_ZK)");
+  if (flags.metricsPort !== undefined && flags.metricsPort !== 0 && flags.metricsPort === flags.port)
+    throw new UsageError(`--metrics-port: must differ from --port (${flags.port})`);
   return flags;
 }
 
@@ -130,7 +160,12 @@ export const gatewayCommand: Command = {
   async run(args) {
     const flags = parseGatewayArgs(args, process.env);
     const log = createLogger("gateway");
-    const gateway = await startGateway({ ...flags, logger: log });
+    const { metricsPort, metricsHost, ...rest } = flags;
+    const gateway = await startGateway({
+      ...rest,
+      metrics: metricsPort === undefined ? undefined : { host: metricsHost ?? flags.host, port: metricsPort },
+      logger: log,
+    });
     // Scripts and tests wait for this line to know the port.
     process.stdout.write(`sluice gateway listening on ${gateway.url}\n`);
     const signal = await new Promise<string>((resolve) => {

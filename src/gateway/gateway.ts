@@ -5,6 +5,12 @@
 import { createContextValues } from "@connectrpc/connect";
 import { type ConnectServer, type HttpRequest, startConnectServer } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
+import {
+  clientTraceContext,
+  serverSpans,
+  startTelemetry,
+  tracesRequested,
+} from "../common/telemetry/index.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
@@ -14,6 +20,7 @@ import { createAdminProxy } from "./admin-proxy.js";
 import { createCanalProxy, peerKey } from "./canal-proxy.js";
 import { createHealthService } from "./health.js";
 import { ClientHolds } from "./holds.js";
+import { GatewayMetrics } from "./metrics.js";
 import { createRawStreamHandler, RawSessions } from "./raw-stream.js";
 import { createRawUnaryHandler } from "./raw-unary.js";
 import { createReflectionService } from "./reflection.js";
@@ -36,6 +43,8 @@ export interface GatewayOptions {
   /** Largest message relayed, in bytes. */
   maxMessageBytes: number;
   shutdownTimeoutMs: number;
+  /** Where Prometheus scrapes /metrics; absent: no metrics. */
+  metrics?: { host: string; port: number } | undefined;
   logger: Logger;
 }
 
@@ -43,6 +52,8 @@ export interface RunningGateway {
   readonly address: string;
   readonly port: number;
   readonly url: string;
+  /** "http://host:port/metrics" when metrics are served. */
+  readonly metricsUrl: string | undefined;
   /** Graceful stop: ends streams with unavailable, lets unary calls finish, ends the ZooKeeper session. */
   close(): Promise<void>;
 }
@@ -50,15 +61,34 @@ export interface RunningGateway {
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const log = opts.logger;
   const paths = new ZkPaths(opts.zkRoot);
-  const zk = await GatewayZk.connect({
-    connect: opts.zk,
-    sessionTimeoutMs: opts.zkSessionTimeoutMs,
-    logger: log.child("zk"),
-  });
+  // Metrics on their own port; traces only when OTEL_* ask for them.
+  const telemetry =
+    opts.metrics || tracesRequested(process.env)
+      ? await startTelemetry({
+          serviceName: "sluice-gateway",
+          ...(opts.metrics ? { metrics: opts.metrics } : {}),
+          logger: log.child("telemetry"),
+        })
+      : undefined;
+  const metrics = telemetry ? new GatewayMetrics(telemetry.meter) : GatewayMetrics.noop();
+  const tracer = telemetry?.tracing ? telemetry.tracer : undefined;
+  let zk: GatewayZk;
+  try {
+    zk = await GatewayZk.connect({
+      connect: opts.zk,
+      sessionTimeoutMs: opts.zkSessionTimeoutMs,
+      logger: log.child("zk"),
+    });
+  } catch (err) {
+    await telemetry?.close();
+    throw err;
+  }
   let address = "";
   const runners = new RunnerTable(zk, paths, opts.holdMs, log.child("routes"));
   const holds = new ClientHolds(zk, paths, () => address, opts.leaseIdleMs, log.child("holds"));
-  const upstream = new UpstreamPool(opts.maxMessageBytes);
+  holds.onRenewed = () => metrics.leaseRenewed();
+  metrics.observe(holds, runners);
+  const upstream = new UpstreamPool(opts.maxMessageBytes, tracer ? [clientTraceContext(tracer)] : []);
   const relay = new Relay(runners, upstream);
   const closing = new AbortController();
   const peerOf = (req: HttpRequest) => {
@@ -75,8 +105,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     closing.signal,
     rawSessions,
     log.child("stream"),
+    metrics,
   );
-  const rawUnary = createRawUnaryHandler(runners, holds, rawSessions, log.child("call"));
+  const rawUnary = createRawUnaryHandler(runners, holds, rawSessions, log.child("call"), metrics);
   let http: ConnectServer;
   try {
     http = await startConnectServer({
@@ -85,6 +116,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       logger: log.child("http"),
       readMaxBytes: opts.maxMessageBytes,
       shutdownTimeoutMs: opts.shutdownTimeoutMs,
+      interceptors: [metrics.interceptor(), ...(tracer ? [serverSpans(tracer)] : [])],
       contextValues(req) {
         const values = createContextValues();
         values.set(peerKey, peerOf(req));
@@ -116,6 +148,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     });
   } catch (err) {
     zk.close();
+    await telemetry?.close();
     throw err;
   }
   address = http.address;
@@ -125,6 +158,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     address: http.address,
     port: http.port,
     url: http.url,
+    metricsUrl: telemetry?.metricsUrl,
     close() {
       closed ??= (async () => {
         closing.abort();
@@ -132,6 +166,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         upstream.close();
         rawSessions.close();
         zk.close();
+        await telemetry?.close();
       })();
       return closed;
     },

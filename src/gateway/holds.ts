@@ -87,6 +87,14 @@ export class ClientHolds {
     });
   }
 
+  /** Told of each lease renewal this gateway writes (metrics). */
+  onRenewed: (() => void) | undefined;
+
+  /** Lease holds this gateway owns (their idle timers run here). */
+  get leasesOwned(): number {
+    return this.#leases.size;
+  }
+
   path(destination: string, clientId: string): string {
     return this.paths.clientRunning(destination, clientId);
   }
@@ -237,6 +245,7 @@ export class ClientHolds {
     try {
       const { data } = await this.zk.client.get(path);
       await this.zk.client.set(path, data, node.version);
+      this.onRenewed?.();
     } catch (err) {
       // Changed meanwhile (another gateway renewed it, or a new holder): the next read sees it.
       if (!(err instanceof ZkError && (err.code === "BADVERSION" || err.code === "NONODE"))) throw err;

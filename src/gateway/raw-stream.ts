@@ -21,6 +21,7 @@ import type { Logger } from "../common/log.js";
 import { StreamRequestSchema, StreamResponseSchema } from "../gen/sluice/v1/canal_service_pb.js";
 import { checkNames, takeStreamHold } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
+import type { GatewayMetrics } from "./metrics.js";
 import type { RunnerTable } from "./runners.js";
 import { connectNoDelay } from "./upstream.js";
 
@@ -79,25 +80,34 @@ export function createRawStreamHandler(
   shutdown: AbortSignal,
   sessions: RawSessions,
   log: Logger,
+  metrics?: GatewayMetrics,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   const handler = (req: HttpRequest, res: HttpResponse): boolean => {
     if (req.method !== "POST" || req.url !== PATH || req.httpVersionMajor !== 2) return false;
     if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
     const encoding = req.headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    void relayStream(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).catch((err) =>
-      log.warn("raw stream failed", { error: err }),
+    metrics?.streamOpened();
+    void relayStream(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).then(
+      (code) => metrics?.streamClosed(PATH.slice(1), code),
+      (err) => {
+        metrics?.streamClosed(PATH.slice(1), Code.Unknown);
+        log.warn("raw stream failed", { error: err });
+      },
     );
     return true;
   };
   return handler;
 
-  async function relayStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
+  /** Resolves with the code the stream ended with. */
+  async function relayStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<number> {
     const ended = new AbortController();
     let finished = false;
+    let endCode: number = Code.Unknown;
     const finish = (err?: ConnectError) => {
       if (finished) return;
       finished = true;
+      endCode = err ? err.code : 0;
       ended.abort(err);
       if (res.writableEnded || res.stream.destroyed) return;
       const trailers: Record<string, string> = { "grpc-status": String(err ? err.code : 0) };
@@ -113,7 +123,10 @@ export function createRawStreamHandler(
       res.end();
     };
     const onShutdown = () => finish(new ConnectError("server is shutting down", Code.Unavailable));
-    if (shutdown.aborted) return onShutdown();
+    if (shutdown.aborted) {
+      onShutdown();
+      return endCode;
+    }
     shutdown.addEventListener("abort", onShutdown, { once: true });
     ended.signal.addEventListener("abort", () => shutdown.removeEventListener("abort", onShutdown), {
       once: true,
@@ -121,6 +134,7 @@ export function createRawStreamHandler(
     res.once("close", () => {
       if (!finished) {
         finished = true;
+        endCode = Code.Canceled;
         ended.abort(new ConnectError("the client went away", Code.Canceled));
       }
     });
@@ -163,7 +177,7 @@ export function createRawStreamHandler(
           ),
         ),
       );
-      if (ended.signal.aborted) return;
+      if (ended.signal.aborted) return endCode;
       const headers: http2.OutgoingHttpHeaders = {
         ":method": "POST",
         ":path": PATH,
@@ -173,6 +187,7 @@ export function createRawStreamHandler(
       };
       if (typeof req.headers["grpc-timeout"] === "string")
         headers["grpc-timeout"] = req.headers["grpc-timeout"];
+      passTraceContext(req.headers, headers);
       const up = sessions.get(runner.address).request(headers);
       const broken = (reason: string) =>
         unavailable(
@@ -245,6 +260,15 @@ export function createRawStreamHandler(
       clearTimeout(deadline);
       await cleanup();
     }
+    return endCode;
+  }
+}
+
+/** The caller's W3C trace context goes on to the server unchanged (byte relays make no span). */
+export function passTraceContext(from: http2.IncomingHttpHeaders, to: http2.OutgoingHttpHeaders): void {
+  for (const name of ["traceparent", "tracestate"]) {
+    const v = from[name];
+    if (typeof v === "string") to[name] = v;
   }
 }
 

@@ -24,7 +24,8 @@ import {
 } from "../gen/sluice/v1/canal_service_pb.js";
 import { checkNames } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
-import { type RawSessions, RELAY_HEADER, readBody } from "./raw-stream.js";
+import type { GatewayMetrics } from "./metrics.js";
+import { passTraceContext, type RawSessions, RELAY_HEADER, readBody } from "./raw-stream.js";
 import { NOT_TAKEN_EFFECT } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
 
@@ -46,6 +47,7 @@ export function createRawUnaryHandler(
   holds: ClientHolds,
   sessions: RawSessions,
   log: Logger,
+  metrics?: GatewayMetrics,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   return (req, res) => {
     const schema = METHODS.get(req.url ?? "");
@@ -53,8 +55,10 @@ export function createRawUnaryHandler(
     if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
     const encoding = req.headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    void relayUnary(schema, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).catch((err) =>
-      log.warn("raw call failed", { error: err }),
+    const started = performance.now();
+    void relayUnary(schema, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).then(
+      (code) => metrics?.unary((req.url ?? "").slice(1), code, performance.now() - started),
+      (err) => log.warn("raw call failed", { error: err }),
     );
     return true;
   };
@@ -63,7 +67,7 @@ export function createRawUnaryHandler(
     schema: DescMessage,
     req: http2.Http2ServerRequest,
     res: http2.Http2ServerResponse,
-  ): Promise<void> {
+  ): Promise<number> {
     const gone = new AbortController();
     res.once("close", () => gone.abort(new ConnectError("the client went away", Code.Canceled)));
     const grpcTimeout = req.headers["grpc-timeout"];
@@ -112,6 +116,7 @@ export function createRawUnaryHandler(
           [CLIENT_EPOCH_HEADER]: String(node.epoch),
         };
         if (typeof grpcTimeout === "string") headers["grpc-timeout"] = grpcTimeout;
+        passTraceContext(req.headers, headers);
         const answer = await call(session, headers, body, gone.signal).catch((err: Error) => {
           throw unavailable(
             `the connection to ${runner.address}, the running server of destination ${msg.destination}, failed: ${err.message}`,
@@ -129,17 +134,17 @@ export function createRawUnaryHandler(
           stale = runner.epoch;
           continue;
         }
-        if (res.writableEnded || res.stream.destroyed) return;
+        if (res.writableEnded || res.stream.destroyed) return Code.Canceled;
         res.writeHead(200, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
         for (const chunk of answer.body) res.write(chunk);
         const trailers = pass(answer.trailers);
         if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
         res.end();
-        return;
+        return Number(status ?? 0);
       }
     } catch (err) {
       const e = gone.signal.aborted ? ConnectError.from(gone.signal.reason) : ConnectError.from(err);
-      if (res.writableEnded || res.stream.destroyed || res.headersSent) return;
+      if (res.writableEnded || res.stream.destroyed || res.headersSent) return e.code;
       const trailers: Record<string, string> = {
         "content-type": "application/grpc+proto",
         "grpc-status": String(e.code),
@@ -149,6 +154,7 @@ export function createRawUnaryHandler(
       if (retry) trailers[RETRY_AFTER_MS] = retry;
       res.writeHead(200, trailers);
       res.end();
+      return e.code;
     } finally {
       clearTimeout(deadline);
     }

@@ -44,6 +44,13 @@ export class RunnerTable {
     });
   }
 
+  /** Destinations whose running server is known (metrics). */
+  get knownRunners(): number {
+    let n = 0;
+    for (const e of this.#entries.values()) if (e.runner) n++;
+    return n;
+  }
+
   /** The runner as last seen, without waiting (undefined when unknown or none). */
   current(destination: string): Runner | undefined {
     return this.#entries.get(destination)?.runner ?? undefined;

@@ -11,6 +11,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type ConnectServer, startConnectServer } from "../common/http/index.js";
 import { createLogger, type Logger } from "../common/log.js";
+import { serverSpans, startTelemetry, type Telemetry, tracesRequested } from "../common/telemetry/index.js";
 import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
@@ -24,6 +25,7 @@ import { DestinationRegistry } from "./destination/registry.js";
 import type { CursorStore } from "./meta/cursor-store.js";
 import { FileCursorStore } from "./meta/file-cursor-store.js";
 import { ZkCursorStore } from "./meta/zk-cursor-store.js";
+import { ServerMetrics } from "./metrics.js";
 import { findBoundaryAfterGtid, findBoundaryAtTime } from "./parse/find-start.js";
 import { type ClusterView, createAdminService } from "./service/admin-service.js";
 import { createCanalService } from "./service/canal-service.js";
@@ -34,6 +36,8 @@ export interface RunningServer {
   readonly port: number;
   readonly url: string;
   readonly registry: DestinationRegistry;
+  /** "http://host:port/metrics" when metrics are served (metrics.enabled). */
+  readonly metricsUrl: string | undefined;
   /** Graceful stop: finishes calls, ends streams, stops readers, releases ZooKeeper nodes. */
   close(): Promise<void>;
   /** Resolves with an error when the server can no longer keep its promises (exit then). */
@@ -69,37 +73,56 @@ export async function startServer(
     },
   };
   const zkPaths = new ZkPaths(config.zk?.root);
-  const http: ConnectServer = await startConnectServer({
-    host: config.host,
-    port: config.port,
-    logger: logger.child("http"),
-    routes(router) {
-      router.service(CanalService, createCanalService(registry));
-      router.service(
-        AdminService,
-        createAdminService(registry, {
-          get address() {
-            return advertised();
-          },
-          since,
-          ...(config.zk ? { cluster: clusterView } : {}),
-        }),
-      );
-    },
-    extraHandlers(req, res) {
-      if (req.url === "/healthz" || req.url === "/readyz") {
-        const ready = req.url === "/healthz" || registry.starting.size === 0;
-        const broken = registry.all.filter((d) => d.failure);
-        const ok = ready && broken.length === 0;
-        res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
-        res.end(
-          ok ? "ok\n" : broken.length ? `failed: ${broken.map((d) => d.name).join(", ")}\n` : "starting\n",
+  // Metrics on their own port (metrics.*); traces only when OTEL_* ask for them.
+  const telemetry: Telemetry | undefined =
+    config.metrics.enabled || tracesRequested(process.env)
+      ? await startTelemetry({
+          serviceName: "sluice-server",
+          ...(config.metrics.enabled
+            ? { metrics: { host: config.metrics.host, port: config.metrics.port } }
+            : {}),
+          logger: logger.child("telemetry"),
+        })
+      : undefined;
+  const metrics = telemetry ? new ServerMetrics(telemetry.meter) : ServerMetrics.noop();
+  let http: ConnectServer;
+  try {
+    http = await startConnectServer({
+      host: config.host,
+      port: config.port,
+      logger: logger.child("http"),
+      ...(telemetry?.tracing ? { interceptors: [serverSpans(telemetry.tracer)] } : {}),
+      routes(router) {
+        router.service(CanalService, createCanalService(registry));
+        router.service(
+          AdminService,
+          createAdminService(registry, {
+            get address() {
+              return advertised();
+            },
+            since,
+            ...(config.zk ? { cluster: clusterView } : {}),
+          }),
         );
-        return true;
-      }
-      return false;
-    },
-  });
+      },
+      extraHandlers(req, res) {
+        if (req.url === "/healthz" || req.url === "/readyz") {
+          const ready = req.url === "/healthz" || registry.starting.size === 0;
+          const broken = registry.all.filter((d) => d.failure);
+          const ok = ready && broken.length === 0;
+          res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
+          res.end(
+            ok ? "ok\n" : broken.length ? `failed: ${broken.map((d) => d.name).join(", ")}\n` : "starting\n",
+          );
+          return true;
+        }
+        return false;
+      },
+    });
+  } catch (err) {
+    await telemetry?.close();
+    throw err;
+  }
   function advertised(): string {
     return config.advertise.endsWith(":0")
       ? config.advertise.replace(/:0$/, `:${http.port}`)
@@ -112,6 +135,12 @@ export async function startServer(
   let zk: ZkClient | undefined;
   let lease: SessionLease | undefined;
   let balancer: Balancer | undefined;
+  metrics.observe(
+    registry,
+    config.destinations.map((d) => d.name),
+    // lease is assigned below, once ZooKeeper is joined.
+    () => (config.zk ? (lease?.check() === undefined && lease ? 1 : 0) : undefined),
+  );
   const stopAll = async () => {
     // Hand the destinations over first (each stops serving, then deletes its running node),
     // so that standbys take over at once, not after open calls have drained.
@@ -122,6 +151,7 @@ export async function startServer(
     running.clear();
     lease?.stop();
     zk?.close();
+    await telemetry?.close();
   };
   const byName = new Map(config.destinations.map((d) => [d.name, d]));
   const sourceOf = (name: string) => {
@@ -139,6 +169,7 @@ export async function startServer(
       ...(dc.timeZone ? { timeZone: dc.timeZone } : {}),
       schemaLookup: dc.schemaLookup,
       logger: logger.child(dc.name),
+      metrics: metrics.forDestination(dc.name),
       onFatal: (err) => fail(new Error(`destination ${dc.name}: ${err.message}`)),
       ...(config.zk ? { mayServe: () => (lease ? lease.check() : "this server is not in ZooKeeper") } : {}),
     });
@@ -202,8 +233,10 @@ export async function startServer(
                 registry.elsewhere.delete(dc.name);
                 registry.add(d);
                 registry.starting.delete(dc.name);
+                metrics.electionWon(dc.name);
               },
               async lost() {
+                metrics.electionLost(dc.name);
                 const d = running.get(dc.name);
                 running.delete(dc.name);
                 registry.remove(dc.name);
@@ -286,6 +319,7 @@ export async function startServer(
     port: http.port,
     url: http.url,
     registry,
+    metricsUrl: telemetry?.metricsUrl,
     failed,
     close() {
       closing ??= stopAll();

@@ -79,6 +79,9 @@ export async function startSluiceGateway(
     String(port),
     "--zk-session-timeout",
     "2s",
+    // Several gateways run on one host; a test that scrapes metrics passes a port in extra.
+    "--metrics-port",
+    "off",
   ];
   const p = spawnManaged(name, process.execPath, [...args, ...extra], {
     logFile: join(dir, `${name}.log`),

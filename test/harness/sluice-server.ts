@@ -24,6 +24,9 @@ export async function startSluiceServer(opts: {
   dataDir: string;
   port?: number;
   extraArgs?: string[];
+  /** Prometheus metrics port; default "off". */
+  metricsPort?: number | "off";
+  env?: Record<string, string>;
 }): Promise<SluiceServerProcess> {
   const port = opts.port ?? (await freePort());
   const args = [
@@ -33,12 +36,12 @@ export async function startSluiceServer(opts: {
     `--port=${port}`,
     `--source=${opts.sourceUrl}`,
     `--data-dir=${opts.dataDir}`,
-    "--metrics-port=off",
+    `--metrics-port=${opts.metricsPort ?? "off"}`,
     ...(opts.extraArgs ?? []),
   ];
   const p = spawnManaged(opts.name, process.execPath, args, {
     logFile: join(opts.dataDir, `${opts.name}.log`),
-    env: { ...process.env, SLUICE_LOG_LEVEL: "info" },
+    env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...opts.env },
   });
   await waitFor(
     `${opts.name} to listen`,

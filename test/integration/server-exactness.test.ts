@@ -86,6 +86,8 @@ test(`acked rows equal committed rows through random kills (${ROWS} rows)`, {
         "w",
         "--data-dir",
         dataDir,
+        "--metrics-port",
+        "off",
       ],
       { logFile: join(dataDir, "server.log"), env: { ...process.env, SLUICE_LOG_LEVEL: "warn" } },
     );

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "../../common/log.js";
 import { EventFilter } from "../filter/index.js";
 import type { CursorStore } from "../meta/cursor-store.js";
 import { FencedError } from "../meta/zk-cursor-store.js";
+import type { DestinationMetrics } from "../metrics.js";
 import type { SourceConfig } from "../replication/source.js";
 import { type Batch, ClientSession } from "../store/client-session.js";
 import type { RingLimits } from "../store/entry-ring.js";
@@ -35,6 +36,8 @@ export interface DestinationOptions {
    * (its ZooKeeper lease ran out). Read at the moment of serving, not on a timer.
    */
   mayServe?(): string | undefined;
+  /** Told what is read and served (see ../metrics.ts). */
+  metrics?: DestinationMetrics;
 }
 
 export class DestinationError extends Error {
@@ -137,6 +140,7 @@ export class Destination {
       ...(this.opts.timeZone ? { timeZone: this.opts.timeZone } : {}),
       ...(this.opts.schemaLookup ? { schemaLookup: this.opts.schemaLookup } : {}),
       logger: this.#log,
+      ...(this.opts.metrics ? { onRead: this.opts.metrics.read } : {}),
       onFatal: (err) => {
         this.#fatal = err;
         this.#log.error("destination stopped", { error: err.message });
@@ -332,7 +336,10 @@ export class Destination {
       this.#check(); // again: the await above may have outlived this server's right to serve
       const batch = session.take(batchSize);
       this.#trim();
-      if (batch) return batch;
+      if (batch) {
+        this.opts.metrics?.delivered(clientId, batch.entries.length);
+        return batch;
+      }
       const left = deadline - Date.now();
       if (left <= 0 || signal?.aborted) return undefined;
       await session.ring.waitForAppend(Math.min(left, 1000), signal);
@@ -341,6 +348,7 @@ export class Destination {
 
   async ack(clientId: string, batchId: string): Promise<Cursor | undefined> {
     const session = this.session(clientId);
+    const started = performance.now();
     const cursor = await session
       .ack(batchId, (c) => this.opts.store.saveCursor(this.name, clientId, c))
       .catch((err: unknown) => {
@@ -351,12 +359,15 @@ export class Destination {
         }
         throw err;
       });
+    this.opts.metrics?.acked(clientId, performance.now() - started);
     this.#trim();
     return cursor;
   }
 
   async rollback(clientId: string, batchId: string | undefined): Promise<string[]> {
-    return this.session(clientId).rollback(batchId);
+    const ids = await this.session(clientId).rollback(batchId);
+    if (ids.length > 0) this.opts.metrics?.rolledBack(clientId, ids.length);
+    return ids;
   }
 
   /** A private reader that reached the shared ring's window hands its client back to it. */

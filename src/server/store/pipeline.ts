@@ -21,6 +21,8 @@ export interface PipelineOptions {
   replicaServerId?: number;
   onFatal(err: Error): void;
   logger?: Logger;
+  /** Told of every binlog event read: its size and the row changes it carries (for metrics). */
+  onRead?(bytes: number, rows: number): void;
 }
 
 // Rough memory of an entry: the JS objects of an entry weigh several times the event's bytes.
@@ -121,6 +123,10 @@ export class Pipeline {
     this.#builder ??= new EntryBuilder({ flavor: this.#reader.serverInfo?.flavor ?? "mysql" });
     const before = this.#boundary;
     const entry = this.#builder.build(e);
+    if (e.offset > 0) {
+      const rows = entry?.payload.case === "rowChange" ? entry.payload.value.rowDatas.length : 0;
+      this.opts.onRead?.(e.event.header.eventSize, rows);
+    }
     const b = this.#reader.boundary;
     // The tracker moved its boundary iff this event closed a transaction.
     const closed = b.position !== before.position || b.file !== before.file;

@@ -39,3 +39,18 @@ test("sluice gateway flags: defaults, durations, sizes, and errors that name the
   assert.throws(() => parseGatewayArgs(["--zk", "z", "--zk-root", "otter/"], {}), /--zk-root/);
   assert.throws(() => parseGatewayArgs(["--zk", "z", "--nope"], {}), /unknown option "--nope"/);
 });
+
+test("sluice gateway --metrics-port and --metrics-host", () => {
+  const d = parseGatewayArgs(["--zk", "z"], {});
+  assert.equal(d.metricsPort, 9465, "one above a server's 9464");
+  assert.equal(d.metricsHost, undefined, "the same as --host");
+  assert.equal(parseGatewayArgs(["--zk", "z", "--metrics-port", "off"], {}).metricsPort, undefined);
+  assert.equal(parseGatewayArgs(["--zk", "z", "--metrics-port=0"], {}).metricsPort, 0);
+  assert.equal(parseGatewayArgs(["--zk", "z", "--metrics-host", "0.0.0.0"], {}).metricsHost, "0.0.0.0");
+  assert.throws(() => parseGatewayArgs(["--zk", "z", "--metrics-port", "on"], {}), /--metrics-port.*"on"/);
+  assert.throws(() => parseGatewayArgs(["--zk", "z", "--metrics-port", "70000"], {}), /--metrics-port/);
+  assert.throws(
+    () => parseGatewayArgs(["--zk", "z", "--port", "9000", "--metrics-port", "9000"], {}),
+    /--metrics-port: must differ from --port/,
+  );
+});

@@ -1,0 +1,94 @@
+// Spans for Connect calls, with W3C trace context carried in the headers: the gateway injects
+// it into the calls it relays (clientTraceContext), the server continues it (serverSpans).
+// Both are only installed when a trace exporter is configured (Telemetry.tracing).
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { context, propagation, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+
+const headerGetter = {
+  keys: (h: Headers) => [...h.keys()],
+  get: (h: Headers, key: string) => h.get(key) ?? undefined,
+};
+const headerSetter = {
+  set: (h: Headers, key: string, value: string) => h.set(key, value),
+};
+
+/** Fields of a request message worth a span attribute. */
+function callAttributes(message: unknown): Record<string, string> {
+  const m = message as { destination?: unknown; clientId?: unknown } | undefined;
+  const out: Record<string, string> = {};
+  if (typeof m?.destination === "string" && m.destination) out["sluice.destination"] = m.destination;
+  if (typeof m?.clientId === "string" && m.clientId) out["sluice.client_id"] = m.clientId;
+  return out;
+}
+
+/**
+ * A server span per call ("sluice.v1.CanalService/Get"), child of the caller's trace context
+ * if it sent one. For streams the span covers the call until its response starts.
+ */
+export function serverSpans(tracer: Tracer): Interceptor {
+  return (next) => async (req) => {
+    const parent = propagation.extract(context.active(), req.header, headerGetter);
+    const name = `${req.service.typeName}/${req.method.name}`;
+    return tracer.startActiveSpan(
+      name,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "rpc.system": "connect_rpc",
+          "rpc.service": req.service.typeName,
+          "rpc.method": req.method.name,
+          ...(req.stream ? {} : callAttributes(req.message)),
+        },
+      },
+      parent,
+      async (span) => {
+        try {
+          const res = await next(req);
+          span.setAttribute("rpc.connect_rpc.error_code", "ok");
+          return res;
+        } catch (err) {
+          const code = ConnectError.from(err).code;
+          span.setAttribute("rpc.connect_rpc.error_code", Code[code] ?? String(code));
+          span.setStatus({ code: SpanStatusCode.ERROR, message: ConnectError.from(err).rawMessage });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  };
+}
+
+/** A client span per relayed call, its context put in the request headers (traceparent). */
+export function clientTraceContext(tracer: Tracer): Interceptor {
+  return (next) => async (req) => {
+    const name = `${req.service.typeName}/${req.method.name}`;
+    return tracer.startActiveSpan(
+      name,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "rpc.system": "connect_rpc",
+          "rpc.service": req.service.typeName,
+          "rpc.method": req.method.name,
+          ...(req.stream ? {} : callAttributes(req.message)),
+        },
+      },
+      async (span) => {
+        propagation.inject(context.active(), req.header, headerSetter);
+        try {
+          const res = await next(req);
+          span.setAttribute("rpc.connect_rpc.error_code", "ok");
+          return res;
+        } catch (err) {
+          const code = ConnectError.from(err).code;
+          span.setAttribute("rpc.connect_rpc.error_code", Code[code] ?? String(code));
+          span.setStatus({ code: SpanStatusCode.ERROR, message: ConnectError.from(err).rawMessage });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  };
+}

@@ -1,0 +1,142 @@
+// OpenTelemetry for a sluice process (server or gateway): metrics served to Prometheus on
+// their own port, traces exported only when the standard OTEL_* variables ask for it.
+// The SDK registers itself globally (one per process); close() unregisters it again.
+import { createServer, type Server } from "node:http";
+import { context, type Meter, metrics, propagation, type Tracer, trace } from "@opentelemetry/api";
+import type { Logger } from "../log.js";
+
+export interface TelemetryOptions {
+  /** service.name of the resource: "sluice-server" or "sluice-gateway". */
+  serviceName: string;
+  /** Where Prometheus scrapes /metrics; absent: no metrics are served. */
+  metrics?: { host: string; port: number };
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Telemetry {
+  readonly meter: Meter;
+  readonly tracer: Tracer;
+  /** True when spans are exported (a trace exporter was configured through OTEL_*). */
+  readonly tracing: boolean;
+  /** "http://host:port/metrics" when metrics are served. */
+  readonly metricsUrl: string | undefined;
+  readonly metricsPort: number | undefined;
+  /** Flushes spans, stops the metrics listener, unregisters the SDK. */
+  close(): Promise<void>;
+}
+
+/**
+ * True when the environment asks for traces: OTEL_TRACES_EXPORTER other than "none", or an
+ * OTLP endpoint. The SDK's own default (otlp to localhost:4318) would try to reach a
+ * collector nobody asked for, so without these nothing is exported.
+ */
+export function tracesRequested(env: NodeJS.ProcessEnv): boolean {
+  const exporter = (env.OTEL_TRACES_EXPORTER ?? "").trim();
+  if (exporter) return exporter.split(",").some((e) => e.trim() !== "none" && e.trim() !== "");
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry> {
+  const env = opts.env ?? process.env;
+  if (/^(true|1)$/i.test((env.OTEL_SDK_DISABLED ?? "").trim())) {
+    // OpenTelemetry's switch: honoured, and said aloud since metrics were asked for.
+    opts.logger.warn("OTEL_SDK_DISABLED is set: no metrics are served and no spans made");
+    return {
+      meter: metrics.getMeter(opts.serviceName),
+      tracer: trace.getTracer(opts.serviceName),
+      tracing: false,
+      metricsUrl: undefined,
+      metricsPort: undefined,
+      close: async () => {},
+    };
+  }
+  const tracing = tracesRequested(env);
+  // Loaded here, not at the top: the SDK takes most of a second to load, which every `sluice`
+  // command would pay otherwise.
+  const { NodeSDK } = await import("@opentelemetry/sdk-node");
+  const { PrometheusExporter } = await import("@opentelemetry/exporter-prometheus");
+  const exporter = opts.metrics ? new PrometheusExporter({ preventServerStart: true }) : undefined;
+  const sdk = new NodeSDK({
+    serviceName: opts.serviceName,
+    metricReaders: exporter ? [exporter] : [],
+    // No spans at all unless asked for: the tracer provider stays the no-op one.
+    ...(tracing ? {} : { spanProcessors: [] }),
+    // Logs go to the process's own log, not to OTLP.
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  let server: Server | undefined;
+  let port: number | undefined;
+  if (exporter && opts.metrics) {
+    const handler = exporter.getMetricsRequestHandler.bind(exporter);
+    const listener = createServer((req, res) => {
+      const path = (req.url ?? "").split("?")[0];
+      if (path === "/metrics" && (req.method === "GET" || req.method === "HEAD")) {
+        handler(req, res);
+        return;
+      }
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+      res.end("not found: metrics are served at /metrics\n");
+    });
+    try {
+      port = await listen(listener, opts.metrics.host, opts.metrics.port);
+    } catch (err) {
+      await sdk.shutdown().catch(() => {});
+      unregister();
+      throw new Error(
+        `metrics: cannot listen on ${opts.metrics.host}:${opts.metrics.port}: ${(err as Error).message} ` +
+          "(choose another with --metrics-port, or turn metrics off with --metrics-port off)",
+      );
+    }
+    server = listener;
+  }
+  const host = opts.metrics?.host ?? "";
+  const shownHost =
+    host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const metricsUrl = server ? `http://${shownHost}:${port}/metrics` : undefined;
+  if (metricsUrl) opts.logger.info("metrics serving", { url: metricsUrl, listen: `${host}:${port}` });
+  if (tracing) opts.logger.info("traces exported", { exporter: env.OTEL_TRACES_EXPORTER ?? "otlp" });
+  let closed: Promise<void> | undefined;
+  return {
+    meter: metrics.getMeter(opts.serviceName),
+    tracer: trace.getTracer(opts.serviceName),
+    tracing,
+    metricsUrl,
+    metricsPort: port,
+    close() {
+      closed ??= (async () => {
+        if (server) {
+          const s = server;
+          const done = new Promise<void>((resolve) => s.close(() => resolve()));
+          s.closeAllConnections();
+          await done;
+        }
+        await sdk.shutdown().catch((err: Error) => {
+          opts.logger.warn("telemetry shutdown failed", { error: err.message });
+        });
+        unregister();
+      })();
+      return closed;
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const a = server.address();
+      resolve(typeof a === "object" && a ? a.port : port);
+    });
+  });
+}
+
+// Lets a later startTelemetry in the same process register its own SDK.
+function unregister(): void {
+  metrics.disable();
+  trace.disable();
+  propagation.disable();
+  context.disable();
+}
