@@ -1,12 +1,12 @@
-// The README's first command: starts a private MariaDB and ZooKeeper, a sluice server, a
-// small write workload, and a consumer that streams the row changes, prints them and acks.
+// The README's first command: starts a private MariaDB and ZooKeeper, two sluice servers (one
+// runs the destination, the other stands by), a gateway, a small write workload, and a
+// consumer (the TypeScript client, through the gateway) that streams the row changes, prints
+// them and acks.
 //   node dist/scripts/quickstart.js [--seconds N]
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { CanalService } from "../src/gen/sluice/v1/canal_service_pb.js";
+import { createSluiceClient } from "../src/clients/typescript/index.js";
 import { startMariaDB } from "../test/harness/mariadb.js";
 import {
   freePort,
@@ -60,70 +60,105 @@ try {
       "created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))",
   );
 
-  const port = await freePort();
-  const server: ManagedProcess = spawnManaged(
-    "sluice-server",
+  // Two servers (one runs the destination, the other stands by) and a gateway in front.
+  const ready = async (name: string, p: ManagedProcess, port: number) =>
+    waitFor(
+      name,
+      async () =>
+        (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
+      {
+        timeoutMs: 30_000,
+        failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),
+      },
+    );
+  const env = { ...process.env, SLUICE_LOG_LEVEL: "warn" };
+  const [portA, portB, gatewayPort] = [await freePort(), await freePort(), await freePort()];
+  const servers: ManagedProcess[] = [];
+  for (const [name, port] of [
+    ["server-a", portA],
+    ["server-b", portB],
+  ] as const) {
+    const server = spawnManaged(
+      `sluice-${name}`,
+      process.execPath,
+      [
+        SLUICE,
+        "server",
+        "--host=127.0.0.1",
+        `--port=${port}`,
+        `--source=${db.sourceUrl}`,
+        "--destination=example",
+        `--zk=${zk.connectString}`,
+        "--metrics-port=off",
+      ],
+      { logFile: join(work, `${name}.log`), env },
+    );
+    servers.push(server);
+    cleanups.push(() => server.stop());
+    await ready(`sluice ${name}`, server, port);
+  }
+  const gateway = spawnManaged(
+    "sluice-gateway",
     process.execPath,
     [
       SLUICE,
-      "server",
+      "gateway",
       "--host=127.0.0.1",
-      `--port=${port}`,
-      `--source=${db.sourceUrl}`,
-      "--destination=example",
+      `--port=${gatewayPort}`,
       `--zk=${zk.connectString}`,
       "--metrics-port=off",
     ],
-    { logFile: join(work, "server.log"), env: { ...process.env, SLUICE_LOG_LEVEL: "warn" } },
+    { logFile: join(work, "gateway.log"), env },
   );
-  cleanups.push(() => server.stop());
-  await waitFor(
-    "the sluice server",
-    async () =>
-      (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
-    {
-      timeoutMs: 30_000,
-      failIf: () => (server.child.exitCode !== null ? `exited; see ${server.logFile}` : undefined),
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
+  cleanups.push(() => gateway.stop());
+  await ready("sluice gateway", gateway, gatewayPort);
+  const url = `http://127.0.0.1:${gatewayPort}`;
 
   say("");
   say(`  MariaDB    127.0.0.1:${db.port}   source ${db.sourceUrl}`);
   say(`  ZooKeeper  ${zk.connectString}   canal's layout under /otter/canal`);
-  say(`  server     ${url}   destination "example", elected through ZooKeeper, cursors there`);
-  say("  Not running yet, because they are not built yet: a second server as hot standby, the");
-  say("  gateway. The consumer below streams from the server directly.");
+  say(
+    `  servers    http://127.0.0.1:${portA}, http://127.0.0.1:${portB}   one runs "example", the other stands by`,
+  );
+  say(`  gateway    ${url}   routes to the runner, one holder per clientId`);
   say("");
-  say("  Try it from another shell while this runs:");
+  say("  Try it from another shell while this runs (kill a server: the consumer goes on):");
   say(
     `    curl -s -H 'Content-Type: application/json' --data '{}' ${url}/sluice.v1.AdminService/ListDestinations`,
   );
+  say(`    node bin/sluice.js status --server ${url}`);
   say("");
-  say("Writing to shop.orders every second; a consumer (clientId 1001) streams, prints and acks:");
+  say("Writing to shop.orders every second; a consumer (clientId 1001) streams through the gateway,");
+  say("prints and acks:");
   say("");
 
-  const canal = createClient(CanalService, createConnectTransport({ baseUrl: url, httpVersion: "2" }));
-  // Subscribing stores the consumer's cursor at the current head: everything written from
-  // now on reaches it, whenever its stream starts.
-  await canal.subscribe({ destination: "example", clientId: "1001" });
+  const client = createSluiceClient({ baseUrl: url, transport: "connect", httpVersion: "1.1" });
   const abort = new AbortController();
   cleanups.push(() => abort.abort());
   let changes = 0;
+  // The first subscription stores the consumer's cursor at the current head: the writes start
+  // once it is there, so every one of them reaches the consumer.
+  let subscribed!: () => void;
+  const firstSubscription = new Promise<void>((resolve) => {
+    subscribed = resolve;
+  });
   const consumer = (async () => {
-    const stream = canal.stream(
-      { destination: "example", clientId: "1001", batchSize: 100, flat: true },
-      { signal: abort.signal },
-    );
-    for await (const msg of stream) {
-      if (msg.message.case !== "batch") continue;
-      for (const flat of msg.message.value.flatMessages) {
+    for await (const batch of client.stream({
+      destination: "example",
+      clientId: "1001",
+      batchSize: 100,
+      flat: true,
+      signal: abort.signal,
+      onSubscribed: () => subscribed(),
+      onRetry: ({ error }) => say(`  (the consumer subscribes again: ${error.message})`),
+    })) {
+      if (!(await batch.ack())) continue; // a failover: these rows come again
+      for (const flat of batch.flatMessages) {
         for (const line of formatChange(flat)) {
           changes++;
           say(`  ${line}`);
         }
       }
-      await canal.ack({ destination: "example", clientId: "1001", batchId: msg.message.value.batchId });
     }
   })().catch((err: Error) => {
     if (!stopping && !abort.signal.aborted) {
@@ -132,6 +167,7 @@ try {
     }
   });
 
+  await firstSubscription;
   const items = ["kettle", "teapot", "mug", "saucer", "spoon", "tea caddy"];
   let n = 0;
   const deadline = seconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + seconds * 1000;

@@ -25,5 +25,6 @@ test("the quickstart shows row changes flowing and stops by itself", async () =>
   );
   assert.match(out, /UPDATE shop\.orders {2}id=1 {2}status: new → paid/);
   assert.match(out, /Done: \d+ write rounds, \d+ row changes streamed and acked/);
-  assert.match(out, /not built yet/, "the quickstart says what is not there yet");
+  assert.match(out, /one runs "example", the other stands by/, "two servers run");
+  assert.match(out, /gateway {4}http:\/\/127\.0\.0\.1:\d+ {3}routes to the runner/, "a gateway runs");
 });
