@@ -28,7 +28,9 @@ let config: string;
 let gateway: ManagedProcess;
 let gatewayPort: number;
 let url: string;
-const GATEWAY_ARGS = ["--hold", "8s", "--lease-idle", "3s"];
+// A ZooKeeper session that outlives a gateway restart: the holds of a killed gateway are still
+// there when it is back, so a reconnecting stream must bring its session to take its hold over.
+const GATEWAY_ARGS = ["--hold", "8s", "--lease-idle", "3s", "--zk-session-timeout", "30s"];
 const servers = new Map<string, { port: number; p: ManagedProcess }>();
 let nextId = 1;
 
@@ -156,14 +158,20 @@ describe("the TypeScript client through the gateway", () => {
     }
   });
 
-  test("the canal-shaped connector: getWithoutAck / rollback / get / ack, exact rows", async () => {
+  test("the canal-shaped connector: getWithoutAck / rollback / ack, and a server SIGKILL between gets: exact rows", async () => {
+    const zkc = await ZkClient.connect(zk.connectString);
     const client = createSluiceClient({ baseUrl: url });
-    const connector = client.connector({ destination: "example", clientId: "gw-canal" });
+    const connector = client.connector({
+      destination: "example",
+      clientId: "gw-canal",
+      retry: { initialDelayMs: 50, maxDelayMs: 500 },
+    });
     await connector.connect();
     await connector.subscribe("shop\\.orders");
     const ids = await insertRows(30, 3);
     const acked: number[] = [];
     let rolledBack = false;
+    let killed = false;
     while (acked.length < ids.length) {
       const m = await connector.getWithoutAck(7, { timeoutMs: 5000 });
       if (m.id === "") continue;
@@ -174,7 +182,17 @@ describe("the TypeScript client through the gateway", () => {
       }
       acked.push(...m.rows().map((r) => Number(r.after?.id)));
       await connector.ack(m.id);
+      if (!killed && acked.length >= 15) {
+        // The lease of the connector's hold outlives the runner: the connector subscribes again
+        // with its session and keeps the hold.
+        killed = true;
+        const name = await runnerName(zkc);
+        const s = servers.get(name) as { port: number; p: ManagedProcess };
+        await s.p.kill();
+        servers.set(name, { port: s.port, p: await startSluiceServer(dir, name, s.port, config) });
+      }
     }
+    zkc.close();
     assert.deepEqual(acked, ids);
     const rest = await connector.get(7, { timeoutMs: 0 });
     assert.equal(rest.id, "", "nothing left");
@@ -325,7 +343,7 @@ describe("sluice tail and sluice status through the gateway", () => {
     assert.deepEqual(jsonIds(next.stdout), more);
   });
 
-  test("status: the runner, and the clientId's holder while a tail holds it", async () => {
+  test("status shows the runner and the holder; a held clientId: tail exits 4, tail --wait takes over", async () => {
     await register("gw-status");
     const tail = spawn(
       process.execPath,
@@ -353,12 +371,37 @@ describe("sluice tail and sluice status through the gateway", () => {
         const held = await sluice(["tail", "-c", "gw-status", "--max-seconds", "10"]);
         assert.equal(held.code, 4, held.stderr);
         assert.match(held.stderr, /sluice tail: client gw-status of destination example is held by /);
+
+        // --wait: stands by while the holder holds, takes over when it exits, goes on after it.
+        const waiting = spawn(
+          process.execPath,
+          [SLUICE_MAIN, "tail", "-c", "gw-status", "--wait", "--format", "json", "--max-rows", "3"],
+          { env: { ...process.env, SLUICE_URL: url }, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        let out = "";
+        let err = "";
+        waiting.stdout.on("data", (b: Buffer) => {
+          out += b.toString();
+        });
+        waiting.stderr.on("data", (b: Buffer) => {
+          err += b.toString();
+        });
+        const exited = new Promise<number | null>((r) => waiting.once("exit", (code) => r(code)));
+        await sleep(1000);
+        assert.equal(waiting.exitCode, null, `the standby tail waits: ${err}`);
+        tail.kill("SIGINT");
+        await new Promise((r) => tail.once("exit", r));
+        const ids = await insertRows(3, 1);
+        assert.equal(await exited, 0, err);
+        assert.deepEqual(jsonIds(out), ids);
       } finally {
         zkc.close();
       }
     } finally {
-      tail.kill("SIGINT");
-      await new Promise((r) => tail.once("exit", r));
+      if (tail.exitCode === null) {
+        tail.kill("SIGINT");
+        await new Promise((r) => tail.once("exit", r));
+      }
     }
   });
 });
