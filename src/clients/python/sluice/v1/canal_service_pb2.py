@@ -22,7 +22,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='sluice/v1/canal_service.proto',
   package='sluice.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x1dsluice/v1/canal_service.proto\x12\tsluice.v1\x1a\x15sluice/v1/entry.proto\x1a\x1csluice/v1/flat_message.proto\x1a\x18sluice/v1/position.proto\"X\n\x10SubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x0c\n\x04wait\x18\x04 \x01(\x08\"h\n\x11SubscribeResponse\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12#\n\x06\x63ursor\x18\x04 \x01(\x0b\x32\x13.sluice.v1.Position\"M\n\x12UnsubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0f\n\x07session\x18\x03 \x01(\t\"\x15\n\x13UnsubscribeResponse\"\x8d\x01\n\nGetRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nbatch_size\x18\x03 \x01(\x05\x12\x12\n\ntimeout_ms\x18\x04 \x01(\x03\x12\x10\n\x08\x61uto_ack\x18\x05 \x01(\x08\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0f\n\x07session\x18\x07 \x01(\t\"\x80\x01\n\x0bGetResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\"W\n\nAckRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"2\n\x0b\x41\x63kResponse\x12#\n\x06\x63ursor\x18\x01 \x01(\x0b\x32\x13.sluice.v1.Position\"\\\n\x0fRollbackRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"1\n\x10RollbackResponse\x12\x1d\n\x15rolled_back_batch_ids\x18\x01 \x03(\t\"\x98\x01\n\rStreamRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nbatch_size\x18\x04 \x01(\x05\x12\x0e\n\x06window\x18\x05 \x01(\x05\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0c\n\x04wait\x18\x07 \x01(\x08\x12\x0f\n\x07session\x18\x08 \x01(\t\"k\n\x0eStreamResponse\x12+\n\nsubscribed\x18\x01 \x01(\x0b\x32\x15.sluice.v1.SubscribedH\x00\x12!\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x10.sluice.v1.BatchH\x00\x42\t\n\x07message\"Q\n\nSubscribed\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12#\n\x06\x63ursor\x18\x03 \x01(\x0b\x32\x13.sluice.v1.Position\"k\n\x05\x42\x61tch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage2\x96\x03\n\x0c\x43\x61nalService\x12\x46\n\tSubscribe\x12\x1b.sluice.v1.SubscribeRequest\x1a\x1c.sluice.v1.SubscribeResponse\x12L\n\x0bUnsubscribe\x12\x1d.sluice.v1.UnsubscribeRequest\x1a\x1e.sluice.v1.UnsubscribeResponse\x12\x34\n\x03Get\x12\x15.sluice.v1.GetRequest\x1a\x16.sluice.v1.GetResponse\x12\x34\n\x03\x41\x63k\x12\x15.sluice.v1.AckRequest\x1a\x16.sluice.v1.AckResponse\x12\x43\n\x08Rollback\x12\x1a.sluice.v1.RollbackRequest\x1a\x1b.sluice.v1.RollbackResponse\x12?\n\x06Stream\x12\x18.sluice.v1.StreamRequest\x1a\x19.sluice.v1.StreamResponse0\x01\x62\x06proto3')
+  serialized_pb=_b('\n\x1dsluice/v1/canal_service.proto\x12\tsluice.v1\x1a\x15sluice/v1/entry.proto\x1a\x1csluice/v1/flat_message.proto\x1a\x18sluice/v1/position.proto\"i\n\x10SubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x0c\n\x04wait\x18\x04 \x01(\x08\x12\x0f\n\x07session\x18\x05 \x01(\t\"h\n\x11SubscribeResponse\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12#\n\x06\x63ursor\x18\x04 \x01(\x0b\x32\x13.sluice.v1.Position\"M\n\x12UnsubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0f\n\x07session\x18\x03 \x01(\t\"\x15\n\x13UnsubscribeResponse\"\x8d\x01\n\nGetRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nbatch_size\x18\x03 \x01(\x05\x12\x12\n\ntimeout_ms\x18\x04 \x01(\x03\x12\x10\n\x08\x61uto_ack\x18\x05 \x01(\x08\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0f\n\x07session\x18\x07 \x01(\t\"\x80\x01\n\x0bGetResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\"W\n\nAckRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"2\n\x0b\x41\x63kResponse\x12#\n\x06\x63ursor\x18\x01 \x01(\x0b\x32\x13.sluice.v1.Position\"\\\n\x0fRollbackRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"1\n\x10RollbackResponse\x12\x1d\n\x15rolled_back_batch_ids\x18\x01 \x03(\t\"\x98\x01\n\rStreamRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nbatch_size\x18\x04 \x01(\x05\x12\x0e\n\x06window\x18\x05 \x01(\x05\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0c\n\x04wait\x18\x07 \x01(\x08\x12\x0f\n\x07session\x18\x08 \x01(\t\"k\n\x0eStreamResponse\x12+\n\nsubscribed\x18\x01 \x01(\x0b\x32\x15.sluice.v1.SubscribedH\x00\x12!\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x10.sluice.v1.BatchH\x00\x42\t\n\x07message\"Q\n\nSubscribed\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12#\n\x06\x63ursor\x18\x03 \x01(\x0b\x32\x13.sluice.v1.Position\"k\n\x05\x42\x61tch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage2\x96\x03\n\x0c\x43\x61nalService\x12\x46\n\tSubscribe\x12\x1b.sluice.v1.SubscribeRequest\x1a\x1c.sluice.v1.SubscribeResponse\x12L\n\x0bUnsubscribe\x12\x1d.sluice.v1.UnsubscribeRequest\x1a\x1e.sluice.v1.UnsubscribeResponse\x12\x34\n\x03Get\x12\x15.sluice.v1.GetRequest\x1a\x16.sluice.v1.GetResponse\x12\x34\n\x03\x41\x63k\x12\x15.sluice.v1.AckRequest\x1a\x16.sluice.v1.AckResponse\x12\x43\n\x08Rollback\x12\x1a.sluice.v1.RollbackRequest\x1a\x1b.sluice.v1.RollbackResponse\x12?\n\x06Stream\x12\x18.sluice.v1.StreamRequest\x1a\x19.sluice.v1.StreamResponse0\x01\x62\x06proto3')
   ,
   dependencies=[sluice_dot_v1_dot_entry__pb2.DESCRIPTOR,sluice_dot_v1_dot_flat__message__pb2.DESCRIPTOR,sluice_dot_v1_dot_position__pb2.DESCRIPTOR,])
 
@@ -64,6 +64,13 @@ _SUBSCRIBEREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='session', full_name='sluice.v1.SubscribeRequest.session', index=4,
+      number=5, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -77,7 +84,7 @@ _SUBSCRIBEREQUEST = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=123,
-  serialized_end=211,
+  serialized_end=228,
 )
 
 
@@ -128,8 +135,8 @@ _SUBSCRIBERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=213,
-  serialized_end=317,
+  serialized_start=230,
+  serialized_end=334,
 )
 
 
@@ -173,8 +180,8 @@ _UNSUBSCRIBEREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=319,
-  serialized_end=396,
+  serialized_start=336,
+  serialized_end=413,
 )
 
 
@@ -197,8 +204,8 @@ _UNSUBSCRIBERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=398,
-  serialized_end=419,
+  serialized_start=415,
+  serialized_end=436,
 )
 
 
@@ -270,8 +277,8 @@ _GETREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=422,
-  serialized_end=563,
+  serialized_start=439,
+  serialized_end=580,
 )
 
 
@@ -322,8 +329,8 @@ _GETRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=566,
-  serialized_end=694,
+  serialized_start=583,
+  serialized_end=711,
 )
 
 
@@ -374,8 +381,8 @@ _ACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=696,
-  serialized_end=783,
+  serialized_start=713,
+  serialized_end=800,
 )
 
 
@@ -405,8 +412,8 @@ _ACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=785,
-  serialized_end=835,
+  serialized_start=802,
+  serialized_end=852,
 )
 
 
@@ -457,8 +464,8 @@ _ROLLBACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=837,
-  serialized_end=929,
+  serialized_start=854,
+  serialized_end=946,
 )
 
 
@@ -488,8 +495,8 @@ _ROLLBACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=931,
-  serialized_end=980,
+  serialized_start=948,
+  serialized_end=997,
 )
 
 
@@ -568,8 +575,8 @@ _STREAMREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=983,
-  serialized_end=1135,
+  serialized_start=1000,
+  serialized_end=1152,
 )
 
 
@@ -609,8 +616,8 @@ _STREAMRESPONSE = _descriptor.Descriptor(
       name='message', full_name='sluice.v1.StreamResponse.message',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=1137,
-  serialized_end=1244,
+  serialized_start=1154,
+  serialized_end=1261,
 )
 
 
@@ -654,8 +661,8 @@ _SUBSCRIBED = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1246,
-  serialized_end=1327,
+  serialized_start=1263,
+  serialized_end=1344,
 )
 
 
@@ -699,8 +706,8 @@ _BATCH = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1329,
-  serialized_end=1436,
+  serialized_start=1346,
+  serialized_end=1453,
 )
 
 _SUBSCRIBERESPONSE.fields_by_name['cursor'].message_type = sluice_dot_v1_dot_position__pb2._POSITION
@@ -840,8 +847,8 @@ _CANALSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=1439,
-  serialized_end=1845,
+  serialized_start=1456,
+  serialized_end=1862,
   methods=[
   _descriptor.MethodDescriptor(
     name='Subscribe',
