@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import {
   Code,
   ConnectError,
@@ -21,8 +23,13 @@ import { freePort, type ManagedProcess, makeTempDir, removeDir, waitFor } from "
 import { SLUICE_MAIN } from "../harness/sluice-server.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
 
+const execFileAsync = promisify(execFile);
+const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
+
 let db: MariaDB;
 let zk: ZooKeeper;
+/** One ZooKeeper client of the test, to find the runner and the holders. */
+let zkc: ZkClient;
 let dir: string;
 let config: string;
 let gateway: ManagedProcess;
@@ -68,6 +75,7 @@ async function register(clientId: string): Promise<void> {
 
 before(async () => {
   [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
+  zkc = await ZkClient.connect(zk.connectString);
   await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
   dir = makeTempDir("clients-gateway");
   config = writeServerConfig(dir, zk, db);
@@ -80,6 +88,7 @@ before(async () => {
   url = `http://127.0.0.1:${gatewayPort}`;
 });
 after(async () => {
+  zkc?.close();
   await gateway?.stop();
   for (const s of servers.values()) await s.p.stop();
   await Promise.all([db?.stop(), zk?.stop()]);
@@ -113,7 +122,7 @@ const jsonIds = (text: string) =>
     .filter((l) => l !== "")
     .map((l) => Number((JSON.parse(l) as { after: { id: string } }).after.id));
 
-async function runnerName(zkc: ZkClient): Promise<string> {
+async function runnerName(): Promise<string> {
   const { data } = await waitFor(
     "a runner of example",
     () => zkc.get(new ZkPaths().destinationRunning("example")).catch(() => undefined),
@@ -158,8 +167,35 @@ describe("the TypeScript client through the gateway", () => {
     }
   });
 
+  test("examples/stream.js and examples/canal-style.js, run as a user runs them: exactly the workload", async () => {
+    for (const [file, clientId] of [
+      ["stream.js", "gw-ex-stream"],
+      ["canal-style.js", "gw-ex-canal"],
+    ] as const) {
+      await register(clientId);
+      const ids = await insertRows(60, 4);
+      const { stdout } = await execFileAsync(process.execPath, [`${EXAMPLES}${file}`], {
+        env: {
+          ...process.env,
+          SLUICE_URL: url,
+          SLUICE_CLIENT_ID: clientId,
+          SLUICE_FILTER: "shop\\.orders",
+          SLUICE_MAX_ROWS: String(ids.length),
+        },
+        timeout: 60_000,
+      });
+      assert.deepEqual(
+        stdout
+          .trim()
+          .split("\n")
+          .map((l) => Number((JSON.parse(l) as { after: { id: string | number } }).after.id)),
+        ids,
+        file,
+      );
+    }
+  });
+
   test("the canal-shaped connector: getWithoutAck / rollback / ack, and a server SIGKILL between gets: exact rows", async () => {
-    const zkc = await ZkClient.connect(zk.connectString);
     const client = createSluiceClient({ baseUrl: url });
     const connector = client.connector({
       destination: "example",
@@ -186,13 +222,12 @@ describe("the TypeScript client through the gateway", () => {
         // The lease of the connector's hold outlives the runner: the connector subscribes again
         // with its session and keeps the hold.
         killed = true;
-        const name = await runnerName(zkc);
+        const name = await runnerName();
         const s = servers.get(name) as { port: number; p: ManagedProcess };
         await s.p.kill();
         servers.set(name, { port: s.port, p: await startSluiceServer(dir, name, s.port, config) });
       }
     }
-    zkc.close();
     assert.deepEqual(acked, ids);
     const rest = await connector.get(7, { timeoutMs: 0 });
     assert.equal(rest.id, "", "nothing left");
@@ -200,7 +235,6 @@ describe("the TypeScript client through the gateway", () => {
   });
 
   test("a SIGKILL of the running server and a gateway restart mid-stream: exact acked sequence", async () => {
-    const zkc = await ZkClient.connect(zk.connectString);
     const client = createSluiceClient({ baseUrl: url, transport: "grpc" });
     const stop = new AbortController();
     const events: string[] = [];
@@ -224,7 +258,7 @@ describe("the TypeScript client through the gateway", () => {
       })) {
         const got = idsOf(batch);
         if (events.length === 0 && acked.length >= 100) {
-          const name = await runnerName(zkc);
+          const name = await runnerName();
           events.push(`SIGKILL ${name} after ${acked.length} rows`);
           const s = servers.get(name) as { port: number; p: ManagedProcess };
           await s.p.kill();
@@ -253,7 +287,6 @@ describe("the TypeScript client through the gateway", () => {
       assert.deepEqual(acked, await ids, "every row acked exactly once, in order");
     } finally {
       stop.abort();
-      zkc.close();
     }
   });
 
@@ -351,52 +384,47 @@ describe("sluice tail and sluice status through the gateway", () => {
       { env: { ...process.env, SLUICE_URL: url }, stdio: ["ignore", "pipe", "pipe"] },
     );
     try {
-      const zkc = await ZkClient.connect(zk.connectString);
-      try {
-        await waitFor(
-          "the tail to hold gw-status",
-          () => zkc.get(new ZkPaths().clientRunning("example", "gw-status")).catch(() => undefined),
-          { timeoutMs: 20_000, intervalMs: 100 },
-        );
-        const runner = servers.get(await runnerName(zkc))?.port;
-        const text = await sluice(["status"]);
-        assert.equal(text.code, 0, text.stderr);
-        assert.match(text.stdout, new RegExp(`running +127\\.0\\.0\\.1:${runner} \\(epoch \\d+, since `));
-        assert.match(
-          text.stdout,
-          new RegExp(`^ {2}gw-status .* 127\\.0\\.0\\.1:\\d+ via 127\\.0\\.0\\.1:${gatewayPort}`, "m"),
-        );
+      await waitFor(
+        "the tail to hold gw-status",
+        () => zkc.get(new ZkPaths().clientRunning("example", "gw-status")).catch(() => undefined),
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      const runner = servers.get(await runnerName())?.port;
+      const text = await sluice(["status"]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, new RegExp(`running +127\\.0\\.0\\.1:${runner} \\(epoch \\d+, since `));
+      assert.match(
+        text.stdout,
+        new RegExp(`^ {2}gw-status .* 127\\.0\\.0\\.1:\\d+ via 127\\.0\\.0\\.1:${gatewayPort}`, "m"),
+      );
 
-        // The CLI with the held clientId: exit code 4, naming the holder.
-        const held = await sluice(["tail", "-c", "gw-status", "--max-seconds", "10"]);
-        assert.equal(held.code, 4, held.stderr);
-        assert.match(held.stderr, /sluice tail: client gw-status of destination example is held by /);
+      // The CLI with the held clientId: exit code 4, naming the holder.
+      const held = await sluice(["tail", "-c", "gw-status", "--max-seconds", "10"]);
+      assert.equal(held.code, 4, held.stderr);
+      assert.match(held.stderr, /sluice tail: client gw-status of destination example is held by /);
 
-        // --wait: stands by while the holder holds, takes over when it exits, goes on after it.
-        const waiting = spawn(
-          process.execPath,
-          [SLUICE_MAIN, "tail", "-c", "gw-status", "--wait", "--format", "json", "--max-rows", "3"],
-          { env: { ...process.env, SLUICE_URL: url }, stdio: ["ignore", "pipe", "pipe"] },
-        );
-        let out = "";
-        let err = "";
-        waiting.stdout.on("data", (b: Buffer) => {
-          out += b.toString();
-        });
-        waiting.stderr.on("data", (b: Buffer) => {
-          err += b.toString();
-        });
-        const exited = new Promise<number | null>((r) => waiting.once("exit", (code) => r(code)));
-        await sleep(1000);
-        assert.equal(waiting.exitCode, null, `the standby tail waits: ${err}`);
-        tail.kill("SIGINT");
-        await new Promise((r) => tail.once("exit", r));
-        const ids = await insertRows(3, 1);
-        assert.equal(await exited, 0, err);
-        assert.deepEqual(jsonIds(out), ids);
-      } finally {
-        zkc.close();
-      }
+      // --wait: stands by while the holder holds, takes over when it exits, goes on after it.
+      const waiting = spawn(
+        process.execPath,
+        [SLUICE_MAIN, "tail", "-c", "gw-status", "--wait", "--format", "json", "--max-rows", "3"],
+        { env: { ...process.env, SLUICE_URL: url }, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let out = "";
+      let err = "";
+      waiting.stdout.on("data", (b: Buffer) => {
+        out += b.toString();
+      });
+      waiting.stderr.on("data", (b: Buffer) => {
+        err += b.toString();
+      });
+      const exited = new Promise<number | null>((r) => waiting.once("exit", (code) => r(code)));
+      await sleep(1000);
+      assert.equal(waiting.exitCode, null, `the standby tail waits: ${err}`);
+      tail.kill("SIGINT");
+      await new Promise((r) => tail.once("exit", r));
+      const ids = await insertRows(3, 1);
+      assert.equal(await exited, 0, err);
+      assert.deepEqual(jsonIds(out), ids);
     } finally {
       if (tail.exitCode === null) {
         tail.kill("SIGINT");
