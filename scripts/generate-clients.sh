@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rm -rf src/clients/go/sluice src/clients/python/sluice
-npx --no-install buf generate --template buf.gen.go.yaml
+# Only sluice's API: proto/grpc (health, reflection) is for the gateway, not for clients.
+npx --no-install buf generate --template buf.gen.go.yaml --path proto/sluice
 # shellcheck disable=SC2046
 /usr/bin/python3 -m grpc_tools.protoc -Iproto \
   --python_out=src/clients/python --grpc_python_out=src/clients/python \

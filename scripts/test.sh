@@ -16,7 +16,7 @@ npx --no-install buf lint
 
 say "generated code is fresh (buf generate)"
 npx --no-install buf generate
-if [ -d .git ] && [ -n "$(git status --porcelain -- src/gen)" ]; then
+if [ -e .git ] && [ -n "$(git status --porcelain -- src/gen)" ]; then
   git status --porcelain -- src/gen >&2
   echo "src/gen is stale: run 'npx buf generate' and commit the result" >&2
   exit 1
@@ -24,7 +24,7 @@ fi
 
 say "generated Go and Python clients are fresh (scripts/generate-clients.sh)"
 bash scripts/generate-clients.sh
-if [ -d .git ] && [ -n "$(git status --porcelain -- src/clients/go/sluice src/clients/python/sluice)" ]; then
+if [ -e .git ] && [ -n "$(git status --porcelain -- src/clients/go/sluice src/clients/python/sluice)" ]; then
   git status --porcelain -- src/clients/go/sluice src/clients/python/sluice >&2
   echo "generated clients are stale: run 'bash scripts/generate-clients.sh' and commit the result" >&2
   exit 1

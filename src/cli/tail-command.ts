@@ -27,6 +27,8 @@ Options:
   --read-only             never ack: reads ahead of the cursor and rolls everything back on
                           exit, so the next consumer sees the same rows (bounded by what the
                           server holds unacked)
+  --wait                  when another consumer holds the clientId, stand by and take over
+                          when it goes (through a gateway), instead of exiting with 4
   --max-rows N            stop after the batch holding the Nth row
   --max-seconds S         stop after S seconds
   --batch-size N          entries per batch, 1..10000 (default 100)
@@ -47,6 +49,7 @@ interface TailOptions {
   filter?: string;
   format: "text" | "json";
   readOnly: boolean;
+  wait: boolean;
   maxRows: number;
   maxSeconds: number;
   batchSize: number;
@@ -97,6 +100,7 @@ async function tailAcking(client: SluiceClient, opts: TailOptions, out: Printer,
     clientId: opts.clientId,
     filter: opts.filter,
     batchSize: opts.batchSize,
+    wait: opts.wait,
     signal,
     onSubscribed: () => {
       subscribed = true;
@@ -119,7 +123,11 @@ async function tailAcking(client: SluiceClient, opts: TailOptions, out: Printer,
 }
 
 async function tailReadOnly(client: SluiceClient, opts: TailOptions, out: Printer, signal: AbortSignal) {
-  const connector = client.connector({ destination: opts.destination, clientId: opts.clientId });
+  const connector = client.connector({
+    destination: opts.destination,
+    clientId: opts.clientId,
+    wait: opts.wait,
+  });
   await connector.connect();
   await connector.subscribe(opts.filter);
   try {
@@ -145,6 +153,7 @@ function parseTailArgs(args: string[]): TailOptions {
         filter: { type: "string" },
         format: { type: "string" },
         "read-only": { type: "boolean" },
+        wait: { type: "boolean" },
         "max-rows": { type: "string" },
         "max-seconds": { type: "string" },
         "batch-size": { type: "string" },
@@ -169,6 +178,7 @@ function parseTailArgs(args: string[]): TailOptions {
     filter: values.filter as string | undefined,
     format,
     readOnly: values["read-only"] === true,
+    wait: values.wait === true,
     maxRows: positive("--max-rows", values["max-rows"] as string | undefined, true),
     maxSeconds: positive("--max-seconds", values["max-seconds"] as string | undefined, false),
     batchSize: positive("--batch-size", (values["batch-size"] as string | undefined) ?? "100", true),

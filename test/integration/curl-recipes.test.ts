@@ -1,5 +1,6 @@
 // Runs the README's curl recipes exactly as written (taken from the README itself) against a
-// real server, over plain HTTP/1.1, and checks what they print.
+// real server, and against a gateway in front of servers elected in ZooKeeper, over plain
+// HTTP/1.1, and checks what they print.
 import assert from "node:assert/strict";
 import { execFile, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -7,10 +8,14 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { silentLogger } from "../../src/common/log.js";
+import { ZkClient } from "../../src/common/zk/client.js";
+import { ZkPaths } from "../../src/common/zk/paths.js";
 import { loadServerConfig } from "../../src/server/config/load.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
+import { startSluiceGateway, startSluiceServer, writeServerConfig } from "../gateway/cluster.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
-import { makeTempDir, removeDir } from "../harness/processes.js";
+import { freePort, type ManagedProcess, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
+import { startZooKeeper } from "../harness/zookeeper.js";
 
 const execFileAsync = promisify(execFile);
 const README = fileURLToPath(new URL("../../../README.md", import.meta.url));
@@ -56,15 +61,23 @@ after(async () => {
 });
 
 // Asynchronous: the server runs in this process and must keep answering.
-async function run(script: string, env: Record<string, string> = {}): Promise<unknown> {
+async function run(base: string, script: string, env: Record<string, string> = {}): Promise<unknown> {
   const { stdout } = await execFileAsync("bash", ["-c", script], {
-    env: { ...process.env, SLUICE: server.url, ...env },
+    env: { ...process.env, SLUICE: base, ...env },
     timeout: 30_000,
   });
   return JSON.parse(stdout);
 }
 
-test("the README's curl recipes work as written, over HTTP/1.1", async () => {
+/**
+ * Runs every recipe against `base` (a server or a gateway); `runner` is the address the
+ * destination's running server has; `checkRelease` checks ReleaseDestination's answer.
+ */
+async function runRecipes(
+  base: string,
+  runner: string,
+  checkRelease: (answer: unknown) => void,
+): Promise<void> {
   const { preamble, steps } = recipes();
   const step = (name: string) => `set -euo pipefail\n${preamble}\n${steps.get(name)}`;
   assert.deepEqual(
@@ -84,7 +97,7 @@ test("the README's curl recipes work as written, over HTTP/1.1", async () => {
   // The recipes must not ask curl for HTTP/2.
   for (const s of steps.values()) assert.ok(!s.includes("--http2"), s);
 
-  const sub = (await run(step("Subscribe"))) as {
+  const sub = (await run(base, step("Subscribe"))) as {
     session: string;
     epoch: string;
     cursor: { journalName: string };
@@ -94,7 +107,7 @@ test("the README's curl recipes work as written, over HTTP/1.1", async () => {
   const SESSION = sub.session;
 
   await db.query("INSERT INTO shop.orders VALUES (1, 'kettle'), (2, 'mug')");
-  const got = (await run(step("Get"), { SESSION })) as {
+  const got = (await run(base, step("Get"), { SESSION })) as {
     batchId: string;
     entries: Array<{ entryType: string }>;
     flatMessages: Array<{ type: string; data: Array<Record<string, string>> }>;
@@ -109,18 +122,18 @@ test("the README's curl recipes work as written, over HTTP/1.1", async () => {
     { id: "2", item: "mug" },
   ]);
 
-  const acked = (await run(step("Ack"), { BATCH: got.batchId, SESSION })) as {
+  const acked = (await run(base, step("Ack"), { BATCH: got.batchId, SESSION })) as {
     cursor: { journalName: string; position: string };
   };
   assert.ok(Number(acked.cursor.position) > 0);
 
   await db.query("INSERT INTO shop.orders VALUES (3, 'teapot')");
-  const again = (await run(step("Get"), { SESSION })) as { batchId: string };
-  const rolled = (await run(step("Rollback"), { SESSION })) as { rolledBackBatchIds: string[] };
+  const again = (await run(base, step("Get"), { SESSION })) as { batchId: string };
+  const rolled = (await run(base, step("Rollback"), { SESSION })) as { rolledBackBatchIds: string[] };
   assert.deepEqual(rolled.rolledBackBatchIds, [again.batchId]);
 
   // The stream: the first line is `subscribed`, then the rolled back batch comes again.
-  const child = spawn("bash", ["-c", step("Stream")], { env: { ...process.env, SLUICE: server.url } });
+  const child = spawn("bash", ["-c", step("Stream")], { env: { ...process.env, SLUICE: base, SESSION } });
   const lines: string[] = [];
   let buffered = "";
   const done = new Promise<void>((resolve, reject) => {
@@ -160,10 +173,10 @@ test("the README's curl recipes work as written, over HTTP/1.1", async () => {
   );
 
   // The stream's session, as a consumer would take it for Ack, Rollback and Unsubscribe.
-  const gone = (await run(step("Unsubscribe"), { SESSION: first.subscribed.session })) as object;
+  const gone = (await run(base, step("Unsubscribe"), { SESSION: first.subscribed.session })) as object;
   assert.deepEqual(gone, {});
 
-  const list = (await run(step("ListDestinations"))) as {
+  const list = (await run(base, step("ListDestinations"))) as {
     destinations: Array<{
       name: string;
       running: { address: string };
@@ -173,18 +186,57 @@ test("the README's curl recipes work as written, over HTTP/1.1", async () => {
   };
   assert.equal(list.destinations.length, 1);
   assert.equal(list.destinations[0]?.name, "example");
-  assert.equal(list.destinations[0]?.running.address, new URL(server.url).host);
+  assert.equal(list.destinations[0]?.running.address, runner);
   assert.match(list.destinations[0]?.head.journalName ?? "", /^mysql-bin\.\d+$/);
   assert.ok(
     !(list.destinations[0]?.clients ?? []).some((c) => c.clientId === "1001"),
     "1001 was unsubscribed",
   );
 
-  const one = (await run(step("GetDestination"))) as { destination: { name: string } };
+  const one = (await run(base, step("GetDestination"))) as { destination: { name: string } };
   assert.equal(one.destination.name, "example");
 
-  // A standalone server has nobody to hand the destination to: the documented error, as JSON.
-  const release = (await run(step("ReleaseDestination"))) as { code: string; message: string };
-  assert.equal(release.code, "failed_precondition");
-  assert.match(release.message, /standalone/);
+  checkRelease(await run(base, step("ReleaseDestination")));
+}
+
+test("the README's curl recipes work as written, over HTTP/1.1, against a server", async () => {
+  await runRecipes(server.url, new URL(server.url).host, (answer) => {
+    // A standalone server has nobody to hand the destination to: the documented error, as JSON.
+    const release = answer as { code: string; message: string };
+    assert.equal(release.code, "failed_precondition");
+    assert.match(release.message, /standalone/);
+  });
+});
+
+test("the README's curl recipes work as written against a gateway (servers elected in ZooKeeper)", async () => {
+  // The same rows again (the workload's ids): clear the table before the servers start, so
+  // this is behind the head that clientId 1001 starts at.
+  await db.query("DELETE FROM shop.orders");
+  const zk = await startZooKeeper();
+  const dir = makeTempDir("curl-gateway");
+  const started: ManagedProcess[] = [];
+  try {
+    const config = writeServerConfig(dir, zk, db);
+    const [pa, pb, pg] = [await freePort(), await freePort(), await freePort()];
+    started.push(await startSluiceServer(dir, "server-a", pa, config));
+    const zkc = await ZkClient.connect(zk.connectString);
+    const { data } = await waitFor(
+      "a runner of example",
+      () => zkc.get(new ZkPaths().destinationRunning("example")).catch(() => undefined),
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
+    zkc.close();
+    const runner = (JSON.parse(data.toString("utf8")) as { address: string }).address;
+    assert.equal(runner, `127.0.0.1:${pa}`);
+    started.push(await startSluiceServer(dir, "server-b", pb, config));
+    started.push(await startSluiceGateway(dir, "gateway", pg, zk));
+    await runRecipes(`http://127.0.0.1:${pg}`, runner, (answer) => {
+      // With a standby in the cluster the runner lets the destination go; it names itself.
+      assert.equal((answer as { released: { address: string } }).released.address, runner);
+    });
+  } finally {
+    for (const p of started.reverse()) await p.stop();
+    await zk.stop();
+    removeDir(dir);
+  }
 });

@@ -10,9 +10,17 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createSluiceClient } from "../../src/clients/typescript/index.js";
+import { ZkClient } from "../../src/common/zk/client.js";
+import { ZkPaths } from "../../src/common/zk/paths.js";
+import {
+  startSluiceServer as startElectedServer,
+  startSluiceGateway,
+  writeServerConfig,
+} from "../gateway/cluster.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
-import { makeTempDir, removeDir } from "../harness/processes.js";
+import { freePort, type ManagedProcess, makeTempDir, removeDir } from "../harness/processes.js";
 import { type SluiceServerProcess, startSluiceServer } from "../harness/sluice-server.js";
+import { startZooKeeper } from "../harness/zookeeper.js";
 
 const execFileAsync = promisify(execFile);
 // The sources, not dist/: the tests run from dist/test/integration.
@@ -35,9 +43,28 @@ after(async () => {
   removeDir(dataDir);
 });
 
-/** Subscribes clientId (its cursor at the head), then writes the workload: inserts, an update, a delete. */
-async function workload(clientId: string): Promise<string[]> {
-  await createSluiceClient({ baseUrl: server.url }).canal.subscribe({ destination: "example", clientId });
+/**
+ * Registers clientId at the head: a server's Subscribe; through a gateway a stream that ends
+ * once subscribed (its hold ends with it, where a Subscribe's lease would hold the clientId).
+ */
+async function register(clientId: string, gateway?: string): Promise<void> {
+  if (!gateway) {
+    await createSluiceClient({ baseUrl: server.url }).canal.subscribe({ destination: "example", clientId });
+    return;
+  }
+  const stop = new AbortController();
+  const stream = createSluiceClient({ baseUrl: gateway }).stream({
+    destination: "example",
+    clientId,
+    signal: stop.signal,
+    onSubscribed: () => stop.abort(),
+  });
+  for await (const _ of stream) assert.fail("no batch expected");
+}
+
+/** Registers clientId (its cursor at the head), then writes the workload: inserts, an update, a delete. */
+async function workload(clientId: string, gateway?: string): Promise<string[]> {
+  await register(clientId, gateway);
   const ids = Array.from({ length: 150 }, () => nextId++);
   for (let i = 0; i < ids.length; i += 10) {
     const tx = ids.slice(i, i + 10);
@@ -81,12 +108,16 @@ async function consumeAcrossRestart(
   args: string[],
   clientId: string,
   extraEnv: NodeJS.ProcessEnv = {},
+  via?: { gateway: string; crash: () => Promise<void> },
 ): Promise<{ printed: string[]; expected: string[]; stderr: string }> {
-  const first = await workload(clientId);
+  const first = await workload(clientId, via?.gateway);
   const more = Array.from({ length: 50 }, () => nextId++);
   const expected = [...first, ...more.map((id) => `INSERT ${id} item-${id}`)];
   const child = spawn(command, args, {
-    env: { ...consumerEnv(clientId, expected.length), ...extraEnv },
+    env: {
+      ...consumerEnv(clientId, expected.length, via ? new URL(via.gateway).host : undefined),
+      ...extraEnv,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -105,13 +136,16 @@ async function consumeAcrossRestart(
       assert.equal(child.exitCode, null, `the consumer exited early: ${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    await server.kill();
-    server = await startSluiceServer({
-      name: `server-${clientId}`,
-      sourceUrl: db.sourceUrl,
-      dataDir,
-      port: server.port,
-    });
+    if (via) await via.crash();
+    else {
+      await server.kill();
+      server = await startSluiceServer({
+        name: `server-${clientId}`,
+        sourceUrl: db.sourceUrl,
+        dataDir,
+        port: server.port,
+      });
+    }
     for (let i = 0; i < more.length; i += 10) {
       const tx = more.slice(i, i + 10);
       await db.query(`INSERT INTO shop.orders VALUES ${tx.map((id) => `(${id}, 'item-${id}')`).join(",")}`);
@@ -127,26 +161,37 @@ async function consumeAcrossRestart(
   return { printed: summary(stdout), expected, stderr };
 }
 
-function consumerEnv(clientId: string, rows: number): NodeJS.ProcessEnv {
+function consumerEnv(clientId: string, rows: number, addr = `127.0.0.1:${server.port}`): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    SLUICE_ADDR: `127.0.0.1:${server.port}`,
+    SLUICE_ADDR: addr,
     SLUICE_CLIENT_ID: clientId,
     SLUICE_MAX_ROWS: String(rows),
   };
 }
 
-test("Go (GOPATH mode, Debian's grpc): the example consumer acks exactly the workload, across a server crash", async () => {
-  const gopath = makeTempDir("gopath");
-  try {
-    // GOPATH mode: the generated package's import path is sluice/clients/go/sluice/v1.
-    mkdirSync(join(gopath, "src/sluice/clients"), { recursive: true });
-    symlinkSync(join(CLIENTS, "go"), join(gopath, "src/sluice/clients/go"));
-    const bin = join(gopath, "consumer");
-    await execFileAsync("go", ["build", "-o", bin, "sluice/clients/go/example"], {
-      env: { ...process.env, GO111MODULE: "off", GOPATH: `${gopath}:/usr/share/gocode`, GOFLAGS: "" },
-      timeout: 600_000,
-    });
+let gopath: string | undefined;
+/** The Go example consumer, built once (GOPATH mode, Debian's grpc). */
+async function goConsumer(): Promise<string> {
+  const bin = join(gopath ?? "", "consumer");
+  if (gopath) return bin;
+  gopath = makeTempDir("gopath");
+  // GOPATH mode: the generated package's import path is sluice/clients/go/sluice/v1.
+  mkdirSync(join(gopath, "src/sluice/clients"), { recursive: true });
+  symlinkSync(join(CLIENTS, "go"), join(gopath, "src/sluice/clients/go"));
+  await execFileAsync("go", ["build", "-o", join(gopath, "consumer"), "sluice/clients/go/example"], {
+    env: { ...process.env, GO111MODULE: "off", GOPATH: `${gopath}:/usr/share/gocode`, GOFLAGS: "" },
+    timeout: 600_000,
+  });
+  return join(gopath, "consumer");
+}
+after(() => {
+  if (gopath) removeDir(gopath);
+});
+
+test("Go (GOPATH mode, Debian's grpc): the example consumer acks exactly the workload", async () => {
+  {
+    const bin = await goConsumer();
     const expected = await workload("go");
     const { stdout } = await execFileAsync(bin, [], {
       env: consumerEnv("go", expected.length),
@@ -157,8 +202,6 @@ test("Go (GOPATH mode, Debian's grpc): the example consumer acks exactly the wor
       destination: "example",
     });
     assert.equal(status.destination?.clients.find((c) => c.clientId === "go")?.outstandingBatches, 0);
-  } finally {
-    removeDir(gopath);
   }
 });
 
@@ -175,4 +218,62 @@ test("Python (Debian's grpcio): the example consumer acks exactly the workload, 
     destination: "example",
   });
   assert.equal(status.destination?.clients.find((c) => c.clientId === "python")?.outstandingBatches, 0);
+});
+
+test("Go and Python through a gateway (servers elected in ZooKeeper): exact acked rows; Python across a runner SIGKILL and a gateway restart", async () => {
+  const zk = await startZooKeeper();
+  const dir = makeTempDir("other-languages-gateway");
+  const servers: ManagedProcess[] = [];
+  let gateway: ManagedProcess | undefined;
+  // The ZooKeeper session outlives the gateway's restart: the consumer's hold is still there
+  // when it reopens its stream, which takes it over with its session.
+  const gatewayArgs = ["--hold", "8s", "--zk-session-timeout", "30s"];
+  try {
+    const config = writeServerConfig(dir, zk, db);
+    const [pa, pb, pg] = [await freePort(), await freePort(), await freePort()];
+    servers.push(await startElectedServer(dir, "server-a", pa, config));
+    servers.push(await startElectedServer(dir, "server-b", pb, config));
+    gateway = await startSluiceGateway(dir, "gateway", pg, zk, gatewayArgs);
+    const url = `http://127.0.0.1:${pg}`;
+
+    const bin = await goConsumer();
+    const expected = await workload("go-gw", url);
+    const { stdout } = await execFileAsync(bin, [], {
+      env: consumerEnv("go-gw", expected.length, `127.0.0.1:${pg}`),
+      timeout: 60_000,
+    });
+    assert.deepEqual(summary(stdout), expected, "Go through the gateway");
+
+    const zkc = await ZkClient.connect(zk.connectString);
+    const {
+      printed,
+      expected: pyExpected,
+      stderr,
+    } = await consumeAcrossRestart(
+      "/usr/bin/python3",
+      [join(CLIENTS, "python/example.py")],
+      "python-gw",
+      { PYTHONDONTWRITEBYTECODE: "1" },
+      {
+        gateway: url,
+        crash: async () => {
+          const { data } = await zkc.get(new ZkPaths().destinationRunning("example"));
+          const address = (JSON.parse(data.toString("utf8")) as { address: string }).address;
+          const i = address.endsWith(`:${pa}`) ? 0 : 1;
+          await servers[i]?.kill();
+          servers[i] = await startElectedServer(dir, `server-${i}-again`, i === 0 ? pa : pb, config);
+          await gateway?.kill();
+          gateway = await startSluiceGateway(dir, "gateway-again", pg, zk, gatewayArgs);
+        },
+      },
+    );
+    zkc.close();
+    assert.deepEqual(printed, pyExpected, "Python through the gateway");
+    assert.match(stderr, /opening it again/, "it noticed and opened the stream again");
+  } finally {
+    await gateway?.stop();
+    for (const p of servers) await p.stop();
+    await zk.stop();
+    removeDir(dir);
+  }
 });

@@ -50,7 +50,9 @@ def rows(entries):
 def consume(stub, destination, client_id, progress, limit):
     """Opens one stream and acks its batches until `limit` rows are printed in all (None: no
     limit); progress["printed"] counts them."""
-    session = ""
+    # The hold's token, kept across streams in progress["session"]: reopening with it through a
+    # gateway takes the hold over (e.g. after a gateway restart) instead of already_exists.
+    session = progress.get("session", "")
     responses = stub.Stream(
         canal.StreamRequest(
             destination=destination,
@@ -58,12 +60,14 @@ def consume(stub, destination, client_id, progress, limit):
             filter=os.environ.get("SLUICE_FILTER", ""),
             batch_size=100,
             window=4,
+            session=session,
         )
     )
     try:
         for msg in responses:
             if msg.HasField("subscribed"):
                 session = msg.subscribed.session
+                progress["session"] = session
                 continue
             batch = msg.batch
             # Ack first, print after: what is printed is exactly what was consumed. If the ack
@@ -101,8 +105,15 @@ def main():
             except grpc.RpcError as err:
                 code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNAVAILABLE
                 # UNAVAILABLE: failover or restart; FAILED_PRECONDITION: the batch or session is
-                # stale. Both: open the stream again, resume after the durable cursor.
-                if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.FAILED_PRECONDITION):
+                # stale; UNKNOWN "Stream removed" / INTERNAL: grpcio's words for a connection that
+                # broke mid-stream (a gateway killed). All: open the stream again, resume after
+                # the durable cursor.
+                if code not in (
+                    grpc.StatusCode.UNAVAILABLE,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    grpc.StatusCode.UNKNOWN,
+                    grpc.StatusCode.INTERNAL,
+                ):
                     print(f"stream: {err}", file=sys.stderr)
                     return 1
                 print(f"stream ended ({err}); opening it again", file=sys.stderr)

@@ -44,6 +44,8 @@ export class CanalConnector {
   readonly #opts: ConnectorOptions;
   #filter: string;
   #session?: string;
+  /** The token of the last subscription, kept after it is lost (see subscribe()). */
+  #lastSession?: string;
   #connected = false;
   /** Batches handed out by the current subscription and not yet acked or rolled back. */
   #outstanding = new Set<string>();
@@ -79,10 +81,15 @@ export class CanalConnector {
       clientId: this.#opts.clientId,
       filter: this.#filter,
       wait: this.#opts.wait ?? false,
+      // The last hold's token: through a gateway its lease may outlive the subscription (a
+      // server failover); subscribing with it keeps the hold instead of meeting already_exists.
+      // A token no longer valid is ignored.
+      session: this.#session ?? this.#lastSession ?? "",
     });
     this.#forgetOutstanding();
     this.#epoch = res.epoch;
     this.#session = res.session;
+    this.#lastSession = res.session;
     this.#filter = res.filter;
     this.#cursor = res.cursor;
   }
@@ -97,6 +104,7 @@ export class CanalConnector {
     });
     this.#forgetOutstanding();
     this.#session = undefined;
+    this.#lastSession = undefined;
   }
 
   /** canal: getWithoutAck(batchSize, timeout). The batch stays outstanding until ack/rollback. */

@@ -163,6 +163,10 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
               window: this.#opts.window ?? 4,
               flat: this.#opts.flat ?? false,
               wait: this.#opts.wait ?? false,
+              // Reopening with the last session keeps the hold through a gateway: a gateway
+              // restarted (or another one behind a balancer) takes it over at once instead of
+              // answering already_exists until the old hold's ZooKeeper session expires.
+              session: this.#session,
             },
             { signal: ctl.signal },
           );

@@ -100,8 +100,11 @@ func main() {
 	out := json.NewEncoder(os.Stdout)
 
 	printed := 0
+	// The hold's token, kept across streams: reopening with it through a gateway takes the hold
+	// over (e.g. after a gateway restart) instead of meeting already_exists.
+	session := ""
 	for maxRows < 0 || printed < maxRows {
-		n, err := consume(canal, destination, clientID, out, maxRows-printed)
+		n, err := consume(canal, destination, clientID, &session, out, maxRows-printed)
 		printed += n
 		if err == nil {
 			continue
@@ -116,7 +119,7 @@ func main() {
 
 // consume opens one stream and acks its batches until `limit` rows are printed (no limit when
 // negative) or the stream fails; it returns the rows printed.
-func consume(canal sluicev1.CanalServiceClient, destination, clientID string, out *json.Encoder, limit int) (int, error) {
+func consume(canal sluicev1.CanalServiceClient, destination, clientID string, session *string, out *json.Encoder, limit int) (int, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel() // ending the stream gives unacked batches back to the server
 	stream, err := canal.Stream(ctx, &sluicev1.StreamRequest{
@@ -125,11 +128,11 @@ func consume(canal sluicev1.CanalServiceClient, destination, clientID string, ou
 		Filter:      os.Getenv("SLUICE_FILTER"),
 		BatchSize:   100,
 		Window:      4,
+		Session:     *session,
 	})
 	if err != nil {
 		return 0, err
 	}
-	session := ""
 	printed := 0
 	for limit < 0 || printed < limit {
 		msg, err := stream.Recv()
@@ -140,7 +143,7 @@ func consume(canal sluicev1.CanalServiceClient, destination, clientID string, ou
 			return printed, err
 		}
 		if sub := msg.GetSubscribed(); sub != nil {
-			session = sub.Session
+			*session = sub.Session
 			continue
 		}
 		batch := msg.GetBatch()
@@ -152,7 +155,7 @@ func consume(canal sluicev1.CanalServiceClient, destination, clientID string, ou
 			Destination: destination,
 			ClientId:    clientID,
 			BatchId:     batch.BatchId,
-			Session:     session,
+			Session:     *session,
 		})
 		ackCancel()
 		if err != nil {
