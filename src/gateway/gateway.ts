@@ -32,7 +32,7 @@ import { GatewayZk } from "./zk-session.js";
 export interface GatewayOptions {
   host: string;
   port: number;
-  /** ZooKeeper connect string, e.g. "127.0.0.1:2181". */
+  /** ZooKeeper connect string, "host:port,host:port[/chroot]". */
   zk: string;
   zkRoot: string;
   zkSessionTimeoutMs: number;

@@ -271,6 +271,7 @@ export async function startServer(
       const rejoin = async (reason: string): Promise<void> => {
         // The running nodes went with the session; another server may run them by now.
         logger.warn("ZooKeeper session lost; stopping what this server ran and joining again", { reason });
+        balancer?.stop();
         for (const d of running.values()) d.suspend(`ZooKeeper session lost (${reason})`);
         for (const [name, d] of running) {
           registry.remove(name);

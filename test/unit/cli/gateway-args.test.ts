@@ -4,7 +4,7 @@ import { UsageError } from "../../../src/cli/command.js";
 import { parseGatewayArgs } from "../../../src/cli/gateway-command.js";
 
 test("sluice gateway flags: defaults, durations, sizes, and errors that name the flag", () => {
-  const d = parseGatewayArgs(["--zk", "127.0.0.1:2181"], {});
+  const d = parseGatewayArgs(["--zk", "zk1.example:21810"], {});
   assert.equal(d.port, 8080);
   assert.equal(d.host, "127.0.0.1");
   assert.equal(d.leaseIdleMs, 30_000);
