@@ -179,25 +179,26 @@ export class ClientHolds {
     }
   }
 
-  /** The node as it is now (cached until it changes), or undefined when nobody holds it. */
+  /**
+   * The node as it is now (cached until it changes), or undefined when nobody holds it. Only
+   * a node that exists is cached: a cached "nobody" could outlive a hold this very gateway
+   * just created (its creation watch may be delivered after the create's answer), and calls
+   * for clientIds nobody holds are rare.
+   */
   read(path: string): Promise<HoldNode | undefined> {
     let cached = this.#cache.get(path);
     if (!cached) {
-      const client = this.zk.client;
       const drop = () => {
         if (this.#cache.get(path) === cached) this.#cache.delete(path);
       };
-      cached = client
+      cached = this.zk.client
         .get(path, drop)
         .then(({ data, stat }) => parseNode(data, stat))
-        .catch(async (err) => {
-          if (!(err instanceof ZkError && err.code === "NONODE")) throw err;
-          // Watch for the node's creation, so that a cached "nobody" does not outlive it.
-          const stat = await client.exists(path, drop);
-          if (stat) drop();
-          return undefined;
+        .catch((err) => {
+          drop();
+          if (err instanceof ZkError && err.code === "NONODE") return undefined;
+          throw err;
         });
-      cached.catch(drop);
       this.#cache.set(path, cached);
     }
     return cached;
