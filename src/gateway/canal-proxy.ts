@@ -81,7 +81,8 @@ export function createCanalProxy(
         u.canal.unsubscribe(req, opts),
       );
       await holds.release({ destination: req.destination, clientId: req.clientId, epoch: node.epoch });
-      await holds.removeClientNode(req.destination, req.clientId);
+      // The client's node also holds its cursor (canal's layout): kept with keep_cursor.
+      if (!req.keepCursor) await holds.removeClientNode(req.destination, req.clientId);
       return res;
     },
 

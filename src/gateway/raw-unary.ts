@@ -69,7 +69,10 @@ export function createRawUnaryHandler(
     res: http2.Http2ServerResponse,
   ): Promise<number> {
     const gone = new AbortController();
-    res.once("close", () => gone.abort(new ConnectError("the client went away", Code.Canceled)));
+    // After a whole answer, "close" is the normal end: no error (and its stack trace) to build.
+    res.once("close", () => {
+      if (!res.writableFinished) gone.abort(new ConnectError("the client went away", Code.Canceled));
+    });
     const grpcTimeout = req.headers["grpc-timeout"];
     const timeoutMs = typeof grpcTimeout === "string" ? parseGrpcTimeout(grpcTimeout) : undefined;
     const deadline =

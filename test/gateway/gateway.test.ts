@@ -9,6 +9,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { CanalConnector } from "../../src/clients/typescript/connector.js";
 import { CLIENT_EPOCH_HEADER, retryAfterMs } from "../../src/common/http/index.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
@@ -238,6 +239,37 @@ test("a unary Subscribe with wait stands by until the holder unsubscribes, bound
   process.stdout.write(`# unary standby held ${Date.now() - releasedAt} ms after the holder unsubscribed\n`);
   assert.ok(taken.epoch > held.epoch);
   await b.unsubscribe({ destination: "example", clientId: "wait", session: taken.session });
+});
+
+test("canal's disconnect (Unsubscribe keep_cursor): the hold is released at once, the cursor stays, outstanding batches come again", async () => {
+  const a = new CanalConnector(canal(urlA, true), { destination: "example", clientId: "keep" });
+  await a.connect();
+  await a.subscribe("shop\\.orders");
+  await db.query("INSERT INTO shop.orders VALUES (701, 'k1')");
+  const first = await a.getWithoutAck(100, { timeoutMs: 5000 });
+  assert.deepEqual(ids(first.entries), [701]);
+  await a.ack(first.id);
+  await db.query("INSERT INTO shop.orders VALUES (702, 'k2')");
+  const second = await a.getWithoutAck(100, { timeoutMs: 5000 });
+  assert.deepEqual(ids(second.entries), [702]);
+  // Disconnect with the second batch outstanding; a consumer through the other gateway then
+  // takes the hold at once (no already_exists until the lease runs out) and resumes after 701.
+  const releasedAt = Date.now();
+  await a.disconnect();
+  const b = new CanalConnector(canal(urlB, true), { destination: "example", clientId: "keep" });
+  await b.connect();
+  await b.subscribe();
+  const tookMs = Date.now() - releasedAt;
+  process.stdout.write(
+    `# a consumer through another gateway held the clientId ${tookMs} ms after disconnect\n`,
+  );
+  assert.ok(tookMs < 1000, `took ${tookMs} ms`);
+  assert.ok(b.cursor, "b resumed after the durable cursor");
+  const again = await b.getWithoutAck(100, { timeoutMs: 5000 });
+  assert.deepEqual(ids(again.entries), [702]);
+  await b.ack(again.id);
+  // Unsubscribe (without keep_cursor) still removes everything: a new consumer starts fresh.
+  await b.unsubscribe();
 });
 
 test("a lease ends after the idle time; any gateway renews it; the old session is then refused", async () => {

@@ -196,12 +196,21 @@ export class CanalConnector {
   }
 
   /**
-   * canal: disconnect(). Gives outstanding batches back (they are delivered again) and forgets
-   * the session; the cursor and filter stay (unsubscribe() removes them).
+   * canal: disconnect(). Releases the hold at once (the next consumer of the clientId need not
+   * wait for the lease to run out), gives outstanding batches back (they are delivered again)
+   * and forgets the session; the cursor and filter stay (unsubscribe() removes them).
    */
   async disconnect(): Promise<void> {
-    if (this.#session !== undefined && this.#outstanding.size > 0) {
-      await this.rollback().catch(() => {});
+    if (this.#session !== undefined) {
+      // A session already lost (lease ran out, another holder) has nothing left to release.
+      await this.#canal
+        .unsubscribe({
+          destination: this.#opts.destination,
+          clientId: this.#opts.clientId,
+          session: this.#session,
+          keepCursor: true,
+        })
+        .catch(() => {});
     }
     this.#session = undefined;
     this.#outstanding.clear();

@@ -62,6 +62,14 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
       await fence(ctx, destination, req.clientId);
+      if (req.keepCursor) {
+        // canal's disconnect: the next holder gets the outstanding batches again; the cursor
+        // and filter stay. The hold itself is the gateway's to release.
+        await destination.rollback(req.clientId, undefined).catch((err: unknown) => {
+          if (!(err instanceof DestinationError && err.kind === "not_subscribed")) throw mapError(err);
+        });
+        return {};
+      }
       await call(() => destination.unsubscribe(req.clientId));
       return {};
     },

@@ -29,6 +29,11 @@ type CanalServiceClient interface {
 	// releases the hold. A later Subscribe of the same client_id starts as a new
 	// consumer. Succeeds when the client_id has no state.
 	//
+	// With keep_cursor (canal's disconnect): releases the hold only. Outstanding
+	// batches are rolled back (delivered again to the next holder); cursor and
+	// filter stay, and the next Subscribe of the client_id, through any gateway,
+	// takes the hold at once and continues after the cursor.
+	//
 	// Errors: already_exists (another consumer holds client_id; the message says
 	// who and since when); failed_precondition (session is stale or unknown);
 	// not_found; unavailable.
@@ -181,6 +186,11 @@ type CanalServiceServer interface {
 	// Removes client_id's state (cursor, filter, outstanding batches) and
 	// releases the hold. A later Subscribe of the same client_id starts as a new
 	// consumer. Succeeds when the client_id has no state.
+	//
+	// With keep_cursor (canal's disconnect): releases the hold only. Outstanding
+	// batches are rolled back (delivered again to the next holder); cursor and
+	// filter stay, and the next Subscribe of the client_id, through any gateway,
+	// takes the hold at once and continues after the cursor.
 	//
 	// Errors: already_exists (another consumer holds client_id; the message says
 	// who and since when); failed_precondition (session is stale or unknown);

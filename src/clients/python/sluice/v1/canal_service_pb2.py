@@ -22,7 +22,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='sluice/v1/canal_service.proto',
   package='sluice.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x1dsluice/v1/canal_service.proto\x12\tsluice.v1\x1a\x15sluice/v1/entry.proto\x1a\x1csluice/v1/flat_message.proto\x1a\x18sluice/v1/position.proto\"i\n\x10SubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x0c\n\x04wait\x18\x04 \x01(\x08\x12\x0f\n\x07session\x18\x05 \x01(\t\"h\n\x11SubscribeResponse\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12#\n\x06\x63ursor\x18\x04 \x01(\x0b\x32\x13.sluice.v1.Position\"M\n\x12UnsubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0f\n\x07session\x18\x03 \x01(\t\"\x15\n\x13UnsubscribeResponse\"\x8d\x01\n\nGetRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nbatch_size\x18\x03 \x01(\x05\x12\x12\n\ntimeout_ms\x18\x04 \x01(\x03\x12\x10\n\x08\x61uto_ack\x18\x05 \x01(\x08\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0f\n\x07session\x18\x07 \x01(\t\"\x80\x01\n\x0bGetResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\"W\n\nAckRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"2\n\x0b\x41\x63kResponse\x12#\n\x06\x63ursor\x18\x01 \x01(\x0b\x32\x13.sluice.v1.Position\"\\\n\x0fRollbackRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"1\n\x10RollbackResponse\x12\x1d\n\x15rolled_back_batch_ids\x18\x01 \x03(\t\"\x98\x01\n\rStreamRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nbatch_size\x18\x04 \x01(\x05\x12\x0e\n\x06window\x18\x05 \x01(\x05\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0c\n\x04wait\x18\x07 \x01(\x08\x12\x0f\n\x07session\x18\x08 \x01(\t\"k\n\x0eStreamResponse\x12+\n\nsubscribed\x18\x01 \x01(\x0b\x32\x15.sluice.v1.SubscribedH\x00\x12!\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x10.sluice.v1.BatchH\x00\x42\t\n\x07message\"Q\n\nSubscribed\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12#\n\x06\x63ursor\x18\x03 \x01(\x0b\x32\x13.sluice.v1.Position\"k\n\x05\x42\x61tch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage2\x96\x03\n\x0c\x43\x61nalService\x12\x46\n\tSubscribe\x12\x1b.sluice.v1.SubscribeRequest\x1a\x1c.sluice.v1.SubscribeResponse\x12L\n\x0bUnsubscribe\x12\x1d.sluice.v1.UnsubscribeRequest\x1a\x1e.sluice.v1.UnsubscribeResponse\x12\x34\n\x03Get\x12\x15.sluice.v1.GetRequest\x1a\x16.sluice.v1.GetResponse\x12\x34\n\x03\x41\x63k\x12\x15.sluice.v1.AckRequest\x1a\x16.sluice.v1.AckResponse\x12\x43\n\x08Rollback\x12\x1a.sluice.v1.RollbackRequest\x1a\x1b.sluice.v1.RollbackResponse\x12?\n\x06Stream\x12\x18.sluice.v1.StreamRequest\x1a\x19.sluice.v1.StreamResponse0\x01\x62\x06proto3')
+  serialized_pb=_b('\n\x1dsluice/v1/canal_service.proto\x12\tsluice.v1\x1a\x15sluice/v1/entry.proto\x1a\x1csluice/v1/flat_message.proto\x1a\x18sluice/v1/position.proto\"i\n\x10SubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x0c\n\x04wait\x18\x04 \x01(\x08\x12\x0f\n\x07session\x18\x05 \x01(\t\"h\n\x11SubscribeResponse\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12#\n\x06\x63ursor\x18\x04 \x01(\x0b\x32\x13.sluice.v1.Position\"b\n\x12UnsubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0f\n\x07session\x18\x03 \x01(\t\x12\x13\n\x0bkeep_cursor\x18\x04 \x01(\x08\"\x15\n\x13UnsubscribeResponse\"\x8d\x01\n\nGetRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nbatch_size\x18\x03 \x01(\x05\x12\x12\n\ntimeout_ms\x18\x04 \x01(\x03\x12\x10\n\x08\x61uto_ack\x18\x05 \x01(\x08\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0f\n\x07session\x18\x07 \x01(\t\"\x80\x01\n\x0bGetResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\"W\n\nAckRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"2\n\x0b\x41\x63kResponse\x12#\n\x06\x63ursor\x18\x01 \x01(\x0b\x32\x13.sluice.v1.Position\"\\\n\x0fRollbackRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"1\n\x10RollbackResponse\x12\x1d\n\x15rolled_back_batch_ids\x18\x01 \x03(\t\"\x98\x01\n\rStreamRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nbatch_size\x18\x04 \x01(\x05\x12\x0e\n\x06window\x18\x05 \x01(\x05\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0c\n\x04wait\x18\x07 \x01(\x08\x12\x0f\n\x07session\x18\x08 \x01(\t\"k\n\x0eStreamResponse\x12+\n\nsubscribed\x18\x01 \x01(\x0b\x32\x15.sluice.v1.SubscribedH\x00\x12!\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x10.sluice.v1.BatchH\x00\x42\t\n\x07message\"Q\n\nSubscribed\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12#\n\x06\x63ursor\x18\x03 \x01(\x0b\x32\x13.sluice.v1.Position\"k\n\x05\x42\x61tch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage2\x96\x03\n\x0c\x43\x61nalService\x12\x46\n\tSubscribe\x12\x1b.sluice.v1.SubscribeRequest\x1a\x1c.sluice.v1.SubscribeResponse\x12L\n\x0bUnsubscribe\x12\x1d.sluice.v1.UnsubscribeRequest\x1a\x1e.sluice.v1.UnsubscribeResponse\x12\x34\n\x03Get\x12\x15.sluice.v1.GetRequest\x1a\x16.sluice.v1.GetResponse\x12\x34\n\x03\x41\x63k\x12\x15.sluice.v1.AckRequest\x1a\x16.sluice.v1.AckResponse\x12\x43\n\x08Rollback\x12\x1a.sluice.v1.RollbackRequest\x1a\x1b.sluice.v1.RollbackResponse\x12?\n\x06Stream\x12\x18.sluice.v1.StreamRequest\x1a\x19.sluice.v1.StreamResponse0\x01\x62\x06proto3')
   ,
   dependencies=[sluice_dot_v1_dot_entry__pb2.DESCRIPTOR,sluice_dot_v1_dot_flat__message__pb2.DESCRIPTOR,sluice_dot_v1_dot_position__pb2.DESCRIPTOR,])
 
@@ -168,6 +168,13 @@ _UNSUBSCRIBEREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='keep_cursor', full_name='sluice.v1.UnsubscribeRequest.keep_cursor', index=3,
+      number=4, type=8, cpp_type=7, label=1,
+      has_default_value=False, default_value=False,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -181,7 +188,7 @@ _UNSUBSCRIBEREQUEST = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=336,
-  serialized_end=413,
+  serialized_end=434,
 )
 
 
@@ -204,8 +211,8 @@ _UNSUBSCRIBERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=415,
-  serialized_end=436,
+  serialized_start=436,
+  serialized_end=457,
 )
 
 
@@ -277,8 +284,8 @@ _GETREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=439,
-  serialized_end=580,
+  serialized_start=460,
+  serialized_end=601,
 )
 
 
@@ -329,8 +336,8 @@ _GETRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=583,
-  serialized_end=711,
+  serialized_start=604,
+  serialized_end=732,
 )
 
 
@@ -381,8 +388,8 @@ _ACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=713,
-  serialized_end=800,
+  serialized_start=734,
+  serialized_end=821,
 )
 
 
@@ -412,8 +419,8 @@ _ACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=802,
-  serialized_end=852,
+  serialized_start=823,
+  serialized_end=873,
 )
 
 
@@ -464,8 +471,8 @@ _ROLLBACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=854,
-  serialized_end=946,
+  serialized_start=875,
+  serialized_end=967,
 )
 
 
@@ -495,8 +502,8 @@ _ROLLBACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=948,
-  serialized_end=997,
+  serialized_start=969,
+  serialized_end=1018,
 )
 
 
@@ -575,8 +582,8 @@ _STREAMREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1000,
-  serialized_end=1152,
+  serialized_start=1021,
+  serialized_end=1173,
 )
 
 
@@ -616,8 +623,8 @@ _STREAMRESPONSE = _descriptor.Descriptor(
       name='message', full_name='sluice.v1.StreamResponse.message',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=1154,
-  serialized_end=1261,
+  serialized_start=1175,
+  serialized_end=1282,
 )
 
 
@@ -661,8 +668,8 @@ _SUBSCRIBED = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1263,
-  serialized_end=1344,
+  serialized_start=1284,
+  serialized_end=1365,
 )
 
 
@@ -706,8 +713,8 @@ _BATCH = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1346,
-  serialized_end=1453,
+  serialized_start=1367,
+  serialized_end=1474,
 )
 
 _SUBSCRIBERESPONSE.fields_by_name['cursor'].message_type = sluice_dot_v1_dot_position__pb2._POSITION
@@ -847,8 +854,8 @@ _CANALSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=1456,
-  serialized_end=1862,
+  serialized_start=1477,
+  serialized_end=1883,
   methods=[
   _descriptor.MethodDescriptor(
     name='Subscribe',
