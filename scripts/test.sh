@@ -57,5 +57,7 @@ else
 fi
 [ -n "$files" ] || { echo "no test files found" >&2; exit 1; }
 # Integration tests start their own servers; one file at a time keeps two cores responsive.
+# --test-force-exit: a file whose tests and after() hooks are done ends even if a failed test
+# left a socket or timer behind (its servers are stopped by then); otherwise it would hang.
 # shellcheck disable=SC2086
-node --test --test-concurrency=1 --test-timeout=900000 $files
+node --test --test-concurrency=1 --test-timeout=900000 --test-force-exit $files
