@@ -13,7 +13,7 @@
 // floor under `sluice gateway`'s added latency. Child processes, loopback only; haproxy from
 // Debian's package (skipped when /usr/sbin/haproxy is missing).
 import { type ChildProcess, fork, spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -76,6 +76,18 @@ function relay(port: number, upstreamPort: number): void {
   server.listen(port, "127.0.0.1", () => process.send?.("ready"));
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function child(args: string[]): Promise<ChildProcess> {
   const c = fork(new URL(import.meta.url).pathname, args, { stdio: "ignore" });
   return new Promise((resolve, reject) => {
@@ -94,7 +106,8 @@ async function main(): Promise<void> {
     const serverPort = await freePort();
     children.push(await child(["server", String(serverPort)]));
     const relayPort = await freePort();
-    children.push(await child(["relay", String(relayPort), String(serverPort)]));
+    const relayProcess = await child(["relay", String(relayPort), String(serverPort)]);
+    children.push(relayProcess);
     const ports: Record<string, number> = { direct: serverPort, "node-relay": relayPort };
     if (existsSync(HAPROXY)) {
       const haproxyPort = await freePort();
@@ -157,17 +170,23 @@ async function main(): Promise<void> {
     ];
     for (let round = 1; round <= rounds; round++) {
       const samples: Record<string, number[]> = Object.fromEntries(paths.map((p) => [p, []]));
+      let relayCpu = 0;
       for (let done = 0; done < calls; done += BLOCK) {
         for (const p of paths) {
           const s = clients[p] as http2.ClientHttp2Session;
           const out = samples[p] as number[];
+          const c0 = p === "node-relay" ? cpuSeconds(relayProcess.pid) : 0;
           for (let i = 0; i < BLOCK; i++) {
             const t = performance.now();
             await call(s);
             out.push(performance.now() - t);
           }
+          if (p === "node-relay") relayCpu += cpuSeconds(relayProcess.pid) - c0;
         }
       }
+      lines.push(
+        `| ${round} | (node-relay CPU per call: ${((relayCpu * 1000) / calls).toFixed(3)} ms) | | | | | | |`,
+      );
       const q = (p: string, x: number) => {
         const s = samples[p] as number[];
         return s[Math.min(s.length - 1, Math.floor(x * s.length))] as number;

@@ -12,7 +12,7 @@
 //   acks every batch with the unary Ack; rows per second from the first batch to the last ack
 //   (after one warm-up round per path, not counted).
 // See docs/benchmarks.md.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -42,6 +42,19 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 type Canal = Client<typeof CanalService>;
 type Path = "direct" | "gateway";
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
@@ -117,13 +130,20 @@ async function main(): Promise<void> {
         session: sessions[p],
       });
     for (const p of ["direct", "gateway"] as Path[]) for (let i = 0; i < 200; i++) await get(p); // warm up
+    // CPU per call of the server and of the gateway, each measured over the blocks of its path
+    // (the gateway's over the gateway blocks; the server's over the direct blocks, and over the
+    // gateway blocks for what it does behind the gateway).
+    const cpu = { server: { direct: 0, gateway: 0 }, gateway: { direct: 0, gateway: 0 } };
     for (let done = 0; done < CALLS; done += 250) {
       for (const p of ["direct", "gateway"] as Path[]) {
+        const [s0, g0] = [cpuSeconds(server.child.pid), cpuSeconds(gateway.child.pid)];
         for (let i = 0; i < 250; i++) {
           const t = performance.now();
           await get(p);
           samples[p].push(performance.now() - t);
         }
+        cpu.server[p] += cpuSeconds(server.child.pid) - s0;
+        cpu.gateway[p] += cpuSeconds(gateway.child.pid) - g0;
       }
     }
     const latency: Record<Path, { p50: number; p99: number; mean: number }> = {} as never;
@@ -196,6 +216,9 @@ async function main(): Promise<void> {
         (p) => `| ${p} | ${f(latency[p].p50)} | ${f(latency[p].p99)} | ${f(latency[p].mean)} |`,
       ),
       `| added by the gateway | ${f(latency.gateway.p50 - latency.direct.p50)} | ${f(latency.gateway.p99 - latency.direct.p99)} | ${f(latency.gateway.mean - latency.direct.mean)} |`,
+      "",
+      `CPU per call, ms (from /proc, 10 ms ticks): server ${f((cpu.server.direct * 1000) / CALLS)} direct, ` +
+        `${f((cpu.server.gateway * 1000) / CALLS)} behind the gateway; gateway ${f((cpu.gateway.gateway * 1000) / CALLS)}`,
       "",
       `throughput: stream + ack of ${ROWS} rows (100-row transactions), ${ROUNDS} rounds per path, rows/s`,
       "| path | best | median |",

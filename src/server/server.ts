@@ -85,15 +85,24 @@ export async function startServer(
         })
       : undefined;
   const metrics = telemetry ? new ServerMetrics(telemetry.meter) : ServerMetrics.noop();
+  const canal = createCanalService(registry);
   let http: ConnectServer;
   try {
     http = await startConnectServer({
       host: config.host,
       port: config.port,
       logger: logger.child("http"),
-      ...(telemetry?.tracing ? { interceptors: [serverSpans(telemetry.tracer)] } : {}),
+      // Spans come from an interceptor, which the lean gRPC path does not run: with tracing on,
+      // every call takes connect-es's path.
+      ...(telemetry?.tracing
+        ? { interceptors: [serverSpans(telemetry.tracer)] }
+        : {
+            grpcUnary: [
+              { service: CanalService, implementation: canal, methods: ["get", "ack", "rollback"] },
+            ],
+          }),
       routes(router) {
-        router.service(CanalService, createCanalService(registry));
+        router.service(CanalService, canal);
         router.service(
           AdminService,
           createAdminService(registry, {

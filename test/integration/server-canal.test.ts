@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { silentLogger } from "../../src/common/log.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
@@ -284,6 +284,70 @@ describe("canal server, standalone", () => {
   });
 
   test("bad input gets the documented error and the server keeps serving", async () => {
+    // Over Connect (HTTP/1.1) and over gRPC, whose Get, Ack and Rollback take the lean path
+    // (src/common/http/grpc-unary.ts): the same codes and messages.
+    const sessions = new Http2SessionManager(server.url);
+    try {
+      const grpc = createClient(
+        CanalService,
+        createGrpcTransport({ baseUrl: server.url, sessionManager: sessions }),
+      );
+      for (const c of [canal, grpc]) await badInput(c);
+      // A Get whose deadline ends before its timeout_ms: deadline_exceeded, in time.
+      await grpc.subscribe({ destination: "example", clientId: "grpc-idle", filter: "shop\\.nothing" });
+      const started = Date.now();
+      const late = await grpc
+        .get(
+          { destination: "example", clientId: "grpc-idle", batchSize: 1, timeoutMs: 5000n },
+          { timeoutMs: 300 },
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => ConnectError.from(e),
+        );
+      assert.equal(late?.code, Code.DeadlineExceeded, late?.message);
+      assert.ok(Date.now() - started < 2000, `deadline_exceeded after ${Date.now() - started} ms`);
+      // And a whole round over gRPC: subscribe, get, rollback, get again, ack.
+      await grpc.subscribe({ destination: "example", clientId: "grpc-1", filter: "shop\\.audit" });
+      await db.query("INSERT INTO shop.audit VALUES (900, 'g')");
+      const first = await grpc.get({
+        destination: "example",
+        clientId: "grpc-1",
+        batchSize: 10,
+        timeoutMs: 5000n,
+      });
+      assert.deepEqual(ids(first.entries), [900]);
+      const back = await grpc.rollback({
+        destination: "example",
+        clientId: "grpc-1",
+        batchId: first.batchId,
+      });
+      assert.deepEqual(back.rolledBackBatchIds, [first.batchId]);
+      const again = await grpc.get({
+        destination: "example",
+        clientId: "grpc-1",
+        batchSize: 10,
+        timeoutMs: 5000n,
+      });
+      assert.deepEqual(ids(again.entries), [900]);
+      const acked = await grpc.ack({ destination: "example", clientId: "grpc-1", batchId: again.batchId });
+      assert.ok(acked.cursor?.journalName);
+    } finally {
+      sessions.abort();
+    }
+    // Malformed JSON over plain HTTP/1.1.
+    const res = await fetch(`${server.url}/sluice.v1.CanalService/Get`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"destination": "example", "clientId": ',
+    });
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { code: string }).code, "invalid_argument");
+    const ok = await admin.getDestination({ destination: "example" });
+    assert.equal(ok.destination?.name, "example");
+  });
+
+  async function badInput(canal: Client<typeof CanalService>): Promise<void> {
     const cases: Array<[() => Promise<unknown>, Code, RegExp]> = [
       [
         () => canal.get({ destination: "nope", clientId: "1001", batchSize: 1 }),
@@ -336,17 +400,7 @@ describe("canal server, standalone", () => {
       assert.equal(err.code, code, err.message);
       assert.match(err.message, message);
     }
-    // Malformed JSON over plain HTTP/1.1.
-    const res = await fetch(`${server.url}/sluice.v1.CanalService/Get`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: '{"destination": "example", "clientId": ',
-    });
-    assert.equal(res.status, 400);
-    assert.equal(((await res.json()) as { code: string }).code, "invalid_argument");
-    const ok = await admin.getDestination({ destination: "example" });
-    assert.equal(ok.destination?.name, "example");
-  });
+  }
 });
 
 describe("canal server with ZooKeeper", () => {

@@ -1,0 +1,184 @@
+// gRPC unary calls of chosen methods served without connect-es's call machinery: the request
+// is read, decoded, handed to the same method implementation with a HandlerContext from
+// connect-es's createHandlerContext, and the answer written as headers, one message and
+// trailers. Why: on connect-es 2.2 every call runs through a chain of async generators and
+// abort controllers that cost about 1 ms of CPU per empty Get here and that V8 promotes to the
+// old generation (they outlive the scavenges that should free them), which makes 5-10 ms
+// scavenge pauses: the p99 of every Get, Ack and Rollback, the calls a consumer makes per
+// batch. Other protocols (Connect, gRPC-Web, JSON), compressed requests and every other
+// method take connect-es's path, with identical results (test/integration/http-server.test.ts).
+import type * as http2 from "node:http2";
+import { create, type DescMethodUnary, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { abortError, raceAbort } from "./calls.js";
+import { encodeGrpcMessage } from "./grpc-message.js";
+import type { HttpRequest, HttpResponse } from "./server.js";
+import { parseGrpcTimeout } from "./timeout.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: implementations are typed by their service
+type UnaryImplementation = (request: any, context: HandlerContext) => unknown;
+
+export interface GrpcUnaryService {
+  service: DescService;
+  /** The service's implementation, as registered with the router (the same object). */
+  implementation: object;
+  /** Local names of the unary methods to serve this way, e.g. ["get", "ack"]. */
+  methods: string[];
+}
+
+interface Route {
+  service: DescService;
+  method: DescMethodUnary;
+  impl: UnaryImplementation;
+}
+
+/** Why a call ended after its answer was written: never seen by anyone, so no stack to build. */
+const CALL_DONE = new ConnectError("call done", Code.Canceled);
+
+/**
+ * Returns a handler that serves the chosen methods over HTTP/2 gRPC (uncompressed) and
+ * returns true, or returns false for anything else. `force` ends calls still running with its
+ * reason (the server's shutdown timeout passed).
+ */
+export function createGrpcUnaryHandler(
+  services: GrpcUnaryService[],
+  opts: { readMaxBytes: number; force: AbortSignal },
+): (req: HttpRequest, res: HttpResponse) => boolean {
+  const routes = new Map<string, Route>();
+  for (const s of services) {
+    for (const name of s.methods) {
+      const method = s.service.methods.find((m) => m.localName === name);
+      const impl = (s.implementation as Record<string, unknown>)[name];
+      if (method === undefined || method.methodKind !== "unary" || typeof impl !== "function") {
+        throw new Error(`${s.service.typeName} has no unary method ${name} to serve`);
+      }
+      routes.set(`/${s.service.typeName}/${method.name}`, {
+        service: s.service,
+        method: method as DescMethodUnary,
+        impl: impl.bind(s.implementation) as UnaryImplementation,
+      });
+    }
+  }
+  return (req, res) => {
+    if (req.httpVersionMajor !== 2 || req.method !== "POST") return false;
+    const route = routes.get(req.url ?? "");
+    if (route === undefined) return false;
+    if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
+    const encoding = req.headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    const timeout = req.headers["grpc-timeout"];
+    let timeoutMs: number | undefined;
+    if (timeout !== undefined) {
+      timeoutMs = typeof timeout === "string" ? parseGrpcTimeout(timeout) : undefined;
+      if (timeoutMs === undefined) return false; // connect-es answers a malformed one
+    }
+    void serve(route, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse, timeoutMs, opts);
+    return true;
+  };
+}
+
+async function serve(
+  route: Route,
+  req: http2.Http2ServerRequest,
+  res: http2.Http2ServerResponse,
+  timeoutMs: number | undefined,
+  opts: { readMaxBytes: number; force: AbortSignal },
+): Promise<void> {
+  const gone = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) gone.abort(new ConnectError("the client went away", Code.Canceled));
+  });
+  let ctx: ReturnType<typeof createHandlerContext> | undefined;
+  try {
+    const body = await readMessage(req, opts.readMaxBytes);
+    let input: unknown;
+    try {
+      input = fromBinary(route.method.input, body);
+    } catch (err) {
+      throw new ConnectError(
+        `request: cannot decode ${route.method.input.typeName}: ${(err as Error).message}`,
+        Code.InvalidArgument,
+      );
+    }
+    ctx = createHandlerContext({
+      service: route.service,
+      method: route.method,
+      protocolName: "grpc",
+      requestMethod: "POST",
+      url: `http://${req.authority}${req.url}`,
+      requestHeader: requestHeaders(req.headers),
+      requestSignal: gone.signal,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    });
+    // The deadline (ctx.signal) and a forced shutdown end the call even if the handler waits on.
+    const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [ctx.signal, opts.force]);
+    const message = toBinary(route.method.output, create(route.method.output, output as never));
+    if (res.writableEnded || res.stream.destroyed) return;
+    const frame = Buffer.allocUnsafe(5 + message.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(message.length, 1);
+    frame.set(message, 5);
+    res.writeHead(200, { ...headerObject(ctx.responseHeader), "content-type": "application/grpc+proto" });
+    res.write(frame);
+    res.addTrailers({ ...headerObject(ctx.responseTrailer), "grpc-status": "0" });
+    res.end();
+  } catch (err) {
+    const e = gone.signal.aborted ? abortError(gone.signal) : ConnectError.from(err);
+    if (res.writableEnded || res.stream.destroyed || res.headersSent) return;
+    // Trailers-only answer, as connect-es writes it: the error's metadata (retry-after-ms...)
+    // beside grpc-status and grpc-message.
+    res.writeHead(200, {
+      ...headerObject(e.metadata),
+      "content-type": "application/grpc+proto",
+      "grpc-status": String(e.code),
+      "grpc-message": encodeGrpcMessage(e.rawMessage),
+    });
+    res.end();
+  } finally {
+    ctx?.abort(CALL_DONE); // clears the deadline timer and lets go of the request signal
+  }
+}
+
+/** The one uncompressed message of a gRPC request body. */
+function readMessage(req: http2.Http2ServerRequest, maxBytes: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes + 5) {
+        reject(new ConnectError(`request: message larger than ${maxBytes} bytes`, Code.ResourceExhausted));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.once("end", () => {
+      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
+        reject(new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument));
+        return;
+      }
+      resolve(body.subarray(5));
+    });
+    req.once("error", reject);
+  });
+}
+
+function requestHeaders(h: http2.IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const [k, v] of Object.entries(h)) {
+    if (k.startsWith(":") || v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) out.append(k, x);
+    else out.set(k, v);
+  }
+  return out;
+}
+
+function headerObject(h: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  h.forEach((v, k) => {
+    out[k] = v;
+  });
+  return out;
+}
