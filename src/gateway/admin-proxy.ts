@@ -20,7 +20,11 @@ export function createAdminProxy(
 ): ServiceImpl<typeof AdminService> {
   async function withHolders(status: DestinationStatus): Promise<DestinationStatus> {
     for (const c of status.clients) {
-      const node = await holds.read(holds.path(status.name, c.clientId)).catch(() => undefined);
+      // Read afresh: the calls' cache may trail a hold taken a moment ago by a moment.
+      const node = await holds.readNow(holds.path(status.name, c.clientId)).catch((err: unknown) => {
+        log.warn("cannot read the holder of a client", { clientId: c.clientId, error: err });
+        return undefined;
+      });
       if (node) {
         c.holder = node.gateway ? `${node.address} via ${node.gateway}` : node.address;
         c.holderSince = BigInt(node.since);

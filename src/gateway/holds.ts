@@ -185,6 +185,17 @@ export class ClientHolds {
    * just created (its creation watch may be delivered after the create's answer), and calls
    * for clientIds nobody holds are rare.
    */
+  /** The node as ZooKeeper has it right now (no cache): for status, which must not lag. */
+  async readNow(path: string): Promise<HoldNode | undefined> {
+    try {
+      const { data, stat } = await this.zk.client.get(path);
+      return parseNode(data, stat);
+    } catch (err) {
+      if (err instanceof ZkError && err.code === "NONODE") return undefined;
+      throw err;
+    }
+  }
+
   read(path: string): Promise<HoldNode | undefined> {
     let cached = this.#cache.get(path);
     if (!cached) {
