@@ -251,8 +251,13 @@ test(`failover under load: ${ROWS} rows, ${KILLS} SIGKILLs of the runner, 3-node
   const killer = (async () => {
     for (let k = 0; k < KILLS; k++) {
       await sleep(500 + rand() * 2500);
-      const victim = await runner(nodes);
-      if (!victim) throw fail("no server runs the destination");
+      // Right after start-up (or on a loaded machine) the election may still be running, or the
+      // runner's lease in doubt for a moment: wait for one to answer as the runner.
+      const victim = await waitFor("a server that runs the destination", () => runner(nodes), {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      }).catch(() => undefined);
+      if (!victim) throw fail("no server ran the destination for 15 s");
       const killedAt = Date.now();
       await victim.process?.kill();
       // Batches delivered after the process is gone come from the new runner.
