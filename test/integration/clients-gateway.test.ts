@@ -71,6 +71,13 @@ async function register(clientId: string): Promise<void> {
   })) {
     assert.fail("no batch expected");
   }
+  // The gateway lets the hold go when it sees the stream end: wait until it has, or the next
+  // consumer could meet (or a wait for its hold mistake) this one's node.
+  await waitFor(
+    `the hold of ${clientId} to end`,
+    async () => ((await zkc.exists(new ZkPaths().clientRunning("example", clientId))) ? undefined : true),
+    { timeoutMs: 10_000, intervalMs: 50 },
+  );
 }
 
 before(async () => {
