@@ -13,11 +13,12 @@
 // floor under `sluice gateway`'s added latency. Child processes, loopback only; haproxy from
 // Debian's package (skipped when /usr/sbin/haproxy is missing).
 import { type ChildProcess, fork, spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { freePort, makeTempDir, removeDir } from "../../test/harness/processes.js";
+import { processCpuSeconds } from "../decode/measure.js";
 
 const HAPROXY = "/usr/sbin/haproxy";
 const BLOCK = 500;
@@ -76,16 +77,9 @@ function relay(port: number, upstreamPort: number): void {
   server.listen(port, "127.0.0.1", () => process.send?.("ready"));
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+/** CPU seconds (user + system) a process has used so far (NaN when unknown). */
 function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
+  return (pid === undefined ? undefined : processCpuSeconds(pid)) ?? Number.NaN;
 }
 
 function child(args: string[]): Promise<ChildProcess> {

@@ -12,7 +12,7 @@
 //   acks every batch with the unary Ack; rows per second from the first batch to the last ack
 //   (after one warm-up round per path, not counted).
 // See docs/benchmarks.md.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -23,6 +23,7 @@ import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { startMariaDB } from "../../test/harness/mariadb.js";
 import { freePort, makeTempDir, removeDir, spawnManaged, waitFor } from "../../test/harness/processes.js";
 import { startZooKeeper } from "../../test/harness/zookeeper.js";
+import { processCpuSeconds } from "../decode/measure.js";
 
 const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
@@ -43,17 +44,9 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 type Canal = Client<typeof CanalService>;
 type Path = "direct" | "gateway";
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+/** CPU seconds (user + system) a process has used so far (NaN when unknown). */
 function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
+  return (pid === undefined ? undefined : processCpuSeconds(pid)) ?? Number.NaN;
 }
 
 function percentile(sorted: number[], p: number): number {
