@@ -18,6 +18,7 @@ import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { createAdminProxy } from "./admin-proxy.js";
 import { createCanalProxy, peerKey } from "./canal-proxy.js";
+import { H2Pool } from "./h2/pool.js";
 import { createHealthService } from "./health.js";
 import { ClientHolds } from "./holds.js";
 import { GatewayMetrics } from "./metrics.js";
@@ -26,7 +27,7 @@ import { createRawUnaryHandler } from "./raw-unary.js";
 import { createReflectionService } from "./reflection.js";
 import { Relay } from "./relay.js";
 import { RunnerTable } from "./runners.js";
-import { UpstreamPool } from "./upstream.js";
+import { connectNoDelay, UpstreamPool } from "./upstream.js";
 import { GatewayZk } from "./zk-session.js";
 
 export interface GatewayOptions {
@@ -107,7 +108,15 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     log.child("stream"),
     metrics,
   );
-  const rawUnary = createRawUnaryHandler(runners, holds, rawSessions, log.child("call"), metrics);
+  const unaryConnections = new H2Pool(connectNoDelay);
+  const rawUnary = createRawUnaryHandler(
+    runners,
+    holds,
+    unaryConnections,
+    opts.maxMessageBytes,
+    log.child("call"),
+    metrics,
+  );
   let http: ConnectServer;
   try {
     http = await startConnectServer({
@@ -165,6 +174,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         await http.close();
         upstream.close();
         rawSessions.close();
+        unaryConnections.close();
         zk.close();
         await telemetry?.close();
       })();

@@ -179,12 +179,6 @@ export class ClientHolds {
     }
   }
 
-  /**
-   * The node as it is now (cached until it changes), or undefined when nobody holds it. Only
-   * a node that exists is cached: a cached "nobody" could outlive a hold this very gateway
-   * just created (its creation watch may be delivered after the create's answer), and calls
-   * for clientIds nobody holds are rare.
-   */
   /** The node as ZooKeeper has it right now (no cache): for status, which must not lag. */
   async readNow(path: string): Promise<HoldNode | undefined> {
     try {
@@ -196,6 +190,12 @@ export class ClientHolds {
     }
   }
 
+  /**
+   * The node as it is now (cached until it changes), or undefined when nobody holds it. Only
+   * a node that exists is cached: a cached "nobody" could outlive a hold this very gateway
+   * just created (its creation watch may be delivered after the create's answer), and calls
+   * for clientIds nobody holds are rare.
+   */
   read(path: string): Promise<HoldNode | undefined> {
     let cached = this.#cache.get(path);
     if (!cached) {

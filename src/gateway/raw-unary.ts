@@ -23,9 +23,11 @@ import {
   RollbackRequestSchema,
 } from "../gen/sluice/v1/canal_service_pb.js";
 import { checkNames } from "./canal-proxy.js";
+import { type H2Answer, type H2Connection, H2RequestError } from "./h2/connection.js";
+import type { H2Pool } from "./h2/pool.js";
 import type { ClientHolds } from "./holds.js";
 import type { GatewayMetrics } from "./metrics.js";
-import { passTraceContext, type RawSessions, RELAY_HEADER, readBody } from "./raw-stream.js";
+import { RELAY_HEADER, readBody, TRACE_HEADERS } from "./raw-stream.js";
 import { NOT_TAKEN_EFFECT } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
 
@@ -36,16 +38,13 @@ const METHODS = new Map<string, DescMessage>([
 ]);
 const MAX_ATTEMPTS = 5;
 
-interface Answer {
-  headers: http2.IncomingHttpHeaders;
-  body: Buffer[];
-  trailers: http2.IncomingHttpHeaders;
-}
-
 export function createRawUnaryHandler(
   runners: RunnerTable,
   holds: ClientHolds,
-  sessions: RawSessions,
+  /** The gateway's own HTTP/2 connections to servers (h2/connection.ts: why not node:http2's). */
+  connections: H2Pool,
+  /** The largest answer message to relay (the gateway's message limit). */
+  maxMessageBytes: number,
   log: Logger,
   metrics?: GatewayMetrics,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
@@ -97,9 +96,9 @@ export function createRawUnaryHandler(
       let stale: bigint | undefined;
       for (let attempt = 1; ; attempt++) {
         const runner = await runners.route(msg.destination, gone.signal, stale);
-        let session: http2.ClientHttp2Session;
+        let connection: H2Connection;
         try {
-          session = await sessions.connected(runner.address);
+          connection = await connections.connected(runner.address);
         } catch (err) {
           // Not reached: nothing was sent; the next runner may answer.
           if (attempt < MAX_ATTEMPTS && !gone.signal.aborted) {
@@ -111,21 +110,48 @@ export function createRawUnaryHandler(
             500,
           );
         }
-        const headers: http2.OutgoingHttpHeaders = {
-          ":method": "POST",
-          ":path": req.url,
-          "content-type": "application/grpc+proto",
-          te: "trailers",
-          [CLIENT_EPOCH_HEADER]: String(node.epoch),
-        };
-        if (typeof grpcTimeout === "string") headers["grpc-timeout"] = grpcTimeout;
-        passTraceContext(req.headers, headers);
-        const answer = await call(session, headers, body, gone.signal).catch((err: Error) => {
+        const fields: [string, string][] = [
+          [":method", "POST"],
+          [":scheme", "http"],
+          [":authority", runner.address],
+          [":path", req.url],
+          ["content-type", "application/grpc+proto"],
+          ["te", "trailers"],
+          [CLIENT_EPOCH_HEADER, String(node.epoch)],
+        ];
+        if (typeof grpcTimeout === "string") fields.push(["grpc-timeout", grpcTimeout]);
+        for (const name of TRACE_HEADERS) {
+          const v = req.headers[name];
+          if (typeof v === "string") fields.push([name, v]);
+        }
+        let answer: H2Answer;
+        try {
+          answer = await connection.request(fields, body, gone.signal, maxMessageBytes + 5);
+        } catch (err) {
+          if (gone.signal.aborted) throw gone.signal.reason;
+          if (err instanceof H2RequestError && err.tooLarge) {
+            throw new ConnectError(
+              `answer: larger than the gateway's message limit (${maxMessageBytes} bytes); ask for smaller batches`,
+              Code.ResourceExhausted,
+            );
+          }
+          // The server did not act on it (GOAWAY, refused, connection gone before it was sent):
+          // safe to send again.
+          if (err instanceof H2RequestError && err.notProcessed && attempt < MAX_ATTEMPTS) {
+            stale = runner.epoch;
+            continue;
+          }
           throw unavailable(
-            `the connection to ${runner.address}, the running server of destination ${msg.destination}, failed: ${err.message}`,
+            `the connection to ${runner.address}, the running server of destination ${msg.destination}, failed: ${(err as Error).message}`,
             500,
           );
-        });
+        }
+        if (answer.headers["grpc-status"] === undefined && answer.trailers["grpc-status"] === undefined) {
+          throw unavailable(
+            `${runner.address}, the running server of destination ${msg.destination}, answered without a gRPC status (HTTP ${answer.headers[":status"]})`,
+            500,
+          );
+        }
         const status = answer.headers["grpc-status"] ?? answer.trailers["grpc-status"];
         const message = String(answer.headers["grpc-message"] ?? answer.trailers["grpc-message"] ?? "");
         if (
@@ -164,45 +190,12 @@ export function createRawUnaryHandler(
   }
 }
 
-/** One request on the server's connection; resolves with the whole answer. */
-function call(
-  session: http2.ClientHttp2Session,
-  headers: http2.OutgoingHttpHeaders,
-  body: Buffer,
-  signal: AbortSignal,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const up = session.request(headers);
-    const answer: Answer = { headers: {}, body: [], trailers: {} };
-    let responded = false;
-    const onAbort = () => up.close();
-    signal.addEventListener("abort", onAbort, { once: true });
-    up.on("response", (h) => {
-      responded = true;
-      answer.headers = h;
-    });
-    up.on("trailers", (t) => {
-      answer.trailers = t;
-    });
-    up.on("data", (c: Buffer) => answer.body.push(c));
-    up.on("error", () => {});
-    up.once("close", () => {
-      signal.removeEventListener("abort", onAbort);
-      const status = answer.headers["grpc-status"] ?? answer.trailers["grpc-status"];
-      if (responded && status !== undefined) resolve(answer);
-      else reject(new Error(`the call was reset (code ${up.rstCode})`));
-    });
-    up.end(body);
-  });
-}
-
 /** Response headers fit to send on: no pseudo-headers, no connection-level ones. */
-function pass(h: http2.IncomingHttpHeaders): Record<string, string> {
+function pass(h: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) {
-    if (k.startsWith(":") || v === undefined) continue;
-    if (k === "content-length" || k === "date") continue;
-    out[k] = Array.isArray(v) ? v.join(", ") : v;
+  for (const k in h) {
+    if (k.startsWith(":") || k === "content-length" || k === "date") continue;
+    out[k] = h[k] as string;
   }
   return out;
 }
