@@ -1,5 +1,6 @@
 // The `sluice` command: one binary, one subcommand per part. This is the only module that
 // wires server, gateway and client code together (see docs/design.md, "The parts").
+import "./runtime-flags.js";
 import { readFileSync } from "node:fs";
 import { binlogCommand } from "./binlog-command.js";
 import { type Command, EXIT_USAGE, UsageError } from "./command.js";
