@@ -8,15 +8,18 @@
 //   direct      client -> server
 //   haproxy     client -> haproxy (TCP mode, C, epoll) -> server
 //   node-relay  client -> 25 lines of node:http2 (server + pooled client session) -> server
+//   own-h2-relay  the same relay with the gateway's own HTTP/2 client (src/gateway/h2) upstream
 // The node relay is the least any gateway written on node:http2 can do per call (read the
-// request, one upstream call, write the answer back); what it adds at p99 is the runtime's
-// floor under `sluice gateway`'s added latency. Child processes, loopback only; haproxy from
-// Debian's package (skipped when /usr/sbin/haproxy is missing).
+// request, one upstream call, write the answer back); own-h2-relay is what `sluice gateway`'s
+// unary path builds on. Child processes, loopback only; haproxy from Debian's package
+// (skipped when /usr/sbin/haproxy is missing).
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { H2Connection } from "../../src/gateway/h2/connection.js";
 import { freePort, makeTempDir, removeDir } from "../../test/harness/processes.js";
 import { processCpuSeconds } from "../decode/measure.js";
 
@@ -77,6 +80,37 @@ function relay(port: number, upstreamPort: number): void {
   server.listen(port, "127.0.0.1", () => process.send?.("ready"));
 }
 
+/** The same relay with the gateway's own HTTP/2 client upstream (src/gateway/h2) instead of node:http2's. */
+function relayOwn(port: number, upstreamPort: number): void {
+  const up = new H2Connection(net.connect({ host: "127.0.0.1", port: upstreamPort, noDelay: true }));
+  const server = http2.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      up.request(
+        [
+          [":method", "POST"],
+          [":scheme", "http"],
+          [":authority", `127.0.0.1:${upstreamPort}`],
+          [":path", req.url],
+          ["content-type", "application/grpc"],
+          ["te", "trailers"],
+        ],
+        Buffer.concat(chunks),
+      ).then(
+        (answer) => {
+          res.writeHead(200, { "content-type": "application/grpc" });
+          for (const c of answer.body) res.write(c);
+          res.addTrailers({ "grpc-status": answer.trailers["grpc-status"] ?? "2" });
+          res.end();
+        },
+        () => res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR),
+      );
+    });
+  });
+  up.ready().then(() => server.listen(port, "127.0.0.1", () => process.send?.("ready")));
+}
+
 /** CPU seconds (user + system) a process has used so far (NaN when unknown). */
 function cpuSeconds(pid: number | undefined): number {
   return (pid === undefined ? undefined : processCpuSeconds(pid)) ?? Number.NaN;
@@ -102,7 +136,15 @@ async function main(): Promise<void> {
     const relayPort = await freePort();
     const relayProcess = await child(["relay", String(relayPort), String(serverPort)]);
     children.push(relayProcess);
-    const ports: Record<string, number> = { direct: serverPort, "node-relay": relayPort };
+    const ownPort = await freePort();
+    const ownProcess = await child(["relay-own", String(ownPort), String(serverPort)]);
+    children.push(ownProcess);
+    const ports: Record<string, number> = {
+      direct: serverPort,
+      "node-relay": relayPort,
+      "own-h2-relay": ownPort,
+    };
+    const relays: Record<string, ChildProcess> = { "node-relay": relayProcess, "own-h2-relay": ownProcess };
     if (existsSync(HAPROXY)) {
       const haproxyPort = await freePort();
       const cfg = join(dir, "haproxy.cfg");
@@ -164,23 +206,24 @@ async function main(): Promise<void> {
     ];
     for (let round = 1; round <= rounds; round++) {
       const samples: Record<string, number[]> = Object.fromEntries(paths.map((p) => [p, []]));
-      let relayCpu = 0;
+      const relayCpu: Record<string, number> = Object.fromEntries(Object.keys(relays).map((r) => [r, 0]));
       for (let done = 0; done < calls; done += BLOCK) {
         for (const p of paths) {
           const s = clients[p] as http2.ClientHttp2Session;
           const out = samples[p] as number[];
-          const c0 = p === "node-relay" ? cpuSeconds(relayProcess.pid) : 0;
+          const relayPid = relays[p]?.pid;
+          const c0 = relayPid === undefined ? 0 : cpuSeconds(relayPid);
           for (let i = 0; i < BLOCK; i++) {
             const t = performance.now();
             await call(s);
             out.push(performance.now() - t);
           }
-          if (p === "node-relay") relayCpu += cpuSeconds(relayProcess.pid) - c0;
+          if (relayPid !== undefined) relayCpu[p] = (relayCpu[p] ?? 0) + cpuSeconds(relayPid) - c0;
         }
       }
-      lines.push(
-        `| ${round} | (node-relay CPU per call: ${((relayCpu * 1000) / calls).toFixed(3)} ms) | | | | | | |`,
-      );
+      for (const [r, cpu] of Object.entries(relayCpu)) {
+        lines.push(`| ${round} | (${r} CPU per call: ${((cpu * 1000) / calls).toFixed(3)} ms) | | | | | | |`);
+      }
       const q = (p: string, x: number) => {
         const s = samples[p] as number[];
         return s[Math.min(s.length - 1, Math.floor(x * s.length))] as number;
@@ -205,4 +248,5 @@ async function main(): Promise<void> {
 const [role, a, b] = process.argv.slice(2);
 if (role === "server") serve(Number(a));
 else if (role === "relay") relay(Number(a), Number(b));
+else if (role === "relay-own") relayOwn(Number(a), Number(b));
 else await main();

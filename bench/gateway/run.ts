@@ -6,20 +6,26 @@
 // `sluice gateway` (child processes, loopback), then measures, alternating direct and
 // gateway so that drift on the machine hits both alike:
 // - latency: --calls sequential unary Get calls (timeoutMs 0, nothing to read) over gRPC
-//   (HTTP/2), p50 / p99 / mean per path, in blocks of 250;
+//   (HTTP/2), p50 / p99 / mean per path, in blocks of 250, once with connect-es's client and
+//   once with a bare node:http2 session;
 // - throughput: --rounds rounds per path; each round subscribes a fresh clientId, commits
 //   --rows rows (transactions of 100 rows), then streams them (batchSize 100, window 8) and
 //   acks every batch with the unary Ack; rows per second from the first batch to the last ack
 //   (after one warm-up round per path, not counted).
-// See docs/benchmarks.md.
+// The bench's own client runs with the V8 settings of sluice's processes (src/cli/runtime-flags.ts),
+// so that its garbage collection pauses, which land on both paths alike, do not drown what
+// the gateway adds. See docs/benchmarks.md.
+import "../../src/cli/runtime-flags.js";
 import { writeFileSync } from "node:fs";
+import * as http2 from "node:http2";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { CanalService, GetRequestSchema } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { startMariaDB } from "../../test/harness/mariadb.js";
 import { freePort, makeTempDir, removeDir, spawnManaged, waitFor } from "../../test/harness/processes.js";
 import { startZooKeeper } from "../../test/harness/zookeeper.js";
@@ -113,7 +119,6 @@ async function main(): Promise<void> {
     for (const p of ["direct", "gateway"] as Path[]) {
       sessions[p] = (await clients[p].subscribe({ destination: "example", clientId: `lat-${p}` })).session;
     }
-    const samples: Record<Path, number[]> = { direct: [], gateway: [] };
     const get = (p: Path) =>
       clients[p].get({
         destination: "example",
@@ -122,32 +127,89 @@ async function main(): Promise<void> {
         timeoutMs: 0n,
         session: sessions[p],
       });
-    for (const p of ["direct", "gateway"] as Path[]) for (let i = 0; i < 200; i++) await get(p); // warm up
+    // Two clients: connect-es's (what TypeScript users run) and a bare node:http2 session that
+    // sends the same encoded request (a lean gRPC client: its own tail is smaller, so more of
+    // the gateway's shows).
+    const getBody = (p: Path) => {
+      const m = toBinary(
+        GetRequestSchema,
+        create(GetRequestSchema, {
+          destination: "example",
+          clientId: `lat-${p}`,
+          batchSize: 10,
+          timeoutMs: 0n,
+          session: sessions[p],
+        }),
+      );
+      const framed = Buffer.alloc(5 + m.length);
+      framed.writeUInt32BE(m.length, 1);
+      framed.set(m, 5);
+      return framed;
+    };
+    const bare: Record<Path, { session: http2.ClientHttp2Session; body: Buffer }> = {
+      direct: { session: http2.connect(`http://127.0.0.1:${sp}`), body: getBody("direct") },
+      gateway: { session: http2.connect(`http://127.0.0.1:${gp}`), body: getBody("gateway") },
+    };
+    const bareGet = (p: Path) =>
+      new Promise<void>((resolve, reject) => {
+        const r = bare[p].session.request({
+          ":method": "POST",
+          ":path": "/sluice.v1.CanalService/Get",
+          "content-type": "application/grpc+proto",
+          te: "trailers",
+        });
+        let status: unknown;
+        r.on("response", (h) => {
+          status ??= h["grpc-status"];
+        });
+        r.on("trailers", (t) => {
+          status = t["grpc-status"];
+        });
+        r.on("data", () => {});
+        r.on("error", reject);
+        r.on("close", () =>
+          status === "0" ? resolve() : reject(new Error(`grpc-status ${String(status)}`)),
+        );
+        r.end(bare[p].body);
+      });
+    const kinds: Record<string, (p: Path) => Promise<unknown>> = {
+      "connect-es": get,
+      "bare node:http2": bareGet,
+    };
+    type Summary = Record<Path, { p50: number; p99: number; mean: number }>;
+    const latency: Record<string, Summary> = {};
     // CPU per call of the server and of the gateway, each measured over the blocks of its path
     // (the gateway's over the gateway blocks; the server's over the direct blocks, and over the
-    // gateway blocks for what it does behind the gateway).
+    // gateway blocks for what it does behind the gateway), with the connect-es client.
     const cpu = { server: { direct: 0, gateway: 0 }, gateway: { direct: 0, gateway: 0 } };
-    for (let done = 0; done < CALLS; done += 250) {
-      for (const p of ["direct", "gateway"] as Path[]) {
-        const [s0, g0] = [cpuSeconds(server.child.pid), cpuSeconds(gateway.child.pid)];
-        for (let i = 0; i < 250; i++) {
-          const t = performance.now();
-          await get(p);
-          samples[p].push(performance.now() - t);
+    for (const [kind, call] of Object.entries(kinds)) {
+      for (const p of ["direct", "gateway"] as Path[]) for (let i = 0; i < 200; i++) await call(p); // warm up
+      const samples: Record<Path, number[]> = { direct: [], gateway: [] };
+      for (let done = 0; done < CALLS; done += 250) {
+        for (const p of ["direct", "gateway"] as Path[]) {
+          const [s0, g0] = [cpuSeconds(server.child.pid), cpuSeconds(gateway.child.pid)];
+          for (let i = 0; i < 250; i++) {
+            const t = performance.now();
+            await call(p);
+            samples[p].push(performance.now() - t);
+          }
+          if (kind !== "connect-es") continue;
+          cpu.server[p] += cpuSeconds(server.child.pid) - s0;
+          cpu.gateway[p] += cpuSeconds(gateway.child.pid) - g0;
         }
-        cpu.server[p] += cpuSeconds(server.child.pid) - s0;
-        cpu.gateway[p] += cpuSeconds(gateway.child.pid) - g0;
       }
+      const summary = {} as Summary;
+      for (const p of ["direct", "gateway"] as Path[]) {
+        const s = samples[p].sort((a, b) => a - b);
+        summary[p] = {
+          p50: percentile(s, 50),
+          p99: percentile(s, 99),
+          mean: s.reduce((a, b) => a + b, 0) / s.length,
+        };
+      }
+      latency[kind] = summary;
     }
-    const latency: Record<Path, { p50: number; p99: number; mean: number }> = {} as never;
-    for (const p of ["direct", "gateway"] as Path[]) {
-      const s = samples[p].sort((a, b) => a - b);
-      latency[p] = {
-        p50: percentile(s, 50),
-        p99: percentile(s, 99),
-        mean: s.reduce((a, b) => a + b, 0) / s.length,
-      };
-    }
+    for (const b of Object.values(bare)) b.session.close();
 
     // Throughput.
     let nextId = 1;
@@ -202,13 +264,15 @@ async function main(): Promise<void> {
     const lines = [
       `bench/gateway: ${cpus().length} cpus, ${cpus()[0]?.model ?? "?"}, node ${process.version}`,
       "",
-      `latency: unary Get (nothing to read), ${CALLS} calls per path over gRPC/HTTP/2, ms`,
-      "| path | p50 | p99 | mean |",
-      "|---|---|---|---|",
-      ...(["direct", "gateway"] as Path[]).map(
-        (p) => `| ${p} | ${f(latency[p].p50)} | ${f(latency[p].p99)} | ${f(latency[p].mean)} |`,
-      ),
-      `| added by the gateway | ${f(latency.gateway.p50 - latency.direct.p50)} | ${f(latency.gateway.p99 - latency.direct.p99)} | ${f(latency.gateway.mean - latency.direct.mean)} |`,
+      `latency: unary Get (nothing to read), ${CALLS} calls per path and client over gRPC/HTTP/2, ms`,
+      "| client | path | p50 | p99 | mean |",
+      "|---|---|---|---|---|",
+      ...Object.entries(latency).flatMap(([kind, l]) => [
+        ...(["direct", "gateway"] as Path[]).map(
+          (p) => `| ${kind} | ${p} | ${f(l[p].p50)} | ${f(l[p].p99)} | ${f(l[p].mean)} |`,
+        ),
+        `| ${kind} | added by the gateway | ${f(l.gateway.p50 - l.direct.p50)} | ${f(l.gateway.p99 - l.direct.p99)} | ${f(l.gateway.mean - l.direct.mean)} |`,
+      ]),
       "",
       `CPU per call, ms (from /proc, 10 ms ticks): server ${f((cpu.server.direct * 1000) / CALLS)} direct, ` +
         `${f((cpu.server.gateway * 1000) / CALLS)} behind the gateway; gateway ${f((cpu.gateway.gateway * 1000) / CALLS)}`,
