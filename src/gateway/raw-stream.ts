@@ -9,6 +9,7 @@ import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
+import { readGrpcRequest, stopUpload } from "../common/http/grpc-request.js";
 import {
   CLIENT_EPOCH_HEADER,
   type HttpRequest,
@@ -28,6 +29,7 @@ import { connectNoDelay } from "./upstream.js";
 const PATH = "/sluice.v1.CanalService/Stream";
 /** Response header of streams relayed as bytes (for tests and curious operators). */
 export const RELAY_HEADER = "sluice-relay";
+/** A StreamRequest is a few names and numbers; anything near this is not one. */
 const MAX_REQUEST_BYTES = 4 << 20;
 const RETRY_MS = 500;
 
@@ -116,6 +118,7 @@ export function createRawStreamHandler(
       if (retry) trailers[RETRY_AFTER_MS] = retry;
       if (!res.headersSent) {
         res.writeHead(200, { "content-type": "application/grpc+proto", ...trailers });
+        stopUpload(req, res);
         res.end();
         return;
       }
@@ -146,10 +149,7 @@ export function createRawStreamHandler(
         : setTimeout(() => finish(new ConnectError("the deadline passed", Code.DeadlineExceeded)), timeout);
     let cleanup = async () => {};
     try {
-      const body = await readBody(req);
-      if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
-        throw new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument);
-      }
+      const body = await readGrpcRequest(req, MAX_REQUEST_BYTES);
       const sreq = fromBinary(StreamRequestSchema, body.subarray(5));
       checkNames(sreq.destination, sreq.clientId);
       await runners.route(sreq.destination, ended.signal);
@@ -273,22 +273,4 @@ export function passTraceContext(from: http2.IncomingHttpHeaders, to: http2.Outg
     const v = from[name];
     if (typeof v === "string") to[name] = v;
   }
-}
-
-export function readBody(req: http2.Http2ServerRequest): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_REQUEST_BYTES) {
-        reject(new ConnectError("request: larger than 4 MiB", Code.ResourceExhausted));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.once("end", () => resolve(Buffer.concat(chunks)));
-    req.once("error", reject);
-  });
 }

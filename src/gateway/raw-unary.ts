@@ -8,6 +8,7 @@ import type * as http2 from "node:http2";
 import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
+import { readGrpcRequest, stopUpload } from "../common/http/grpc-request.js";
 import {
   CLIENT_EPOCH_HEADER,
   type HttpRequest,
@@ -27,7 +28,7 @@ import { type H2Answer, type H2Connection, H2RequestError } from "./h2/connectio
 import type { H2Pool } from "./h2/pool.js";
 import type { ClientHolds } from "./holds.js";
 import type { GatewayMetrics } from "./metrics.js";
-import { RELAY_HEADER, readBody, TRACE_HEADERS } from "./raw-stream.js";
+import { RELAY_HEADER, TRACE_HEADERS } from "./raw-stream.js";
 import { NOT_TAKEN_EFFECT } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
 
@@ -43,7 +44,7 @@ export function createRawUnaryHandler(
   holds: ClientHolds,
   /** The gateway's own HTTP/2 connections to servers (h2/connection.ts: why not node:http2's). */
   connections: H2Pool,
-  /** The largest answer message to relay (the gateway's message limit). */
+  /** The largest request and answer message to relay (the gateway's message limit). */
   maxMessageBytes: number,
   log: Logger,
   metrics?: GatewayMetrics,
@@ -82,10 +83,7 @@ export function createRawUnaryHandler(
             timeoutMs,
           );
     try {
-      const body = await readBody(req);
-      if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
-        throw new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument);
-      }
+      const body = await readGrpcRequest(req, maxMessageBytes);
       const msg = fromBinary(schema, body.subarray(5)) as unknown as {
         destination: string;
         clientId: string;
@@ -182,6 +180,7 @@ export function createRawUnaryHandler(
       const retry = e.metadata.get(RETRY_AFTER_MS);
       if (retry) trailers[RETRY_AFTER_MS] = retry;
       res.writeHead(200, trailers);
+      stopUpload(req, res);
       res.end();
       return e.code;
     } finally {

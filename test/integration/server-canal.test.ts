@@ -293,6 +293,14 @@ describe("canal server, standalone", () => {
         createGrpcTransport({ baseUrl: server.url, sessionManager: sessions }),
       );
       for (const c of [canal, grpc]) await badInput(c);
+      // Over the 4 MiB message limit (the lean path): refused with a code, not a reset stream;
+      // the same connection serves the calls below.
+      const big = await grpc
+        .get({ destination: "example", clientId: "x".repeat(5 << 20), batchSize: 1 })
+        .catch((e: unknown) => e);
+      assert.ok(big instanceof ConnectError);
+      assert.equal(big.code, Code.ResourceExhausted, big.message);
+      assert.match(big.message, /larger than 4194304 bytes/);
       // A Get whose deadline ends before its timeout_ms: deadline_exceeded, in time.
       await grpc.subscribe({ destination: "example", clientId: "grpc-idle", filter: "shop\\.nothing" });
       const started = Date.now();
@@ -369,6 +377,7 @@ describe("canal server, standalone", () => {
         Code.InvalidArgument,
         /timeout_ms/,
       ],
+
       [
         () => canal.subscribe({ destination: "example", clientId: "x", filter: "shop.(orders" }),
         Code.InvalidArgument,

@@ -12,6 +12,7 @@ import { create, type DescMethodUnary, type DescService, fromBinary, toBinary } 
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { abortError, raceAbort } from "./calls.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
+import { readGrpcRequest, stopUpload } from "./grpc-request.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { parseGrpcTimeout } from "./timeout.js";
 
@@ -96,7 +97,7 @@ async function serve(
         );
   const deadlineAt = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   try {
-    const body = await readMessage(req, opts.readMaxBytes);
+    const body = (await readGrpcRequest(req, opts.readMaxBytes)).subarray(5);
     let input: unknown;
     try {
       input = fromBinary(route.method.input, body);
@@ -142,36 +143,11 @@ async function serve(
       "grpc-status": String(e.code),
       "grpc-message": encodeGrpcMessage(e.rawMessage),
     });
+    stopUpload(req, res);
     res.end();
   } finally {
     clearTimeout(deadline);
   }
-}
-
-/** The one uncompressed message of a gRPC request body. */
-function readMessage(req: http2.Http2ServerRequest, maxBytes: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > maxBytes + 5) {
-        reject(new ConnectError(`request: message larger than ${maxBytes} bytes`, Code.ResourceExhausted));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.once("end", () => {
-      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
-        reject(new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument));
-        return;
-      }
-      resolve(body.subarray(5));
-    });
-    req.once("error", reject);
-  });
 }
 
 function requestHeaders(h: http2.IncomingHttpHeaders): Headers {
