@@ -22,6 +22,7 @@ import { performance } from "node:perf_hooks";
 import { H2Connection } from "../../src/gateway/h2/connection.js";
 import { freePort, makeTempDir, removeDir } from "../../test/harness/processes.js";
 import { processCpuSeconds } from "../decode/measure.js";
+import { bareGrpcCall } from "./bare-call.js";
 
 const HAPROXY = "/usr/sbin/haproxy";
 const BLOCK = 500;
@@ -178,25 +179,7 @@ async function main(): Promise<void> {
         return [path, s];
       }),
     ) as Record<string, http2.ClientHttp2Session>;
-    const call = (s: http2.ClientHttp2Session) =>
-      new Promise<void>((resolve, reject) => {
-        const r = s.request({
-          ":method": "POST",
-          ":path": "/x",
-          "content-type": "application/grpc",
-          te: "trailers",
-        });
-        let status: unknown;
-        r.on("trailers", (t) => {
-          status = t["grpc-status"];
-        });
-        r.on("data", () => {});
-        r.on("error", reject);
-        r.on("close", () =>
-          status === "0" ? resolve() : reject(new Error(`grpc-status ${String(status)}`)),
-        );
-        r.end(body);
-      });
+    const call = (s: http2.ClientHttp2Session) => bareGrpcCall(s, "/x", body);
     const paths = Object.keys(ports);
     for (const p of paths) for (let i = 0; i < 1000; i++) await call(clients[p] as http2.ClientHttp2Session);
     const lines = [

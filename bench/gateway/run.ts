@@ -30,6 +30,7 @@ import { startMariaDB } from "../../test/harness/mariadb.js";
 import { freePort, makeTempDir, removeDir, spawnManaged, waitFor } from "../../test/harness/processes.js";
 import { startZooKeeper } from "../../test/harness/zookeeper.js";
 import { processCpuSeconds } from "../decode/measure.js";
+import { bareGrpcCall } from "./bare-call.js";
 
 const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
@@ -150,28 +151,7 @@ async function main(): Promise<void> {
       direct: { session: http2.connect(`http://127.0.0.1:${sp}`), body: getBody("direct") },
       gateway: { session: http2.connect(`http://127.0.0.1:${gp}`), body: getBody("gateway") },
     };
-    const bareGet = (p: Path) =>
-      new Promise<void>((resolve, reject) => {
-        const r = bare[p].session.request({
-          ":method": "POST",
-          ":path": "/sluice.v1.CanalService/Get",
-          "content-type": "application/grpc+proto",
-          te: "trailers",
-        });
-        let status: unknown;
-        r.on("response", (h) => {
-          status ??= h["grpc-status"];
-        });
-        r.on("trailers", (t) => {
-          status = t["grpc-status"];
-        });
-        r.on("data", () => {});
-        r.on("error", reject);
-        r.on("close", () =>
-          status === "0" ? resolve() : reject(new Error(`grpc-status ${String(status)}`)),
-        );
-        r.end(bare[p].body);
-      });
+    const bareGet = (p: Path) => bareGrpcCall(bare[p].session, "/sluice.v1.CanalService/Get", bare[p].body);
     const kinds: Record<string, (p: Path) => Promise<unknown>> = {
       "connect-es": get,
       "bare node:http2": bareGet,

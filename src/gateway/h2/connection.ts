@@ -76,6 +76,8 @@ export interface H2ConnectionOptions {
   pingTimeoutMs?: number;
   /** Close the connection after this long without a call. */
   idleCloseMs?: number;
+  /** Give up when the server has not sent its SETTINGS this long after the connection began. */
+  handshakeTimeoutMs?: number;
 }
 
 interface Stream {
@@ -136,6 +138,8 @@ export class H2Connection {
     const pingIdleMs = options.pingIdleMs ?? 10_000;
     const pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
     const idleCloseMs = options.idleCloseMs ?? 60_000;
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
+    const began = performance.now();
     this.#socket = socket;
     let ready!: () => void;
     let fail!: (err: Error) => void;
@@ -164,7 +168,9 @@ export class H2Connection {
     this.#timer = setInterval(
       () => {
         const now = performance.now();
-        if (this.#pingSentAt > 0 && now - this.#pingSentAt > pingTimeoutMs) {
+        if (!this.#settled && now - began > handshakeTimeoutMs) {
+          this.#destroy(`the server did not start HTTP/2 (no SETTINGS) within ${handshakeTimeoutMs} ms`);
+        } else if (this.#pingSentAt > 0 && now - this.#pingSentAt > pingTimeoutMs) {
           this.#destroy(`the server did not answer a ping within ${pingTimeoutMs} ms`);
         } else if (
           this.#streams.size === 0 &&
@@ -179,7 +185,7 @@ export class H2Connection {
           this.#socket.write(ping);
         }
       },
-      Math.max(100, Math.min(pingIdleMs, pingTimeoutMs) / 2),
+      Math.max(100, Math.min(pingIdleMs, pingTimeoutMs, handshakeTimeoutMs) / 2),
     );
     this.#timer.unref();
   }
@@ -300,8 +306,9 @@ export class H2Connection {
   #sendBody(stream: Stream, parts: Buffer[]): void {
     let body = stream.unsent;
     while (body !== null) {
+      // A window can be below zero after the server lowers its initial window size.
       const n = Math.min(body.length, this.#sendWindow, stream.sendWindow, this.#peerMaxFrame);
-      if (n === 0 && body.length > 0) break;
+      if (n <= 0) break;
       const last = n === body.length;
       const h = Buffer.allocUnsafe(9);
       writeFrameHeader(h, 0, n, DATA, last ? END_STREAM : 0, stream.id);

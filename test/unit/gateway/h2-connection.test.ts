@@ -228,7 +228,7 @@ test("a server that goes away fails open calls, and a missing one fails ready()"
   await assert.rejects(connect(freePort).ready());
 });
 
-test("a silent server is noticed by ping: open calls fail instead of hanging", async () => {
+test("a silent server is noticed: open calls fail by ping, a handshake by its timeout", async () => {
   // A TCP server that accepts and reads, and never answers anything.
   const silent = net.createServer((socket) => socket.on("data", () => {}));
   await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
@@ -242,5 +242,17 @@ test("a silent server is noticed by ping: open calls fail instead of hanging", a
   assert.match(String(err), /did not answer a ping within 200 ms/);
   assert.ok(performance.now() - started < 2000);
   await assert.rejects(c.ready());
+
+  // Waiting for the handshake alone (the pool does) is bounded too.
+  const pool = new H2Pool(() => net.connect({ host: "127.0.0.1", port, noDelay: true }), {
+    handshakeTimeoutMs: 300,
+  });
+  const t = performance.now();
+  await assert.rejects(
+    pool.connected(`127.0.0.1:${port}`),
+    /did not start HTTP\/2 \(no SETTINGS\) within 300 ms/,
+  );
+  assert.ok(performance.now() - t < 2000);
+  pool.close();
   silent.close();
 });
