@@ -25,8 +25,8 @@ import { parseArgs } from "node:util";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
-import type { Entry } from "../../src/gen/sluice/v1/entry_pb.js";
 import type { Position } from "../../src/gen/sluice/v1/position_pb.js";
+import { cursorKey, rowIds, sleep } from "../../test/harness/entries.js";
 import { startMariaDB } from "../../test/harness/mariadb.js";
 import {
   freePort,
@@ -67,21 +67,7 @@ const REGRAB_DELAY_MS = count("regrab-delay", args["regrab-delay"], 0);
 const SERVERS = count("servers", args.servers, 2);
 const CRASH_RESTART_DELAY_MS = count("crash-restart-delay", args["crash-restart-delay"], 0);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const cursorKey = (p: Position | undefined) => (p ? `${p.journalName}:${p.position}:${p.gtid}` : "");
-
-function rowIds(entries: Entry[]): number[] {
-  const out: number[] = [];
-  for (const e of entries) {
-    if (e.payload.case !== "rowChange" || e.payload.value.isDdl) continue;
-    for (const r of e.payload.value.rowDatas) {
-      const id = r.afterColumns.find((c) => c.name === "id");
-      if (id) out.push(Number(id.value));
-    }
-  }
-  return out;
-}
 
 interface Node {
   name: string;

@@ -3,10 +3,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Entry } from "../../src/gen/sluice/v1/entry_pb.js";
 import type { MariaDB } from "../harness/mariadb.js";
 import { type ManagedProcess, spawnManaged, waitFor } from "../harness/processes.js";
 import type { ZooKeeper } from "../harness/zookeeper.js";
+
+/** Row ids of entries, and sleep: shared with the HA tests (test/harness/entries.ts). */
+export { rowIds as ids, sleep } from "../harness/entries.js";
 
 export const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
@@ -90,18 +92,3 @@ export async function startSluiceGateway(
   await ready(name, p, port);
   return p;
 }
-
-/** The ids of the inserted rows in entries (column "id" of row changes, DDL left out). */
-export function ids(entries: Entry[]): number[] {
-  const out: number[] = [];
-  for (const e of entries) {
-    if (e.payload.case !== "rowChange" || e.payload.value.isDdl) continue;
-    for (const r of e.payload.value.rowDatas) {
-      const id = r.afterColumns.find((c) => c.name === "id");
-      if (id) out.push(Number(id.value));
-    }
-  }
-  return out;
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -11,7 +11,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
-import type { Entry } from "../../src/gen/sluice/v1/entry_pb.js";
+import { rowIds } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import {
   freePort,
@@ -123,18 +123,6 @@ async function waitForLoads(servers: Server[], want: number[], what: string): Pr
   );
 }
 
-function ids(entries: Entry[]): number[] {
-  const out: number[] = [];
-  for (const e of entries) {
-    if (e.payload.case !== "rowChange" || e.payload.value.isDdl) continue;
-    for (const r of e.payload.value.rowDatas) {
-      const id = r.afterColumns.find((c) => c.name === "id");
-      if (id) out.push(Number(id.value));
-    }
-  }
-  return out;
-}
-
 /** Gets and acks d1's rows from whichever server runs it, until `count` rows came. */
 async function consume(servers: Server[], count: number, acked: number[]): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -152,7 +140,7 @@ async function consume(servers: Server[], count: number, acked: number[]): Promi
         });
         if (!batch.batchId) continue;
         await s.canal.ack({ destination: "d1", clientId: "mover", batchId: batch.batchId });
-        acked.push(...ids(batch.entries));
+        acked.push(...rowIds(batch.entries));
         progressed = true;
         break;
       } catch (err) {

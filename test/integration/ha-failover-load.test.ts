@@ -11,8 +11,8 @@ import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
-import type { Entry } from "../../src/gen/sluice/v1/entry_pb.js";
 import type { Position } from "../../src/gen/sluice/v1/position_pb.js";
+import { cursorKey, prng, rowIds, sleep } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import {
   freePort,
@@ -31,32 +31,6 @@ const SESSION_TIMEOUT_MS = 2000;
 const ROWS_PER_TX = 100;
 /** The workload is spread over this long, so that the kills land in it. */
 const WRITE_SECONDS = Number(process.env.SLUICE_FAILOVER_SECONDS ?? 60);
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function rowIds(entries: Entry[]): number[] {
-  const out: number[] = [];
-  for (const e of entries) {
-    if (e.payload.case !== "rowChange" || e.payload.value.isDdl) continue;
-    for (const r of e.payload.value.rowDatas) {
-      const id = r.afterColumns.find((c) => c.name === "id");
-      if (id) out.push(Number(id.value));
-    }
-  }
-  return out;
-}
-
-const cursorKey = (p: Position | undefined) => (p ? `${p.journalName}:${p.position}:${p.gtid}` : "");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let db: MariaDB;
 let zk: ZooKeeper;

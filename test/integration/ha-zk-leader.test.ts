@@ -25,8 +25,8 @@ import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
-import type { Entry } from "../../src/gen/sluice/v1/entry_pb.js";
 import type { Position } from "../../src/gen/sluice/v1/position_pb.js";
+import { cursorKey, rowIds, sleep } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import {
   freePort,
@@ -44,21 +44,6 @@ const ROWS_PER_TX = 20;
 const TX_EVERY_MS = 50;
 /** How long to watch the stream after each kill. */
 const WATCH_MS = 12_000;
-
-function rowIds(entries: Entry[]): number[] {
-  const out: number[] = [];
-  for (const e of entries) {
-    if (e.payload.case !== "rowChange" || e.payload.value.isDdl) continue;
-    for (const r of e.payload.value.rowDatas) {
-      const id = r.afterColumns.find((c) => c.name === "id");
-      if (id) out.push(Number(id.value));
-    }
-  }
-  return out;
-}
-
-const cursorKey = (p: Position | undefined) => (p ? `${p.journalName}:${p.position}:${p.gtid}` : "");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let db: MariaDB;
 let zk: ZooKeeper;

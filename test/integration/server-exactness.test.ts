@@ -10,6 +10,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../src/gen/sluice/v1/entry_pb.js";
+import { prng, rowIds } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import {
   freePort,
@@ -22,31 +23,6 @@ import {
 
 const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const ROWS = Number(process.env.SLUICE_EXACTNESS_ROWS ?? 50_000);
-
-// A small deterministic PRNG so a failure can be replayed with the printed seed.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function rowIds(entries: Entry[]): number[] {
-  const out: number[] = [];
-  for (const e of entries) {
-    if (e.payload.case !== "rowChange" || e.payload.value.isDdl) continue;
-    if (e.header?.tableName !== "t") continue;
-    for (const r of e.payload.value.rowDatas) {
-      const id = r.afterColumns.find((c) => c.name === "id");
-      if (id) out.push(Number(id.value));
-    }
-  }
-  return out;
-}
 
 let db: MariaDB;
 let dataDir: string;
@@ -155,7 +131,7 @@ test(`acked rows equal committed rows through random kills (${ROWS} rows)`, {
       } else if (outstanding.length > 0 && (r < 0.55 || outstanding.length >= 5)) {
         const b = outstanding[0] as Entry[] & { batchId?: string };
         await canal.ack({ destination: "w", clientId: "exact", batchId: b.batchId as string });
-        acked.push(...rowIds(b));
+        acked.push(...rowIds(b, "t"));
         outstanding.shift();
       } else {
         const res = await canal.get({

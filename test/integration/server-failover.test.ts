@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
-import type { Entry } from "../../src/gen/sluice/v1/entry_pb.js";
+import { rowIds } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import {
   freePort,
@@ -24,18 +24,6 @@ import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
 
 const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const SESSION_TIMEOUT_MS = 2000;
-
-function ids(entries: Entry[]): number[] {
-  const out: number[] = [];
-  for (const e of entries) {
-    if (e.payload.case !== "rowChange" || e.payload.value.isDdl) continue;
-    for (const r of e.payload.value.rowDatas) {
-      const id = r.afterColumns.find((c) => c.name === "id");
-      if (id) out.push(Number(id.value));
-    }
-  }
-  return out;
-}
 
 let db: MariaDB;
 let zk: ZooKeeper;
@@ -109,7 +97,7 @@ test("a SIGKILLed runner's standby takes over after the session timeout; the con
         batchSize: 3,
         timeoutMs: 5000n,
       });
-      acked.push(...ids(batch.entries));
+      acked.push(...rowIds(batch.entries));
       await viaA.ack({ destination: "example", clientId: "1001", batchId: batch.batchId });
     }
     const unacked = await viaA.get({
@@ -140,7 +128,7 @@ test("a SIGKILLed runner's standby takes over after the session timeout; the con
     });
     const takeoverMs = Date.now() - killedAt;
     assert.ok(subB.epoch > subA.epoch);
-    const rest = ids(first.entries);
+    const rest = rowIds(first.entries);
     await viaB.ack({ destination: "example", clientId: "1001", batchId: first.batchId });
     for (;;) {
       const more = await viaB.get({
@@ -150,7 +138,7 @@ test("a SIGKILLed runner's standby takes over after the session timeout; the con
         timeoutMs: 1500n,
       });
       if (!more.batchId) break;
-      rest.push(...ids(more.entries));
+      rest.push(...rowIds(more.entries));
       await viaB.ack({ destination: "example", clientId: "1001", batchId: more.batchId });
     }
     assert.deepEqual(
@@ -228,7 +216,7 @@ test("split brain: a runner cut off from ZooKeeper stops serving before the stan
       batchSize: 10,
       timeoutMs: 5000n,
     });
-    assert.deepEqual(ids(again.entries), [100]);
+    assert.deepEqual(rowIds(again.entries), [100]);
     // Reconnected, the old runner finds its session expired, joins again and stands by.
     proxy.restore();
     const deadline = Date.now() + 20_000;
