@@ -46,22 +46,27 @@ async function ready(name: string, p: ManagedProcess, port: number, path = "/rea
   );
 }
 
+/**
+ * Starts `sluice server --config config` on `port`, logging to `dir/name.log`, and waits until
+ * `readyPath` answers 200 (`/healthz` for a server that need not reach ZooKeeper yet).
+ */
 export async function startSluiceServer(
   dir: string,
   name: string,
   port: number,
   config: string,
+  opts: { extraArgs?: string[]; readyPath?: string } = {},
 ): Promise<ManagedProcess> {
   const p = spawnManaged(
     name,
     process.execPath,
-    [SLUICE, "server", "--config", config, "--port", String(port)],
+    [SLUICE, "server", "--config", config, "--port", String(port), ...(opts.extraArgs ?? [])],
     {
       logFile: join(dir, `${name}.log`),
       env: { ...process.env, SLUICE_LOG_LEVEL: "info" },
     },
   );
-  await ready(name, p, port);
+  await ready(name, p, port, opts.readyPath);
   return p;
 }
 

@@ -18,27 +18,19 @@
 // (SLUICE_ZKL_SESSION_TIMEOUT_MS=2000 runs it so). If the lease does run out, the stream ends
 // with unavailable and the consumer reopens it; the rows must be exact either way.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import type { Position } from "../../src/gen/sluice/v1/position_pb.js";
+import { startSluiceServer, writeServerConfig } from "../gateway/cluster.js";
 import { cursorKey, rowIds, sleep } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
-import {
-  freePort,
-  type ManagedProcess,
-  makeTempDir,
-  removeDir,
-  spawnManaged,
-  waitFor,
-} from "../harness/processes.js";
+import { freePort, type ManagedProcess, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
 import { startZooKeeperEnsemble, type ZooKeeper } from "../harness/zookeeper.js";
 
-const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const SESSION_TIMEOUT_MS = Number(process.env.SLUICE_ZKL_SESSION_TIMEOUT_MS ?? 6000);
 const ROWS_PER_TX = 20;
 const TX_EVERY_MS = 50;
@@ -52,22 +44,7 @@ before(async () => {
   [db, zk] = await Promise.all([startMariaDB(), startZooKeeperEnsemble(3)]);
   await db.query("CREATE DATABASE zkl; CREATE TABLE zkl.t (id INT PRIMARY KEY, pad VARCHAR(40))");
   dir = makeTempDir("ha-zk-leader");
-  writeFileSync(
-    join(dir, "sluice.yaml"),
-    [
-      "host: 127.0.0.1",
-      "metrics: { enabled: false }",
-      "zk:",
-      `  connect: "${zk.connectString}"`,
-      `  sessionTimeout: ${SESSION_TIMEOUT_MS}ms`,
-      "  regrabDelay: 200ms",
-      "destinations:",
-      "  - name: example",
-      `    source: "${db.sourceUrl}"`,
-      "    heartbeat: 1s",
-      "",
-    ].join("\n"),
-  );
+  writeServerConfig(dir, zk, db, SESSION_TIMEOUT_MS);
 });
 after(async () => {
   await Promise.all([db?.stop(), zk?.stop()]);
@@ -81,22 +58,9 @@ interface Node {
 }
 
 async function start(node: Node): Promise<void> {
-  const p = spawnManaged(
-    node.name,
-    process.execPath,
-    [SLUICE, "server", "--config", join(dir, "sluice.yaml"), "--port", String(node.port)],
-    { logFile: join(dir, `${node.name}.log`), env: { ...process.env, SLUICE_LOG_LEVEL: "info" } },
-  );
-  node.process = p;
-  await waitFor(
-    `${node.name} to listen`,
-    async () =>
-      (await fetch(`http://127.0.0.1:${node.port}/healthz`).catch(() => undefined))?.ok ? true : undefined,
-    {
-      timeoutMs: 30_000,
-      failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),
-    },
-  );
+  node.process = await startSluiceServer(dir, node.name, node.port, join(dir, "sluice.yaml"), {
+    readyPath: "/healthz",
+  });
 }
 
 /** The server's log lines about ZooKeeper between two times, each as "+ms message". */

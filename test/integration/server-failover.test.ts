@@ -2,27 +2,18 @@
 // standby takes over once the runner's session expires, and a consumer goes on from its
 // cursor: nothing acked again, nothing lost.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { startSluiceServer, writeServerConfig } from "../gateway/cluster.js";
 import { rowIds } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
-import {
-  freePort,
-  type ManagedProcess,
-  makeTempDir,
-  removeDir,
-  spawnManaged,
-  waitFor,
-} from "../harness/processes.js";
+import { freePort, type ManagedProcess, makeTempDir, removeDir } from "../harness/processes.js";
 import { startTcpProxy } from "../harness/tcp-proxy.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
 
-const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const SESSION_TIMEOUT_MS = 2000;
 
 let db: MariaDB;
@@ -32,45 +23,17 @@ before(async () => {
   [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
   await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
   dir = makeTempDir("failover");
-  writeFileSync(
-    join(dir, "sluice.yaml"),
-    [
-      "host: 127.0.0.1",
-      "metrics: { enabled: false }",
-      "zk:",
-      `  connect: "${zk.connectString}"`,
-      `  sessionTimeout: ${SESSION_TIMEOUT_MS}ms`,
-      "  regrabDelay: 200ms",
-      "destinations:",
-      "  - name: example",
-      `    source: "${db.sourceUrl}"`,
-      "    heartbeat: 1s",
-      "",
-    ].join("\n"),
-  );
+  writeServerConfig(dir, zk, db, SESSION_TIMEOUT_MS);
 });
 after(async () => {
   await Promise.all([db?.stop(), zk?.stop()]);
   removeDir(dir);
 });
 
-async function startServer(name: string, port: number, zkConnect?: string): Promise<ManagedProcess> {
-  const args = [SLUICE, "server", "--config", join(dir, "sluice.yaml"), "--port", String(port)];
-  if (zkConnect) args.push("--zk", zkConnect);
-  const p = spawnManaged(name, process.execPath, args, {
-    logFile: join(dir, `${name}.log`),
-    env: { ...process.env, SLUICE_LOG_LEVEL: "info" },
+function startServer(name: string, port: number, zkConnect?: string): Promise<ManagedProcess> {
+  return startSluiceServer(dir, name, port, join(dir, "sluice.yaml"), {
+    extraArgs: zkConnect ? ["--zk", zkConnect] : [],
   });
-  await waitFor(
-    `${name} to listen`,
-    async () =>
-      (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
-    {
-      timeoutMs: 30_000,
-      failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),
-    },
-  );
-  return p;
 }
 
 test("a SIGKILLed runner's standby takes over after the session timeout; the consumer loses nothing", async () => {
