@@ -10,6 +10,7 @@
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
+import { prng } from "../../test/harness/entries.js";
 import {
   type BinlogPos,
   comparePos,
@@ -136,18 +137,6 @@ interface TableState {
   hi: number;
   rounds: number;
   rows: number;
-}
-
-/** A small deterministic PRNG (mulberry32) for picking update ranges. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function generate(db: BenchServer, opts: GenerateOptions): Promise<Dataset> {
