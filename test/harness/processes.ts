@@ -29,6 +29,24 @@ export interface ManagedProcess {
 const live = new Set<ManagedProcess>();
 let hooksInstalled = false;
 
+// Under `node --test` (one process per file): once the file's tests and hooks are done, a
+// socket or timer a failed test left behind would keep the process, and the run, waiting
+// forever. Give it a grace period, long enough for the runner to have reported every result,
+// then exit with the code the runner set. (Not --test-force-exit, which exits at once and can
+// drop results from the report: nodejs/node#64833.)
+const LINGER_MS = 15_000;
+if (process.env.NODE_TEST_CONTEXT) {
+  const { after } = await import("node:test");
+  after(() => {
+    setTimeout(() => {
+      process.stderr.write(
+        `test file still running ${LINGER_MS / 1000} s after its tests ended (a handle left open): exiting\n`,
+      );
+      process.exit();
+    }, LINGER_MS).unref();
+  });
+}
+
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
