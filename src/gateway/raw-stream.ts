@@ -264,10 +264,10 @@ export function createRawStreamHandler(
   }
 }
 
-/** The caller's W3C trace context goes on to the server unchanged (byte relays make no span). */
 /** W3C trace context, passed on so the server's spans join the client's trace. */
 export const TRACE_HEADERS = ["traceparent", "tracestate"];
 
+/** The caller's W3C trace context goes on to the server unchanged (byte relays make no span). */
 export function passTraceContext(from: http2.IncomingHttpHeaders, to: http2.OutgoingHttpHeaders): void {
   for (const name of TRACE_HEADERS) {
     const v = from[name];

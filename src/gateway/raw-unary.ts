@@ -167,7 +167,7 @@ export function createRawUnaryHandler(
         const trailers = pass(answer.trailers);
         if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
         res.end();
-        return Number(status ?? 0);
+        return Number(status);
       }
     } catch (err) {
       const e = gone.signal.aborted ? ConnectError.from(gone.signal.reason) : ConnectError.from(err);
