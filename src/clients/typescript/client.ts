@@ -5,6 +5,7 @@ import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { AdminService } from "../../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
 import { CanalConnector, type ConnectorOptions } from "./connector.js";
+import { peerResetAsUnavailable } from "./peer-reset.js";
 import { BatchStream, type StreamOptions } from "./stream.js";
 
 export class SluiceClient {
@@ -14,6 +15,8 @@ export class SluiceClient {
   readonly admin: Client<typeof AdminService>;
 
   constructor(transport: Transport) {
+    // A connection closed under a call is `unavailable` (retried), not the caller's `canceled`.
+    transport = peerResetAsUnavailable(transport);
     this.canal = createClient(CanalService, transport);
     this.admin = createClient(AdminService, transport);
   }

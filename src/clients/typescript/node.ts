@@ -41,7 +41,7 @@ export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
     case "grpc":
       if (opts.httpVersion === "1.1") throw new RangeError('transport "grpc" needs httpVersion "2"');
       return new SluiceClient(
-        createGrpcTransport({ baseUrl: opts.baseUrl, interceptors: opts.interceptors }),
+        createGrpcTransport({ baseUrl: opts.baseUrl, interceptors: opts.interceptors, ...HTTP2_KEEPALIVE }),
       );
     default:
       throw new RangeError(`transport must be "connect", "grpc" or "grpc-web", got "${protocol}"`);

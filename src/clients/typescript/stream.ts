@@ -198,11 +198,7 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
           const err = this.#endedBy ?? ConnectError.from(caught);
           this.#endSubscription();
           await this.#ackChain.catch(() => {});
-          // Our signal did not fire (checked above), so a `canceled` here is the peer resetting
-          // the stream (a gateway or server going away), not the caller: subscribe again.
-          const peerReset = err.code === Code.Canceled;
-          if (!isRetryable(err) && !peerReset && !(err.code === Code.AlreadyExists && this.#opts.wait))
-            throw err;
+          if (!isRetryable(err) && !(err.code === Code.AlreadyExists && this.#opts.wait)) throw err;
           const delayMs = backoff.next(err);
           if (delayMs === undefined) throw err;
           this.#opts.onRetry?.({ error: err, attempt: backoff.attempt, delayMs });
