@@ -91,6 +91,8 @@ export class PositionTracker {
   reached = false;
   readonly #endSeq: number;
   readonly #endPos: number;
+  /** fileSeq(file), kept so that events between ROTATEs cost no regex. */
+  #seq = 0;
   /** Trailing checksum bytes on every event (4 with CRC32). Learned from the format event. */
   #checksumLength: number;
 
@@ -108,8 +110,9 @@ export class PositionTracker {
     const flags = ev.readUInt16LE(17);
     if (type === TYPE_ROTATE) {
       this.file = rotateTarget(ev, this.#checksumLength);
+      this.#seq = fileSeq(this.file);
       this.position = Number(ev.readBigUInt64LE(HEADER_LENGTH));
-      if (fileSeq(this.file) > this.#endSeq) this.reached = true;
+      if (this.#seq > this.#endSeq) this.reached = true;
       return this.reached;
     }
     if (type === TYPE_FORMAT_DESCRIPTION) {
@@ -121,7 +124,7 @@ export class PositionTracker {
     if (logPos === 0 || (flags & FLAG_ARTIFICIAL) !== 0) return this.reached;
     this.position = logPos;
     if (this.file !== "") {
-      const seq = fileSeq(this.file);
+      const seq = this.#seq;
       if (seq > this.#endSeq || (seq === this.#endSeq && logPos >= this.#endPos)) this.reached = true;
     }
     return this.reached;
