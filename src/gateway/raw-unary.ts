@@ -4,9 +4,11 @@
 // they are, without connect-es's client machinery in between. Retries are those of the typed
 // path (relay.ts): only when the server could not be reached, or answered unavailable before
 // doing anything. Other protocols take the typed path (canal-proxy.ts).
+
 import type * as http2 from "node:http2";
 import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { CallCancel } from "../common/call-cancel.js";
 import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
 import { readGrpcRequest, stopUpload } from "../common/http/grpc-request.js";
 import {
@@ -68,7 +70,8 @@ export function createRawUnaryHandler(
     req: http2.Http2ServerRequest,
     res: http2.Http2ServerResponse,
   ): Promise<number> {
-    const gone = new AbortController();
+    // Not an AbortController: one per call would fill the old generation (call-cancel.ts).
+    const gone = new CallCancel();
     // After a whole answer, "close" is the normal end: no error (and its stack trace) to build.
     res.once("close", () => {
       if (!res.writableFinished) gone.abort(new ConnectError("the client went away", Code.Canceled));
@@ -93,13 +96,13 @@ export function createRawUnaryHandler(
       const node = await holds.validate(msg.destination, msg.clientId, msg.session);
       let stale: bigint | undefined;
       for (let attempt = 1; ; attempt++) {
-        const runner = await runners.route(msg.destination, gone.signal, stale);
+        const runner = await runners.route(msg.destination, gone, stale);
         let connection: H2Connection;
         try {
           connection = await connections.connected(runner.address);
         } catch (err) {
           // Not reached: nothing was sent; the next runner may answer.
-          if (attempt < MAX_ATTEMPTS && !gone.signal.aborted) {
+          if (attempt < MAX_ATTEMPTS && !gone.aborted) {
             stale = runner.epoch;
             continue;
           }
@@ -124,9 +127,9 @@ export function createRawUnaryHandler(
         }
         let answer: H2Answer;
         try {
-          answer = await connection.request(fields, body, gone.signal, maxMessageBytes + 5);
+          answer = await connection.request(fields, body, gone, maxMessageBytes + 5);
         } catch (err) {
-          if (gone.signal.aborted) throw gone.signal.reason;
+          if (gone.aborted) throw gone.reason;
           if (err instanceof H2RequestError && err.tooLarge) {
             throw new ConnectError(
               `answer: larger than the gateway's message limit (${maxMessageBytes} bytes); ask for smaller batches`,
@@ -156,7 +159,7 @@ export function createRawUnaryHandler(
           status === String(Code.Unavailable) &&
           NOT_TAKEN_EFFECT.test(decodeGrpcMessage(message)) &&
           attempt < MAX_ATTEMPTS &&
-          !gone.signal.aborted
+          !gone.aborted
         ) {
           stale = runner.epoch;
           continue;
@@ -170,7 +173,7 @@ export function createRawUnaryHandler(
         return Number(status);
       }
     } catch (err) {
-      const e = gone.signal.aborted ? ConnectError.from(gone.signal.reason) : ConnectError.from(err);
+      const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
       if (res.writableEnded || res.stream.destroyed || res.headersSent) return e.code;
       const trailers: Record<string, string> = {
         "content-type": "application/grpc+proto",

@@ -3,6 +3,7 @@
 // A destination is watched from the first call that names it; every change of its running
 // node (a new runner, none during an election) updates the table and wakes the calls that
 // wait for a runner, and tells the open streams of that destination (they end on a change).
+import type { CancelSignal } from "../common/call-cancel.js";
 import { notFound, unavailable } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
 import { type ZkClient, ZkError } from "../common/zk/client.js";
@@ -69,7 +70,7 @@ export class RunnerTable {
    * ZooKeeper has no such destination. `staleEpoch`: a runner that just failed a call; wait for
    * another one (a new election) instead.
    */
-  async route(destination: string, signal?: AbortSignal, staleEpoch?: bigint): Promise<Runner> {
+  async route(destination: string, signal?: CancelSignal, staleEpoch?: bigint): Promise<Runner> {
     const deadline = Date.now() + this.holdMs;
     const entry = this.#entry(destination);
     for (;;) {
@@ -203,7 +204,7 @@ function parseAddress(data: string): string {
   return data.trim();
 }
 
-function waitFor(p: Promise<void>, ms: number, signal?: AbortSignal): Promise<void> {
+function waitFor(p: Promise<void>, ms: number, signal?: CancelSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);

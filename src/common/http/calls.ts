@@ -11,10 +11,12 @@
 import {
   Code,
   ConnectError,
+  type ContextValues,
   createContextKey,
   type Interceptor,
   type StreamResponse,
 } from "@connectrpc/connect";
+import type { CancelSignal } from "../call-cancel.js";
 
 /**
  * The server's shutdown signal, in every call's context values: `ctx.values.get(shutdownSignalKey)`.
@@ -23,6 +25,20 @@ import {
 export const shutdownSignalKey = createContextKey<AbortSignal>(new AbortController().signal, {
   description: "sluice: server shutdown signal",
 });
+
+/**
+ * The call's cancellation as a CancelSignal, where the server's lean gRPC path set one: a
+ * handler that waits should prefer it to `ctx.signal`, which that path makes only when read
+ * (an AbortSignal per call fills the old generation on Node 20: ../call-cancel.ts).
+ */
+export const callCancelKey = createContextKey<CancelSignal | undefined>(undefined, {
+  description: "sluice: the call's cancel signal",
+});
+
+/** The signal a handler should wait on: the lean path's CancelSignal, or ctx.signal. */
+export function cancelSignalOf(ctx: { signal: AbortSignal; values: ContextValues }): CancelSignal {
+  return ctx.values.get(callCancelKey) ?? ctx.signal;
+}
 
 export interface CallGuardOptions {
   /** Fires when the server starts to close: streaming handlers' signals fire. */
@@ -46,7 +62,7 @@ export function callGuard({ shutdown, force }: CallGuardOptions): Interceptor {
 }
 
 /** Reason of an aborted signal as a ConnectError (deadline_exceeded, canceled, unavailable...). */
-export function abortError(signal: AbortSignal): ConnectError {
+export function abortError(signal: CancelSignal): ConnectError {
   const reason: unknown = signal.reason;
   if (reason instanceof ConnectError) return reason;
   if (reason === undefined) return new ConnectError("call was aborted", Code.Canceled);
@@ -74,17 +90,18 @@ export function linkSignals(a: AbortSignal, b: AbortSignal): AbortSignal {
 }
 
 /** `p`, or a rejection with the reason of the first of `signals` to fire. */
-export function raceAbort<T>(p: Promise<T>, signals: AbortSignal[]): Promise<T> {
+export function raceAbort<T>(p: Promise<T>, signals: CancelSignal[]): Promise<T> {
   const fired = signals.find((s) => s.aborted);
   if (fired !== undefined) {
     p.catch(() => {});
     return Promise.reject(abortError(fired));
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (ev: Event) => {
+    // No Event argument: a CallCancel calls its listeners without one.
+    const onAbort = () => {
       done();
       p.catch(() => {});
-      reject(abortError(ev.target as AbortSignal));
+      reject(abortError(signals.find((s) => s.aborted) as CancelSignal));
     };
     const done = () => {
       for (const s of signals) s.removeEventListener("abort", onAbort);

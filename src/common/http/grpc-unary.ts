@@ -10,7 +10,8 @@
 import type * as http2 from "node:http2";
 import { create, type DescMethodUnary, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
-import { abortError, raceAbort } from "./calls.js";
+import { abortSignalOf, CallCancel } from "../call-cancel.js";
+import { abortError, callCancelKey, raceAbort } from "./calls.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
 import { readGrpcRequest, stopUpload } from "./grpc-request.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
@@ -82,7 +83,8 @@ async function serve(
   timeoutMs: number | undefined,
   opts: { readMaxBytes: number; force: AbortSignal },
 ): Promise<void> {
-  const gone = new AbortController();
+  // Not an AbortController: ctx.signal is made only if the handler reads it (../call-cancel.ts).
+  const gone = new CallCancel();
   res.once("close", () => {
     if (!res.writableFinished) gone.abort(new ConnectError("the client went away", Code.Canceled));
   });
@@ -107,6 +109,9 @@ async function serve(
         Code.InvalidArgument,
       );
     }
+    const values = createContextValues();
+    values.set(callCancelKey, gone);
+    let signal: AbortSignal | undefined;
     const ctx: HandlerContext = {
       service: route.service,
       method: route.method,
@@ -116,12 +121,15 @@ async function serve(
       requestHeader: requestHeaders(req.headers),
       responseHeader: new Headers(),
       responseTrailer: new Headers(),
-      signal: gone.signal,
+      get signal() {
+        signal ??= abortSignalOf(gone);
+        return signal;
+      },
       timeoutMs: () => (deadlineAt === undefined ? undefined : deadlineAt - Date.now()),
-      values: createContextValues(),
+      values,
     };
     // The deadline and a forced shutdown end the call even if the handler waits on.
-    const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [gone.signal, opts.force]);
+    const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [gone, opts.force]);
     const message = toBinary(route.method.output, create(route.method.output, output as never));
     if (res.writableEnded || res.stream.destroyed) return;
     const frame = Buffer.allocUnsafe(5 + message.length);
@@ -133,7 +141,7 @@ async function serve(
     res.addTrailers({ ...headerObject(ctx.responseTrailer), "grpc-status": "0" });
     res.end();
   } catch (err) {
-    const e = gone.signal.aborted ? abortError(gone.signal) : ConnectError.from(err);
+    const e = gone.aborted ? abortError(gone) : ConnectError.from(err);
     if (res.writableEnded || res.stream.destroyed || res.headersSent) return;
     // Trailers-only answer, as connect-es writes it: the error's metadata (retry-after-ms...)
     // beside grpc-status and grpc-message.

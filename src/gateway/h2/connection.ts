@@ -12,7 +12,9 @@
 // callers may retry them), SETTINGS_MAX_CONCURRENT_STREAMS (requests wait their turn).
 // What it leaves out: server push (disabled in SETTINGS), priorities, request bodies that
 // stream, TLS (the gateway reaches servers over h2c).
+
 import type { Socket } from "node:net";
+import type { CancelSignal } from "../../common/call-cancel.js";
 import { encodeHeaderBlock, HpackDecoder } from "./hpack.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -92,7 +94,7 @@ interface Stream {
   recvUnacked: number;
   resolve(answer: H2Answer): void;
   reject(err: Error): void;
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
@@ -100,7 +102,7 @@ interface Waiting {
   fields: readonly (readonly [string, string])[];
   body: Buffer;
   maxAnswerBytes: number;
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
   resolve(answer: H2Answer): void;
   reject(err: Error): void;
 }
@@ -214,7 +216,7 @@ export class H2Connection {
   request(
     fields: readonly (readonly [string, string])[],
     body: Buffer,
-    signal?: AbortSignal,
+    signal?: CancelSignal,
     maxAnswerBytes = Number.POSITIVE_INFINITY,
   ): Promise<H2Answer> {
     return new Promise<H2Answer>((resolve, reject) => {
@@ -256,7 +258,7 @@ export class H2Connection {
 
   #start(w: Waiting): void {
     if (w.signal?.aborted) {
-      w.reject(w.signal.reason);
+      w.reject(w.signal.reason as Error);
       return;
     }
     const id = this.#nextId;

@@ -1,6 +1,7 @@
 // CanalService on a server: validates requests, maps them onto destinations, and turns
 // failures into the error codes of docs/api.md.
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { cancelSignalOf } from "../../common/http/calls.js";
 import type {
   Batch as BatchMessage,
   CanalService,
@@ -83,7 +84,9 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       if (timeoutMs > MAX_TIMEOUT_MS)
         throw invalid("timeout_ms", `must be at most ${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
       const epoch = await fence(ctx, destination, req.clientId);
-      const batch = await call(() => destination.get(req.clientId, req.batchSize, timeoutMs, ctx.signal));
+      const batch = await call(() =>
+        destination.get(req.clientId, req.batchSize, timeoutMs, cancelSignalOf(ctx)),
+      );
       if (!batch) return emptyGet(destination.epoch);
       if (superseded(destination, req.clientId, epoch)) {
         // A newer holder came while this Get waited: what it took goes back, the caller gets nothing.

@@ -3,6 +3,7 @@
 // sequence numbers; the ring keeps [first, next) and drops from the front when told that no
 // reader needs the oldest entries any more. When it is full, `full` is true and the reader
 // must wait (back-pressure) until trim() frees room.
+import type { CancelSignal } from "../../common/call-cancel.js";
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { EntryPosition } from "./positions.js";
 
@@ -90,12 +91,12 @@ export class EntryRing {
   }
 
   /** Resolves at the next append, or after `timeoutMs`, or when `signal` aborts. */
-  waitForAppend(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  waitForAppend(timeoutMs: number, signal?: CancelSignal): Promise<void> {
     return waitOn(this.#appendWaiters, timeoutMs, signal);
   }
 
   /** Resolves once the ring has room again. */
-  waitForSpace(signal?: AbortSignal): Promise<void> {
+  waitForSpace(signal?: CancelSignal): Promise<void> {
     if (!this.full) return Promise.resolve();
     return waitOn(this.#spaceWaiters, Number.POSITIVE_INFINITY, signal);
   }
@@ -109,7 +110,7 @@ export class EntryRing {
   }
 }
 
-function waitOn(set: Set<() => void>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+function waitOn(set: Set<() => void>, timeoutMs: number, signal?: CancelSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { abortSignalOf, CallCancel } from "../../../src/common/call-cancel.js";
 import { abortError, linkSignals, raceAbort } from "../../../src/common/http/calls.js";
 
 test("a linked signal fires with the reason of the first of its two signals", () => {
@@ -48,4 +49,35 @@ test("raceAbort resolves with the promise, or rejects with the signal's reason a
   b.abort(new ConnectError("x", Code.Unavailable));
   await assert.rejects(loser);
   await new Promise((resolve) => setTimeout(resolve, 20));
+});
+
+test("a CallCancel runs its listeners once, on abort, and keeps its first reason", () => {
+  const cancel = new CallCancel();
+  const calls: string[] = [];
+  const a = () => calls.push("a");
+  const b = () => calls.push("b");
+  cancel.addEventListener("abort", a, { once: true });
+  cancel.addEventListener("abort", a); // the same listener again: once
+  cancel.addEventListener("abort", b);
+  cancel.removeEventListener("abort", b);
+  assert.equal(cancel.aborted, false);
+  const reason = new ConnectError("the client went away", Code.Canceled);
+  cancel.abort(reason);
+  cancel.abort(new Error("later"));
+  cancel.addEventListener("abort", () => calls.push("late")); // as an AbortSignal: never runs
+  assert.deepEqual(calls, ["a"]);
+  assert.equal(cancel.aborted, true);
+  assert.equal(cancel.reason, reason);
+});
+
+test("raceAbort takes a CallCancel beside AbortSignals; abortSignalOf makes a real signal of one", async () => {
+  const cancel = new CallCancel();
+  const shutdown = new AbortController();
+  const raced = raceAbort(new Promise(() => {}), [cancel, shutdown.signal]);
+  const asSignal = abortSignalOf(cancel);
+  cancel.abort(new ConnectError("the deadline passed", Code.DeadlineExceeded));
+  await assert.rejects(raced, (e: unknown) => e instanceof ConnectError && e.code === Code.DeadlineExceeded);
+  assert.equal(asSignal.aborted, true);
+  assert.equal(asSignal.reason, cancel.reason);
+  assert.equal(abortSignalOf(cancel).aborted, true, "of an aborted one: aborted at once");
 });
