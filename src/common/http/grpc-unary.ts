@@ -9,7 +9,13 @@
 // method take connect-es's path, with identical results (test/integration/http-server.test.ts).
 import type * as http2 from "node:http2";
 import { create, type DescMethodUnary, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
 import { abortSignalOf, CallCancel } from "../call-cancel.js";
 import { abortError, callCancelKey, raceAbort } from "./calls.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
@@ -111,23 +117,14 @@ async function serve(
     }
     const values = createContextValues();
     values.set(callCancelKey, gone);
-    let signal: AbortSignal | undefined;
-    const ctx: HandlerContext = {
-      service: route.service,
-      method: route.method,
-      protocolName: "grpc",
-      requestMethod: "POST",
-      url: `http://${req.authority}${req.url}`,
-      requestHeader: requestHeaders(req.headers),
-      responseHeader: new Headers(),
-      responseTrailer: new Headers(),
-      get signal() {
-        signal ??= abortSignalOf(gone);
-        return signal;
-      },
-      timeoutMs: () => (deadlineAt === undefined ? undefined : deadlineAt - Date.now()),
+    const ctx = new LeanContext(
+      route,
+      `http://${req.authority}${req.url}`,
+      requestHeaders(req.headers),
+      gone,
       values,
-    };
+    );
+    if (deadlineAt !== undefined) ctx.timeoutMs = () => deadlineAt - Date.now();
     // The deadline and a forced shutdown end the call even if the handler waits on.
     const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [gone, opts.force]);
     const message = toBinary(route.method.output, create(route.method.output, output as never));
@@ -157,6 +154,44 @@ async function serve(
     clearTimeout(deadline);
   }
 }
+
+/**
+ * The handler context of a lean call. A class, not an object literal with a `get signal()`:
+ * V8 keeps a literal's accessor pair in the old generation, and through the getter's closure
+ * that kept the whole call (request, response, stream) alive past young-generation GCs:
+ * 7 KB promoted per call, measured with the sampling heap profiler, against 0.7 KB so.
+ */
+class LeanContext implements HandlerContext {
+  readonly service: DescService;
+  readonly method: DescMethodUnary;
+  readonly protocolName = "grpc";
+  readonly requestMethod = "POST";
+  readonly responseHeader = new Headers();
+  readonly responseTrailer = new Headers();
+  timeoutMs: () => number | undefined = noDeadline;
+  readonly #cancel: CallCancel;
+  #signal: AbortSignal | undefined;
+
+  constructor(
+    route: Route,
+    readonly url: string,
+    readonly requestHeader: Headers,
+    cancel: CallCancel,
+    readonly values: ContextValues,
+  ) {
+    this.service = route.service;
+    this.method = route.method;
+    this.#cancel = cancel;
+  }
+
+  /** Made when first read (an AbortSignal per call costs: ../call-cancel.ts). */
+  get signal(): AbortSignal {
+    this.#signal ??= abortSignalOf(this.#cancel);
+    return this.#signal;
+  }
+}
+
+const noDeadline = () => undefined;
 
 function requestHeaders(h: http2.IncomingHttpHeaders): Headers {
   const out = new Headers();
