@@ -1,0 +1,171 @@
+// bench/gateway/promoted.ts: what each unary Get leaves to the old generation, in the server or
+// in the gateway. Objects that survive young-generation GCs make those GCs' pauses longer and
+// bring full GCs: the latency tail of every call (docs/benchmarks.md).
+//
+//   node dist/bench/gateway/promoted.js [--target server|gateway] [--calls N]
+//
+// Starts the harness's MariaDB and ZooKeeper; the target runs in this process (the other one,
+// for --target gateway the server, as a child process), and a child process sends N sequential
+// gRPC Gets (timeoutMs 0, nothing to read) over a bare node:http2 session. V8's sampling heap
+// profiler, told to drop what young-generation GCs collect, then holds what was promoted (or is
+// still alive). Prints bytes per call and the 12 allocation sites with the most.
+import "../../src/cli/runtime-flags.js";
+import { fork } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createLogger } from "../../src/common/log.js";
+import { startGateway } from "../../src/gateway/gateway.js";
+import { CanalService, GetRequestSchema } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { loadServerConfig } from "../../src/server/config/load.js";
+import { startServer } from "../../src/server/server.js";
+import { startSluiceServer, writeServerConfig } from "../../test/gateway/cluster.js";
+import { startMariaDB } from "../../test/harness/mariadb.js";
+import { freePort, makeTempDir, removeDir, waitFor } from "../../test/harness/processes.js";
+import { startZooKeeper } from "../../test/harness/zookeeper.js";
+
+const CLIENT_SOURCE = `
+import http2 from "node:http2";
+const [url, hex] = process.argv.slice(2);
+const body = Buffer.from(hex, "hex");
+const session = http2.connect(url);
+const call = () => new Promise((resolve, reject) => {
+  const r = session.request({ ":method": "POST", ":path": "/sluice.v1.CanalService/Get", "content-type": "application/grpc+proto", te: "trailers" });
+  let status;
+  r.on("response", (h) => { status ??= h["grpc-status"]; });
+  r.on("trailers", (t) => { status = t["grpc-status"]; });
+  r.on("data", () => {});
+  r.on("error", reject);
+  r.on("close", () => (status === "0" ? resolve() : reject(new Error("grpc-status " + status))));
+  r.end(body);
+});
+process.on("message", async (n) => {
+  for (let i = 0; i < n; i++) await call();
+  process.send("done");
+});
+`;
+
+function args(): { target: "server" | "gateway"; calls: number } {
+  const argv = process.argv.slice(2);
+  let target: "server" | "gateway" = "gateway";
+  let calls = 5000;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (a === "--target" && (v === "server" || v === "gateway")) target = v;
+    else if (a === "--calls" && v !== undefined && /^\d+$/.test(v)) calls = Number(v);
+    else throw new Error(`usage: promoted.js [--target server|gateway] [--calls N] (bad: ${a})`);
+    i++;
+  }
+  return { target, calls };
+}
+
+const { target, calls } = args();
+process.env.SLUICE_LOG_LEVEL = "warn";
+const [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
+const dir = makeTempDir("bench-promoted");
+const stops: (() => Promise<void>)[] = [];
+try {
+  await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY)");
+  const config = writeServerConfig(dir, zk, db);
+  const serverPort = await freePort();
+  let port = serverPort;
+  if (target === "server") {
+    const server = await startServer(
+      loadServerConfig({ argv: ["--config", config, "--port", String(serverPort)], env: process.env }),
+    );
+    stops.push(() => server.close());
+  } else {
+    const server = await startSluiceServer(dir, "server", serverPort, config);
+    stops.push(() => server.stop());
+    const gateway = await startGateway({
+      host: "127.0.0.1",
+      port: 0,
+      zk: zk.connectString,
+      zkRoot: "/otter/canal",
+      zkSessionTimeoutMs: 6000,
+      holdMs: 5000,
+      leaseIdleMs: 30_000,
+      maxMessageBytes: 64 << 20,
+      shutdownTimeoutMs: 1000,
+      logger: createLogger("gateway"),
+    });
+    stops.unshift(() => gateway.close());
+    port = gateway.port;
+  }
+  const url = `http://127.0.0.1:${port}`;
+  const client = createClient(CanalService, createGrpcTransport({ baseUrl: url }));
+  // The server may still be taking its destination: subscribe once it does.
+  const { session } = await waitFor(
+    "the subscription",
+    () => client.subscribe({ destination: "example", clientId: "promoted" }).catch(() => undefined),
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const message = toBinary(
+    GetRequestSchema,
+    create(GetRequestSchema, {
+      destination: "example",
+      clientId: "promoted",
+      batchSize: 10,
+      timeoutMs: 0n,
+      session,
+    }),
+  );
+  const body = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), Buffer.from(message)]);
+  const clientFile = join(dir, "client.mjs");
+  writeFileSync(clientFile, CLIENT_SOURCE);
+  const child = fork(clientFile, [url, body.toString("hex")]);
+  stops.unshift(async () => {
+    child.kill();
+  });
+  const run = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      child.once("message", () => resolve());
+      child.once("exit", (code) => reject(new Error(`the client exited (${code})`)));
+      child.send(n);
+    });
+  await run(1500); // warm-up: JIT, connections, caches
+
+  const inspector = new Session();
+  inspector.connect();
+  await inspector.post("HeapProfiler.startSampling", {
+    samplingInterval: 256,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: false,
+  });
+  const cpu0 = process.cpuUsage();
+  await run(calls);
+  const cpu = process.cpuUsage(cpu0);
+  const { profile } = await inspector.post("HeapProfiler.stopSampling");
+  inspector.disconnect();
+
+  const bySite = new Map<string, number>();
+  let total = 0;
+  const walk = (node: typeof profile.head, stack: string[]) => {
+    const f = node.callFrame;
+    const here = `${f.functionName || "(anonymous)"} ${f.url.replace(/.*\/(dist|node_modules)\//, "$1/")}:${f.lineNumber + 1}`;
+    const path = [here, ...stack].slice(0, 3);
+    if (node.selfSize > 0) {
+      total += node.selfSize;
+      const key = path.join(" < ");
+      bySite.set(key, (bySite.get(key) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) walk(child, path);
+  };
+  walk(profile.head, []);
+  console.log(
+    `${target}: ${calls} sequential Gets; promoted (or still alive) ${(total / calls).toFixed(0)} bytes per call; ` +
+      `CPU ${((cpu.user + cpu.system) / 1000 / calls).toFixed(3)} ms per call (this process, sampling on)`,
+  );
+  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    console.log(`${(bytes / calls).toFixed(0).padStart(7)}  ${site}`);
+  }
+} finally {
+  for (const stop of stops) await stop().catch(() => {});
+  await Promise.allSettled([db.stop(), zk.stop()]);
+  removeDir(dir);
+}
+process.exit(0);
