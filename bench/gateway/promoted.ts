@@ -11,9 +11,8 @@
 // still alive). Prints bytes per call and the 12 allocation sites with the most.
 import "../../src/cli/runtime-flags.js";
 import { fork } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
-import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -27,26 +26,8 @@ import { startMariaDB } from "../../test/harness/mariadb.js";
 import { freePort, makeTempDir, removeDir, waitFor } from "../../test/harness/processes.js";
 import { startZooKeeper } from "../../test/harness/zookeeper.js";
 
-const CLIENT_SOURCE = `
-import http2 from "node:http2";
-const [url, hex] = process.argv.slice(2);
-const body = Buffer.from(hex, "hex");
-const session = http2.connect(url);
-const call = () => new Promise((resolve, reject) => {
-  const r = session.request({ ":method": "POST", ":path": "/sluice.v1.CanalService/Get", "content-type": "application/grpc+proto", te: "trailers" });
-  let status;
-  r.on("response", (h) => { status ??= h["grpc-status"]; });
-  r.on("trailers", (t) => { status = t["grpc-status"]; });
-  r.on("data", () => {});
-  r.on("error", reject);
-  r.on("close", () => (status === "0" ? resolve() : reject(new Error("grpc-status " + status))));
-  r.end(body);
-});
-process.on("message", async (n) => {
-  for (let i = 0; i < n; i++) await call();
-  process.send("done");
-});
-`;
+/** The child that sends the calls (get-loop.ts, compiled next to this file). */
+const GET_LOOP = fileURLToPath(new URL("./get-loop.js", import.meta.url));
 
 function args(): { target: "server" | "gateway"; calls: number } {
   const argv = process.argv.slice(2);
@@ -115,9 +96,7 @@ try {
     }),
   );
   const body = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), Buffer.from(message)]);
-  const clientFile = join(dir, "client.mjs");
-  writeFileSync(clientFile, CLIENT_SOURCE);
-  const child = fork(clientFile, [url, body.toString("hex")]);
+  const child = fork(GET_LOOP, [url, "/sluice.v1.CanalService/Get", body.toString("hex")]);
   stops.unshift(async () => {
     child.kill();
   });

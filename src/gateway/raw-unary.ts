@@ -4,7 +4,6 @@
 // they are, without connect-es's client machinery in between. Retries are those of the typed
 // path (relay.ts): only when the server could not be reached, or answered unavailable before
 // doing anything. Other protocols take the typed path (canal-proxy.ts).
-
 import type * as http2 from "node:http2";
 import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";

@@ -40,9 +40,9 @@ let url: string;
 const GATEWAY_ARGS = ["--hold", "8s", "--lease-idle", "3s", "--zk-session-timeout", "30s"];
 const servers = new Map<string, { port: number; p: ManagedProcess }>();
 let nextId = 1;
-// A test that fails mid-way ends within this time instead of leaving its clients retrying
-// (and the file running) until the runner's 15-minute limit.
-const TEST = { timeout: 120_000 };
+// A test that fails mid-way ends its suite within this time instead of leaving its clients
+// retrying (and the file running) until the runner's 15-minute limit.
+const SUITE = { timeout: 300_000 };
 
 /** Inserts `count` rows with fresh ids, `perTx` per transaction; returns their ids. */
 async function insertRows(count: number, perTx = 1): Promise<number[]> {
@@ -144,243 +144,223 @@ async function runnerName(): Promise<string> {
   throw new Error(`runner ${address} is not one of ours`);
 }
 
-describe("the TypeScript client through the gateway", () => {
-  test(
-    "client.stream over connect (HTTP/1.1), grpc and grpc-web: the exact rows, acked once each",
-    TEST,
-    async () => {
-      const variants = [
-        { transport: "connect", httpVersion: "1.1" },
-        { transport: "grpc", httpVersion: "2" },
-        { transport: "grpc-web", httpVersion: "1.1" },
-      ] as const;
-      for (const v of variants) {
-        const clientId = `gw-${v.transport}`;
-        const client = createSluiceClient({ baseUrl: url, ...v });
-        let ids: Promise<number[]> | undefined;
-        const acked: number[] = [];
-        const stop = new AbortController();
-        for await (const batch of client.stream({
-          destination: "example",
-          clientId,
-          filter: "shop\\.orders",
-          batchSize: 5,
-          window: 3,
-          signal: stop.signal,
-          onSubscribed: () => {
-            ids ??= insertRows(40, 3);
-          },
-        })) {
-          const got = idsOf(batch);
-          assert.equal(await batch.ack(), true);
-          acked.push(...got);
-          if (acked.length >= 40) break;
-        }
-        stop.abort();
-        assert.deepEqual(acked, await ids, `${v.transport} over HTTP/${v.httpVersion}`);
-      }
-    },
-  );
-
-  test(
-    "examples/stream.js and examples/canal-style.js, run as a user runs them: exactly the workload",
-    TEST,
-    async () => {
-      for (const [file, clientId] of [
-        ["stream.js", "gw-ex-stream"],
-        ["canal-style.js", "gw-ex-canal"],
-      ] as const) {
-        await register(clientId);
-        const ids = await insertRows(60, 4);
-        const { stdout } = await execFileAsync(process.execPath, [`${EXAMPLES}${file}`], {
-          env: {
-            ...process.env,
-            SLUICE_URL: url,
-            SLUICE_CLIENT_ID: clientId,
-            SLUICE_FILTER: "shop\\.orders",
-            SLUICE_MAX_ROWS: String(ids.length),
-          },
-          timeout: 60_000,
-        });
-        assert.deepEqual(
-          stdout
-            .trim()
-            .split("\n")
-            .map((l) => Number((JSON.parse(l) as { after: { id: string | number } }).after.id)),
-          ids,
-          file,
-        );
-      }
-    },
-  );
-
-  test(
-    "the canal-shaped connector: getWithoutAck / rollback / ack, and a server SIGKILL between gets: exact rows",
-    TEST,
-    async () => {
-      const client = createSluiceClient({ baseUrl: url });
-      const connector = client.connector({
-        destination: "example",
-        clientId: "gw-canal",
-        retry: { initialDelayMs: 50, maxDelayMs: 500 },
-      });
-      await connector.connect();
-      await connector.subscribe("shop\\.orders");
-      const ids = await insertRows(30, 3);
+describe("the TypeScript client through the gateway", SUITE, () => {
+  test("client.stream over connect (HTTP/1.1), grpc and grpc-web: the exact rows, acked once each", async () => {
+    const variants = [
+      { transport: "connect", httpVersion: "1.1" },
+      { transport: "grpc", httpVersion: "2" },
+      { transport: "grpc-web", httpVersion: "1.1" },
+    ] as const;
+    for (const v of variants) {
+      const clientId = `gw-${v.transport}`;
+      const client = createSluiceClient({ baseUrl: url, ...v });
+      let ids: Promise<number[]> | undefined;
       const acked: number[] = [];
-      let rolledBack = false;
-      let killed = false;
-      while (acked.length < ids.length) {
-        const m = await connector.getWithoutAck(7, { timeoutMs: 5000 });
-        if (m.id === "") continue;
-        if (!rolledBack) {
-          rolledBack = true;
-          assert.deepEqual(await connector.rollback(), [m.id]);
-          continue;
-        }
-        acked.push(...m.rows().map((r) => Number(r.after?.id)));
-        await connector.ack(m.id);
-        if (!killed && acked.length >= 15) {
-          // The lease of the connector's hold outlives the runner: the connector subscribes again
-          // with its session and keeps the hold.
-          killed = true;
+      const stop = new AbortController();
+      for await (const batch of client.stream({
+        destination: "example",
+        clientId,
+        filter: "shop\\.orders",
+        batchSize: 5,
+        window: 3,
+        signal: stop.signal,
+        onSubscribed: () => {
+          ids ??= insertRows(40, 3);
+        },
+      })) {
+        const got = idsOf(batch);
+        assert.equal(await batch.ack(), true);
+        acked.push(...got);
+        if (acked.length >= 40) break;
+      }
+      stop.abort();
+      assert.deepEqual(acked, await ids, `${v.transport} over HTTP/${v.httpVersion}`);
+    }
+  });
+
+  test("examples/stream.js and examples/canal-style.js, run as a user runs them: exactly the workload", async () => {
+    for (const [file, clientId] of [
+      ["stream.js", "gw-ex-stream"],
+      ["canal-style.js", "gw-ex-canal"],
+    ] as const) {
+      await register(clientId);
+      const ids = await insertRows(60, 4);
+      const { stdout } = await execFileAsync(process.execPath, [`${EXAMPLES}${file}`], {
+        env: {
+          ...process.env,
+          SLUICE_URL: url,
+          SLUICE_CLIENT_ID: clientId,
+          SLUICE_FILTER: "shop\\.orders",
+          SLUICE_MAX_ROWS: String(ids.length),
+        },
+        timeout: 60_000,
+      });
+      assert.deepEqual(
+        stdout
+          .trim()
+          .split("\n")
+          .map((l) => Number((JSON.parse(l) as { after: { id: string | number } }).after.id)),
+        ids,
+        file,
+      );
+    }
+  });
+
+  test("the canal-shaped connector: getWithoutAck / rollback / ack, and a server SIGKILL between gets: exact rows", async () => {
+    const client = createSluiceClient({ baseUrl: url });
+    const connector = client.connector({
+      destination: "example",
+      clientId: "gw-canal",
+      retry: { initialDelayMs: 50, maxDelayMs: 500 },
+    });
+    await connector.connect();
+    await connector.subscribe("shop\\.orders");
+    const ids = await insertRows(30, 3);
+    const acked: number[] = [];
+    let rolledBack = false;
+    let killed = false;
+    while (acked.length < ids.length) {
+      const m = await connector.getWithoutAck(7, { timeoutMs: 5000 });
+      if (m.id === "") continue;
+      if (!rolledBack) {
+        rolledBack = true;
+        assert.deepEqual(await connector.rollback(), [m.id]);
+        continue;
+      }
+      acked.push(...m.rows().map((r) => Number(r.after?.id)));
+      await connector.ack(m.id);
+      if (!killed && acked.length >= 15) {
+        // The lease of the connector's hold outlives the runner: the connector subscribes again
+        // with its session and keeps the hold.
+        killed = true;
+        const name = await runnerName();
+        const s = servers.get(name) as { port: number; p: ManagedProcess };
+        await s.p.kill();
+        servers.set(name, { port: s.port, p: await startSluiceServer(dir, name, s.port, config) });
+      }
+    }
+    assert.deepEqual(acked, ids);
+    const rest = await connector.get(7, { timeoutMs: 0 });
+    assert.equal(rest.id, "", "nothing left");
+    await connector.unsubscribe();
+  });
+
+  test("a SIGKILL of the running server and a gateway restart mid-stream: exact acked sequence", async () => {
+    const client = createSluiceClient({ baseUrl: url, transport: "grpc" });
+    const stop = new AbortController();
+    const events: string[] = [];
+    const subscriptions: number[] = [];
+    let gatewayDown = false;
+    try {
+      let ids: Promise<number[]> | undefined;
+      const acked: number[] = [];
+      let stale = 0;
+      for await (const batch of client.stream({
+        destination: "example",
+        clientId: "gw-ha",
+        filter: "shop\\.orders",
+        batchSize: 25,
+        window: 4,
+        signal: stop.signal,
+        retry: { initialDelayMs: 50, maxDelayMs: 500 },
+        onSubscribed: (s) => {
+          subscriptions.push(s.subscription);
+          ids ??= insertRows(300, 10);
+        },
+      })) {
+        const got = idsOf(batch);
+        if (events.length === 0 && acked.length >= 100) {
           const name = await runnerName();
+          events.push(`SIGKILL ${name} after ${acked.length} rows`);
           const s = servers.get(name) as { port: number; p: ManagedProcess };
           await s.p.kill();
+          if (!(await batch.ack())) stale++;
+          // It comes back as a standby.
           servers.set(name, { port: s.port, p: await startSluiceServer(dir, name, s.port, config) });
+          continue;
         }
-      }
-      assert.deepEqual(acked, ids);
-      const rest = await connector.get(7, { timeoutMs: 0 });
-      assert.equal(rest.id, "", "nothing left");
-      await connector.unsubscribe();
-    },
-  );
-
-  test(
-    "a SIGKILL of the running server and a gateway restart mid-stream: exact acked sequence",
-    TEST,
-    async () => {
-      const client = createSluiceClient({ baseUrl: url, transport: "grpc" });
-      const stop = new AbortController();
-      const events: string[] = [];
-      const subscriptions: number[] = [];
-      let gatewayDown = false;
-      try {
-        let ids: Promise<number[]> | undefined;
-        const acked: number[] = [];
-        let stale = 0;
-        for await (const batch of client.stream({
-          destination: "example",
-          clientId: "gw-ha",
-          filter: "shop\\.orders",
-          batchSize: 25,
-          window: 4,
-          signal: stop.signal,
-          retry: { initialDelayMs: 50, maxDelayMs: 500 },
-          onSubscribed: (s) => {
-            subscriptions.push(s.subscription);
-            ids ??= insertRows(300, 10);
-          },
-        })) {
-          const got = idsOf(batch);
-          if (events.length === 0 && acked.length >= 100) {
-            const name = await runnerName();
-            events.push(`SIGKILL ${name} after ${acked.length} rows`);
-            const s = servers.get(name) as { port: number; p: ManagedProcess };
-            await s.p.kill();
-            if (!(await batch.ack())) stale++;
-            // It comes back as a standby.
-            servers.set(name, { port: s.port, p: await startSluiceServer(dir, name, s.port, config) });
-            continue;
-          }
-          if (events.length === 1 && acked.length >= 200) {
-            events.push(`SIGKILL and restart of the gateway after ${acked.length} rows`);
-            await gateway.kill();
-            gatewayDown = true;
-            if (!(await batch.ack())) stale++;
-            gateway = await startSluiceGateway(dir, "gateway-2", gatewayPort, zk, GATEWAY_ARGS);
-            gatewayDown = false;
-            continue;
-          }
-          if (await batch.ack()) acked.push(...got);
-          else stale++;
-          if (acked.length >= 300) break;
+        if (events.length === 1 && acked.length >= 200) {
+          events.push(`SIGKILL and restart of the gateway after ${acked.length} rows`);
+          await gateway.kill();
+          gatewayDown = true;
+          if (!(await batch.ack())) stale++;
+          gateway = await startSluiceGateway(dir, "gateway-2", gatewayPort, zk, GATEWAY_ARGS);
+          gatewayDown = false;
+          continue;
         }
-        process.stdout.write(
-          `# ${events.join("; ")}; ${subscriptions.length} subscriptions, ${stale} stale acks refused\n`,
-        );
-        assert.equal(events.length, 2);
-        assert.ok(stale >= 2, "the batch held at each kill could not be acked");
-        assert.ok(subscriptions.length >= 3, "subscribed again after each kill");
-        assert.deepEqual(acked, await ids, "every row acked exactly once, in order");
-      } finally {
-        stop.abort();
-        // The tests after this one need a gateway.
-        if (gatewayDown) gateway = await startSluiceGateway(dir, "gateway-3", gatewayPort, zk, GATEWAY_ARGS);
+        if (await batch.ack()) acked.push(...got);
+        else stale++;
+        if (acked.length >= 300) break;
       }
-    },
-  );
+      process.stdout.write(
+        `# ${events.join("; ")}; ${subscriptions.length} subscriptions, ${stale} stale acks refused\n`,
+      );
+      assert.equal(events.length, 2);
+      assert.ok(stale >= 2, "the batch held at each kill could not be acked");
+      assert.ok(subscriptions.length >= 3, "subscribed again after each kill");
+      assert.deepEqual(acked, await ids, "every row acked exactly once, in order");
+    } finally {
+      stop.abort();
+      // The tests after this one need a gateway.
+      if (gatewayDown) gateway = await startSluiceGateway(dir, "gateway-3", gatewayPort, zk, GATEWAY_ARGS);
+    }
+  });
 
-  test(
-    "a held clientId: already_exists naming the holder; wait: true stands by and takes over",
-    TEST,
-    async () => {
-      const holder = createSluiceClient({ baseUrl: url });
-      const standbyClient = createSluiceClient({ baseUrl: url });
-      await register("gw-held");
-      const ids = await insertRows(6, 1);
-      const holderStop = new AbortController();
-      // One transaction (BEGIN, row, END) per batch.
-      const held = holder.stream({
+  test("a held clientId: already_exists naming the holder; wait: true stands by and takes over", async () => {
+    const holder = createSluiceClient({ baseUrl: url });
+    const standbyClient = createSluiceClient({ baseUrl: url });
+    await register("gw-held");
+    const ids = await insertRows(6, 1);
+    const holderStop = new AbortController();
+    // One transaction (BEGIN, row, END) per batch.
+    const held = holder.stream({
+      destination: "example",
+      clientId: "gw-held",
+      batchSize: 3,
+      signal: holderStop.signal,
+    });
+    const it = held[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.ok(!first.done);
+    assert.equal(await first.value.ack(), true);
+    const firstIds = idsOf(first.value);
+    assert.deepEqual(firstIds, ids.slice(0, 1));
+
+    // Without wait: refused at once, not retried.
+    const refused = await (async () => {
+      for await (const _ of standbyClient.stream({ destination: "example", clientId: "gw-held" })) break;
+    })().catch((e: unknown) => e);
+    assert.ok(refused instanceof ConnectError, String(refused));
+    assert.equal(refused.code, Code.AlreadyExists);
+    assert.match(refused.rawMessage, /held by .* through gateway .* since .*wait: true/);
+
+    // With wait: stands by, and goes on after the holder's last ack when the holder goes.
+    const standbyStop = new AbortController();
+    const rest: number[] = [];
+    const standby = (async () => {
+      for await (const batch of standbyClient.stream({
         destination: "example",
         clientId: "gw-held",
         batchSize: 3,
-        signal: holderStop.signal,
-      });
-      const it = held[Symbol.asyncIterator]();
-      const first = await it.next();
-      assert.ok(!first.done);
-      assert.equal(await first.value.ack(), true);
-      const firstIds = idsOf(first.value);
-      assert.deepEqual(firstIds, ids.slice(0, 1));
-
-      // Without wait: refused at once, not retried.
-      const refused = await (async () => {
-        for await (const _ of standbyClient.stream({ destination: "example", clientId: "gw-held" })) break;
-      })().catch((e: unknown) => e);
-      assert.ok(refused instanceof ConnectError, String(refused));
-      assert.equal(refused.code, Code.AlreadyExists);
-      assert.match(refused.rawMessage, /held by .* through gateway .* since .*wait: true/);
-
-      // With wait: stands by, and goes on after the holder's last ack when the holder goes.
-      const standbyStop = new AbortController();
-      const rest: number[] = [];
-      const standby = (async () => {
-        for await (const batch of standbyClient.stream({
-          destination: "example",
-          clientId: "gw-held",
-          batchSize: 3,
-          wait: true,
-          signal: standbyStop.signal,
-        })) {
-          if (await batch.ack()) rest.push(...idsOf(batch));
-          if (firstIds.length + rest.length >= ids.length) break;
-        }
-      })();
-      await sleep(500);
-      assert.deepEqual(rest, [], "nothing while the holder holds");
-      holderStop.abort();
-      await it.return?.();
-      await standby;
-      standbyStop.abort();
-      assert.deepEqual([...firstIds, ...rest], ids);
-    },
-  );
+        wait: true,
+        signal: standbyStop.signal,
+      })) {
+        if (await batch.ack()) rest.push(...idsOf(batch));
+        if (firstIds.length + rest.length >= ids.length) break;
+      }
+    })();
+    await sleep(500);
+    assert.deepEqual(rest, [], "nothing while the holder holds");
+    holderStop.abort();
+    await it.return?.();
+    await standby;
+    standbyStop.abort();
+    assert.deepEqual([...firstIds, ...rest], ids);
+  });
 });
 
-describe("sluice tail and sluice status through the gateway", () => {
-  test("tail: exactly the workload, in order, acked; the next tail goes on after it", TEST, async () => {
+describe("sluice tail and sluice status through the gateway", SUITE, () => {
+  test("tail: exactly the workload, in order, acked; the next tail goes on after it", async () => {
     await register("gw-cli");
     const ids = await insertRows(40, 4);
     const r = await sluice([
@@ -412,64 +392,60 @@ describe("sluice tail and sluice status through the gateway", () => {
     assert.deepEqual(jsonIds(next.stdout), more);
   });
 
-  test(
-    "status shows the runner and the holder; a held clientId: tail exits 4, tail --wait takes over",
-    TEST,
-    async () => {
-      await register("gw-status");
-      const tail = spawn(
+  test("status shows the runner and the holder; a held clientId: tail exits 4, tail --wait takes over", async () => {
+    await register("gw-status");
+    const tail = spawn(
+      process.execPath,
+      [SLUICE_MAIN, "tail", "-c", "gw-status", "--format", "json", "--max-seconds", "30"],
+      { env: { ...process.env, SLUICE_URL: url }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    try {
+      await waitFor(
+        "the tail to hold gw-status",
+        () => zkc.get(new ZkPaths().clientRunning("example", "gw-status")).catch(() => undefined),
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      const runner = servers.get(await runnerName())?.port;
+      const text = await sluice(["status"]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, new RegExp(`running +127\\.0\\.0\\.1:${runner} \\(epoch \\d+, since `));
+      assert.match(
+        text.stdout,
+        new RegExp(`^ {2}gw-status .* 127\\.0\\.0\\.1:\\d+ via 127\\.0\\.0\\.1:${gatewayPort}`, "m"),
+      );
+
+      // The CLI with the held clientId: exit code 4, naming the holder.
+      const held = await sluice(["tail", "-c", "gw-status", "--max-seconds", "10"]);
+      assert.equal(held.code, 4, held.stderr);
+      assert.match(held.stderr, /sluice tail: client gw-status of destination example is held by /);
+
+      // --wait: stands by while the holder holds, takes over when it exits, goes on after it.
+      const waiting = spawn(
         process.execPath,
-        [SLUICE_MAIN, "tail", "-c", "gw-status", "--format", "json", "--max-seconds", "30"],
+        [SLUICE_MAIN, "tail", "-c", "gw-status", "--wait", "--format", "json", "--max-rows", "3"],
         { env: { ...process.env, SLUICE_URL: url }, stdio: ["ignore", "pipe", "pipe"] },
       );
-      try {
-        await waitFor(
-          "the tail to hold gw-status",
-          () => zkc.get(new ZkPaths().clientRunning("example", "gw-status")).catch(() => undefined),
-          { timeoutMs: 20_000, intervalMs: 100 },
-        );
-        const runner = servers.get(await runnerName())?.port;
-        const text = await sluice(["status"]);
-        assert.equal(text.code, 0, text.stderr);
-        assert.match(text.stdout, new RegExp(`running +127\\.0\\.0\\.1:${runner} \\(epoch \\d+, since `));
-        assert.match(
-          text.stdout,
-          new RegExp(`^ {2}gw-status .* 127\\.0\\.0\\.1:\\d+ via 127\\.0\\.0\\.1:${gatewayPort}`, "m"),
-        );
-
-        // The CLI with the held clientId: exit code 4, naming the holder.
-        const held = await sluice(["tail", "-c", "gw-status", "--max-seconds", "10"]);
-        assert.equal(held.code, 4, held.stderr);
-        assert.match(held.stderr, /sluice tail: client gw-status of destination example is held by /);
-
-        // --wait: stands by while the holder holds, takes over when it exits, goes on after it.
-        const waiting = spawn(
-          process.execPath,
-          [SLUICE_MAIN, "tail", "-c", "gw-status", "--wait", "--format", "json", "--max-rows", "3"],
-          { env: { ...process.env, SLUICE_URL: url }, stdio: ["ignore", "pipe", "pipe"] },
-        );
-        let out = "";
-        let err = "";
-        waiting.stdout.on("data", (b: Buffer) => {
-          out += b.toString();
-        });
-        waiting.stderr.on("data", (b: Buffer) => {
-          err += b.toString();
-        });
-        const exited = new Promise<number | null>((r) => waiting.once("exit", (code) => r(code)));
-        await sleep(1000);
-        assert.equal(waiting.exitCode, null, `the standby tail waits: ${err}`);
+      let out = "";
+      let err = "";
+      waiting.stdout.on("data", (b: Buffer) => {
+        out += b.toString();
+      });
+      waiting.stderr.on("data", (b: Buffer) => {
+        err += b.toString();
+      });
+      const exited = new Promise<number | null>((r) => waiting.once("exit", (code) => r(code)));
+      await sleep(1000);
+      assert.equal(waiting.exitCode, null, `the standby tail waits: ${err}`);
+      tail.kill("SIGINT");
+      await new Promise((r) => tail.once("exit", r));
+      const ids = await insertRows(3, 1);
+      assert.equal(await exited, 0, err);
+      assert.deepEqual(jsonIds(out), ids);
+    } finally {
+      if (tail.exitCode === null) {
         tail.kill("SIGINT");
         await new Promise((r) => tail.once("exit", r));
-        const ids = await insertRows(3, 1);
-        assert.equal(await exited, 0, err);
-        assert.deepEqual(jsonIds(out), ids);
-      } finally {
-        if (tail.exitCode === null) {
-          tail.kill("SIGINT");
-          await new Promise((r) => tail.once("exit", r));
-        }
       }
-    },
-  );
+    }
+  });
 });

@@ -12,7 +12,6 @@
 // callers may retry them), SETTINGS_MAX_CONCURRENT_STREAMS (requests wait their turn).
 // What it leaves out: server push (disabled in SETTINGS), priorities, request bodies that
 // stream, TLS (the gateway reaches servers over h2c).
-
 import type { Socket } from "node:net";
 import type { CancelSignal } from "../../common/call-cancel.js";
 import { encodeHeaderBlock, HpackDecoder } from "./hpack.js";

@@ -13,9 +13,15 @@ let server: http2.Http2Server;
 let baseUrl: string;
 /** Set by a call whose request arrived, to let the test close its connection at that moment. */
 let arrived: (() => void) | undefined;
+/** The server's connections, to close them as a killed process would. */
+const sockets = new Set<Socket>();
 
 before(async () => {
   server = http2.createServer();
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {});
     stream.resume();
@@ -47,14 +53,6 @@ function closeConnectionOnArrival(): void {
     }, 50);
   };
 }
-const sockets = new Set<Socket>();
-before(() => {
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-});
-
 const ACK = { destination: "d", clientId: "c", batchId: "1", session: "s" };
 
 test("a unary call whose connection closes is unavailable, not canceled", async () => {
