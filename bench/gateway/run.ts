@@ -1,13 +1,16 @@
 // bench/gateway: what the gateway costs, against talking to the server directly, in one run.
 //
-//   node dist/bench/gateway/run.js [--rows N] [--rounds N] [--calls N]
+//   node dist/bench/gateway/run.js [--rows N] [--rounds N] [--calls N] [--warmup N]
 //
 // Starts the test harness's MariaDB and ZooKeeper, one `sluice server --zk` and one
 // `sluice gateway` (child processes, loopback), then measures, alternating direct and
 // gateway so that drift on the machine hits both alike:
 // - latency: --calls sequential unary Get calls (timeoutMs 0, nothing to read) over gRPC
 //   (HTTP/2), p50 / p99 / mean per path, in blocks of 250, once with connect-es's client and
-//   once with a bare node:http2 session;
+//   once with a bare node:http2 session, each after --warmup calls per path (default 2000: the
+//   server's and the gateway's first seconds, JIT and a burst of survivors in every scavenge,
+//   cost them about 40% more CPU per call, which is start-up, not what a running gateway adds);
+//   p99 also over the calls that none of the bench's own GC pauses touched (see below);
 // - throughput: --rounds rounds per path; each round subscribes a fresh clientId, commits
 //   --rows rows (transactions of 100 rows), then streams them (batchSize 100, window 8) and
 //   acks every batch with the unary Ack; rows per second from the first batch to the last ack
@@ -20,7 +23,7 @@ import { writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
+import { PerformanceObserver, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
@@ -46,6 +49,7 @@ function arg(name: string, fallback: number): number {
 const ROWS = arg("--rows", 100_000);
 const ROUNDS = arg("--rounds", 5);
 const CALLS = arg("--calls", 4000);
+const WARMUP = arg("--warmup", 2000);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 type Canal = Client<typeof CanalService>;
@@ -156,40 +160,60 @@ async function main(): Promise<void> {
       "connect-es": get,
       "bare node:http2": bareGet,
     };
-    type Summary = Record<Path, { p50: number; p99: number; mean: number }>;
+    type Summary = Record<Path, { p50: number; p99: number; mean: number; p99Clean: number; gcHit: number }>;
     const latency: Record<string, Summary> = {};
+    // The client's own GC pauses (it runs in this process) land on both paths alike, but they
+    // make each path's p99 a draw of a few long pauses (connect-es's client promotes much of
+    // every call), so the difference of two p99s swings by a millisecond or more from run to
+    // run. Each call is timed together with whether one of this process's GCs overlapped it, and
+    // p99 is shown also over the calls that no client GC touched: what the path itself costs.
+    const clientGc: [number, number][] = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) clientGc.push([e.startTime, e.startTime + e.duration]);
+    });
+    gcObserver.observe({ entryTypes: ["gc"] });
     // CPU per call of the server and of the gateway, each measured over the blocks of its path
     // (the gateway's over the gateway blocks; the server's over the direct blocks, and over the
     // gateway blocks for what it does behind the gateway), with the connect-es client.
     const cpu = { server: { direct: 0, gateway: 0 }, gateway: { direct: 0, gateway: 0 } };
     for (const [kind, call] of Object.entries(kinds)) {
-      for (const p of ["direct", "gateway"] as Path[]) for (let i = 0; i < 200; i++) await call(p); // warm up
-      const samples: Record<Path, number[]> = { direct: [], gateway: [] };
+      for (const p of ["direct", "gateway"] as Path[]) for (let i = 0; i < WARMUP; i++) await call(p); // warm up
+      // Per call: when it started, how long it took (ms).
+      const samples: Record<Path, [number, number][]> = { direct: [], gateway: [] };
       for (let done = 0; done < CALLS; done += 250) {
         for (const p of ["direct", "gateway"] as Path[]) {
           const [s0, g0] = [cpuSeconds(server.child.pid), cpuSeconds(gateway.child.pid)];
           for (let i = 0; i < 250; i++) {
             const t = performance.now();
             await call(p);
-            samples[p].push(performance.now() - t);
+            samples[p].push([t, performance.now() - t]);
           }
           if (kind !== "connect-es") continue;
           cpu.server[p] += cpuSeconds(server.child.pid) - s0;
           cpu.gateway[p] += cpuSeconds(gateway.child.pid) - g0;
         }
       }
+      await new Promise((r) => setTimeout(r, 50)); // the observer's last entries
       const summary = {} as Summary;
       for (const p of ["direct", "gateway"] as Path[]) {
-        const s = samples[p].sort((a, b) => a - b);
+        const hit = ([t, ms]: [number, number]) => clientGc.some(([a, b]) => a < t + ms && b > t);
+        const s = samples[p].map(([, ms]) => ms).sort((a, b) => a - b);
+        const clean = samples[p]
+          .filter((x) => !hit(x))
+          .map(([, ms]) => ms)
+          .sort((a, b) => a - b);
         summary[p] = {
           p50: percentile(s, 50),
           p99: percentile(s, 99),
           mean: s.reduce((a, b) => a + b, 0) / s.length,
+          p99Clean: percentile(clean, 99),
+          gcHit: s.length - clean.length,
         };
       }
       latency[kind] = summary;
     }
     for (const b of Object.values(bare)) b.session.close();
+    gcObserver.disconnect();
 
     // Throughput.
     let nextId = 1;
@@ -245,13 +269,14 @@ async function main(): Promise<void> {
       `bench/gateway: ${cpus().length} cpus, ${cpus()[0]?.model ?? "?"}, node ${process.version}`,
       "",
       `latency: unary Get (nothing to read), ${CALLS} calls per path and client over gRPC/HTTP/2, ms`,
-      "| client | path | p50 | p99 | mean |",
-      "|---|---|---|---|---|",
+      "| client | path | p50 | p99 | mean | p99 of the calls no client GC touched (calls touched) |",
+      "|---|---|---|---|---|---|",
       ...Object.entries(latency).flatMap(([kind, l]) => [
         ...(["direct", "gateway"] as Path[]).map(
-          (p) => `| ${kind} | ${p} | ${f(l[p].p50)} | ${f(l[p].p99)} | ${f(l[p].mean)} |`,
+          (p) =>
+            `| ${kind} | ${p} | ${f(l[p].p50)} | ${f(l[p].p99)} | ${f(l[p].mean)} | ${f(l[p].p99Clean)} (${l[p].gcHit}) |`,
         ),
-        `| ${kind} | added by the gateway | ${f(l.gateway.p50 - l.direct.p50)} | ${f(l.gateway.p99 - l.direct.p99)} | ${f(l.gateway.mean - l.direct.mean)} |`,
+        `| ${kind} | added by the gateway | ${f(l.gateway.p50 - l.direct.p50)} | ${f(l.gateway.p99 - l.direct.p99)} | ${f(l.gateway.mean - l.direct.mean)} | ${f(l.gateway.p99Clean - l.direct.p99Clean)} |`,
       ]),
       "",
       `CPU per call, ms (from /proc, 10 ms ticks): server ${f((cpu.server.direct * 1000) / CALLS)} direct, ` +
