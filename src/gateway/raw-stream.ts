@@ -9,7 +9,7 @@ import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
-import { readGrpcRequest, stopUpload } from "../common/http/grpc-request.js";
+import { readGrpcRequest } from "../common/http/grpc-request.js";
 import {
   CLIENT_EPOCH_HEADER,
   type HttpRequest,
@@ -118,7 +118,6 @@ export function createRawStreamHandler(
       if (retry) trailers[RETRY_AFTER_MS] = retry;
       if (!res.headersSent) {
         res.writeHead(200, { "content-type": "application/grpc+proto", ...trailers });
-        stopUpload(req, res);
         res.end();
         return;
       }

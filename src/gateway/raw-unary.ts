@@ -9,7 +9,7 @@ import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CallCancel } from "../common/call-cancel.js";
 import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
-import { readGrpcRequest, stopUpload } from "../common/http/grpc-request.js";
+import { readGrpcRequest } from "../common/http/grpc-request.js";
 import {
   CLIENT_EPOCH_HEADER,
   type HttpRequest,
@@ -182,7 +182,6 @@ export function createRawUnaryHandler(
       const retry = e.metadata.get(RETRY_AFTER_MS);
       if (retry) trailers[RETRY_AFTER_MS] = retry;
       res.writeHead(200, trailers);
-      stopUpload(req, res);
       res.end();
       return e.code;
     } finally {

@@ -724,6 +724,32 @@ describe("one port speaks HTTP/1.1, h2c, Connect, gRPC and gRPC-Web", () => {
     assert.equal(JSON.parse(body as string).code, "resource_exhausted");
   });
 
+  test("HTTP/1.1: a client that reads the answer only after sending all of a too-large request gets resource_exhausted, and the connection goes on", async () => {
+    // connect-es's HTTP/1.1 client sends the whole body before it reads the answer: the server
+    // must read and drop the rest of a refused request (it used to leave the socket paused until
+    // the keep-alive timeout reset it, and the client reported ECONNRESET).
+    const client = createClient(
+      AdminService,
+      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+    );
+    // 5 MiB: the first 4 MiB are read and refused, the rest waits on the socket. It used to stay
+    // there, so that the next request on the connection (64 MiB) was never read.
+    for (const mib of [5, 64, 5]) {
+      const started = Date.now();
+      await assert.rejects(client.getDestination({ destination: "d".repeat(mib * 1024 * 1024) }), (err) => {
+        const e = ConnectError.from(err);
+        assert.equal(e.code, Code.ResourceExhausted, e.message);
+        return true;
+      });
+      assert.ok(Date.now() - started < 5_000, "answered well before the keep-alive timeout");
+    }
+    const after = await client.listDestinations({});
+    assert.deepEqual(
+      after.destinations.map((d) => d.name),
+      ["example", "orders"],
+    );
+  });
+
   test("plain HTTP endpoints (extraHandlers) over HTTP/1.1 and h2c; 404 elsewhere", async () => {
     for (const version of ["--http1.1", "--http2-prior-knowledge"]) {
       const ok = await curl([version, `${server.url}/healthz`]);

@@ -1,13 +1,13 @@
 // The body of a gRPC request that carries one message (unary calls, a server stream's request),
 // read whole: shared by the server's lean path (grpc-unary.ts) and the gateway's byte relays.
-import * as http2 from "node:http2";
+import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /**
  * Resolves with the whole body, its 5-byte prefix included, once it is one uncompressed
  * message of at most `maxMessageBytes`. A larger one rejects with resource_exhausted as soon
  * as it passes the limit; what follows is read and dropped, not kept, so that the caller can
- * still answer (then `stopUpload`).
+ * still answer and the client can finish sending.
  */
 export function readGrpcRequest(req: http2.Http2ServerRequest, maxMessageBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -37,17 +37,5 @@ export function readGrpcRequest(req: http2.Http2ServerRequest, maxMessageBytes: 
       resolve(body);
     });
     req.once("error", reject);
-  });
-}
-
-/**
- * After an answer written before the client finished sending (a request refused as too
- * large): once the answer is out, tells the client to stop (RST_STREAM with NO_ERROR, as
- * RFC 9113 section 8.1 has it) instead of reading the rest of its upload.
- */
-export function stopUpload(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
-  if (req.complete) return;
-  res.once("finish", () => {
-    if (!req.complete && !res.stream.destroyed) res.stream.close(http2.constants.NGHTTP2_NO_ERROR);
   });
 }

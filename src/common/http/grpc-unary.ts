@@ -19,7 +19,7 @@ import {
 import { abortSignalOf, CallCancel } from "../call-cancel.js";
 import { abortError, callCancelKey, raceAbort } from "./calls.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
-import { readGrpcRequest, stopUpload } from "./grpc-request.js";
+import { readGrpcRequest } from "./grpc-request.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { parseGrpcTimeout } from "./timeout.js";
 
@@ -148,7 +148,6 @@ async function serve(
       "grpc-status": String(e.code),
       "grpc-message": encodeGrpcMessage(e.rawMessage),
     });
-    stopUpload(req, res);
     res.end();
   } finally {
     clearTimeout(deadline);

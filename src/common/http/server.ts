@@ -128,6 +128,58 @@ function afterBody(req: HttpRequest, respond: () => void): void {
   req.once("error", finish);
 }
 
+/** How much of an upload HTTP/1.1 reads and drops after its response, and for how long. */
+const UPLOAD_LINGER_BYTES = 256 * 1024 * 1024;
+const UPLOAD_LINGER_MS = 30_000;
+
+/**
+ * HTTP/1.1: a response can end before its request was read to the end (a message refused as
+ * larger than the limit, an error found before the body was needed). Left so, the client's
+ * upload stalls against a paused socket until the keep-alive timeout resets the connection,
+ * and a client that reads the answer only after sending (connect-es does) reports ECONNRESET
+ * instead of the answer. So once the response is out, the rest of the upload is read and
+ * dropped, as nginx's lingering close does: at most UPLOAD_LINGER_BYTES within
+ * UPLOAD_LINGER_MS, then the connection is closed. `closing`: the server is shutting down, so
+ * the connection goes at once.
+ *
+ * HTTP/2 needs nothing here: flow control stops the upload, and the clients tried (connect-es,
+ * grpc-js, curl) end the stream once they have the whole answer. RST_STREAM NO_ERROR after the
+ * answer (RFC 9113 section 8.1) was tried and dropped: connect-es's client fails such a call
+ * with "Premature close" although it has the answer.
+ */
+function endUploadAfterResponse(req: HttpRequest, res: HttpResponse, closing: () => boolean): void {
+  if (req.httpVersionMajor !== 1) return;
+  // Taken now: Node detaches the socket from an exchange once its response is out.
+  const socket = req.socket;
+  res.once("finish", () => {
+    if (req.complete || socket.destroyed) return;
+    // Node drops the body of a request nobody read (IncomingMessage._dump, as it does itself for
+    // those); one a handler stopped reading, or destroyed (connect-es's body iterator does when it
+    // stops early), otherwise keeps the socket paused until the keep-alive timeout resets it.
+    const dump = (req as { _dump?: () => void })._dump;
+    if (closing() || typeof dump !== "function") {
+      socket.destroy();
+      return;
+    }
+    let read = 0;
+    const timer = setTimeout(() => socket.destroy(), UPLOAD_LINGER_MS);
+    const onData = (chunk: Buffer) => {
+      read += chunk.length;
+      if (req.complete) stop();
+      else if (read > UPLOAD_LINGER_BYTES) socket.destroy();
+    };
+    const stop = () => {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("close", stop);
+    };
+    socket.on("data", onData);
+    socket.once("close", stop);
+    dump.call(req);
+    socket.resume();
+  });
+}
+
 function plain(res: HttpResponse, status: number, text: string): void {
   if (res.headersSent || res.writableEnded) return;
   res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
@@ -193,6 +245,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     try {
       if (grpcUnary?.(req, res)) return;
       if (options.preempt?.(req, res)) return;
+      endUploadAfterResponse(req, res, () => closing);
       connectHandler(req, res);
     } catch (err) {
       // connect-node throws synchronously on requests it cannot read, e.g. HTTP/1.0 without Host.
