@@ -2,6 +2,7 @@
 // destination and the holder of each clientId live in ZooKeeper (runners.ts, holds.ts), so
 // any number of gateways run behind a load balancer. One port serves Connect, gRPC and
 // gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz and /readyz.
+import { setMaxListeners } from "node:events";
 import { createContextValues } from "@connectrpc/connect";
 import { type ConnectServer, type HttpRequest, startConnectServer } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
@@ -92,6 +93,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const upstream = new UpstreamPool(opts.maxMessageBytes, tracer ? [clientTraceContext(tracer)] : []);
   const relay = new Relay(runners, upstream);
   const closing = new AbortController();
+  // Every open relayed stream listens to it (Node would warn of a leak past 10 listeners).
+  setMaxListeners(0, closing.signal);
   const peerOf = (req: HttpRequest) => {
     const s = req.socket;
     const host = s.remoteAddress?.includes(":") ? `[${s.remoteAddress}]` : s.remoteAddress;

@@ -750,6 +750,33 @@ describe("one port speaks HTTP/1.1, h2c, Connect, gRPC and gRPC-Web", () => {
     );
   });
 
+  test("many calls open at once: no MaxListenersExceededWarning (every call listens to the server's shutdown signals)", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      for (const transport of [
+        createGrpcTransport({ baseUrl: server.url }),
+        createConnectTransport({ baseUrl: server.url, httpVersion: "2" }),
+      ]) {
+        const admin = createClient(AdminService, transport);
+        const answers = await Promise.all(
+          Array.from({ length: 25 }, () =>
+            admin.releaseDestination({ destination: "slow", toAddress: "200" }),
+          ),
+        );
+        assert.equal(answers.length, 25);
+      }
+      await sleep(50); // warnings are emitted on the next tick
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(
+      warnings.filter((w) => w.name === "MaxListenersExceededWarning").map((w) => w.message),
+      [],
+    );
+  });
+
   test("plain HTTP endpoints (extraHandlers) over HTTP/1.1 and h2c; 404 elsewhere", async () => {
     for (const version of ["--http1.1", "--http2-prior-knowledge"]) {
       const ok = await curl([version, `${server.url}/healthz`]);

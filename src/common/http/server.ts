@@ -6,6 +6,7 @@
 // TLS and ALPN), so a plain net.Server accepts the connections and looks at their first bytes:
 // the HTTP/2 client preface hands the socket to an http2 server, anything else to an http
 // (HTTP/1.1) server. Neither of those listens itself. connect-node's adapter serves both.
+import { setMaxListeners } from "node:events";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
@@ -203,6 +204,9 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
   const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? DEFAULT_FIRST_BYTES_TIMEOUT_MS;
   const shutdown = new AbortController();
   const force = new AbortController();
+  // Every open call listens to these two; Node warns of a leak past 10 listeners on a signal,
+  // which eleven long-polling consumers reach.
+  setMaxListeners(0, shutdown.signal, force.signal);
   let closing = false;
 
   const connectHandler = connectNodeAdapter({
