@@ -3,6 +3,8 @@
 // fencing on the server.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { create, fromBinary } from "@bufbuild/protobuf";
@@ -425,6 +427,38 @@ test("gRPC Get, Ack and Rollback take the byte-relaying path with the same check
   });
   assert.ok(acked.cursor);
   await g.unsubscribe({ destination: "example", clientId: "raw", session: sub.session });
+});
+
+test("15 streams open at once: no MaxListenersExceededWarning in the gateway or the server", async () => {
+  // Every relayed stream listens to the gateway's closing signal, and every open call to the
+  // server's shutdown signals; Node warns of a leak past 10 listeners on one signal.
+  const g = canal(urlA, true);
+  const stops = Array.from({ length: 15 }, () => new AbortController());
+  const open = await Promise.all(
+    stops.map(async (stop, i) => {
+      const clientId = `many-${i}`;
+      const { session } = await g.subscribe({ destination: "example", clientId });
+      const stream = (async () => {
+        try {
+          for await (const _ of g.stream(
+            { destination: "example", clientId, batchSize: 10, window: 1, session },
+            { signal: stop.signal },
+          ));
+        } catch {}
+      })();
+      return { clientId, session, stream };
+    }),
+  );
+  await sleep(1000);
+  for (const s of stops) s.abort();
+  await Promise.all(open.map((o) => o.stream));
+  await Promise.all(
+    open.map((o) => g.unsubscribe({ destination: "example", clientId: o.clientId, session: o.session })),
+  );
+  for (const name of ["gateway-a", "server"]) {
+    const log = readFileSync(join(dir, `${name}.log`), "utf8");
+    assert.doesNotMatch(log, /MaxListenersExceededWarning/, `${name}.log`);
+  }
 });
 
 test("a destination without a runner: calls wait for the hold time, then unavailable with retry-after-ms", async () => {
