@@ -18,6 +18,7 @@ import { decimalBinSize, decodeDecimal } from "./decimal.js";
 import { fail } from "./errors.js";
 import { ColumnType as T } from "./event-types.js";
 import { formatDouble, formatFixed, formatFloat } from "./float-format.js";
+import { intText as integerText, uintText } from "./int-text.js";
 import { renderJsonBinary } from "./json-binary.js";
 import type { TableInfo } from "./table-map.js";
 import { stringMaxLength } from "./table-map.js";
@@ -147,7 +148,7 @@ export interface ValueEmitter {
 /** Decimal text of an integer value (|v| < 2^53), or "" when it went to ctx.emit. */
 function intText(ctx: ValueContext, i: number, v: number): string {
   const emit = ctx.emit;
-  if (emit === undefined) return `${v}`;
+  if (emit === undefined) return integerText(v);
   emit.int(i, v);
   return "";
 }
@@ -757,8 +758,8 @@ export function uint64Text(hi: number, lo: number): string {
   d = Math.floor(x / 100000000);
   q = q * 65536 + d;
   r = x - d * 100000000;
-  const low = `${r}`;
-  return `${q}${PAD8[8 - low.length] as string}${low}`;
+  const low = uintText(r);
+  return `${uintText(q)}${PAD8[8 - low.length] as string}${low}`;
 }
 
 function lengthPrefixed(buf: Buffer, pos: number, end: number, lenBytes: number, col: number): number {

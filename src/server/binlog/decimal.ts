@@ -6,6 +6,7 @@
 // partial group of n digits uses DIG2BYTES[n] bytes. The sign is the inverted top bit of the
 // first byte; negative numbers have every byte inverted.
 import { fail } from "./errors.js";
+import { uintText, zeroPadded } from "./int-text.js";
 
 const DIG2BYTES = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
 const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
@@ -22,8 +23,7 @@ export function decimalBinSize(precision: number, scale: number): number {
 }
 
 function pad(v: number, width: number): string {
-  const s = `${v}`;
-  return s.length >= width ? s : "000000000".slice(0, width - s.length) + s;
+  return zeroPadded(v, width);
 }
 
 /**
@@ -60,7 +60,7 @@ export function decodeDecimal(
     p += n;
     if (v >= (POW10[intg0x] as number)) fail("corrupt DECIMAL digits");
     if (v !== 0) {
-      intPart = `${v}`;
+      intPart = uintText(v);
       started = true;
     }
   }
@@ -70,7 +70,7 @@ export function decodeDecimal(
     if (v > 999999999) fail("corrupt DECIMAL digits");
     if (started) intPart += pad(v, 9);
     else if (v !== 0) {
-      intPart = `${v}`;
+      intPart = uintText(v);
       started = true;
     }
   }
@@ -91,8 +91,6 @@ export function decodeDecimal(
   }
   return negative ? `-${intPart}.${frac}` : `${intPart}.${frac}`;
 }
-
-const PAD = ["", "0", "00", "000", "0000", "00000", "000000", "0000000", "00000000"];
 
 /** Big-endian n bytes at buf[p], each XORed with mask; the DECIMAL's first byte (at `first`) also has its sign bit flipped. */
 function groupAt(buf: Buffer | Uint8Array, p: number, n: number, mask: number, first: number): number {
@@ -134,7 +132,7 @@ function smallDecimal(
     if (v > 999999999) fail("corrupt DECIMAL digits");
     ip = ip * 1000000000 + v;
   }
-  const intPart = `${ip}`;
+  const intPart = uintText(ip);
   let frac: string;
   if (frac0 === 1) {
     const v = groupAt(buf, p, 4, mask, pos);
@@ -143,8 +141,7 @@ function smallDecimal(
   } else if (frac0x > 0) {
     const v = groupAt(buf, p, DIG2BYTES[frac0x] as number, mask, pos);
     if (v >= (POW10[frac0x] as number)) fail("corrupt DECIMAL digits");
-    const t = `${v}`;
-    frac = t.length >= frac0x ? t : (PAD[frac0x - t.length] as string) + t;
+    frac = zeroPadded(v, frac0x);
   } else return negative ? `-${intPart}` : intPart;
   return negative ? `-${intPart}.${frac}` : `${intPart}.${frac}`;
 }

@@ -149,7 +149,11 @@ export function formatDouble(x: number): string {
   // fixed notation (ECMAScript: -6 < n <= 21; my_gcvt: -14 <= decpt <= 15) and lay it out
   // the same way: "0." + zeros + digits, digits + zeros, or a point inside the digits, with
   // a leading "-" for negatives and no trailing zeros after the point.
-  if ((x >= 1e-6 && x < 1e15) || (x <= -1e-6 && x > -1e15)) return `${x}`;
+  // JSON.stringify of a finite number is that same Number-to-String, but made without V8's
+  // number-to-string cache, which `${x}` fills and which keeps each result alive through the
+  // next young-generation GC (see int-text.ts); it is also faster here (about 220 against 380
+  // ns per random double, measured).
+  if ((x >= 1e-6 && x < 1e15) || (x <= -1e-6 && x > -1e15)) return JSON.stringify(x);
   return formatDoubleReference(x);
 }
 

@@ -24,6 +24,7 @@ import {
 } from "./column-values.js";
 import { decodeDecimal } from "./decimal.js";
 import { formatDouble, formatFloat } from "./float-format.js";
+import { intText, uintText } from "./int-text.js";
 import {
   decodeDate,
   decodeDatetime2,
@@ -37,7 +38,7 @@ import {
 function int64Text(buf: Buffer, pos: number): string {
   const hi = buf.readInt32LE(pos + 4);
   const lo = buf.readUInt32LE(pos);
-  if (hi >= -0x200000 && hi < 0x200000) return `${hi * 4294967296 + lo}`;
+  if (hi >= -0x200000 && hi < 0x200000) return intText(hi * 4294967296 + lo);
   if (hi >= 0) return uint64Text(hi, lo);
   // two's complement magnitude: ~(hi:lo) + 1
   return `-${uint64Text((~hi + (lo === 0 ? 1 : 0)) >>> 0, (~lo + 1) >>> 0)}`;
@@ -47,11 +48,13 @@ function int64Text(buf: Buffer, pos: number): string {
 function uint64At(buf: Buffer, pos: number): string {
   const hi = buf.readUInt32LE(pos + 4);
   const lo = buf.readUInt32LE(pos);
-  return hi < 0x200000 ? `${hi * 4294967296 + lo}` : uint64Text(hi, lo);
+  return hi < 0x200000 ? uintText(hi * 4294967296 + lo) : uint64Text(hi, lo);
 }
 
 const helpers = {
   decodeValue,
+  intText,
+  uintText,
   textOf,
   truncated,
   int64Text,
@@ -199,7 +202,7 @@ function columnSource(plan: RowPlan, i: number, v: string): string {
   const int = INT_KINDS[kind];
   if (int !== undefined) {
     const [bytes, signed] = int;
-    return `if (pos + ${bytes} > end) truncated(${i}); ${v} = "" + ${intExpr(bytes, signed)}; pos += ${bytes};`;
+    return `if (pos + ${bytes} > end) truncated(${i}); ${v} = ${signed ? "intText" : "uintText"}(${intExpr(bytes, signed)}); pos += ${bytes};`;
   }
   const call = CALLS[kind];
   if (call !== undefined) {

@@ -11,27 +11,23 @@
 // YYYYMMDDhhmmss), TIMESTAMP (7, 4 bytes epoch). New formats (17/18/19): big-endian packed
 // values plus (fsp+1)/2 fraction bytes (MySQL sql-common/my_time.cc).
 import { fail } from "./errors.js";
+import { uintText, zeroPadded } from "./int-text.js";
 
 export const TWO_DIGITS: string[] = [];
 for (let i = 0; i < 100; i++) TWO_DIGITS.push(i < 10 ? `0${i}` : `${i}`);
 
 function pad4(v: number): string {
-  if (v >= 1000) return `${v}`;
-  if (v >= 100) return `0${v}`;
-  if (v >= 10) return `00${v}`;
-  return `000${v}`;
+  return zeroPadded(v, 4);
 }
 
 function hours(h: number): string {
-  return h < 100 ? (TWO_DIGITS[h] as string) : `${h}`;
+  return h < 100 ? (TWO_DIGITS[h] as string) : uintText(h);
 }
 
 /** Six-digit microseconds cut to fsp digits, with the leading dot; "" when fsp is 0. */
 export function fraction(usec: number, fsp: number): string {
   if (fsp <= 0) return "";
-  let s = `${usec}`;
-  if (s.length < 6) s = "000000".slice(0, 6 - s.length) + s;
-  return `.${s.slice(0, fsp)}`;
+  return `.${zeroPadded(usec, 6).slice(0, fsp)}`;
 }
 
 const ZERO_FRACTIONS = ["", ".0", ".00", ".000", ".0000", ".00000", ".000000"];
@@ -208,7 +204,7 @@ export function decodeDate(buf: Buffer, pos: number): string {
 /** YEAR (type 13): one byte, 0 or 1901..2155. */
 export function decodeYear(buf: Buffer, pos: number): string {
   const v = buf[pos] as number;
-  return v === 0 ? "0000" : `${1900 + v}`;
+  return v === 0 ? "0000" : uintText(1900 + v);
 }
 
 /** Old TIME (type 11): 3-byte signed little-endian integer HHMMSS. */

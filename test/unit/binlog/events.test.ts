@@ -7,6 +7,12 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { crc32 } from "node:zlib";
 import {
+  CHECKSUM_IMPLEMENTATION,
+  checksumPair,
+  crc32Of,
+  hasValidChecksum,
+} from "../../../src/server/binlog/checksum.js";
+import {
   BINLOG_MAGIC,
   BinlogDecodeError,
   BinlogDecoder,
@@ -54,6 +60,26 @@ const varI = (v: bigint) => varU(v >= 0n ? v << 1n : (-(v + 1n) << 1n) | 1n);
 
 const UUID = Buffer.from("3e11fa4771ca11e19e33c80aa9429562", "hex");
 const UUID_TEXT = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+
+describe("event checksums", () => {
+  test("the SIMD CRC-32 is in use on linux-x64 and agrees with zlib at every length and offset", () => {
+    if (process.platform === "linux" && process.arch === "x64") assert.equal(CHECKSUM_IMPLEMENTATION, "simd");
+    const data = Buffer.alloc(20_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    for (const len of [5, 19, 64, 255, 256, 257, 1000, 4096, 8203, 19_990]) {
+      for (const start of [0, 1, 3, 7]) {
+        const ev = Buffer.from(data.subarray(start, start + len));
+        assert.equal(crc32Of(ev, 0, len), crc32(ev) >>> 0);
+        ev.writeUInt32LE(crc32(ev.subarray(0, len - 4)) >>> 0, len - 4);
+        assert.ok(hasValidChecksum(ev), `valid at ${len}/${start}`);
+        ev[len >> 1] = (ev[len >> 1] as number) ^ 0x10;
+        assert.ok(!hasValidChecksum(ev), `corrupt at ${len}/${start}`);
+        const pair = checksumPair(ev);
+        assert.notEqual(pair.stored, pair.computed);
+      }
+    }
+  });
+});
 
 describe("GTID events", () => {
   test("MySQL 8.3+ tagged GTID (mysql::serialization)", () => {

@@ -11,6 +11,7 @@ import {
   formatFloat,
   formatFloatReference,
 } from "../../../src/server/binlog/float-format.js";
+import { intText, uintText, zeroPadded } from "../../../src/server/binlog/int-text.js";
 import { RowsEncoder } from "../../../src/server/binlog/parallel/wire.js";
 import { formatDate, formatDatetime, formatTime } from "../../../src/server/binlog/temporal.js";
 
@@ -137,6 +138,22 @@ describe("integers", () => {
       b.writeUInt32LE(lo, 0);
       b.writeUInt32LE(hi, 4);
       assert.equal(uint64Text(hi, lo), b.readBigUInt64LE(0).toString());
+    }
+  });
+
+  test("intText, uintText and zeroPadded equal String(v) at every digit count and boundary", () => {
+    const r = rng(6);
+    const vals: number[] = [0, 2 ** 53, 2 ** 53 - 1];
+    for (let p = 1; p <= 1e15; p *= 10) vals.push(p - 1, p, p + 1, 2 * p, 10 * p - 1);
+    for (let i = 0; i < 20_000; i++) vals.push(i);
+    for (let i = 0; i < 100_000; i++) vals.push(Math.floor(r() * 2 ** (1 + Math.floor(r() * 53))));
+    for (const v of vals) {
+      assert.equal(uintText(v), String(v));
+      assert.equal(intText(v), String(v));
+      assert.equal(intText(-v), v === 0 ? "0" : String(-v));
+      if (v < 1e12) {
+        for (const w of [1, 2, 4, 6, 9, 12]) assert.equal(zeroPadded(v, w), String(v).padStart(w, "0"));
+      }
     }
   });
 
