@@ -1,12 +1,14 @@
-// bench/gateway/promoted.ts: what each unary Get leaves to the old generation, in the server or
-// in the gateway. Objects that survive young-generation GCs make those GCs' pauses longer and
+// bench/gateway/promoted.ts: what each unary Get leaves to the old generation, in the server, in
+// the gateway or in a TypeScript client. Objects that survive young-generation GCs make those GCs' pauses longer and
 // bring full GCs: the latency tail of every call (docs/benchmarks.md).
 //
-//   node dist/bench/gateway/promoted.js [--target server|gateway] [--calls N]
+//   node dist/bench/gateway/promoted.js [--target server|gateway|connect-es|sluice-client] [--calls N]
 //
 // Starts the harness's MariaDB and ZooKeeper; the target runs in this process (the other one,
 // for --target gateway the server, as a child process), and a child process sends N sequential
-// gRPC Gets (timeoutMs 0, nothing to read) over a bare node:http2 session. V8's sampling heap
+// gRPC Gets (timeoutMs 0, nothing to read) over a bare node:http2 session. With a client as the
+// target, the server runs as a child process and this process makes the N calls with
+// connect-es's gRPC transport or with sluice's (src/clients/typescript/grpc-unary.ts). V8's sampling heap
 // profiler, told to drop what young-generation GCs collect, then holds what was promoted (or is
 // still alive). Prints bytes per call and the 12 allocation sites with the most.
 import "../../src/cli/runtime-flags.js";
@@ -16,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createSluiceGrpcTransport } from "../../src/clients/typescript/grpc-unary.js";
 import { createLogger } from "../../src/common/log.js";
 import { startGateway } from "../../src/gateway/gateway.js";
 import { CanalService, GetRequestSchema } from "../../src/gen/sluice/v1/canal_service_pb.js";
@@ -29,16 +32,19 @@ import { startZooKeeper } from "../../test/harness/zookeeper.js";
 /** The child that sends the calls (get-loop.ts, compiled next to this file). */
 const GET_LOOP = fileURLToPath(new URL("./get-loop.js", import.meta.url));
 
-function args(): { target: "server" | "gateway"; calls: number } {
+const TARGETS = ["server", "gateway", "connect-es", "sluice-client"] as const;
+type Target = (typeof TARGETS)[number];
+
+function args(): { target: Target; calls: number } {
   const argv = process.argv.slice(2);
-  let target: "server" | "gateway" = "gateway";
+  let target: Target = "gateway";
   let calls = 5000;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
-    if (a === "--target" && (v === "server" || v === "gateway")) target = v;
+    if (a === "--target" && TARGETS.includes(v as Target)) target = v as Target;
     else if (a === "--calls" && v !== undefined && /^\d+$/.test(v)) calls = Number(v);
-    else throw new Error(`usage: promoted.js [--target server|gateway] [--calls N] (bad: ${a})`);
+    else throw new Error(`usage: promoted.js [--target ${TARGETS.join("|")}] [--calls N] (bad: ${a})`);
     i++;
   }
   return { target, calls };
@@ -59,6 +65,9 @@ try {
       loadServerConfig({ argv: ["--config", config, "--port", String(serverPort)], env: process.env }),
     );
     stops.push(() => server.close());
+  } else if (target !== "gateway") {
+    const server = await startSluiceServer(dir, "server", serverPort, config);
+    stops.push(() => server.stop());
   } else {
     const server = await startSluiceServer(dir, "server", serverPort, config);
     stops.push(() => server.stop());
@@ -96,16 +105,30 @@ try {
     }),
   );
   const body = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), Buffer.from(message)]);
-  const child = fork(GET_LOOP, [url, "/sluice.v1.CanalService/Get", body.toString("hex")]);
-  stops.unshift(async () => {
-    child.kill();
-  });
-  const run = (n: number) =>
-    new Promise<void>((resolve, reject) => {
-      child.once("message", () => resolve());
-      child.once("exit", (code) => reject(new Error(`the client exited (${code})`)));
-      child.send(n);
+  let run: (n: number) => Promise<void>;
+  if (target === "connect-es" || target === "sluice-client") {
+    const measured = createClient(
+      CanalService,
+      target === "connect-es"
+        ? createGrpcTransport({ baseUrl: url })
+        : createSluiceGrpcTransport({ baseUrl: url }),
+    );
+    const request = { destination: "example", clientId: "promoted", batchSize: 10, timeoutMs: 0n, session };
+    run = async (n) => {
+      for (let i = 0; i < n; i++) await measured.get(request);
+    };
+  } else {
+    const child = fork(GET_LOOP, [url, "/sluice.v1.CanalService/Get", body.toString("hex")]);
+    stops.unshift(async () => {
+      child.kill();
     });
+    run = (n) =>
+      new Promise<void>((resolve, reject) => {
+        child.once("message", () => resolve());
+        child.once("exit", (code) => reject(new Error(`the client exited (${code})`)));
+        child.send(n);
+      });
+  }
   await run(1500); // warm-up: JIT, connections, caches
 
   const inspector = new Session();

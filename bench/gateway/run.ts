@@ -6,8 +6,10 @@
 // `sluice gateway` (child processes, loopback), then measures, alternating direct and
 // gateway so that drift on the machine hits both alike:
 // - latency: --calls sequential unary Get calls (timeoutMs 0, nothing to read) over gRPC
-//   (HTTP/2), p50 / p99 / mean per path, in blocks of 250, once with connect-es's client and
-//   once with a bare node:http2 session, each after --warmup calls per path (default 2000: the
+//   (HTTP/2), p50 / p99 / mean per path, in blocks of 250, once with connect-es's client, once
+//   with sluice's TypeScript client (its transport "grpc": unary calls on node:http2 without
+//   connect-es's pipeline, src/clients/typescript/grpc-unary.ts) and once with a bare
+//   node:http2 session, each after --warmup calls per path (default 2000: the
 //   server's and the gateway's first seconds, JIT and a burst of survivors in every scavenge,
 //   cost them about 40% more CPU per call, which is start-up, not what a running gateway adds);
 //   p99 also over the calls that none of the bench's own GC pauses touched (see below);
@@ -28,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createSluiceGrpcTransport } from "../../src/clients/typescript/grpc-unary.js";
 import { CanalService, GetRequestSchema } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { startMariaDB } from "../../test/harness/mariadb.js";
 import { freePort, makeTempDir, removeDir, spawnManaged, waitFor } from "../../test/harness/processes.js";
@@ -156,8 +159,21 @@ async function main(): Promise<void> {
       gateway: { session: http2.connect(`http://127.0.0.1:${gp}`), body: getBody("gateway") },
     };
     const bareGet = (p: Path) => bareGrpcCall(bare[p].session, "/sluice.v1.CanalService/Get", bare[p].body);
+    const sluice: Record<Path, Canal> = {
+      direct: createClient(CanalService, createSluiceGrpcTransport({ baseUrl: `http://127.0.0.1:${sp}` })),
+      gateway: createClient(CanalService, createSluiceGrpcTransport({ baseUrl: `http://127.0.0.1:${gp}` })),
+    };
+    const sluiceGet = (p: Path) =>
+      sluice[p].get({
+        destination: "example",
+        clientId: `lat-${p}`,
+        batchSize: 10,
+        timeoutMs: 0n,
+        session: sessions[p],
+      });
     const kinds: Record<string, (p: Path) => Promise<unknown>> = {
       "connect-es": get,
+      "sluice TS client": sluiceGet,
       "bare node:http2": bareGet,
     };
     type Summary = Record<Path, { p50: number; p99: number; mean: number; p99Clean: number; gcHit: number }>;

@@ -1,11 +1,8 @@
 // createSluiceClient for Node: picks the protocol (Connect, gRPC or gRPC-Web) and HTTP version.
 import type { Interceptor } from "@connectrpc/connect";
-import {
-  createConnectTransport,
-  createGrpcTransport,
-  createGrpcWebTransport,
-} from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { SluiceClient } from "./client.js";
+import { createSluiceGrpcTransport } from "./grpc-unary.js";
 
 export interface SluiceClientOptions {
   /** The gateway's or server's URL, e.g. "http://127.0.0.1:8080". */
@@ -40,8 +37,13 @@ export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
       return new SluiceClient(createGrpcWebTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }));
     case "grpc":
       if (opts.httpVersion === "1.1") throw new RangeError('transport "grpc" needs httpVersion "2"');
+      // Unary calls on node:http2 directly (grpc-unary.ts says why), streams by connect-node.
       return new SluiceClient(
-        createGrpcTransport({ baseUrl: opts.baseUrl, interceptors: opts.interceptors, ...HTTP2_KEEPALIVE }),
+        createSluiceGrpcTransport({
+          baseUrl: opts.baseUrl,
+          interceptors: opts.interceptors,
+          ...HTTP2_KEEPALIVE,
+        }),
       );
     default:
       throw new RangeError(`transport must be "connect", "grpc" or "grpc-web", got "${protocol}"`);
