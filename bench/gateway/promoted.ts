@@ -2,13 +2,15 @@
 // the gateway or in a TypeScript client. Objects that survive young-generation GCs make those GCs' pauses longer and
 // bring full GCs: the latency tail of every call (docs/benchmarks.md).
 //
-//   node dist/bench/gateway/promoted.js [--target server|gateway|connect-es|sluice-client] [--calls N]
+//   node dist/bench/gateway/promoted.js [--target server|gateway|connect-es|sluice-client]
+//                                       [--protocol grpc|connect] [--calls N]
 //
 // Starts the harness's MariaDB and ZooKeeper; the target runs in this process (the other one,
 // for --target gateway the server, as a child process), and a child process sends N sequential
 // gRPC Gets (timeoutMs 0, nothing to read) over a bare node:http2 session. With a client as the
 // target, the server runs as a child process and this process makes the N calls with
-// connect-es's gRPC transport or with sluice's (src/clients/typescript/grpc-unary.ts). V8's sampling heap
+// connect-es's transport or with sluice's (src/clients/typescript/grpc-unary.ts,
+// connect-unary.ts), over gRPC or over the Connect protocol (HTTP/1.1, binary). V8's sampling heap
 // profiler, told to drop what young-generation GCs collect, then holds what was promoted (or is
 // still alive). Prints bytes per call and the 12 allocation sites with the most.
 import "../../src/cli/runtime-flags.js";
@@ -17,7 +19,8 @@ import { Session } from "node:inspector/promises";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createSluiceConnectTransport } from "../../src/clients/typescript/connect-unary.js";
 import { createSluiceGrpcTransport } from "../../src/clients/typescript/grpc-unary.js";
 import { createLogger } from "../../src/common/log.js";
 import { startGateway } from "../../src/gateway/gateway.js";
@@ -35,22 +38,27 @@ const GET_LOOP = fileURLToPath(new URL("./get-loop.js", import.meta.url));
 const TARGETS = ["server", "gateway", "connect-es", "sluice-client"] as const;
 type Target = (typeof TARGETS)[number];
 
-function args(): { target: Target; calls: number } {
+function args(): { target: Target; protocol: "grpc" | "connect"; calls: number } {
   const argv = process.argv.slice(2);
   let target: Target = "gateway";
+  let protocol: "grpc" | "connect" = "grpc";
   let calls = 5000;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === "--target" && TARGETS.includes(v as Target)) target = v as Target;
+    else if (a === "--protocol" && (v === "grpc" || v === "connect")) protocol = v;
     else if (a === "--calls" && v !== undefined && /^\d+$/.test(v)) calls = Number(v);
-    else throw new Error(`usage: promoted.js [--target ${TARGETS.join("|")}] [--calls N] (bad: ${a})`);
+    else
+      throw new Error(
+        `usage: promoted.js [--target ${TARGETS.join("|")}] [--protocol grpc|connect] [--calls N] (bad: ${a})`,
+      );
     i++;
   }
-  return { target, calls };
+  return { target, protocol, calls };
 }
 
-const { target, calls } = args();
+const { target, protocol, calls } = args();
 process.env.SLUICE_LOG_LEVEL = "warn";
 const [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
 const dir = makeTempDir("bench-promoted");
@@ -107,11 +115,16 @@ try {
   const body = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), Buffer.from(message)]);
   let run: (n: number) => Promise<void>;
   if (target === "connect-es" || target === "sluice-client") {
+    const connect = { baseUrl: url, httpVersion: "1.1", useBinaryFormat: true } as const;
     const measured = createClient(
       CanalService,
       target === "connect-es"
-        ? createGrpcTransport({ baseUrl: url })
-        : createSluiceGrpcTransport({ baseUrl: url }),
+        ? protocol === "grpc"
+          ? createGrpcTransport({ baseUrl: url })
+          : createConnectTransport(connect)
+        : protocol === "grpc"
+          ? createSluiceGrpcTransport({ baseUrl: url })
+          : createSluiceConnectTransport(connect),
     );
     const request = { destination: "example", clientId: "promoted", batchSize: 10, timeoutMs: 0n, session };
     run = async (n) => {
@@ -159,7 +172,7 @@ try {
   };
   walk(profile.head, []);
   console.log(
-    `${target}: ${calls} sequential Gets; promoted (or still alive) ${(total / calls).toFixed(0)} bytes per call; ` +
+    `${target}${target === "connect-es" || target === "sluice-client" ? ` (${protocol})` : ""}: ${calls} sequential Gets; promoted (or still alive) ${(total / calls).toFixed(0)} bytes per call; ` +
       `CPU ${((cpu.user + cpu.system) / 1000 / calls).toFixed(3)} ms per call (this process, sampling on)`,
   );
   for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 12)) {

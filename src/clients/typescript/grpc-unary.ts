@@ -15,7 +15,7 @@
 // Http2SessionManager, with its keep-alive pings). Interceptors need connect-es's call
 // pipeline: with interceptors the unary calls use it too.
 import { constants as h2 } from "node:http2";
-import { create, type DescMessage, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
+import { create, type DescMessage, isMessage, toBinary } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -25,6 +25,7 @@ import {
 } from "@connectrpc/connect";
 import { findTrailerError, requestHeader, validateResponse } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { nodeError, parseBinary, resetError, webHeaders } from "./node-call-errors.js";
 
 export interface GrpcTransportOptions {
   baseUrl: string;
@@ -214,76 +215,5 @@ function parseSingleMessage<O extends DescMessage>(schema: O, data: Buffer, trai
       Code.Internal,
     );
   }
-  return fromBinary(schema, data.subarray(5));
-}
-
-function webHeaders(h: Record<string, string | string[] | number | undefined>): Headers {
-  const out = new Headers();
-  for (const key of Object.keys(h)) {
-    if (key.startsWith(":")) continue;
-    const v = h[key];
-    if (Array.isArray(v)) for (const x of v) out.append(key, x);
-    else if (v !== undefined) out.set(key, String(v));
-  }
-  return out;
-}
-
-const H2_CODE_NAMES: Record<number, string> = {
-  1: "PROTOCOL_ERROR",
-  2: "INTERNAL_ERROR",
-  3: "FLOW_CONTROL_ERROR",
-  4: "SETTINGS_TIMEOUT",
-  6: "FRAME_SIZE_ERROR",
-  7: "REFUSED_STREAM",
-  8: "CANCEL",
-  9: "COMPRESSION_ERROR",
-  10: "CONNECT_ERROR",
-  11: "ENHANCE_YOUR_CALM",
-  12: "INADEQUATE_SECURITY",
-  13: "HTTP_1_1_REQUIRED",
-};
-
-/**
- * An HTTP/2 RST_STREAM code as a gRPC status, by the mapping in gRPC's PROTOCOL-HTTP2.md
- * (undefined: none, or NO_ERROR). connect-node maps the same way, but for most codes Node's
- * stream error reaches it first and the call ends `internal`; REFUSED_STREAM is the case that
- * matters: the server did not process the call, so it is `unavailable` and safe to retry.
- */
-function resetError(code: number | undefined): ConnectError | undefined {
-  if (code === undefined || code === h2.NGHTTP2_NO_ERROR || code === h2.NGHTTP2_STREAM_CLOSED)
-    return undefined;
-  const text = `http/2 stream closed with error code ${H2_CODE_NAMES[code] ?? code} (0x${code.toString(16)})`;
-  switch (code) {
-    case h2.NGHTTP2_REFUSED_STREAM:
-      return new ConnectError(text, Code.Unavailable);
-    case h2.NGHTTP2_CANCEL:
-      return new ConnectError(text, Code.Canceled);
-    case h2.NGHTTP2_ENHANCE_YOUR_CALM:
-      return new ConnectError(text, Code.ResourceExhausted);
-    case h2.NGHTTP2_INADEQUATE_SECURITY:
-    case h2.NGHTTP2_HTTP_1_1_REQUIRED:
-      return new ConnectError(text, Code.PermissionDenied);
-    default:
-      return new ConnectError(text, Code.Internal);
-  }
-}
-
-/** connect-node's mapping of Node's own errors (connection refused, reset, destroyed). */
-function nodeError(err: unknown): ConnectError {
-  const codes: string[] = [];
-  for (let e = err, n = 0; e instanceof Error && n < 10; e = (e as Error & { cause?: unknown }).cause, n++) {
-    const c = (e as Error & { code?: unknown }).code;
-    if (typeof c === "string") codes.push(c);
-  }
-  let code = Code.Internal;
-  if (
-    codes.some((c) => c === "ERR_STREAM_DESTROYED" || c === "ERR_HTTP2_INVALID_STREAM" || c === "ECONNRESET")
-  ) {
-    code = Code.Aborted;
-  } else if (
-    codes.some((c) => c === "ETIMEDOUT" || c === "ENOTFOUND" || c === "EAI_AGAIN" || c === "ECONNREFUSED")
-  ) {
-    code = Code.Unavailable;
-  }
-  return ConnectError.from(err, code);
+  return parseBinary(schema, data.subarray(5));
 }

@@ -1,7 +1,8 @@
 // createSluiceClient for Node: picks the protocol (Connect, gRPC or gRPC-Web) and HTTP version.
 import type { Interceptor } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { SluiceClient } from "./client.js";
+import { createSluiceConnectTransport } from "./connect-unary.js";
 import { createSluiceGrpcTransport } from "./grpc-unary.js";
 
 export interface SluiceClientOptions {
@@ -32,7 +33,11 @@ export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
   };
   switch (protocol) {
     case "connect":
-      return new SluiceClient(createConnectTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }));
+      // Unary calls on node:http / node:http2 directly (connect-unary.ts says why), streams by
+      // connect-node.
+      return new SluiceClient(
+        createSluiceConnectTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }),
+      );
     case "grpc-web":
       return new SluiceClient(createGrpcWebTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }));
     case "grpc":

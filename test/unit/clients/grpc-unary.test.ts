@@ -6,15 +6,12 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createSluiceGrpcTransport } from "../../../src/clients/typescript/grpc-unary.js";
-import {
-  CanalService,
-  GetRequestSchema,
-  GetResponseSchema,
-} from "../../../src/gen/sluice/v1/canal_service_pb.js";
+import { GetRequestSchema, GetResponseSchema } from "../../../src/gen/sluice/v1/canal_service_pb.js";
+import { outcome } from "./unary-outcome.js";
 
 let server: http2.Http2Server;
 let baseUrl: string;
@@ -112,45 +109,6 @@ after(() => {
   server.close();
   for (const s of sessions) s.destroy();
 });
-
-type Outcome =
-  | { ok: true; batchId: string; epoch: bigint; header: string | null; trailer: string | null }
-  | { ok: false; code: Code; message: string; retryAfter: string | null; details: number };
-
-async function outcome(
-  transport: Transport,
-  clientId: string,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<Outcome> {
-  const client = createClient(CanalService, transport);
-  let header: string | null = null;
-  let trailer: string | null = null;
-  try {
-    const res = await client.get(
-      { destination: "d", clientId, batchSize: 10 },
-      {
-        ...opts,
-        headers: { "x-custom": "yes" },
-        onHeader: (h) => {
-          header = h.get("x-answer");
-        },
-        onTrailer: (t) => {
-          trailer = t.get("x-answer");
-        },
-      },
-    );
-    return { ok: true, batchId: res.batchId, epoch: res.epoch, header, trailer };
-  } catch (err) {
-    const e = ConnectError.from(err);
-    return {
-      ok: false,
-      code: e.code,
-      message: e.rawMessage,
-      retryAfter: e.metadata.get("retry-after-ms"),
-      details: e.details.length,
-    };
-  }
-}
 
 describe("gRPC unary calls without connect-es's pipeline", () => {
   const lean = () => createSluiceGrpcTransport({ baseUrl });
