@@ -8,8 +8,9 @@
 // - latency: --calls sequential unary Get calls (timeoutMs 0, nothing to read) over gRPC
 //   (HTTP/2), p50 / p99 / mean per path, in blocks of 250, once with connect-es's client, once
 //   with sluice's TypeScript client (its transport "grpc": unary calls on node:http2 without
-//   connect-es's pipeline, src/clients/typescript/grpc-unary.ts) and once with a bare
-//   node:http2 session, each after --warmup calls per path (default 2000: the
+//   connect-es's pipeline, src/clients/typescript/grpc-unary.ts), once with a bare
+//   node:http2 session, and once more with sluice's client over its default transport (the
+//   Connect protocol, binary, HTTP/1.1: the gateway decodes and re-encodes these), each after --warmup calls per path (default 2000: the
 //   server's and the gateway's first seconds, JIT and a burst of survivors in every scavenge,
 //   cost them about 40% more CPU per call, which is start-up, not what a running gateway adds);
 //   p99 also over the calls that none of the bench's own GC pauses touched (see below);
@@ -30,6 +31,7 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createSluiceConnectTransport } from "../../src/clients/typescript/connect-unary.js";
 import { createSluiceGrpcTransport } from "../../src/clients/typescript/grpc-unary.js";
 import { CanalService, GetRequestSchema } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { startMariaDB } from "../../test/harness/mariadb.js";
@@ -127,28 +129,20 @@ async function main(): Promise<void> {
     for (const p of ["direct", "gateway"] as Path[]) {
       sessions[p] = (await clients[p].subscribe({ destination: "example", clientId: `lat-${p}` })).session;
     }
-    const get = (p: Path) =>
-      clients[p].get({
-        destination: "example",
-        clientId: `lat-${p}`,
-        batchSize: 10,
-        timeoutMs: 0n,
-        session: sessions[p],
-      });
+    // The latency calls' request: a Get that finds nothing to read and returns at once.
+    const getRequest = (p: Path) => ({
+      destination: "example",
+      clientId: `lat-${p}`,
+      batchSize: 10,
+      timeoutMs: 0n,
+      session: sessions[p],
+    });
+    const get = (p: Path) => clients[p].get(getRequest(p));
     // Two clients: connect-es's (what TypeScript users run) and a bare node:http2 session that
     // sends the same encoded request (a lean gRPC client: its own tail is smaller, so more of
     // the gateway's shows).
     const getBody = (p: Path) => {
-      const m = toBinary(
-        GetRequestSchema,
-        create(GetRequestSchema, {
-          destination: "example",
-          clientId: `lat-${p}`,
-          batchSize: 10,
-          timeoutMs: 0n,
-          session: sessions[p],
-        }),
-      );
+      const m = toBinary(GetRequestSchema, create(GetRequestSchema, getRequest(p)));
       const framed = Buffer.alloc(5 + m.length);
       framed.writeUInt32BE(m.length, 1);
       framed.set(m, 5);
@@ -163,18 +157,31 @@ async function main(): Promise<void> {
       direct: createClient(CanalService, createSluiceGrpcTransport({ baseUrl: `http://127.0.0.1:${sp}` })),
       gateway: createClient(CanalService, createSluiceGrpcTransport({ baseUrl: `http://127.0.0.1:${gp}` })),
     };
-    const sluiceGet = (p: Path) =>
-      sluice[p].get({
-        destination: "example",
-        clientId: `lat-${p}`,
-        batchSize: 10,
-        timeoutMs: 0n,
-        session: sessions[p],
-      });
+    const sluiceConnect: Record<Path, Canal> = {
+      direct: createClient(
+        CanalService,
+        createSluiceConnectTransport({
+          baseUrl: `http://127.0.0.1:${sp}`,
+          httpVersion: "1.1",
+          useBinaryFormat: true,
+        }),
+      ),
+      gateway: createClient(
+        CanalService,
+        createSluiceConnectTransport({
+          baseUrl: `http://127.0.0.1:${gp}`,
+          httpVersion: "1.1",
+          useBinaryFormat: true,
+        }),
+      ),
+    };
+    const sluiceConnectGet = (p: Path) => sluiceConnect[p].get(getRequest(p));
+    const sluiceGet = (p: Path) => sluice[p].get(getRequest(p));
     const kinds: Record<string, (p: Path) => Promise<unknown>> = {
       "connect-es": get,
       "sluice TS client": sluiceGet,
       "bare node:http2": bareGet,
+      "sluice TS client, Connect HTTP/1.1": sluiceConnectGet,
     };
     type Summary = Record<Path, { p50: number; p99: number; mean: number; p99Clean: number; gcHit: number }>;
     const latency: Record<string, Summary> = {};
@@ -284,7 +291,7 @@ async function main(): Promise<void> {
     const lines = [
       `bench/gateway: ${cpus().length} cpus, ${cpus()[0]?.model ?? "?"}, node ${process.version}`,
       "",
-      `latency: unary Get (nothing to read), ${CALLS} calls per path and client over gRPC/HTTP/2, ms`,
+      `latency: unary Get (nothing to read), ${CALLS} calls per path and client (gRPC over HTTP/2 unless the client says otherwise), ms`,
       "| client | path | p50 | p99 | mean | p99 of the calls no client GC touched (calls touched) |",
       "|---|---|---|---|---|---|",
       ...Object.entries(latency).flatMap(([kind, l]) => [

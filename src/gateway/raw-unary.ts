@@ -1,20 +1,29 @@
-// The fast path of Get, Ack and Rollback for gRPC clients (HTTP/2, application/grpc[+proto],
-// uncompressed): the gateway decodes the small request to check the session (holds.ts), then
-// relays the request bytes to the runner and the response (headers, message, trailers) back as
-// they are, without connect-es's client machinery in between. Retries are those of the typed
-// path (relay.ts): only when the server could not be reached, or answered unavailable before
-// doing anything. Other protocols take the typed path (canal-proxy.ts).
+// The fast path of Get, Ack and Rollback (the calls a consumer makes per batch) without
+// connect-es's machinery in between: the gateway decodes the small request to check the
+// session (holds.ts), then relays the request to the runner over its own HTTP/2 connections as
+// one gRPC message. Two kinds of callers take it:
+// - gRPC (HTTP/2, application/grpc[+proto], uncompressed): the request and the response
+//   (headers, message, trailers) are relayed as they are;
+// - the Connect protocol in binary (HTTP/1.1 or 2, application/proto, uncompressed, POST): the
+//   message is put into / taken out of its gRPC envelope, and an error becomes Connect's JSON
+//   error with the same code, message, details and retry-after-ms as on the typed path.
+// Retries are those of the typed path (relay.ts): only when the server could not be reached,
+// or answered unavailable before doing anything. Other protocols and encodings (JSON, gRPC-Web,
+// compression, GET) take the typed path (canal-proxy.ts).
 import type * as http2 from "node:http2";
 import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { CallCancel } from "../common/call-cancel.js";
 import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
-import { readGrpcRequest } from "../common/http/grpc-request.js";
+import { readGrpcRequest, readRequestBody } from "../common/http/grpc-request.js";
 import {
   CLIENT_EPOCH_HEADER,
   type HttpRequest,
   type HttpResponse,
   RETRY_AFTER_MS,
+  relayError,
   unavailable,
 } from "../common/http/index.js";
 import { parseGrpcTimeout } from "../common/http/timeout.js";
@@ -52,31 +61,39 @@ export function createRawUnaryHandler(
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   return (req, res) => {
     const schema = METHODS.get(req.url ?? "");
-    if (!schema || req.method !== "POST" || req.httpVersionMajor !== 2) return false;
-    if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
-    const encoding = req.headers["grpc-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
+    if (!schema || req.method !== "POST") return false;
+    const type = req.headers["content-type"] ?? "";
+    let call: Promise<number>;
+    if (/^application\/grpc(\+proto)?$/i.test(type)) {
+      if (req.httpVersionMajor !== 2) return false;
+      const encoding = req.headers["grpc-encoding"];
+      if (encoding !== undefined && encoding !== "identity") return false;
+      call = relayGrpc(schema, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
+    } else if (/^application\/proto$/i.test(type)) {
+      const encoding = req.headers["content-encoding"];
+      if (encoding !== undefined && encoding !== "identity") return false;
+      const timeout = req.headers["connect-timeout-ms"];
+      if (timeout !== undefined && !/^\d{1,10}$/.test(timeout as string)) return false; // typed path: its error
+      call = relayConnect(schema, req, res, timeout as string | undefined);
+    } else {
+      return false;
+    }
     const started = performance.now();
-    void relayUnary(schema, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).then(
+    void call.then(
       (code) => metrics?.unary((req.url ?? "").slice(1), code, performance.now() - started),
       (err) => log.warn("raw call failed", { error: err }),
     );
     return true;
   };
 
-  async function relayUnary(
-    schema: DescMessage,
-    req: http2.Http2ServerRequest,
-    res: http2.Http2ServerResponse,
-  ): Promise<number> {
+  /** Ends the call when the caller goes away (or its deadline passes) before the answer. */
+  function watch(res: HttpResponse, timeoutMs: number | undefined): { gone: CallCancel; done: () => void } {
     // Not an AbortController: one per call would fill the old generation (call-cancel.ts).
     const gone = new CallCancel();
     // After a whole answer, "close" is the normal end: no error (and its stack trace) to build.
     res.once("close", () => {
       if (!res.writableFinished) gone.abort(new ConnectError("the client went away", Code.Canceled));
     });
-    const grpcTimeout = req.headers["grpc-timeout"];
-    const timeoutMs = typeof grpcTimeout === "string" ? parseGrpcTimeout(grpcTimeout) : undefined;
     const deadline =
       timeoutMs === undefined
         ? undefined
@@ -84,93 +101,34 @@ export function createRawUnaryHandler(
             () => gone.abort(new ConnectError("the deadline passed", Code.DeadlineExceeded)),
             timeoutMs,
           );
+    return { gone, done: () => clearTimeout(deadline) };
+  }
+
+  /** A gRPC call: request and answer relayed as they are. Resolves with the call's status code. */
+  async function relayGrpc(
+    schema: DescMessage,
+    req: http2.Http2ServerRequest,
+    res: http2.Http2ServerResponse,
+  ): Promise<number> {
+    const grpcTimeout = req.headers["grpc-timeout"];
+    const timeoutMs = typeof grpcTimeout === "string" ? parseGrpcTimeout(grpcTimeout) : undefined;
+    const { gone, done } = watch(res, timeoutMs);
     try {
       const body = await readGrpcRequest(req, maxMessageBytes);
-      const msg = fromBinary(schema, body.subarray(5)) as unknown as {
-        destination: string;
-        clientId: string;
-        session: string;
-      };
-      checkNames(msg.destination, msg.clientId);
-      const node = await holds.validate(msg.destination, msg.clientId, msg.session);
-      let stale: bigint | undefined;
-      for (let attempt = 1; ; attempt++) {
-        const runner = await runners.route(msg.destination, gone, stale);
-        let connection: H2Connection;
-        try {
-          connection = await connections.connected(runner.address);
-        } catch (err) {
-          // Not reached: nothing was sent; the next runner may answer.
-          if (attempt < MAX_ATTEMPTS && !gone.aborted) {
-            stale = runner.epoch;
-            continue;
-          }
-          throw unavailable(
-            `${runner.address}, the running server of destination ${msg.destination}, cannot be reached: ${(err as Error).message}`,
-            500,
-          );
-        }
-        const fields: [string, string][] = [
-          [":method", "POST"],
-          [":scheme", "http"],
-          [":authority", runner.address],
-          [":path", req.url],
-          ["content-type", "application/grpc+proto"],
-          ["te", "trailers"],
-          [CLIENT_EPOCH_HEADER, String(node.epoch)],
-        ];
-        if (typeof grpcTimeout === "string") fields.push(["grpc-timeout", grpcTimeout]);
-        for (const name of TRACE_HEADERS) {
-          const v = req.headers[name];
-          if (typeof v === "string") fields.push([name, v]);
-        }
-        let answer: H2Answer;
-        try {
-          answer = await connection.request(fields, body, gone, maxMessageBytes + 5);
-        } catch (err) {
-          if (gone.aborted) throw gone.reason;
-          if (err instanceof H2RequestError && err.tooLarge) {
-            throw new ConnectError(
-              `answer: larger than the gateway's message limit (${maxMessageBytes} bytes); ask for smaller batches`,
-              Code.ResourceExhausted,
-            );
-          }
-          // The server did not act on it (GOAWAY, refused, connection gone before it was sent):
-          // safe to send again.
-          if (err instanceof H2RequestError && err.notProcessed && attempt < MAX_ATTEMPTS) {
-            stale = runner.epoch;
-            continue;
-          }
-          throw unavailable(
-            `the connection to ${runner.address}, the running server of destination ${msg.destination}, failed: ${(err as Error).message}`,
-            500,
-          );
-        }
-        if (answer.headers["grpc-status"] === undefined && answer.trailers["grpc-status"] === undefined) {
-          throw unavailable(
-            `${runner.address}, the running server of destination ${msg.destination}, answered without a gRPC status (HTTP ${answer.headers[":status"]})`,
-            500,
-          );
-        }
-        const status = answer.headers["grpc-status"] ?? answer.trailers["grpc-status"];
-        const message = String(answer.headers["grpc-message"] ?? answer.trailers["grpc-message"] ?? "");
-        if (
-          status === String(Code.Unavailable) &&
-          NOT_TAKEN_EFFECT.test(decodeGrpcMessage(message)) &&
-          attempt < MAX_ATTEMPTS &&
-          !gone.aborted
-        ) {
-          stale = runner.epoch;
-          continue;
-        }
-        if (res.writableEnded || res.stream.destroyed) return Code.Canceled;
-        res.writeHead(200, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
-        for (const chunk of answer.body) res.write(chunk);
-        const trailers = pass(answer.trailers);
-        if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
-        res.end();
-        return Number(status);
-      }
+      const answer = await forward(
+        req,
+        fromBinary(schema, body.subarray(5)) as unknown as Addressed,
+        body,
+        typeof grpcTimeout === "string" ? grpcTimeout : undefined,
+        gone,
+      );
+      if (res.writableEnded || res.stream.destroyed) return Code.Canceled;
+      res.writeHead(200, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
+      for (const chunk of answer.body) res.write(chunk);
+      const trailers = pass(answer.trailers);
+      if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
+      res.end();
+      return Number(grpcStatus(answer));
     } catch (err) {
       const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
       if (res.writableEnded || res.stream.destroyed || res.headersSent) return e.code;
@@ -185,9 +143,179 @@ export function createRawUnaryHandler(
       res.end();
       return e.code;
     } finally {
-      clearTimeout(deadline);
+      done();
     }
   }
+
+  /**
+   * A Connect unary call in binary: the message goes to the server in a gRPC envelope; the
+   * answer's message, or its error as Connect's JSON error, comes back. The same answers as
+   * the typed path (test/gateway/gateway.test.ts compares them).
+   */
+  async function relayConnect(
+    schema: DescMessage,
+    req: HttpRequest,
+    res: HttpResponse,
+    timeout: string | undefined,
+  ): Promise<number> {
+    const { gone, done } = watch(res, timeout === undefined ? undefined : Number(timeout));
+    try {
+      const message = await readRequestBody(req, maxMessageBytes);
+      let msg: Addressed;
+      try {
+        msg = fromBinary(schema, message) as unknown as Addressed;
+      } catch (err) {
+        throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.Internal);
+      }
+      const body = Buffer.allocUnsafe(5 + message.length);
+      body[0] = 0;
+      body.writeUInt32BE(message.length, 1);
+      message.copy(body, 5);
+      const answer = await forward(req, msg, body, timeout === undefined ? undefined : `${timeout}m`, gone);
+      const status = grpcStatus(answer);
+      if (status !== "0") {
+        const trailer = new Headers();
+        for (const [k, v] of Object.entries(
+          answer.headers["grpc-status"] !== undefined ? answer.headers : answer.trailers,
+        )) {
+          if (!k.startsWith(":")) trailer.set(k, v);
+        }
+        throw relayError(findTrailerError(trailer) ?? new ConnectError("no status", Code.Internal));
+      }
+      const data = answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body);
+      if (data.length < 5 || data[0] !== 0 || data.readUInt32BE(1) !== data.length - 5) {
+        throw new ConnectError("the server's answer is not one uncompressed message", Code.Internal);
+      }
+      if (ended(res)) return Code.Canceled;
+      res.writeHead(200, {
+        "content-type": "application/proto",
+        "content-length": String(data.length - 5),
+        [RELAY_HEADER]: "bytes",
+      });
+      res.end(data.subarray(5));
+      return 0;
+    } catch (err) {
+      const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
+      if (ended(res) || res.headersSent) return e.code;
+      const json = errorToJsonBytes(e, {});
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "content-length": String(json.length),
+      };
+      const retry = e.metadata.get(RETRY_AFTER_MS);
+      if (retry) headers[RETRY_AFTER_MS] = retry;
+      res.writeHead(codeToHttpStatus(e.code), headers);
+      res.end(json);
+      return e.code;
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * Sends one enveloped request to the destination's runner after the session check, trying
+   * the next runner while the call surely did not take effect. Resolves with an answer that
+   * carries a gRPC status; rejects with what the caller should see.
+   */
+  async function forward(
+    req: HttpRequest,
+    msg: Addressed,
+    body: Buffer,
+    grpcTimeout: string | undefined,
+    gone: CallCancel,
+  ): Promise<H2Answer> {
+    checkNames(msg.destination, msg.clientId);
+    const node = await holds.validate(msg.destination, msg.clientId, msg.session);
+    let stale: bigint | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const runner = await runners.route(msg.destination, gone, stale);
+      let connection: H2Connection;
+      try {
+        connection = await connections.connected(runner.address);
+      } catch (err) {
+        // Not reached: nothing was sent; the next runner may answer.
+        if (attempt < MAX_ATTEMPTS && !gone.aborted) {
+          stale = runner.epoch;
+          continue;
+        }
+        throw unavailable(
+          `${runner.address}, the running server of destination ${msg.destination}, cannot be reached: ${(err as Error).message}`,
+          500,
+        );
+      }
+      const fields: [string, string][] = [
+        [":method", "POST"],
+        [":scheme", "http"],
+        [":authority", runner.address],
+        [":path", req.url ?? ""],
+        ["content-type", "application/grpc+proto"],
+        ["te", "trailers"],
+        [CLIENT_EPOCH_HEADER, String(node.epoch)],
+      ];
+      if (grpcTimeout !== undefined) fields.push(["grpc-timeout", grpcTimeout]);
+      for (const name of TRACE_HEADERS) {
+        const v = req.headers[name];
+        if (typeof v === "string") fields.push([name, v]);
+      }
+      let answer: H2Answer;
+      try {
+        answer = await connection.request(fields, body, gone, maxMessageBytes + 5);
+      } catch (err) {
+        if (gone.aborted) throw gone.reason;
+        if (err instanceof H2RequestError && err.tooLarge) {
+          throw new ConnectError(
+            `answer: larger than the gateway's message limit (${maxMessageBytes} bytes); ask for smaller batches`,
+            Code.ResourceExhausted,
+          );
+        }
+        // The server did not act on it (GOAWAY, refused, connection gone before it was sent):
+        // safe to send again.
+        if (err instanceof H2RequestError && err.notProcessed && attempt < MAX_ATTEMPTS) {
+          stale = runner.epoch;
+          continue;
+        }
+        throw unavailable(
+          `the connection to ${runner.address}, the running server of destination ${msg.destination}, failed: ${(err as Error).message}`,
+          500,
+        );
+      }
+      const status = grpcStatus(answer);
+      if (status === undefined) {
+        throw unavailable(
+          `${runner.address}, the running server of destination ${msg.destination}, answered without a gRPC status (HTTP ${answer.headers[":status"]})`,
+          500,
+        );
+      }
+      const message = String(answer.headers["grpc-message"] ?? answer.trailers["grpc-message"] ?? "");
+      if (
+        status === String(Code.Unavailable) &&
+        NOT_TAKEN_EFFECT.test(decodeGrpcMessage(message)) &&
+        attempt < MAX_ATTEMPTS &&
+        !gone.aborted
+      ) {
+        stale = runner.epoch;
+        continue;
+      }
+      return answer;
+    }
+  }
+}
+
+/** The fields of Get, Ack and Rollback requests that the session check reads. */
+interface Addressed {
+  destination: string;
+  clientId: string;
+  session: string;
+}
+
+/** True when nothing more can be written (an HTTP/2 response has no `destroyed` of its own). */
+function ended(res: HttpResponse): boolean {
+  return res.writableEnded || ("stream" in res ? res.stream.destroyed : res.destroyed);
+}
+
+/** An answer's gRPC status: in its headers (trailers-only) or its trailers. */
+function grpcStatus(answer: H2Answer): string | undefined {
+  return answer.headers["grpc-status"] ?? answer.trailers["grpc-status"];
 }
 
 /** Response headers fit to send on: no pseudo-headers, no connection-level ones. */

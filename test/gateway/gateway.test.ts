@@ -429,6 +429,101 @@ test("gRPC Get, Ack and Rollback take the byte-relaying path with the same check
   await g.unsubscribe({ destination: "example", clientId: "raw", session: sub.session });
 });
 
+test("Connect Get, Ack and Rollback in binary take the byte-relaying path, with the typed path's answers and errors", async () => {
+  // Binary Connect (what the TypeScript client sends) is relayed as bytes; JSON takes the typed
+  // path through connect-es. Both must give the caller the same results and the same errors.
+  const binary = createClient(CanalService, createConnectTransport({ baseUrl: urlA, httpVersion: "1.1" }));
+  const json = createClient(
+    CanalService,
+    createConnectTransport({ baseUrl: urlA, httpVersion: "1.1", useBinaryFormat: false }),
+  );
+  const outcome = async (p: Promise<unknown>) => {
+    try {
+      await p;
+      return { ok: true };
+    } catch (err) {
+      const e = ConnectError.from(err);
+      return {
+        code: e.code,
+        message: e.rawMessage,
+        retry: e.metadata.get("retry-after-ms"),
+        details: e.details.length,
+      };
+    }
+  };
+  const sub = await binary.subscribe({ destination: "example", clientId: "raw-connect" });
+  const both = async (call: (c: typeof binary) => Promise<unknown>) => {
+    const [b, j] = [await outcome(call(binary)), await outcome(call(json))];
+    assert.deepEqual(b, j);
+    return b;
+  };
+  assert.equal(
+    (await both((c) => c.get({ destination: "example", clientId: "raw-connect", batchSize: 1 }))).code,
+    Code.FailedPrecondition,
+  );
+  assert.equal(
+    (
+      await both((c) =>
+        c.get({ destination: "example", clientId: "a b", batchSize: 1, session: sub.session }),
+      )
+    ).code,
+    Code.InvalidArgument,
+  );
+  assert.equal(
+    (await both((c) => c.get({ destination: "example", clientId: "raw-connect", session: "not-a-session" })))
+      .code,
+    Code.FailedPrecondition,
+  );
+  assert.equal(
+    (
+      await both((c) =>
+        c.ack({ destination: "example", clientId: "raw-connect", batchId: "1-999", session: sub.session }),
+      )
+    ).code,
+    Code.FailedPrecondition,
+  );
+  await db.query("INSERT INTO shop.orders VALUES (80, 'raw'), (81, 'raw')");
+  let relay: string | null = null;
+  const got = await binary.get(
+    {
+      destination: "example",
+      clientId: "raw-connect",
+      batchSize: 100,
+      timeoutMs: 5000n,
+      session: sub.session,
+    },
+    {
+      onHeader: (h) => {
+        relay = h.get("sluice-relay");
+      },
+    },
+  );
+  assert.equal(relay, "bytes");
+  assert.deepEqual(ids(got.entries), [80, 81]);
+  const rolled = await binary.rollback({
+    destination: "example",
+    clientId: "raw-connect",
+    session: sub.session,
+  });
+  assert.deepEqual(rolled.rolledBackBatchIds, [got.batchId]);
+  const again = await json.get({
+    destination: "example",
+    clientId: "raw-connect",
+    batchSize: 100,
+    timeoutMs: 5000n,
+    session: sub.session,
+  });
+  assert.deepEqual(ids(again.entries), [80, 81]);
+  const acked = await binary.ack({
+    destination: "example",
+    clientId: "raw-connect",
+    batchId: again.batchId,
+    session: sub.session,
+  });
+  assert.ok(acked.cursor);
+  await binary.unsubscribe({ destination: "example", clientId: "raw-connect", session: sub.session });
+});
+
 test("15 streams open at once: no MaxListenersExceededWarning in the gateway or the server", async () => {
   // Every relayed stream listens to the gateway's closing signal, and every open call to the
   // server's shutdown signals; Node warns of a leak past 10 listeners on one signal.

@@ -1,7 +1,11 @@
 // The body of a gRPC request that carries one message (unary calls, a server stream's request),
-// read whole: shared by the server's lean path (grpc-unary.ts) and the gateway's byte relays.
+// read whole: shared by the server's lean path (grpc-unary.ts) and the gateway's byte relays;
+// and the body of a Connect unary request, for the gateway's relay of those.
+import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+
+type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
 
 /**
  * Resolves with the whole body, its 5-byte prefix included, once it is one uncompressed
@@ -9,7 +13,24 @@ import { Code, ConnectError } from "@connectrpc/connect";
  * as it passes the limit; what follows is read and dropped, not kept, so that the caller can
  * still answer and the client can finish sending.
  */
-export function readGrpcRequest(req: http2.Http2ServerRequest, maxMessageBytes: number): Promise<Buffer> {
+export async function readGrpcRequest(
+  req: http2.Http2ServerRequest,
+  maxMessageBytes: number,
+): Promise<Buffer> {
+  const body = await readBody(req, maxMessageBytes + 5, maxMessageBytes);
+  if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
+    throw new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument);
+  }
+  return body;
+}
+
+/** The whole body of a request that is one message without an envelope (Connect unary). */
+export function readRequestBody(req: HttpRequest, maxMessageBytes: number): Promise<Buffer> {
+  return readBody(req, maxMessageBytes, maxMessageBytes);
+}
+
+/** The body, up to `limit` bytes; beyond that, resource_exhausted naming `maxMessageBytes`. */
+function readBody(req: HttpRequest, limit: number, maxMessageBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -17,7 +38,7 @@ export function readGrpcRequest(req: http2.Http2ServerRequest, maxMessageBytes: 
     req.on("data", (c: Buffer) => {
       if (refused) return;
       size += c.length;
-      if (size > maxMessageBytes + 5) {
+      if (size > limit) {
         refused = true;
         chunks.length = 0;
         reject(
@@ -29,12 +50,7 @@ export function readGrpcRequest(req: http2.Http2ServerRequest, maxMessageBytes: 
     });
     req.once("end", () => {
       if (refused) return;
-      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
-        reject(new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument));
-        return;
-      }
-      resolve(body);
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
     });
     req.once("error", reject);
   });
