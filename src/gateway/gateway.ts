@@ -119,6 +119,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     opts.maxMessageBytes,
     log.child("call"),
     metrics,
+    tracer,
   );
   let http: ConnectServer;
   try {

@@ -15,6 +15,7 @@ import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import type { Tracer } from "@opentelemetry/api";
 import { CallCancel } from "../common/call-cancel.js";
 import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
 import { readGrpcRequest, readRequestBody } from "../common/http/grpc-request.js";
@@ -28,6 +29,7 @@ import {
 } from "../common/http/index.js";
 import { parseGrpcTimeout } from "../common/http/timeout.js";
 import type { Logger } from "../common/log.js";
+import { relayedCallSpan } from "../common/telemetry/rpc-spans.js";
 import {
   AckRequestSchema,
   GetRequestSchema,
@@ -58,6 +60,8 @@ export function createRawUnaryHandler(
   maxMessageBytes: number,
   log: Logger,
   metrics?: GatewayMetrics,
+  /** With traces on: a client span per relayed call (the server's span is its child). */
+  tracer?: Tracer,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   return (req, res) => {
     const schema = METHODS.get(req.url ?? "");
@@ -217,12 +221,39 @@ export function createRawUnaryHandler(
    * the next runner while the call surely did not take effect. Resolves with an answer that
    * carries a gRPC status; rejects with what the caller should see.
    */
-  async function forward(
+  function forward(
     req: HttpRequest,
     msg: Addressed,
     body: Buffer,
     grpcTimeout: string | undefined,
     gone: CallCancel,
+  ): Promise<H2Answer> {
+    if (tracer === undefined) {
+      const trace: Record<string, string> = {};
+      for (const name of TRACE_HEADERS) {
+        const v = req.headers[name];
+        if (typeof v === "string") trace[name] = v;
+      }
+      return send(req, msg, body, grpcTimeout, gone, trace);
+    }
+    return relayedCallSpan(
+      tracer,
+      (req.url ?? "").slice(1),
+      req.headers,
+      { "sluice.destination": msg.destination, "sluice.client_id": msg.clientId },
+      (trace) => send(req, msg, body, grpcTimeout, gone, trace),
+      (answer) => Number(grpcStatus(answer)),
+    );
+  }
+
+  async function send(
+    req: HttpRequest,
+    msg: Addressed,
+    body: Buffer,
+    grpcTimeout: string | undefined,
+    gone: CallCancel,
+    /** The trace context to send on: the caller's, or the gateway's span's. */
+    trace: Record<string, string>,
   ): Promise<H2Answer> {
     checkNames(msg.destination, msg.clientId);
     const node = await holds.validate(msg.destination, msg.clientId, msg.session);
@@ -253,10 +284,7 @@ export function createRawUnaryHandler(
         [CLIENT_EPOCH_HEADER, String(node.epoch)],
       ];
       if (grpcTimeout !== undefined) fields.push(["grpc-timeout", grpcTimeout]);
-      for (const name of TRACE_HEADERS) {
-        const v = req.headers[name];
-        if (typeof v === "string") fields.push([name, v]);
-      }
+      for (const name in trace) fields.push([name, trace[name] as string]);
       let answer: H2Answer;
       try {
         answer = await connection.request(fields, body, gone, maxMessageBytes + 5);

@@ -145,14 +145,15 @@ async function runnerName(): Promise<string> {
 }
 
 describe("the TypeScript client through the gateway", SUITE, () => {
-  test("client.stream over connect (HTTP/1.1), grpc and grpc-web: the exact rows, acked once each", async () => {
+  test("client.stream over connect (HTTP/1.1 and 2), grpc and grpc-web: the exact rows, acked once each", async () => {
     const variants = [
       { transport: "connect", httpVersion: "1.1" },
+      { transport: "connect", httpVersion: "2" },
       { transport: "grpc", httpVersion: "2" },
       { transport: "grpc-web", httpVersion: "1.1" },
     ] as const;
     for (const v of variants) {
-      const clientId = `gw-${v.transport}`;
+      const clientId = `gw-${v.transport}-${v.httpVersion.replace(".", "")}`;
       const client = createSluiceClient({ baseUrl: url, ...v });
       let ids: Promise<number[]> | undefined;
       const acked: number[] = [];

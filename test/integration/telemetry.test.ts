@@ -319,6 +319,11 @@ describe("gateway metrics, and a server's with ZooKeeper; traces from gateway to
       { timeoutMs: 10_000 },
     );
     assert.equal(linked.length, batches);
+    // Every Get relayed as bytes (Connect binary and the one gRPC call) has its gateway span too.
+    const getSpans = spans(readFileSync(gateway.logFile, "utf8")).filter(
+      (x) => x.name === "sluice.v1.CanalService/Get" && x.kind === 2,
+    );
+    assert.equal(getSpans.length, gets + 1);
     const serverLog = readFileSync(server.logFile, "utf8");
     assert.match(serverLog, /'sluice\.client_id': 'gw'/);
     assert.match(serverLog, /'rpc\.connect_rpc\.error_code': 'ok'/);

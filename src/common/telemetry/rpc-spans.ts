@@ -92,3 +92,63 @@ export function clientTraceContext(tracer: Tracer): Interceptor {
     );
   };
 }
+
+const nodeHeaderGetter = {
+  keys: (h: Record<string, unknown>) => Object.keys(h),
+  get: (h: Record<string, unknown>, key: string) => {
+    const v = h[key];
+    return typeof v === "string" ? v : undefined;
+  },
+};
+
+/**
+ * A client span for a unary call the gateway relays as bytes (no connect-es interceptors on
+ * that path): the child of the caller's trace context from its request headers, with its own
+ * context handed to `call` as the headers to send on, so the server's span is its child.
+ * `codeOf` reads the call's gRPC status from its result (0: ok).
+ */
+export function relayedCallSpan<T>(
+  tracer: Tracer,
+  name: string,
+  callerHeaders: Record<string, unknown>,
+  attributes: Record<string, string>,
+  call: (traceHeaders: Record<string, string>) => Promise<T>,
+  codeOf: (result: T) => number,
+): Promise<T> {
+  const parent = propagation.extract(context.active(), callerHeaders, nodeHeaderGetter);
+  const [service = "", method = ""] = name.split("/");
+  return tracer.startActiveSpan(
+    name,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "rpc.system": "connect_rpc",
+        "rpc.service": service,
+        "rpc.method": method,
+        ...attributes,
+      },
+    },
+    parent,
+    async (span) => {
+      const traceHeaders: Record<string, string> = {};
+      propagation.inject(context.active(), traceHeaders);
+      try {
+        const result = await call(traceHeaders);
+        const code = codeOf(result);
+        span.setAttribute(
+          "rpc.connect_rpc.error_code",
+          code === 0 ? "ok" : (Code[code as Code] ?? String(code)),
+        );
+        if (code !== 0) span.setStatus({ code: SpanStatusCode.ERROR });
+        return result;
+      } catch (err) {
+        const e = ConnectError.from(err);
+        span.setAttribute("rpc.connect_rpc.error_code", Code[e.code] ?? String(e.code));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: e.rawMessage });
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
