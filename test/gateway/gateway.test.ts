@@ -47,7 +47,14 @@ before(async () => {
   const [pa, pb] = [await freePort(), await freePort()];
   [gwA, gwB] = await Promise.all([
     startSluiceGateway(dir, "gateway-a", pa, zk, ["--lease-idle", "1500ms", "--hold", "1s"]),
-    startSluiceGateway(dir, "gateway-b", pb, zk, ["--lease-idle", "1500ms", "--hold", "1s"]),
+    startSluiceGateway(dir, "gateway-b", pb, zk, [
+      "--lease-idle",
+      "1500ms",
+      "--hold",
+      "1s",
+      "--max-message",
+      "1MiB",
+    ]),
   ]);
   [urlA, urlB] = [`http://127.0.0.1:${pa}`, `http://127.0.0.1:${pb}`];
 });
@@ -522,6 +529,35 @@ test("Connect Get, Ack and Rollback in binary take the byte-relaying path, with 
   });
   assert.ok(acked.cursor);
   await binary.unsubscribe({ destination: "example", clientId: "raw-connect", session: sub.session });
+});
+
+test("HTTP/1.1 binary Connect: a request over the gateway's message limit gets resource_exhausted, and the connection goes on", async () => {
+  // Gateway B relays messages of up to 1 MiB. connect-es's HTTP/1.1 client sends the whole body
+  // before it reads the answer: the gateway must read and drop the rest of a refused request.
+  const c = canal(urlB);
+  const sub = await c.subscribe({ destination: "example", clientId: "too-large" });
+  for (const mib of [2, 16, 2]) {
+    const started = Date.now();
+    await assert.rejects(
+      c.get({ destination: "example", clientId: "too-large", session: "s".repeat(mib << 20) }),
+      (err) => {
+        const e = ConnectError.from(err);
+        assert.equal(e.code, Code.ResourceExhausted, e.message);
+        assert.match(e.message, /larger than 1048576 bytes/);
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started < 5_000, "answered well before the keep-alive timeout");
+  }
+  const got = await c.get({
+    destination: "example",
+    clientId: "too-large",
+    session: sub.session,
+    batchSize: 10,
+    timeoutMs: 0n,
+  });
+  assert.equal(got.batchId, "");
+  await c.unsubscribe({ destination: "example", clientId: "too-large", session: sub.session });
 });
 
 test("15 streams open at once: no MaxListenersExceededWarning in the gateway or the server", async () => {

@@ -247,9 +247,11 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       fixGrpcMessage(res);
     }
     try {
+      // Every HTTP/1.1 request, whoever answers it (the gateway's relays answer binary Connect
+      // calls themselves): the rest of a refused upload is read and dropped, within bounds.
+      endUploadAfterResponse(req, res, () => closing);
       if (grpcUnary?.(req, res)) return;
       if (options.preempt?.(req, res)) return;
-      endUploadAfterResponse(req, res, () => closing);
       connectHandler(req, res);
     } catch (err) {
       // connect-node throws synchronously on requests it cannot read, e.g. HTTP/1.0 without Host.
