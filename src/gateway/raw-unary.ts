@@ -4,14 +4,15 @@
 // one gRPC message. Two kinds of callers take it:
 // - gRPC (HTTP/2, application/grpc[+proto], uncompressed): the request and the response
 //   (headers, message, trailers) are relayed as they are;
-// - the Connect protocol in binary (HTTP/1.1 or 2, application/proto, uncompressed, POST): the
-//   message is put into / taken out of its gRPC envelope, and an error becomes Connect's JSON
-//   error with the same code, message, details and retry-after-ms as on the typed path.
+// - the Connect protocol (HTTP/1.1 or 2, application/proto or application/json, uncompressed,
+//   POST): the message is put into / taken out of its gRPC envelope (JSON converted with
+//   connect-es's own rules), and an error becomes Connect's JSON error with the same code,
+//   message, details and retry-after-ms as on the typed path.
 // Retries are those of the typed path (relay.ts): only when the server could not be reached,
-// or answered unavailable before doing anything. Other protocols and encodings (JSON, gRPC-Web,
-// compression, GET) take the typed path (canal-proxy.ts).
+// or answered unavailable before doing anything. gRPC-Web, compressed and GET calls take the
+// typed path (canal-proxy.ts).
 import type * as http2 from "node:http2";
-import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
@@ -32,8 +33,11 @@ import type { Logger } from "../common/log.js";
 import { relayedCallSpan } from "../common/telemetry/rpc-spans.js";
 import {
   AckRequestSchema,
+  AckResponseSchema,
   GetRequestSchema,
+  GetResponseSchema,
   RollbackRequestSchema,
+  RollbackResponseSchema,
 } from "../gen/sluice/v1/canal_service_pb.js";
 import { checkNames } from "./canal-proxy.js";
 import { type H2Answer, type H2Connection, H2RequestError } from "./h2/connection.js";
@@ -44,11 +48,18 @@ import { RELAY_HEADER, TRACE_HEADERS } from "./raw-stream.js";
 import { NOT_TAKEN_EFFECT } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
 
-const METHODS = new Map<string, DescMessage>([
-  ["/sluice.v1.CanalService/Get", GetRequestSchema],
-  ["/sluice.v1.CanalService/Ack", AckRequestSchema],
-  ["/sluice.v1.CanalService/Rollback", RollbackRequestSchema],
+/** The methods relayed this way: their request and response messages. */
+interface Method {
+  input: DescMessage;
+  output: DescMessage;
+}
+const METHODS = new Map<string, Method>([
+  ["/sluice.v1.CanalService/Get", { input: GetRequestSchema, output: GetResponseSchema }],
+  ["/sluice.v1.CanalService/Ack", { input: AckRequestSchema, output: AckResponseSchema }],
+  ["/sluice.v1.CanalService/Rollback", { input: RollbackRequestSchema, output: RollbackResponseSchema }],
 ]);
+// connect-es reads JSON with unknown fields ignored, and writes it with its defaults.
+const JSON_READ = { ignoreUnknownFields: true };
 const MAX_ATTEMPTS = 5;
 
 export function createRawUnaryHandler(
@@ -64,21 +75,22 @@ export function createRawUnaryHandler(
   tracer?: Tracer,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   return (req, res) => {
-    const schema = METHODS.get(req.url ?? "");
-    if (!schema || req.method !== "POST") return false;
+    const method = METHODS.get(req.url ?? "");
+    if (!method || req.method !== "POST") return false;
     const type = req.headers["content-type"] ?? "";
     let call: Promise<number>;
     if (/^application\/grpc(\+proto)?$/i.test(type)) {
       if (req.httpVersionMajor !== 2) return false;
       const encoding = req.headers["grpc-encoding"];
       if (encoding !== undefined && encoding !== "identity") return false;
-      call = relayGrpc(schema, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
-    } else if (/^application\/proto$/i.test(type)) {
+      call = relayGrpc(method.input, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
+    } else if (/^application\/(proto|json(; ?charset=utf-?8)?)$/i.test(type)) {
       const encoding = req.headers["content-encoding"];
       if (encoding !== undefined && encoding !== "identity") return false;
       const timeout = req.headers["connect-timeout-ms"];
       if (timeout !== undefined && !/^\d{1,10}$/.test(timeout as string)) return false; // typed path: its error
-      call = relayConnect(schema, req, res, timeout as string | undefined);
+      const json = !/^application\/proto$/i.test(type);
+      call = relayConnect(method, json, req, res, timeout as string | undefined);
     } else {
       return false;
     }
@@ -152,24 +164,36 @@ export function createRawUnaryHandler(
   }
 
   /**
-   * A Connect unary call in binary: the message goes to the server in a gRPC envelope; the
-   * answer's message, or its error as Connect's JSON error, comes back. The same answers as
-   * the typed path (test/gateway/gateway.test.ts compares them).
+   * A Connect unary call, binary or JSON: the message goes to the server in a gRPC envelope;
+   * the answer's message (in the caller's format), or its error as Connect's JSON error, comes
+   * back. The same answers as the typed path (test/gateway/gateway.test.ts compares them).
    */
   async function relayConnect(
-    schema: DescMessage,
+    method: Method,
+    json: boolean,
     req: HttpRequest,
     res: HttpResponse,
     timeout: string | undefined,
   ): Promise<number> {
     const { gone, done } = watch(res, timeout === undefined ? undefined : Number(timeout));
     try {
-      const message = await readRequestBody(req, maxMessageBytes);
+      const bytes = await readRequestBody(req, maxMessageBytes);
       let msg: Addressed;
-      try {
-        msg = fromBinary(schema, message) as unknown as Addressed;
-      } catch (err) {
-        throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.Internal);
+      let message: Buffer;
+      if (json) {
+        try {
+          msg = fromJsonString(method.input, bytes.toString("utf8"), JSON_READ) as unknown as Addressed;
+        } catch (err) {
+          throw ConnectError.from(err, Code.InvalidArgument);
+        }
+        message = Buffer.from(toBinary(method.input, msg as never));
+      } else {
+        try {
+          msg = fromBinary(method.input, bytes) as unknown as Addressed;
+        } catch (err) {
+          throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.Internal);
+        }
+        message = bytes;
       }
       const body = Buffer.allocUnsafe(5 + message.length);
       body[0] = 0;
@@ -191,12 +215,15 @@ export function createRawUnaryHandler(
         throw new ConnectError("the server's answer is not one uncompressed message", Code.Internal);
       }
       if (ended(res)) return Code.Canceled;
+      const out = json
+        ? Buffer.from(toJsonString(method.output, fromBinary(method.output, data.subarray(5))), "utf8")
+        : data.subarray(5);
       res.writeHead(200, {
-        "content-type": "application/proto",
-        "content-length": String(data.length - 5),
+        "content-type": json ? "application/json" : "application/proto",
+        "content-length": String(out.length),
         [RELAY_HEADER]: "bytes",
       });
-      res.end(data.subarray(5));
+      res.end(out);
       return 0;
     } catch (err) {
       const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);

@@ -10,7 +10,11 @@ import { fileURLToPath } from "node:url";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import { CanalConnector } from "../../src/clients/typescript/connector.js";
 import { CLIENT_EPOCH_HEADER, retryAfterMs } from "../../src/common/http/index.js";
 import { ZkClient } from "../../src/common/zk/client.js";
@@ -436,14 +440,15 @@ test("gRPC Get, Ack and Rollback take the byte-relaying path with the same check
   await g.unsubscribe({ destination: "example", clientId: "raw", session: sub.session });
 });
 
-test("Connect Get, Ack and Rollback in binary take the byte-relaying path, with the typed path's answers and errors", async () => {
-  // Binary Connect (what the TypeScript client sends) is relayed as bytes; JSON takes the typed
-  // path through connect-es. Both must give the caller the same results and the same errors.
+test("Connect Get, Ack and Rollback (binary and JSON) skip connect-es, with the typed path's answers and errors", async () => {
+  // Connect calls of these methods are relayed without connect-es; gRPC-Web takes the typed path
+  // through connect-es. All must give the caller the same results and the same errors.
   const binary = createClient(CanalService, createConnectTransport({ baseUrl: urlA, httpVersion: "1.1" }));
   const json = createClient(
     CanalService,
     createConnectTransport({ baseUrl: urlA, httpVersion: "1.1", useBinaryFormat: false }),
   );
+  const typed = createClient(CanalService, createGrpcWebTransport({ baseUrl: urlA, httpVersion: "1.1" }));
   const outcome = async (p: Promise<unknown>) => {
     try {
       await p;
@@ -460,8 +465,9 @@ test("Connect Get, Ack and Rollback in binary take the byte-relaying path, with 
   };
   const sub = await binary.subscribe({ destination: "example", clientId: "raw-connect" });
   const both = async (call: (c: typeof binary) => Promise<unknown>) => {
-    const [b, j] = [await outcome(call(binary)), await outcome(call(json))];
-    assert.deepEqual(b, j);
+    const [b, j, t] = [await outcome(call(binary)), await outcome(call(json)), await outcome(call(typed))];
+    assert.deepEqual(b, t, "binary Connect against gRPC-Web");
+    assert.deepEqual(j, t, "JSON Connect against gRPC-Web");
     return b;
   };
   assert.equal(
@@ -521,10 +527,20 @@ test("Connect Get, Ack and Rollback in binary take the byte-relaying path, with 
     session: sub.session,
   });
   assert.deepEqual(ids(again.entries), [80, 81]);
+  // The same batch through the typed path: the same entries, field for field.
+  await json.rollback({ destination: "example", clientId: "raw-connect", session: sub.session });
+  const viaTyped = await typed.get({
+    destination: "example",
+    clientId: "raw-connect",
+    batchSize: 100,
+    timeoutMs: 5000n,
+    session: sub.session,
+  });
+  assert.deepEqual(viaTyped.entries, again.entries);
   const acked = await binary.ack({
     destination: "example",
     clientId: "raw-connect",
-    batchId: again.batchId,
+    batchId: viaTyped.batchId,
     session: sub.session,
   });
   assert.ok(acked.cursor);
