@@ -9,8 +9,8 @@
 //   (HTTP/2), p50 / p99 / mean per path, in blocks of 250, once with connect-es's client, once
 //   with sluice's TypeScript client (its transport "grpc": unary calls on node:http2 without
 //   connect-es's pipeline, src/clients/typescript/grpc-unary.ts), once with a bare
-//   node:http2 session, and once more with sluice's client over its default transport (the
-//   Connect protocol, binary, HTTP/1.1: the gateway decodes and re-encodes these), each after --warmup calls per path (default 2000: the
+//   node:http2 session, and with sluice's client over its default transport (the Connect
+//   protocol, binary, HTTP/1.1) and over Connect JSON (what curl sends), each after --warmup calls per path (default 2000: the
 //   server's and the gateway's first seconds, JIT and a burst of survivors in every scavenge,
 //   cost them about 40% more CPU per call, which is start-up, not what a running gateway adds);
 //   p99 also over the calls that none of the bench's own GC pauses touched (see below);
@@ -176,12 +176,32 @@ async function main(): Promise<void> {
       ),
     };
     const sluiceConnectGet = (p: Path) => sluiceConnect[p].get(getRequest(p));
+    const sluiceJson: Record<Path, Canal> = {
+      direct: createClient(
+        CanalService,
+        createSluiceConnectTransport({
+          baseUrl: `http://127.0.0.1:${sp}`,
+          httpVersion: "1.1",
+          useBinaryFormat: false,
+        }),
+      ),
+      gateway: createClient(
+        CanalService,
+        createSluiceConnectTransport({
+          baseUrl: `http://127.0.0.1:${gp}`,
+          httpVersion: "1.1",
+          useBinaryFormat: false,
+        }),
+      ),
+    };
+    const sluiceJsonGet = (p: Path) => sluiceJson[p].get(getRequest(p));
     const sluiceGet = (p: Path) => sluice[p].get(getRequest(p));
     const kinds: Record<string, (p: Path) => Promise<unknown>> = {
       "connect-es": get,
       "sluice TS client": sluiceGet,
       "bare node:http2": bareGet,
       "sluice TS client, Connect HTTP/1.1": sluiceConnectGet,
+      "sluice TS client, Connect JSON HTTP/1.1": sluiceJsonGet,
     };
     type Summary = Record<Path, { p50: number; p99: number; mean: number; p99Clean: number; gcHit: number }>;
     const latency: Record<string, Summary> = {};
