@@ -29,7 +29,7 @@ import { join } from "node:path";
 import { PerformanceObserver, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { type Client, createClient } from "@connectrpc/connect";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createSluiceConnectTransport } from "../../src/clients/typescript/connect-unary.js";
 import { createSluiceGrpcTransport } from "../../src/clients/typescript/grpc-unary.js";
@@ -119,10 +119,16 @@ async function main(): Promise<void> {
         { timeoutMs: 30_000 },
       );
     }
-    const clients: Record<Path, Canal> = {
-      direct: createClient(CanalService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${sp}` })),
-      gateway: createClient(CanalService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${gp}` })),
+    const urls: Record<Path, string> = {
+      direct: `http://127.0.0.1:${sp}`,
+      gateway: `http://127.0.0.1:${gp}`,
     };
+    /** One client per path over the transport `make` builds for a base URL. */
+    const perPath = (make: (baseUrl: string) => Transport): Record<Path, Canal> => ({
+      direct: createClient(CanalService, make(urls.direct)),
+      gateway: createClient(CanalService, make(urls.gateway)),
+    });
+    const clients = perPath((baseUrl) => createGrpcTransport({ baseUrl }));
 
     // Latency.
     const sessions: Record<Path, string> = { direct: "", gateway: "" };
@@ -149,53 +155,20 @@ async function main(): Promise<void> {
       return framed;
     };
     const bare: Record<Path, { session: http2.ClientHttp2Session; body: Buffer }> = {
-      direct: { session: http2.connect(`http://127.0.0.1:${sp}`), body: getBody("direct") },
-      gateway: { session: http2.connect(`http://127.0.0.1:${gp}`), body: getBody("gateway") },
+      direct: { session: http2.connect(urls.direct), body: getBody("direct") },
+      gateway: { session: http2.connect(urls.gateway), body: getBody("gateway") },
     };
     const bareGet = (p: Path) => bareGrpcCall(bare[p].session, "/sluice.v1.CanalService/Get", bare[p].body);
-    const sluice: Record<Path, Canal> = {
-      direct: createClient(CanalService, createSluiceGrpcTransport({ baseUrl: `http://127.0.0.1:${sp}` })),
-      gateway: createClient(CanalService, createSluiceGrpcTransport({ baseUrl: `http://127.0.0.1:${gp}` })),
-    };
-    const sluiceConnect: Record<Path, Canal> = {
-      direct: createClient(
-        CanalService,
-        createSluiceConnectTransport({
-          baseUrl: `http://127.0.0.1:${sp}`,
-          httpVersion: "1.1",
-          useBinaryFormat: true,
-        }),
-      ),
-      gateway: createClient(
-        CanalService,
-        createSluiceConnectTransport({
-          baseUrl: `http://127.0.0.1:${gp}`,
-          httpVersion: "1.1",
-          useBinaryFormat: true,
-        }),
-      ),
-    };
-    const sluiceConnectGet = (p: Path) => sluiceConnect[p].get(getRequest(p));
-    const sluiceJson: Record<Path, Canal> = {
-      direct: createClient(
-        CanalService,
-        createSluiceConnectTransport({
-          baseUrl: `http://127.0.0.1:${sp}`,
-          httpVersion: "1.1",
-          useBinaryFormat: false,
-        }),
-      ),
-      gateway: createClient(
-        CanalService,
-        createSluiceConnectTransport({
-          baseUrl: `http://127.0.0.1:${gp}`,
-          httpVersion: "1.1",
-          useBinaryFormat: false,
-        }),
-      ),
-    };
-    const sluiceJsonGet = (p: Path) => sluiceJson[p].get(getRequest(p));
+    const sluice = perPath((baseUrl) => createSluiceGrpcTransport({ baseUrl }));
+    const sluiceConnect = perPath((baseUrl) =>
+      createSluiceConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+    );
+    const sluiceJson = perPath((baseUrl) =>
+      createSluiceConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }),
+    );
     const sluiceGet = (p: Path) => sluice[p].get(getRequest(p));
+    const sluiceConnectGet = (p: Path) => sluiceConnect[p].get(getRequest(p));
+    const sluiceJsonGet = (p: Path) => sluiceJson[p].get(getRequest(p));
     const kinds: Record<string, (p: Path) => Promise<unknown>> = {
       "connect-es": get,
       "sluice TS client": sluiceGet,

@@ -10,9 +10,6 @@
 // or JSON of row text: gzip costs the server more CPU per batch than loopback or a LAN saves;
 // use connect-node's transport with interceptors for compression), and no HTTP GET.
 // Interceptors need connect-es's call pipeline: with interceptors every call uses it.
-import * as http from "node:http";
-import { constants as h2 } from "node:http2";
-import * as https from "node:https";
 import { create, type DescMessage, isMessage, toBinary, toJsonString } from "@bufbuild/protobuf";
 import {
   appendHeaders,
@@ -29,7 +26,8 @@ import {
   validateResponseWithCompression,
 } from "@connectrpc/connect/protocol-connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { nodeError, parseBinary, parseJson, resetError, webHeaders } from "./node-call-errors.js";
+import { parseBinary, parseJson, webHeaders } from "./node-call-errors.js";
+import { type Exchange, exchangeUnary, h1Exchange, h2Exchange, type RawResponse } from "./node-exchange.js";
 
 export interface ConnectTransportOptions {
   baseUrl: string;
@@ -44,19 +42,6 @@ export interface ConnectTransportOptions {
 type UnaryMethod = Parameters<Transport["unary"]>[0];
 type Header = Parameters<Transport["unary"]>[3];
 type Input = Parameters<Transport["unary"]>[4];
-/** What came back: status, headers (as node gives them) and the whole body. */
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-/** Sends one request; calls back once with the response or the error. Returns a canceller. */
-type Exchange = (
-  path: string,
-  headers: Record<string, string>,
-  body: Buffer,
-  done: (err: ConnectError | undefined, res?: RawResponse) => void,
-) => (reason: ConnectError) => void;
 
 export function createSluiceConnectTransport(opts: ConnectTransportOptions): Transport {
   const sessionManager =
@@ -96,7 +81,6 @@ function unaryCall<I extends DescMessage, O extends DescMessage>(
   header: Header,
   input: Input,
 ): Promise<UnaryResponse<I, O>> {
-  if (signal?.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
   let body: Buffer;
   const headers: Record<string, string> = {};
   try {
@@ -113,45 +97,9 @@ function unaryCall<I extends DescMessage, O extends DescMessage>(
     return Promise.reject(ConnectError.from(err, Code.Internal));
   }
 
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    const settle = (err: ConnectError | undefined, res?: UnaryResponse<I, O>) => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      if (err !== undefined) reject(err);
-      else resolve(res as UnaryResponse<I, O>);
-    };
-    // Ended from this side (abort, deadline): the exchange is cancelled. An exchange that ended
-    // by itself is not touched again (its HTTP/1.1 socket may be back in the agent's pool).
-    const stop = (err: ConnectError) => {
-      if (settled) return;
-      cancel(err);
-      settle(err);
-    };
-    const onAbort = () => stop(ConnectError.from(signal?.reason, Code.Canceled));
-    const cancel = exchange(path, headers, body, (err, raw) => {
-      if (err !== undefined || raw === undefined) {
-        settle(err ?? new ConnectError("no response", Code.Internal));
-        return;
-      }
-      try {
-        settle(undefined, response(method, binary, raw));
-      } catch (e) {
-        settle(ConnectError.from(e, Code.Internal));
-      }
-    });
-    if (settled) return;
-    signal?.addEventListener("abort", onAbort);
-    if (timeoutMs !== undefined && timeoutMs > 0) {
-      timer = setTimeout(
-        () => stop(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
-        timeoutMs,
-      );
-    }
-  });
+  return exchangeUnary(exchange, path, headers, body, signal, timeoutMs, (raw) =>
+    response(method, binary, raw),
+  );
 }
 
 /** The message, or the error a Connect unary response carries (connect-es's own rules). */
@@ -160,6 +108,7 @@ function response<I extends DescMessage, O extends DescMessage>(
   binary: boolean,
   raw: RawResponse,
 ): UnaryResponse<I, O> {
+  if (raw.error !== undefined) throw raw.error; // the stream was reset or failed after its headers
   const all = webHeaders(raw.headers);
   const { isUnaryError, unaryError } = validateResponseWithCompression("unary", [], binary, raw.status, all);
   const [header, trailer] = trailerDemux(all);
@@ -169,90 +118,4 @@ function response<I extends DescMessage, O extends DescMessage>(
     ? parseBinary(method.output, raw.body)
     : parseJson(method.output, raw.body.toString("utf8"));
   return { stream: false, service: method.parent, method, header, message, trailer } as UnaryResponse<I, O>;
-}
-
-/** HTTP/1.1 on Node's global agent (keep-alive), as connect-node does without nodeOptions. */
-function h1Exchange(base: URL): Exchange {
-  const lib = base.protocol === "https:" ? https : http;
-  return (path, headers, body, done) => {
-    const req = lib.request({
-      protocol: base.protocol,
-      hostname: base.hostname,
-      port: base.port,
-      method: "POST",
-      path,
-      headers,
-    });
-    let finished = false;
-    const finish = (err: ConnectError | undefined, res?: RawResponse) => {
-      if (finished) return;
-      finished = true;
-      done(err, res);
-    };
-    req.on("error", (e) => finish(nodeError(e)));
-    req.on("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", (e) => finish(nodeError(e)));
-      res.on("aborted", () => finish(new ConnectError("the response was cut off", Code.Aborted)));
-      res.on("end", () =>
-        finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-      );
-    });
-    req.end(body);
-    return (reason) => {
-      finished = true;
-      req.destroy(reason);
-    };
-  };
-}
-
-type ClientStream = Awaited<ReturnType<Http2SessionManager["request"]>>;
-
-/** HTTP/2 on the shared session (the streams' connection, with its keep-alive pings). */
-function h2Exchange(sessionManager: Http2SessionManager): Exchange {
-  return (path, headers, body, done) => {
-    let stream: ClientStream | undefined;
-    let cancelled: ConnectError | undefined;
-    let status = 0;
-    let responseHeaders: http.IncomingHttpHeaders | undefined;
-    let streamError: unknown;
-    const chunks: Buffer[] = [];
-    sessionManager.request("POST", path, headers, {}).then(
-      (s) => {
-        if (cancelled !== undefined) {
-          s.close(cancelled.code === Code.Canceled ? h2.NGHTTP2_CANCEL : h2.NGHTTP2_INTERNAL_ERROR);
-          return;
-        }
-        stream = s;
-        s.on("response", (h) => {
-          status = Number(h[":status"]);
-          responseHeaders = h;
-        });
-        s.on("data", (chunk: Buffer) => {
-          chunks.push(chunk);
-          sessionManager.notifyResponseByteRead(s);
-        });
-        s.on("error", (e) => {
-          streamError = e;
-        });
-        s.on("close", () => {
-          const err =
-            resetError(s.rstCode) ?? (streamError !== undefined ? nodeError(streamError) : undefined);
-          if (err !== undefined) done(err);
-          else if (responseHeaders === undefined)
-            done(new ConnectError("http/2 stream closed without a response", Code.Unavailable));
-          else done(undefined, { status, headers: responseHeaders, body: Buffer.concat(chunks) });
-        });
-        s.end(body);
-      },
-      (err: unknown) => done(nodeError(err)),
-    );
-    return (reason) => {
-      cancelled = reason;
-      if (stream !== undefined && !stream.closed) {
-        stream.close(reason.code === Code.Canceled ? h2.NGHTTP2_CANCEL : h2.NGHTTP2_INTERNAL_ERROR);
-      }
-    };
-  };
 }

@@ -14,7 +14,6 @@
 // @connectrpc/connect/protocol-grpc), on the same HTTP/2 connection as the streams (one
 // Http2SessionManager, with its keep-alive pings). Interceptors need connect-es's call
 // pipeline: with interceptors the unary calls use it too.
-import { constants as h2 } from "node:http2";
 import { create, type DescMessage, isMessage, toBinary } from "@bufbuild/protobuf";
 import {
   Code,
@@ -25,7 +24,8 @@ import {
 } from "@connectrpc/connect";
 import { findTrailerError, requestHeader, validateResponse } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { nodeError, parseBinary, resetError, webHeaders } from "./node-call-errors.js";
+import { parseBinary, webHeaders } from "./node-call-errors.js";
+import { type Exchange, exchangeUnary, h2Exchange } from "./node-exchange.js";
 
 export interface GrpcTransportOptions {
   baseUrl: string;
@@ -34,8 +34,6 @@ export interface GrpcTransportOptions {
   pingTimeoutMs?: number;
   pingIdleConnection?: boolean;
 }
-
-type ClientStream = Awaited<ReturnType<Http2SessionManager["request"]>>;
 
 export function createSluiceGrpcTransport(opts: GrpcTransportOptions): Transport {
   const sessionManager = new Http2SessionManager(opts.baseUrl, {
@@ -46,10 +44,11 @@ export function createSluiceGrpcTransport(opts: GrpcTransportOptions): Transport
   const base = createGrpcTransport({ ...opts, sessionManager });
   if ((opts.interceptors?.length ?? 0) > 0) return base;
   const prefix = new URL(opts.baseUrl).pathname.replace(/\/+$/, "");
+  const exchange = h2Exchange(sessionManager);
   return {
     unary(method, signal, timeoutMs, header, input) {
       const path = `${prefix}/${method.parent.typeName}/${method.name}`;
-      return unaryCall(sessionManager, path, method, signal, timeoutMs, header, input);
+      return unaryCall(exchange, path, method, signal, timeoutMs, header, input);
     },
     stream(method, signal, timeoutMs, header, input, contextValues) {
       return base.stream(method, signal, timeoutMs, header, input, contextValues);
@@ -60,7 +59,7 @@ export function createSluiceGrpcTransport(opts: GrpcTransportOptions): Transport
 type UnaryMethod = Parameters<Transport["unary"]>[0];
 
 function unaryCall<I extends DescMessage, O extends DescMessage>(
-  sessionManager: Http2SessionManager,
+  exchange: Exchange,
   path: string,
   method: UnaryMethod & { input: I; output: O },
   signal: AbortSignal | undefined,
@@ -68,7 +67,6 @@ function unaryCall<I extends DescMessage, O extends DescMessage>(
   header: Parameters<Transport["unary"]>[3],
   input: Parameters<Transport["unary"]>[4],
 ): Promise<UnaryResponse<I, O>> {
-  if (signal?.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
   let body: Buffer;
   const requestHeaders: Record<string, string> = {};
   try {
@@ -86,106 +84,18 @@ function unaryCall<I extends DescMessage, O extends DescMessage>(
     return Promise.reject(ConnectError.from(err, Code.Internal));
   }
 
-  return new Promise((resolve, reject) => {
-    let stream: ClientStream | undefined;
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    let status = 0;
-    let responseHeader: Headers | undefined;
-    let trailer: Headers | undefined;
-    let streamError: unknown;
-    const chunks: Buffer[] = [];
-
-    const settle = (err: unknown, res?: UnaryResponse<I, O>) => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      if (err === undefined) {
-        resolve(res as UnaryResponse<I, O>);
-        return;
-      }
-      const e = err as ConnectError;
-      if (stream !== undefined && !stream.closed) {
-        stream.close(e.code === Code.Canceled ? h2.NGHTTP2_CANCEL : h2.NGHTTP2_INTERNAL_ERROR);
-      }
-      reject(err);
-    };
-    const onAbort = () => settle(ConnectError.from(signal?.reason, Code.Canceled));
-    signal?.addEventListener("abort", onAbort);
-    if (timeoutMs !== undefined && timeoutMs > 0) {
-      timer = setTimeout(
-        () => settle(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
-        timeoutMs,
-      );
+  return exchangeUnary(exchange, path, requestHeaders, body, signal, timeoutMs, (raw) => {
+    const header = webHeaders(raw.headers);
+    const { foundStatus, headerError } = validateResponse(raw.status, header);
+    if (headerError !== undefined) throw headerError;
+    const trailer = raw.trailers !== undefined ? webHeaders(raw.trailers) : foundStatus ? header : undefined;
+    if (trailer === undefined) {
+      throw raw.error ?? new ConnectError("protocol error: missing status", Code.Internal);
     }
-
-    const onClose = () => {
-      if (settled) return;
-      const s = stream as ClientStream;
-      if (responseHeader === undefined) {
-        settle(
-          resetError(s.rstCode) ??
-            (streamError !== undefined
-              ? nodeError(streamError)
-              : new ConnectError("http/2 stream closed without a response", Code.Unavailable)),
-        );
-        return;
-      }
-      try {
-        const { foundStatus, headerError } = validateResponse(status, responseHeader);
-        if (headerError !== undefined) throw headerError;
-        const end = trailer ?? (foundStatus ? responseHeader : undefined);
-        if (end === undefined) {
-          throw (
-            resetError(s.rstCode) ??
-            (streamError !== undefined
-              ? nodeError(streamError)
-              : new ConnectError("protocol error: missing status", Code.Internal))
-          );
-        }
-        const trailerError = findTrailerError(end);
-        if (trailerError !== undefined) throw trailerError;
-        const message = parseSingleMessage(method.output, Buffer.concat(chunks), end);
-        settle(undefined, {
-          stream: false,
-          service: method.parent,
-          method,
-          header: responseHeader,
-          message,
-          trailer: end,
-        } as UnaryResponse<I, O>);
-      } catch (err) {
-        settle(ConnectError.from(err, Code.Internal));
-      }
-    };
-
-    sessionManager.request("POST", path, requestHeaders, {}).then(
-      (s) => {
-        if (settled) {
-          s.close(h2.NGHTTP2_CANCEL);
-          return;
-        }
-        stream = s;
-        s.on("response", (h) => {
-          status = Number(h[":status"]);
-          responseHeader = webHeaders(h);
-        });
-        s.on("trailers", (t) => {
-          trailer = webHeaders(t);
-        });
-        s.on("data", (chunk: Buffer) => {
-          chunks.push(chunk);
-          sessionManager.notifyResponseByteRead(s);
-        });
-        s.on("error", (e) => {
-          streamError = e;
-        });
-        s.on("close", onClose);
-        s.end(body);
-      },
-      (err: unknown) => settle(nodeError(err)),
-    );
+    const trailerError = findTrailerError(trailer);
+    if (trailerError !== undefined) throw trailerError;
+    const message = parseSingleMessage(method.output, raw.body, trailer);
+    return { stream: false, service: method.parent, method, header, message, trailer } as UnaryResponse<I, O>;
   });
 }
 

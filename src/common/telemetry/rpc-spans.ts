@@ -2,7 +2,7 @@
 // it into the calls it relays (clientTraceContext), the server continues it (serverSpans).
 // Both are only installed when a trace exporter is configured (Telemetry.tracing).
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { context, propagation, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import { context, propagation, type Span, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
 
 const headerGetter = {
   keys: (h: Headers) => [...h.keys()],
@@ -19,6 +19,27 @@ function callAttributes(message: unknown): Record<string, string> {
   if (typeof m?.destination === "string" && m.destination) out["sluice.destination"] = m.destination;
   if (typeof m?.clientId === "string" && m.clientId) out["sluice.client_id"] = m.clientId;
   return out;
+}
+
+/**
+ * Runs a call in `span` and ends it, recording the call's code (`codeOf`: the code of a result
+ * that carries one, 0 for ok) or its error.
+ */
+async function traced<T>(span: Span, call: () => Promise<T>, codeOf?: (result: T) => number): Promise<T> {
+  try {
+    const result = await call();
+    const code = codeOf?.(result) ?? 0;
+    span.setAttribute("rpc.connect_rpc.error_code", code === 0 ? "ok" : (Code[code as Code] ?? String(code)));
+    if (code !== 0) span.setStatus({ code: SpanStatusCode.ERROR });
+    return result;
+  } catch (err) {
+    const e = ConnectError.from(err);
+    span.setAttribute("rpc.connect_rpc.error_code", Code[e.code] ?? String(e.code));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: e.rawMessage });
+    throw err;
+  } finally {
+    span.end();
+  }
 }
 
 /**
@@ -41,20 +62,7 @@ export function serverSpans(tracer: Tracer): Interceptor {
         },
       },
       parent,
-      async (span) => {
-        try {
-          const res = await next(req);
-          span.setAttribute("rpc.connect_rpc.error_code", "ok");
-          return res;
-        } catch (err) {
-          const code = ConnectError.from(err).code;
-          span.setAttribute("rpc.connect_rpc.error_code", Code[code] ?? String(code));
-          span.setStatus({ code: SpanStatusCode.ERROR, message: ConnectError.from(err).rawMessage });
-          throw err;
-        } finally {
-          span.end();
-        }
-      },
+      (span) => traced(span, () => next(req)),
     );
   };
 }
@@ -74,20 +82,9 @@ export function clientTraceContext(tracer: Tracer): Interceptor {
           ...(req.stream ? {} : callAttributes(req.message)),
         },
       },
-      async (span) => {
+      (span) => {
         propagation.inject(context.active(), req.header, headerSetter);
-        try {
-          const res = await next(req);
-          span.setAttribute("rpc.connect_rpc.error_code", "ok");
-          return res;
-        } catch (err) {
-          const code = ConnectError.from(err).code;
-          span.setAttribute("rpc.connect_rpc.error_code", Code[code] ?? String(code));
-          span.setStatus({ code: SpanStatusCode.ERROR, message: ConnectError.from(err).rawMessage });
-          throw err;
-        } finally {
-          span.end();
-        }
+        return traced(span, () => next(req));
       },
     );
   };
@@ -129,26 +126,10 @@ export function relayedCallSpan<T>(
       },
     },
     parent,
-    async (span) => {
+    (span) => {
       const traceHeaders: Record<string, string> = {};
       propagation.inject(context.active(), traceHeaders);
-      try {
-        const result = await call(traceHeaders);
-        const code = codeOf(result);
-        span.setAttribute(
-          "rpc.connect_rpc.error_code",
-          code === 0 ? "ok" : (Code[code as Code] ?? String(code)),
-        );
-        if (code !== 0) span.setStatus({ code: SpanStatusCode.ERROR });
-        return result;
-      } catch (err) {
-        const e = ConnectError.from(err);
-        span.setAttribute("rpc.connect_rpc.error_code", Code[e.code] ?? String(e.code));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: e.rawMessage });
-        throw err;
-      } finally {
-        span.end();
-      }
+      return traced(span, () => call(traceHeaders), codeOf);
     },
   );
 }
