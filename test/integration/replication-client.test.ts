@@ -2,6 +2,7 @@
 // works, and each way a source can refuse us gives an error that says what to fix.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { crc32 } from "node:zlib";
 import {
   type BinlogDump,
   makeReplicaServerId,
@@ -61,6 +62,56 @@ function collect(
     }
   };
   return { seen, dumpP, until };
+}
+
+/**
+ * Streams a large transaction (rows events of several KB, many per socket read) while the
+ * handler pauses the dump every 5th event and a timer resumes it: every event must arrive
+ * whole (its CRC32 checked during the call, before the read buffer is reused), once, in order.
+ */
+async function streamWithPauses(client: ReplicationClient, db: MariaDB, table: string): Promise<void> {
+  await db.query(`CREATE TABLE ${table} (id INT PRIMARY KEY, v TEXT)`);
+  const head = await client.head();
+  const positions: number[] = [];
+  let bad = 0;
+  let sawXid = false;
+  let dump: BinlogDump | undefined;
+  let resumeTimer: NodeJS.Timeout | undefined;
+  dump = await client.dump(
+    { kind: "file", file: head.file, position: head.position },
+    {
+      event(bytes) {
+        const body = bytes.subarray(0, bytes.length - 4);
+        if (crc32(body) !== bytes.readUInt32LE(bytes.length - 4)) bad++;
+        const logPos = bytes.readUInt32LE(13);
+        if (logPos > 0 && bytes[4] !== ROTATE && bytes[4] !== FORMAT_DESCRIPTION) positions.push(logPos);
+        if (bytes[4] === XID) sawXid = true;
+        if (positions.length % 5 === 0 && dump) {
+          dump.pause();
+          resumeTimer = setTimeout(() => dump?.resume(), 5);
+        }
+      },
+      end() {},
+    },
+    { replicaServerId: makeReplicaServerId(client.info.serverId) },
+  );
+  try {
+    const value = "x".repeat(3000);
+    const rows = Array.from({ length: 400 }, (_, i) => `(${i}, CONCAT('${value}', ${i}))`).join(",");
+    await db.query(`INSERT INTO ${table} VALUES ${rows}`);
+    const deadline = Date.now() + 20_000;
+    while (!sawXid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(sawXid, "the transaction's XID arrived");
+    assert.equal(bad, 0, "events whose CRC32 did not match");
+    assert.ok(positions.length > 20, `only ${positions.length} events`);
+    for (let i = 1; i < positions.length; i++) {
+      assert.ok((positions[i] as number) > (positions[i - 1] as number), `event ${i} out of order`);
+    }
+  } finally {
+    clearTimeout(resumeTimer);
+    dump.stop();
+    await dump.done;
+  }
 }
 
 describe("replication client against MariaDB", () => {
@@ -157,6 +208,11 @@ describe("replication client against MariaDB", () => {
       dump.stop();
       await dump.done;
     }
+  });
+
+  test("events survive pauses from inside the handler, mid-read, whole and in order", async () => {
+    const client = await ReplicationClient.connect(parseSourceUrl(db.sourceUrl));
+    await streamWithPauses(client, db, "app.paused");
   });
 
   test("sends heartbeats when the source is idle", async () => {
@@ -326,6 +382,14 @@ describe("replication client over TLS", () => {
     } finally {
       client.close();
     }
+  });
+
+  test("a dump over TLS streams whole events in order, with pauses", async () => {
+    const client = await ReplicationClient.connect(
+      parseSourceUrl(`${db.sourceUrl}?ssl=verify-identity&ca=${ca}`),
+    );
+    await db.query("CREATE DATABASE IF NOT EXISTS app");
+    await streamWithPauses(client, db, "app.tls");
   });
 
   test("a certificate that does not verify is refused", async () => {

@@ -369,15 +369,17 @@ export class BinlogDecoder {
     const idSize = tableIdSize(postHeaderLen);
     const tableId = r.buf.readUIntLE(bodyStart, Math.min(idSize, r.remaining));
     const cached = this.cache.get(tableId);
-    const raw = r.buf.subarray(bodyStart, r.end);
-    if (cached?.raw?.equals(raw)) return cached.table;
-    const table = parseTableMap(r, idSize, {
+    if (cached?.raw?.equals(r.buf.subarray(bodyStart, r.end))) return cached.table;
+    // Parsed from a copy: the table keeps views of its bytes (signedness, enum labels...), and
+    // the event's own bytes may be reused once decode() returns (a dump's read buffer).
+    const raw = Buffer.from(r.buf.subarray(bodyStart, r.end));
+    const table = parseTableMap(new BufferReader(raw, 0, raw.length), idSize, {
       flavor: this.flavor,
       schemaProvider: this.opts.schemaProvider,
       assumeCharset: this.opts.assumeCharset,
     });
     const plan = compilePlan(table);
-    this.cache.set(tableId, { table, plan, raw: Buffer.from(raw) });
+    this.cache.set(tableId, { table, plan, raw });
     return table;
   }
 }

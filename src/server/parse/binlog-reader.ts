@@ -277,7 +277,8 @@ export class BinlogReader {
   #onBytes(bytes: Buffer): void {
     this.#lastEventAt = Date.now();
     if (this.#loading) {
-      this.#queue.push(bytes);
+      // A copy: the dump's bytes are only valid during this call.
+      this.#queue.push(Buffer.from(bytes));
       return;
     }
     try {
@@ -349,7 +350,7 @@ export class BinlogReader {
   #loadSchema(table: TableInfo, bytes: Buffer): void {
     const schema = this.#schema as SchemaCache;
     this.#loading = true;
-    this.#queue.unshift(bytes);
+    this.#queue.unshift(Buffer.from(bytes)); // kept past the dump's call: a copy
     this.#dump?.pause();
     this.stats.schemaLoads++;
     schema.load(table.schema, table.name).then(

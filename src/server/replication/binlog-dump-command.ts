@@ -1,9 +1,10 @@
-// COM_BINLOG_DUMP / COM_BINLOG_DUMP_GTID as a mysql2 command.
+// COM_REGISTER_SLAVE and COM_BINLOG_DUMP / COM_BINLOG_DUMP_GTID: their bytes, and the one-shot
+// mysql2 command that sends COM_REGISTER_SLAVE.
 //
 // mysql2 does the connection, authentication (mysql_native_password, caching_sha2_password),
-// TLS and packet framing (including packets over 16 MB); its own createBinlogStream is broken
-// (it mangles file names and decodes no rows), so we send the dump command ourselves and hand
-// each event's raw bytes to our own decoder. This file only frames; it decodes nothing.
+// TLS and the packets of every query; its own createBinlogStream is broken (it mangles file
+// names and decodes no rows), so we send the dump request ourselves and frame the events it
+// streams ourselves (dump-framer.ts). This file decodes nothing.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -24,8 +25,6 @@ interface MysqlPacket {
   start: number;
   end: number;
   offset: number;
-  isEOF(): boolean;
-  isError(): boolean;
 }
 
 interface MysqlConnection {
@@ -50,13 +49,25 @@ export type DumpRequest =
   | { kind: "mysql-gtid"; serverId: number; gtidSetEncoded: Buffer };
 
 export interface DumpHandlers {
-  /** One binlog event: the bytes after the 0x00 OK marker. Valid only during the call. */
+  /**
+   * One binlog event: the bytes after the 0x00 OK marker. Valid only during the call: they
+   * are a view of the connection's read buffer, which the next read overwrites. Copy what you keep.
+   */
   event(bytes: Buffer): void;
   /** The server ended the dump (only with non-blocking dumps; we never ask for that). */
   end(): void;
 }
 
-function commandPacket(body: Buffer): MysqlPacket {
+/** A command as bytes on the wire: its packet header (length, sequence id 0), then `body`. */
+export function commandPacket(body: Buffer): Buffer {
+  const packet = Buffer.allocUnsafe(4 + body.length);
+  packet.writeUIntLE(body.length, 0, 3);
+  packet[3] = 0;
+  body.copy(packet, 4);
+  return packet;
+}
+
+function mysqlCommandPacket(body: Buffer): MysqlPacket {
   // 4 bytes of packet header that mysql2 fills in, then the command body.
   const buffer = Buffer.alloc(4 + body.length);
   body.copy(buffer, 4);
@@ -121,37 +132,12 @@ export function createSimpleCommand(body: Buffer, done: (err: Error | null) => v
   const cmd = new Command() as MysqlCommandBase & Record<string, unknown>;
   cmd.onResult = (err: Error) => done(err);
   cmd.start = (_packet: MysqlPacket, connection: MysqlConnection) => {
-    connection.writePacket(commandPacket(body));
+    connection.writePacket(mysqlCommandPacket(body));
     return cmd.response;
   };
   cmd.response = () => {
     done(null);
     return null;
-  };
-  return cmd;
-}
-
-/** The dump command: every packet after the request is one event, an EOF, or an error. */
-export function createDumpCommand(
-  req: DumpRequest,
-  handlers: DumpHandlers,
-  onError: (err: Error) => void,
-): MysqlCommandBase {
-  const cmd = new Command() as MysqlCommandBase & Record<string, unknown>;
-  cmd.onResult = (err: Error) => onError(err);
-  cmd.start = (_packet: MysqlPacket, connection: MysqlConnection) => {
-    connection.writePacket(commandPacket(binlogDumpBody(req)));
-    return cmd.data;
-  };
-  cmd.data = (packet: MysqlPacket) => {
-    // A binlog event packet starts with 0x00; an EOF packet (0xfe, short) ends a
-    // non-blocking dump. Errors (0xff) are turned into onResult(err) by mysql2's Command.
-    if (packet.isEOF()) {
-      handlers.end();
-      return null;
-    }
-    handlers.event(packet.buffer.subarray(packet.offset + 1, packet.end));
-    return cmd.data;
   };
   return cmd;
 }

@@ -2,16 +2,20 @@
 // us (binary log on, ROW format, grants), negotiate checksums and heartbeats, register as a
 // replica and stream raw binlog events. It knows nothing of decoding; see ../binlog.
 import { readFileSync } from "node:fs";
+import type { Socket } from "node:net";
 import { hostname } from "node:os";
 import mysql from "mysql2/promise";
 import {
-  createDumpCommand,
+  binlogDumpBody,
+  commandPacket,
   createSimpleCommand,
   type DumpHandlers,
   type DumpRequest,
   registerSlaveBody,
 } from "./binlog-dump-command.js";
+import { DumpFramer } from "./dump-framer.js";
 import { encodeMysqlGtidSet } from "./gtid-set.js";
+import { ReadSocket } from "./read-socket.js";
 import { describeSource, type SourceConfig } from "./source.js";
 
 export type Flavor = "mysql" | "mariadb";
@@ -100,12 +104,20 @@ export class ReplicationClient {
   readonly info: ServerInfo;
   readonly #conn: mysql.Connection;
   readonly #source: SourceConfig;
+  /** The socket, when not TLS: the dump then reads it into one reused buffer. */
+  readonly #reader: ReadSocket | undefined;
   #dumping = false;
 
-  private constructor(conn: mysql.Connection, source: SourceConfig, info: ServerInfo) {
+  private constructor(
+    conn: mysql.Connection,
+    source: SourceConfig,
+    info: ServerInfo,
+    reader: ReadSocket | undefined,
+  ) {
     this.#conn = conn;
     this.#source = source;
     this.info = info;
+    this.#reader = reader;
   }
 
   /** Opens a connection and checks that this server can be replicated from. */
@@ -114,20 +126,25 @@ export class ReplicationClient {
     opts: { connectTimeoutMs?: number } = {},
   ): Promise<ReplicationClient> {
     let conn: mysql.Connection;
+    const ssl = sslOptions(source);
+    // mysql2 upgrades a plain socket to TLS itself; only a plain connection gets ours.
+    const reader = ssl === undefined ? new ReadSocket(source.host, source.port) : undefined;
     try {
       conn = await mysql.createConnection({
         host: source.host,
         port: source.port,
+        ...(reader ? { stream: reader.socket } : {}),
         user: source.user,
         password: source.password,
         connectTimeout: opts.connectTimeoutMs ?? 10_000,
-        ssl: sslOptions(source),
+        ssl,
         supportBigNumbers: true,
         bigNumberStrings: true,
         dateStrings: true,
         charset: "utf8mb4",
       });
     } catch (err) {
+      reader?.socket.destroy();
       throw connectError(err, source);
     }
     conn.on("error", () => {
@@ -136,7 +153,7 @@ export class ReplicationClient {
     });
     try {
       const info = await readServerInfo(conn);
-      return new ReplicationClient(conn, source, info);
+      return new ReplicationClient(conn, source, info, reader);
     } catch (err) {
       conn.destroy();
       throw err;
@@ -212,35 +229,51 @@ export class ReplicationClient {
     });
     // biome-ignore lint/suspicious/noExplicitAny: mysql2's core connection is untyped
     const core = (conn as any).connection;
+    // The TLS socket when TLS is on, else the ReadSocket's.
+    const stream = core.stream as Socket;
     const finish = (err?: Error) => {
       if (stopped || !err) settle.resolve();
       else settle.reject(err);
     };
-    const cmd = createDumpCommand(
-      req,
-      {
-        event: handlers.event,
-        end: () => {
-          handlers.end();
-          finish();
-        },
+    // From here on the connection's bytes are the dump's packets, framed by us, not mysql2.
+    const framer = new DumpFramer({
+      event: handlers.event,
+      end: () => {
+        handlers.end();
+        finish();
       },
-      (err) => finish(mapDumpError(err, start, flavor)),
-    );
-    core.stream.once("close", () =>
+      error: (err, fromHandler) => {
+        finish(fromHandler ? err : mapDumpError(err, start, flavor));
+        stream.destroy();
+      },
+    });
+    if (this.#reader) this.#reader.sink = (chunk) => framer.push(chunk);
+    else {
+      stream.removeAllListeners("data");
+      stream.on("data", (chunk: Buffer) => {
+        if (!framer.push(chunk)) stream.pause();
+      });
+    }
+    stream.once("close", () =>
       finish(
         new ReplicationError("CONNECTION_LOST", `the connection to ${describeSource(this.#source)} closed`),
       ),
     );
-    core.addCommand(cmd);
+    stream.write(commandPacket(binlogDumpBody(req)));
 
     return {
-      pause: () => core.pause(),
-      resume: () => core.resume(),
+      pause: () => {
+        framer.pause();
+        stream.pause();
+      },
+      resume: () => {
+        framer.resume();
+        if (!framer.paused) stream.resume();
+      },
       stop: () => {
         stopped = true;
         // Destroying the socket is the only way to end a blocking dump.
-        core.stream.destroy();
+        stream.destroy();
         finish();
       },
       done,
