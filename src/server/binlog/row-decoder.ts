@@ -235,8 +235,27 @@ function columnSource(plan: RowPlan, i: number, v: string): string {
   }
 }
 
-/** Source that decodes one image at `pos` into the array `name`. */
-function imageSource(plan: RowPlan, name: string): string {
+/** Bytes of a column whose values all have one size (at most 16), else undefined. */
+function fixedBytes(plan: RowPlan, i: number): number | undefined {
+  const kind = plan.kind[i] as K;
+  const int = INT_KINDS[kind];
+  if (int !== undefined) return int[0];
+  if (kind === K.LONGLONG || kind === K.LONGLONG_U) return 8;
+  const call = CALLS[kind];
+  if (call === undefined) return undefined;
+  const bytes = call[0] >= 0 ? call[0] : callBytes(plan, i, kind);
+  return bytes <= 16 ? bytes : undefined;
+}
+
+/**
+ * Source that decodes one image at `pos` into the array `name`. In an update pair, the
+ * before image ("before") notes where each fixed-size value starts, and the after image
+ * ("after", of before image `from`) takes the before value's text when the bytes are the
+ * same: an UPDATE with a full row image repeats every column it did not change, and equal
+ * bytes decode to equal text, so a byte comparison saves formatting the number, date or
+ * time again.
+ */
+function imageSource(plan: RowPlan, name: string, role: "plain" | "before" | "after", from = ""): string {
   const n = plan.n;
   const nullBytes = (n + 7) >> 3;
   const lines = [`const ${name}N = pos; pos += ${nullBytes}; if (pos > end) truncated(0);`];
@@ -244,9 +263,23 @@ function imageSource(plan: RowPlan, name: string): string {
   for (let i = 0; i < n; i++) {
     const v = `${name}${i}`;
     vars.push(v);
-    lines.push(
-      `let ${v}; if ((buf[${name}N + ${i >> 3}] & ${1 << (i & 7)}) !== 0) ${v} = null; else { ${columnSource(plan, i, v)} }`,
-    );
+    const isNull = `(buf[${name}N + ${i >> 3}] & ${1 << (i & 7)}) !== 0`;
+    const bytes = role === "plain" ? undefined : fixedBytes(plan, i);
+    if (bytes === undefined) {
+      lines.push(`let ${v}; if (${isNull}) ${v} = null; else { ${columnSource(plan, i, v)} }`);
+    } else if (role === "before") {
+      lines.push(
+        `let ${v}; let ${v}S = -1; if (${isNull}) ${v} = null; else { ${v}S = pos; ${columnSource(plan, i, v)} }`,
+      );
+    } else {
+      const was = `${from}${i}`;
+      const same = Array.from({ length: bytes }, (_, k) => `buf[${was}S + ${k}] === buf[pos + ${k}]`).join(
+        " && ",
+      );
+      lines.push(
+        `let ${v}; if (${isNull}) ${v} = null; else if (${was}S >= 0 && pos + ${bytes} <= end && ${same}) { ${v} = ${was}; pos += ${bytes}; } else { ${columnSource(plan, i, v)} }`,
+      );
+    }
   }
   lines.push(`const ${name} = [${vars.join(", ")}];`);
   return lines.join("\n");
@@ -261,15 +294,15 @@ const { ${Object.keys(helpers).join(", ")} } = h;
 function plain(plan, buf, pos, end, ctx, rows) {
 ${prologue}
 while (pos < end) {
-${imageSource(plan, "a")}
+${imageSource(plan, "a", "plain")}
 rows.push(a);
 }
 }
 function update(plan, buf, pos, end, ctx, rows) {
 ${prologue}
 while (pos < end) {
-${imageSource(plan, "a")}
-${imageSource(plan, "b")}
+${imageSource(plan, "a", "before")}
+${imageSource(plan, "b", "after", "a")}
 rows.push({ before: a, after: b });
 }
 }

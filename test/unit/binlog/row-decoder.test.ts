@@ -88,6 +88,74 @@ test("compiled decoders give the generic path's values", () => {
   ]);
 });
 
+test("an update's unchanged fixed-size values are the before image's text; changed ones are decoded", () => {
+  // id INT, d DOUBLE, f FLOAT, t DATETIME(3), v VARCHAR(20): nullable, all present.
+  const columns = [
+    column(0, { type: T.LONG, meta: 0, unsigned: false }),
+    column(1, { type: T.DOUBLE, meta: 8 }),
+    column(2, { type: T.FLOAT, meta: 4 }),
+    column(3, { type: T.DATETIME2, meta: 3 }),
+    column(4, { type: T.VARCHAR, meta: 20, charset: "utf8mb4" }),
+  ];
+  const t: TableInfo = { ...table("u", [], "utf8mb4"), columns, columnCount: columns.length };
+  const datetime3 = (ms: number): Buffer => {
+    // 2024-05-06 07:08:09.ms: DATETIME2 is 5 big-endian bytes (+ 0x8000000000) and 2 for 3 digits.
+    const ym = 2024 * 13 + 5;
+    const packed = (((ym * 32 + 6) * 32 + 7) * 64 + 8) * 64 + 9 + 0x8000000000;
+    const b = Buffer.alloc(7);
+    b.writeUIntBE(packed, 0, 5);
+    b.writeUInt16BE(ms * 10, 5);
+    return b;
+  };
+  const img = (id: number, d: number | null, f: number | null, ms: number | null, v: string): Buffer => {
+    let nulls = 0;
+    const parts: Buffer[] = [];
+    const int = Buffer.alloc(4);
+    int.writeInt32LE(id);
+    parts.push(int);
+    if (d === null) nulls |= 2;
+    else {
+      const b = Buffer.alloc(8);
+      b.writeDoubleLE(d);
+      parts.push(b);
+    }
+    if (f === null) nulls |= 4;
+    else {
+      const b = Buffer.alloc(4);
+      b.writeFloatLE(f);
+      parts.push(b);
+    }
+    if (ms === null) nulls |= 8;
+    else parts.push(datetime3(ms));
+    parts.push(Buffer.from([Buffer.byteLength(v)]), Buffer.from(v));
+    return Buffer.concat([Buffer.from([nulls]), ...parts]);
+  };
+  const buf = Buffer.concat([
+    Buffer.from([5, 0x1f, 0x1f]),
+    img(123456, 0.1, 1.5, 250, "a"), // unchanged but for v
+    img(123456, 0.1, 1.5, 250, "b"),
+    img(7, null, 2.25, 1, "c"), // d NULL -> value; f changed; t unchanged
+    img(7, 3.5, 2.5, 1, "c"),
+    img(8, 4.5, 1, 999, "d"), // d and f -> NULL; t changed
+    img(8, null, null, 998, "d"),
+  ]);
+  const info = rowsType(E.UPDATE_ROWS_V1);
+  assert.ok(info);
+  const compiled = parseRowsBody(buf, 0, buf.length, info, compilePlan(t), ctx()).rows as Array<{
+    before: RowImage;
+    after: RowImage;
+  }>;
+  const generic: RowImage[] = [];
+  parseRowsBody(buf, 0, buf.length, info, compilePlan(t), ctx(), { image: (r) => generic.push(r) });
+  assert.deepEqual(
+    compiled.flatMap((r) => [r.before, r.after]),
+    generic,
+  );
+  assert.deepEqual(compiled[0]?.after, ["123456", "0.1", "1.5", "2024-05-06 07:08:09.250", "b"]);
+  assert.deepEqual(compiled[1]?.after, ["7", "3.5", "2.5", "2024-05-06 07:08:09.001", "c"]);
+  assert.deepEqual(compiled[2]?.after, ["8", null, null, "2024-05-06 07:08:09.998", "d"]);
+});
+
 test("tables of the same shape keep their own labels and charsets", () => {
   const bytes = Buffer.from([0x80, 0x9f]); // latin1 (cp1252): "€Ÿ"; as utf8mb4 it is not text
   const buf = body([image(1, 2, bytes, Buffer.from("ok"))]);
