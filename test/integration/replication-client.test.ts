@@ -96,6 +96,7 @@ async function streamWithPauses(client: ReplicationClient, db: MariaDB, table: s
     { replicaServerId: makeReplicaServerId(client.info.serverId) },
   );
   try {
+    await assert.rejects(client.query("SELECT 1"), /streaming the binlog: queries need another connection/);
     const value = "x".repeat(3000);
     const rows = Array.from({ length: 400 }, (_, i) => `(${i}, CONCAT('${value}', ${i}))`).join(",");
     await db.query(`INSERT INTO ${table} VALUES ${rows}`);

@@ -161,6 +161,10 @@ export class ReplicationClient {
   }
 
   async query<T = Record<string, unknown>[]>(sql: string, params?: unknown[]): Promise<T> {
+    // Once dumping, the socket's bytes are the dump's (framed by us, not mysql2): a query sent
+    // then would never get its answer.
+    if (this.#dumping)
+      throw new Error("this connection is streaming the binlog: queries need another connection");
     const [rows] = await this.#conn.query(sql, params);
     return rows as T;
   }
