@@ -15,6 +15,8 @@
 // FLOAT(M,D)/DOUBLE(M,D) print with exactly D decimals (my_fcvt, dtoa mode 3, ties to even);
 // the binlog does not carry D: it comes from the SchemaProvider's column type.
 
+import { uintText } from "./int-text.js";
+
 interface Digits {
   digits: string;
   decpt: number;
@@ -182,6 +184,8 @@ export function formatFloat(x: number): string {
   const neg = x < 0;
   const a = neg ? -x : x;
   if (a >= 1e-6 && a < 999999.5) {
+    const six = sixDigitsFixed(a);
+    if (six !== undefined) return neg ? `-${six}` : six;
     const p = a.toPrecision(6);
     if (p.indexOf("e") < 0 && !maybeTie(a, p)) {
       const out = trimFixed(p);
@@ -189,6 +193,49 @@ export function formatFloat(x: number): string {
     }
   }
   return formatFloatReference(x);
+}
+
+/** 10^k, k = 0..11: exact doubles. */
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11];
+/** 10^d for d = -6..5, the lower bound of each decade in the fixed range. */
+const DECADES = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 1e3, 1e4, 1e5];
+const POINT_ZEROS = ["0.", "0.0", "0.00", "0.000", "0.0000", "0.00000"];
+
+/**
+ * formatFloat's text for a FLOAT value 1e-6 <= a < 999999.5, from integer arithmetic: about half
+ * the cost of the toPrecision(6) path (80-96 against 153-190 ns a value). Undefined (take that
+ * path) when `a` is not a float or may lie within 1e-9 of a rounding tie.
+ * - The decade d (10^d <= a < 10^(d+1)) is exact: the doubles nearest 10^-1..10^-6 differ
+ *   from the powers themselves by under 1e-16 relative, and floats are 6e-8 apart.
+ * - y = a x 10^(5-d), one multiplication by an exact power of ten (5-d <= 11), is within
+ *   2^-53 x 2^20 (1.2e-10) of the true product, which lies in [1e5, 1e6): unless y's fraction
+ *   is within 1e-9 of one half, rounding y to an integer rounds the true product the same way,
+ *   giving its 6 correctly rounded digits (no tie, so ties-to-even does not arise).
+ * - Laid out as my_gcvt does in fixed notation, which the range guarantees: the digits with
+ *   the point after d + 1 of them (or "0." and -d - 1 zeros first), trailing zeros dropped.
+ */
+function sixDigitsFixed(a: number): string | undefined {
+  if (Math.fround(a) !== a) return undefined;
+  let d = 5;
+  while (a < (DECADES[d + 6] as number)) d--;
+  const y = a * (POW10[5 - d] as number);
+  const floor = Math.floor(y);
+  const frac = y - floor;
+  if (frac > 0.5 - 1e-9 && frac < 0.5 + 1e-9) return undefined;
+  let r = frac > 0.5 ? floor + 1 : floor;
+  if (r === 1e6) {
+    r = 1e5;
+    d++;
+  }
+  let n = 6; // significant digits once trailing zeros are dropped
+  while (r % 10 === 0 && n > 1) {
+    r /= 10;
+    n--;
+  }
+  const digits = uintText(r);
+  if (d < 0) return (POINT_ZEROS[-d - 1] as string) + digits;
+  if (n <= d + 1) return n === d + 1 ? digits : digits + "00000".slice(0, d + 1 - n);
+  return `${digits.slice(0, d + 1)}.${digits.slice(d + 1)}`;
 }
 
 /** FLOAT as the server prints it: the general (slower) path. */
