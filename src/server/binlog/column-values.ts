@@ -297,6 +297,16 @@ export function truncated(col: number): never {
   return fail(`row image truncated in column ${col}`);
 }
 
+/** An ENUM value: its label ("" for index 0, the server's error value), or the index without labels. */
+export function enumText(plan: RowPlan, i: number, idx: number): string {
+  const labels = plan.aux[i] as string[] | undefined;
+  if (labels === undefined) return `${idx}`;
+  if (idx === 0) return "";
+  const label = labels[idx - 1];
+  if (label === undefined) fail(`ENUM index ${idx} out of range for column ${i} (${labels.length} labels)`);
+  return label;
+}
+
 export function textOf(
   plan: RowPlan,
   i: number,
@@ -662,17 +672,8 @@ export function decodeValue(
     case K.ENUM: {
       const pl = plan.a[i] as number;
       if (pos + pl > end) truncated(i);
-      const idx = pl === 1 ? (buf[pos] as number) : buf.readUInt16LE(pos);
+      v = enumText(plan, i, pl === 1 ? (buf[pos] as number) : buf.readUInt16LE(pos));
       pos += pl;
-      const labels = plan.aux[i] as string[] | undefined;
-      if (labels === undefined) v = `${idx}`;
-      else if (idx === 0) v = "";
-      else {
-        const label = labels[idx - 1];
-        if (label === undefined)
-          fail(`ENUM index ${idx} out of range for column ${i} (${labels.length} labels)`);
-        v = label;
-      }
       break;
     }
     case K.SET: {

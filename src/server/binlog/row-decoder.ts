@@ -4,9 +4,10 @@
 // read is unrolled with its type, width and text kind baked in as constants: no per-column
 // switch, no plan lookups, locals instead of a cursor object, the row built as one array
 // literal of exactly n values.
-// Integers, CHAR/VARCHAR in utf8/latin1/ascii are decoded inline, DECIMAL, FLOAT, DOUBLE and
-// the temporal types by a direct call of the function the generic path uses; every other type
-// calls the generic decodeValue() (column-values.ts). So the values are the same by construction.
+// Integers, CHAR/VARCHAR/TEXT in utf8/latin1/ascii are decoded inline, DECIMAL, FLOAT, DOUBLE,
+// ENUM and the temporal types by a direct call of the function the generic path uses; every
+// other type calls the generic decodeValue() (column-values.ts). So the values are the same by
+// construction.
 //
 // Only the all-columns-present case is compiled (binlog_row_image=FULL, the common case);
 // MINIMAL/NOBLOB images, PARTIAL_UPDATE_ROWS and ParallelDecoder's workers (ctx.emit) use
@@ -16,6 +17,7 @@ import { TextKind } from "./charsets.js";
 import {
   type CompiledRows,
   decodeValue,
+  enumText,
   K,
   type RowPlan,
   textOf,
@@ -53,6 +55,7 @@ function uint64At(buf: Buffer, pos: number): string {
 
 const helpers = {
   decodeValue,
+  enumText,
   intText,
   uintText,
   textOf,
@@ -229,6 +232,18 @@ function columnSource(plan: RowPlan, i: number, v: string): string {
         kind === K.CHAR ? "e = pos + len; while (e > pos && buf[e - 1] === 32) e--;" : "e = pos + len;";
       const text = method !== undefined ? `X.${method}(pos, e)` : `textOf(plan, ${i}, buf, pos, e, ctx)`;
       return `${readLen} if (pos + len > end) truncated(${i}); ${stop} ${v} = ${text}; pos += len;`;
+    }
+    case K.BLOB: {
+      // TEXT types (BLOB types with a charset; MariaDB's JSON is LONGTEXT): length of `pl` bytes.
+      const pl = plan.a[i] as number;
+      const method = inlineText(plan.text[i] as number);
+      const text =
+        method !== undefined ? `X.${method}(pos, pos + len)` : `textOf(plan, ${i}, buf, pos, pos + len, ctx)`;
+      return `if (pos + ${pl} > end) truncated(${i}); len = ${intExpr(pl, false)}; pos += ${pl}; if (pos + len > end) truncated(${i}); ${v} = ${text}; pos += len;`;
+    }
+    case K.ENUM: {
+      const pl = plan.a[i] as number;
+      return `if (pos + ${pl} > end) truncated(${i}); ${v} = enumText(plan, ${i}, ${intExpr(pl, false)}); pos += ${pl};`;
     }
     default:
       return generic;
