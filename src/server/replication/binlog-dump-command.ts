@@ -67,10 +67,9 @@ export function commandPacket(body: Buffer): Buffer {
   return packet;
 }
 
+/** The same bytes as a mysql2 packet, for commands mysql2 sends (it rewrites the header). */
 function mysqlCommandPacket(body: Buffer): MysqlPacket {
-  // 4 bytes of packet header that mysql2 fills in, then the command body.
-  const buffer = Buffer.alloc(4 + body.length);
-  body.copy(buffer, 4);
+  const buffer = commandPacket(body);
   const packet = new Packet(0, buffer, 0, buffer.length);
   packet.offset = 4;
   return packet;
