@@ -30,10 +30,13 @@ Options:
                           docs/filters.md); --black-filter excludes tables the same way
   --field-filter SPEC     keep only these columns: 'shop.orders:id/status,db.t:c1';
                           --field-black-filter drops the listed columns instead
+  --filter-table-error    pass over table map and row events that cannot be decoded (one
+                          warning per event on stderr) instead of stopping; canal's
+                          filter.table.error. Tables the filters exclude are never decoded.
   -h, --help              this help
 
-Exit codes: 0 ok, 1 a file could not be read or decoded (the error names file and offset),
-2 bad usage.`;
+Exit codes: 0 ok, 1 a file could not be read or decoded (everything before the event is
+printed, then the error, which names file, offset and table), 2 bad usage.`;
 
 export const binlogCommand: Command = {
   name: "binlog",
@@ -57,7 +60,7 @@ export const binlogCommand: Command = {
       throw new UsageError(`--start-position must be an integer >= 4, got "${values["start-position"]}"`);
     }
 
-    let filter: EventFilter | undefined;
+    let filter: EventFilter;
     try {
       filter = new EventFilter({
         filter: values.filter,
@@ -70,43 +73,69 @@ export const binlogCommand: Command = {
       throw err;
     }
 
-    const decoder = new BinlogDecoder({ timeZone: values["time-zone"] ?? "UTC" });
+    const keepsAll = filter.filter.isEmpty && filter.blackFilter.isEmpty;
+    const decoder = new BinlogDecoder({
+      timeZone: values["time-zone"] ?? "UTC",
+      ...(keepsAll ? {} : { includeTable: (schema, table) => filter.acceptsTable(schema, table) }),
+      ...(values["filter-table-error"] ? { tableErrors: "skip" as const } : {}),
+    });
     const out = new LineWriter();
-    let builder: EntryBuilder | undefined;
-    let id = 0n;
-    for (const [i, path] of positionals.entries()) {
-      const tracker = new TransactionTracker({ file: basename(path) });
-      const opts = i === 0 && startPosition !== undefined ? { startOffset: startPosition } : {};
-      for await (const raw of readBinlogEvents(path, opts)) {
-        const event = decoder.decode(raw.bytes, { file: tracker.file, offset: raw.offset });
-        const nextOffset = raw.bytes.readUInt32LE(13);
-        const gtid = tracker.observe(event, raw.offset, nextOffset);
-        if (event.type === "format_description") builder ??= new EntryBuilder({ flavor: event.flavor });
-        const built = builder?.build({
-          event,
-          file: basename(path),
-          offset: raw.offset,
-          nextOffset,
-          gtid,
-          serverId: event.header.serverId,
-        });
-        const entry = built && filterEntry(built, filter);
-        if (!entry) continue;
-        if (format === "entry") {
-          await out.write(toJsonString(EntrySchema, entry));
-        } else {
-          const flat = toFlatMessage(entry, id + 1n);
-          if (!flat) continue;
-          id++;
-          // Every field, also empty ones, as canal's FlatMessage JSON has them.
-          await out.write(toJsonString(FlatMessageSchema, flat, { alwaysEmitImplicit: true }));
-        }
-      }
+    try {
+      await decodeFiles(positionals, { decoder, filter, format, startPosition, out });
+    } finally {
+      // What was decoded before a failure is printed before the error.
+      await out.close();
     }
-    await out.close();
     return 0;
   },
 };
+
+async function decodeFiles(
+  paths: string[],
+  o: {
+    decoder: BinlogDecoder;
+    filter: EventFilter;
+    format: "flat" | "entry";
+    startPosition: number | undefined;
+    out: LineWriter;
+  },
+): Promise<void> {
+  const { decoder, filter, format, startPosition, out } = o;
+  let builder: EntryBuilder | undefined;
+  let id = 0n;
+  for (const [i, path] of paths.entries()) {
+    const tracker = new TransactionTracker({ file: basename(path) });
+    const opts = i === 0 && startPosition !== undefined ? { startOffset: startPosition } : {};
+    for await (const raw of readBinlogEvents(path, opts)) {
+      const event = decoder.decode(raw.bytes, { file: tracker.file, offset: raw.offset });
+      const nextOffset = raw.bytes.readUInt32LE(13);
+      if (event.type === "skipped_table" && event.error) {
+        process.stderr.write(`sluice binlog: passed over: ${event.error}\n`);
+      }
+      const gtid = tracker.observe(event, raw.offset, nextOffset);
+      if (event.type === "format_description") builder ??= new EntryBuilder({ flavor: event.flavor });
+      const built = builder?.build({
+        event,
+        file: basename(path),
+        offset: raw.offset,
+        nextOffset,
+        gtid,
+        serverId: event.header.serverId,
+      });
+      const entry = built && filterEntry(built, filter);
+      if (!entry) continue;
+      if (format === "entry") {
+        await out.write(toJsonString(EntrySchema, entry));
+      } else {
+        const flat = toFlatMessage(entry, id + 1n);
+        if (!flat) continue;
+        id++;
+        // Every field, also empty ones, as canal's FlatMessage JSON has them.
+        await out.write(toJsonString(FlatMessageSchema, flat, { alwaysEmitImplicit: true }));
+      }
+    }
+  }
+}
 
 function parse(args: string[]) {
   return parseArgs({
@@ -120,6 +149,7 @@ function parse(args: string[]) {
       "black-filter": { type: "string" },
       "field-filter": { type: "string" },
       "field-black-filter": { type: "string" },
+      "filter-table-error": { type: "boolean" },
     },
   });
 }

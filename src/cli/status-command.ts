@@ -2,7 +2,12 @@
 // cursor, holder, outstanding batches and lag, from AdminService (of a server or a gateway).
 import { parseArgs } from "node:util";
 import { toJsonString } from "@bufbuild/protobuf";
-import { createSluiceClient, type DestinationStatus, type Position } from "../clients/typescript/index.js";
+import {
+  createSluiceClient,
+  type DestinationFilter,
+  type DestinationStatus,
+  type Position,
+} from "../clients/typescript/index.js";
 import { ListDestinationsResponseSchema } from "../gen/sluice/v1/admin_service_pb.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
@@ -80,6 +85,18 @@ function render(destinations: DestinationStatus[]): string {
     lines.push(`  running   ${running}`);
     lines.push(`  standbys  ${d.standbys.length > 0 ? d.standbys.join(", ") : "-"}`);
     lines.push(`  head      ${position(d.head)}`);
+    const f = d.failure;
+    if (f) {
+      lines.push(`  STOPPED   since ${time(f.since)}: ${f.message}`);
+      if (f.skippable) {
+        lines.push(
+          `            to pass over that one event: sluice skip-event -d ${d.name} --at ${f.journalName}:${f.position}`,
+        );
+      }
+    }
+    if (d.filter) lines.push(`  filters   ${filters(d.filter)}`);
+    if (d.eventsSkipped > 0n)
+      lines.push(`  skipped   ${d.eventsSkipped} events (sluice_binlog_events_skipped_total)`);
     if (d.clients.length === 0) {
       lines.push("  no clients");
     } else {
@@ -106,6 +123,18 @@ function render(destinations: DestinationStatus[]): string {
     lines.push("");
   }
   return `${lines.join("\n")}`;
+}
+
+function filters(f: DestinationFilter): string {
+  const parts = [
+    f.filter && `filter ${f.filter}`,
+    f.blackFilter && `blackFilter ${f.blackFilter}`,
+    f.fieldFilter && `fieldFilter ${f.fieldFilter}`,
+    f.fieldBlackFilter && `fieldBlackFilter ${f.fieldBlackFilter}`,
+    f.filterQueryDdl && "filterQueryDdl",
+    f.filterTableError && "filterTableError",
+  ];
+  return parts.filter(Boolean).join(" | ");
 }
 
 function position(p: Position | undefined): string {

@@ -66,6 +66,7 @@ export function createAdminProxy(
             standbys: standbys.sort(),
             head: undefined,
             clients: [],
+            eventsSkipped: 0n,
           });
         }
       }
@@ -80,6 +81,11 @@ export function createAdminProxy(
     async releaseDestination(req, ctx) {
       if (!req.destination) throw invalidArgument("destination", "is required");
       return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.releaseDestination(req, opts));
+    },
+
+    async skipEvent(req, ctx) {
+      if (!req.destination) throw invalidArgument("destination", "is required");
+      return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.skipEvent(req, opts));
     },
   };
 }

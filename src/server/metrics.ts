@@ -15,6 +15,8 @@ export interface DestinationMetrics {
   acked(clientId: string, ms: number): void;
   /** `batches` batches given back by a rollback. */
   rolledBack(clientId: string, batches: number): void;
+  /** One binlog event passed over: its table cannot be decoded (filterTableError), or an operator skipped it. */
+  skipped(reason: "table_error" | "operator"): void;
 }
 
 interface ReadTotals {
@@ -34,6 +36,7 @@ export class ServerMetrics {
   readonly #acked;
   readonly #rolledBack;
   readonly #ackDuration;
+  readonly #skipped;
   readonly #electionsWon;
   readonly #handovers;
   readonly #meter: Meter;
@@ -88,6 +91,11 @@ export class ServerMetrics {
       description: "Time an Ack took, the cursor write (ZooKeeper or file) included",
       advice: { explicitBucketBoundaries: [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] },
     });
+    this.#skipped = meter.createCounter("sluice.binlog.events_skipped", {
+      unit: "{event}",
+      description:
+        "Binlog events passed over without delivering them: reason table_error (filterTableError) or operator (AdminService.SkipEvent)",
+    });
     this.#electionsWon = meter.createCounter("sluice.elections.won", {
       unit: "{election}",
       description: "Times this server became the runner of a destination",
@@ -132,6 +140,9 @@ export class ServerMetrics {
       },
       rolledBack: (clientId, batches) => {
         this.#rolledBack.add(batches, c(clientId));
+      },
+      skipped: (reason) => {
+        this.#skipped.add(1, { destination, reason });
       },
     };
   }
@@ -179,6 +190,11 @@ export class ServerMetrics {
       unit: "1",
       description: "1 when this server runs the destination, 0 when it stands by or is starting",
     });
+    const stopped = m.createObservableGauge("sluice.destination.stopped", {
+      unit: "1",
+      description:
+        "1 when the destination runs here but stopped on an error (an event it cannot decode, the source refused it); its status says why",
+    });
     const lease = m.createObservableGauge("sluice.zk.lease", {
       unit: "1",
       description: "1 while the ZooKeeper session lease is held (serving allowed), 0 while it lapsed",
@@ -211,10 +227,11 @@ export class ServerMetrics {
           }
         }
         for (const name of configured) r.observe(running, here.has(name) ? 1 : 0, { destination: name });
+        for (const dest of registry.all) r.observe(stopped, dest.failure ? 1 : 0, { destination: dest.name });
         const held = leaseHeld();
         if (held !== undefined) r.observe(lease, held);
       },
-      [storeEntries, storeBytes, position, headLag, clientLag, outstanding, running, lease],
+      [storeEntries, storeBytes, position, headLag, clientLag, outstanding, running, stopped, lease],
     );
   }
 }

@@ -177,9 +177,22 @@ export async function startServer(
       heartbeatMs: dc.heartbeatMs,
       ...(dc.timeZone ? { timeZone: dc.timeZone } : {}),
       schemaLookup: dc.schemaLookup,
+      filter: {
+        filter: dc.filter,
+        blackFilter: dc.blackFilter,
+        fieldFilter: dc.fieldFilter,
+        fieldBlackFilter: dc.fieldBlackFilter,
+        filterQueryDdl: dc.filterQueryDdl,
+        filterTableError: dc.filterTableError,
+      },
       logger: logger.child(dc.name),
       metrics: metrics.forDestination(dc.name),
-      onFatal: (err) => fail(new Error(`destination ${dc.name}: ${err.message}`)),
+      onFatal: (err, failure) => {
+        // Stopped on one binlog event: the destination holds its place (and, in a cluster, its
+        // running node, so that no other server stops on the same event) and says why in its
+        // status until an operator skips the event. Anything else: the process exits.
+        if (!failure.event) fail(new Error(`destination ${dc.name}: ${err.message}`));
+      },
       ...(config.zk ? { mayServe: () => (lease ? lease.check() : "this server is not in ZooKeeper") } : {}),
     });
   try {

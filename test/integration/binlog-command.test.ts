@@ -132,4 +132,41 @@ describe("sluice binlog", () => {
     assert.match(r.stderr, /mysql-bin\.000001/);
     assert.match(r.stderr, /offset|truncated|\d+/);
   });
+  test("an event that cannot be decoded: what came before is printed, then the error; --filter-table-error and excluding filters pass over it", async () => {
+    // MariaDB's old temporal format logs DATETIME(3) without its precision, which only the
+    // table's definition (not in the binlog) gives: the offline decoder cannot read the row.
+    await db.query("FLUSH BINARY LOGS");
+    await db.query("SET GLOBAL mysql56_temporal_format=OFF");
+    await db.query("CREATE TABLE shop.legacy (id INT PRIMARY KEY, d DATETIME(3))");
+    await db.query("SET GLOBAL mysql56_temporal_format=ON");
+    await db.query("INSERT INTO shop.o (id, item) VALUES (10, 'before')");
+    await db.query("INSERT INTO shop.legacy VALUES (1, '2024-01-02 03:04:05.678')");
+    await db.query("INSERT INTO shop.o (id, item) VALUES (11, 'after')");
+    await db.query("FLUSH BINARY LOGS");
+    const logs = await db.query<Array<{ Log_name: string }>>("SHOW BINARY LOGS");
+    const file = join(db.dataDir, (logs.at(-2) as { Log_name: string }).Log_name);
+    const items = (stdout: string) =>
+      stdout
+        .trim()
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.table === "o")
+        .map((l) => l.data[0].item);
+
+    const stopped = sluice("binlog", file);
+    assert.equal(stopped.status, 1);
+    assert.deepEqual(items(stopped.stdout), ["before"], "everything before the event is printed");
+    assert.match(stopped.stderr, /:\d+ WRITE_ROWS_V1_EVENT\(23\) of shop\.legacy: /);
+
+    const passed = sluice("binlog", "--filter-table-error", file);
+    assert.equal(passed.status, 0, passed.stderr);
+    assert.deepEqual(items(passed.stdout), ["before", "after"]);
+    assert.match(passed.stderr, /passed over: .* of shop\.legacy: /);
+
+    const excluded = sluice("binlog", "--black-filter", "shop\\.legacy", file);
+    assert.equal(excluded.status, 0, excluded.stderr);
+    assert.deepEqual(items(excluded.stdout), ["before", "after"]);
+    assert.equal(excluded.stderr, "", "an excluded table is not decoded at all");
+  });
 });

@@ -48,6 +48,13 @@ export class ZkPaths {
   handoff(d: string): string {
     return `${this.root}/sluice/handoff/${d}`;
   }
+  /**
+   * Persistent, sluice's own: {"epoch":"N","events":[...]}, the binlog events an operator chose
+   * to pass over in destination d (AdminService.SkipEvent), so that every runner does.
+   */
+  skippedEvents(d: string): string {
+    return `${this.root}/sluice/skipped-events/${d}`;
+  }
   /** Persistent: the clientId's filter string. */
   clientFilter(d: string, clientId: string): string {
     return `${this.client(d, clientId)}/filter`;

@@ -13,6 +13,8 @@ export interface BinlogDecodeErrorContext {
   eventType?: number;
   /** Human name of the event type, e.g. "WRITE_ROWS_EVENT_V2". */
   eventTypeName?: string;
+  /** "schema.table" of a TABLE_MAP or rows event, when its name could be read. */
+  table?: string;
 }
 
 /**
@@ -26,6 +28,7 @@ export class BinlogDecodeError extends Error {
   offset?: number;
   eventType?: number;
   eventTypeName?: string;
+  table?: string;
   /** The message without the position/event prefix. */
   readonly reason: string;
 
@@ -42,6 +45,7 @@ export class BinlogDecodeError extends Error {
     if (this.eventType === undefined && ctx.eventType !== undefined) this.eventType = ctx.eventType;
     if (this.eventTypeName === undefined && ctx.eventTypeName !== undefined)
       this.eventTypeName = ctx.eventTypeName;
+    if (this.table === undefined && ctx.table !== undefined) this.table = ctx.table;
     const where: string[] = [];
     if (this.file !== undefined || this.offset !== undefined) {
       where.push(`${this.file ?? "?"}:${this.offset ?? "?"}`);
@@ -49,6 +53,7 @@ export class BinlogDecodeError extends Error {
     if (this.eventTypeName !== undefined || this.eventType !== undefined) {
       where.push(`${this.eventTypeName ?? "event"}(${this.eventType ?? "?"})`);
     }
+    if (this.table !== undefined) where.push(`of ${this.table}`);
     this.message = where.length > 0 ? `${where.join(" ")}: ${this.reason}` : this.reason;
     return this;
   }

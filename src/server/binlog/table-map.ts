@@ -112,6 +112,22 @@ export function tableIdSize(postHeaderLength: number): number {
   return postHeaderLength === 6 ? 4 : 6;
 }
 
+/**
+ * Reads only the table id and name of a raw TABLE_MAP body: enough to decide whether the table
+ * is wanted at all, without reading column metadata that might not be understood.
+ */
+export function readTableName(
+  r: BufferReader,
+  idSize: number,
+): { tableId: number; schema: string; table: string } {
+  const tableId = r.uintLE(idSize);
+  r.skip(2);
+  const schema = r.str(r.u8());
+  r.skip(1);
+  const table = r.str(r.u8());
+  return { tableId, schema, table };
+}
+
 /** Reads the raw TABLE_MAP body. */
 export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapContext): TableInfo {
   const tableId = r.uintLE(idSize);

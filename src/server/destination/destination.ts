@@ -9,8 +9,9 @@
 // point, the client reads through a private pipeline until it reaches the shared window.
 import type { CancelSignal } from "../../common/call-cancel.js";
 import { createLogger, type Logger } from "../../common/log.js";
-import { EventFilter } from "../filter/index.js";
-import type { CursorStore } from "../meta/cursor-store.js";
+import type { SkippedTableEvent } from "../binlog/index.js";
+import { EventFilter, type EventFilterOptions } from "../filter/index.js";
+import type { CursorStore, SkippedEventRecord } from "../meta/cursor-store.js";
 import { FencedError } from "../meta/zk-cursor-store.js";
 import type { DestinationMetrics } from "../metrics.js";
 import type { SourceConfig } from "../replication/source.js";
@@ -18,6 +19,7 @@ import { type Batch, ClientSession } from "../store/client-session.js";
 import type { RingLimits } from "../store/entry-ring.js";
 import { Pipeline } from "../store/pipeline.js";
 import { type Boundary, type Cursor, comparePoints, earliest } from "../store/positions.js";
+import { type DestinationFailure, describeFailure } from "./failure.js";
 
 export interface DestinationOptions {
   name: string;
@@ -29,9 +31,17 @@ export interface DestinationOptions {
   heartbeatMs?: number;
   timeZone?: string;
   schemaLookup?: "auto" | "never";
+  /**
+   * The destination's own filters (canal's instance filters): a boundary for every client.
+   * What they exclude never enters the store; a client's filter narrows what is left.
+   */
+  filter?: EventFilterOptions;
   logger?: Logger;
-  /** Called when the destination stops for good (source refused us, decode error). */
-  onFatal?(err: Error): void;
+  /**
+   * Called when the destination stops (source refused us, an event that cannot be decoded).
+   * It stays stopped, and says why in `failure`, until skipEvent() or a restart.
+   */
+  onFatal?(err: Error, failure: DestinationFailure): void;
   /**
    * Asked before anything is served: undefined while this server may serve, else why not
    * (its ZooKeeper lease ran out). Read at the moment of serving, not on a timer.
@@ -43,7 +53,7 @@ export interface DestinationOptions {
 
 export class DestinationError extends Error {
   constructor(
-    readonly kind: "not_subscribed" | "bad_filter" | "stopped",
+    readonly kind: "not_subscribed" | "bad_filter" | "stopped" | "cannot_skip",
     message: string,
   ) {
     super(message);
@@ -69,6 +79,14 @@ export class Destination {
   #epoch = 0n;
   #initialStart: Boundary | undefined;
   #fatal: Error | undefined;
+  #failure: DestinationFailure | undefined;
+  readonly #filter: EventFilter | undefined;
+  /** Events operators chose to pass over (from the cursor store). */
+  #skips: SkippedEventRecord[] = [];
+  /** Batch ids issued per client before a restart in this epoch (so that none repeats). */
+  readonly #batchesIssued = new Map<string, number>();
+  /** Events passed over, by reason, since this server runs the destination. */
+  readonly skipped = { tableError: 0, operator: 0 };
   #stopped = false;
   #suspended: string | undefined;
   /** Set when a cursor write found a newer runner's epoch: never served here again. */
@@ -77,6 +95,27 @@ export class Destination {
   constructor(readonly opts: DestinationOptions) {
     this.name = opts.name;
     this.#log = opts.logger ?? createLogger(`destination.${opts.name}`);
+    const f = opts.filter;
+    const bounded =
+      f &&
+      (f.filter ||
+        f.blackFilter ||
+        f.fieldFilter ||
+        f.fieldBlackFilter ||
+        f.filterQueryDdl ||
+        f.filterTableError);
+    // The config was validated: a bad filter cannot reach here.
+    this.#filter = bounded ? new EventFilter(f) : undefined;
+  }
+
+  /** The destination's own filters as configured; undefined when it has none. */
+  get filterOptions(): EventFilterOptions | undefined {
+    return this.#filter ? this.opts.filter : undefined;
+  }
+
+  /** Why the destination stopped; undefined while it runs. */
+  get failure(): DestinationFailure | undefined {
+    return this.#failure;
   }
 
   get epoch(): bigint {
@@ -87,11 +126,8 @@ export class Destination {
     return this.#pipeline;
   }
 
-  get failure(): Error | undefined {
-    return this.#fatal;
-  }
-
   async start(): Promise<void> {
+    this.#skips = await this.opts.store.loadSkips(this.name);
     const stored = await this.opts.store.load(this.name);
     this.#epoch = await this.opts.store.nextEpoch(this.name);
     const cursors = stored.map((c) => c.cursor).filter((c): c is Cursor => c !== undefined);
@@ -113,6 +149,7 @@ export class Destination {
           filterText: s.filter ?? "",
           cursor: s.cursor ?? { resume: pipeline.boundary, serverId: 0 },
           readSeq: pipeline.ring.first,
+          batchesIssued: this.#batchesIssued.get(s.clientId) ?? 0,
         }),
       );
     }
@@ -142,12 +179,105 @@ export class Destination {
       ...(this.opts.schemaLookup ? { schemaLookup: this.opts.schemaLookup } : {}),
       logger: this.#log,
       ...(this.opts.metrics ? { onRead: this.opts.metrics.read } : {}),
+      ...(this.#filter ? { filter: this.#filter, filterTableError: this.#filter.filterTableError } : {}),
+      skipEvents: this.#skips,
+      onSkipped: (event, file, offset) => this.#onSkipped(event, file, offset),
       onFatal: (err) => {
+        if (this.#fatal) return;
         this.#fatal = err;
-        this.#log.error("destination stopped", { error: err.message });
-        this.opts.onFatal?.(err);
+        this.#failure = describeFailure(err);
+        for (const s of this.#sessions.values()) s.ring.wakeAll();
+        this.#log.error("destination stopped", {
+          error: err.message,
+          ...(this.#failure.event && !this.#failure.event.notSkippable
+            ? {
+                fix: `sluice skip-event -d ${this.name} --at ${this.#failure.event.file}:${this.#failure.event.position}`,
+              }
+            : {}),
+        });
+        this.opts.onFatal?.(err, this.#failure);
       },
     });
+  }
+
+  #lastSkipLog = new Map<string, number>();
+
+  #onSkipped(event: SkippedTableEvent, file: string, offset: number): void {
+    if (event.reason === "skipped") this.skipped.operator++;
+    else this.skipped.tableError++;
+    this.opts.metrics?.skipped(event.reason === "skipped" ? "operator" : "table_error");
+    // One line per table a minute: a table whose every row fails must not flood the log.
+    const table = `${event.schema}.${event.table}`;
+    const now = Date.now();
+    if (event.reason === "table_error" && now - (this.#lastSkipLog.get(table) ?? 0) < 60_000) return;
+    if (this.#lastSkipLog.size > 1000) this.#lastSkipLog.clear();
+    this.#lastSkipLog.set(table, now);
+    this.#log.warn(
+      event.reason === "skipped"
+        ? "passed over an event an operator skipped"
+        : "passed over an event whose table cannot be decoded (filterTableError); more of this table's are counted, not logged, for a minute",
+      { at: `${file}:${offset}`, table, ...(event.error ? { error: event.error } : {}) },
+    );
+  }
+
+  /**
+   * Passes over the one event the destination stopped on, as an operator asked: the skip is
+   * stored (every later reader of the destination passes over it too, on any server), then the
+   * destination starts again from its clients' cursors. Refused unless the destination stopped
+   * on exactly that event and that event may be skipped.
+   */
+  async skipEvent(file: string, position: number): Promise<SkippedEventRecord> {
+    const event = this.#failure?.event;
+    if (!event) {
+      throw new DestinationError(
+        "cannot_skip",
+        this.#failure
+          ? `destination ${this.name} stopped, but not on a binlog event (${this.#failure.message}): there is nothing to skip`
+          : `destination ${this.name} is running: an event is skipped only when the destination stopped on it`,
+      );
+    }
+    if (event.file !== file || event.position !== position) {
+      throw new DestinationError(
+        "cannot_skip",
+        `destination ${this.name} stopped at ${event.file}:${event.position}, not at ${file}:${position}: name the event it stopped on`,
+      );
+    }
+    if (event.notSkippable) {
+      throw new DestinationError("cannot_skip", `cannot skip ${file}:${position}: ${event.notSkippable}`);
+    }
+    const record: SkippedEventRecord = {
+      file,
+      position,
+      eventType: event.eventType,
+      table: event.table,
+      cause: event.cause.slice(0, 500),
+      at: Date.now(),
+    };
+    await this.opts.store.saveSkip(this.name, record);
+    this.#log.warn("an operator skipped one event; starting again from the clients' cursors", {
+      at: `${file}:${position}`,
+      eventType: record.eventType,
+      table: record.table || undefined,
+      cause: record.cause,
+    });
+    await this.#restart();
+    return record;
+  }
+
+  /** Starts again from the stored cursors: every outstanding batch is given back. */
+  async #restart(): Promise<void> {
+    await this.#pipeline?.stop();
+    for (const p of this.#private.values()) await p.pipeline.stop();
+    this.#private.clear();
+    for (const s of this.#sessions.values()) {
+      s.giveBack(`destination ${this.name} was restarted`);
+      this.#batchesIssued.set(s.clientId, s.batchesIssued);
+    }
+    this.#sessions.clear();
+    this.#pipeline = undefined;
+    this.#fatal = undefined;
+    this.#failure = undefined;
+    await this.start();
   }
 
   #parseFilter(text: string): EventFilter | undefined {
@@ -177,8 +307,16 @@ export class Destination {
     const suspended = this.#fenced ?? this.#suspended ?? this.opts.mayServe?.();
     if (suspended)
       throw new DestinationError("stopped", `destination ${this.name} is not served right now: ${suspended}`);
-    if (this.#fatal)
-      throw new DestinationError("stopped", `destination ${this.name} stopped: ${this.#fatal.message}`);
+  }
+
+  /** Once a failed destination has handed out everything it read before the failure. */
+  #stoppedError(failure: DestinationFailure): DestinationError {
+    const e = failure.event;
+    const fix =
+      e && !e.notSkippable
+        ? `; an operator can pass over that one event (sluice skip-event -d ${this.name} --at ${e.file}:${e.position})`
+        : "";
+    return new DestinationError("stopped", `destination ${this.name} stopped: ${failure.message}${fix}`);
   }
 
   session(clientId: string): ClientSession {
@@ -341,6 +479,8 @@ export class Destination {
         this.opts.metrics?.delivered(clientId, batch.entries.length);
         return batch;
       }
+      // A destination that stopped serves what it read before; then it says why it stopped.
+      if (this.#failure) throw this.#stoppedError(this.#failure);
       const left = deadline - Date.now();
       if (left <= 0 || signal?.aborted) return undefined;
       await session.ring.waitForAppend(Math.min(left, 1000), signal);

@@ -65,6 +65,15 @@ export interface BinlogReaderOptions {
   timeZone?: string;
   /** information_schema lookups: "auto" (when the TABLE_MAP lacks something), "never". */
   schemaLookup?: "auto" | "never";
+  /** Tables whose rows are decoded; others pass as `skipped_table` events (DecoderOptions.includeTable). */
+  includeTable?: (schema: string, table: string) => boolean;
+  /** Undecodable TABLE_MAP and rows events: stop ("throw", default) or pass them over ("skip"). */
+  tableErrors?: "throw" | "skip";
+  /**
+   * Events an operator chose to pass over, by file and offset: a TABLE_MAP or rows event
+   * arrives as a `skipped_table` event (reason "skipped"); any other is not delivered at all.
+   */
+  skipEvents?: ReadonlyArray<{ file: string; position: number }>;
   logger?: Logger;
 }
 
@@ -100,6 +109,8 @@ export class BinlogReader {
   /** Last delivered event; after a reconnect, events up to it are decoded but not delivered. */
   #delivered = { file: "", offset: -1 };
   #suppressThrough: { file: string; offset: number } | undefined;
+  /** "file:offset" of the events to pass over (options.skipEvents). */
+  readonly #skips: ReadonlySet<string>;
   // Events held while the schema of a table loads.
   readonly #queue: Buffer[] = [];
   #loading = false;
@@ -107,6 +118,7 @@ export class BinlogReader {
   constructor(opts: BinlogReaderOptions) {
     this.#opts = opts;
     this.#log = opts.logger ?? createLogger("binlog-reader");
+    this.#skips = new Set((opts.skipEvents ?? []).map((e) => `${e.file}:${e.position}`));
   }
 
   get serverInfo(): ServerInfo | undefined {
@@ -166,19 +178,17 @@ export class BinlogReader {
     this.#client = client;
     this.#info = client.info;
     this.#serverId ??= this.#opts.replicaServerId ?? makeReplicaServerId(client.info.serverId);
-    this.#decoder = new BinlogDecoder({
-      timeZone: this.#opts.timeZone ?? client.info.timeZone,
-      ...(this.#schema ? { schemaProvider: this.#schema } : {}),
-    });
     if (this.#opts.schemaLookup !== "never" && !this.#queryClient) {
       this.#queryClient = await ReplicationClient.connect(this.#opts.source);
       const qc = this.#queryClient;
       this.#schema = new SchemaCache((sql, params) => qc.query(sql, params));
-      this.#decoder = new BinlogDecoder({
-        timeZone: this.#opts.timeZone ?? client.info.timeZone,
-        schemaProvider: this.#schema,
-      });
     }
+    this.#decoder = new BinlogDecoder({
+      timeZone: this.#opts.timeZone ?? client.info.timeZone,
+      ...(this.#schema ? { schemaProvider: this.#schema } : {}),
+      ...(this.#opts.includeTable ? { includeTable: this.#opts.includeTable } : {}),
+      ...(this.#opts.tableErrors ? { tableErrors: this.#opts.tableErrors } : {}),
+    });
     const heartbeatMs = this.#opts.heartbeatMs ?? 5000;
     this.#dump = await client.dump(
       start,
@@ -275,6 +285,9 @@ export class BinlogReader {
   }
 
   #onBytes(bytes: Buffer): void {
+    // The dump may still hand over what it had read when the reader stopped (a decode error):
+    // nothing after the failed event may reach the consumer.
+    if (this.#state === "stopped") return;
     this.#lastEventAt = Date.now();
     if (this.#loading) {
       // A copy: the dump's bytes are only valid during this call.
@@ -298,7 +311,21 @@ export class BinlogReader {
     const artificial =
       logPos === 0 || (bytes.readUInt16LE(17) & LOG_EVENT_ARTIFICIAL_F) !== 0 || bytes[4] === HEARTBEAT;
     const offset = artificial ? 0 : logPos - size;
-    const event = decoder.decode(bytes, { file: this.#tracker.file, offset });
+    let event: BinlogEvent;
+    if (offset > 0 && this.#skips.has(`${this.#tracker.file}:${offset}`)) {
+      const passed = decoder.passOver(bytes, { file: this.#tracker.file, offset });
+      this.#log.warn("passing over an event an operator chose to skip", {
+        at: `${this.#tracker.file}:${offset}`,
+        ...(passed ? { table: `${passed.schema}.${passed.table}` } : {}),
+      });
+      if (!passed) {
+        this.#delivered = { file: this.#tracker.file, offset };
+        return true;
+      }
+      event = passed;
+    } else {
+      event = decoder.decode(bytes, { file: this.#tracker.file, offset });
+    }
 
     if (event.type === "table_map" && this.#needsSchema(event.table)) {
       this.#loadSchema(event.table, bytes);
@@ -358,15 +385,28 @@ export class BinlogReader {
         this.#decoder?.invalidateSchema();
         this.#drainQueue();
       },
-      (err: Error) =>
-        this.#fatal(new Error(`loading the schema of ${table.schema}.${table.name}: ${err.message}`)),
+      (err: Error) => {
+        // A query that failed: the query connection is gone or the source is going away.
+        // Both connections are made again, and the transaction is read again from its start.
+        this.#queryClient?.close();
+        this.#queryClient = undefined;
+        this.#schema = undefined;
+        this.#dump?.stop();
+        this.#client?.close();
+        this.#scheduleReconnect(
+          new ReplicationError(
+            "CONNECTION_LOST",
+            `loading the schema of ${table.schema}.${table.name} failed: ${err.message}`,
+          ),
+        );
+      },
     );
   }
 
   #drainQueue(): void {
     this.#loading = false;
     try {
-      while (this.#queue.length > 0) {
+      while (this.#queue.length > 0 && this.#state !== "stopped") {
         const next = this.#queue.shift() as Buffer;
         if (!this.#process(next)) return; // another load started; it resumes the drain
       }

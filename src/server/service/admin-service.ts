@@ -1,10 +1,16 @@
 // AdminService on a server: what it runs, where each destination's reader is, and each
 // client's cursor, outstanding batches and lag.
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import type { AdminService, ClientStatus, DestinationStatus } from "../../gen/sluice/v1/admin_service_pb.js";
-import type { Destination } from "../destination/destination.js";
+import type {
+  AdminService,
+  ClientStatus,
+  DestinationFailure,
+  DestinationStatus,
+} from "../../gen/sluice/v1/admin_service_pb.js";
+import { type Destination, DestinationError } from "../destination/destination.js";
+import type { DestinationFailure as Failure } from "../destination/failure.js";
 import type { DestinationRegistry } from "../destination/registry.js";
-import { toPosition } from "./canal-service.js";
+import { toDestinationFilter, toPosition } from "./canal-service.js";
 
 export interface ServerIdentity {
   /** ip:port other parts use to reach this server. */
@@ -81,6 +87,52 @@ export function createAdminService(
       await cluster.release(d.name, req.toAddress);
       return { released };
     },
+
+    async skipEvent(req) {
+      const d = registry.require(req.destination);
+      if (!req.journalName) throw invalid("journal_name", "is required");
+      if (req.position <= 0n)
+        throw invalid("position", `must be the event's offset (> 0), got ${req.position}`);
+      try {
+        const skipped = await d.skipEvent(req.journalName, Number(req.position));
+        return {
+          skipped: {
+            $typeName: "sluice.v1.SkippedEvent",
+            journalName: skipped.file,
+            position: BigInt(skipped.position),
+            eventType: skipped.eventType,
+            table: skipped.table,
+            cause: skipped.cause,
+            at: BigInt(skipped.at),
+          },
+        };
+      } catch (err) {
+        if (err instanceof DestinationError && err.kind === "cannot_skip") {
+          throw new ConnectError(err.message, Code.FailedPrecondition);
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+function invalid(field: string, message: string): ConnectError {
+  return new ConnectError(`${field}: ${message}`, Code.InvalidArgument);
+}
+
+function toFailure(f: Failure | undefined): DestinationFailure | undefined {
+  if (!f) return undefined;
+  const e = f.event;
+  return {
+    $typeName: "sluice.v1.DestinationFailure",
+    message: f.message,
+    since: BigInt(f.since),
+    journalName: e?.file ?? "",
+    position: BigInt(e?.position ?? 0),
+    eventType: e?.eventType ?? "",
+    table: e?.table ?? "",
+    cause: e?.cause ?? "",
+    skippable: e !== undefined && e.notSkippable === undefined,
   };
 }
 
@@ -112,5 +164,8 @@ async function status(d: Destination, self: ServerIdentity): Promise<Destination
     standbys: self.cluster ? await self.cluster.standbys(d.name).catch(() => []) : [],
     head: head ? toPosition({ resume: head, serverId: d.pipeline?.serverInfo?.serverId ?? 0 }) : undefined,
     clients,
+    failure: toFailure(d.failure),
+    filter: toDestinationFilter(d.filterOptions),
+    eventsSkipped: BigInt(d.skipped.tableError + d.skipped.operator),
   };
 }

@@ -9,10 +9,12 @@ import type {
   StreamResponse,
 } from "../../gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
+import type { DestinationFilter } from "../../gen/sluice/v1/filter_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
 import { type Destination, DestinationError } from "../destination/destination.js";
 import type { DestinationRegistry } from "../destination/registry.js";
+import type { EventFilterOptions } from "../filter/index.js";
 import { toFlatMessage } from "../parse/flat-message.js";
 import { type Batch, BatchError, type ClientSession } from "../store/client-session.js";
 import type { Cursor } from "../store/positions.js";
@@ -54,8 +56,9 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       return {
         session: sessionToken(destination.epoch, req.clientId),
         epoch: destination.epoch,
-        filter: session.filterText,
+        filter: session.filterText || (destination.filterOptions?.filter ?? ""),
         cursor: toPosition(session.cursor),
+        destinationFilter: toDestinationFilter(destination.filterOptions),
       };
     },
 
@@ -211,6 +214,19 @@ function flatten(batch: Batch): FlatMessage[] {
     if (flat) out.push(flat);
   }
   return out;
+}
+
+export function toDestinationFilter(f: EventFilterOptions | undefined): DestinationFilter | undefined {
+  if (!f) return undefined;
+  return {
+    $typeName: "sluice.v1.DestinationFilter",
+    filter: f.filter ?? "",
+    blackFilter: f.blackFilter ?? "",
+    fieldFilter: f.fieldFilter ?? "",
+    fieldBlackFilter: f.fieldBlackFilter ?? "",
+    filterQueryDdl: f.filterQueryDdl ?? false,
+    filterTableError: f.filterTableError ?? false,
+  };
 }
 
 export function toPosition(cursor: Cursor | undefined): Position | undefined {

@@ -57,8 +57,11 @@ export class ClientSession {
       filterText: string;
       cursor: Cursor | undefined;
       readSeq: number;
+      /** Batches numbered before (same epoch, earlier session of this client): ids never repeat. */
+      batchesIssued?: number;
     },
   ) {
+    this.#batchCounter = opts.batchesIssued ?? 0;
     this.filter = opts.filter;
     this.filterText = opts.filterText;
     this.cursor = opts.cursor;
@@ -115,6 +118,11 @@ export class ClientSession {
   /** The oldest ring sequence this client may still need (for rollback or reading). */
   get neededSeq(): number {
     return this.outstanding[0]?.firstSeq ?? this.readSeq;
+  }
+
+  /** How many batch ids this session has issued (for a successor in the same epoch). */
+  get batchesIssued(): number {
+    return this.#batchCounter;
   }
 
   get oldestBatchId(): string | undefined {

@@ -3,10 +3,13 @@
 // runs one shared pipeline; a client that falls behind the shared ring's window gets a
 // private one from its own cursor until it catches up (see destination.ts).
 import { createLogger, type Logger } from "../../common/log.js";
+import type { SkippedTableEvent } from "../binlog/index.js";
+import type { EventFilter } from "../filter/index.js";
 import { BinlogReader, type SourceEvent } from "../parse/binlog-reader.js";
 import { EntryBuilder } from "../parse/entry-builder.js";
 import type { StartPosition } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
+import { filterEntry } from "../sink/entry-filter.js";
 import { EntryRing, type RingLimits } from "./entry-ring.js";
 import type { BinlogPoint, Boundary, EntryPosition } from "./positions.js";
 
@@ -23,6 +26,17 @@ export interface PipelineOptions {
   logger?: Logger;
   /** Told of every binlog event read: its size and the row changes it carries (for metrics). */
   onRead?(bytes: number, rows: number): void;
+  /**
+   * The destination's own filters: what they exclude never enters the ring, and the rows of
+   * excluded tables are not even decoded. Every client's filter applies on top.
+   */
+  filter?: EventFilter;
+  /** canal's filter.table.error: pass over TABLE_MAP and rows events that cannot be decoded. */
+  filterTableError?: boolean;
+  /** Events an operator chose to pass over (BinlogReaderOptions.skipEvents). */
+  skipEvents?: ReadonlyArray<{ file: string; position: number }>;
+  /** Told of every event passed over for a reason other than the table filter. */
+  onSkipped?(event: SkippedTableEvent, file: string, offset: number): void;
 }
 
 // Rough memory of an entry: the JS objects of an entry weigh several times the event's bytes.
@@ -45,6 +59,7 @@ export class Pipeline {
   constructor(readonly opts: PipelineOptions) {
     this.ring = new EntryRing(opts.limits);
     this.#log = opts.logger ?? createLogger("pipeline");
+    const includeTable = opts.filter && filterTables(opts.filter);
     const start: StartPosition | undefined = opts.start
       ? { kind: "file", file: opts.start.file, position: opts.start.position }
       : undefined;
@@ -57,6 +72,9 @@ export class Pipeline {
       ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
       ...(opts.schemaLookup ? { schemaLookup: opts.schemaLookup } : {}),
       ...(opts.replicaServerId ? { replicaServerId: opts.replicaServerId } : {}),
+      ...(includeTable ? { includeTable } : {}),
+      ...(opts.filterTableError ? { tableErrors: "skip" as const } : {}),
+      ...(opts.skipEvents ? { skipEvents: opts.skipEvents } : {}),
       logger: this.#log,
     });
   }
@@ -122,7 +140,11 @@ export class Pipeline {
   #onEvent(e: SourceEvent): void {
     this.#builder ??= new EntryBuilder({ flavor: this.#reader.serverInfo?.flavor ?? "mysql" });
     const before = this.#boundary;
-    const entry = this.#builder.build(e);
+    if (e.event.type === "skipped_table" && e.event.reason !== "filtered") {
+      this.opts.onSkipped?.(e.event, e.file, e.offset);
+    }
+    const built = this.#builder.build(e);
+    const entry = built && this.opts.filter ? filterEntry(built, this.opts.filter) : built;
     if (e.offset > 0) {
       const rows = entry?.payload.case === "rowChange" ? entry.payload.value.rowDatas.length : 0;
       this.opts.onRead?.(e.event.header.eventSize, rows);
@@ -156,4 +178,10 @@ export class Pipeline {
       this.#reader.pause();
     }
   }
+}
+
+/** The decoder's table predicate for a filter; undefined when the filter keeps every table. */
+function filterTables(filter: EventFilter): ((schema: string, table: string) => boolean) | undefined {
+  if (filter.filter.isEmpty && filter.blackFilter.isEmpty) return undefined;
+  return (schema, table) => filter.acceptsTable(schema, table);
 }

@@ -35,6 +35,11 @@ class AdminServiceStub(object):
         request_serializer=sluice_dot_v1_dot_admin__service__pb2.ReleaseDestinationRequest.SerializeToString,
         response_deserializer=sluice_dot_v1_dot_admin__service__pb2.ReleaseDestinationResponse.FromString,
         )
+    self.SkipEvent = channel.unary_unary(
+        '/sluice.v1.AdminService/SkipEvent',
+        request_serializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventRequest.SerializeToString,
+        response_deserializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventResponse.FromString,
+        )
 
 
 class AdminServiceServicer(object):
@@ -85,6 +90,27 @@ class AdminServiceServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def SkipEvent(self, request, context):
+    """Passes over the one binlog event a destination stopped on
+    (DestinationStatus.failure), when the operator decides its changes may be
+    lost: e.g. an event of a table no consumer needs, or one the server cannot
+    decode. The skip is stored (ZooKeeper, or the file store), so every later
+    reader of the destination passes over the same event, on any server; then
+    the destination starts again from its clients' cursors (outstanding batches
+    are delivered again). A TABLE_MAP event takes the rows events of its table
+    that follow it, up to the table's next TABLE_MAP, with it. Logged, and
+    counted in sluice_binlog_events_skipped_total{reason="operator"}.
+
+    Errors: not_found (unknown destination); invalid_argument (destination,
+    journal_name or position missing); failed_precondition (the destination
+    did not stop on that event, or the event frames transactions and cannot be
+    skipped: the message says what to do instead); unavailable (no server runs
+    the destination).
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
   rpc_method_handlers = {
@@ -102,6 +128,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
           servicer.ReleaseDestination,
           request_deserializer=sluice_dot_v1_dot_admin__service__pb2.ReleaseDestinationRequest.FromString,
           response_serializer=sluice_dot_v1_dot_admin__service__pb2.ReleaseDestinationResponse.SerializeToString,
+      ),
+      'SkipEvent': grpc.unary_unary_rpc_method_handler(
+          servicer.SkipEvent,
+          request_deserializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventRequest.FromString,
+          response_serializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventResponse.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(

@@ -1,0 +1,70 @@
+// Why a destination stopped, in the terms an operator acts on: which binlog event, of which
+// table, and whether passing over that one event (AdminService.SkipEvent) is allowed.
+import { BinlogDecodeError, EventType } from "../binlog/index.js";
+
+export interface DestinationFailure {
+  /** The whole error, as logged. */
+  message: string;
+  /** When the destination stopped, ms since the epoch. */
+  since: number;
+  /** The event it stopped on; undefined when the failure is not about one event. */
+  event?: FailedEvent;
+}
+
+export interface FailedEvent {
+  file: string;
+  position: number;
+  /** e.g. "TABLE_MAP_EVENT"; "" when the header could not be read. */
+  eventType: string;
+  /** "schema.table", or "" when the event names none. */
+  table: string;
+  /** The reason without the position prefix. */
+  cause: string;
+  /** Why it may not be skipped; undefined when it may. */
+  notSkippable?: string;
+}
+
+// Events that frame transactions or describe the file: passing over one would merge or tear
+// transactions or misread everything after it, so no operator skip can make things right.
+const STRUCTURAL: ReadonlySet<number> = new Set([
+  EventType.FORMAT_DESCRIPTION,
+  EventType.ROTATE,
+  EventType.XID,
+  EventType.GTID,
+  EventType.ANONYMOUS_GTID,
+  EventType.GTID_TAGGED,
+  EventType.PREVIOUS_GTIDS,
+  EventType.XA_PREPARE,
+  EventType.STOP,
+  EventType.HEARTBEAT,
+  EventType.HEARTBEAT_V2,
+  EventType.MARIADB_GTID,
+  EventType.MARIADB_GTID_LIST,
+  EventType.MARIADB_BINLOG_CHECKPOINT,
+  EventType.MARIADB_START_ENCRYPTION,
+]);
+
+export function describeFailure(err: Error, now = Date.now()): DestinationFailure {
+  if (!(err instanceof BinlogDecodeError) || err.file === undefined || !err.offset) {
+    return { message: err.message, since: now };
+  }
+  const structural = err.eventType !== undefined && STRUCTURAL.has(err.eventType);
+  return {
+    message: err.message,
+    since: now,
+    event: {
+      file: err.file,
+      position: err.offset,
+      eventType: err.eventTypeName ?? "",
+      table: err.table ?? "",
+      cause: err.reason,
+      ...(structural
+        ? {
+            notSkippable:
+              `a ${err.eventTypeName} frames transactions or describes the file; skipping it would ` +
+              "corrupt what follows. Start the destination's clients past it instead (sluice cursor set)",
+          }
+        : {}),
+    },
+  };
+}
