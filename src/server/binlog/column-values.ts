@@ -6,14 +6,18 @@
 // straight from the Buffer: no closures, no per-value objects beyond the result string.
 import type { TextDecoder } from "node:util";
 import {
+  cp1252Text,
   type EventText,
+  latin1Text,
   spaceWidth,
   type TextCodec,
   TextKind,
   textCodec,
+  utf8Text,
   utf16leText,
   utf32beText,
 } from "./charsets.js";
+import { uncompressedValue } from "./compressed-column.js";
 import { decimalBinSize, decodeDecimal } from "./decimal.js";
 import { fail } from "./errors.js";
 import { ColumnType as T } from "./event-types.js";
@@ -84,6 +88,10 @@ export enum K {
   TIME_HIRES,
   DATETIME_HIRES,
   TIMESTAMP_HIRES,
+  /** MariaDB VARCHAR/VARBINARY ... COMPRESSED. */
+  VARSTR_COMPRESSED,
+  /** MariaDB TEXT/BLOB types ... COMPRESSED. */
+  BLOB_COMPRESSED,
   UNSUPPORTED,
 }
 
@@ -237,8 +245,13 @@ export function compilePlan(table: TableInfo): RowPlan {
         break;
       case T.VARCHAR:
       case T.VAR_STRING:
-        kind[i] = K.VARSTR;
+        kind[i] = col.compressed ? K.VARSTR_COMPRESSED : K.VARSTR;
+        // For a compressed VARCHAR, m (1 more than its bytes) decides the prefix just the same.
         a[i] = m < 256 ? 1 : 2;
+        if (col.compressed) {
+          if (m < 1) fail(`invalid VARCHAR COMPRESSED length ${m} for column ${i}`);
+          b[i] = m - 1;
+        }
         setText();
         break;
       case T.STRING: {
@@ -260,7 +273,7 @@ export function compilePlan(table: TableInfo): RowPlan {
       case T.TINY_BLOB:
       case T.MEDIUM_BLOB:
       case T.LONG_BLOB:
-        kind[i] = K.BLOB;
+        kind[i] = col.compressed ? K.BLOB_COMPRESSED : K.BLOB;
         a[i] = m;
         if (m < 1 || m > 4) fail(`invalid BLOB pack length ${m} for column ${i}`);
         setText();
@@ -342,6 +355,31 @@ export function textOf(
       return (plan.aux[i] as TextDecoder).decode(buf.subarray(s, e));
     default:
       return buf.toString("base64", s, e);
+  }
+}
+
+/**
+ * Text of bytes that are not the event's (a decompressed value): not through ctx.text nor
+ * ctx.emit, whose offsets refer to the event's bytes.
+ */
+function bytesText(plan: RowPlan, i: number, bytes: Buffer): string {
+  const end = bytes.length;
+  switch (plan.text[i]) {
+    case TextKind.UTF8:
+      return utf8Text(bytes, 0, end);
+    case TextKind.CP1252:
+      return cp1252Text(bytes, 0, end);
+    case TextKind.ASCII:
+      return latin1Text(bytes, 0, end);
+    case TextKind.UTF16LE:
+      return utf16leText(bytes, 0, end);
+    case TextKind.UTF32BE:
+      return utf32beText(bytes, 0, end);
+    case TextKind.UTF16BE:
+    case TextKind.DECODER:
+      return (plan.aux[i] as TextDecoder).decode(bytes);
+    default:
+      return bytes.toString("base64");
   }
 }
 
@@ -666,6 +704,19 @@ export function decodeValue(
       if (k === K.BLOB) v = textOf(plan, i, buf, pos, pos + len, ctx);
       else if (k === K.BINARY_BLOB) v = buf.toString("base64", pos, pos + len);
       else v = renderJsonBinary(buf, pos, pos + len);
+      pos += len;
+      break;
+    }
+    case K.VARSTR_COMPRESSED:
+    case K.BLOB_COMPRESSED: {
+      // a little-endian length of plan.a bytes, then the value in MariaDB's compressed format
+      const pl = plan.a[i] as number;
+      if (pos + pl > end) truncated(i);
+      const len = buf.readUIntLE(pos, pl);
+      pos += pl;
+      if (pos + len > end) truncated(i);
+      const max = kind[i] === K.VARSTR_COMPRESSED ? (plan.b[i] as number) : 2 ** (8 * pl) - 1;
+      v = bytesText(plan, i, uncompressedValue(buf, pos, pos + len, max, plan.table.columns[i]));
       pos += len;
       break;
     }

@@ -106,6 +106,10 @@ export const ColumnType = {
   DATETIME2: 18,
   TIME2: 19,
   TYPED_ARRAY: 20,
+  /** MariaDB TINYBLOB/TEXT/BLOB/.../LONGTEXT ... COMPRESSED (binlog only; metadata: pack length). */
+  BLOB_COMPRESSED: 140,
+  /** MariaDB VARCHAR/VARBINARY(n) ... COMPRESSED (binlog only; metadata: max bytes + 1). */
+  VARCHAR_COMPRESSED: 141,
   VECTOR: 242,
   INVALID: 243,
   BOOL: 244,

@@ -3,6 +3,9 @@
 // signedness, charsets, column names, ENUM/SET labels, geometry types, primary key (simple
 // and with prefix), ENUM/SET charsets, column visibility. Whatever the binlog lacks may come
 // from a SchemaProvider; what neither gives stays undefined.
+// MariaDB's compressed columns (VARCHAR/TEXT/BLOB ... COMPRESSED) are logged with their own type
+// codes (141, 140) and are described here as the type they hold (VARCHAR, BLOB) with
+// `compressed` set: everything but the bytes of their row values is that type's.
 import { type BufferReader, readPacked } from "./buffer-reader.js";
 import {
   charsetOfCollation,
@@ -22,12 +25,21 @@ export interface ColumnInfo {
   /** Ordinal position, 0-based. */
   index: number;
   name?: string;
-  /** MySQL type code with ENUM/SET resolved from STRING (what the value really is). */
+  /**
+   * MySQL type code with ENUM/SET resolved from STRING and MariaDB's compressed types resolved to
+   * VARCHAR/BLOB (what the value really is).
+   */
   type: number;
   /** Type code exactly as logged in the TABLE_MAP. */
   binlogType: number;
   /** Raw 0–2 byte type metadata from the TABLE_MAP. */
   meta: number;
+  /**
+   * MariaDB compressed column (binlog type 140/141): row values are in MariaDB's compressed
+   * column format and are decompressed; `type`, `typeName`, `length`, the charset and the
+   * values are those of the uncompressed type.
+   */
+  compressed?: boolean;
   /** SQL type as information_schema's COLUMN_TYPE spells it ("varchar(20)", "int unsigned"), when known. */
   typeName?: string;
   /** java.sql.Types code (canal's Column.sqlType). */
@@ -154,6 +166,7 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
       case T.TINY_BLOB:
       case T.MEDIUM_BLOB:
       case T.LONG_BLOB:
+      case T.BLOB_COMPRESSED:
       case T.GEOMETRY:
       case T.JSON:
       case T.VECTOR:
@@ -164,6 +177,7 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
         break;
       case T.VARCHAR:
       case T.VAR_STRING:
+      case T.VARCHAR_COMPRESSED:
       case T.BIT:
         metas[i] = r.u16();
         break;
@@ -196,6 +210,8 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
       nullable: ((nullBitmap[i >> 3] as number) & (1 << (i & 7))) !== 0,
       valueFormat: "text",
     };
+    if (binlogType === T.VARCHAR_COMPRESSED || binlogType === T.BLOB_COMPRESSED)
+      (columns[i] as ColumnInfo).compressed = true;
   }
   applyOptionalMeta(columns, opt, ctx.flavor);
 
@@ -223,7 +239,10 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
   };
 }
 
-/** STRING columns carry the real type (ENUM/SET/STRING) in their metadata. */
+/**
+ * STRING columns carry the real type (ENUM/SET/STRING) in their metadata; MariaDB's compressed
+ * types hold a VARCHAR or a BLOB (its size in the metadata, as for BLOB).
+ */
 export function realType(binlogType: number, meta: number): number {
   if (binlogType === T.STRING && meta >= 256) {
     const b0 = meta >> 8;
@@ -232,6 +251,8 @@ export function realType(binlogType: number, meta: number): number {
     return T.STRING;
   }
   if (binlogType === T.NEWDATE) return T.DATE;
+  if (binlogType === T.VARCHAR_COMPRESSED) return T.VARCHAR;
+  if (binlogType === T.BLOB_COMPRESSED) return T.BLOB;
   return binlogType;
 }
 
@@ -648,9 +669,11 @@ function finishColumn(c: ColumnInfo, ctx: TableMapContext): void {
       break;
     case T.VARCHAR:
     case T.VAR_STRING: {
-      c.length = m;
-      const chars = binary ? m : c.charset ? Math.floor(m / (MBMAXLEN[c.charset] ?? 1)) : undefined;
-      name = binary ? `varbinary(${m})` : chars !== undefined ? `varchar(${chars})` : undefined;
+      // A compressed VARCHAR's metadata counts the compression header byte too.
+      const bytes = c.compressed ? Math.max(m - 1, 0) : m;
+      c.length = bytes;
+      const chars = binary ? bytes : c.charset ? Math.floor(bytes / (MBMAXLEN[c.charset] ?? 1)) : undefined;
+      name = binary ? `varbinary(${bytes})` : chars !== undefined ? `varchar(${chars})` : undefined;
       c.jdbcType = binary ? JdbcType.VARBINARY : JdbcType.VARCHAR;
       break;
     }
@@ -723,11 +746,15 @@ const GEOMETRY_NAMES = [
 
 /**
  * A provider's COLUMN_TYPE in typeName's spelling (for the few columns whose type the binlog
- * cannot name): lower-case type words, no integer display width, no ZEROFILL, e.g.
- * "INT(11) UNSIGNED ZEROFILL" -> "int unsigned", "year(4)" -> "year".
+ * cannot name): lower-case type words, no integer display width, no ZEROFILL, no MariaDB
+ * comment, e.g. "INT(11) UNSIGNED ZEROFILL" -> "int unsigned", "year(4)" -> "year",
+ * "varchar(20) /*M!100301 COMPRESSED*\/" -> "varchar(20)".
  */
 export function normalizeTypeName(columnType: string): string {
-  const t = columnType.trim().replace(/\s+/g, " ");
+  const t = columnType
+    .replace(/\s*\/\*[^'*]*\*\/\s*$/, "")
+    .trim()
+    .replace(/\s+/g, " ");
   const paren = t.indexOf("(");
   const base = (paren < 0 ? t : t.slice(0, paren)).toLowerCase();
   let out = paren < 0 ? base : base + t.slice(paren);
