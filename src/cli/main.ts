@@ -4,6 +4,7 @@ import "./runtime-flags.js";
 import { readFileSync } from "node:fs";
 import { binlogCommand } from "./binlog-command.js";
 import { type Command, EXIT_USAGE, UsageError } from "./command.js";
+import { cursorCommand } from "./cursor-command.js";
 import { gatewayCommand } from "./gateway-command.js";
 import { serverCommand } from "./server-command.js";
 import { skipEventCommand } from "./skip-event-command.js";
@@ -15,6 +16,7 @@ const COMMANDS: Command[] = [
   gatewayCommand,
   tailCommand,
   statusCommand,
+  cursorCommand,
   skipEventCommand,
   binlogCommand,
 ];

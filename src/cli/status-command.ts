@@ -8,7 +8,7 @@ import {
   type DestinationStatus,
   type Position,
 } from "../clients/typescript/index.js";
-import { ListDestinationsResponseSchema } from "../gen/sluice/v1/admin_service_pb.js";
+import { DestinationFailure_Fix, ListDestinationsResponseSchema } from "../gen/sluice/v1/admin_service_pb.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -88,9 +88,13 @@ function render(destinations: DestinationStatus[]): string {
     const f = d.failure;
     if (f) {
       lines.push(`  STOPPED   since ${time(f.since)}: ${f.message}`);
-      if (f.skippable) {
+      if (f.fix === DestinationFailure_Fix.SKIP_EVENT) {
         lines.push(
           `            to pass over that one event: sluice skip-event -d ${d.name} --at ${f.journalName}:${f.position}`,
+        );
+      } else if (f.fix === DestinationFailure_Fix.SET_CURSOR) {
+        lines.push(
+          `            move each client's cursor where the source can stream from: sluice cursor set -d ${d.name} -c CLIENT_ID --head`,
         );
       }
     }

@@ -83,6 +83,11 @@ export function createAdminProxy(
       return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.releaseDestination(req, opts));
     },
 
+    async setCursor(req, ctx) {
+      if (!req.destination) throw invalidArgument("destination", "is required");
+      return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.setCursor(req, opts));
+    },
+
     async skipEvent(req, ctx) {
       if (!req.destination) throw invalidArgument("destination", "is required");
       return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.skipEvent(req, opts));

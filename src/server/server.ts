@@ -71,6 +71,17 @@ export async function startServer(
       if (!e?.running) throw new ConnectError(`destination ${name} is not running here`, Code.Unavailable);
       await e.handOver(to, to ? `released to ${to} by an administrator` : "released by an administrator");
     },
+    async holder(name, clientId) {
+      if (!zk) return undefined;
+      try {
+        const body = JSON.parse((await zk.get(zkPaths.clientRunning(name, clientId))).data.toString("utf8"));
+        const who = typeof body.address === "string" && body.address ? body.address : "a consumer";
+        return typeof body.gateway === "string" && body.gateway ? `${who} via ${body.gateway}` : who;
+      } catch (err) {
+        if (err instanceof ZkError && err.code === "NONODE") return undefined;
+        throw err;
+      }
+    },
   };
   const zkPaths = new ZkPaths(config.zk?.root);
   // Metrics on their own port (metrics.*); traces only when OTEL_* ask for them.
@@ -188,10 +199,11 @@ export async function startServer(
       logger: logger.child(dc.name),
       metrics: metrics.forDestination(dc.name),
       onFatal: (err, failure) => {
-        // Stopped on one binlog event: the destination holds its place (and, in a cluster, its
-        // running node, so that no other server stops on the same event) and says why in its
-        // status until an operator skips the event. Anything else: the process exits.
-        if (!failure.event) fail(new Error(`destination ${dc.name}: ${err.message}`));
+        // Stopped on what an administrator can fix through the admin API (an event to skip, a
+        // cursor the source cannot stream from): the destination holds its place (and, in a
+        // cluster, its running node, so that no other server stops the same way in turn) and
+        // says why in its status. Anything else: the process exits, saying why.
+        if (!failure.fix) fail(new Error(`destination ${dc.name}: ${err.message}`));
       },
       ...(config.zk ? { mayServe: () => (lease ? lease.check() : "this server is not in ZooKeeper") } : {}),
     });

@@ -15,7 +15,7 @@ import { after, before, describe, test } from "node:test";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { silentLogger } from "../../src/common/log.js";
-import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
+import { AdminService, DestinationFailure_Fix } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import type { ServerConfig } from "../../src/server/config/types.js";
 import { parseSourceUrl, redact } from "../../src/server/replication/source.js";
@@ -160,7 +160,7 @@ describe("poison events, standalone", () => {
     assert.equal(failure.eventType, "WRITE_ROWS_V1_EVENT");
     assert.equal(failure.table, "shop.legacy");
     assert.match(failure.cause, /truncated|DATETIME/);
-    assert.equal(failure.skippable, true);
+    assert.equal(failure.fix, DestinationFailure_Fix.SKIP_EVENT);
     const at = `${failure.journalName}:${failure.position}`;
     // The consumer's error names the event, its table, and the way past it.
     assert.ok(err?.rawMessage.includes(at), err?.rawMessage);

@@ -190,7 +190,7 @@ export class BinlogDecoder {
       header = parseEventHeader(event);
       return this.decodeWithHeader(event, header, position, false, undefined);
     } catch (err) {
-      throw this.wrap(err, header, position);
+      throw this.wrap(err, header, position, event);
     }
   }
 
@@ -208,7 +208,7 @@ export class BinlogDecoder {
       header = parseEventHeader(event);
       return this.decodeWithHeader(event, header, position, false, job);
     } catch (err) {
-      throw this.wrap(err, header, position);
+      throw this.wrap(err, header, position, event);
     }
   }
 
@@ -225,16 +225,36 @@ export class BinlogDecoder {
     err: unknown,
     header: EventHeader | undefined,
     position: BinlogPosition | undefined,
+    event?: Buffer,
   ): BinlogDecodeError {
     const ctx = {
       file: position?.file,
       offset: position?.offset,
       eventType: header?.typeCode,
       eventTypeName: header ? eventTypeName(header.typeCode) : undefined,
+      table: header && event ? this.tableNameOf(event, header) : undefined,
     };
     if (err instanceof BinlogDecodeError) return err.setContext(ctx);
     const message = err instanceof Error ? err.message : String(err);
     return new BinlogDecodeError(`cannot decode: ${message}`, ctx, { cause: err });
+  }
+
+  /** "schema.table" of a TABLE_MAP or rows event, when it can be read (for error messages). */
+  private tableNameOf(event: Buffer, header: EventHeader): string | undefined {
+    try {
+      const rt = rowsType(header.typeCode);
+      if (header.typeCode !== E.TABLE_MAP && rt === undefined) return undefined;
+      const idSize = tableIdSize(postHeaderLength(this.fd, header.typeCode, rt?.version === 2 ? 10 : 8));
+      const r = new BufferReader(event, EVENT_HEADER_LENGTH, event.length);
+      if (rt === undefined) {
+        const name = readTableName(r, idSize);
+        return `${name.schema}.${name.table}`;
+      }
+      const table = this.cache.get(r.uintLE(idSize))?.table;
+      return table ? `${table.schema}.${table.name}` : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private decodeWithHeader(

@@ -5,7 +5,7 @@ import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
-import { parseMysqlGtidSet } from "../replication/gtid-set.js";
+import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
 import { closest } from "./args.js";
 import type { ConfiguredStart, DestinationConfig, ServerConfig, ZooKeeperConfig } from "./types.js";
@@ -641,27 +641,10 @@ function readStart(ctx: Context, path: string, value: unknown): ConfiguredStart 
   if (given[0] === "gtid") {
     const text = readString(ctx, `${path}.gtid`, m.gtid, "a GTID set (MySQL) or GTID state (MariaDB)");
     if (text === undefined) return undefined;
-    const compact = text.replace(/\s+/g, "");
-    if (/^\d+-\d+-\d+(,\d+-\d+-\d+)*$/.test(compact)) {
-      const domains = compact.split(",").map((g) => g.split("-")[0]);
-      const duplicate = domains.find((d, i) => domains.indexOf(d) !== i);
-      if (duplicate !== undefined) {
-        ctx.report(
-          `${path}.gtid`,
-          `MariaDB GTID state names domain ${duplicate} twice; give one GTID per domain`,
-        );
-        return undefined;
-      }
-      return { kind: "mariadb-gtid", state: compact };
-    }
     try {
-      parseMysqlGtidSet(compact);
-      return { kind: "mysql-gtid", gtidSet: compact };
+      return parseStartGtid(text);
     } catch (err) {
-      ctx.report(
-        `${path}.gtid`,
-        `must be a MySQL GTID set such as "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5" or a MariaDB GTID state such as "0-1-100" (${(err as Error).message})`,
-      );
+      ctx.report(`${path}.gtid`, (err as Error).message);
       return undefined;
     }
   }

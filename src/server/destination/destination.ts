@@ -19,6 +19,7 @@ import { type Batch, ClientSession } from "../store/client-session.js";
 import type { RingLimits } from "../store/entry-ring.js";
 import { Pipeline } from "../store/pipeline.js";
 import { type Boundary, type Cursor, comparePoints, earliest } from "../store/positions.js";
+import { type CursorTarget, resolveTarget } from "./cursor-target.js";
 import { type DestinationFailure, describeFailure } from "./failure.js";
 
 export interface DestinationOptions {
@@ -53,7 +54,7 @@ export interface DestinationOptions {
 
 export class DestinationError extends Error {
   constructor(
-    readonly kind: "not_subscribed" | "bad_filter" | "stopped" | "cannot_skip",
+    readonly kind: "not_subscribed" | "bad_filter" | "stopped" | "cannot_skip" | "held",
     message: string,
   ) {
     super(message);
@@ -139,7 +140,15 @@ export class Destination {
     if (stored.length === 0 && configured) this.#initialStart = configured;
     const pipeline = this.#makePipeline(start, this.opts.limits);
     this.#pipeline = pipeline;
-    await pipeline.start();
+    try {
+      await pipeline.start();
+    } catch (err) {
+      // The source cannot stream from the earliest cursor (purged binlog): the destination
+      // waits, stopped, for an administrator to set its clients' cursors (setCursor).
+      const failure = describeFailure(err as Error);
+      if (failure.fix !== "set-cursor") throw err;
+      this.#fail(err as Error, failure);
+    }
     for (const s of stored) {
       const filter = s.filter ? this.#parseFilter(s.filter) : undefined;
       this.#sessions.set(
@@ -147,7 +156,7 @@ export class Destination {
         new ClientSession(s.clientId, pipeline.ring, this.#epoch, {
           filter,
           filterText: s.filter ?? "",
-          cursor: s.cursor ?? { resume: pipeline.boundary, serverId: 0 },
+          cursor: s.cursor ?? (pipeline.started ? { resume: pipeline.boundary, serverId: 0 } : undefined),
           readSeq: pipeline.ring.first,
           batchesIssued: this.#batchesIssued.get(s.clientId) ?? 0,
         }),
@@ -182,22 +191,28 @@ export class Destination {
       ...(this.#filter ? { filter: this.#filter, filterTableError: this.#filter.filterTableError } : {}),
       skipEvents: this.#skips,
       onSkipped: (event, file, offset) => this.#onSkipped(event, file, offset),
-      onFatal: (err) => {
-        if (this.#fatal) return;
-        this.#fatal = err;
-        this.#failure = describeFailure(err);
-        for (const s of this.#sessions.values()) s.ring.wakeAll();
-        this.#log.error("destination stopped", {
-          error: err.message,
-          ...(this.#failure.event && !this.#failure.event.notSkippable
-            ? {
-                fix: `sluice skip-event -d ${this.name} --at ${this.#failure.event.file}:${this.#failure.event.position}`,
-              }
-            : {}),
-        });
-        this.opts.onFatal?.(err, this.#failure);
-      },
+      onFatal: (err) => this.#fail(err, describeFailure(err)),
     });
+  }
+
+  #fail(err: Error, failure: DestinationFailure): void {
+    if (this.#fatal) return;
+    this.#fatal = err;
+    this.#failure = failure;
+    for (const s of this.#sessions.values()) s.ring.wakeAll();
+    this.#log.error("destination stopped", {
+      error: err.message,
+      ...(failure.fix ? { fix: this.#fixHint(failure) } : {}),
+    });
+    this.opts.onFatal?.(err, failure);
+  }
+
+  /** The command that gets a stopped destination going again. */
+  #fixHint(failure: DestinationFailure): string {
+    const e = failure.event;
+    if (failure.fix === "skip-event" && e)
+      return `sluice skip-event -d ${this.name} --at ${e.file}:${e.position}`;
+    return `sluice cursor set -d ${this.name} -c CLIENT_ID --head (or --position, --gtid, --timestamp) for each client`;
   }
 
   #lastSkipLog = new Map<string, number>();
@@ -264,6 +279,118 @@ export class Destination {
     return record;
   }
 
+  /** Streams open per client on this server (a client being streamed is held). */
+  readonly #streams = new Map<string, number>();
+
+  /** A stream of clientId opened (+1) or ended (-1). */
+  streamCount(clientId: string, delta: 1 | -1): void {
+    const n = (this.#streams.get(clientId) ?? 0) + delta;
+    if (n > 0) this.#streams.set(clientId, n);
+    else this.#streams.delete(clientId);
+  }
+
+  /**
+   * Moves clientId's cursor as an administrator asked: durable and fenced like an ack, after
+   * any ack in flight; its outstanding batches are given back. Creates the client when it has
+   * no state. Refused while a stream of the client is open here (the caller checks holds
+   * kept elsewhere). A destination that stopped because the source could not stream from a
+   * cursor starts again.
+   */
+  async setCursor(
+    clientId: string,
+    target: CursorTarget,
+  ): Promise<{ cursor: Cursor; previous: Cursor | undefined; givenBack: string[] }> {
+    this.#check();
+    if (this.#streams.has(clientId)) {
+      throw new DestinationError(
+        "held",
+        `client ${clientId} is being streamed from this server: stop that consumer first`,
+      );
+    }
+    const pipeline = this.#pipeline as Pipeline;
+    const reading = pipeline.started && !this.#failure;
+    const resume = await resolveTarget(target, {
+      source: this.opts.source,
+      readHead: () => (reading ? pipeline.boundary : undefined),
+      ...(this.opts.start ? { configuredStart: this.opts.start } : {}),
+    });
+    const cursor: Cursor = { resume, serverId: pipeline.serverInfo?.serverId ?? 0 };
+    const existing = this.#sessions.get(clientId);
+    const previous = existing?.cursor;
+    const stopped = this.#failure !== undefined || !reading;
+    let givenBack: string[] = [];
+    if (existing) {
+      // After any ack in flight; nothing can take a batch between the write and the move.
+      givenBack = await existing.serialize(async () => {
+        await this.#saveCursor(clientId, cursor);
+        const ids = existing.giveBack(`client ${clientId}'s cursor was set by an administrator`);
+        existing.cursor = cursor;
+        if (!stopped) this.#place(clientId, existing, cursor);
+        return ids;
+      });
+    } else {
+      await this.#saveCursor(clientId, cursor);
+      if (!stopped) this.#place(clientId, undefined, cursor);
+    }
+    this.#log.warn("an administrator set a client's cursor", {
+      clientId,
+      to: `${resume.file}:${resume.position}`,
+      ...(previous ? { from: `${previous.resume.file}:${previous.resume.position}` } : {}),
+      givenBack: givenBack.length ? givenBack.join(",") : undefined,
+    });
+    if (stopped) await this.#restart();
+    return { cursor, previous, givenBack };
+  }
+
+  async #saveCursor(clientId: string, cursor: Cursor): Promise<void> {
+    await this.opts.store.saveCursor(this.name, clientId, cursor).catch((err: unknown) => {
+      if (err instanceof FencedError) {
+        this.#fenced = err.message;
+        for (const s of this.#sessions.values()) s.ring.wakeAll();
+      }
+      throw err;
+    });
+  }
+
+  /**
+   * Puts a client (new, or with no outstanding batch) where it reads from `cursor`: in the
+   * shared ring when it holds that point, else on a private reader from it (which get() waits
+   * for). Synchronous, so that no get() sees the client half moved.
+   */
+  #place(clientId: string, existing: ClientSession | undefined, cursor: Cursor): void {
+    const pipeline = this.#pipeline as Pipeline;
+    const old = this.#private.get(clientId);
+    if (old) {
+      this.#private.delete(clientId);
+      void old.pipeline.stop();
+    }
+    let ring = pipeline.ring;
+    let readSeq = this.#firstSeqAfter(cursor.resume);
+    if (comparePoints(pipeline.coverageStart, cursor.resume) > 0) {
+      this.#startPrivate(clientId, cursor.resume).catch((err: Error) => {
+        this.#log.error("reader from the cursor set failed", { clientId, error: err.message });
+      });
+      const priv = this.#private.get(clientId) as PrivateReader;
+      ring = priv.pipeline.ring;
+      readSeq = priv.pipeline.ring.first;
+    }
+    if (existing) {
+      existing.moveTo(ring, readSeq);
+      existing.lastSettled = undefined;
+    } else {
+      this.#sessions.set(
+        clientId,
+        new ClientSession(clientId, ring, this.#epoch, {
+          filter: undefined,
+          filterText: "",
+          cursor,
+          readSeq,
+        }),
+      );
+    }
+    this.#trim();
+  }
+
   /** Starts again from the stored cursors: every outstanding batch is given back. */
   async #restart(): Promise<void> {
     await this.#pipeline?.stop();
@@ -311,11 +438,7 @@ export class Destination {
 
   /** Once a failed destination has handed out everything it read before the failure. */
   #stoppedError(failure: DestinationFailure): DestinationError {
-    const e = failure.event;
-    const fix =
-      e && !e.notSkippable
-        ? `; an operator can pass over that one event (sluice skip-event -d ${this.name} --at ${e.file}:${e.position})`
-        : "";
+    const fix = failure.fix ? `; an administrator can get it going again: ${this.#fixHint(failure)}` : "";
     return new DestinationError("stopped", `destination ${this.name} stopped: ${failure.message}${fix}`);
   }
 
@@ -339,6 +462,8 @@ export class Destination {
   async subscribe(clientId: string, filterText: string): Promise<ClientSession> {
     this.#check();
     const pipeline = this.#pipeline as Pipeline;
+    // Without a running reader there is no head to start a new client at.
+    if (!pipeline.started && this.#failure) throw this.#stoppedError(this.#failure);
     const existing = this.#sessions.get(clientId);
     const filter = filterText ? this.#parseFilter(filterText) : undefined;
     if (existing) {
@@ -490,16 +615,8 @@ export class Destination {
   async ack(clientId: string, batchId: string): Promise<Cursor | undefined> {
     const session = this.session(clientId);
     const started = performance.now();
-    const cursor = await session
-      .ack(batchId, (c) => this.opts.store.saveCursor(this.name, clientId, c))
-      .catch((err: unknown) => {
-        // A newer runner owns the destination: this server must not serve it any more.
-        if (err instanceof FencedError) {
-          this.#fenced = err.message;
-          for (const s of this.#sessions.values()) s.ring.wakeAll();
-        }
-        throw err;
-      });
+    // A FencedError (a newer runner owns the destination) also stops this server serving it.
+    const cursor = await session.ack(batchId, (c) => this.#saveCursor(clientId, c));
     this.opts.metrics?.acked(clientId, performance.now() - started);
     this.#trim();
     return cursor;

@@ -1,12 +1,19 @@
 // Why a destination stopped, in the terms an operator acts on: which binlog event, of which
 // table, and whether passing over that one event (AdminService.SkipEvent) is allowed.
 import { BinlogDecodeError, EventType } from "../binlog/index.js";
+import { ReplicationError } from "../replication/replication-client.js";
 
 export interface DestinationFailure {
   /** The whole error, as logged. */
   message: string;
   /** When the destination stopped, ms since the epoch. */
   since: number;
+  /**
+   * What an operator can do about it through the admin API: pass over the event
+   * ("skip-event"), or move the clients' cursors to a position the source can stream from
+   * ("set-cursor"). Undefined: nothing the admin API can fix (the process exits).
+   */
+  fix?: "skip-event" | "set-cursor";
   /** The event it stopped on; undefined when the failure is not about one event. */
   event?: FailedEvent;
 }
@@ -45,6 +52,9 @@ const STRUCTURAL: ReadonlySet<number> = new Set([
 ]);
 
 export function describeFailure(err: Error, now = Date.now()): DestinationFailure {
+  if (err instanceof ReplicationError && (err.code === "BINLOG_PURGED" || err.code === "BAD_POSITION")) {
+    return { message: err.message, since: now, fix: "set-cursor" };
+  }
   if (!(err instanceof BinlogDecodeError) || err.file === undefined || !err.offset) {
     return { message: err.message, since: now };
   }
@@ -52,6 +62,7 @@ export function describeFailure(err: Error, now = Date.now()): DestinationFailur
   return {
     message: err.message,
     since: now,
+    fix: structural ? "set-cursor" : "skip-event",
     event: {
       file: err.file,
       position: err.offset,

@@ -152,6 +152,7 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
           },
         },
       } as StreamResponse;
+      destination.streamCount(req.clientId, 1);
       try {
         while (!ctx.signal.aborted) {
           // A newer holder of the clientId ends this stream (failed_precondition).
@@ -184,6 +185,7 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
         // as a normal end, so the client knows to reopen.
         ctx.signal.throwIfAborted();
       } finally {
+        destination.streamCount(req.clientId, -1);
         // A stream's unacked batches are delivered again to whoever reads next, unless a newer
         // stream or holder has taken the client over meanwhile (they are its batches then).
         if (streamGenerations.get(session) === generation && !superseded(destination, req.clientId, epoch)) {
@@ -246,7 +248,7 @@ function invalid(field: string, message: string): ConnectError {
   return new ConnectError(`${field}: ${message}`, Code.InvalidArgument);
 }
 
-function checkClientId(clientId: string): void {
+export function checkClientId(clientId: string): void {
   if (!clientId) throw invalid("client_id", "is required");
   if (!CLIENT_ID.test(clientId)) {
     throw invalid(

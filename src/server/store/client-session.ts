@@ -225,7 +225,7 @@ export class ClientSession {
    * removed and the cursor moved. Acks of one client run one after another.
    */
   ack(batchId: string, persist: (cursor: Cursor) => Promise<void>): Promise<Cursor | undefined> {
-    const run = this.#acking.then(async () => {
+    return this.serialize(async () => {
       const batch = this.oldest(batchId, "ack");
       const next = batch.last ? cursorAfter(batch.last) : this.cursor;
       if (next) await persist(next);
@@ -236,6 +236,14 @@ export class ClientSession {
       this.#changed();
       return next;
     });
+  }
+
+  /**
+   * Runs `fn` after every ack before it, and before any after it: whatever moves the cursor
+   * goes through here, so that two writes of it never cross.
+   */
+  serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#acking.then(fn);
     this.#acking = run.then(
       () => {},
       () => {},

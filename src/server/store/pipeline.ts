@@ -110,9 +110,10 @@ export class Pipeline {
   /** Entries from this point on are all in the ring (or still to come). */
   get coverageStart(): BinlogPoint {
     const first = this.ring.get(this.ring.first);
-    return first
-      ? { file: first.position.file, position: first.position.offset }
-      : { ...this.#coverageStart };
+    if (first) return { file: first.position.file, position: first.position.offset };
+    // Everything appended was trimmed: only what comes after the last entry is still to come.
+    if (this.#last) return { file: this.#last.file, position: this.#last.offset + 1 };
+    return { ...this.#coverageStart };
   }
 
   get started(): boolean {

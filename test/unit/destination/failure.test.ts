@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { BinlogDecodeError, EventType } from "../../../src/server/binlog/index.js";
 import { describeFailure } from "../../../src/server/destination/failure.js";
+import { ReplicationError } from "../../../src/server/replication/replication-client.js";
 
 const decodeError = (eventType: number, name: string, table?: string) =>
   new BinlogDecodeError("row image truncated in column 1", {
@@ -42,6 +43,7 @@ describe("describeFailure", () => {
       [EventType.ROTATE, "ROTATE_EVENT"],
     ] as const) {
       const f = describeFailure(decodeError(type, name));
+      assert.equal(f.fix, "set-cursor", name);
       assert.match(f.event?.notSkippable ?? "", /sluice cursor set/, name);
     }
     for (const type of [
@@ -50,12 +52,22 @@ describe("describeFailure", () => {
       EventType.UPDATE_ROWS_V2,
       EventType.TRANSACTION_PAYLOAD,
     ]) {
-      assert.equal(describeFailure(decodeError(type, "X")).event?.notSkippable, undefined);
+      const f = describeFailure(decodeError(type, "X"));
+      assert.equal(f.event?.notSkippable, undefined);
+      assert.equal(f.fix, "skip-event");
     }
   });
 
   test("a failure that is not about one event names none", () => {
-    assert.equal(describeFailure(new Error("Access denied for user 'canal'")).event, undefined);
+    const denied = describeFailure(
+      new ReplicationError("ACCESS_DENIED", "access denied for canal@db:3306", 1045),
+    );
+    assert.equal(denied.event, undefined);
+    assert.equal(denied.fix, undefined, "nothing the admin API can fix: the process exits");
+    const purged = describeFailure(
+      new ReplicationError("BINLOG_PURGED", "the source no longer has the binlog", 1236),
+    );
+    assert.equal(purged.fix, "set-cursor");
     assert.equal(
       describeFailure(new BinlogDecodeError("checksum mismatch")).event,
       undefined,

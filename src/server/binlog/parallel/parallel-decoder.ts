@@ -460,7 +460,9 @@ export class ParallelDecoder {
         ? new BinlogDecodeError(w.reason)
         : new Error(w.reason)
       : new Error("internal: rows job was not run");
-    return this.#decoder.errorFor(cause, ev.header, ev.position);
+    return this.#decoder
+      .errorFor(cause, ev.header, ev.position)
+      .setContext({ table: `${ev.table.schema}.${ev.table.name}` });
   }
 
   /** Whether a result's arrays are still needed (its batch has undelivered rows). */

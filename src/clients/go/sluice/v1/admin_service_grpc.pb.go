@@ -56,6 +56,24 @@ type AdminServiceClient interface {
 	// skipped: the message says what to do instead); unavailable (no server runs
 	// the destination).
 	SkipEvent(ctx context.Context, in *SkipEventRequest, opts ...grpc.CallOption) (*SkipEventResponse, error)
+	// Moves a client_id's cursor: to the head, a binlog file and position, the
+	// first transaction not in a GTID set, the first transaction at or after a
+	// time, or back to where the destination's configuration starts new clients
+	// (reset). Durable before it returns, and fenced like an Ack. Outstanding
+	// batches of the client_id are given back (a late Ack of one fails); the
+	// client_id then receives changes after the new cursor. Creates the client_id
+	// (without a filter) if it has no state yet. Also the way out when the source
+	// purged the binlog a cursor points into (DestinationFailure.fix
+	// FIX_SET_CURSOR): once every cursor is readable, the destination starts
+	// again.
+	//
+	// Errors: not_found (unknown destination); invalid_argument (destination,
+	// client_id or the target missing or malformed, e.g. a position of a binlog
+	// file the source does not have); failed_precondition (a consumer holds the
+	// client_id or streams it: stop it first, or Unsubscribe with keep_cursor;
+	// the message says who); unavailable (no server runs the destination, or
+	// the source cannot be read to resolve a GTID set or time).
+	SetCursor(ctx context.Context, in *SetCursorRequest, opts ...grpc.CallOption) (*SetCursorResponse, error)
 }
 
 type adminServiceClient struct {
@@ -96,6 +114,15 @@ func (c *adminServiceClient) ReleaseDestination(ctx context.Context, in *Release
 func (c *adminServiceClient) SkipEvent(ctx context.Context, in *SkipEventRequest, opts ...grpc.CallOption) (*SkipEventResponse, error) {
 	out := new(SkipEventResponse)
 	err := c.cc.Invoke(ctx, "/sluice.v1.AdminService/SkipEvent", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) SetCursor(ctx context.Context, in *SetCursorRequest, opts ...grpc.CallOption) (*SetCursorResponse, error) {
+	out := new(SetCursorResponse)
+	err := c.cc.Invoke(ctx, "/sluice.v1.AdminService/SetCursor", in, out, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +172,24 @@ type AdminServiceServer interface {
 	// skipped: the message says what to do instead); unavailable (no server runs
 	// the destination).
 	SkipEvent(context.Context, *SkipEventRequest) (*SkipEventResponse, error)
+	// Moves a client_id's cursor: to the head, a binlog file and position, the
+	// first transaction not in a GTID set, the first transaction at or after a
+	// time, or back to where the destination's configuration starts new clients
+	// (reset). Durable before it returns, and fenced like an Ack. Outstanding
+	// batches of the client_id are given back (a late Ack of one fails); the
+	// client_id then receives changes after the new cursor. Creates the client_id
+	// (without a filter) if it has no state yet. Also the way out when the source
+	// purged the binlog a cursor points into (DestinationFailure.fix
+	// FIX_SET_CURSOR): once every cursor is readable, the destination starts
+	// again.
+	//
+	// Errors: not_found (unknown destination); invalid_argument (destination,
+	// client_id or the target missing or malformed, e.g. a position of a binlog
+	// file the source does not have); failed_precondition (a consumer holds the
+	// client_id or streams it: stop it first, or Unsubscribe with keep_cursor;
+	// the message says who); unavailable (no server runs the destination, or
+	// the source cannot be read to resolve a GTID set or time).
+	SetCursor(context.Context, *SetCursorRequest) (*SetCursorResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -163,6 +208,9 @@ func (UnimplementedAdminServiceServer) ReleaseDestination(context.Context, *Rele
 }
 func (UnimplementedAdminServiceServer) SkipEvent(context.Context, *SkipEventRequest) (*SkipEventResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SkipEvent not implemented")
+}
+func (UnimplementedAdminServiceServer) SetCursor(context.Context, *SetCursorRequest) (*SetCursorResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetCursor not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 
@@ -249,6 +297,24 @@ func _AdminService_SkipEvent_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_SetCursor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetCursorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).SetCursor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/sluice.v1.AdminService/SetCursor",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).SetCursor(ctx, req.(*SetCursorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _AdminService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "sluice.v1.AdminService",
 	HandlerType: (*AdminServiceServer)(nil),
@@ -268,6 +334,10 @@ var _AdminService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SkipEvent",
 			Handler:    _AdminService_SkipEvent_Handler,
+		},
+		{
+			MethodName: "SetCursor",
+			Handler:    _AdminService_SetCursor_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

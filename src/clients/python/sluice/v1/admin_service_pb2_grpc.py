@@ -40,6 +40,11 @@ class AdminServiceStub(object):
         request_serializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventRequest.SerializeToString,
         response_deserializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventResponse.FromString,
         )
+    self.SetCursor = channel.unary_unary(
+        '/sluice.v1.AdminService/SetCursor',
+        request_serializer=sluice_dot_v1_dot_admin__service__pb2.SetCursorRequest.SerializeToString,
+        response_deserializer=sluice_dot_v1_dot_admin__service__pb2.SetCursorResponse.FromString,
+        )
 
 
 class AdminServiceServicer(object):
@@ -111,6 +116,29 @@ class AdminServiceServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def SetCursor(self, request, context):
+    """Moves a client_id's cursor: to the head, a binlog file and position, the
+    first transaction not in a GTID set, the first transaction at or after a
+    time, or back to where the destination's configuration starts new clients
+    (reset). Durable before it returns, and fenced like an Ack. Outstanding
+    batches of the client_id are given back (a late Ack of one fails); the
+    client_id then receives changes after the new cursor. Creates the client_id
+    (without a filter) if it has no state yet. Also the way out when the source
+    purged the binlog a cursor points into (DestinationFailure.fix
+    FIX_SET_CURSOR): once every cursor is readable, the destination starts
+    again.
+
+    Errors: not_found (unknown destination); invalid_argument (destination,
+    client_id or the target missing or malformed, e.g. a position of a binlog
+    file the source does not have); failed_precondition (a consumer holds the
+    client_id or streams it: stop it first, or Unsubscribe with keep_cursor;
+    the message says who); unavailable (no server runs the destination, or
+    the source cannot be read to resolve a GTID set or time).
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
   rpc_method_handlers = {
@@ -133,6 +161,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
           servicer.SkipEvent,
           request_deserializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventRequest.FromString,
           response_serializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventResponse.SerializeToString,
+      ),
+      'SetCursor': grpc.unary_unary_rpc_method_handler(
+          servicer.SetCursor,
+          request_deserializer=sluice_dot_v1_dot_admin__service__pb2.SetCursorRequest.FromString,
+          response_serializer=sluice_dot_v1_dot_admin__service__pb2.SetCursorResponse.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(
