@@ -175,7 +175,8 @@ export class ServerMetrics {
     });
     const headLag = m.createObservableGauge("sluice.binlog.lag_ms", {
       unit: "ms",
-      description: "Now minus the source timestamp of the last entry read (grows while the source is idle)",
+      description:
+        "How far the reader trails the source: 0 while the source's heartbeats say nothing is left to read, else now minus the source timestamp of the last entry read",
     });
     const clientLag = m.createObservableGauge("sluice.client.lag_ms", {
       unit: "ms",
@@ -189,6 +190,11 @@ export class ServerMetrics {
     const running = m.createObservableGauge("sluice.destination.running", {
       unit: "1",
       description: "1 when this server runs the destination, 0 when it stands by or is starting",
+    });
+    const catchUp = m.createObservableGauge("sluice.catch_up.readers", {
+      unit: "{reader}",
+      description:
+        "Catch-up readers of clients that fell behind the store: state running (reading, at most store.catchUpReaders) or waiting (for a slot)",
     });
     const stopped = m.createObservableGauge("sluice.destination.stopped", {
       unit: "1",
@@ -210,11 +216,13 @@ export class ServerMetrics {
           const d = { destination: dest.name };
           r.observe(storeEntries, p.ring.count, d);
           r.observe(storeBytes, p.ring.bytes, d);
+          const readers = dest.catchUpReaders;
+          r.observe(catchUp, readers.running, { ...d, state: "running" });
+          r.observe(catchUp, readers.waiting, { ...d, state: "waiting" });
           const head = p.lastPosition;
-          if (head) {
-            r.observe(position, head.offset, { ...d, file: head.file });
-            r.observe(headLag, Math.max(0, now - head.timestamp), d);
-          }
+          if (head) r.observe(position, head.offset, { ...d, file: head.file });
+          const lag = p.lagMs(now);
+          if (lag !== undefined) r.observe(headLag, lag, d);
           for (const s of dest.clients) {
             const c = { ...d, client_id: s.clientId };
             r.observe(outstanding, s.outstanding.length, c);
@@ -231,7 +239,7 @@ export class ServerMetrics {
         const held = leaseHeld();
         if (held !== undefined) r.observe(lease, held);
       },
-      [storeEntries, storeBytes, position, headLag, clientLag, outstanding, running, stopped, lease],
+      [storeEntries, storeBytes, position, headLag, clientLag, outstanding, running, catchUp, stopped, lease],
     );
   }
 }

@@ -27,6 +27,7 @@ import { FileCursorStore } from "./meta/file-cursor-store.js";
 import { ZkCursorStore } from "./meta/zk-cursor-store.js";
 import { ServerMetrics } from "./metrics.js";
 import { findBoundaryAfterGtid, findBoundaryAtTime } from "./parse/find-start.js";
+import { ReplicationError } from "./replication/replication-client.js";
 import { type ClusterView, createAdminService } from "./service/admin-service.js";
 import { createCanalService } from "./service/canal-service.js";
 import type { Boundary } from "./store/positions.js";
@@ -184,6 +185,7 @@ export async function startServer(
       source: dc.source,
       ...startOf(dc),
       limits: { maxEntries: config.store.maxEntries, maxBytes: config.store.maxBytes },
+      catchUpReaders: config.store.catchUpReaders,
       store,
       heartbeatMs: dc.heartbeatMs,
       ...(dc.timeZone ? { timeZone: dc.timeZone } : {}),
@@ -262,7 +264,16 @@ export async function startServer(
                 await running.get(dc.name)?.stop();
                 epochs.set(dc.name, epoch);
                 const d = makeDestination(dc, store);
-                await d.start();
+                try {
+                  await d.start();
+                } catch (err) {
+                  // The source refused this server for good (credentials, privileges, binlog
+                  // settings): exit, so that a supervisor restarts it, rather than hold on.
+                  if (err instanceof ReplicationError && !err.retryable) {
+                    fail(new Error(`destination ${dc.name}: ${err.message}`));
+                  }
+                  throw err;
+                }
                 running.set(dc.name, d);
                 registry.elsewhere.delete(dc.name);
                 registry.add(d);

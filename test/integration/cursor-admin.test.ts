@@ -28,7 +28,7 @@ function config(db: MariaDB, dataDir: string): ServerConfig {
     advertiseConfigured: false,
     dataDir,
     metrics: { enabled: false, host: "127.0.0.1", port: 0 },
-    store: { maxEntries: 1000, maxBytes: 16 << 20 },
+    store: { maxEntries: 1000, maxBytes: 16 << 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },
     destinations: [
       {

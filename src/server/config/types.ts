@@ -89,6 +89,11 @@ export interface ServerConfig {
     maxEntries: number;
     /** Bytes held per destination. Default 64 MiB. */
     maxBytes: number;
+    /**
+     * Catch-up readers (binlog connections of clients that fell behind the store's window)
+     * reading at once per destination. Default 4.
+     */
+    catchUpReaders: number;
   };
   stream: {
     /** Batches a stream may have in flight, unacked, before it waits. Default 4. */

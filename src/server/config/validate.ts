@@ -17,7 +17,7 @@ export const DEFAULTS = {
   dataDir: "./.sluice",
   zk: { root: "/otter/canal", sessionTimeoutMs: 10_000, regrabDelayMs: 1000, balance: true },
   metrics: { enabled: true, port: 9464 },
-  store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20 },
+  store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, catchUpReaders: 4 },
   stream: { window: 4, maxBatchSize: 10_000 },
   destination: { name: "example", heartbeatMs: 5000, schemaLookup: "auto" },
 } as const;
@@ -35,7 +35,7 @@ export const ROOT_KEYS = [
 ] as const;
 export const ZK_KEYS = ["connect", "root", "sessionTimeout", "regrabDelay", "balance"] as const;
 export const METRICS_KEYS = ["enabled", "host", "port"] as const;
-export const STORE_KEYS = ["maxEntries", "maxBytes"] as const;
+export const STORE_KEYS = ["maxEntries", "maxBytes", "catchUpReaders"] as const;
 export const STREAM_KEYS = ["window", "maxBatchSize"] as const;
 export const DESTINATION_KEYS = [
   "name",
@@ -359,10 +359,13 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
   }
 
   // store and stream
-  const storeMap = readMap(ctx, "store", root.store, STORE_KEYS, "maxEntries, maxBytes") ?? {};
+  const storeMap =
+    readMap(ctx, "store", root.store, STORE_KEYS, "maxEntries, maxBytes, catchUpReaders") ?? {};
   const store = {
     maxEntries: readPositive(ctx, "store.maxEntries", storeMap.maxEntries) ?? DEFAULTS.store.maxEntries,
     maxBytes: readSize(ctx, "store.maxBytes", storeMap.maxBytes) ?? DEFAULTS.store.maxBytes,
+    catchUpReaders:
+      readPositive(ctx, "store.catchUpReaders", storeMap.catchUpReaders) ?? DEFAULTS.store.catchUpReaders,
   };
   const streamMap = readMap(ctx, "stream", root.stream, STREAM_KEYS, "window, maxBatchSize") ?? {};
   const stream = {

@@ -19,6 +19,7 @@ import { type Batch, ClientSession } from "../store/client-session.js";
 import type { RingLimits } from "../store/entry-ring.js";
 import { Pipeline } from "../store/pipeline.js";
 import { type Boundary, type Cursor, comparePoints, earliest } from "../store/positions.js";
+import { CatchUpReaders } from "./catch-up.js";
 import { type CursorTarget, resolveTarget } from "./cursor-target.js";
 import { type DestinationFailure, describeFailure } from "./failure.js";
 
@@ -37,6 +38,8 @@ export interface DestinationOptions {
    * What they exclude never enters the store; a client's filter narrows what is left.
    */
   filter?: EventFilterOptions;
+  /** Catch-up readers that may read at once (catch-up.ts); default 4. */
+  catchUpReaders?: number;
   logger?: Logger;
   /**
    * Called when the destination stops (source refused us, an event that cannot be decoded).
@@ -52,6 +55,10 @@ export interface DestinationOptions {
   metrics?: DestinationMetrics;
 }
 
+export const DEFAULT_CATCH_UP_READERS = 4;
+/** A client that has not asked for this long gives its catch-up reader to one that asks. */
+const CATCH_UP_IDLE_MS = 30_000;
+
 export class DestinationError extends Error {
   constructor(
     readonly kind: "not_subscribed" | "bad_filter" | "stopped" | "cannot_skip" | "held",
@@ -62,20 +69,14 @@ export class DestinationError extends Error {
   }
 }
 
-interface PrivateReader {
-  pipeline: Pipeline;
-  /** Resolves once the private pipeline reads (its start connects to the source). */
-  ready: Promise<void>;
-}
-
-// A private reader's ring: enough to keep its client busy, small enough to have many.
+// A catch-up reader's ring: enough to keep its client busy, small enough to have several.
 const PRIVATE_LIMITS: RingLimits = { maxEntries: 4096, maxBytes: 16 << 20 };
 
 export class Destination {
   readonly name: string;
   #pipeline: Pipeline | undefined;
   readonly #sessions = new Map<string, ClientSession>();
-  readonly #private = new Map<string, PrivateReader>();
+  readonly #catchUp: CatchUpReaders;
   readonly #log: Logger;
   #epoch = 0n;
   #initialStart: Boundary | undefined;
@@ -107,6 +108,12 @@ export class Destination {
         f.filterTableError);
     // The config was validated: a bad filter cannot reach here.
     this.#filter = bounded ? new EventFilter(f) : undefined;
+    this.#catchUp = new CatchUpReaders(opts.catchUpReaders ?? DEFAULT_CATCH_UP_READERS, CATCH_UP_IDLE_MS, {
+      shared: () => this.#pipeline as Pipeline,
+      sessions: () => this.#sessions.values(),
+      makePipeline: (from) => this.#makePipeline(from, PRIVATE_LIMITS),
+      log: this.#log,
+    });
   }
 
   /** The destination's own filters as configured; undefined when it has none. */
@@ -174,8 +181,7 @@ export class Destination {
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#pipeline?.stop();
-    for (const p of this.#private.values()) await p.pipeline.stop();
-    this.#private.clear();
+    await this.#catchUp.stopAll();
   }
 
   #makePipeline(start: Boundary | undefined, limits: RingLimits): Pipeline {
@@ -279,6 +285,11 @@ export class Destination {
     return record;
   }
 
+  /** Catch-up readers reading (holding one of the store.catchUpReaders slots) and waiting for one. */
+  get catchUpReaders(): { running: number; waiting: number } {
+    return { running: this.#catchUp.running, waiting: this.#catchUp.waiting };
+  }
+
   /** Streams open per client on this server (a client being streamed is held). */
   readonly #streams = new Map<string, number>();
 
@@ -359,43 +370,30 @@ export class Destination {
    */
   #place(clientId: string, existing: ClientSession | undefined, cursor: Cursor): void {
     const pipeline = this.#pipeline as Pipeline;
-    const old = this.#private.get(clientId);
-    if (old) {
-      this.#private.delete(clientId);
-      void old.pipeline.stop();
-    }
-    let ring = pipeline.ring;
-    let readSeq = this.#firstSeqAfter(cursor.resume);
-    if (comparePoints(pipeline.coverageStart, cursor.resume) > 0) {
-      this.#startPrivate(clientId, cursor.resume).catch((err: Error) => {
-        this.#log.error("reader from the cursor set failed", { clientId, error: err.message });
-      });
-      const priv = this.#private.get(clientId) as PrivateReader;
-      ring = priv.pipeline.ring;
-      readSeq = priv.pipeline.ring.first;
-    }
-    if (existing) {
-      existing.moveTo(ring, readSeq);
-      existing.lastSettled = undefined;
+    this.#catchUp.stop(clientId);
+    const readSeq = pipeline.ring.firstAtOrAfter(cursor.resume);
+    let session = existing;
+    if (session) {
+      session.moveTo(pipeline.ring, readSeq);
+      session.lastSettled = undefined;
     } else {
-      this.#sessions.set(
-        clientId,
-        new ClientSession(clientId, ring, this.#epoch, {
-          filter: undefined,
-          filterText: "",
-          cursor,
-          readSeq,
-        }),
-      );
+      session = new ClientSession(clientId, pipeline.ring, this.#epoch, {
+        filter: undefined,
+        filterText: "",
+        cursor,
+        readSeq,
+      });
+      this.#sessions.set(clientId, session);
     }
+    if (comparePoints(pipeline.coverageStart, cursor.resume) > 0)
+      this.#catchUp.detach(session, cursor.resume);
     this.#trim();
   }
 
   /** Starts again from the stored cursors: every outstanding batch is given back. */
   async #restart(): Promise<void> {
     await this.#pipeline?.stop();
-    for (const p of this.#private.values()) await p.pipeline.stop();
-    this.#private.clear();
+    await this.#catchUp.stopAll();
     for (const s of this.#sessions.values()) {
       s.giveBack(`destination ${this.name} was restarted`);
       this.#batchesIssued.set(s.clientId, s.batchesIssued);
@@ -481,21 +479,15 @@ export class Destination {
     this.#initialStart = undefined;
     await this.opts.store.saveCursor(this.name, clientId, cursor);
     if (filterText) await this.opts.store.saveFilter(this.name, clientId, filterText);
-    const covered = comparePoints(pipeline.coverageStart, cursor.resume) <= 0;
-    let ring = pipeline.ring;
-    let readSeq = this.#firstSeqAfter(cursor.resume);
-    if (!covered) {
-      const priv = await this.#startPrivate(clientId, cursor.resume);
-      ring = priv.pipeline.ring;
-      readSeq = priv.pipeline.ring.first;
-    }
-    const session = new ClientSession(clientId, ring, this.#epoch, {
+    const session = new ClientSession(clientId, pipeline.ring, this.#epoch, {
       filter,
       filterText,
       cursor,
-      readSeq,
+      readSeq: pipeline.ring.firstAtOrAfter(cursor.resume),
     });
     this.#sessions.set(clientId, session);
+    if (comparePoints(pipeline.coverageStart, cursor.resume) > 0)
+      this.#catchUp.detach(session, cursor.resume);
     this.#log.info("client subscribed", {
       clientId,
       filter: filterText || undefined,
@@ -504,80 +496,11 @@ export class Destination {
     return session;
   }
 
-  async #startPrivate(clientId: string, from: Boundary): Promise<PrivateReader> {
-    const pipeline = this.#makePipeline(from, PRIVATE_LIMITS);
-    const priv: PrivateReader = { pipeline, ready: pipeline.start() };
-    this.#private.set(clientId, priv);
-    try {
-      await priv.ready;
-    } catch (err) {
-      this.#private.delete(clientId);
-      throw err;
-    }
-    return priv;
-  }
-
-  /**
-   * The shared ring is full and a client that wants more waits at its head while others lag
-   * far behind: those lagging clients get private readers from their cursors, so that they
-   * neither block the others nor make the ring grow. Their outstanding batches are given back
-   * (delivered again from the private reader); a late ack of one gets a clear error.
-   */
-  #detachLaggards(): void {
-    const pipeline = this.#pipeline as Pipeline;
-    const ring = pipeline.ring;
-    if (!pipeline.waitingForSpace) return;
-    const attached = [...this.#sessions.values()].filter(
-      (s) => s.ring === ring && !this.#private.has(s.clientId),
-    );
-    const someoneWaits = attached.some((s) => s.readSeq >= ring.next && s.outstanding.length === 0);
-    if (!someoneWaits) return;
-    const halfway = ring.first + Math.floor(ring.count / 2);
-    for (const s of attached) {
-      if (s.neededSeq >= halfway || !s.cursor) continue;
-      const reason =
-        `it was given back: client ${s.clientId} fell more than half the store's window ` +
-        `(${ring.limits.maxEntries} entries) behind and now reads from its cursor; Get again`;
-      const given = s.giveBack(reason);
-      const from = s.cursor.resume;
-      const pipelineReady = this.#startPrivate(s.clientId, from);
-      // Until the private reader runs, the client reads nothing (it has no outstanding batch).
-      const priv = this.#private.get(s.clientId) as PrivateReader;
-      s.moveTo(priv.pipeline.ring, priv.pipeline.ring.first);
-      pipelineReady.catch((err: Error) => {
-        this.#log.error("catch-up reader failed", { clientId: s.clientId, error: err.message });
-      });
-      this.#log.warn("client fell behind the store's window; reading from its cursor on its own", {
-        clientId: s.clientId,
-        from: `${from.file}:${from.position}`,
-        givenBack: given.length ? given.join(",") : undefined,
-      });
-    }
-  }
-
-  /** First ring sequence at or after a point (ring.next when the ring holds none). */
-  #firstSeqAfter(point: Boundary): number {
-    const ring = (this.#pipeline as Pipeline).ring;
-    let lo = ring.first;
-    let hi = ring.next;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const p = ring.get(mid)?.position;
-      if (p && comparePoints({ file: p.file, position: p.offset }, point) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   async unsubscribe(clientId: string): Promise<void> {
     this.#check();
     await this.opts.store.remove(this.name, clientId);
     this.#sessions.delete(clientId);
-    const priv = this.#private.get(clientId);
-    if (priv) {
-      this.#private.delete(clientId);
-      await priv.pipeline.stop();
-    }
+    this.#catchUp.stop(clientId);
     this.#trim();
   }
 
@@ -594,9 +517,9 @@ export class Destination {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const session = this.session(clientId);
-      const priv = this.#private.get(clientId);
-      if (priv) await priv.ready;
-      this.#maybeRejoin(session);
+      // A client reading on a catch-up reader waits (until the deadline) for it to read.
+      const reading = await this.#catchUp.prepare(session, Math.max(0, deadline - Date.now()), signal);
+      if (!reading) return undefined;
       this.#check(); // again: the await above may have outlived this server's right to serve
       const batch = session.take(batchSize);
       this.#trim();
@@ -618,6 +541,8 @@ export class Destination {
     // A FencedError (a newer runner owns the destination) also stops this server serving it.
     const cursor = await session.ack(batchId, (c) => this.#saveCursor(clientId, c));
     this.opts.metrics?.acked(clientId, performance.now() - started);
+    // A client that caught up gives its catch-up reader back now, not at its next get.
+    this.#catchUp.maybeRejoin(session);
     this.#trim();
     return cursor;
   }
@@ -626,39 +551,6 @@ export class Destination {
     const ids = await this.session(clientId).rollback(batchId);
     if (ids.length > 0) this.opts.metrics?.rolledBack(clientId, ids.length);
     return ids;
-  }
-
-  /** A private reader that reached the shared ring's window hands its client back to it. */
-  #maybeRejoin(session: ClientSession): void {
-    const priv = this.#private.get(session.clientId);
-    if (!priv || session.outstanding.length > 0) return;
-    const sharedPipeline = this.#pipeline as Pipeline;
-    const shared = sharedPipeline.ring;
-    const read = session.lastSettled;
-    const theirs = sharedPipeline.lastPosition;
-    if (read && theirs && read.file === theirs.file && read.offset === theirs.offset) {
-      // Both readers stand at the same event: continue at the shared head.
-      this.#rejoin(session, priv, shared.next);
-      return;
-    }
-    const next = session.ring.get(session.readSeq)?.position;
-    if (!next) return;
-    const seq = this.#firstSeqAfter({ file: next.file, position: next.offset, gtid: "", timestamp: 0 });
-    const found = shared.get(seq)?.position;
-    if (!found || found.file !== next.file || found.offset !== next.offset) return;
-    if (
-      comparePoints((this.#pipeline as Pipeline).coverageStart, { file: next.file, position: next.offset }) >
-      0
-    )
-      return;
-    this.#rejoin(session, priv, seq);
-  }
-
-  #rejoin(session: ClientSession, priv: PrivateReader, seq: number): void {
-    this.#private.delete(session.clientId);
-    session.moveTo((this.#pipeline as Pipeline).ring, seq);
-    void priv.pipeline.stop();
-    this.#log.info("client rejoined the shared window", { clientId: session.clientId });
   }
 
   /** Drops ring entries no attached client needs any more, and lets the reader go on. */
@@ -670,17 +562,13 @@ export class Destination {
     }
     pipeline.ring.trimTo(needed);
     pipeline.spaceFreed();
-    this.#detachLaggards();
+    this.#catchUp.detachLaggards();
     needed = pipeline.ring.next;
     for (const s of this.#sessions.values()) {
       if (s.ring === pipeline.ring) needed = Math.min(needed, s.neededSeq);
     }
     pipeline.ring.trimTo(needed);
     pipeline.spaceFreed();
-    for (const [clientId, p] of this.#private) {
-      const s = this.#sessions.get(clientId);
-      if (s) p.pipeline.ring.trimTo(s.neededSeq);
-      p.pipeline.spaceFreed();
-    }
+    this.#catchUp.trim((clientId) => this.#sessions.get(clientId));
   }
 }

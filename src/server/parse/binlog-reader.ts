@@ -138,16 +138,23 @@ export class BinlogReader {
     if (this.#state !== "idle") throw new Error("BinlogReader.start() called twice");
     this.#state = "connecting";
     const client = await ReplicationClient.connect(this.#opts.source);
-    let start = this.#opts.start;
-    if (!start) {
-      const head = await client.head();
-      start = { kind: "file", file: head.file, position: head.position };
+    try {
+      let start = this.#opts.start;
+      if (!start) {
+        const head = await client.head();
+        start = { kind: "file", file: head.file, position: head.position };
+      }
+      this.#tracker = new TransactionTracker({
+        ...(start.kind === "file" ? { file: start.file, position: start.position } : {}),
+        ...(start.kind === "mariadb-gtid" ? { mariadbGtidState: start.state } : {}),
+      });
+      await this.#open(client, start);
+    } catch (err) {
+      // Nothing may stay open: a process that cannot start must be able to exit.
+      client.close();
+      await this.stop();
+      throw err;
     }
-    this.#tracker = new TransactionTracker({
-      ...(start.kind === "file" ? { file: start.file, position: start.position } : {}),
-      ...(start.kind === "mariadb-gtid" ? { mariadbGtidState: start.state } : {}),
-    });
-    await this.#open(client, start);
   }
 
   pause(): void {

@@ -55,6 +55,10 @@ export class Pipeline {
   #started = false;
   #last: EntryPosition | undefined;
   #waitingForSpace = false;
+  /** Where the last event read from the file ends (its log_pos). */
+  #readEnd: BinlogPoint = { file: "", position: 0 };
+  /** When a heartbeat last said the source had nothing after #readEnd (ms since the epoch). */
+  #caughtUpAt = 0;
 
   constructor(readonly opts: PipelineOptions) {
     this.ring = new EntryRing(opts.limits);
@@ -138,7 +142,30 @@ export class Pipeline {
     }
   }
 
+  /**
+   * How far the reader trails the source, in ms: 0 while heartbeats say nothing is left to
+   * read (the last one within two heartbeat periods), else now minus the source time of the
+   * last entry read (undefined before any). Heartbeats come after `heartbeatMs` of silence.
+   */
+  lagMs(now = Date.now()): number | undefined {
+    const period = this.opts.heartbeatMs ?? 5000;
+    if (period > 0 && this.#caughtUpAt > 0 && now - this.#caughtUpAt <= 2 * period) return 0;
+    return this.#last ? Math.max(0, now - this.#last.timestamp) : undefined;
+  }
+
   #onEvent(e: SourceEvent): void {
+    if (e.event.type === "heartbeat") {
+      // The source's position when it sent the heartbeat: equal to where our last event ended,
+      // nothing is left to read.
+      const at = { file: e.event.file, position: e.event.offset ?? e.nextOffset };
+      if (at.file === this.#readEnd.file && at.position === this.#readEnd.position)
+        this.#caughtUpAt = Date.now();
+      return;
+    }
+    if (e.offset > 0) {
+      this.#readEnd = { file: e.file, position: e.nextOffset };
+      this.#caughtUpAt = 0;
+    }
     this.#builder ??= new EntryBuilder({ flavor: this.#reader.serverInfo?.flavor ?? "mysql" });
     const before = this.#boundary;
     if (e.event.type === "skipped_table" && e.event.reason !== "filtered") {

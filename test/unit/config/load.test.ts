@@ -77,7 +77,7 @@ test("defaults: a source flag is enough", () => {
     advertiseConfigured: false,
     dataDir: join(dir, ".sluice"),
     metrics: { enabled: true, host: "0.0.0.0", port: 9464 },
-    store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20 },
+    store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },
     destinations: [
       {
@@ -108,6 +108,7 @@ metrics:
 store:
   maxEntries: 4096
   maxBytes: 256MiB
+  catchUpReaders: 2
 stream:
   window: 8
   maxBatchSize: 5000
@@ -145,7 +146,7 @@ const FULL_EXPECTED: ServerConfig = {
     balance: true,
   },
   metrics: { enabled: true, host: "0.0.0.0", port: 9465 },
-  store: { maxEntries: 4096, maxBytes: 256 * 2 ** 20 },
+  store: { maxEntries: 4096, maxBytes: 256 * 2 ** 20, catchUpReaders: 2 },
   stream: { window: 8, maxBatchSize: 5000 },
   destinations: [
     {
@@ -202,7 +203,7 @@ test("a JSON file sets every key the same way", () => {
       regrabDelay: "500ms",
     },
     metrics: { host: "0.0.0.0", port: 9465 },
-    store: { maxEntries: 4096, maxBytes: 268435456 },
+    store: { maxEntries: 4096, maxBytes: 268435456, catchUpReaders: 2 },
     stream: { window: 8, maxBatchSize: 5000 },
     destinations: [
       {
@@ -486,7 +487,9 @@ const errorCases: ErrorCase[] = [
   {
     name: "unknown nested key, with the keys allowed",
     input: { yaml: `store:\n  size: 5\n${D}` },
-    expect: [/^store\.size: unknown key; store takes maxEntries, maxBytes \(at \d+\/sluice\.yaml:2:3\)$/],
+    expect: [
+      /^store\.size: unknown key; store takes maxEntries, maxBytes, catchUpReaders \(at \d+\/sluice\.yaml:2:3\)$/,
+    ],
   },
   {
     name: "snake_case and Ms-suffixed keys are suggested their names",
