@@ -221,7 +221,7 @@ export class ZkClient {
       await this.setAcl(path, acl, 0);
     } catch (err) {
       if (!(err instanceof ZkError)) throw err;
-      // Deleted already: only a session allowed to delete it can have; as if it happened later.
+      // Deleted already, by a session allowed to: as if that had happened a moment later.
       if (err.code === "NONODE") return;
       if (err.code !== "BADVERSION") throw err;
       await this.delete(path).catch(() => {});
