@@ -10,6 +10,7 @@ import { serverCommand } from "./server-command.js";
 import { skipEventCommand } from "./skip-event-command.js";
 import { statusCommand } from "./status-command.js";
 import { tailCommand } from "./tail-command.js";
+import { zkAclCommand } from "./zk-acl-command.js";
 
 const COMMANDS: Command[] = [
   serverCommand,
@@ -19,6 +20,7 @@ const COMMANDS: Command[] = [
   cursorCommand,
   skipEventCommand,
   binlogCommand,
+  zkAclCommand,
 ];
 
 // Named in docs/design.md and coming with later issues; listed so that --help tells the truth.

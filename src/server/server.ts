@@ -12,6 +12,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { type ConnectServer, startConnectServer } from "../common/http/index.js";
 import { createLogger, type Logger } from "../common/log.js";
 import { serverSpans, startTelemetry, type Telemetry, tracesRequested } from "../common/telemetry/index.js";
+import { sluiceAclPolicy } from "../common/zk/acl.js";
+import { warnOfAclFindings } from "../common/zk/acl-warning.js";
 import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
@@ -213,10 +215,16 @@ export async function startServer(
     if (config.zk) {
       const zkc = config.zk;
       const paths = zkPaths;
+      const credentials = zkc.credentials;
+      const acl = credentials ? sluiceAclPolicy(paths, credentials) : undefined;
+      let audited = false;
       // One ZooKeeper session: register, compete for every destination. When the session
       // expires, everything it held is gone: stop what ran, and join again with a new one.
       const join = async (): Promise<void> => {
-        const client = await ZkClient.connect(zkc.connect, { sessionTimeoutMs: zkc.sessionTimeoutMs });
+        const client = await ZkClient.connect(zkc.connect, {
+          sessionTimeoutMs: zkc.sessionTimeoutMs,
+          ...(credentials && acl ? { credentials, acl } : {}),
+        });
         zk = client;
         // Cut off from ZooKeeper, the session may expire on the ensemble's side (and another
         // server take over) before the client even notices; the lease stops serving in time
@@ -249,6 +257,10 @@ export async function startServer(
         await client.ensurePath(paths.cluster());
         await client.create(paths.server(advertised()), "", ZOO_EPHEMERAL).catch(ignoreExists);
         ownLease.start();
+        if (credentials && acl && !audited) {
+          audited = true;
+          void warnOfAclFindings(client, paths.root, acl, credentials, logger.child("zk-acl"));
+        }
         const epochs = new Map<string, bigint>();
         const store = new ZkCursorStore(client, paths, sourceOf, (name) => epochs.get(name) ?? 0n);
         for (const dc of config.destinations) {
