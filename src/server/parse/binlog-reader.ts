@@ -58,7 +58,7 @@ export interface BinlogReaderOptions {
   onFatal(err: Error): void;
   replicaServerId?: number;
   heartbeatMs?: number;
-  /** Reconnect back-off: first delay and cap (ms). */
+  /** Reconnect back-off: first delay and cap (ms); default 100 ms doubling up to 1 s. */
   reconnectInitialMs?: number;
   reconnectMaxMs?: number;
   /** TIMESTAMP rendering zone; default: the source server's. */
@@ -245,8 +245,10 @@ export class BinlogReader {
     clearInterval(this.#idleTimer);
     this.#queue.length = 0;
     this.#loading = false;
-    const initial = this.#opts.reconnectInitialMs ?? 200;
-    const max = this.#opts.reconnectMaxMs ?? 30_000;
+    // Short and bounded: a restarted source is back within seconds, and every second spent
+    // waiting here is a second every consumer stands still. Refused connects are cheap.
+    const initial = this.#opts.reconnectInitialMs ?? 100;
+    const max = this.#opts.reconnectMaxMs ?? 1000;
     const delay = Math.min(max, initial * 2 ** this.#attempt) * (0.8 + Math.random() * 0.4);
     this.#attempt++;
     const resume = this.#tracker.resumePoint();
