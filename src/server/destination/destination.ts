@@ -21,7 +21,7 @@ import { Pipeline } from "../store/pipeline.js";
 import { type Boundary, type Cursor, comparePoints, earliest } from "../store/positions.js";
 import { CatchUpReaders } from "./catch-up.js";
 import { type CursorTarget, resolveTarget } from "./cursor-target.js";
-import { type DestinationFailure, describeFailure } from "./failure.js";
+import { type DestinationFailure, describeFailure, fixHint, SkipLog } from "./failure.js";
 
 export interface DestinationOptions {
   name: string;
@@ -89,6 +89,7 @@ export class Destination {
   readonly #batchesIssued = new Map<string, number>();
   /** Events passed over, by reason, since this server runs the destination. */
   readonly skipped = { tableError: 0, operator: 0 };
+  readonly #skipLog: SkipLog;
   #stopped = false;
   #suspended: string | undefined;
   /** Set when a cursor write found a newer runner's epoch: never served here again. */
@@ -97,6 +98,7 @@ export class Destination {
   constructor(readonly opts: DestinationOptions) {
     this.name = opts.name;
     this.#log = opts.logger ?? createLogger(`destination.${opts.name}`);
+    this.#skipLog = new SkipLog(this.#log);
     const f = opts.filter;
     const bounded =
       f &&
@@ -208,37 +210,17 @@ export class Destination {
     for (const s of this.#sessions.values()) s.ring.wakeAll();
     this.#log.error("destination stopped", {
       error: err.message,
-      ...(failure.fix ? { fix: this.#fixHint(failure) } : {}),
+      ...(failure.fix ? { fix: fixHint(this.name, failure) } : {}),
     });
     this.opts.onFatal?.(err, failure);
   }
 
-  /** The command that gets a stopped destination going again. */
-  #fixHint(failure: DestinationFailure): string {
-    const e = failure.event;
-    if (failure.fix === "skip-event" && e)
-      return `sluice skip-event -d ${this.name} --at ${e.file}:${e.position}`;
-    return `sluice cursor set -d ${this.name} -c CLIENT_ID --head (or --position, --gtid, --timestamp) for each client`;
-  }
-
-  #lastSkipLog = new Map<string, number>();
-
   #onSkipped(event: SkippedTableEvent, file: string, offset: number): void {
-    if (event.reason === "skipped") this.skipped.operator++;
+    const reason = event.reason === "skipped" ? "operator" : "table_error";
+    if (reason === "operator") this.skipped.operator++;
     else this.skipped.tableError++;
-    this.opts.metrics?.skipped(event.reason === "skipped" ? "operator" : "table_error");
-    // One line per table a minute: a table whose every row fails must not flood the log.
-    const table = `${event.schema}.${event.table}`;
-    const now = Date.now();
-    if (event.reason === "table_error" && now - (this.#lastSkipLog.get(table) ?? 0) < 60_000) return;
-    if (this.#lastSkipLog.size > 1000) this.#lastSkipLog.clear();
-    this.#lastSkipLog.set(table, now);
-    this.#log.warn(
-      event.reason === "skipped"
-        ? "passed over an event an operator skipped"
-        : "passed over an event whose table cannot be decoded (filterTableError); more of this table's are counted, not logged, for a minute",
-      { at: `${file}:${offset}`, table, ...(event.error ? { error: event.error } : {}) },
-    );
+    this.opts.metrics?.skipped(reason);
+    this.#skipLog.passedOver(event, file, offset);
   }
 
   /**
@@ -436,7 +418,9 @@ export class Destination {
 
   /** Once a failed destination has handed out everything it read before the failure. */
   #stoppedError(failure: DestinationFailure): DestinationError {
-    const fix = failure.fix ? `; an administrator can get it going again: ${this.#fixHint(failure)}` : "";
+    const fix = failure.fix
+      ? `; an administrator can get it going again: ${fixHint(this.name, failure)}`
+      : "";
     return new DestinationError("stopped", `destination ${this.name} stopped: ${failure.message}${fix}`);
   }
 

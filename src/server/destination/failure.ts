@@ -1,6 +1,7 @@
 // Why a destination stopped, in the terms an operator acts on: which binlog event, of which
 // table, and whether passing over that one event (AdminService.SkipEvent) is allowed.
-import { BinlogDecodeError, EventType } from "../binlog/index.js";
+import type { Logger } from "../../common/log.js";
+import { BinlogDecodeError, EventType, type SkippedTableEvent } from "../binlog/index.js";
 import { ReplicationError } from "../replication/replication-client.js";
 
 export interface DestinationFailure {
@@ -78,4 +79,36 @@ export function describeFailure(err: Error, now = Date.now()): DestinationFailur
         : {}),
     },
   };
+}
+
+/** The command that gets a stopped destination going again. */
+export function fixHint(destination: string, failure: DestinationFailure): string {
+  const e = failure.event;
+  if (failure.fix === "skip-event" && e)
+    return `sluice skip-event -d ${destination} --at ${e.file}:${e.position}`;
+  return `sluice cursor set -d ${destination} -c CLIENT_ID --head (or --position, --gtid, --timestamp) for each client`;
+}
+
+/**
+ * Logs events passed over instead of stopping the destination: each operator skip, and one
+ * line per undecodable table a minute (a table whose every row fails must not flood the log).
+ */
+export class SkipLog {
+  readonly #lastLogged = new Map<string, number>();
+
+  constructor(private readonly log: Logger) {}
+
+  passedOver(event: SkippedTableEvent, file: string, offset: number): void {
+    const table = `${event.schema}.${event.table}`;
+    const now = Date.now();
+    if (event.reason === "table_error" && now - (this.#lastLogged.get(table) ?? 0) < 60_000) return;
+    if (this.#lastLogged.size > 1000) this.#lastLogged.clear();
+    this.#lastLogged.set(table, now);
+    this.log.warn(
+      event.reason === "skipped"
+        ? "passed over an event an operator skipped"
+        : "passed over an event whose table cannot be decoded (filterTableError); more of this table's are counted, not logged, for a minute",
+      { at: `${file}:${offset}`, table, ...(event.error ? { error: event.error } : {}) },
+    );
+  }
 }
