@@ -35,8 +35,12 @@ Options:
                           filter.table.error. Tables the filters exclude are never decoded.
   -h, --help              this help
 
-Exit codes: 0 ok, 1 a file could not be read or decoded (everything before the event is
-printed, then the error, which names file, offset and table), 2 bad usage.`;
+Every event must start where the one before it ended (its end_log_pos): events removed
+from or repeated in a file stop the decoding there, never rows lost or printed twice.
+
+Exit codes: 0 ok, 1 a file could not be read or decoded, or has events missing or repeated
+(everything before the event is printed, then the error, which names file, offset and
+table), 2 bad usage.`;
 
 export const binlogCommand: Command = {
   name: "binlog",

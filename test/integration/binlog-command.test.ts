@@ -132,6 +132,59 @@ describe("sluice binlog", () => {
     assert.match(r.stderr, /mysql-bin\.000001/);
     assert.match(r.stderr, /offset|truncated|\d+/);
   });
+  test("events repeated or removed in a file stop it at the break, naming file and offset", async () => {
+    const { readFileSync, writeFileSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { readBinlogEvents } = await import("../../src/server/binlog/index.js");
+    const source = files[0] as string;
+    const bytes = readFileSync(source);
+    // The rows events of the first file: the INSERT of two rows (one event).
+    const rows: { offset: number; end: number }[] = [];
+    for await (const raw of readBinlogEvents(source)) {
+      const t = raw.bytes[4] as number;
+      const span = { offset: raw.offset, end: raw.offset + raw.bytes.length };
+      if (t === 23 || t === 30) rows.push(span);
+    }
+    const ev = rows.at(-1) as { offset: number; end: number };
+    const dir = mkdtempSync(join(tmpdir(), "sluice-chain-"));
+    const repeated = join(dir, "mysql-bin.000001");
+    writeFileSync(
+      repeated,
+      Buffer.concat([bytes.subarray(0, ev.end), bytes.subarray(ev.offset, ev.end), bytes.subarray(ev.end)]),
+    );
+    const r1 = sluice("binlog", repeated);
+    assert.equal(r1.status, 1);
+    assert.match(
+      r1.stderr,
+      new RegExp(`mysql-bin\\.000001:${ev.end} WRITE_ROWS_V1_EVENT\\(23\\): .*repeats earlier bytes`),
+    );
+    assert.doesNotMatch(r1.stdout, /kettle.*kettle/s, "the rows are not printed twice");
+
+    const removed = join(dir, "mysql-bin.000002");
+    writeFileSync(removed, Buffer.concat([bytes.subarray(0, ev.offset), bytes.subarray(ev.end)]));
+    const r2 = sluice("binlog", removed);
+    assert.equal(r2.status, 1);
+    assert.match(
+      r2.stderr,
+      new RegExp(`mysql-bin\\.000002:${ev.offset} XID_EVENT\\(16\\): .*skips ${ev.end - ev.offset} bytes`),
+    );
+  });
+
+  test("an event length of 2^31 or more is a clean error, not a crash", async () => {
+    const { readFileSync, writeFileSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const bytes = Buffer.from(readFileSync(files[0] as string));
+    const dir = mkdtempSync(join(tmpdir(), "sluice-huge-"));
+    const path = join(dir, "mysql-bin.000001");
+    // The FORMAT_DESCRIPTION's length field (at offset 4 + 9) says 2^32 - 1.
+    bytes.writeUInt32LE(2 ** 32 - 1, 4 + 9);
+    writeFileSync(path, bytes);
+    const r = sluice("binlog", path);
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /mysql-bin\.000001:4: event of 4294967295 bytes truncated by end of file/);
+  });
+
   test("an event that cannot be decoded: what came before is printed, then the error; --filter-table-error and excluding filters pass over it", async () => {
     // MariaDB's old temporal format logs DATETIME(3) without its precision, which only the
     // table's definition (not in the binlog) gives: the offline decoder cannot read the row.

@@ -10,12 +10,17 @@
 // - Schema fallback: when a TABLE_MAP lacks what the decoder needs (names without FULL row
 //   metadata; MariaDB UUID/INET columns, which are logged as plain BINARY), it pauses, loads
 //   the table from information_schema and decodes the TABLE_MAP again.
+// - Continuity: every event must start where the one before it ended (its end_log_pos minus
+//   its length; binlog/event-chain.ts), else events were lost or repeated on the way.
 // - Back-pressure: pause() stops reading the socket; the server then stops sending.
 import { createLogger, type Logger } from "../../common/log.js";
 import {
   BinlogDecoder,
   type BinlogEvent,
   ColumnType,
+  describeBreak,
+  EventChain,
+  eventTypeName,
   type QueryEvent,
   type TableInfo,
 } from "../binlog/index.js";
@@ -111,6 +116,10 @@ export class BinlogReader {
   #suppressThrough: { file: string; offset: number } | undefined;
   /** "file:offset" of the events to pass over (options.skipEvents). */
   readonly #skips: ReadonlySet<string>;
+  /** end_log_pos continuity of the events of this connection. */
+  readonly #chain = new EventChain(true);
+  /** "file:start:expected" of the last break in the chain, once a reconnect was tried for it. */
+  #lastBreak = "";
   // Events held while the schema of a table loads.
   readonly #queue: Buffer[] = [];
   #loading = false;
@@ -189,6 +198,7 @@ export class BinlogReader {
       ...(this.#opts.includeTable ? { includeTable: this.#opts.includeTable } : {}),
       ...(this.#opts.tableErrors ? { tableErrors: this.#opts.tableErrors } : {}),
     });
+    this.#chain.reset();
     const heartbeatMs = this.#opts.heartbeatMs ?? 5000;
     this.#dump = await client.dump(
       start,
@@ -285,9 +295,10 @@ export class BinlogReader {
   }
 
   #onBytes(bytes: Buffer): void {
-    // The dump may still hand over what it had read when the reader stopped (a decode error):
-    // nothing after the failed event may reach the consumer.
-    if (this.#state === "stopped") return;
+    // The dump may still hand over what it had read when the reader stopped (a decode error)
+    // or gave the connection up (a break in the chain): nothing after that event may reach the
+    // consumer; a reconnect reads it again.
+    if (this.#state === "stopped" || this.#state === "waiting") return;
     this.#lastEventAt = Date.now();
     if (this.#loading) {
       // A copy: the dump's bytes are only valid during this call.
@@ -297,8 +308,24 @@ export class BinlogReader {
     try {
       this.#process(bytes);
     } catch (err) {
-      this.#fatal(err as Error);
+      this.#failed(err as Error);
     }
+  }
+
+  /** An event could not be handled: a break in the chain is the stream's, anything else fatal. */
+  #failed(err: Error): void {
+    if (!(err instanceof ChainBreakError) || err.key === this.#lastBreak) {
+      this.#fatal(err);
+      return;
+    }
+    // A break is first taken for a fault of the connection (a relay or proxy on the way that
+    // dropped or replayed events): read again from the last transaction boundary, as for a
+    // lost connection, which delivers nothing twice. If the same break comes back, the
+    // source's own binlog has it, and reading on would lose or repeat rows: stop.
+    this.#lastBreak = err.key;
+    this.#dump?.stop();
+    this.#client?.close();
+    this.#scheduleReconnect(new ReplicationError("CONNECTION_LOST", err.message));
   }
 
   /** Decodes and delivers one event; returns false when it started a schema load (event queued). */
@@ -311,6 +338,15 @@ export class BinlogReader {
     const artificial =
       logPos === 0 || (bytes.readUInt16LE(17) & LOG_EVENT_ARTIFICIAL_F) !== 0 || bytes[4] === HEARTBEAT;
     const offset = artificial ? 0 : logPos - size;
+    const broken = this.#chain.check(bytes);
+    if (broken) {
+      const file = this.#tracker.file;
+      throw new ChainBreakError(
+        `binlog stream from ${describeSource(this.#opts.source)} at ${file}:${broken.start} ` +
+          `${eventTypeName(bytes[4] as number)}: ${describeBreak(broken)}`,
+        `${file}:${broken.start}:${broken.expected}`,
+      );
+    }
     let event: BinlogEvent;
     if (offset > 0 && this.#skips.has(`${this.#tracker.file}:${offset}`)) {
       const passed = decoder.passOver(bytes, { file: this.#tracker.file, offset });
@@ -319,6 +355,7 @@ export class BinlogReader {
         ...(passed ? { table: `${passed.schema}.${passed.table}` } : {}),
       });
       if (!passed) {
+        this.#chain.accept(bytes);
         this.#delivered = { file: this.#tracker.file, offset };
         return true;
       }
@@ -328,9 +365,11 @@ export class BinlogReader {
     }
 
     if (event.type === "table_map" && this.#needsSchema(event.table)) {
+      // Not yet a link of the chain: it is processed again once the schema is loaded.
       this.#loadSchema(event.table, bytes);
       return false;
     }
+    this.#chain.accept(bytes);
     const gtid = this.#tracker.observe(event, offset, logPos);
     if (event.type === "query" && event.statement === "ddl") this.#forgetSchemas(event);
     const file = this.#tracker.file;
@@ -411,7 +450,7 @@ export class BinlogReader {
         if (!this.#process(next)) return; // another load started; it resumes the drain
       }
     } catch (err) {
-      this.#fatal(err as Error);
+      this.#failed(err as Error);
       return;
     }
     if (!this.#paused) this.#dump?.resume();
@@ -424,5 +463,17 @@ export class BinlogReader {
     for (const t of info.tables) this.#schema.invalidate(t.schema, t.table);
     if (info.schemaOnly) this.#schema.invalidateSchema(info.schemaOnly);
     if (info.tables.length > 0 || info.schemaOnly) this.#decoder?.invalidateSchema();
+  }
+}
+
+/** Events were lost or repeated between two events of the stream (binlog/event-chain.ts). */
+export class ChainBreakError extends Error {
+  override readonly name = "ChainBreakError";
+  constructor(
+    message: string,
+    /** Where the break is: "file:start:expected". */
+    readonly key: string,
+  ) {
+    super(message);
   }
 }
