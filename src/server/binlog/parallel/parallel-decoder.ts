@@ -460,7 +460,9 @@ export class ParallelDecoder {
         ? new BinlogDecodeError(w.reason)
         : new Error(w.reason)
       : new Error("internal: rows job was not run");
-    return this.#decoder.errorFor(cause, ev.header, ev.position);
+    const err = this.#decoder.errorFor(cause, ev.header, ev.position);
+    // The decoder names the table of the rows it cannot decode (not of a bad checksum).
+    return w?.inRows ? err.setContext({ table: `${ev.table.schema}.${ev.table.name}` }) : err;
   }
 
   /** Whether a result's arrays are still needed (its batch has undelivered rows). */
