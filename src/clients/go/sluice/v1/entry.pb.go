@@ -583,14 +583,15 @@ type Column struct {
 
 	// 0-based ordinal of the column in the table.
 	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	// JDBC type code (java.sql.Types) of the value, with canal's conventions:
+	// JDBC type code (java.sql.Types) of the column, as canal reports it:
 	// TINYINT -6, SMALLINT 5, MEDIUMINT and INT 4, BIGINT -5, DECIMAL 3,
-	// FLOAT 7 (REAL), DOUBLE 8, BIT -7, CHAR 1, VARCHAR 12 (also YEAR and JSON),
-	// DATE 91, TIME 92, DATETIME and TIMESTAMP 93, TEXT 2005 (CLOB), BINARY,
-	// VARBINARY, BLOB and GEOMETRY 2004 (BLOB). UNSIGNED integers are one size up
-	// (TINYINT 5, SMALLINT 4, MEDIUMINT 4, INT -5, BIGINT 3) so every value fits.
-	// ENUM and SET: 12 when value holds labels, else 4 (ENUM) and -7 (SET).
-	// docs/api.md has the full table.
+	// FLOAT 7 (REAL), DOUBLE 8, BIT -7, CHAR 1, VARCHAR 12 (also YEAR and MySQL's
+	// JSON), DATE 91, TIME 92, DATETIME and TIMESTAMP 93, TEXT types 2005 (CLOB),
+	// binary data (BINARY, VARBINARY, BLOB types, GEOMETRY, VECTOR) 2004 (BLOB),
+	// MariaDB UUID, INET4, INET6 1. UNSIGNED integers are one size up for the
+	// whole column (TINYINT 5, SMALLINT 4, MEDIUMINT 4, INT -5, BIGINT 3) so every
+	// value fits. ENUM and SET: 12 when value holds labels, else 4 (ENUM index)
+	// and -7 (SET bitmask). docs/api.md has the full table.
 	SqlType int32 `protobuf:"varint,2,opt,name=sql_type,json=sqlType,proto3" json:"sql_type,omitempty"`
 	// Column name as the table defines it. Empty when the table metadata is
 	// unknown.
