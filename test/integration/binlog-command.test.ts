@@ -71,6 +71,50 @@ describe("sluice binlog", () => {
     assert.equal(ddl?.table, "o");
   });
 
+  test("base64 values are marked: Column.base64 and FlatMessage.base64Columns", async () => {
+    await db.query("FLUSH BINARY LOGS");
+    await db.query(
+      "CREATE TABLE shop.bytes (id INT PRIMARY KEY, b VARBINARY(8), t VARCHAR(8) CHARACTER SET swe7, " +
+        "c VARCHAR(8) CHARACTER SET latin1, g POINT)",
+    );
+    await db.query(
+      "INSERT INTO shop.bytes VALUES (1, X'0001', 'abc', 'abc', POINT(1, 2)), (2, NULL, NULL, NULL, NULL)",
+    );
+    await db.query("FLUSH BINARY LOGS");
+    const logs = await db.query<Array<{ Log_name: string }>>("SHOW BINARY LOGS");
+    const file = join(db.dataDir, (logs.at(-2) as { Log_name: string }).Log_name);
+    const flat = sluice("binlog", file);
+    assert.equal(flat.status, 0, flat.stderr);
+    const insert = flat.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .find((l) => l.table === "bytes" && l.type === "INSERT");
+    assert.deepEqual(insert.base64Columns, ["b", "t", "g"]);
+    assert.deepEqual(insert.data[0], { id: "1", b: "AAE=", t: "YWJj", c: "abc", g: insert.data[0].g });
+    const entries = sluice("binlog", "--format", "entry", file);
+    assert.equal(entries.status, 0, entries.stderr);
+    const rows = entries.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .find((e) => e.header.tableName === "bytes" && e.rowChange?.rowDatas?.length > 0);
+    const cols = (i: number) =>
+      rows.rowChange.rowDatas[i].afterColumns.map((c: { name: string; base64?: boolean }) => [
+        c.name,
+        c.base64 ?? false,
+      ]);
+    const want = [
+      ["id", false],
+      ["b", true],
+      ["t", true],
+      ["c", false],
+      ["g", true],
+    ];
+    assert.deepEqual(cols(0), want);
+    assert.deepEqual(cols(1), want, "NULL values of a base64 column are marked too");
+  });
+
   test("--format entry prints every entry, transactions framed", () => {
     const r = sluice("binlog", "--format", "entry", files[0] as string);
     assert.equal(r.status, 0, r.stderr);
