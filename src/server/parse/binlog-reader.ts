@@ -88,6 +88,7 @@ const OLD_TEMPORAL_TYPES: ReadonlySet<number> = new Set([
   ColumnType.TIME,
   ColumnType.DATETIME,
 ]);
+const FLOATING: ReadonlySet<number> = new Set([ColumnType.FLOAT, ColumnType.DOUBLE]);
 const HEARTBEAT = 27;
 
 type State = "idle" | "connecting" | "streaming" | "waiting" | "stopped";
@@ -399,8 +400,12 @@ export class BinlogReader {
     if (!schema || schema.has(table.schema, table.name)) return false;
     if (table.metadataSource !== "binlog-full") return true;
     // Pre-5.6 temporal types (MariaDB with mysql56_temporal_format=OFF) do not log their
-    // fractional digits; only the schema tells TIME(3) from TIME.
-    if (table.columns.some((c) => OLD_TEMPORAL_TYPES.has(c.binlogType))) return true;
+    // fractional digits; only the schema tells TIME(3) from TIME. Nor does any binlog carry
+    // the D of FLOAT(M,D)/DOUBLE(M,D), which the server prints with exactly D decimals: a
+    // table with such a column is looked up once (and after each DDL on it), as every table
+    // of a source without FULL metadata is.
+    if (table.columns.some((c) => OLD_TEMPORAL_TYPES.has(c.binlogType) || FLOATING.has(c.binlogType)))
+      return true;
     // MariaDB logs UUID, INET4 and INET6 as BINARY(16)/BINARY(4); only the schema tells them apart.
     return (
       this.#info?.flavor === "mariadb" &&

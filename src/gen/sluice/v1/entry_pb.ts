@@ -203,10 +203,13 @@ export const HeaderSchema: GenMessage<Header> = /*@__PURE__*/
  * VALUE TEXT RULES for `value` (docs/api.md repeats them):
  *  - NULL: is_null = true and value = "". Never a magic string.
  *  - Integers (TINYINT..BIGINT): decimal; UNSIGNED columns as unsigned; 64-bit
- *    values exact ("18446744073709551615").
+ *    values exact ("18446744073709551615"). ZEROFILL columns without the
+ *    client's padding ("42", not "00042"), as canal sends them.
  *  - DECIMAL: exact, with exactly the column's scale ("1.50",
  *    "-12345678901234567.0123456789").
- *  - FLOAT, DOUBLE: as MySQL's own client prints them.
+ *  - FLOAT, DOUBLE: as MySQL's own client prints them; FLOAT(M,D) and
+ *    DOUBLE(M,D) with exactly D decimals ("1.500") when the table's definition
+ *    is known (the binlog does not carry D; docs/values.md).
  *  - BIT: the bits as an unsigned decimal integer (canal's convention; b'101'
  *    is "5").
  *  - YEAR: 4 digits ("2024"; zero year "0000").
