@@ -231,11 +231,11 @@ describe("sluice binlog", () => {
 
   test("an event that cannot be decoded: what came before is printed, then the error; --filter-table-error and excluding filters pass over it", async () => {
     // MariaDB's old temporal format logs DATETIME(3) without its precision, which only the
-    // table's definition (not in the binlog) gives: the offline decoder cannot read the row.
-    await db.query("FLUSH BINARY LOGS");
+    // table's definition gives: decoding a file without its CREATE TABLE cannot read the row.
     await db.query("SET GLOBAL mysql56_temporal_format=OFF");
     await db.query("CREATE TABLE shop.legacy (id INT PRIMARY KEY, d DATETIME(3))");
     await db.query("SET GLOBAL mysql56_temporal_format=ON");
+    await db.query("FLUSH BINARY LOGS");
     await db.query("INSERT INTO shop.o (id, item) VALUES (10, 'before')");
     await db.query("INSERT INTO shop.legacy VALUES (1, '2024-01-02 03:04:05.678')");
     await db.query("INSERT INTO shop.o (id, item) VALUES (11, 'after')");
@@ -255,6 +255,7 @@ describe("sluice binlog", () => {
     assert.equal(stopped.status, 1);
     assert.deepEqual(items(stopped.stdout), ["before"], "everything before the event is printed");
     assert.match(stopped.stderr, /:\d+ WRITE_ROWS_V1_EVENT\(23\) of shop\.legacy: /);
+    assert.match(stopped.stderr, /the table's definition is needed: .* column 1 \(d\); .*--schema FILE/);
 
     const passed = sluice("binlog", "--filter-table-error", file);
     assert.equal(passed.status, 0, passed.stderr);
@@ -265,5 +266,69 @@ describe("sluice binlog", () => {
     assert.equal(excluded.status, 0, excluded.stderr);
     assert.deepEqual(items(excluded.stdout), ["before", "after"]);
     assert.equal(excluded.stderr, "", "an excluded table is not decoded at all");
+  });
+  test("MariaDB's old temporal format offline: the CREATE TABLE in the files, or --schema, gives the fractional digits", async () => {
+    const { writeFileSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    await db.query("FLUSH BINARY LOGS");
+    await db.query("SET GLOBAL mysql56_temporal_format=OFF");
+    await db.query(
+      "CREATE TABLE shop.old (id INT PRIMARY KEY, d DATETIME(3), t TIME(2), ts TIMESTAMP(6) NULL, " +
+        "d0 DATETIME, f FLOAT(7,3))",
+    );
+    await db.query("SET GLOBAL mysql56_temporal_format=ON");
+    await db.query("FLUSH BINARY LOGS");
+    await db.query(
+      "SET time_zone = '+00:00'; INSERT INTO shop.old VALUES " +
+        "(1, '2024-01-02 03:04:05.678', '-838:59:58.99', '2024-06-15 12:34:56.123456', '2024-01-02 03:04:05', 1.5), " +
+        "(2, NULL, '00:00:00.01', NULL, '0000-00-00 00:00:00', -2)",
+    );
+    await db.query("FLUSH BINARY LOGS");
+    const logs = await db.query<Array<{ Log_name: string }>>("SHOW BINARY LOGS");
+    const [created, rows] = logs.slice(-3, -1).map((l) => join(db.dataDir, l.Log_name)) as [string, string];
+    const printed = db
+      .cli("SET time_zone = '+00:00'; SELECT * FROM shop.old ORDER BY id")
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t"));
+    const decoded = (stdout: string) =>
+      stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.table === "old" && l.type === "INSERT")
+        .flatMap((l) => l.data)
+        .map((row: Record<string, string | null>) => Object.values(row).map((v) => v ?? "NULL"));
+
+    const both = sluice("binlog", created, rows);
+    assert.equal(both.status, 0, both.stderr);
+    assert.deepEqual(decoded(both.stdout), printed);
+    assert.deepEqual(printed[0], [
+      "1",
+      "2024-01-02 03:04:05.678",
+      "-838:59:58.99",
+      "2024-06-15 12:34:56.123456",
+      "2024-01-02 03:04:05",
+      "1.500",
+    ]);
+
+    const alone = sluice("binlog", rows);
+    assert.equal(alone.status, 1);
+    assert.match(
+      alone.stderr,
+      /mysql-bin\.\d+:\d+ WRITE_ROWS_V1_EVENT\(23\) of shop\.old: .*; the table's definition is needed: MariaDB's old temporal format \(mysql56_temporal_format=OFF\) does not log the fractional digits of column 1 \(d\), column 2 \(t\), column 3 \(ts\), column 4 \(d0\); decode from the file holding the table's CREATE TABLE too, or give it with --schema FILE/,
+    );
+
+    const [show] = await db.query<Array<{ "Create Table": string }>>("SHOW CREATE TABLE shop.old");
+    const dir = mkdtempSync(join(tmpdir(), "sluice-schema-"));
+    const schemaFile = join(dir, "schema.sql");
+    writeFileSync(schemaFile, `USE shop;\n${show?.["Create Table"]};\n`);
+    const given = sluice("binlog", "--schema", schemaFile, rows);
+    assert.equal(given.status, 0, given.stderr);
+    assert.deepEqual(decoded(given.stdout), printed);
+
+    const bad = sluice("binlog", "--schema", join(dir, "missing.sql"), rows);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--schema .*missing\.sql: ENOENT/);
   });
 });

@@ -534,7 +534,11 @@ function applyProvided(c: ColumnInfo, p: ProvidedColumn, flavor: Flavor): void {
     else if (parsed && isNumeric(c.type)) c.unsigned = parsed.unsigned;
   }
   if (c.charset === undefined) {
-    const cs = normalizeCharset(p.charset) ?? charsetOfCollationName(p.collation);
+    // information_schema has no charset for BINARY, VARBINARY and BLOB types: binary.
+    const cs =
+      normalizeCharset(p.charset) ??
+      charsetOfCollationName(p.collation) ??
+      (parsed && BINARY_TYPE_NAMES.has(parsed.base) ? "binary" : undefined);
     if (cs !== undefined) c.charset = cs;
   }
   if (p.isKey !== undefined && c.isKey === undefined) c.isKey = p.isKey;
@@ -563,6 +567,15 @@ function applyProvided(c: ColumnInfo, p: ProvidedColumn, flavor: Flavor): void {
     c.precision = parsed.args[0];
   }
 }
+
+const BINARY_TYPE_NAMES: ReadonlySet<string> = new Set([
+  "binary",
+  "varbinary",
+  "tinyblob",
+  "blob",
+  "mediumblob",
+  "longblob",
+]);
 
 /** Maximum bytes per character (for "varchar(N)" from a byte length). */
 const MBMAXLEN: Record<string, number> = {
