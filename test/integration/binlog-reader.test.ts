@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { createLogger } from "../../src/common/log.js";
 import { readBinlogEvents } from "../../src/server/binlog/index.js";
 import { BinlogReader, ChainBreakError, type SourceEvent } from "../../src/server/parse/binlog-reader.js";
 import { parseSourceUrl } from "../../src/server/replication/source.js";
@@ -146,6 +147,73 @@ describe("binlog reader", () => {
     const never = await rowsOf("never");
     assert.deepEqual(never.rows[0], ["1", "1.5", "1.5", "1.5", "1.5", "42", "3.5"]);
     assert.deepEqual(never.types.slice(1, 3), ["float", "double"]);
+  });
+
+  test("SET GLOBAL time_zone on the source is followed, checked periodically and at reconnect, with a log line", async () => {
+    await db.query("CREATE TABLE app.tz (id INT PRIMARY KEY, ts TIMESTAMP NULL)");
+    await db.query("SET GLOBAL time_zone = '+00:00'");
+    const run = async (checkMs: number, to: string, change: (reader: BinlogReader) => Promise<void>) => {
+      const events: SourceEvent[] = [];
+      const log: string[] = [];
+      const reader = new BinlogReader({
+        source: parseSourceUrl(db.sourceUrl),
+        timeZoneCheckMs: checkMs,
+        reconnectInitialMs: 20,
+        logger: createLogger("reader", (l) => log.push(l)),
+        onEvent: (e) => events.push(e),
+        onFatal: (e) => assert.fail(e),
+      });
+      await reader.start();
+      try {
+        const values = () =>
+          events.flatMap((e) => (e.event.type === "rows" && e.event.kind === "insert" ? e.event.rows : []));
+        // The same instant each time: 2024-01-01 00:00:00 UTC.
+        const insert = (id: number) =>
+          db.query(`SET time_zone = '+00:00'; INSERT INTO app.tz VALUES (${id}, '2024-01-01 00:00:00')`);
+        await db.query("DELETE FROM app.tz");
+        await insert(1);
+        await until("the first row", () => values().length === 1);
+        await db.query(`SET GLOBAL time_zone = '${to}'`);
+        await change(reader);
+        await until("the reader to follow", () => reader.timeZone === to);
+        await insert(2);
+        await until("the second row", () => values().length === 2);
+        const printed = db
+          .cli("SELECT id, ts FROM app.tz ORDER BY id")
+          .trim()
+          .split("\n")
+          .map((l) => l.split("\t"));
+        return { values: values(), printed, log: log.join("") };
+      } finally {
+        await reader.stop();
+      }
+    };
+    try {
+      const periodic = await run(100, "+05:30", async () => {});
+      assert.deepEqual(periodic.values, [
+        ["1", "2024-01-01 00:00:00"],
+        ["2", "2024-01-01 05:30:00"],
+      ]);
+      assert.deepEqual(
+        periodic.printed[1],
+        ["2", "2024-01-01 05:30:00"],
+        "as the source's client prints it now",
+      );
+      assert.match(
+        periodic.log,
+        /the source's time zone changed: .* from=\+00:00 to=\+05:30 after=mysql-bin\.\d+:\d+/,
+      );
+
+      await db.query("SET GLOBAL time_zone = '+00:00'");
+      const reconnect = await run(0, "-03:00", () => killDumpThreadOnceConnected(db));
+      assert.deepEqual(reconnect.values, [
+        ["1", "2024-01-01 00:00:00"],
+        ["2", "2023-12-31 21:00:00"],
+      ]);
+      assert.match(reconnect.log, /the source's time zone changed: .* from=\+00:00 to=-03:00/);
+    } finally {
+      await db.query("SET GLOBAL time_zone = 'SYSTEM'");
+    }
   });
 
   test("reconnects after the connection is killed, repeating and losing nothing", async () => {

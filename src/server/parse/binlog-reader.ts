@@ -12,6 +12,10 @@
 //   the table from information_schema and decodes the TABLE_MAP again.
 // - Continuity: every event must start where the one before it ended (its end_log_pos minus
 //   its length; binlog/event-chain.ts), else events were lost or repeated on the way.
+// - Time zone: TIMESTAMPs are rendered in the source's global time_zone, read at every
+//   (re)connect and checked again every minute, so that a SET GLOBAL time_zone (or a DST change
+//   of a zone the source only gives as an offset) is followed, with a log line, from the next
+//   event decoded on. Events decoded before are not rendered again.
 // - Back-pressure: pause() stops reading the socket; the server then stops sending.
 import { createLogger, type Logger } from "../../common/log.js";
 import {
@@ -35,6 +39,7 @@ import {
 import { describeSource, type SourceConfig } from "../replication/source.js";
 import { SchemaCache } from "../schema/schema-cache.js";
 import { classifyStatement } from "./ddl.js";
+import { SourceTimeZone } from "./source-time-zone.js";
 import { type TransactionBoundary, TransactionTracker } from "./transaction-tracker.js";
 
 export type { TransactionBoundary };
@@ -66,8 +71,10 @@ export interface BinlogReaderOptions {
   /** Reconnect back-off: first delay and cap (ms). */
   reconnectInitialMs?: number;
   reconnectMaxMs?: number;
-  /** TIMESTAMP rendering zone; default: the source server's. */
+  /** TIMESTAMP rendering zone; default: the source server's, followed as it changes. */
   timeZone?: string;
+  /** How often the source's time zone is read again (default 60 s; 0: only at connect). */
+  timeZoneCheckMs?: number;
   /** information_schema lookups: "auto" (when the TABLE_MAP lacks something), "never". */
   schemaLookup?: "auto" | "never";
   /** Tables whose rows are decoded; others pass as `skipped_table` events (DecoderOptions.includeTable). */
@@ -109,6 +116,8 @@ export class BinlogReader {
   #idleTimer: NodeJS.Timeout | undefined;
   #lastEventAt = 0;
   #attempt = 0;
+  /** The source's time zone, followed as it changes (unless options.timeZone fixes one). */
+  readonly #sourceZone: SourceTimeZone;
 
   // Position tracking.
   #tracker = new TransactionTracker();
@@ -129,6 +138,14 @@ export class BinlogReader {
     this.#opts = opts;
     this.#log = opts.logger ?? createLogger("binlog-reader");
     this.#skips = new Set((opts.skipEvents ?? []).map((e) => `${e.file}:${e.position}`));
+    this.#sourceZone = new SourceTimeZone({
+      source: opts.source,
+      log: this.#log,
+      everyMs: opts.timeZone === undefined ? (opts.timeZoneCheckMs ?? 60_000) : 0,
+      queryClient: () => this.#queryClient,
+      position: () => `${this.#delivered.file}:${this.#delivered.offset}`,
+      changed: (zone) => this.#decoder?.setTimeZone(zone),
+    });
   }
 
   get serverInfo(): ServerInfo | undefined {
@@ -158,6 +175,7 @@ export class BinlogReader {
       ...(start.kind === "mariadb-gtid" ? { mariadbGtidState: start.state } : {}),
     });
     await this.#open(client, start);
+    this.#sourceZone.start();
   }
 
   pause(): void {
@@ -179,6 +197,7 @@ export class BinlogReader {
     this.#state = "stopped";
     clearTimeout(this.#reconnectTimer);
     clearInterval(this.#idleTimer);
+    this.#sourceZone.stop();
     this.#dump?.stop();
     this.#client?.close();
     this.#queryClient?.close();
@@ -193,8 +212,9 @@ export class BinlogReader {
       const qc = this.#queryClient;
       this.#schema = new SchemaCache((sql, params) => qc.query(sql, params));
     }
+    if (this.#opts.timeZone === undefined) this.#sourceZone.connected(client.info.timeZone);
     this.#decoder = new BinlogDecoder({
-      timeZone: this.#opts.timeZone ?? client.info.timeZone,
+      timeZone: this.timeZone ?? client.info.timeZone,
       ...(this.#schema ? { schemaProvider: this.#schema } : {}),
       ...(this.#opts.includeTable ? { includeTable: this.#opts.includeTable } : {}),
       ...(this.#opts.tableErrors ? { tableErrors: this.#opts.tableErrors } : {}),
@@ -286,6 +306,11 @@ export class BinlogReader {
         this.#fatal(err as Error);
       }
     }
+  }
+
+  /** The zone TIMESTAMP values are rendered in now. */
+  get timeZone(): string | undefined {
+    return this.#opts.timeZone ?? this.#sourceZone.zone;
   }
 
   #fatal(err: Error): void {
