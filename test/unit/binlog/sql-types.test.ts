@@ -185,3 +185,18 @@ test("every column type the decoder knows is in the table", () => {
   ];
   for (const t of known) assert.ok(covered.has(t), `binlog type ${t} is in docs/api.md's sqlType table`);
 });
+
+test("information_schema's view of binary columns (no CHARACTER_SET_NAME) still gives binary data", () => {
+  // binlog_row_metadata=NONE (MariaDB before 10.5): the charset comes from the lookup alone.
+  for (const [columnType, type, meta] of [
+    ["binary(4)", T.STRING, [T.STRING, 4]],
+    ["varbinary(20)", T.VARCHAR, [20, 0]],
+    ["blob", T.BLOB, [2]],
+  ] as const) {
+    const col = decodeColumn({ type, meta: [...meta], provided: { columnType, charset: null } });
+    assert.deepEqual(
+      [col.charset, col.jdbcType, col.valueFormat, col.typeName],
+      ["binary", 2004, "base64", columnType],
+    );
+  }
+});
