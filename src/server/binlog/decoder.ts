@@ -7,7 +7,7 @@ import { CHECKSUM_LENGTH, hasValidChecksum, verifyChecksum } from "./checksum.js
 import { compilePlan, type RowPlan, type ValueContext } from "./column-values.js";
 import { BinlogDecodeError, type BinlogPosition, fail } from "./errors.js";
 import { EVENT_HEADER_LENGTH, type EventHeader, parseEventHeader } from "./event-header.js";
-import { EventType as E, EventFlag, eventTypeName, ColumnType as T } from "./event-types.js";
+import { EventType as E, EventFlag, eventTypeName } from "./event-types.js";
 import type { BinlogEvent, RowsEvent, SkippedTableEvent, UpdateRowsEvent } from "./events.js";
 import { type FormatDescription, parseFormatDescription, postHeaderLength } from "./format-description.js";
 import {
@@ -511,31 +511,11 @@ export class BinlogDecoder {
       const wrapped = this.wrap(err, header, position).setContext({
         table: `${cached.table.schema}.${cached.table.name}`,
       });
-      const unknown = this.flavor === "mariadb" ? unknownPrecision(cached.table) : [];
-      if (unknown.length > 0) {
-        wrapped.definitionNeeded = true;
-        wrapped.explain(
-          "the table's definition is needed: MariaDB's old temporal format (mysql56_temporal_format=OFF) " +
-            `does not log the fractional digits of ${unknown.join(", ")}`,
-        );
-      }
       if (this.opts.tableErrors !== "skip") throw wrapped;
       this.lastTableError = wrapped.message;
       return undefined;
     }
   }
-}
-
-/**
- * MariaDB's TIME, DATETIME and TIMESTAMP columns in the old type codes whose fractional digits
- * nothing gave: read as TIME/DATETIME/TIMESTAMP(0), which they may not be (TIME(3) is logged
- * as the same type, in its own format, with no precision in the TABLE_MAP).
- */
-function unknownPrecision(table: TableInfo): string[] {
-  if (table.providerUsed) return [];
-  return table.columns
-    .filter((c) => (c.type === T.TIME || c.type === T.DATETIME || c.type === T.TIMESTAMP) && !c.mariadbHires)
-    .map((c) => `column ${c.index}${c.name === undefined ? "" : ` (${c.name})`}`);
 }
 
 function stubTable(tableId: number, schema: string, name: string): TableInfo {

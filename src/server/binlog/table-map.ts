@@ -77,6 +77,12 @@ export interface ColumnInfo {
    * the provider's column type gives that precision; without it such values cannot be decoded.
    */
   mariadbHires?: boolean;
+  /**
+   * MariaDB TIME/DATETIME/TIMESTAMP in the old type codes whose fractional digits nothing gave
+   * (no SchemaProvider answer): logged the same with or without them, in different formats, so
+   * its values cannot be read (BinlogDecodeError with definitionNeeded).
+   */
+  precisionUnknown?: boolean;
 }
 
 export interface TableInfo {
@@ -223,6 +229,11 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
       applyProvided(columns[i] as ColumnInfo, provided.columns[i] as ProvidedColumn, ctx.flavor);
   }
   for (const c of columns) finishColumn(c, ctx);
+  if (ctx.flavor === "mariadb" && !providerUsed) {
+    for (const c of columns) {
+      if (c.type === T.TIME || c.type === T.DATETIME || c.type === T.TIMESTAMP) c.precisionUnknown = true;
+    }
+  }
 
   const primaryKey: number[] = [];
   for (const c of columns) if (c.isKey) primaryKey.push(c.index);

@@ -48,6 +48,8 @@ export interface WireError {
   decodeError: boolean;
   /** Thrown by the rows, not the checksum: named with the table, as the decoder names it. */
   inRows: boolean;
+  /** BinlogDecodeError.definitionNeeded. */
+  definitionNeeded?: boolean;
 }
 
 /**

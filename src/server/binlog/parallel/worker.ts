@@ -21,7 +21,8 @@ const ctx: ValueContext = { tz: timeZoneOffset(init.timeZone), text: new EventTe
 const enc = new RowsEncoder();
 
 function wireError(err: unknown, inRows: boolean): WireError {
-  if (err instanceof BinlogDecodeError) return { reason: err.reason, decodeError: true, inRows };
+  if (err instanceof BinlogDecodeError)
+    return { reason: err.reason, decodeError: true, inRows, definitionNeeded: err.definitionNeeded };
   return { reason: err instanceof Error ? err.message : String(err), decodeError: false, inRows };
 }
 
