@@ -19,12 +19,12 @@ import {
 } from "./charsets.js";
 import { uncompressedValue } from "./compressed-column.js";
 import { decimalBinSize, decodeDecimal } from "./decimal.js";
-import { fail } from "./errors.js";
+import { BinlogDecodeError, fail } from "./errors.js";
 import { ColumnType as T } from "./event-types.js";
 import { formatDouble, formatFixed, formatFloat } from "./float-format.js";
 import { intText as integerText, uintText } from "./int-text.js";
 import { renderJsonBinary } from "./json-binary.js";
-import type { TableInfo } from "./table-map.js";
+import type { ColumnInfo, TableInfo } from "./table-map.js";
 import { stringMaxLength } from "./table-map.js";
 import {
   decodeDate,
@@ -225,15 +225,19 @@ export function compilePlan(table: TableInfo): RowPlan {
         kind[i] = K.DATE;
         break;
       case T.TIME:
-        kind[i] = col.mariadbHires ? K.TIME_HIRES : K.TIME_OLD;
+        kind[i] = col.precisionUnknown ? K.UNSUPPORTED : col.mariadbHires ? K.TIME_HIRES : K.TIME_OLD;
         a[i] = col.fsp ?? 0;
         break;
       case T.DATETIME:
-        kind[i] = col.mariadbHires ? K.DATETIME_HIRES : K.DATETIME_OLD;
+        kind[i] = col.precisionUnknown ? K.UNSUPPORTED : col.mariadbHires ? K.DATETIME_HIRES : K.DATETIME_OLD;
         a[i] = col.fsp ?? 0;
         break;
       case T.TIMESTAMP:
-        kind[i] = col.mariadbHires ? K.TIMESTAMP_HIRES : K.TIMESTAMP_OLD;
+        kind[i] = col.precisionUnknown
+          ? K.UNSUPPORTED
+          : col.mariadbHires
+            ? K.TIMESTAMP_HIRES
+            : K.TIMESTAMP_OLD;
         a[i] = col.fsp ?? 0;
         break;
       case T.TIME2:
@@ -304,6 +308,16 @@ export function compilePlan(table: TableInfo): RowPlan {
     }
   }
   return { n, kind, a, b, c, text, aux, jsonColumns, table };
+}
+
+/** A MariaDB old-format temporal value whose fractional digits only the table's definition gives. */
+function precisionUnknown(col: ColumnInfo): never {
+  const err = new BinlogDecodeError(
+    `column ${col.index}${col.name === undefined ? "" : ` (${col.name})`} is in MariaDB's old temporal ` +
+      "format (mysql56_temporal_format=OFF), which does not log its fractional digits: the table's definition is needed",
+  );
+  err.definitionNeeded = true;
+  throw err;
 }
 
 export function truncated(col: number): never {
@@ -780,8 +794,11 @@ export function decodeValue(
       pos += len;
       break;
     }
-    default:
-      fail(`unsupported column type ${plan.table.columns[i]?.binlogType} in column ${i}`);
+    default: {
+      const col = plan.table.columns[i];
+      if (col?.precisionUnknown) precisionUnknown(col);
+      fail(`unsupported column type ${col?.binlogType} in column ${i}`);
+    }
   }
   cursor.pos = pos;
   return v;

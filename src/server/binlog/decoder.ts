@@ -106,6 +106,14 @@ export class BinlogDecoder {
     this.valueCtx = { tz: timeZoneOffset(opts.timeZone), text: new EventText() };
   }
 
+  /**
+   * Renders TIMESTAMP values of the events decoded from now on in another zone (the source's
+   * changed); takes what the timeZone option takes.
+   */
+  setTimeZone(zone: string | TimeZoneOffset): void {
+    this.valueCtx.tz = timeZoneOffset(zone);
+  }
+
   /** The FORMAT_DESCRIPTION in force, once one was decoded. */
   get formatDescription(): FormatDescription | undefined {
     return this.fd;

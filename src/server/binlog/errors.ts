@@ -30,12 +30,23 @@ export class BinlogDecodeError extends Error {
   eventTypeName?: string;
   table?: string;
   /** The message without the position/event prefix. */
-  readonly reason: string;
+  reason: string;
+  /**
+   * The table's definition (its CREATE TABLE, information_schema) would have let the event be
+   * decoded: the binlog alone does not say how some of its columns are stored.
+   */
+  definitionNeeded = false;
 
   constructor(reason: string, ctx: BinlogDecodeErrorContext = {}, options?: { cause?: unknown }) {
     super(reason, options);
     this.reason = reason;
     this.setContext(ctx);
+  }
+
+  /** Adds to the reason what the reader can do about it. */
+  explain(more: string): this {
+    this.reason = `${this.reason}; ${more}`;
+    return this.setContext({});
   }
 
   /** Fills in context fields that are not yet set and rebuilds the message. */

@@ -134,7 +134,7 @@ export function columnTypeName(code: number): string {
   return COLUMN_TYPE_NAMES[code] ?? `TYPE_${code}`;
 }
 
-/** java.sql.Types codes used in ColumnInfo.jdbcType (canal's Column.sqlType). */
+/** java.sql.Types codes used in ColumnInfo.jdbcType (canal's Column.sqlType; docs/api.md). */
 export const JdbcType = {
   BIT: -7,
   TINYINT: -6,
@@ -146,13 +146,9 @@ export const JdbcType = {
   DECIMAL: 3,
   CHAR: 1,
   VARCHAR: 12,
-  LONGVARCHAR: -1,
   DATE: 91,
   TIME: 92,
   TIMESTAMP: 93,
-  BINARY: -2,
-  VARBINARY: -3,
-  LONGVARBINARY: -4,
   OTHER: 1111,
   BLOB: 2004,
   CLOB: 2005,

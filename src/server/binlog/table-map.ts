@@ -77,6 +77,12 @@ export interface ColumnInfo {
    * the provider's column type gives that precision; without it such values cannot be decoded.
    */
   mariadbHires?: boolean;
+  /**
+   * MariaDB TIME/DATETIME/TIMESTAMP in the old type codes whose fractional digits nothing gave
+   * (no SchemaProvider answer): logged the same with or without them, in different formats, so
+   * its values cannot be read (BinlogDecodeError with definitionNeeded).
+   */
+  precisionUnknown?: boolean;
 }
 
 export interface TableInfo {
@@ -223,6 +229,11 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
       applyProvided(columns[i] as ColumnInfo, provided.columns[i] as ProvidedColumn, ctx.flavor);
   }
   for (const c of columns) finishColumn(c, ctx);
+  if (ctx.flavor === "mariadb" && !providerUsed) {
+    for (const c of columns) {
+      if (c.type === T.TIME || c.type === T.DATETIME || c.type === T.TIMESTAMP) c.precisionUnknown = true;
+    }
+  }
 
   const primaryKey: number[] = [];
   for (const c of columns) if (c.isKey) primaryKey.push(c.index);
@@ -534,7 +545,11 @@ function applyProvided(c: ColumnInfo, p: ProvidedColumn, flavor: Flavor): void {
     else if (parsed && isNumeric(c.type)) c.unsigned = parsed.unsigned;
   }
   if (c.charset === undefined) {
-    const cs = normalizeCharset(p.charset) ?? charsetOfCollationName(p.collation);
+    // information_schema has no charset for BINARY, VARBINARY and BLOB types: binary.
+    const cs =
+      normalizeCharset(p.charset) ??
+      charsetOfCollationName(p.collation) ??
+      (parsed && BINARY_TYPE_NAMES.has(parsed.base) ? "binary" : undefined);
     if (cs !== undefined) c.charset = cs;
   }
   if (p.isKey !== undefined && c.isKey === undefined) c.isKey = p.isKey;
@@ -564,6 +579,15 @@ function applyProvided(c: ColumnInfo, p: ProvidedColumn, flavor: Flavor): void {
   }
 }
 
+const BINARY_TYPE_NAMES: ReadonlySet<string> = new Set([
+  "binary",
+  "varbinary",
+  "tinyblob",
+  "blob",
+  "mediumblob",
+  "longblob",
+]);
+
 /** Maximum bytes per character (for "varchar(N)" from a byte length). */
 const MBMAXLEN: Record<string, number> = {
   utf8mb4: 4,
@@ -583,6 +607,19 @@ const MBMAXLEN: Record<string, number> = {
   euckr: 2,
 };
 
+/**
+ * Fills in typeName, jdbcType, length and valueFormat from the type and what is known of it.
+ *
+ * jdbcType is canal's Column.sqlType (RowsLogBuffer.mysqlToJavaType, then LogEventConvert):
+ * binary data of any kind (BINARY, VARBINARY, BLOB, GEOMETRY) is BLOB, text types CLOB, YEAR
+ * and JSON VARCHAR, an ENUM's index INTEGER and a SET's bitmask BIT. Where sluice differs,
+ * on purpose: UNSIGNED integers are one size up for the column, not only for the values past
+ * the signed range (canal's sqlType changes from row to row); an ENUM or SET whose labels are
+ * known is VARCHAR, because its value is the label, not the number canal sends (its adapters
+ * parse an INTEGER value as a number); MySQL's VECTOR, which canal does not know (OTHER), is
+ * binary data, BLOB. docs/api.md has the table; test/unit/binlog/sql-types.test.ts holds the
+ * two together.
+ */
 function finishColumn(c: ColumnInfo, ctx: TableMapContext): void {
   const m = c.meta;
   const textual =
@@ -674,7 +711,7 @@ function finishColumn(c: ColumnInfo, ctx: TableMapContext): void {
       c.length = bytes;
       const chars = binary ? bytes : c.charset ? Math.floor(bytes / (MBMAXLEN[c.charset] ?? 1)) : undefined;
       name = binary ? `varbinary(${bytes})` : chars !== undefined ? `varchar(${chars})` : undefined;
-      c.jdbcType = binary ? JdbcType.VARBINARY : JdbcType.VARCHAR;
+      c.jdbcType = binary ? JdbcType.BLOB : JdbcType.VARCHAR;
       break;
     }
     case T.STRING: {
@@ -682,7 +719,7 @@ function finishColumn(c: ColumnInfo, ctx: TableMapContext): void {
       c.length = len;
       const chars = binary ? len : c.charset ? Math.floor(len / (MBMAXLEN[c.charset] ?? 1)) : undefined;
       name = binary ? `binary(${len})` : chars !== undefined ? `char(${chars})` : undefined;
-      c.jdbcType = binary ? JdbcType.BINARY : JdbcType.CHAR;
+      c.jdbcType = binary ? JdbcType.BLOB : JdbcType.CHAR;
       if (c.extendedType) {
         name = c.extendedType;
         c.jdbcType = JdbcType.CHAR;
@@ -701,23 +738,23 @@ function finishColumn(c: ColumnInfo, ctx: TableMapContext): void {
     }
     case T.ENUM:
       name = c.enumValues ? `enum(${c.enumValues.map(sqlQuote).join(",")})` : "enum";
-      c.jdbcType = c.enumValues ? JdbcType.CHAR : JdbcType.INTEGER;
+      c.jdbcType = c.enumValues ? JdbcType.VARCHAR : JdbcType.INTEGER;
       break;
     case T.SET:
       name = c.setValues ? `set(${c.setValues.map(sqlQuote).join(",")})` : "set";
-      c.jdbcType = c.setValues ? JdbcType.CHAR : JdbcType.BIGINT;
+      c.jdbcType = c.setValues ? JdbcType.VARCHAR : JdbcType.BIT;
       break;
     case T.JSON:
       name = "json";
-      c.jdbcType = JdbcType.LONGVARCHAR;
+      c.jdbcType = JdbcType.VARCHAR;
       break;
     case T.GEOMETRY:
       name = GEOMETRY_NAMES[c.geometryType ?? 0] ?? "geometry";
-      c.jdbcType = JdbcType.BINARY;
+      c.jdbcType = JdbcType.BLOB;
       break;
     case T.VECTOR:
       name = "vector";
-      c.jdbcType = JdbcType.VARBINARY;
+      c.jdbcType = JdbcType.BLOB;
       break;
     case T.NULL:
       name = "null";

@@ -306,7 +306,7 @@ describe("TABLE_MAP with MariaDB compressed columns", () => {
         ["v1", T.VARCHAR, 141, true, "latin1", "varchar(100)", 100, JdbcType.VARCHAR, "text"],
         ["v2", T.VARCHAR, 141, true, "utf8mb4", "varchar(300)", 1200, JdbcType.VARCHAR, "text"],
         ["a1", T.VARCHAR, T.VARCHAR, false, "utf16", "varchar(10)", 40, JdbcType.VARCHAR, "text"],
-        ["vb", T.VARCHAR, 141, true, "binary", "varbinary(50)", 50, JdbcType.VARBINARY, "base64"],
+        ["vb", T.VARCHAR, 141, true, "binary", "varbinary(50)", 50, JdbcType.BLOB, "base64"],
         ["tt", T.BLOB, 140, true, "utf8mb4", "tinytext", 1, JdbcType.CLOB, "text"],
         ["t", T.BLOB, 140, true, "utf8mb4", "text", 2, JdbcType.CLOB, "text"],
         ["b", T.BLOB, 140, true, "binary", "blob", 2, JdbcType.BLOB, "base64"],

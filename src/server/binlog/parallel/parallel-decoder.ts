@@ -457,7 +457,7 @@ export class ParallelDecoder {
     const w = (status === JobStatus.ERROR ? res.extra[first] : undefined) as WireError | undefined;
     const cause = w
       ? w.decodeError
-        ? new BinlogDecodeError(w.reason)
+        ? Object.assign(new BinlogDecodeError(w.reason), { definitionNeeded: w.definitionNeeded ?? false })
         : new Error(w.reason)
       : new Error("internal: rows job was not run");
     return this.#decoder
