@@ -25,7 +25,8 @@ TARGET, exactly one of:
                           mysql-bin.000003:4 (the start of a file is always one)
   --gtid SET              before the first transaction not in a MySQL GTID set
                           ("3E11FA47-...:1-5") or MariaDB GTID state ("0-1-100")
-  --timestamp TIME        before the first transaction at or after TIME: ISO 8601
+  --timestamp TIME        before the first transaction at or after TIME (whole seconds, as
+                          the binlog keeps them): ISO 8601
                           ("2024-06-01T08:00:00Z") or milliseconds since the epoch
 
 Options:
