@@ -19,6 +19,7 @@ export const serverCommand: Command = {
       throw err;
     }
     const log = createLogger("server");
+    for (const note of config.notes ?? []) log.info(note);
     for (const warning of config.warnings ?? []) log.warn(warning);
     const server = await startServer(config, log);
     // Scripts and tests wait for this line to know the port.

@@ -11,6 +11,7 @@ export interface OptionSpec {
 
 export const OPTIONS = [
   { flag: "config", env: "SLUICE_CONFIG", arg: "FILE" },
+  { flag: "canal-conf", env: "SLUICE_CANAL_CONF", arg: "DIR" },
   { flag: "source", env: "SLUICE_SOURCE", arg: "URL" },
   { flag: "source-password-file", env: "SLUICE_SOURCE_PASSWORD_FILE", arg: "FILE" },
   { flag: "destination", env: "SLUICE_DESTINATION", arg: "NAME" },
@@ -58,6 +59,10 @@ over the environment, which wins over the file. See docs/configuration.md for th
 
 Options:
   --config FILE            config file, YAML or JSON                      SLUICE_CONFIG
+  --canal-conf DIR         canal's conf directory (canal.properties and   SLUICE_CANAL_CONF
+                           {destination}/instance.properties): runs its
+                           destinations; --config, the environment and
+                           flags win over it (docs/canal.md)
   --source URL             the destination's source:                      SLUICE_SOURCE
                            mysql://user@host:port[?ssl=required|verify-ca|
                            verify-identity&ca=FILE] (or mariadb://)

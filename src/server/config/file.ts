@@ -1,7 +1,7 @@
 // Reading the config file: YAML or JSON (by extension, else by content), with the position
 // of every key so that validation errors can point into the file.
-import { readFileSync } from "node:fs";
-import { extname, resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { extname, join, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 
 export interface ConfigFileContent {
@@ -12,6 +12,10 @@ export interface ConfigFileContent {
   /** Config path ("store.maxBytes", "destinations[1].source") → "file:line:col" of its key. */
   positions: Map<string, string>;
 }
+
+const CANAL_HINT =
+  "; to run canal's configuration, give canal's conf directory (the one holding canal.properties and " +
+  "{destination}/instance.properties) with --canal-conf DIR (docs/canal.md)";
 
 export type ConfigFileResult = { ok: true; content: ConfigFileContent } | { ok: false; problems: string[] };
 
@@ -34,10 +38,19 @@ export function readConfigFile(name: string, label: string, cwd: string): Config
           : e.code === "EISDIR"
             ? "is a directory"
             : e.message;
-    return { ok: false, problems: [`${label}: cannot read ${JSON.stringify(name)}: ${why}`] };
+    const canal = e.code === "EISDIR" && existsSync(join(path, "canal.properties")) ? CANAL_HINT : "";
+    return { ok: false, problems: [`${label}: cannot read ${JSON.stringify(name)}: ${why}${canal}`] };
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const ext = extname(name).toLowerCase();
+  if (ext === ".properties" || /^\s*canal\.[\w.]+\s*=/m.test(text)) {
+    return {
+      ok: false,
+      problems: [
+        `${label}: ${JSON.stringify(name)} is a Java .properties file, not YAML or JSON${CANAL_HINT}`,
+      ],
+    };
+  }
   const looksJson = ext === ".json" || (ext !== ".yaml" && ext !== ".yml" && /^\s*[{[]/.test(text));
   if (looksJson) {
     try {

@@ -1,9 +1,11 @@
-// `sluice server` configuration: the config file, then the environment, then flags (later
-// wins), validated at once. See docs/configuration.md.
+// `sluice server` configuration: canal's conf directory (--canal-conf), the config file, then
+// the environment, then flags (later wins), validated at once. See docs/configuration.md.
 import { urlPassword } from "../../common/secrets.js";
 import { parseFlags, readEnv, type Setting, type Settings } from "./args.js";
+import { type CanalConf, readCanalConf, scrubQuoted, withCanalConf } from "./canal-conf.js";
 import { ConfigError } from "./errors.js";
 import { readConfigFile } from "./file.js";
+import { overlayConfigFile } from "./layers.js";
 import type { ServerConfig } from "./types.js";
 import { DEFAULTS, type Origins, validate } from "./validate.js";
 
@@ -36,12 +38,25 @@ export function loadServerConfig(options: LoadOptions = {}): ServerConfig {
   const fileSetting =
     settings.config ??
     (options.file !== undefined ? { value: options.file, label: "config file" } : undefined);
+  // canal's conf directory (--canal-conf) is the bottom layer: the config file goes over it.
+  let canal: CanalConf | undefined;
+  const canalSetting = settings["canal-conf"];
+  if (canalSetting) {
+    const read = readCanalConf(canalSetting.value, canalSetting.label, cwd, options.env ?? process.env);
+    if (!read.ok)
+      throw new ConfigError(scrubQuoted(scrub([...problems, ...read.problems], []), read.secrets));
+    canal = read.conf;
+    raw = canal.tree;
+    for (const [path, label] of canal.labels) origins.labels.set(path, label);
+  }
   if (fileSetting) {
     const read = readConfigFile(fileSetting.value, fileSetting.label, cwd);
     if (!read.ok) throw new ConfigError(scrub([...problems, ...read.problems], []));
-    raw = read.content.value ?? {};
+    raw = canal
+      ? overlayConfigFile(canal.tree, read.content.value, read.content.positions, origins)
+      : (read.content.value ?? {});
     configFile = read.content.path;
-    origins.positions = read.content.positions;
+    if (!canal) origins.positions = read.content.positions;
     origins.fileName = fileSetting.value;
   }
 
@@ -54,14 +69,16 @@ export function loadServerConfig(options: LoadOptions = {}): ServerConfig {
     ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
   });
   if (Array.isArray(result) || problems.length > 0) {
-    throw new ConfigError(scrub([...problems, ...(Array.isArray(result) ? result : [])], secrets));
+    const all = scrub([...problems, ...(Array.isArray(result) ? result : [])], secrets);
+    throw new ConfigError(scrubQuoted(all, canal?.secrets ?? []));
   }
-  const warnings = argvWarnings(settings);
-  return {
+  const warnings = [...argvWarnings(settings), ...(canal?.warnings ?? [])];
+  const config: ServerConfig = {
     ...result,
     ...(configFile !== undefined ? { configFile } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
   };
+  return canal ? withCanalConf(config, canal) : config;
 }
 
 /** A password that came in argv: every local user can read it there (`ps`). */

@@ -47,6 +47,11 @@ export interface DestinationConfig {
   timeZone?: string;
   /** "auto": read column names from information_schema when the binlog lacks them; "never": don't. */
   schemaLookup: "auto" | "never";
+  /**
+   * canal's file-mode cursor file ({canal.file.data.dir}/{name}/meta.dat, absolute) to import
+   * the first time this destination runs (--canal-conf; see docs/canal.md).
+   */
+  canalMetaFile?: string;
 }
 
 export interface ZooKeeperConfig {
@@ -118,4 +123,8 @@ export interface ServerConfig {
   configFile?: string;
   /** Settings that work but should change (a password in argv), to log once at startup. */
   warnings?: string[];
+  /** canal's conf directory read (--canal-conf), absolute. */
+  canalConf?: string;
+  /** What the canal conf directory gave, to log once at startup (info). */
+  notes?: string[];
 }
