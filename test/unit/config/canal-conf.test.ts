@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: canal's ${key} placeholders are the subject here
 // --canal-conf: canal's conf directory mapped to a ServerConfig. Configs are shaped like the
 // canal-ha articles' (two servers, three ZooKeeper nodes, destination example): every
 // supported key, the unsupported ones listed with file:line, bad values named by key and
