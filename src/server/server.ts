@@ -22,6 +22,7 @@ import { Balancer } from "./cluster/balancer.js";
 import { DestinationElection } from "./cluster/election.js";
 import { SessionLease } from "./cluster/session-lease.js";
 import type { DestinationConfig, ServerConfig } from "./config/types.js";
+import { importCanalCursors } from "./destination/canal-import.js";
 import { Destination } from "./destination/destination.js";
 import { DestinationRegistry } from "./destination/registry.js";
 import type { CursorStore } from "./meta/cursor-store.js";
@@ -211,6 +212,17 @@ export async function startServer(
       },
       ...(config.zk ? { mayServe: () => (lease ? lease.check() : "this server is not in ZooKeeper") } : {}),
     });
+  // canal's file-mode cursors (--canal-conf), imported before the destination first reads them.
+  const importCursors = (dc: DestinationConfig, store: CursorStore) =>
+    dc.canalMetaFile
+      ? importCanalCursors({
+          destination: dc.name,
+          file: dc.canalMetaFile,
+          source: dc.source,
+          store,
+          logger: logger.child(dc.name),
+        })
+      : Promise.resolve();
   try {
     if (config.zk) {
       const zkc = config.zk;
@@ -277,6 +289,7 @@ export async function startServer(
                 epochs.set(dc.name, epoch);
                 const d = makeDestination(dc, store);
                 try {
+                  await importCursors(dc, store);
                   await d.start();
                 } catch (err) {
                   // The source refused this server for good (credentials, privileges, binlog
@@ -355,6 +368,7 @@ export async function startServer(
       const store = new FileCursorStore(config.dataDir, sourceOf);
       for (const dc of config.destinations) {
         const d = makeDestination(dc, store);
+        await importCursors(dc, store);
         await d.start();
         running.set(dc.name, d);
         registry.add(d);

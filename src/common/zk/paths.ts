@@ -59,6 +59,13 @@ export class ZkPaths {
   skippedEvents(d: string): string {
     return `${this.sluiceTree()}/skipped-events/${d}`;
   }
+  /**
+   * Persistent, sluice's own: {"from","at","clients"}, the record that canal's file-mode
+   * cursors (meta.dat) were imported into destination d, so that they are imported once.
+   */
+  canalImport(d: string): string {
+    return `${this.sluiceTree()}/canal-import/${d}`;
+  }
   /** Persistent: the clientId's filter string. */
   clientFilter(d: string, clientId: string): string {
     return `${this.client(d, clientId)}/filter`;

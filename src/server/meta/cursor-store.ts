@@ -23,6 +23,16 @@ export interface SkippedEventRecord {
   at: number;
 }
 
+/** The one-time import of another tool's cursors (canal's meta.dat) into a destination. */
+export interface CursorImportRecord {
+  /** What was imported, e.g. the meta.dat's path. */
+  from: string;
+  /** When, ms since the epoch. */
+  at: number;
+  /** The clientIds imported. */
+  clients: string[];
+}
+
 /** How many skipped events a destination keeps (the oldest go first). */
 export const MAX_SKIPPED_EVENTS = 500;
 
@@ -37,6 +47,9 @@ export interface CursorStore {
   loadSkips(destination: string): Promise<SkippedEventRecord[]>;
   /** Adds one (durable before it resolves; fenced like cursor writes). */
   saveSkip(destination: string, skip: SkippedEventRecord): Promise<void>;
+  /** The record of the destination's cursor import, once done (importing happens once). */
+  loadImportRecord(destination: string): Promise<CursorImportRecord | undefined>;
+  saveImportRecord(destination: string, record: CursorImportRecord): Promise<void>;
   /**
    * A number larger than any this destination had before, also across restarts: batch ids
    * carry it so that none is ever reused. (In a cluster, the running node's czxid.)

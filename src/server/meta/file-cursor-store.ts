@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Cursor } from "../store/positions.js";
 import { fromCanalPosition, toCanalPosition } from "./canal-position.js";
 import {
+  type CursorImportRecord,
   type CursorStore,
   MAX_SKIPPED_EVENTS,
   type SkippedEventRecord,
@@ -15,6 +16,7 @@ import {
 } from "./cursor-store.js";
 
 const SKIPS_FILE = "skipped-events.json";
+const IMPORT_FILE = "canal-import.json";
 
 export class FileCursorStore implements CursorStore {
   constructor(
@@ -80,6 +82,21 @@ export class FileCursorStore implements CursorStore {
   async saveSkip(destination: string, skip: SkippedEventRecord): Promise<void> {
     const all = [...(await this.loadSkips(destination)), skip].slice(-MAX_SKIPPED_EVENTS);
     await writeAtomically(this.#dir(destination), SKIPS_FILE, `${JSON.stringify(all, null, 1)}\n`);
+  }
+
+  async loadImportRecord(destination: string): Promise<CursorImportRecord | undefined> {
+    const path = join(this.#dir(destination), IMPORT_FILE);
+    const text = await readOptional(path);
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as CursorImportRecord;
+    } catch (err) {
+      throw new Error(`${path}: ${(err as Error).message}`);
+    }
+  }
+
+  async saveImportRecord(destination: string, record: CursorImportRecord): Promise<void> {
+    await writeAtomically(this.#dir(destination), IMPORT_FILE, `${JSON.stringify(record, null, 1)}\n`);
   }
 
   async nextEpoch(destination: string): Promise<bigint> {

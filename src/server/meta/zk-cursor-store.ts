@@ -11,6 +11,7 @@ import type { ZkPaths } from "../../common/zk/paths.js";
 import type { Cursor } from "../store/positions.js";
 import { epochOfCanalPosition, fromCanalPosition, toCanalPosition } from "./canal-position.js";
 import {
+  type CursorImportRecord,
   type CursorStore,
   MAX_SKIPPED_EVENTS,
   type SkippedEventRecord,
@@ -175,6 +176,21 @@ export class ZkCursorStore implements CursorStore {
       }
     }
     throw new Error(`${path}: kept changing under concurrent writers`);
+  }
+
+  async loadImportRecord(destination: string): Promise<CursorImportRecord | undefined> {
+    const path = this.paths.canalImport(destination);
+    const text = await this.#read(path);
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as CursorImportRecord;
+    } catch (err) {
+      throw new Error(`${path}: ${(err as Error).message}`);
+    }
+  }
+
+  async saveImportRecord(destination: string, record: CursorImportRecord): Promise<void> {
+    await this.#write(this.paths.canalImport(destination), JSON.stringify(record));
   }
 
   async nextEpoch(destination: string): Promise<bigint> {

@@ -232,3 +232,67 @@ async function scanFrom(
   );
   return found ?? undefined;
 }
+
+/**
+ * A cursor of canal's (the position of the last event a client acked; canal reads again from
+ * there) as a point to resume from: the start of the transaction that event belongs to, with
+ * everything through the event acked; or, when the event ended its transaction, the boundary
+ * after it. undefined when no event of `point.file` starts at `point.position` (or the file is
+ * not on the source any more).
+ */
+export async function findCanalResume(
+  source: SourceConfig,
+  point: { file: string; position: number },
+): Promise<{ resume: Boundary; ackedThrough?: { file: string; position: number } } | undefined> {
+  const decoder = new BinlogDecoder();
+  const tracker = new TransactionTracker({ file: point.file, position: 4 });
+  const files = await withClient(source, (c) => c.binlogFiles());
+  if (!files.some((f) => f.file === point.file)) return undefined;
+  const NOT_FOUND = null;
+  let head = { file: "", position: 0 };
+  const found = await readUntil(
+    source,
+    point.file,
+    (bytes) => {
+      const logPos = bytes.readUInt32LE(13);
+      const artificial = logPos === 0 || (bytes.readUInt16LE(17) & 0x20) !== 0;
+      const offset = artificial ? 0 : logPos - bytes.readUInt32LE(9);
+      const type = bytes[4] as number;
+      if (type === EventType.ROTATE && !artificial) return NOT_FOUND; // the file ended
+      if (!artificial && offset > point.position) return NOT_FOUND;
+      if (NEEDED.has(type)) tracker.observe(decoder.decode(bytes), offset, logPos);
+      if (artificial || offset < point.position) return undefined;
+      const b = tracker.boundary;
+      if (!tracker.inTransaction) {
+        return {
+          resume: {
+            file: b.file,
+            position: b.position,
+            gtid: b.gtidState || b.lastGtid,
+            timestamp: b.timestamp,
+          },
+        };
+      }
+      return {
+        resume: {
+          file: tracker.txStart.file,
+          position: tracker.txStart.position,
+          gtid: b.gtidState || b.lastGtid,
+          timestamp: b.timestamp,
+        },
+        ackedThrough: { file: point.file, position: point.position },
+      };
+    },
+    async (client) => {
+      head = await client.head();
+      // Past the head: nothing to wait for.
+      if (head.file === point.file && point.position >= head.position) throw new PastHead();
+    },
+  ).catch((err) => {
+    if (err instanceof PastHead) return NOT_FOUND;
+    throw err;
+  });
+  return found ?? undefined;
+}
+
+class PastHead extends Error {}
