@@ -22,7 +22,7 @@ import { Balancer } from "./cluster/balancer.js";
 import { DestinationElection } from "./cluster/election.js";
 import { SessionLease } from "./cluster/session-lease.js";
 import type { DestinationConfig, ServerConfig } from "./config/types.js";
-import { importCanalCursors } from "./destination/canal-import.js";
+import { adoptCanalCursors, importCanalCursors } from "./destination/canal-import.js";
 import { Destination } from "./destination/destination.js";
 import { DestinationRegistry } from "./destination/registry.js";
 import type { CursorStore } from "./meta/cursor-store.js";
@@ -290,6 +290,12 @@ export async function startServer(
                 const d = makeDestination(dc, store);
                 try {
                   await importCursors(dc, store);
+                  await adoptCanalCursors({
+                    destination: dc.name,
+                    source: dc.source,
+                    store,
+                    logger: logger.child(dc.name),
+                  });
                   await d.start();
                 } catch (err) {
                   // The source refused this server for good (credentials, privileges, binlog

@@ -31,6 +31,7 @@ export function describeDestination(d: DestinationConfig): string {
   parts.push(`heartbeat ${d.heartbeatMs === 0 ? "off" : formatDuration(d.heartbeatMs)}`);
   if (d.timeZone !== undefined) parts.push(`time zone ${d.timeZone}`);
   if (d.schemaLookup === "never") parts.push("no schema lookup");
+  if (d.canalMetaFile !== undefined) parts.push(`canal cursors to import from ${d.canalMetaFile}`);
   return `destination ${d.name}: ${parts.join(", ")}`;
 }
 
@@ -50,6 +51,7 @@ export function describeConfig(config: ServerConfig): string {
       : "metrics off",
     `store: up to ${config.store.maxEntries} entries and ${formatSize(config.store.maxBytes)} per destination; ` +
       `streams: ${config.stream.window} batches in flight, batches of at most ${config.stream.maxBatchSize} entries`,
+    ...(config.canalConf !== undefined ? [`canal conf directory ${config.canalConf}`] : []),
     ...(config.configFile !== undefined ? [`config file ${config.configFile}`] : []),
     ...config.destinations.map(describeDestination),
   ];

@@ -1,8 +1,10 @@
-// canal's file-mode cursors (meta.dat, found by --canal-conf) imported into Sluice's cursor
-// store the first time Sluice runs the destination, so that canal's consumers go on where
+// canal's cursors made Sluice's. Its file-mode cursors (meta.dat, found by --canal-conf) are
+// imported into Sluice's cursor store the first time Sluice runs the destination, so that canal's consumers go on where
 // they acked. Once imported (or when the store already has that clientId), Sluice's own
 // cursors are the truth: a record in the store keeps the import from happening again, so a
-// clientId removed later does not come back from a stale meta.dat.
+// clientId removed later does not come back from a stale meta.dat. The cursors canal's servers
+// left in ZooKeeper are in Sluice's layout already; adoptCanalCursors turns their positions
+// into points to resume from.
 import { readFile } from "node:fs/promises";
 import type { Logger } from "../../common/log.js";
 import { parseCanalMetaFile } from "../meta/canal-meta-file.js";
@@ -66,11 +68,10 @@ export async function importCanalCursors(o: CanalImportOptions): Promise<void> {
   await o.store.saveImportRecord(o.destination, { from: o.file, at: Date.now(), clients: imported });
 }
 
+type CanalCursor = NonNullable<ReturnType<typeof parseCanalMetaFile>[number]["cursor"]>;
+
 /** canal's cursor as Sluice's: resume at its transaction's start, with everything through it acked. */
-async function toCursor(
-  o: CanalImportOptions,
-  c: NonNullable<ReturnType<typeof parseCanalMetaFile>[number]["cursor"]>,
-): Promise<Cursor> {
+async function toCursor(o: CanalImportOptions, c: CanalCursor): Promise<Cursor> {
   const found = await findCanalResume(o.source, { file: c.journalName, position: c.position });
   if (found) return { ...found, serverId: c.serverId };
   // Not on the source (purged) or not an event's start: kept as canal had it; if the source
@@ -83,4 +84,38 @@ async function toCursor(
     resume: { file: c.journalName, position: c.position, gtid: c.gtid, timestamp: c.timestamp },
     serverId: c.serverId,
   };
+}
+
+/**
+ * Cursors canal's own servers left in ZooKeeper (canal's HA mode), rewritten as Sluice's
+ * before the destination reads them: canal's position is the last event the client acked,
+ * often inside a transaction, where no reading can start. Cursors Sluice wrote are left alone.
+ */
+export async function adoptCanalCursors(o: {
+  destination: string;
+  source: SourceConfig;
+  store: CursorStore;
+  logger: Logger;
+}): Promise<void> {
+  for (const c of await o.store.load(o.destination)) {
+    if (!c.writtenByCanal || !c.cursor) continue;
+    const at = c.cursor.resume;
+    const found = await findCanalResume(o.source, at);
+    if (!found) {
+      o.logger.warn("canal's cursor left as it is: no event of the source's binlog starts there", {
+        clientId: c.clientId,
+        canal: `${at.file}:${at.position}`,
+      });
+      continue;
+    }
+    await o.store.saveCursor(o.destination, c.clientId, { ...found, serverId: c.cursor.serverId });
+    o.logger.info("took over canal's cursor", {
+      clientId: c.clientId,
+      canal: `${at.file}:${at.position}`,
+      resume: `${found.resume.file}:${found.resume.position}`,
+      ...(found.ackedThrough
+        ? { ackedThrough: `${found.ackedThrough.file}:${found.ackedThrough.position}` }
+        : {}),
+    });
+  }
 }

@@ -67,8 +67,8 @@ export function fromCanalPosition(text: string): Cursor {
     throw new Error('cursor lacks "postion.journalName" / "postion.position"');
   }
   const through = json.sluice?.ackedThrough;
-  // A canal-written cursor with included=true means the event at `position` was consumed;
-  // canal resumes from the transaction start before it, as sluice does from `resume`.
+  // A cursor canal's server wrote holds the position of the last acked event, not a point to
+  // resume from: destination/canal-import.ts (adoptCanalCursors) rewrites it before use.
   return {
     resume: { file: p.journalName, position: p.position, gtid: p.gtid ?? "", timestamp: p.timestamp ?? 0 },
     ...(through ? { ackedThrough: { file: through.journalName, position: through.position } } : {}),
@@ -83,5 +83,14 @@ export function epochOfCanalPosition(text: string): bigint {
     return e ? BigInt(e) : 0n;
   } catch {
     return 0n;
+  }
+}
+
+/** True when canal's own server wrote the cursor (Sluice always adds its "sluice" object). */
+export function writtenByCanal(text: string): boolean {
+  try {
+    return (JSON.parse(text) as Partial<CanalLogPosition>).sluice === undefined;
+  } catch {
+    return false;
   }
 }

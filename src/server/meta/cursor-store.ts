@@ -7,6 +7,11 @@ export interface StoredClient {
   clientId: string;
   cursor: Cursor | undefined;
   filter: string | undefined;
+  /**
+   * The cursor was written by canal's own server, not by Sluice: its position is the last
+   * event the client acked, not yet a point to resume from (destination/canal-import.ts).
+   */
+  writtenByCanal?: boolean;
 }
 
 /** An event an operator chose to pass over (AdminService.SkipEvent): kept so that every later reader passes over it too. */

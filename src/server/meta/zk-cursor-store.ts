@@ -9,7 +9,12 @@
 import { type ZkClient, ZkError } from "../../common/zk/client.js";
 import type { ZkPaths } from "../../common/zk/paths.js";
 import type { Cursor } from "../store/positions.js";
-import { epochOfCanalPosition, fromCanalPosition, toCanalPosition } from "./canal-position.js";
+import {
+  epochOfCanalPosition,
+  fromCanalPosition,
+  toCanalPosition,
+  writtenByCanal,
+} from "./canal-position.js";
 import {
   type CursorImportRecord,
   type CursorStore,
@@ -63,6 +68,7 @@ export class ZkCursorStore implements CursorStore {
         clientId,
         cursor,
         filter: await this.#read(this.paths.clientFilter(destination, clientId)),
+        ...(cursor && writtenByCanal(cursorText as string) ? { writtenByCanal: true } : {}),
       });
     }
     return clients;

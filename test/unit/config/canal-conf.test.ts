@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import {
   ConfigError,
+  describeConfig,
   loadServerConfig,
   SERVER_HELP,
   type ServerConfig,
@@ -132,6 +133,8 @@ test("canal-ha's server config: ZooKeeper, listen address, metrics port, destina
   assert.equal(config.port, 11113, "canal.port is not Sluice's port");
   assert.equal(config.metrics.port, 11112);
   assert.equal(config.canalConf, join(root, dir));
+  assert.match(describeConfig(config), new RegExp(`canal conf directory ${join(root, dir)}`));
+  assert.doesNotMatch(describeConfig(config), /password|canal:canal/);
   assert.deepEqual(config.destinations, [
     {
       name: "example",
