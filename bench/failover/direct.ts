@@ -1,6 +1,9 @@
-// bench/failover: how long a consumer waits when the runner of its destination goes.
+// bench/failover --direct: how long a consumer waits when the runner of its destination goes,
+// talking to the servers directly (no gateway, no load balancer): the server side of a
+// takeover alone. The cluster bench (cluster-bench.ts, the default) measures what consumers
+// see through gateways and haproxy.
 //
-//   node dist/bench/failover/run.js [--rounds N] [--session-timeout MS] [--regrab-delay MS]
+//   node dist/bench/failover/run.js --direct [--rounds N] [--session-timeout MS] [--regrab-delay MS]
 //                                   [--servers N] [--crash-restart-delay MS] [--json FILE] [--keep]
 //
 // Starts a private MariaDB, a 3-node ZooKeeper ensemble (test harness, loopback only) and
@@ -10,8 +13,6 @@
 //   graceful  SIGTERM the runner (it releases its running node) → the first batch the consumer
 //             gets from another server; the stopped server is started again to stand by.
 //   crash     SIGKILL the runner and start it again at once, or --crash-restart-delay MS later
-//             (to stand by, or, as the previous owner, to take its destination back at once
-//             when its old session expires: canal's rule; a standby waits the regrab delay)
 //             → the first batch the consumer gets after the killed process is gone, from
 //             whichever server runs the destination then.
 // Prints every value, the median and the worst for each case, with the session timeout and
@@ -42,17 +43,16 @@ const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const ROWS_PER_TX = 20;
 const TX_EVERY_MS = 50;
 
-const { values: args } = parseArgs({
-  options: {
-    rounds: { type: "string", default: "10" },
-    "session-timeout": { type: "string", default: "2000" },
-    "regrab-delay": { type: "string", default: "200" },
-    "crash-restart-delay": { type: "string", default: "0" },
-    servers: { type: "string", default: "2" },
-    json: { type: "string" },
-    keep: { type: "boolean", default: false },
-  },
-});
+const OPTIONS = {
+  rounds: { type: "string", default: "10" },
+  "session-timeout": { type: "string", default: "2000" },
+  "regrab-delay": { type: "string", default: "200" },
+  "crash-restart-delay": { type: "string", default: "0" },
+  servers: { type: "string", default: "2" },
+  json: { type: "string" },
+  keep: { type: "boolean", default: false },
+} as const;
+let args = parseArgs({ args: [], options: OPTIONS }).values;
 function count(name: string, value: string | undefined, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) {
@@ -61,11 +61,22 @@ function count(name: string, value: string | undefined, min: number): number {
   }
   return n;
 }
-const ROUNDS = count("rounds", args.rounds, 1);
-const SESSION_TIMEOUT_MS = count("session-timeout", args["session-timeout"], 400);
-const REGRAB_DELAY_MS = count("regrab-delay", args["regrab-delay"], 0);
-const SERVERS = count("servers", args.servers, 2);
-const CRASH_RESTART_DELAY_MS = count("crash-restart-delay", args["crash-restart-delay"], 0);
+let ROUNDS = 0;
+let SESSION_TIMEOUT_MS = 0;
+let REGRAB_DELAY_MS = 0;
+let SERVERS = 0;
+let CRASH_RESTART_DELAY_MS = 0;
+
+/** Runs the direct bench with its command-line options (`--direct` already taken off). */
+export async function runDirectBench(argv: string[]): Promise<void> {
+  args = parseArgs({ args: argv, options: OPTIONS, strict: true }).values;
+  ROUNDS = count("rounds", args.rounds, 1);
+  SESSION_TIMEOUT_MS = count("session-timeout", args["session-timeout"], 400);
+  REGRAB_DELAY_MS = count("regrab-delay", args["regrab-delay"], 0);
+  SERVERS = count("servers", args.servers, 2);
+  CRASH_RESTART_DELAY_MS = count("crash-restart-delay", args["crash-restart-delay"], 0);
+  await main();
+}
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -373,11 +384,3 @@ async function main(): Promise<void> {
     else removeDir(dir);
   }
 }
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench/failover: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
