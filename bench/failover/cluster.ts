@@ -4,8 +4,6 @@
 // spawnManaged: killed with it, whatever happens), logging with timestamps into `dir`.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ZkClient } from "../../src/common/zk/client.js";
-import { ZkPaths } from "../../src/common/zk/paths.js";
 import { type MariaDB, startMariaDB } from "../../test/harness/mariadb.js";
 import { freePort, type ManagedProcess, spawnManaged, waitFor } from "../../test/harness/processes.js";
 import { SLUICE_MAIN } from "../../test/harness/sluice-server.js";
@@ -76,12 +74,23 @@ export class Service {
   }
 }
 
+/** One AdminService call as HTTP/JSON, with a short deadline (the target may be frozen). */
+async function admin(s: Service, method: string, body: object): Promise<unknown> {
+  const res = await fetch(`http://${s.address}/sluice.v1.AdminService/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(2000),
+  });
+  if (!res.ok) throw new Error(`${s.name} ${method}: HTTP ${res.status}`);
+  return res.json();
+}
+
 export class Cluster {
   private constructor(
     readonly opts: ClusterOptions,
     readonly db: MariaDB,
     readonly zk: ZooKeeper,
-    private zkc: ZkClient,
     readonly servers: Service[],
     readonly gateways: Service[],
     readonly haproxy: Haproxy,
@@ -94,7 +103,6 @@ export class Cluster {
   static async start(opts: ClusterOptions, log: (line: string) => void): Promise<Cluster> {
     const [db, zk] = await Promise.all([startMariaDB(), startZooKeeperEnsemble(3)]);
     const started: Service[] = [];
-    let zkc: ZkClient | undefined;
     try {
       log(`# MariaDB on 127.0.0.1:${db.port}; ZooKeeper ensemble ${zk.connectString}`);
       await db.query("CREATE DATABASE fo; CREATE TABLE fo.t (id INT PRIMARY KEY, pad VARCHAR(40))");
@@ -143,7 +151,6 @@ export class Cluster {
         started.push(s);
         await s.start();
       }
-      zkc = await ZkClient.connect(zk.connectString);
       const haproxy = await startHaproxy(opts.dir, {
         port: await freePort(),
         backends: gateways.map((g) => ({ name: g.name, port: g.port })),
@@ -153,11 +160,10 @@ export class Cluster {
         shutdownSessions: opts.shutdownSessions,
         statsSocket: join(opts.dir, "haproxy.sock"),
       });
-      const cluster = new Cluster(opts, db, zk, zkc, servers, gateways, haproxy);
+      const cluster = new Cluster(opts, db, zk, servers, gateways, haproxy);
       await cluster.runner(60_000);
       return cluster;
     } catch (err) {
-      zkc?.close();
       for (const s of started) {
         s.process?.resume();
         await s.process?.stop().catch(() => {});
@@ -168,43 +174,41 @@ export class Cluster {
   }
 
   /**
-   * The bench's own ZooKeeper client, made again if its session ended or it has not been
-   * connected for 10 s (it must not depend on the faults it injects into the ensemble).
+   * The server running the destination now (waits through an election): the one whose
+   * ListDestinations names it. The bench asks the servers rather than ZooKeeper: a client of
+   * its own would live through the ZooKeeper faults it injects (and the binding's fresh
+   * connections can take over 15 s after a leader restart), which is not what it measures.
    */
-  async #client(): Promise<ZkClient> {
-    if (this.zkc.state === "connected") this.#zkcDownSince = undefined;
-    else this.#zkcDownSince ??= Date.now();
-    if (this.zkc.state === "closed" || Date.now() - (this.#zkcDownSince ?? Date.now()) > 10_000) {
-      this.zkc.close();
-      this.zkc = await ZkClient.connect(this.zk.connectString);
-      this.#zkcDownSince = undefined;
-    }
-    return this.zkc;
-  }
-  #zkcDownSince?: number;
-
-  /** The server running the destination now (waits through an election). */
   async runner(timeoutMs = 30_000): Promise<Service> {
-    const path = new ZkPaths().destinationRunning(DESTINATION);
     return waitFor(
       "a running server",
       async () => {
-        const { data } = await (await this.#client()).get(path);
-        const address = (JSON.parse(data.toString("utf8")) as { address: string }).address;
-        return this.servers.find((s) => s.address === address && s.alive);
+        for (const s of this.servers) {
+          if (!s.alive) continue;
+          const body = (await admin(s, "ListDestinations", {}).catch(() => undefined)) as
+            | { destinations?: { name: string }[] }
+            | undefined;
+          if (body?.destinations?.some((d) => d.name === DESTINATION)) return s;
+        }
+        return undefined;
       },
       { timeoutMs, intervalMs: 50 },
     );
   }
 
-  /** The gateway whose ZooKeeper session holds clientId (undefined while nobody holds it). */
+  /** The gateway holding clientId, as a gateway's AdminService tells (undefined: none). */
   async holder(clientId: string): Promise<Service | undefined> {
-    const { data } = await (await this.#client())
-      .get(new ZkPaths().clientRunning(DESTINATION, clientId))
-      .catch(() => ({ data: undefined }));
-    if (!data) return undefined;
-    const gateway = (JSON.parse(data.toString("utf8")) as { gateway?: string }).gateway;
-    return this.gateways.find((g) => g.address === gateway);
+    for (const g of this.gateways) {
+      if (!g.alive) continue;
+      const body = (await admin(g, "GetDestination", { destination: DESTINATION }).catch(() => undefined)) as
+        | { destination?: { clients?: { clientId: string; holder?: string }[] } }
+        | undefined;
+      const clients = body?.destination?.clients;
+      if (!clients) continue;
+      const via = /via (\S+)$/.exec(clients.find((c) => c.clientId === clientId)?.holder ?? "")?.[1];
+      return this.gateways.find((x) => x.address === via);
+    }
+    return undefined;
   }
 
   /**
@@ -227,13 +231,10 @@ export class Cluster {
       () => undefined,
       (err: Error) => err.message,
     );
-    return noRunner
-      ? `no running server (${noRunner}; the bench's ZooKeeper client is ${this.zkc.state})`
-      : undefined;
+    return noRunner ? `no running server (${noRunner})` : undefined;
   }
 
   async stop(): Promise<void> {
-    this.zkc.close();
     await this.haproxy.stop().catch(() => {});
     for (const s of [...this.gateways, ...this.servers]) {
       s.process?.resume(); // a frozen process cannot act on SIGTERM
