@@ -56,24 +56,11 @@ interface RunState {
 }
 
 async function run(opts: BenchOptions, state: RunState): Promise<boolean> {
-  const { dir } = state;
   const kinds = FAULTS.filter((f) => opts.faults.includes(f.name));
-  log(
-    `# bench/failover: ${opts.rounds} round(s) of ${kinds.map((k) => k.name).join(", ")}; ` +
-      `3 servers (session timeout ${opts.sessionTimeoutMs} ms, regrab delay ${opts.regrabDelayMs} ms), ` +
-      `2 gateways (ZooKeeper session timeout ${opts.gatewaySessionTimeoutMs} ms) behind haproxy ` +
-      `(check every ${opts.checkIntervalMs} ms, down after 2 failures, ` +
-      `${opts.shutdownSessions ? "on-marked-down shutdown-sessions" : "connections kept when marked down"}), ` +
-      `3-node ZooKeeper (tickTime 200 ms); ${opts.rowsPerSecond} rows/s in ${opts.txRows}-row transactions; ` +
-      `A streams (TypeScript client, ${opts.streamTransport}), B calls Get/Ack as HTTP/JSON ` +
-      `(Get wait ${opts.getWaitMs} ms, call timeout ${opts.callTimeoutMs} ms); ` +
-      `${cpus().length} cores, load average ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(" ")}`,
-  );
+  log(header(opts, kinds));
   const cluster = await Cluster.start(
     {
-      dir,
+      dir: state.dir,
       servers: 3,
       gateways: 2,
       sessionTimeoutMs: opts.sessionTimeoutMs,
@@ -86,6 +73,86 @@ async function run(opts: BenchOptions, state: RunState): Promise<boolean> {
     log,
   );
   state.cluster = cluster;
+  const consumers = makeConsumers(cluster, opts, state.dir);
+  state.consumers = consumers;
+  for (const c of consumers) c.start();
+  // A new clientId starts at the head: both subscribe before the first row is written.
+  await waitFor(
+    "both consumers to subscribe",
+    async () => (consumers.every((c) => c.ledger.subscriptions > 0) ? true : undefined),
+    { timeoutMs: 60_000, failIf: () => consumers.find((c) => c.failure)?.failure },
+  );
+  const writer = new Writer(cluster.db, opts.rowsPerSecond, opts.txRows);
+  state.writer = writer;
+  for (const c of consumers) await c.deliveredAfter(0, 60_000, "at all");
+
+  const random = prng(opts.seed);
+  let n = 0;
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const kind of kinds) {
+      n++;
+      await steady(cluster, consumers, writer);
+      const rec = await runFault(kind, { cluster, consumers, writer, round, random, opts });
+      state.records.push(rec);
+      log(faultLine(n, opts.rounds * kinds.length, rec));
+    }
+  }
+
+  const { committed, checks } = await checkExact(cluster, consumers, writer);
+  state.consumers = [];
+  log("");
+  for (const line of resultTable(state.records, kinds, opts)) log(line);
+  log("");
+  for (const { consumer: c, problem } of checks) {
+    const l = c.ledger;
+    log(
+      `consumer ${c.name}: ${problem ? `NOT EXACT: ${problem}` : `acked exactly the ${committed} committed rows, in order`}; ` +
+        `${l.redelivered} rows delivered again (unacked when a fault hit), ${l.subscriptions} subscriptions, ${l.errors.length} errors seen`,
+    );
+  }
+  log(
+    `writer: ${committed} rows in ${writer.commits.length} transactions, ${writer.failures.length} failed tries; ` +
+      `load average after ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")}`,
+  );
+  if (opts.json) {
+    const exact = checks.map((c) => ({
+      consumer: c.consumer.name,
+      exact: !c.problem,
+      problem: c.problem,
+      redelivered: c.consumer.ledger.redelivered,
+    }));
+    const report = {
+      options: opts,
+      cores: cpus().length,
+      faults: state.records,
+      rows: committed,
+      checks: exact,
+    };
+    writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  return checks.every((c) => !c.problem);
+}
+
+function header(opts: BenchOptions, kinds: FaultKind[]): string {
+  return (
+    `# bench/failover: ${opts.rounds} round(s) of ${kinds.map((k) => k.name).join(", ")}; ` +
+    `3 servers (session timeout ${opts.sessionTimeoutMs} ms, regrab delay ${opts.regrabDelayMs} ms), ` +
+    `2 gateways (ZooKeeper session timeout ${opts.gatewaySessionTimeoutMs} ms) behind haproxy ` +
+    `(check every ${opts.checkIntervalMs} ms, down after 2 failures, ` +
+    `${opts.shutdownSessions ? "on-marked-down shutdown-sessions" : "connections kept when marked down"}), ` +
+    `3-node ZooKeeper (tickTime 200 ms); ${opts.rowsPerSecond} rows/s in ${opts.txRows}-row transactions; ` +
+    `A streams (TypeScript client, ${opts.streamTransport}), B calls Get/Ack as HTTP/JSON ` +
+    `(Get wait ${opts.getWaitMs} ms, call timeout ${opts.callTimeoutMs} ms); ` +
+    `${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`
+  );
+}
+
+/** Consumer A (streams) and B (unary calls), child processes going through haproxy. */
+function makeConsumers(cluster: Cluster, opts: BenchOptions, dir: string): Consumer[] {
   const common = ["--url", cluster.url, "--filter", "fo\\.t", "--batch-size", String(opts.batchSize)];
   const a = new Consumer(
     "A",
@@ -111,36 +178,21 @@ async function run(opts: BenchOptions, state: RunState): Promise<boolean> {
     ],
     join(dir, "consumer-B.log"),
   );
-  const consumers = [a, b];
-  state.consumers = consumers;
-  for (const c of consumers) c.start();
-  // A new clientId starts at the head: both subscribe before the first row is written.
-  await waitFor(
-    "both consumers to subscribe",
-    async () => (consumers.every((c) => c.ledger.subscriptions > 0) ? true : undefined),
-    { timeoutMs: 60_000, failIf: () => consumers.find((c) => c.failure)?.failure },
-  );
-  const writer = new Writer(cluster.db, opts.rowsPerSecond, opts.txRows);
-  state.writer = writer;
-  for (const c of consumers) await c.deliveredAfter(0, 60_000, "at all");
+  return [a, b];
+}
 
-  const random = prng(opts.seed);
-  let n = 0;
-  for (let round = 0; round < opts.rounds; round++) {
-    for (const kind of kinds) {
-      n++;
-      await steady(cluster, consumers, writer);
-      const rec = await runFault(kind, { cluster, consumers, writer, round, random, opts });
-      state.records.push(rec);
-      log(faultLine(n, opts.rounds * kinds.length, rec));
-    }
-  }
-
-  // Every committed row acked by both, then the check.
+/**
+ * Stops the writer, waits until both consumers acked every committed row, stops them, and
+ * checks each one's acked rows against the committed ones.
+ */
+async function checkExact(
+  cluster: Cluster,
+  consumers: Consumer[],
+  writer: Writer,
+): Promise<{ committed: number; checks: { consumer: Consumer; problem: string | undefined }[] }> {
   await writer.stop();
-  const committed = (await cluster.db.query<{ id: number }[]>("SELECT id FROM fo.t ORDER BY id")).map((r) =>
-    Number(r.id),
-  );
+  const rows = await cluster.db.query<{ id: number }[]>("SELECT id FROM fo.t ORDER BY id");
+  const committed = rows.map((r) => Number(r.id));
   for (const c of consumers) {
     await waitFor(
       `consumer ${c.name} to ack all ${committed.length} rows`,
@@ -150,34 +202,11 @@ async function run(opts: BenchOptions, state: RunState): Promise<boolean> {
   }
   await sleep(3000); // an ack of unknown fate that did not take effect shows as its rows again
   for (const c of consumers) await c.stop();
-  state.consumers = [];
   const checks = consumers.map((c) => {
     c.ledger.settle();
     return { consumer: c, problem: c.ledger.exactly(committed) };
   });
-  log("");
-  for (const line of resultTable(state.records, kinds, opts)) log(line);
-  log("");
-  for (const { consumer: c, problem } of checks) {
-    const l = c.ledger;
-    log(
-      `consumer ${c.name}: ${problem ? `NOT EXACT: ${problem}` : `acked exactly the ${committed.length} committed rows, in order`}; ` +
-        `${l.redelivered} rows delivered again (unacked when a fault hit), ${l.subscriptions} subscriptions, ${l.errors.length} errors seen`,
-    );
-  }
-  log(
-    `writer: ${committed.length} rows in ${writer.commits.length} transactions, ${writer.failures.length} failed tries; ` +
-      `load average after ${loadavg()
-        .map((x) => x.toFixed(2))
-        .join(" ")}`,
-  );
-  if (opts.json) {
-    writeFileSync(
-      opts.json,
-      `${JSON.stringify({ options: opts, cores: cpus().length, faults: state.records, rows: committed.length, checks: checks.map((c) => ({ consumer: c.consumer.name, exact: !c.problem, problem: c.problem, redelivered: c.consumer.ledger.redelivered })) }, null, 2)}\n`,
-    );
-  }
-  return checks.every((c) => !c.problem);
+  return { committed: committed.length, checks };
 }
 
 /** Waits until the cluster is whole again and both consumers receive batches. */
