@@ -32,11 +32,18 @@ export interface MariaDB {
   readonly binlogBasename: string;
   /** mysql://repl:pass@127.0.0.1:port, the form `sluice server --source` takes. */
   readonly sourceUrl: string;
+  /** The running mariadbd (a new one after restart()). */
   readonly process: ManagedProcess;
   /** Runs SQL as root through a pooled mysql2 connection; returns rows (or the OK packet). */
   query<T = unknown>(sql: string, params?: unknown[]): Promise<T>;
   /** Runs the `mariadb` command-line client (batch mode) as root and returns its stdout. */
   cli(sql: string, extraArgs?: string[]): string;
+  /**
+   * Stops mariadbd (SIGTERM: a clean shutdown, as an operator's restart), waits `downMs`, and
+   * starts it again on the same port and datadir; resolves once it answers queries. Queries
+   * made meanwhile fail (their connections are gone); later ones use a new pool.
+   */
+  restart(opts?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -92,7 +99,7 @@ export async function startMariaDB(opts: MariaDBOptions = {}): Promise<MariaDB> 
           "GRANT REPLICATION SLAVE, BINLOG MONITOR, REPLICATION MASTER ADMIN, SELECT ON *.* TO 'sluice'@'127.0.0.1'",
         ].join(";"),
       );
-      return makeHandle({ dir, dataDir, socket, port, proc, pool, keep: opts.keepDataDir ?? false });
+      return makeHandle({ dir, dataDir, socket, port, args, proc, pool, keep: opts.keepDataDir ?? false });
     } catch (err) {
       lastError = err;
       await proc.kill();
@@ -180,11 +187,14 @@ function makeHandle(p: {
   dataDir: string;
   socket: string;
   port: number;
+  /** mariadbd's arguments, to start it again as it was. */
+  args: string[];
   proc: ManagedProcess;
   pool: mysql.Pool;
   keep: boolean;
 }): MariaDB {
   let stopped = false;
+  let { proc, pool } = p;
   return {
     host: "127.0.0.1",
     port: p.port,
@@ -196,9 +206,11 @@ function makeHandle(p: {
     socket: p.socket,
     binlogBasename: BINLOG_BASENAME,
     sourceUrl: `mysql://sluice:sluice@127.0.0.1:${p.port}`,
-    process: p.proc,
+    get process() {
+      return proc;
+    },
     async query<T>(sql: string, params?: unknown[]): Promise<T> {
-      const [rows] = await p.pool.query(sql, params);
+      const [rows] = await pool.query(sql, params);
       return rows as T;
     },
     cli(sql: string, extraArgs: string[] = []): string {
@@ -219,11 +231,27 @@ function makeHandle(p: {
       if (r.status !== 0) throw new Error(`mariadb client failed: ${r.stderr}`);
       return r.stdout;
     },
+    async restart(opts = {}) {
+      if (stopped) throw new Error("restart() after stop()");
+      await proc.stop(30_000);
+      await pool.end().catch(() => {});
+      if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+      proc = spawnManaged("mariadbd", "mariadbd", p.args, {
+        logFile: join(p.dir, "mariadbd.out"),
+        cleanupDir: p.keep ? undefined : p.dir,
+      });
+      const started = proc;
+      let exited: string | undefined;
+      started.exited.then((code) => {
+        exited = `mariadbd exited with ${code}; see ${join(p.dir, "error.log")}`;
+      });
+      pool = await connectWhenReady(p.port, { timeoutMs: 30_000, failIf: () => exited });
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
-      await p.pool.end().catch(() => {});
-      await p.proc.stop(10_000);
+      await pool.end().catch(() => {});
+      await proc.stop(10_000);
       if (!p.keep) removeDir(p.dir);
     },
   };

@@ -61,6 +61,22 @@ describe("MariaDB from the harness", () => {
   test("the command-line client prints what the server stores", () => {
     assert.equal(db.cli("SELECT item FROM shop.orders WHERE id = 1").trim(), "kettle");
   });
+
+  test("restart() stops mariadbd and starts it again on the same port, with its data", async () => {
+    const before = db.process.child.pid;
+    const logsBefore = await db.query<Array<{ Log_name: string }>>("SHOW BINARY LOGS");
+    await db.restart({ downMs: 100 });
+    assert.notEqual(db.process.child.pid, before, "a new mariadbd process");
+    assert.ok(db.process.child.exitCode === null, "the new mariadbd runs");
+    const [row] = await db.query<Array<{ item: string }>>("SELECT item FROM shop.orders WHERE id = 1");
+    assert.equal(row?.item, "kettle");
+    await db.query("INSERT INTO shop.orders VALUES (2, 'teapot')");
+    const logsAfter = await db.query<Array<{ Log_name: string }>>("SHOW BINARY LOGS");
+    assert.ok(logsAfter.length > logsBefore.length, "a restart starts a new binlog file");
+    const mysql = (await import("mysql2/promise")).default;
+    const conn = await mysql.createConnection({ host: db.host, port: db.port, user: "root" });
+    await conn.end(); // the same port answers
+  });
 });
 
 describe("ZooKeeper from the harness", () => {
