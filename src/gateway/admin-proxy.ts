@@ -2,11 +2,11 @@
 // the gateway adds who holds each clientId (from ZooKeeper) and lists the destinations that
 // have no runner right now.
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { invalidArgument } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
 import { ZkError } from "../common/zk/client.js";
 import type { ZkPaths } from "../common/zk/paths.js";
 import type { AdminService, DestinationStatus } from "../gen/sluice/v1/admin_service_pb.js";
+import { invalidArgument } from "../protocol/index.js";
 import type { ClientHolds } from "./holds.js";
 import type { Relay } from "./relay.js";
 import type { GatewayZk } from "./zk-session.js";

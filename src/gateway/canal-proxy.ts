@@ -3,10 +3,10 @@
 // hold's epoch. Subscribe takes a lease hold; Stream takes a hold for as long as it is open.
 // What happens on failover is in docs/gateway.md.
 import { createContextKey, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { abortError, linkSignals } from "../common/http/calls.js";
-import { invalidArgument, unavailable } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
 import type { CanalService, StreamRequest, StreamResponse } from "../gen/sluice/v1/canal_service_pb.js";
+import { invalidArgument, unavailable } from "../protocol/index.js";
+import { abortError, linkSignals } from "../protocol/server/call-guard.js";
 import { type ClientHolds, type Hold, tokenEpoch } from "./holds.js";
 import { type Relay, upstreamError } from "./relay.js";
 

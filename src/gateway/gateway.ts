@@ -4,7 +4,6 @@
 // gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz and /readyz.
 import { setMaxListeners } from "node:events";
 import { createContextValues } from "@connectrpc/connect";
-import { type ConnectServer, type HttpRequest, startConnectServer } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
 import {
   clientTraceContext,
@@ -17,9 +16,10 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
+import { H2Pool } from "../protocol/h2/pool.js";
+import { type ConnectServer, type HttpRequest, startConnectServer } from "../protocol/index.js";
 import { createAdminProxy } from "./admin-proxy.js";
 import { createCanalProxy, peerKey } from "./canal-proxy.js";
-import { H2Pool } from "./h2/pool.js";
 import { createHealthService } from "./health.js";
 import { ClientHolds } from "./holds.js";
 import { GatewayMetrics } from "./metrics.js";

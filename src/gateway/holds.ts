@@ -12,11 +12,12 @@
 //   idle time. Renewals reach the owner as watch events, so no clocks are compared.
 // A gateway that dies takes its nodes with it (ZooKeeper ends its session): its clients then
 // get "session lost, subscribe again".
-import { abortError } from "../common/http/calls.js";
-import { alreadyExists, failedPrecondition } from "../common/http/index.js";
+
 import type { Logger } from "../common/log.js";
 import { ZkError, type ZkStat, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import type { ZkPaths } from "../common/zk/paths.js";
+import { alreadyExists, failedPrecondition } from "../protocol/index.js";
+import { abortError } from "../protocol/server/call-guard.js";
 import type { GatewayZk } from "./zk-session.js";
 
 export type HoldKind = "stream" | "lease";

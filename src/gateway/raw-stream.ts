@@ -8,18 +8,14 @@
 import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
-import { readGrpcRequest } from "../common/http/grpc-request.js";
-import {
-  CLIENT_EPOCH_HEADER,
-  type HttpRequest,
-  type HttpResponse,
-  RETRY_AFTER_MS,
-  unavailable,
-} from "../common/http/index.js";
-import { parseGrpcTimeout } from "../common/http/timeout.js";
 import type { Logger } from "../common/log.js";
+import { CLIENT_EPOCH_HEADER } from "../contracts/client-epoch.js";
 import { StreamRequestSchema, StreamResponseSchema } from "../gen/sluice/v1/canal_service_pb.js";
+import { parseGrpcTimeout } from "../protocol/deadline.js";
+import { encodeFrame, FrameReader } from "../protocol/frame.js";
+import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
+import { readGrpcRequest } from "../protocol/server/request-body.js";
+import { errorFromGrpcStatus, grpcStatusCode, grpcStatusFields } from "../protocol/wire-errors.js";
 import { checkNames, takeStreamHold } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -112,10 +108,7 @@ export function createRawStreamHandler(
       endCode = err ? err.code : 0;
       ended.abort(err);
       if (res.writableEnded || res.stream.destroyed) return;
-      const trailers: Record<string, string> = { "grpc-status": String(err ? err.code : 0) };
-      if (err) trailers["grpc-message"] = encodeGrpcMessage(err.rawMessage);
-      const retry = err?.metadata.get(RETRY_AFTER_MS);
-      if (retry) trailers[RETRY_AFTER_MS] = retry;
+      const trailers = grpcStatusFields(err);
       if (!res.headersSent) {
         res.writeHead(200, { "content-type": "application/grpc+proto", ...trailers });
         res.end();
@@ -196,15 +189,11 @@ export function createRawStreamHandler(
       ended.signal.addEventListener("abort", () => up.close(http2.constants.NGHTTP2_CANCEL), { once: true });
       up.end(body);
       await new Promise<void>((resolve) => {
-        let head: Buffer | undefined = Buffer.alloc(0); // until the first message is rewritten
-        let status: { code: string; message: string; retry?: string } | undefined;
+        // Until the first message is rewritten: its bytes so far.
+        let head: FrameReader | undefined = new FrameReader();
+        let status: http2.IncomingHttpHeaders | undefined;
         const statusOf = (hs: http2.IncomingHttpHeaders) => {
-          const code = hs["grpc-status"];
-          if (typeof code === "string") {
-            status = { code, message: String(hs["grpc-message"] ?? "") };
-            const retry = hs[RETRY_AFTER_MS];
-            if (typeof retry === "string") status.retry = retry;
-          }
+          if (grpcStatusCode(hs) !== undefined) status = hs;
         };
         up.on("response", (hs) => {
           statusOf(hs);
@@ -215,20 +204,16 @@ export function createRawStreamHandler(
         up.on("data", (chunk: Buffer) => {
           if (finished) return;
           if (head !== undefined) {
-            head = Buffer.concat([head, chunk]);
-            if (head.length < 5) return;
-            const n = head.readUInt32BE(1);
-            if (head.length < 5 + n) return;
-            const first = fromBinary(StreamResponseSchema, head.subarray(5, 5 + n));
+            head.push(chunk);
+            const frame = head.next();
+            if (frame === undefined) return;
+            const first = fromBinary(StreamResponseSchema, frame.message);
             if (first.message.case === "subscribed") {
               first.message.value.session = h.token;
               first.message.value.epoch = h.epoch;
             }
             const bytes = toBinary(StreamResponseSchema, create(StreamResponseSchema, first));
-            const frame = Buffer.alloc(5 + bytes.length);
-            frame.writeUInt32BE(bytes.length, 1);
-            frame.set(bytes, 5);
-            chunk = Buffer.concat([frame, head.subarray(5 + n)]);
+            chunk = Buffer.concat([encodeFrame(bytes, frame.flags), head.rest()]);
             head = undefined;
           }
           if (!res.write(chunk)) {
@@ -240,12 +225,8 @@ export function createRawStreamHandler(
           if (ended.signal.aborted) {
             // finish() already ran (failover, hold lost, deadline) or the client went away.
           } else if (status) {
-            const code = Number(status.code);
-            if (code === 0) finish();
-            else {
-              const metadata = status.retry ? { [RETRY_AFTER_MS]: status.retry } : undefined;
-              finish(new ConnectError(decodeGrpcMessage(status.message), code as Code, metadata));
-            }
+            const error = errorFromGrpcStatus(status);
+            finish(error === undefined ? undefined : relayError(error));
           } else {
             finish(broken(`the stream was reset (code ${up.rstCode})`));
           }

@@ -14,23 +14,10 @@
 import type * as http2 from "node:http2";
 import { type DescMessage, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import type { Tracer } from "@opentelemetry/api";
-import { CallCancel } from "../common/call-cancel.js";
-import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
-import { readGrpcRequest, readRequestBody } from "../common/http/grpc-request.js";
-import {
-  CLIENT_EPOCH_HEADER,
-  type HttpRequest,
-  type HttpResponse,
-  RETRY_AFTER_MS,
-  relayError,
-  unavailable,
-} from "../common/http/index.js";
-import { parseGrpcTimeout } from "../common/http/timeout.js";
 import type { Logger } from "../common/log.js";
 import { relayedCallSpan } from "../common/telemetry/rpc-spans.js";
+import { CLIENT_EPOCH_HEADER } from "../contracts/client-epoch.js";
 import {
   AckRequestSchema,
   AckResponseSchema,
@@ -39,9 +26,17 @@ import {
   RollbackRequestSchema,
   RollbackResponseSchema,
 } from "../gen/sluice/v1/canal_service_pb.js";
+import type { CallCancel } from "../protocol/call-cancel.js";
+import { parseGrpcTimeout } from "../protocol/deadline.js";
+import { encodeFrame, singleMessage } from "../protocol/frame.js";
+import { decodeGrpcMessage } from "../protocol/grpc-message.js";
+import { type H2Answer, type H2Connection, H2RequestError } from "../protocol/h2/connection.js";
+import type { H2Pool } from "../protocol/h2/pool.js";
+import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
+import { watchCall } from "../protocol/server/call-guard.js";
+import { readGrpcRequest, readRequestBody } from "../protocol/server/request-body.js";
+import { connectUnaryError, errorFromGrpcStatus, grpcStatusFields } from "../protocol/wire-errors.js";
 import { checkNames } from "./canal-proxy.js";
-import { type H2Answer, type H2Connection, H2RequestError } from "./h2/connection.js";
-import type { H2Pool } from "./h2/pool.js";
 import type { ClientHolds } from "./holds.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { RELAY_HEADER, TRACE_HEADERS } from "./raw-stream.js";
@@ -102,24 +97,6 @@ export function createRawUnaryHandler(
     return true;
   };
 
-  /** Ends the call when the caller goes away (or its deadline passes) before the answer. */
-  function watch(res: HttpResponse, timeoutMs: number | undefined): { gone: CallCancel; done: () => void } {
-    // Not an AbortController: one per call would fill the old generation (call-cancel.ts).
-    const gone = new CallCancel();
-    // After a whole answer, "close" is the normal end: no error (and its stack trace) to build.
-    res.once("close", () => {
-      if (!res.writableFinished) gone.abort(new ConnectError("the client went away", Code.Canceled));
-    });
-    const deadline =
-      timeoutMs === undefined
-        ? undefined
-        : setTimeout(
-            () => gone.abort(new ConnectError("the deadline passed", Code.DeadlineExceeded)),
-            timeoutMs,
-          );
-    return { gone, done: () => clearTimeout(deadline) };
-  }
-
   /** A gRPC call: request and answer relayed as they are. Resolves with the call's status code. */
   async function relayGrpc(
     schema: DescMessage,
@@ -128,7 +105,7 @@ export function createRawUnaryHandler(
   ): Promise<number> {
     const grpcTimeout = req.headers["grpc-timeout"];
     const timeoutMs = typeof grpcTimeout === "string" ? parseGrpcTimeout(grpcTimeout) : undefined;
-    const { gone, done } = watch(res, timeoutMs);
+    const { cancel: gone, done } = watchCall(res, timeoutMs);
     try {
       const body = await readGrpcRequest(req, maxMessageBytes);
       const answer = await forward(
@@ -148,14 +125,7 @@ export function createRawUnaryHandler(
     } catch (err) {
       const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
       if (res.writableEnded || res.stream.destroyed || res.headersSent) return e.code;
-      const trailers: Record<string, string> = {
-        "content-type": "application/grpc+proto",
-        "grpc-status": String(e.code),
-        "grpc-message": encodeGrpcMessage(e.rawMessage),
-      };
-      const retry = e.metadata.get(RETRY_AFTER_MS);
-      if (retry) trailers[RETRY_AFTER_MS] = retry;
-      res.writeHead(200, trailers);
+      res.writeHead(200, { "content-type": "application/grpc+proto", ...grpcStatusFields(e) });
       res.end();
       return e.code;
     } finally {
@@ -175,7 +145,7 @@ export function createRawUnaryHandler(
     res: HttpResponse,
     timeout: string | undefined,
   ): Promise<number> {
-    const { gone, done } = watch(res, timeout === undefined ? undefined : Number(timeout));
+    const { cancel: gone, done } = watchCall(res, timeout === undefined ? undefined : Number(timeout));
     try {
       const bytes = await readRequestBody(req, maxMessageBytes);
       let msg: Addressed;
@@ -195,29 +165,25 @@ export function createRawUnaryHandler(
         }
         message = bytes;
       }
-      const body = Buffer.allocUnsafe(5 + message.length);
-      body[0] = 0;
-      body.writeUInt32BE(message.length, 1);
-      message.copy(body, 5);
+      const body = encodeFrame(message);
       const answer = await forward(req, msg, body, timeout === undefined ? undefined : `${timeout}m`, gone);
       const status = grpcStatus(answer);
       if (status !== "0") {
-        const trailer = new Headers();
-        for (const [k, v] of Object.entries(
+        const error = errorFromGrpcStatus(
           answer.headers["grpc-status"] !== undefined ? answer.headers : answer.trailers,
-        )) {
-          if (!k.startsWith(":")) trailer.set(k, v);
-        }
-        throw relayError(findTrailerError(trailer) ?? new ConnectError("no status", Code.Internal));
+        );
+        throw relayError(error ?? new ConnectError("no status", Code.Internal));
       }
-      const data = answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body);
-      if (data.length < 5 || data[0] !== 0 || data.readUInt32BE(1) !== data.length - 5) {
+      const data = singleMessage(
+        answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body),
+      );
+      if (data === undefined) {
         throw new ConnectError("the server's answer is not one uncompressed message", Code.Internal);
       }
       if (ended(res)) return Code.Canceled;
       const out = json
-        ? Buffer.from(toJsonString(method.output, fromBinary(method.output, data.subarray(5))), "utf8")
-        : data.subarray(5);
+        ? Buffer.from(toJsonString(method.output, fromBinary(method.output, data)), "utf8")
+        : data;
       res.writeHead(200, {
         "content-type": json ? "application/json" : "application/proto",
         "content-length": String(out.length),
@@ -228,15 +194,9 @@ export function createRawUnaryHandler(
     } catch (err) {
       const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
       if (ended(res) || res.headersSent) return e.code;
-      const json = errorToJsonBytes(e, {});
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        "content-length": String(json.length),
-      };
-      const retry = e.metadata.get(RETRY_AFTER_MS);
-      if (retry) headers[RETRY_AFTER_MS] = retry;
-      res.writeHead(codeToHttpStatus(e.code), headers);
-      res.end(json);
+      const answer = connectUnaryError(e);
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
       return e.code;
     } finally {
       done();

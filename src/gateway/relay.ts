@@ -7,7 +7,8 @@
 // Any other failure is the client's to see; a broken connection mid-call is unavailable
 // with the reason.
 import { type CallOptions, Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { CLIENT_EPOCH_HEADER, relayError, unavailable } from "../common/http/index.js";
+import { CLIENT_EPOCH_HEADER } from "../contracts/client-epoch.js";
+import { relayError, unavailable } from "../protocol/index.js";
 import type { Runner, RunnerTable } from "./runners.js";
 import type { Upstream, UpstreamPool } from "./upstream.js";
 

@@ -3,11 +3,12 @@
 // A destination is watched from the first call that names it; every change of its running
 // node (a new runner, none during an election) updates the table and wakes the calls that
 // wait for a runner, and tells the open streams of that destination (they end on a change).
-import type { CancelSignal } from "../common/call-cancel.js";
-import { notFound, unavailable } from "../common/http/index.js";
+
 import type { Logger } from "../common/log.js";
 import { type ZkClient, ZkError } from "../common/zk/client.js";
 import type { ZkPaths } from "../common/zk/paths.js";
+import type { CancelSignal } from "../protocol/call-cancel.js";
+import { notFound, unavailable } from "../protocol/index.js";
 import type { GatewayZk } from "./zk-session.js";
 
 export interface Runner {

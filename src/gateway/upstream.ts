@@ -8,8 +8,6 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 
-export { CLIENT_EPOCH_HEADER } from "../common/http/index.js";
-
 export interface Upstream {
   canal: Client<typeof CanalService>;
   admin: Client<typeof AdminService>;

@@ -9,13 +9,13 @@
 //   expired elsewhere; when it has expired, the server stops what it ran and joins again.
 //   With zk.balance, servers hand destinations over until each runs about its share.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type ConnectServer, startConnectServer } from "../common/http/index.js";
 import { createLogger, type Logger } from "../common/log.js";
 import { serverSpans, startTelemetry, type Telemetry, tracesRequested } from "../common/telemetry/index.js";
 import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
+import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { Balancer } from "./cluster/balancer.js";
 import { DestinationElection } from "./cluster/election.js";
 import { SessionLease } from "./cluster/session-lease.js";

@@ -16,9 +16,9 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { CanalConnector } from "../../src/clients/typescript/connector.js";
-import { CLIENT_EPOCH_HEADER, retryAfterMs } from "../../src/common/http/index.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
+import { CLIENT_EPOCH_HEADER } from "../../src/contracts/client-epoch.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import {
   ServerReflection,
@@ -26,6 +26,8 @@ import {
 } from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { encodeFrame, FrameReader } from "../../src/protocol/frame.js";
+import { retryAfterMs } from "../../src/protocol/index.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, type ManagedProcess, makeTempDir, removeDir } from "../harness/processes.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
@@ -140,8 +142,7 @@ test("curl through the gateway over HTTP/1.1 JSON: subscribe, get, ack, rollback
   // Unsubscribe ends the hold; then the stream (Connect envelope over HTTP/1.1) takes it.
   post("Unsubscribe", { destination: "example", clientId: "curl", session });
   const body = JSON.stringify({ destination: "example", clientId: "curl", batchSize: 100, window: 4 });
-  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), Buffer.from(body)]);
-  frame.writeUInt32BE(body.length, 1);
+  const frame = encodeFrame(Buffer.from(body));
   // The stream runs until curl's --max-time; the frames read before that are what we check.
   const curl = spawn(
     "curl",
@@ -164,12 +165,11 @@ test("curl through the gateway over HTTP/1.1 JSON: subscribe, get, ack, rollback
   await sleep(1500);
   await db.query("INSERT INTO shop.orders VALUES (3, 'curl')");
   await exited;
-  const raw = Buffer.concat(chunks);
+  const reader = new FrameReader();
+  reader.push(Buffer.concat(chunks));
   const messages: Record<string, unknown>[] = [];
-  for (let i = 0; i + 5 <= raw.length; ) {
-    const n = raw.readUInt32BE(i + 1);
-    messages.push(JSON.parse(raw.subarray(i + 5, i + 5 + n).toString("utf8")) as Record<string, unknown>);
-    i += 5 + n;
+  for (let f = reader.next(); f !== undefined; f = reader.next()) {
+    messages.push(JSON.parse(f.message.toString("utf8")) as Record<string, unknown>);
   }
   const subscribed = messages[0]?.subscribed as { session: string } | undefined;
   assert.ok(subscribed, JSON.stringify(messages));

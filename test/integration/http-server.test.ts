@@ -1,4 +1,4 @@
-// The shared Connect port (src/common/http): one TCP port speaks HTTP/1.1 and h2c, and on them
+// The shared Connect port (src/protocol): one TCP port speaks HTTP/1.1 and h2c, and on them
 // Connect (JSON and binary), gRPC and gRPC-Web; checked with curl, connect-es's three transports
 // and @grpc/grpc-js. Also deadlines, back-pressure, errors and graceful shutdown.
 import assert from "node:assert/strict";
@@ -32,21 +32,6 @@ import {
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import {
-  alreadyExists,
-  type ConnectServer,
-  failedPrecondition,
-  type HttpRequest,
-  type HttpResponse,
-  invalidArgument,
-  notFound,
-  permissionDenied,
-  RETRY_AFTER_MS,
-  retryAfterMs,
-  startConnectServer,
-  unauthenticated,
-  unavailable,
-} from "../../src/common/http/index.js";
-import {
   AdminService,
   GetDestinationRequestSchema,
   GetDestinationResponseSchema,
@@ -61,6 +46,22 @@ import {
   type StreamResponse,
   StreamResponseSchema,
 } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { encodeFrame, splitFrames } from "../../src/protocol/frame.js";
+import {
+  alreadyExists,
+  type ConnectServer,
+  failedPrecondition,
+  type HttpRequest,
+  type HttpResponse,
+  invalidArgument,
+  notFound,
+  permissionDenied,
+  RETRY_AFTER_MS,
+  retryAfterMs,
+  startConnectServer,
+  unauthenticated,
+  unavailable,
+} from "../../src/protocol/index.js";
 
 // ---- the tiny service --------------------------------------------------------------------------
 
@@ -235,24 +236,11 @@ interface Envelope {
 
 /** Splits a Connect/gRPC-Web streaming body into its envelopes (1 flags byte, 4 length bytes, data). */
 function parseEnvelopes(body: Buffer): Envelope[] {
-  const out: Envelope[] = [];
-  let at = 0;
-  while (at < body.length) {
-    assert.ok(at + 5 <= body.length, "truncated envelope header");
-    const flags = body[at] as number;
-    const len = body.readUInt32BE(at + 1);
-    assert.ok(at + 5 + len <= body.length, "truncated envelope");
-    out.push({ flags, data: body.subarray(at + 5, at + 5 + len) });
-    at += 5 + len;
-  }
-  return out;
+  return splitFrames(body).map((f) => ({ flags: f.flags, data: f.message }));
 }
 
 function envelope(json: string): Buffer {
-  const data = Buffer.from(json);
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(data.length, 1);
-  return Buffer.concat([head, data]);
+  return encodeFrame(Buffer.from(json));
 }
 
 async function rejection(p: Promise<unknown>): Promise<ConnectError> {

@@ -285,7 +285,7 @@ describe("canal server, standalone", () => {
 
   test("bad input gets the documented error and the server keeps serving", async () => {
     // Over Connect (HTTP/1.1) and over gRPC, whose Get, Ack and Rollback take the lean path
-    // (src/common/http/grpc-unary.ts): the same codes and messages.
+    // (src/protocol/server/grpc-unary.ts): the same codes and messages.
     const sessions = new Http2SessionManager(server.url);
     try {
       const grpc = createClient(

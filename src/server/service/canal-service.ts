@@ -1,7 +1,6 @@
 // CanalService on a server: validates requests, maps them onto destinations, and turns
 // failures into the error codes of docs/api.md.
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { cancelSignalOf } from "../../common/http/calls.js";
 import type {
   Batch as BatchMessage,
   CanalService,
@@ -11,6 +10,7 @@ import type {
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
+import { cancelSignalOf } from "../../protocol/server/call-guard.js";
 import { type Destination, DestinationError } from "../destination/destination.js";
 import type { DestinationRegistry } from "../destination/registry.js";
 import { toFlatMessage } from "../parse/flat-message.js";

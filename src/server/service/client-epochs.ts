@@ -5,7 +5,7 @@
 // given is delivered again to the new one and can never be acked by the old one.
 // Calls without the header (a client talking to the server directly) are not fenced.
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { CLIENT_EPOCH_HEADER } from "../../common/http/index.js";
+import { CLIENT_EPOCH_HEADER } from "../../contracts/client-epoch.js";
 
 export class ClientEpochs {
   readonly #highest = new Map<string, bigint>();

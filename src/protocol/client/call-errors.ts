@@ -1,5 +1,5 @@
 // What a unary call's failures on node:http and node:http2 become, the same as connect-node's
-// (grpc-unary.ts, connect-unary.ts): callers and the retry rules cannot tell the transports apart.
+// (grpc-transport.ts, connect-transport.ts): callers and the retry rules cannot tell the transports apart.
 import { constants as h2 } from "node:http2";
 import { type DescMessage, fromBinary, fromJsonString, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -23,18 +23,6 @@ export function parseJson<O extends DescMessage>(schema: O, text: string): Messa
   } catch (e) {
     throw ConnectError.from(e, Code.InvalidArgument);
   }
-}
-
-/** Node's response headers (or trailers) as fetch Headers, without HTTP/2 pseudo-headers. */
-export function webHeaders(h: Record<string, string | string[] | number | undefined>): Headers {
-  const out = new Headers();
-  for (const key of Object.keys(h)) {
-    if (key.startsWith(":")) continue;
-    const v = h[key];
-    if (Array.isArray(v)) for (const x of v) out.append(key, x);
-    else if (v !== undefined) out.set(key, String(v));
-  }
-  return out;
 }
 
 const H2_CODE_NAMES: Record<number, string> = {

@@ -4,6 +4,7 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { FRAME_HEADER_BYTES, singleMessage } from "../frame.js";
 
 type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
 
@@ -17,8 +18,8 @@ export async function readGrpcRequest(
   req: http2.Http2ServerRequest,
   maxMessageBytes: number,
 ): Promise<Buffer> {
-  const body = await readBody(req, maxMessageBytes + 5, maxMessageBytes);
-  if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
+  const body = await readBody(req, maxMessageBytes + FRAME_HEADER_BYTES, maxMessageBytes);
+  if (singleMessage(body) === undefined) {
     throw new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument);
   }
   return body;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { HTTP2_PREFACE, sniffProtocol } from "../../../src/common/http/preface.js";
+import { HTTP2_PREFACE, sniffProtocol } from "../../../src/protocol/server/preface.js";
 
 test("the preface is RFC 9113's 24 bytes", () => {
   assert.equal(HTTP2_PREFACE.length, 24);

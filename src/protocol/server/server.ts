@@ -18,12 +18,20 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type Logger, silentLogger } from "../log.js";
-import { callGuard } from "./calls.js";
-import { reencodeGrpcMessage } from "./grpc-message.js";
+import { capTimeoutHeaders, MAX_TIMER_MS } from "../deadline.js";
+import { reencodeGrpcMessage } from "../grpc-message.js";
+import { callGuard } from "./call-guard.js";
 import { createGrpcUnaryHandler, type GrpcUnaryService } from "./grpc-unary.js";
 import { sniffProtocol } from "./preface.js";
-import { capTimeoutHeaders, MAX_TIMER_MS } from "./timeout.js";
+
+/** What the server logs through: sluice's Logger fits (the protocol does not import it). */
+export interface ServerLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+const silentLogger: ServerLogger = { debug() {}, info() {}, warn() {} };
 
 export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -53,7 +61,7 @@ export interface ConnectServerOptions {
    * services without interceptors: `interceptors` do not run on these calls.
    */
   grpcUnary?: GrpcUnaryService[];
-  logger?: Logger;
+  logger?: ServerLogger;
   /** Context values for each call (e.g. the caller's address), read by handlers from ctx.values. */
   contextValues?: (req: HttpRequest) => ContextValues;
   /** Run inside Sluice's own guard (deadlines, shutdown), in order: the first is outermost. */

@@ -22,10 +22,12 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { findTrailerError, requestHeader, validateResponse } from "@connectrpc/connect/protocol-grpc";
+import { requestHeader, validateResponse } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { parseBinary, webHeaders } from "./node-call-errors.js";
-import { type Exchange, exchangeUnary, h2Exchange } from "./node-exchange.js";
+import { encodeFrame, FLAG_COMPRESSED, FrameReader } from "../frame.js";
+import { errorFromGrpcStatus, webHeaders } from "../wire-errors.js";
+import { parseBinary } from "./call-errors.js";
+import { type Exchange, exchangeUnary, h2Exchange } from "./exchange.js";
 
 export interface GrpcTransportOptions {
   baseUrl: string;
@@ -71,11 +73,7 @@ function unaryCall<I extends DescMessage, O extends DescMessage>(
   const requestHeaders: Record<string, string> = {};
   try {
     const message = isMessage(input, method.input) ? input : create(method.input, input as never);
-    const bytes = toBinary(method.input, message);
-    body = Buffer.allocUnsafe(5 + bytes.length);
-    body[0] = 0;
-    body.writeUInt32BE(bytes.length, 1);
-    body.set(bytes, 5);
+    body = encodeFrame(toBinary(method.input, message));
     const deadline = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
     requestHeader(true, deadline, header).forEach((value, key) => {
       requestHeaders[key] = value;
@@ -92,7 +90,7 @@ function unaryCall<I extends DescMessage, O extends DescMessage>(
     if (trailer === undefined) {
       throw raw.error ?? new ConnectError("protocol error: missing status", Code.Internal);
     }
-    const trailerError = findTrailerError(trailer);
+    const trailerError = errorFromGrpcStatus(trailer);
     if (trailerError !== undefined) throw trailerError;
     const message = parseSingleMessage(method.output, raw.body, trailer);
     return { stream: false, service: method.parent, method, header, message, trailer } as UnaryResponse<I, O>;
@@ -108,22 +106,22 @@ function parseSingleMessage<O extends DescMessage>(schema: O, data: Buffer, trai
       trailer.has("grpc-status") ? Code.Unimplemented : Code.Unknown,
     );
   }
-  if (data.length < 5) throw new ConnectError("protocol error: incomplete envelope", Code.Internal);
-  const flags = data[0] as number;
-  const length = data.readUInt32BE(1);
-  if (data.length < 5 + length) throw new ConnectError("protocol error: incomplete envelope", Code.Internal);
-  if (data.length > 5 + length) {
+  const reader = new FrameReader();
+  reader.push(data);
+  const frame = reader.next();
+  if (frame === undefined) throw new ConnectError("protocol error: incomplete envelope", Code.Internal);
+  if (reader.pending > 0) {
     throw new ConnectError(
       "protocol error: received extra output message for unary method",
       Code.Unimplemented,
     );
   }
-  if ((flags & 1) !== 0) {
+  if ((frame.flags & FLAG_COMPRESSED) !== 0) {
     // No grpc-accept-encoding was sent, so the server may not compress.
     throw new ConnectError(
       "protocol error: received a compressed message that was not asked for",
       Code.Internal,
     );
   }
-  return parseBinary(schema, data.subarray(5));
+  return parseBinary(schema, frame.message);
 }

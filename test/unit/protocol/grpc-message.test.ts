@@ -4,7 +4,7 @@ import {
   decodeGrpcMessage,
   encodeGrpcMessage,
   reencodeGrpcMessage,
-} from "../../../src/common/http/grpc-message.js";
+} from "../../../src/protocol/grpc-message.js";
 
 test("only bytes outside 0x20-0x7E and % are escaped", () => {
   assert.equal(encodeGrpcMessage("destination: must not be empty"), "destination: must not be empty");

@@ -6,7 +6,7 @@ import {
   formatGrpcTimeout,
   MAX_TIMER_MS,
   parseGrpcTimeout,
-} from "../../../src/common/http/timeout.js";
+} from "../../../src/protocol/deadline.js";
 
 test("grpc-timeout values parse in every unit", () => {
   assert.equal(parseGrpcTimeout("2H"), 7_200_000);

@@ -1,12 +1,12 @@
 // One HTTP request and its whole response, on node:http (HTTP/1.1) or node:http2, for the
-// TypeScript client's unary calls (connect-unary.ts, grpc-unary.ts): the deadline, the caller's
+// TypeScript client's unary calls (connect-transport.ts, grpc-transport.ts): the deadline, the caller's
 // abort and Node's errors handled once, the protocol's reading of the answer left to the caller.
 import * as http from "node:http";
 import { constants as h2 } from "node:http2";
 import * as https from "node:https";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Http2SessionManager } from "@connectrpc/connect-node";
-import { nodeError, resetError } from "./node-call-errors.js";
+import { nodeError, resetError } from "./call-errors.js";
 
 /** What came back: status, headers and trailers (as Node gives them) and the whole body. */
 export interface RawResponse {

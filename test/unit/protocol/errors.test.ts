@@ -12,7 +12,7 @@ import {
   retryAfterMs,
   unauthenticated,
   unavailable,
-} from "../../../src/common/http/errors.js";
+} from "../../../src/protocol/errors.js";
 
 test("each constructor gives the code of the design's error table", () => {
   const cases: Array<[ConnectError, Code]> = [

@@ -6,8 +6,8 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import { after, test } from "node:test";
-import { H2Connection, H2RequestError } from "../../../src/gateway/h2/connection.js";
-import { H2Pool } from "../../../src/gateway/h2/pool.js";
+import { H2Connection, H2RequestError } from "../../../src/protocol/h2/connection.js";
+import { H2Pool } from "../../../src/protocol/h2/pool.js";
 
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;
 

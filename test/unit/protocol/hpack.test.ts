@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { encodeHeaderBlock, HpackDecoder, HpackError } from "../../../src/gateway/h2/hpack.js";
+import { encodeHeaderBlock, HpackDecoder, HpackError } from "../../../src/protocol/h2/hpack.js";
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
 

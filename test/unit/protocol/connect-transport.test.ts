@@ -1,4 +1,4 @@
-// The TypeScript client's own Connect unary calls (connect-unary.ts) against connect-node's, over
+// The TypeScript client's own Connect unary calls (src/protocol/client/connect-transport.ts) against connect-node's, over
 // HTTP/1.1 and HTTP/2, binary and JSON: the same server behaviours must give the same results and
 // the same errors (code, message, metadata, details), so that callers and the retry rules cannot
 // tell them apart.
@@ -11,8 +11,8 @@ import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@buf
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { createSluiceConnectTransport } from "../../../src/clients/typescript/connect-unary.js";
 import { GetRequestSchema, GetResponseSchema } from "../../../src/gen/sluice/v1/canal_service_pb.js";
+import { createSluiceConnectTransport } from "../../../src/protocol/client/connect-transport.js";
 import { outcome } from "./unary-outcome.js";
 
 /** What the server saw of the last request. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { abortSignalOf, CallCancel } from "../../../src/common/call-cancel.js";
-import { abortError, linkSignals, raceAbort } from "../../../src/common/http/calls.js";
+import { abortSignalOf, CallCancel } from "../../../src/protocol/call-cancel.js";
+import { abortError, linkSignals, raceAbort } from "../../../src/protocol/server/call-guard.js";
 
 test("a linked signal fires with the reason of the first of its two signals", () => {
   const a = new AbortController();

@@ -16,7 +16,7 @@ import {
   type Interceptor,
   type StreamResponse,
 } from "@connectrpc/connect";
-import type { CancelSignal } from "../call-cancel.js";
+import { CallCancel, type CancelSignal } from "../call-cancel.js";
 
 /**
  * The server's shutdown signal, in every call's context values: `ctx.values.get(shutdownSignalKey)`.
@@ -165,3 +165,38 @@ function guardIterable<T>(source: AsyncIterable<T>, signals: AbortSignal[]): Asy
     },
   };
 }
+
+/** A call answered by hand (not by connect-es): its cancellation and deadline. */
+export interface WatchedCall {
+  /** Fires when the client goes away or the deadline passes, with the reason as a ConnectError. */
+  readonly cancel: CallCancel;
+  /** When the deadline passes (performance.now() ms), or undefined without one. */
+  readonly deadlineAt: number | undefined;
+  /** Stops the deadline's timer: call it when the call ended. */
+  done(): void;
+}
+
+/**
+ * Watches a call that sluice answers itself (the lean gRPC path, the gateway's relays): the
+ * cancel fires `canceled` when the client goes away before the whole answer was written, and
+ * `deadline_exceeded` after `timeoutMs`. A CallCancel, not an AbortController: one of those
+ * per call fills the old generation (../call-cancel.ts).
+ */
+export function watchCall(
+  res: { once(event: "close", fn: () => void): unknown; readonly writableFinished: boolean },
+  timeoutMs: number | undefined,
+): WatchedCall {
+  const cancel = new CallCancel();
+  // After a whole answer, "close" is the normal end: no error (and its stack trace) to build.
+  res.once("close", () => {
+    if (!res.writableFinished) cancel.abort(new ConnectError("the client went away", Code.Canceled));
+  });
+  if (timeoutMs === undefined) return { cancel, deadlineAt: undefined, done: noop };
+  const timer = setTimeout(
+    () => cancel.abort(new ConnectError("the deadline passed", Code.DeadlineExceeded)),
+    timeoutMs,
+  );
+  return { cancel, deadlineAt: performance.now() + timeoutMs, done: () => clearTimeout(timer) };
+}
+
+function noop(): void {}

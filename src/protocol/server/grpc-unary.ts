@@ -16,12 +16,13 @@ import {
   createContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
-import { abortSignalOf, CallCancel } from "../call-cancel.js";
-import { abortError, callCancelKey, raceAbort } from "./calls.js";
-import { encodeGrpcMessage } from "./grpc-message.js";
-import { readGrpcRequest } from "./grpc-request.js";
+import { abortSignalOf, type CallCancel } from "../call-cancel.js";
+import { parseGrpcTimeout } from "../deadline.js";
+import { encodeFrame } from "../frame.js";
+import { grpcStatusFields, headerRecord, webHeaders } from "../wire-errors.js";
+import { abortError, callCancelKey, raceAbort, watchCall } from "./call-guard.js";
+import { readGrpcRequest } from "./request-body.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
-import { parseGrpcTimeout } from "./timeout.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: implementations are typed by their service
 type UnaryImplementation = (request: any, context: HandlerContext) => unknown;
@@ -89,21 +90,10 @@ async function serve(
   timeoutMs: number | undefined,
   opts: { readMaxBytes: number; force: AbortSignal },
 ): Promise<void> {
-  // Not an AbortController: ctx.signal is made only if the handler reads it (../call-cancel.ts).
-  const gone = new CallCancel();
-  res.once("close", () => {
-    if (!res.writableFinished) gone.abort(new ConnectError("the client went away", Code.Canceled));
-  });
-  // One controller for the call: the client going away, the deadline; its signal is the
-  // handler's (connect-es's createHandlerContext links three for this, at ~50 µs a call).
-  const deadline =
-    timeoutMs === undefined
-      ? undefined
-      : setTimeout(
-          () => gone.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
-          timeoutMs,
-        );
-  const deadlineAt = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+  // One cancel for the call: the client going away, the deadline; ctx.signal is made from it
+  // only if the handler reads it (connect-es's createHandlerContext links three abort
+  // controllers for this, at ~50 µs a call).
+  const { cancel: gone, deadlineAt, done } = watchCall(res, timeoutMs);
   try {
     const body = (await readGrpcRequest(req, opts.readMaxBytes)).subarray(5);
     let input: unknown;
@@ -120,37 +110,28 @@ async function serve(
     const ctx = new LeanContext(
       route,
       `http://${req.authority}${req.url}`,
-      requestHeaders(req.headers),
+      webHeaders(req.headers),
       gone,
       values,
     );
-    if (deadlineAt !== undefined) ctx.timeoutMs = () => deadlineAt - Date.now();
+    if (deadlineAt !== undefined) ctx.timeoutMs = () => deadlineAt - performance.now();
     // The deadline and a forced shutdown end the call even if the handler waits on.
     const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [gone, opts.force]);
     const message = toBinary(route.method.output, create(route.method.output, output as never));
     if (res.writableEnded || res.stream.destroyed) return;
-    const frame = Buffer.allocUnsafe(5 + message.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(message.length, 1);
-    frame.set(message, 5);
-    res.writeHead(200, { ...headerObject(ctx.responseHeader), "content-type": "application/grpc+proto" });
-    res.write(frame);
-    res.addTrailers({ ...headerObject(ctx.responseTrailer), "grpc-status": "0" });
+    res.writeHead(200, { ...headerRecord(ctx.responseHeader), "content-type": "application/grpc+proto" });
+    res.write(encodeFrame(message));
+    res.addTrailers({ ...headerRecord(ctx.responseTrailer), ...grpcStatusFields(undefined) });
     res.end();
   } catch (err) {
     const e = gone.aborted ? abortError(gone) : ConnectError.from(err);
     if (res.writableEnded || res.stream.destroyed || res.headersSent) return;
-    // Trailers-only answer, as connect-es writes it: the error's metadata (retry-after-ms...)
-    // beside grpc-status and grpc-message.
-    res.writeHead(200, {
-      ...headerObject(e.metadata),
-      "content-type": "application/grpc+proto",
-      "grpc-status": String(e.code),
-      "grpc-message": encodeGrpcMessage(e.rawMessage),
-    });
+    // Trailers-only answer, as connect-es writes it: status, message, details and the error's
+    // metadata (retry-after-ms...).
+    res.writeHead(200, { "content-type": "application/grpc+proto", ...grpcStatusFields(e) });
     res.end();
   } finally {
-    clearTimeout(deadline);
+    done();
   }
 }
 
@@ -191,21 +172,3 @@ class LeanContext implements HandlerContext {
 }
 
 const noDeadline = () => undefined;
-
-function requestHeaders(h: http2.IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const [k, v] of Object.entries(h)) {
-    if (k.startsWith(":") || v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) out.append(k, x);
-    else out.set(k, v);
-  }
-  return out;
-}
-
-function headerObject(h: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  h.forEach((v, k) => {
-    out[k] = v;
-  });
-  return out;
-}

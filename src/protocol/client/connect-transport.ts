@@ -1,5 +1,5 @@
 // The Connect protocol with unary calls made directly on node:http (HTTP/1.1) or node:http2,
-// streams by connect-node. Why: the same as grpc-unary.ts (connect-es's call pipeline leaves
+// streams by connect-node. Why: the same as grpc-transport.ts (connect-es's call pipeline leaves
 // about 30 KB per unary call to the old generation under Node 20, and the client's own GC
 // pauses then set its p99).
 //
@@ -20,14 +20,14 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import {
-  errorFromJsonBytes,
   requestHeader,
   trailerDemux,
   validateResponseWithCompression,
 } from "@connectrpc/connect/protocol-connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { parseBinary, parseJson, webHeaders } from "./node-call-errors.js";
-import { type Exchange, exchangeUnary, h1Exchange, h2Exchange, type RawResponse } from "./node-exchange.js";
+import { errorFromConnectUnary, webHeaders } from "../wire-errors.js";
+import { parseBinary, parseJson } from "./call-errors.js";
+import { type Exchange, exchangeUnary, h1Exchange, h2Exchange, type RawResponse } from "./exchange.js";
 
 export interface ConnectTransportOptions {
   baseUrl: string;
@@ -110,10 +110,9 @@ function response<I extends DescMessage, O extends DescMessage>(
 ): UnaryResponse<I, O> {
   if (raw.error !== undefined) throw raw.error; // the stream was reset or failed after its headers
   const all = webHeaders(raw.headers);
-  const { isUnaryError, unaryError } = validateResponseWithCompression("unary", [], binary, raw.status, all);
+  const { isUnaryError } = validateResponseWithCompression("unary", [], binary, raw.status, all);
   const [header, trailer] = trailerDemux(all);
-  if (isUnaryError)
-    throw errorFromJsonBytes(raw.body, appendHeaders(header, trailer), unaryError as ConnectError);
+  if (isUnaryError) throw errorFromConnectUnary(raw.status, appendHeaders(header, trailer), raw.body);
   const message = binary
     ? parseBinary(method.output, raw.body)
     : parseJson(method.output, raw.body.toString("utf8"));

@@ -1,4 +1,4 @@
-// The TypeScript client's own gRPC unary calls (grpc-unary.ts) against connect-node's: the same
+// The TypeScript client's own gRPC unary calls (src/protocol/client/grpc-transport.ts) against connect-node's: the same
 // server behaviours must give the same results and the same errors (code, message, metadata,
 // details), so that callers and the retry rules cannot tell them apart.
 import assert from "node:assert/strict";
@@ -9,8 +9,9 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createSluiceGrpcTransport } from "../../../src/clients/typescript/grpc-unary.js";
 import { GetRequestSchema, GetResponseSchema } from "../../../src/gen/sluice/v1/canal_service_pb.js";
+import { createSluiceGrpcTransport } from "../../../src/protocol/client/grpc-transport.js";
+import { encodeFrame } from "../../../src/protocol/frame.js";
 import { outcome } from "./unary-outcome.js";
 
 let server: http2.Http2Server;
@@ -18,14 +19,9 @@ let baseUrl: string;
 /** What the server saw of the last request. */
 let seen: { path?: string; timeout?: string; clientId?: string; custom?: string } = {};
 
-function envelope(bytes: Uint8Array): Buffer {
-  const b = Buffer.alloc(5 + bytes.length);
-  b.writeUInt32BE(bytes.length, 1);
-  b.set(bytes, 5);
-  return b;
-}
-
-const ok = envelope(toBinary(GetResponseSchema, create(GetResponseSchema, { batchId: "b-42", epoch: 7n })));
+const ok = encodeFrame(
+  toBinary(GetResponseSchema, create(GetResponseSchema, { batchId: "b-42", epoch: 7n })),
+);
 
 function trailersOf(err: ConnectError): Record<string, string> {
   const h = new Headers();
