@@ -2,16 +2,14 @@
 // ZooKeeper (holds.ts) and relayed to the destination's running server (relay.ts) with the
 // hold's epoch. Subscribe takes a lease hold; Stream takes a hold for as long as it is open.
 // What happens on failover is in docs/gateway.md.
-import { createContextKey, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
 import type { CanalService, StreamRequest, StreamResponse } from "../gen/sluice/v1/canal_service_pb.js";
 import { invalidArgument, unavailable } from "../protocol/index.js";
+import { callOf } from "../protocol/pipeline.js";
 import { abortError, linkSignals } from "../protocol/server/call-guard.js";
 import { type ClientHolds, type Hold, tokenEpoch } from "./holds.js";
 import { type Relay, upstreamError } from "./relay.js";
-
-/** The consumer's ip:port, set for every call by the gateway's HTTP layer. */
-export const peerKey = createContextKey<string>("", { description: "sluice: the caller's ip:port" });
 
 // The same rule as the server's (it names a ZooKeeper node, so it is checked before any).
 const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -41,7 +39,7 @@ export function createCanalProxy(
   log: Logger,
 ): ServiceImpl<typeof CanalService> {
   const runners = relay.runners;
-  const peer = (ctx: HandlerContext) => ctx.values.get(peerKey) || "unknown";
+  const peer = (ctx: HandlerContext) => callOf(ctx)?.peer.address ?? "unknown";
 
   return {
     async subscribe(req, ctx) {

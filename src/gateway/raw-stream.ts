@@ -9,20 +9,21 @@ import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
-import { CLIENT_EPOCH_HEADER } from "../contracts/client-epoch.js";
 import { StreamRequestSchema, StreamResponseSchema } from "../gen/sluice/v1/canal_service_pb.js";
 import { parseGrpcTimeout } from "../protocol/deadline.js";
-import { encodeFrame, FrameReader } from "../protocol/frame.js";
+import { encodeFrame, FRAME_HEADER_BYTES, FrameReader } from "../protocol/frame.js";
 import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
+import { Call, type CallPipeline, nodeCallHeaders } from "../protocol/pipeline.js";
 import { readGrpcRequest } from "../protocol/server/request-body.js";
 import { errorFromGrpcStatus, grpcStatusCode, grpcStatusFields } from "../protocol/wire-errors.js";
 import { checkNames, takeStreamHold } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
-import type { GatewayMetrics } from "./metrics.js";
+import { relayHeaders } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
 import { connectNoDelay } from "./upstream.js";
 
-const PATH = "/sluice.v1.CanalService/Stream";
+const SERVICE = "sluice.v1.CanalService";
+const PATH = `/${SERVICE}/Stream`;
 /** Response header of streams relayed as bytes (for tests and curious operators). */
 export const RELAY_HEADER = "sluice-relay";
 /** A StreamRequest is a few names and numbers; anything near this is not one. */
@@ -73,39 +74,35 @@ export class RawSessions {
 export function createRawStreamHandler(
   runners: RunnerTable,
   holds: ClientHolds,
-  peerOf: (req: HttpRequest) => string,
+  /** The hooks every call runs, once its request is decoded. */
+  pipeline: CallPipeline,
   /** Fires when the gateway starts to close: open streams end with unavailable. */
   shutdown: AbortSignal,
   sessions: RawSessions,
   log: Logger,
-  metrics?: GatewayMetrics,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   const handler = (req: HttpRequest, res: HttpResponse): boolean => {
     if (req.method !== "POST" || req.url !== PATH || req.httpVersionMajor !== 2) return false;
     if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
     const encoding = req.headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    metrics?.streamOpened();
-    void relayStream(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).then(
-      (code) => metrics?.streamClosed(PATH.slice(1), code),
-      (err) => {
-        metrics?.streamClosed(PATH.slice(1), Code.Unknown);
-        log.warn("raw stream failed", { error: err });
-      },
+    relayStream(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).catch((err: unknown) =>
+      log.warn("raw stream failed", { error: err }),
     );
     return true;
   };
   return handler;
 
-  /** Resolves with the code the stream ended with. */
-  async function relayStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<number> {
+  async function relayStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
     const ended = new AbortController();
     let finished = false;
-    let endCode: number = Code.Unknown;
+    /** How the stream ended, for its hooks: its error, or 0. */
+    let result: ConnectError | 0 = 0;
+    let call: Call | undefined;
     const finish = (err?: ConnectError) => {
       if (finished) return;
       finished = true;
-      endCode = err ? err.code : 0;
+      result = err ?? 0;
       ended.abort(err);
       if (res.writableEnded || res.stream.destroyed) return;
       const trailers = grpcStatusFields(err);
@@ -120,7 +117,7 @@ export function createRawStreamHandler(
     const onShutdown = () => finish(new ConnectError("server is shutting down", Code.Unavailable));
     if (shutdown.aborted) {
       onShutdown();
-      return endCode;
+      return;
     }
     shutdown.addEventListener("abort", onShutdown, { once: true });
     ended.signal.addEventListener("abort", () => shutdown.removeEventListener("abort", onShutdown), {
@@ -129,8 +126,8 @@ export function createRawStreamHandler(
     res.once("close", () => {
       if (!finished) {
         finished = true;
-        endCode = Code.Canceled;
-        ended.abort(new ConnectError("the client went away", Code.Canceled));
+        result = new ConnectError("the client went away", Code.Canceled);
+        ended.abort(result);
       }
     });
     const grpcTimeout = req.headers["grpc-timeout"];
@@ -142,10 +139,23 @@ export function createRawStreamHandler(
     let cleanup = async () => {};
     try {
       const body = await readGrpcRequest(req, MAX_REQUEST_BYTES);
-      const sreq = fromBinary(StreamRequestSchema, body.subarray(5));
+      const sreq = fromBinary(StreamRequestSchema, body.subarray(FRAME_HEADER_BYTES));
+      call = new Call({
+        service: SERVICE,
+        method: "Stream",
+        streaming: true,
+        protocol: "grpc",
+        codec: "proto",
+        httpVersion: "2",
+        headers: nodeCallHeaders(req.headers),
+        socket: req.socket,
+        message: sreq,
+      });
+      const waiting = pipeline.start(call);
+      if (waiting !== undefined) await waiting;
       checkNames(sreq.destination, sreq.clientId);
       await runners.route(sreq.destination, ended.signal);
-      const taken = await takeStreamHold(holds, sreq, peerOf(req), ended.signal);
+      const taken = await takeStreamHold(holds, sreq, call.peer.address, ended.signal);
       const h = taken.hold;
       const stopLoss = holds.watchLoss(sreq.destination, sreq.clientId, h.epoch, (reason) =>
         finish(
@@ -169,17 +179,16 @@ export function createRawStreamHandler(
           ),
         ),
       );
-      if (ended.signal.aborted) return endCode;
+      if (ended.signal.aborted) return;
       const headers: http2.OutgoingHttpHeaders = {
         ":method": "POST",
         ":path": PATH,
         "content-type": "application/grpc+proto",
         te: "trailers",
-        [CLIENT_EPOCH_HEADER]: String(h.epoch),
+        ...relayHeaders(call, h.epoch),
       };
       if (typeof req.headers["grpc-timeout"] === "string")
         headers["grpc-timeout"] = req.headers["grpc-timeout"];
-      passTraceContext(req.headers, headers);
       const up = sessions.get(runner.address).request(headers);
       const broken = (reason: string) =>
         unavailable(
@@ -239,18 +248,7 @@ export function createRawStreamHandler(
     } finally {
       clearTimeout(deadline);
       await cleanup();
+      if (call !== undefined) pipeline.end(call, result);
     }
-    return endCode;
-  }
-}
-
-/** W3C trace context, passed on so the server's spans join the client's trace. */
-export const TRACE_HEADERS = ["traceparent", "tracestate"];
-
-/** The caller's W3C trace context goes on to the server unchanged (byte relays make no span). */
-export function passTraceContext(from: http2.IncomingHttpHeaders, to: http2.OutgoingHttpHeaders): void {
-  for (const name of TRACE_HEADERS) {
-    const v = from[name];
-    if (typeof v === "string") to[name] = v;
   }
 }

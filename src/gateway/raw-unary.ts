@@ -14,10 +14,7 @@
 import type * as http2 from "node:http2";
 import { type DescMessage, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "../common/log.js";
-import { relayedCallSpan } from "../common/telemetry/rpc-spans.js";
-import { CLIENT_EPOCH_HEADER } from "../contracts/client-epoch.js";
 import {
   AckRequestSchema,
   AckResponseSchema,
@@ -28,31 +25,41 @@ import {
 } from "../gen/sluice/v1/canal_service_pb.js";
 import type { CallCancel } from "../protocol/call-cancel.js";
 import { parseGrpcTimeout } from "../protocol/deadline.js";
-import { encodeFrame, singleMessage } from "../protocol/frame.js";
+import { encodeFrame, FRAME_HEADER_BYTES, singleMessage } from "../protocol/frame.js";
 import { decodeGrpcMessage } from "../protocol/grpc-message.js";
 import { type H2Answer, type H2Connection, H2RequestError } from "../protocol/h2/connection.js";
 import type { H2Pool } from "../protocol/h2/pool.js";
 import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
-import { watchCall } from "../protocol/server/call-guard.js";
+import {
+  Call,
+  type CallCodec,
+  type CallPipeline,
+  type CallProtocol,
+  nodeCallHeaders,
+} from "../protocol/pipeline.js";
+import { raceAbort, watchCall } from "../protocol/server/call-guard.js";
 import { readGrpcRequest, readRequestBody } from "../protocol/server/request-body.js";
 import { connectUnaryError, errorFromGrpcStatus, grpcStatusFields } from "../protocol/wire-errors.js";
 import { checkNames } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
-import type { GatewayMetrics } from "./metrics.js";
-import { RELAY_HEADER, TRACE_HEADERS } from "./raw-stream.js";
-import { NOT_TAKEN_EFFECT } from "./relay.js";
+import { RELAY_HEADER } from "./raw-stream.js";
+import { NOT_TAKEN_EFFECT, relayHeaders } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
 
-/** The methods relayed this way: their request and response messages. */
+/** The methods relayed this way: their names, request and response messages. */
 interface Method {
+  name: string;
   input: DescMessage;
   output: DescMessage;
 }
-const METHODS = new Map<string, Method>([
-  ["/sluice.v1.CanalService/Get", { input: GetRequestSchema, output: GetResponseSchema }],
-  ["/sluice.v1.CanalService/Ack", { input: AckRequestSchema, output: AckResponseSchema }],
-  ["/sluice.v1.CanalService/Rollback", { input: RollbackRequestSchema, output: RollbackResponseSchema }],
-]);
+const SERVICE = "sluice.v1.CanalService";
+const METHODS = new Map<string, Method>(
+  [
+    { name: "Get", input: GetRequestSchema, output: GetResponseSchema },
+    { name: "Ack", input: AckRequestSchema, output: AckResponseSchema },
+    { name: "Rollback", input: RollbackRequestSchema, output: RollbackResponseSchema },
+  ].map((m) => [`/${SERVICE}/${m.name}`, m]),
+);
 // connect-es reads JSON with unknown fields ignored, and writes it with its defaults.
 const JSON_READ = { ignoreUnknownFields: true };
 const MAX_ATTEMPTS = 5;
@@ -60,25 +67,24 @@ const MAX_ATTEMPTS = 5;
 export function createRawUnaryHandler(
   runners: RunnerTable,
   holds: ClientHolds,
+  /** The hooks every call runs, once its request is decoded. */
+  pipeline: CallPipeline,
   /** The gateway's own HTTP/2 connections to servers (h2/connection.ts: why not node:http2's). */
   connections: H2Pool,
   /** The largest request and answer message to relay (the gateway's message limit). */
   maxMessageBytes: number,
   log: Logger,
-  metrics?: GatewayMetrics,
-  /** With traces on: a client span per relayed call (the server's span is its child). */
-  tracer?: Tracer,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   return (req, res) => {
     const method = METHODS.get(req.url ?? "");
     if (!method || req.method !== "POST") return false;
     const type = req.headers["content-type"] ?? "";
-    let call: Promise<number>;
+    let call: Promise<void>;
     if (/^application\/grpc(\+proto)?$/i.test(type)) {
       if (req.httpVersionMajor !== 2) return false;
       const encoding = req.headers["grpc-encoding"];
       if (encoding !== undefined && encoding !== "identity") return false;
-      call = relayGrpc(method.input, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
+      call = relayGrpc(method, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
     } else if (/^application\/(proto|json(; ?charset=utf-?8)?)$/i.test(type)) {
       const encoding = req.headers["content-encoding"];
       if (encoding !== undefined && encoding !== "identity") return false;
@@ -89,45 +95,69 @@ export function createRawUnaryHandler(
     } else {
       return false;
     }
-    const started = performance.now();
-    void call.then(
-      (code) => metrics?.unary((req.url ?? "").slice(1), code, performance.now() - started),
-      (err) => log.warn("raw call failed", { error: err }),
-    );
+    call.catch((err: unknown) => log.warn("raw call failed", { error: err }));
     return true;
   };
 
-  /** A gRPC call: request and answer relayed as they are. Resolves with the call's status code. */
+  /** The call as the pipeline's hooks see it. */
+  function callOf(
+    req: HttpRequest,
+    method: Method,
+    msg: Addressed,
+    protocol: CallProtocol,
+    codec: CallCodec,
+  ) {
+    return new Call({
+      service: SERVICE,
+      method: method.name,
+      streaming: false,
+      protocol,
+      codec,
+      httpVersion: req.httpVersionMajor === 2 ? "2" : "1.1",
+      headers: nodeCallHeaders(req.headers),
+      socket: req.socket,
+      message: msg,
+    });
+  }
+
+  /** A gRPC call: request and answer relayed as they are. */
   async function relayGrpc(
-    schema: DescMessage,
+    method: Method,
     req: http2.Http2ServerRequest,
     res: http2.Http2ServerResponse,
-  ): Promise<number> {
+  ): Promise<void> {
     const grpcTimeout = req.headers["grpc-timeout"];
     const timeoutMs = typeof grpcTimeout === "string" ? parseGrpcTimeout(grpcTimeout) : undefined;
     const { cancel: gone, done } = watchCall(res, timeoutMs);
+    let call: Call | undefined;
     try {
       const body = await readGrpcRequest(req, maxMessageBytes);
+      const msg = fromBinary(method.input, body.subarray(FRAME_HEADER_BYTES)) as unknown as Addressed;
+      call = callOf(req, method, msg, "grpc", "proto");
       const answer = await forward(
+        call,
         req,
-        fromBinary(schema, body.subarray(5)) as unknown as Addressed,
+        msg,
         body,
         typeof grpcTimeout === "string" ? grpcTimeout : undefined,
         gone,
       );
-      if (res.writableEnded || res.stream.destroyed) return Code.Canceled;
+      if (res.writableEnded || res.stream.destroyed) {
+        pipeline.end(call, Code.Canceled);
+        return;
+      }
       res.writeHead(200, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
       for (const chunk of answer.body) res.write(chunk);
       const trailers = pass(answer.trailers);
       if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
       res.end();
-      return Number(grpcStatus(answer));
+      pipeline.end(call, answerError(answer));
     } catch (err) {
       const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
-      if (res.writableEnded || res.stream.destroyed || res.headersSent) return e.code;
+      if (call !== undefined) pipeline.end(call, e);
+      if (res.writableEnded || res.stream.destroyed || res.headersSent) return;
       res.writeHead(200, { "content-type": "application/grpc+proto", ...grpcStatusFields(e) });
       res.end();
-      return e.code;
     } finally {
       done();
     }
@@ -144,8 +174,9 @@ export function createRawUnaryHandler(
     req: HttpRequest,
     res: HttpResponse,
     timeout: string | undefined,
-  ): Promise<number> {
+  ): Promise<void> {
     const { cancel: gone, done } = watchCall(res, timeout === undefined ? undefined : Number(timeout));
+    let call: Call | undefined;
     try {
       const bytes = await readRequestBody(req, maxMessageBytes);
       let msg: Addressed;
@@ -165,22 +196,28 @@ export function createRawUnaryHandler(
         }
         message = bytes;
       }
+      call = callOf(req, method, msg, "connect", json ? "json" : "proto");
       const body = encodeFrame(message);
-      const answer = await forward(req, msg, body, timeout === undefined ? undefined : `${timeout}m`, gone);
-      const status = grpcStatus(answer);
-      if (status !== "0") {
-        const error = errorFromGrpcStatus(
-          answer.headers["grpc-status"] !== undefined ? answer.headers : answer.trailers,
-        );
-        throw relayError(error ?? new ConnectError("no status", Code.Internal));
-      }
+      const answer = await forward(
+        call,
+        req,
+        msg,
+        body,
+        timeout === undefined ? undefined : `${timeout}m`,
+        gone,
+      );
+      const error = answerError(answer);
+      if (error !== undefined) throw relayError(error);
       const data = singleMessage(
         answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body),
       );
       if (data === undefined) {
         throw new ConnectError("the server's answer is not one uncompressed message", Code.Internal);
       }
-      if (ended(res)) return Code.Canceled;
+      if (ended(res)) {
+        pipeline.end(call, Code.Canceled);
+        return;
+      }
       const out = json
         ? Buffer.from(toJsonString(method.output, fromBinary(method.output, data)), "utf8")
         : data;
@@ -190,60 +227,37 @@ export function createRawUnaryHandler(
         [RELAY_HEADER]: "bytes",
       });
       res.end(out);
-      return 0;
+      pipeline.end(call);
     } catch (err) {
       const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
-      if (ended(res) || res.headersSent) return e.code;
+      if (call !== undefined) pipeline.end(call, e);
+      if (ended(res) || res.headersSent) return;
       const answer = connectUnaryError(e);
       res.writeHead(answer.status, answer.headers);
       res.end(answer.body);
-      return e.code;
     } finally {
       done();
     }
   }
 
   /**
-   * Sends one enveloped request to the destination's runner after the session check, trying
-   * the next runner while the call surely did not take effect. Resolves with an answer that
-   * carries a gRPC status; rejects with what the caller should see.
+   * Runs the call's hooks, then sends one enveloped request to the destination's runner after
+   * the session check, trying the next runner while the call surely did not take effect.
+   * Resolves with an answer that carries a gRPC status; rejects with what the caller should see.
    */
-  function forward(
+  async function forward(
+    call: Call,
     req: HttpRequest,
     msg: Addressed,
     body: Buffer,
     grpcTimeout: string | undefined,
     gone: CallCancel,
   ): Promise<H2Answer> {
-    if (tracer === undefined) {
-      const trace: Record<string, string> = {};
-      for (const name of TRACE_HEADERS) {
-        const v = req.headers[name];
-        if (typeof v === "string") trace[name] = v;
-      }
-      return send(req, msg, body, grpcTimeout, gone, trace);
-    }
-    return relayedCallSpan(
-      tracer,
-      (req.url ?? "").slice(1),
-      req.headers,
-      { "sluice.destination": msg.destination, "sluice.client_id": msg.clientId },
-      (trace) => send(req, msg, body, grpcTimeout, gone, trace),
-      (answer) => Number(grpcStatus(answer)),
-    );
-  }
-
-  async function send(
-    req: HttpRequest,
-    msg: Addressed,
-    body: Buffer,
-    grpcTimeout: string | undefined,
-    gone: CallCancel,
-    /** The trace context to send on: the caller's, or the gateway's span's. */
-    trace: Record<string, string>,
-  ): Promise<H2Answer> {
+    const waiting = pipeline.start(call);
+    if (waiting !== undefined) await raceAbort(waiting, [gone]);
     checkNames(msg.destination, msg.clientId);
     const node = await holds.validate(msg.destination, msg.clientId, msg.session);
+    const headers = relayHeaders(call, node.epoch);
     let stale: bigint | undefined;
     for (let attempt = 1; ; attempt++) {
       const runner = await runners.route(msg.destination, gone, stale);
@@ -268,10 +282,9 @@ export function createRawUnaryHandler(
         [":path", req.url ?? ""],
         ["content-type", "application/grpc+proto"],
         ["te", "trailers"],
-        [CLIENT_EPOCH_HEADER, String(node.epoch)],
       ];
       if (grpcTimeout !== undefined) fields.push(["grpc-timeout", grpcTimeout]);
-      for (const name in trace) fields.push([name, trace[name] as string]);
+      for (const name in headers) fields.push([name, headers[name] as string]);
       let answer: H2Answer;
       try {
         answer = await connection.request(fields, body, gone, maxMessageBytes + 5);
@@ -326,6 +339,14 @@ interface Addressed {
 /** True when nothing more can be written (an HTTP/2 response has no `destroyed` of its own). */
 function ended(res: HttpResponse): boolean {
   return res.writableEnded || ("stream" in res ? res.stream.destroyed : res.destroyed);
+}
+
+/** The error of an answer whose gRPC status is not 0 (undefined when ok). */
+function answerError(answer: H2Answer): ConnectError | undefined {
+  const status = grpcStatus(answer);
+  if (status === "0") return undefined;
+  const fields = answer.headers["grpc-status"] !== undefined ? answer.headers : answer.trailers;
+  return errorFromGrpcStatus(fields) ?? new ConnectError("the answer has no gRPC status", Code.Internal);
 }
 
 /** An answer's gRPC status: in its headers (trailers-only) or its trailers. */

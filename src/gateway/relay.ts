@@ -7,8 +7,9 @@
 // Any other failure is the client's to see; a broken connection mid-call is unavailable
 // with the reason.
 import { type CallOptions, Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { CLIENT_EPOCH_HEADER } from "../contracts/client-epoch.js";
+import { CLIENT_EPOCH_HEADER, formatClientEpoch } from "../contracts/client-epoch.js";
 import { relayError, unavailable } from "../protocol/index.js";
+import { type Call, callOf } from "../protocol/pipeline.js";
 import type { Runner, RunnerTable } from "./runners.js";
 import type { Upstream, UpstreamPool } from "./upstream.js";
 
@@ -22,13 +23,21 @@ export class Relay {
     readonly upstream: UpstreamPool,
   ) {}
 
-  /** Call options for a relayed call: the caller's deadline and signal, the consumer's epoch. */
+  /**
+   * Call options for a relayed call: the caller's deadline and signal, the consumer's epoch
+   * and the call's upstream headers (relayHeaders).
+   */
   options(ctx: HandlerContext, epoch: bigint | undefined, signal: AbortSignal = ctx.signal): CallOptions {
     const timeoutMs = ctx.timeoutMs();
+    const call = callOf(ctx);
     return {
       signal,
       ...(timeoutMs !== undefined ? { timeoutMs: Math.max(1, timeoutMs) } : {}),
-      headers: epoch !== undefined ? { [CLIENT_EPOCH_HEADER]: String(epoch) } : {},
+      headers: call
+        ? relayHeaders(call, epoch)
+        : epoch !== undefined
+          ? { [CLIENT_EPOCH_HEADER]: String(epoch) }
+          : {},
     };
   }
 
@@ -53,6 +62,30 @@ export class Relay {
       }
     }
   }
+}
+
+/** W3C trace context headers. */
+const TRACE_HEADERS = ["traceparent", "tracestate"];
+
+/**
+ * The headers every call the gateway makes to a server on behalf of `call` carries: the
+ * consumer's hold epoch (consumer fencing, when the call has one) and the call's upstream
+ * headers from its hooks (the tracing hook's span context). Without a tracing hook the
+ * caller's own trace context goes on unchanged, so that the server's span joins its trace.
+ */
+export function relayHeaders(call: Call, epoch: bigint | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (epoch !== undefined) out[CLIENT_EPOCH_HEADER] = formatClientEpoch(epoch);
+  const upstream = call.upstreamHeadersIfAny;
+  if (upstream !== undefined) {
+    for (const name in upstream) out[name] = upstream[name] as string;
+    return out;
+  }
+  for (const name of TRACE_HEADERS) {
+    const v = call.header(name);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
 }
 
 /** True when the failed call surely did nothing on the server. */

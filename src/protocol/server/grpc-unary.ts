@@ -7,18 +7,14 @@
 // scavenge pauses: the p99 of every Get, Ack and Rollback, the calls a consumer makes per
 // batch. Other protocols (Connect, gRPC-Web, JSON), compressed requests and every other
 // method take connect-es's path, with identical results (test/integration/http-server.test.ts).
+// The call pipeline's hooks run here as on connect-es's path, once the request is decoded.
 import type * as http2 from "node:http2";
 import { create, type DescMethodUnary, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
-import {
-  Code,
-  ConnectError,
-  type ContextValues,
-  createContextValues,
-  type HandlerContext,
-} from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import { abortSignalOf, type CallCancel } from "../call-cancel.js";
 import { parseGrpcTimeout } from "../deadline.js";
 import { encodeFrame } from "../frame.js";
+import { Call, type CallPipeline, callKey } from "../pipeline.js";
 import { grpcStatusFields, headerRecord, webHeaders } from "../wire-errors.js";
 import { abortError, callCancelKey, raceAbort, watchCall } from "./call-guard.js";
 import { readGrpcRequest } from "./request-body.js";
@@ -35,6 +31,13 @@ export interface GrpcUnaryService {
   methods: string[];
 }
 
+interface LeanOptions {
+  readMaxBytes: number;
+  /** Ends calls still running with its reason (the server's shutdown timeout passed). */
+  force: AbortSignal;
+  pipeline: CallPipeline;
+}
+
 interface Route {
   service: DescService;
   method: DescMethodUnary;
@@ -48,7 +51,7 @@ interface Route {
  */
 export function createGrpcUnaryHandler(
   services: GrpcUnaryService[],
-  opts: { readMaxBytes: number; force: AbortSignal },
+  opts: LeanOptions,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   const routes = new Map<string, Route>();
   for (const s of services) {
@@ -88,12 +91,13 @@ async function serve(
   req: http2.Http2ServerRequest,
   res: http2.Http2ServerResponse,
   timeoutMs: number | undefined,
-  opts: { readMaxBytes: number; force: AbortSignal },
+  opts: LeanOptions,
 ): Promise<void> {
   // One cancel for the call: the client going away, the deadline; ctx.signal is made from it
   // only if the handler reads it (connect-es's createHandlerContext links three abort
   // controllers for this, at ~50 µs a call).
   const { cancel: gone, deadlineAt, done } = watchCall(res, timeoutMs);
+  let call: Call | undefined;
   try {
     const body = (await readGrpcRequest(req, opts.readMaxBytes)).subarray(5);
     let input: unknown;
@@ -105,15 +109,24 @@ async function serve(
         Code.InvalidArgument,
       );
     }
-    const values = createContextValues();
+    const headers = webHeaders(req.headers);
+    call = new Call({
+      service: route.service.typeName,
+      method: route.method.name,
+      streaming: false,
+      protocol: "grpc",
+      codec: "proto",
+      httpVersion: "2",
+      headers,
+      socket: req.socket,
+      message: input,
+    });
+    const waiting = opts.pipeline.start(call);
+    if (waiting !== undefined) await raceAbort(waiting, [gone, opts.force]);
+    const values = call.values;
     values.set(callCancelKey, gone);
-    const ctx = new LeanContext(
-      route,
-      `http://${req.authority}${req.url}`,
-      webHeaders(req.headers),
-      gone,
-      values,
-    );
+    values.set(callKey, call);
+    const ctx = new LeanContext(route, `http://${req.authority}${req.url}`, headers, gone, values);
     if (deadlineAt !== undefined) ctx.timeoutMs = () => deadlineAt - performance.now();
     // The deadline and a forced shutdown end the call even if the handler waits on.
     const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [gone, opts.force]);
@@ -123,8 +136,10 @@ async function serve(
     res.write(encodeFrame(message));
     res.addTrailers({ ...headerRecord(ctx.responseTrailer), ...grpcStatusFields(undefined) });
     res.end();
+    if (call !== undefined) opts.pipeline.end(call);
   } catch (err) {
     const e = gone.aborted ? abortError(gone) : ConnectError.from(err);
+    if (call !== undefined) opts.pipeline.end(call, e);
     if (res.writableEnded || res.stream.destroyed || res.headersSent) return;
     // Trailers-only answer, as connect-es writes it: status, message, details and the error's
     // metadata (retry-after-ms...).

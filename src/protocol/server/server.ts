@@ -10,18 +10,14 @@ import { setMaxListeners } from "node:events";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import {
-  Code,
-  ConnectError,
-  type ConnectRouter,
-  type ContextValues,
-  type Interceptor,
-} from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { capTimeoutHeaders, MAX_TIMER_MS } from "../deadline.js";
 import { reencodeGrpcMessage } from "../grpc-message.js";
+import { CallPipeline } from "../pipeline.js";
 import { callGuard } from "./call-guard.js";
 import { createGrpcUnaryHandler, type GrpcUnaryService } from "./grpc-unary.js";
+import { callTransportKey, pipelineInterceptor } from "./pipeline-interceptor.js";
 import { sniffProtocol } from "./preface.js";
 
 /** What the server logs through: sluice's Logger fits (the protocol does not import it). */
@@ -52,20 +48,18 @@ export interface ConnectServerOptions {
   /**
    * Asked first for every request, before Connect: return true when it handled the request
    * itself (e.g. the gateway's byte-relaying path of gRPC streams). It runs outside the call
-   * guard: it must end its calls on shutdown itself.
+   * guard: it must end its calls on shutdown itself, and run `pipeline` on each call itself.
    */
   preempt?: (req: HttpRequest, res: HttpResponse) => boolean;
   /**
    * Unary methods whose gRPC calls (HTTP/2, uncompressed) are served without connect-es's call
-   * machinery (grpc-unary.ts): the same implementations, much less CPU per call. Only for
-   * services without interceptors: `interceptors` do not run on these calls.
+   * machinery (grpc-unary.ts): the same implementations, much less CPU per call, the same
+   * pipeline.
    */
   grpcUnary?: GrpcUnaryService[];
+  /** The hooks every call runs (../pipeline.ts): on connect-es's path and the lean one. */
+  pipeline?: CallPipeline;
   logger?: ServerLogger;
-  /** Context values for each call (e.g. the caller's address), read by handlers from ctx.values. */
-  contextValues?: (req: HttpRequest) => ContextValues;
-  /** Run inside Sluice's own guard (deadlines, shutdown), in order: the first is outermost. */
-  interceptors?: Interceptor[];
   /**
    * Longest deadline a client may ask for, in milliseconds: a longer `connect-timeout-ms` or
    * `grpc-timeout` is lowered to this (not refused). Calls without a deadline keep none.
@@ -216,17 +210,24 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
   // which eleven long-polling consumers reach.
   setMaxListeners(0, shutdown.signal, force.signal);
   let closing = false;
+  const pipeline = options.pipeline ?? new CallPipeline();
 
   const connectHandler = connectNodeAdapter({
     routes: options.routes,
+    // The pipeline outermost: its hooks end each call with the error the client gets.
     interceptors: [
+      pipelineInterceptor(pipeline),
       callGuard({ shutdown: shutdown.signal, force: force.signal }),
-      ...(options.interceptors ?? []),
     ],
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
-    ...(options.contextValues
-      ? { contextValues: (req) => (options.contextValues as NonNullable<typeof options.contextValues>)(req) }
-      : {}),
+    contextValues(req) {
+      const values = createContextValues();
+      values.set(callTransportKey, {
+        socket: req.socket,
+        httpVersion: req.httpVersionMajor === 2 ? "2" : "1.1",
+      });
+      return values;
+    },
     fallback: (req, res) => fallback(req as HttpRequest, res as HttpResponse),
   });
 
@@ -234,6 +235,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     ? createGrpcUnaryHandler(options.grpcUnary, {
         readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
         force: force.signal,
+        pipeline,
       })
     : undefined;
 

@@ -1,6 +1,6 @@
 // CanalService on a server: validates requests, maps them onto destinations, and turns
 // failures into the error codes of docs/api.md.
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type {
   Batch as BatchMessage,
   CanalService,
@@ -16,7 +16,7 @@ import type { DestinationRegistry } from "../destination/registry.js";
 import { toFlatMessage } from "../parse/flat-message.js";
 import { type Batch, BatchError, type ClientSession } from "../store/client-session.js";
 import type { Cursor } from "../store/positions.js";
-import { ClientEpochs } from "./client-epochs.js";
+import { type ClientEpochs, clientEpochKey } from "./client-epochs.js";
 
 export const MAX_BATCH_SIZE = 10_000;
 export const MAX_TIMEOUT_MS = 600_000;
@@ -24,32 +24,22 @@ export const MAX_WINDOW = 1000;
 const DEFAULT_WINDOW = 4;
 const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export function createCanalService(registry: DestinationRegistry): ServiceImpl<typeof CanalService> {
-  const epochs = new ClientEpochs();
-  /**
-   * Consumer fencing (client-epochs.ts): refuses a call from an older hold of the clientId;
-   * the first call of a newer hold gives back the older one's outstanding batches.
-   */
-  async function fence(ctx: HandlerContext, d: Destination, clientId: string): Promise<bigint | undefined> {
-    const epoch = ClientEpochs.of(ctx);
-    if (epoch === undefined) return undefined;
-    if (epochs.admit(d.name, clientId, epoch)) {
-      await d.rollback(clientId, undefined).catch((err: unknown) => {
-        if (!(err instanceof DestinationError && err.kind === "not_subscribed")) throw mapError(err);
-      });
-    }
-    return epoch;
-  }
-
+/**
+ * `epochs`: the clientIds' hold epochs, which the consumer fencing hook (client-fencing.ts)
+ * admits each call's against before the handler runs.
+ */
+export function createCanalService(
+  registry: DestinationRegistry,
+  epochs: ClientEpochs,
+): ServiceImpl<typeof CanalService> {
   /** True when a newer hold of the clientId than the call's `epoch` was seen. */
   const superseded = (d: Destination, clientId: string, epoch: bigint | undefined): boolean =>
     epoch !== undefined && epoch < (epochs.highest(d.name, clientId) ?? epoch);
 
   return {
-    async subscribe(req, ctx) {
+    async subscribe(req) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
-      await fence(ctx, destination, req.clientId);
       const session = await call(() => destination.subscribe(req.clientId, req.filter));
       return {
         session: sessionToken(destination.epoch, req.clientId),
@@ -59,10 +49,9 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       };
     },
 
-    async unsubscribe(req, ctx) {
+    async unsubscribe(req) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
-      await fence(ctx, destination, req.clientId);
       if (req.keepCursor) {
         // canal's disconnect: the next holder gets the outstanding batches again; the cursor
         // and filter stay. The hold itself is the gateway's to release.
@@ -83,7 +72,7 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       if (timeoutMs < 0) throw invalid("timeout_ms", `must be 0 or more, got ${timeoutMs}`);
       if (timeoutMs > MAX_TIMEOUT_MS)
         throw invalid("timeout_ms", `must be at most ${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
-      const epoch = await fence(ctx, destination, req.clientId);
+      const epoch = ctx.values.get(clientEpochKey);
       const batch = await call(() =>
         destination.get(req.clientId, req.batchSize, timeoutMs, cancelSignalOf(ctx)),
       );
@@ -103,19 +92,17 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       } satisfies GetResponse;
     },
 
-    async ack(req, ctx) {
+    async ack(req) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
       if (!req.batchId) throw invalid("batch_id", "is required");
-      await fence(ctx, destination, req.clientId);
       const cursor = await call(() => destination.ack(req.clientId, req.batchId));
       return { cursor: toPosition(cursor) };
     },
 
-    async rollback(req, ctx) {
+    async rollback(req) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
-      await fence(ctx, destination, req.clientId);
       const ids = await call(() => destination.rollback(req.clientId, req.batchId || undefined));
       return { rolledBackBatchIds: ids };
     },
@@ -131,7 +118,7 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
         );
       }
       const window = req.window || DEFAULT_WINDOW;
-      const epoch = await fence(ctx, destination, req.clientId);
+      const epoch = ctx.values.get(clientEpochKey);
       let session: ClientSession = await call(() => destination.subscribe(req.clientId, req.filter));
       // This stream takes the client over: batches an earlier consumer left unacked come again
       // here, and that consumer's stream, ending later, must not give back ours.
@@ -256,7 +243,8 @@ function call<T>(fn: () => T): T {
   }
 }
 
-function mapError(err: unknown): unknown {
+/** A destination's failure as the error a client sees. */
+export function mapError(err: unknown): unknown {
   if (err instanceof ConnectError) return err;
   if (err instanceof BatchError) return new ConnectError(err.message, Code.FailedPrecondition);
   if (err instanceof DestinationError) {
