@@ -5,8 +5,8 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
 import { ZkError } from "../common/zk/client.js";
 import type { ZkPaths } from "../common/zk/paths.js";
+import { checkDestination } from "../contracts/names.js";
 import type { AdminService, DestinationStatus } from "../gen/sluice/v1/admin_service_pb.js";
-import { invalidArgument } from "../protocol/index.js";
 import type { ClientHolds } from "./holds.js";
 import type { Relay } from "./relay.js";
 import type { GatewayZk } from "./zk-session.js";
@@ -73,12 +73,12 @@ export function createAdminProxy(
     },
 
     async getDestination(req, ctx) {
-      if (!req.destination) throw invalidArgument("destination", "is required");
+      checkDestination(req.destination);
       return { destination: await one(req.destination, ctx) };
     },
 
     async releaseDestination(req, ctx) {
-      if (!req.destination) throw invalidArgument("destination", "is required");
+      checkDestination(req.destination);
       return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.releaseDestination(req, opts));
     },
   };

@@ -4,34 +4,16 @@
 // What happens on failover is in docs/gateway.md.
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
+import { checkNames } from "../contracts/names.js";
+import { sessionEpoch } from "../contracts/session.js";
 import type { CanalService, StreamRequest, StreamResponse } from "../gen/sluice/v1/canal_service_pb.js";
-import { invalidArgument, unavailable } from "../protocol/index.js";
+import { unavailable } from "../protocol/index.js";
 import { callOf } from "../protocol/pipeline.js";
 import { abortError, linkSignals } from "../protocol/server/call-guard.js";
-import { type ClientHolds, type Hold, tokenEpoch } from "./holds.js";
+import type { ClientHolds, Hold } from "./holds.js";
 import { type Relay, upstreamError } from "./relay.js";
 
-// The same rule as the server's (it names a ZooKeeper node, so it is checked before any).
-const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-const DESTINATION = /^[A-Za-z0-9_.-]{1,128}$/;
 const RETRY_MS = 500;
-
-export function checkNames(destination: string, clientId: string): void {
-  if (!destination) throw invalidArgument("destination", "is required");
-  if (!DESTINATION.test(destination) || destination === "." || destination === "..") {
-    throw invalidArgument(
-      "destination",
-      `must be letters, digits, "_", "-" or ".", got ${JSON.stringify(destination)}`,
-    );
-  }
-  if (!clientId) throw invalidArgument("clientId", "is required");
-  if (!CLIENT_ID.test(clientId) || clientId === "." || clientId === "..") {
-    throw invalidArgument(
-      "clientId",
-      `must be 1-64 letters, digits, "_", "-" or ".", got ${JSON.stringify(clientId)}`,
-    );
-  }
-}
 
 export function createCanalProxy(
   relay: Relay,
@@ -200,7 +182,7 @@ function fromNode(
   return {
     destination,
     clientId,
-    epoch: tokenEpoch(token, clientId) as bigint,
+    epoch: sessionEpoch(token, clientId) as bigint,
     token,
     since: node.since,
     kind: node.kind,

@@ -1,8 +1,9 @@
 // One holder per (destination, clientId), enforced in ZooKeeper so that it holds across every
 // gateway: the holder is canal's ephemeral {root}/destinations/{d}/{clientId}/running node
 // ({"active":true,"address":"<client ip:port>","clientId":1001} plus sluice's fields). Its
-// czxid is the hold's epoch; the session token handed to the client is "<czxid>.<clientId>",
-// so any gateway checks a token by reading the node: same czxid, same hold.
+// czxid is the hold's epoch; the session token handed to the client names it
+// (src/contracts/session.ts), so any gateway checks a token by reading the node: same czxid,
+// same hold.
 //
 // Two kinds of hold (the node's "hold" field):
 // - "stream": taken by a Stream, kept while it is open, deleted when it ends;
@@ -16,6 +17,7 @@
 import type { Logger } from "../common/log.js";
 import { ZkError, type ZkStat, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import type { ZkPaths } from "../common/zk/paths.js";
+import { makeSession, sessionEpoch } from "../contracts/session.js";
 import { alreadyExists, failedPrecondition } from "../protocol/index.js";
 import { abortError } from "../protocol/server/call-guard.js";
 import type { GatewayZk } from "./zk-session.js";
@@ -51,17 +53,6 @@ export interface AcquireOptions {
   /** Stand by while another consumer holds it, until it goes or `signal` fires. */
   wait: boolean;
   signal: AbortSignal;
-}
-
-export function holdToken(epoch: bigint, clientId: string): string {
-  return `${epoch}.${clientId}`;
-}
-
-/** The epoch in a token, or undefined when it is not one of ours. */
-export function tokenEpoch(token: string, clientId: string): bigint | undefined {
-  const m = /^(\d{1,20})\.(.+)$/.exec(token);
-  if (!m || m[2] !== clientId) return undefined;
-  return BigInt(m[1] as string);
 }
 
 export class ClientHolds {
@@ -136,7 +127,7 @@ export class ClientHolds {
           destination,
           clientId,
           epoch: node.epoch,
-          token: holdToken(node.epoch, clientId),
+          token: makeSession(node.epoch, clientId),
           since: node.since,
           kind: opts.kind,
         };
@@ -226,7 +217,7 @@ export class ClientHolds {
         `session: is required through a gateway; Subscribe (or open a Stream) for client ${clientId} first and pass the session it returns`,
       );
     }
-    const epoch = tokenEpoch(token, clientId);
+    const epoch = sessionEpoch(token, clientId);
     if (epoch === undefined) {
       throw failedPrecondition(
         `session ${JSON.stringify(token)} is not a session of client ${clientId}; Subscribe again`,
@@ -352,7 +343,7 @@ export class ClientHolds {
     token: string,
     opts: AcquireOptions,
   ): Promise<Hold | undefined> {
-    const epoch = tokenEpoch(token, clientId);
+    const epoch = sessionEpoch(token, clientId);
     if (epoch === undefined) return undefined;
     const path = this.path(destination, clientId);
     try {

@@ -9,6 +9,7 @@ import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
+import { checkNames } from "../contracts/names.js";
 import { StreamRequestSchema, StreamResponseSchema } from "../gen/sluice/v1/canal_service_pb.js";
 import { parseGrpcTimeout } from "../protocol/deadline.js";
 import { encodeFrame, FRAME_HEADER_BYTES, FrameReader } from "../protocol/frame.js";
@@ -16,7 +17,7 @@ import { type HttpRequest, type HttpResponse, relayError, unavailable } from "..
 import { Call, type CallPipeline, nodeCallHeaders } from "../protocol/pipeline.js";
 import { readGrpcRequest } from "../protocol/server/request-body.js";
 import { errorFromGrpcStatus, grpcStatusCode, grpcStatusFields } from "../protocol/wire-errors.js";
-import { checkNames, takeStreamHold } from "./canal-proxy.js";
+import { takeStreamHold } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
 import { relayHeaders } from "./relay.js";
 import type { RunnerTable } from "./runners.js";

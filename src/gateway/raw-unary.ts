@@ -15,6 +15,8 @@ import type * as http2 from "node:http2";
 import { type DescMessage, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
+import { checkNames } from "../contracts/names.js";
+import { wasNotApplied } from "../contracts/not-applied.js";
 import {
   AckRequestSchema,
   AckResponseSchema,
@@ -26,7 +28,6 @@ import {
 import type { CallCancel } from "../protocol/call-cancel.js";
 import { parseGrpcTimeout } from "../protocol/deadline.js";
 import { encodeFrame, FRAME_HEADER_BYTES, singleMessage } from "../protocol/frame.js";
-import { decodeGrpcMessage } from "../protocol/grpc-message.js";
 import { type H2Answer, type H2Connection, H2RequestError } from "../protocol/h2/connection.js";
 import type { H2Pool } from "../protocol/h2/pool.js";
 import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
@@ -40,10 +41,9 @@ import {
 import { raceAbort, watchCall } from "../protocol/server/call-guard.js";
 import { readGrpcRequest, readRequestBody } from "../protocol/server/request-body.js";
 import { connectUnaryError, errorFromGrpcStatus, grpcStatusFields } from "../protocol/wire-errors.js";
-import { checkNames } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
 import { RELAY_HEADER } from "./raw-stream.js";
-import { NOT_TAKEN_EFFECT, relayHeaders } from "./relay.js";
+import { relayHeaders } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
 
 /** The methods relayed this way: their names, request and response messages. */
@@ -314,13 +314,7 @@ export function createRawUnaryHandler(
           500,
         );
       }
-      const message = String(answer.headers["grpc-message"] ?? answer.trailers["grpc-message"] ?? "");
-      if (
-        status === String(Code.Unavailable) &&
-        NOT_TAKEN_EFFECT.test(decodeGrpcMessage(message)) &&
-        attempt < MAX_ATTEMPTS &&
-        !gone.aborted
-      ) {
+      if (status !== "0" && attempt < MAX_ATTEMPTS && !gone.aborted && wasNotApplied(answerError(answer))) {
         stale = runner.epoch;
         continue;
       }

@@ -2,20 +2,19 @@
 // connection with the consumer's epoch, and decide what a failure means.
 //
 // A unary call is tried again on the next runner only when it surely did not take effect:
-// the server could not be reached (connection refused), or it answered unavailable before
-// doing anything (it stands by, is starting, is stopping, or said "did not take effect").
-// Any other failure is the client's to see; a broken connection mid-call is unavailable
-// with the reason.
+// the server could not be reached (connection refused), or its error carries the NotApplied
+// detail (src/contracts/not-applied.ts: it stands by, is starting, is stopping, or a cursor
+// write failed). Any other failure is the client's to see; a broken connection mid-call is
+// unavailable with the reason.
 import { type CallOptions, Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { CLIENT_EPOCH_HEADER, formatClientEpoch } from "../contracts/client-epoch.js";
+import { wasNotApplied } from "../contracts/not-applied.js";
 import { relayError, unavailable } from "../protocol/index.js";
 import { type Call, callOf } from "../protocol/pipeline.js";
 import type { Runner, RunnerTable } from "./runners.js";
 import type { Upstream, UpstreamPool } from "./upstream.js";
 
 const MAX_ATTEMPTS = 5;
-export const NOT_TAKEN_EFFECT =
-  /stands by|is starting|is not served right now|is stopping|did not take effect|not served here/;
 
 export class Relay {
   constructor(
@@ -92,7 +91,7 @@ export function relayHeaders(call: Call, epoch: bigint | undefined): Record<stri
 export function notTakenEffect(err: unknown): boolean {
   const e = ConnectError.from(err);
   if (!e.isWireError) return causeCode(err) === "ECONNREFUSED";
-  return e.code === Code.Unavailable && NOT_TAKEN_EFFECT.test(e.rawMessage);
+  return wasNotApplied(e);
 }
 
 /** A server's error as the client should see it; transport failures become unavailable. */

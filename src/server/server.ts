@@ -13,6 +13,7 @@ import { createLogger, type Logger } from "../common/log.js";
 import { startTelemetry, type Telemetry, tracesRequested, tracingHook } from "../common/telemetry/index.js";
 import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import { ZkPaths } from "../common/zk/paths.js";
+import { notApplied } from "../contracts/not-applied.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
@@ -77,7 +78,9 @@ export async function startServer(
     },
     async release(name, to) {
       const e = elections.get(name);
-      if (!e?.running) throw new ConnectError(`destination ${name} is not running here`, Code.Unavailable);
+      if (!e?.running) {
+        throw notApplied(new ConnectError(`destination ${name} is not running here`, Code.Unavailable));
+      }
       await e.handOver(to, to ? `released to ${to} by an administrator` : "released by an administrator");
     },
   };

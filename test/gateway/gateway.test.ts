@@ -101,6 +101,49 @@ test("errors: unknown destination is not_found, bad names are invalid_argument, 
   assert.match(get.message, /session/);
 });
 
+test("clientIds of canal's ZooKeeper layout are refused with invalid_argument, on the server and through the gateway, on every path", async () => {
+  const zkc = await ZkClient.connect(zk.connectString);
+  const running = new ZkPaths().destinationRunning("example");
+  try {
+    const before = (await zkc.get(running)).stat.czxid;
+    const serverUrl = `http://127.0.0.1:${serverPort}`;
+    for (const url of [urlA, serverUrl]) {
+      for (const h2 of [false, true]) {
+        const c = canal(url, h2);
+        for (const clientId of ["running", "cluster", "cursor", "filter", ".", ".."]) {
+          const d = { destination: "example", clientId };
+          const calls: [string, () => Promise<unknown>][] = [
+            ["Subscribe", () => c.subscribe(d)],
+            ["Unsubscribe", () => c.unsubscribe({ ...d, session: `1.${clientId}` })],
+            ["Get", () => c.get({ ...d, session: `1.${clientId}`, batchSize: 1 })],
+            ["Ack", () => c.ack({ ...d, session: `1.${clientId}`, batchId: "1-1-1" })],
+            ["Rollback", () => c.rollback({ ...d, session: `1.${clientId}` })],
+            [
+              "Stream",
+              async () => {
+                for await (const _ of c.stream({ ...d, batchSize: 1 })) assert.fail("no message expected");
+              },
+            ],
+          ];
+          for (const [method, call] of calls) {
+            const err = await call().then(
+              () => undefined,
+              (e: unknown) => ConnectError.from(e),
+            );
+            const what = `${url === urlA ? "gateway" : "server"} ${h2 ? "gRPC" : "Connect"} ${method} ${clientId}`;
+            assert.equal(err?.code, Code.InvalidArgument, `${what}: ${err?.message}`);
+            assert.match(err.rawMessage, /^clientId: ".*" is reserved/, what);
+          }
+        }
+      }
+    }
+    // The destination's running node is the same: nothing was deleted, no re-election.
+    assert.equal((await zkc.get(running)).stat.czxid, before);
+  } finally {
+    zkc.close();
+  }
+});
+
 test("curl through the gateway over HTTP/1.1 JSON: subscribe, get, ack, rollback, stream", async () => {
   const S = `${urlA}/sluice.v1.CanalService`;
   const post = (method: string, body: object): Record<string, unknown> => {

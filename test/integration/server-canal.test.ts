@@ -365,17 +365,17 @@ describe("canal server, standalone", () => {
       [
         () => canal.get({ destination: "example", clientId: "1001", batchSize: 0 }),
         Code.InvalidArgument,
-        /batch_size/,
+        /^\[invalid_argument\] batchSize: /,
       ],
       [
         () => canal.get({ destination: "example", clientId: "1001", batchSize: 20_000 }),
         Code.InvalidArgument,
-        /batch_size/,
+        /^\[invalid_argument\] batchSize: /,
       ],
       [
         () => canal.get({ destination: "example", clientId: "1001", batchSize: 1, timeoutMs: -1n }),
         Code.InvalidArgument,
-        /timeout_ms/,
+        /^\[invalid_argument\] timeoutMs: /,
       ],
 
       [
@@ -383,7 +383,20 @@ describe("canal server, standalone", () => {
         Code.InvalidArgument,
         /filter/,
       ],
-      [() => canal.subscribe({ destination: "example", clientId: "a/b" }), Code.InvalidArgument, /client_id/],
+      [
+        () => canal.subscribe({ destination: "example", clientId: "a/b" }),
+        Code.InvalidArgument,
+        /^\[invalid_argument\] clientId: /,
+      ],
+      // Names of canal's ZooKeeper layout, and "." and "..", are not clientIds: a clientId
+      // "running" would name the destination's running node, ".." a directory above the cursors.
+      ...["running", "cluster", "cursor", "filter", ".", ".."].map(
+        (clientId): [() => Promise<unknown>, Code, RegExp] => [
+          () => canal.unsubscribe({ destination: "example", clientId }),
+          Code.InvalidArgument,
+          /^\[invalid_argument\] clientId: ".*" is reserved/,
+        ],
+      ),
       [
         () => canal.ack({ destination: "example", clientId: "1001", batchId: "1-999" }),
         Code.FailedPrecondition,
@@ -392,7 +405,7 @@ describe("canal server, standalone", () => {
       [
         () => canal.ack({ destination: "example", clientId: "1001", batchId: "" }),
         Code.InvalidArgument,
-        /batch_id/,
+        /^\[invalid_argument\] batchId: /,
       ],
       [
         () => canal.get({ destination: "example", clientId: "never-subscribed", batchSize: 1 }),

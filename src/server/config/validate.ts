@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
+import { destinationProblem } from "../../contracts/names.js";
 import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
 import { parseMysqlGtidSet } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
@@ -421,8 +422,6 @@ function zkConnectProblem(connect: string): string | undefined {
   return undefined;
 }
 
-const DESTINATION_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
-
 /** Names and server ids taken so far, each with the path of the destination that took it. */
 interface Seen {
   names: Map<string, string>;
@@ -439,7 +438,9 @@ function readDestination(
     ctx.report(
       path,
       `must be a map with at least name and source, got ${describeValue(value)}` +
-        (DESTINATION_NAME.test(value) ? ` (write "- name: ${value}" and "source: mysql://...")` : ""),
+        (destinationProblem(value) === undefined
+          ? ` (write "- name: ${value}" and "source: mysql://...")`
+          : ""),
     );
     return undefined;
   }
@@ -449,11 +450,8 @@ function readDestination(
   const name = readString(ctx, `${path}.name`, m.name, 'a destination name such as "example"');
   if (name === undefined) {
     if (m.name === undefined) ctx.report(`${path}.name`, "is required");
-  } else if (!DESTINATION_NAME.test(name) || name === "." || name === "..") {
-    ctx.report(
-      `${path}.name`,
-      `must be 1 to 128 letters, digits, "_", "-" or ".", got ${describeValue(name)}`,
-    );
+  } else if (destinationProblem(name) !== undefined) {
+    ctx.report(`${path}.name`, destinationProblem(name) as string);
   } else {
     const previous = seen.names.get(name);
     if (previous !== undefined) {

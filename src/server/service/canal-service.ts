@@ -1,6 +1,9 @@
 // CanalService on a server: validates requests, maps them onto destinations, and turns
 // failures into the error codes of docs/api.md.
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { checkClientId } from "../../contracts/names.js";
+import { notApplied } from "../../contracts/not-applied.js";
+import { makeSession } from "../../contracts/session.js";
 import type {
   Batch as BatchMessage,
   CanalService,
@@ -10,6 +13,7 @@ import type {
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
+import { invalidArgument } from "../../protocol/errors.js";
 import { cancelSignalOf } from "../../protocol/server/call-guard.js";
 import { type Destination, DestinationError } from "../destination/destination.js";
 import type { DestinationRegistry } from "../destination/registry.js";
@@ -22,7 +26,6 @@ export const MAX_BATCH_SIZE = 10_000;
 export const MAX_TIMEOUT_MS = 600_000;
 export const MAX_WINDOW = 1000;
 const DEFAULT_WINDOW = 4;
-const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * `epochs`: the clientIds' hold epochs, which the consumer fencing hook (client-fencing.ts)
@@ -42,7 +45,7 @@ export function createCanalService(
       checkClientId(req.clientId);
       const session = await call(() => destination.subscribe(req.clientId, req.filter));
       return {
-        session: sessionToken(destination.epoch, req.clientId),
+        session: makeSession(destination.epoch, req.clientId),
         epoch: destination.epoch,
         filter: session.filterText,
         cursor: toPosition(session.cursor),
@@ -69,9 +72,9 @@ export function createCanalService(
       checkClientId(req.clientId);
       checkBatchSize(req.batchSize);
       const timeoutMs = Number(req.timeoutMs);
-      if (timeoutMs < 0) throw invalid("timeout_ms", `must be 0 or more, got ${timeoutMs}`);
+      if (timeoutMs < 0) throw invalidArgument("timeoutMs", `must be 0 or more, got ${timeoutMs}`);
       if (timeoutMs > MAX_TIMEOUT_MS)
-        throw invalid("timeout_ms", `must be at most ${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
+        throw invalidArgument("timeoutMs", `must be at most ${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
       const epoch = ctx.values.get(clientEpochKey);
       const batch = await call(() =>
         destination.get(req.clientId, req.batchSize, timeoutMs, cancelSignalOf(ctx)),
@@ -95,7 +98,7 @@ export function createCanalService(
     async ack(req) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
-      if (!req.batchId) throw invalid("batch_id", "is required");
+      if (!req.batchId) throw invalidArgument("batchId", "is required");
       const cursor = await call(() => destination.ack(req.clientId, req.batchId));
       return { cursor: toPosition(cursor) };
     },
@@ -112,7 +115,7 @@ export function createCanalService(
       checkClientId(req.clientId);
       checkBatchSize(req.batchSize);
       if (req.window < 0 || req.window > MAX_WINDOW) {
-        throw invalid(
+        throw invalidArgument(
           "window",
           `must be between 0 and ${MAX_WINDOW} (0 means ${DEFAULT_WINDOW}), got ${req.window}`,
         );
@@ -130,7 +133,7 @@ export function createCanalService(
           case: "subscribed",
           value: {
             $typeName: "sluice.v1.Subscribed",
-            session: sessionToken(destination.epoch, req.clientId),
+            session: makeSession(destination.epoch, req.clientId),
             epoch: destination.epoch,
             cursor: toPosition(session.cursor),
           },
@@ -181,10 +184,6 @@ export function createCanalService(
 /** Per client session, how many streams have taken it over (the newest owns its batches). */
 const streamGenerations = new WeakMap<ClientSession, number>();
 
-export function sessionToken(epoch: bigint, clientId: string): string {
-  return `${epoch}.${clientId}`;
-}
-
 function emptyGet(epoch: bigint): GetResponse {
   return { $typeName: "sluice.v1.GetResponse", batchId: "", entries: [], flatMessages: [], epoch };
 }
@@ -213,23 +212,9 @@ export function toPosition(cursor: Cursor | undefined): Position | undefined {
   };
 }
 
-function invalid(field: string, message: string): ConnectError {
-  return new ConnectError(`${field}: ${message}`, Code.InvalidArgument);
-}
-
-function checkClientId(clientId: string): void {
-  if (!clientId) throw invalid("client_id", "is required");
-  if (!CLIENT_ID.test(clientId)) {
-    throw invalid(
-      "client_id",
-      `must be 1-64 letters, digits, "_", "-" or ".", got ${JSON.stringify(clientId)}`,
-    );
-  }
-}
-
 function checkBatchSize(n: number): void {
   if (n < 1 || n > MAX_BATCH_SIZE)
-    throw invalid("batch_size", `must be between 1 and ${MAX_BATCH_SIZE}, got ${n}`);
+    throw invalidArgument("batchSize", `must be between 1 and ${MAX_BATCH_SIZE}, got ${n}`);
 }
 
 /** Runs a destination call, mapping its errors onto Connect codes. */
@@ -254,12 +239,15 @@ export function mapError(err: unknown): unknown {
       case "bad_filter":
         return new ConnectError(err.message, Code.InvalidArgument);
       case "stopped":
-        return new ConnectError(`${err.message}; retry shortly`, Code.Unavailable);
+        // Stopping, or suspended while its ZooKeeper session is in doubt: nothing was done.
+        return notApplied(new ConnectError(`${err.message}; retry shortly`, Code.Unavailable));
     }
   }
   // A cursor write that failed, or anything unexpected: the call did not take effect.
-  return new ConnectError(
-    `the request did not take effect: ${err instanceof Error ? err.message : String(err)}`,
-    Code.Unavailable,
+  return notApplied(
+    new ConnectError(
+      `the request did not take effect: ${err instanceof Error ? err.message : String(err)}`,
+      Code.Unavailable,
+    ),
   );
 }
