@@ -88,6 +88,7 @@ try {
       zkSessionTimeoutMs: 6000,
       holdMs: 5000,
       leaseIdleMs: 30_000,
+      maxRequestBytes: 4 << 20,
       maxMessageBytes: 64 << 20,
       shutdownTimeoutMs: 1000,
       logger: createLogger("gateway"),

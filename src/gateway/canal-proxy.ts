@@ -2,7 +2,7 @@
 // ZooKeeper (holds.ts) and relayed to the destination's running server (relay.ts) with the
 // hold's epoch. Subscribe takes a lease hold; Stream takes a hold for as long as it is open.
 // What happens on failover is in docs/gateway.md.
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
 import { checkNames } from "../contracts/names.js";
 import { sessionEpoch } from "../contracts/session.js";
@@ -30,7 +30,7 @@ export function createCanalProxy(
       let hold: Hold | undefined;
       let taken = false;
       if (req.session) {
-        const node = await holds.validate(req.destination, req.clientId, req.session).catch(() => undefined);
+        const node = await holds.validate(req.destination, req.clientId, req.session).catch(staleSession);
         if (node) hold = fromNode(req.destination, req.clientId, req.session, node);
       }
       if (!hold) {
@@ -156,7 +156,7 @@ export async function takeStreamHold(
   const { destination: d, clientId } = req;
   const acquire = { kind: "stream" as const, peer, wait: req.wait, signal };
   if (req.session) {
-    const node = await holds.validate(d, clientId, req.session).catch(() => undefined);
+    const node = await holds.validate(d, clientId, req.session).catch(staleSession);
     if (node?.kind === "lease") {
       const stopKeepAlive = holds.keepAlive(d, clientId, req.session);
       return {
@@ -171,6 +171,16 @@ export async function takeStreamHold(
   }
   const hold = await holds.acquire(d, clientId, acquire);
   return { hold, end: () => holds.release(hold) };
+}
+
+/**
+ * A session that is no longer valid (validate's failed_precondition) means: take the hold
+ * anew. Anything else (ZooKeeper cannot answer right now) is the call's failure: taking a new
+ * hold then would meet the caller's own still-valid one (already_exists).
+ */
+function staleSession(err: unknown): undefined {
+  if (err instanceof ConnectError) return undefined;
+  throw err;
 }
 
 function fromNode(

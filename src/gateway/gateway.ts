@@ -14,6 +14,7 @@ import { H2Pool } from "../protocol/h2/pool.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
 import { createAdminProxy } from "./admin-proxy.js";
+import { withCallErrors } from "./call-errors.js";
 import { createCanalProxy } from "./canal-proxy.js";
 import { createHealthService } from "./health.js";
 import { ClientHolds } from "./holds.js";
@@ -37,7 +38,9 @@ export interface GatewayOptions {
   holdMs: number;
   /** A unary consumer's hold ends after this long without a call. */
   leaseIdleMs: number;
-  /** Largest message relayed, in bytes. */
+  /** Largest request message a client may send, in bytes (a server's maxRequest). */
+  maxRequestBytes: number;
+  /** Largest answer message relayed from a server, in bytes. */
   maxMessageBytes: number;
   shutdownTimeoutMs: number;
   /** Hooks every call runs, after the observers (tracing, metrics). */
@@ -109,6 +112,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     pipeline,
     closing.signal,
     rawSessions,
+    opts.maxRequestBytes,
     log.child("stream"),
   );
   const unaryConnections = new H2Pool(connectNoDelay);
@@ -117,7 +121,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     holds,
     pipeline,
     unaryConnections,
-    opts.maxMessageBytes,
+    { request: opts.maxRequestBytes, answer: opts.maxMessageBytes },
     log.child("call"),
   );
   let http: ConnectServer;
@@ -126,13 +130,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       host: opts.host,
       port: opts.port,
       logger: log.child("http"),
-      readMaxBytes: opts.maxMessageBytes,
+      readMaxBytes: opts.maxRequestBytes,
       shutdownTimeoutMs: opts.shutdownTimeoutMs,
       pipeline,
       preempt: (req, res) => rawStream(req, res) || rawUnary(req, res),
       routes(router) {
-        router.service(CanalService, createCanalProxy(relay, holds, log.child("canal")));
-        router.service(AdminService, createAdminProxy(relay, holds, zk, paths, log.child("admin")));
+        router.service(CanalService, withCallErrors(createCanalProxy(relay, holds, log.child("canal"))));
+        router.service(
+          AdminService,
+          withCallErrors(createAdminProxy(relay, holds, zk, paths, log.child("admin"))),
+        );
         router.service(
           Health,
           createHealthService(() => zk.connected),

@@ -24,6 +24,9 @@ import type { GatewayZk } from "./zk-session.js";
 
 export type HoldKind = "stream" | "lease";
 
+/** ZooKeeper errors of a connection being re-established within the session. */
+const RECONNECTING = new Set(["CONNECTIONLOSS", "OPERATIONTIMEOUT"]);
+
 /** What the running node says, as read by any gateway. */
 export interface HoldNode {
   epoch: bigint;
@@ -195,7 +198,11 @@ export class ClientHolds {
         if (this.#cache.get(path) === cached) this.#cache.delete(path);
       };
       cached = this.zk.client
-        .get(path, drop)
+        // A "session" event is a connection change, not news about the node: the watch stays
+        // set, and the session's end clears the whole cache (onLost).
+        .get(path, (event) => {
+          if (event !== "session") drop();
+        })
         .then(({ data, stat }) => parseNode(data, stat))
         .catch((err) => {
           drop();
@@ -268,8 +275,13 @@ export class ClientHolds {
   }
 
   /**
-   * Calls `onLost` once when the hold (this epoch) ends or is taken over. Returns a stop
-   * function.
+   * Calls `onLost` once when the hold (this epoch) ends or is taken over, or when the gateway's
+   * ZooKeeper session (which owns the hold's node) is lost. Returns a stop function.
+   *
+   * A lost connection is not a lost session: the ZooKeeper client reconnects within the
+   * session (a leader election, a member restarting) and the node, the hold and its watch live
+   * on. The watch fires a "session" event on each connection change; that is no news about the
+   * node, and the watch stays set. Only the session's end (zk.onLost) ends the hold.
    */
   watchLoss(
     destination: string,
@@ -279,29 +291,39 @@ export class ClientHolds {
   ): () => void {
     const path = this.path(destination, clientId);
     let stopped = false;
+    const lost = (reason: string) => {
+      if (stopped) return;
+      stopped = true;
+      stopSession();
+      onLost(reason);
+    };
+    const stopSession = this.zk.onLost(() =>
+      lost("the gateway lost its ZooKeeper session, and the hold with it"),
+    );
     const check = async () => {
       if (stopped) return;
       const client = this.zk.client;
       try {
         const stat = await client.exists(path, (event) => {
-          if (event === "session") {
-            if (!stopped) onLost("the gateway lost its ZooKeeper session, and the hold with it");
-            stopped = true;
-          } else void check();
+          if (event !== "session") void check();
         });
         if (stopped) return;
         if (!stat || BigInt(stat.czxid) !== epoch) {
-          stopped = true;
-          onLost(stat ? "another consumer took the hold over" : "the hold ended");
+          lost(stat ? "another consumer took the hold over" : "the hold ended");
         }
       } catch (err) {
-        if (!stopped) onLost(`the hold could not be watched: ${(err as Error).message}`);
-        stopped = true;
+        if (err instanceof ZkError && RECONNECTING.has(err.code) && client.state !== "closed") {
+          // Not connected right now: look again in a moment (the session, if it ends, says so).
+          setTimeout(() => void check(), 250).unref();
+          return;
+        }
+        lost(`the hold could not be watched: ${(err as Error).message}`);
       }
     };
     void check();
     return () => {
       stopped = true;
+      stopSession();
     };
   }
 

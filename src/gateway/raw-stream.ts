@@ -15,8 +15,10 @@ import { parseGrpcTimeout } from "../protocol/deadline.js";
 import { encodeFrame, FRAME_HEADER_BYTES, FrameReader } from "../protocol/frame.js";
 import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
 import { Call, type CallPipeline, nodeCallHeaders } from "../protocol/pipeline.js";
-import { readGrpcRequest } from "../protocol/server/request-body.js";
+import { decodeRequest, readGrpcRequest } from "../protocol/server/request-body.js";
+import { endWithGrpcStatus } from "../protocol/server/trailers-only.js";
 import { errorFromGrpcStatus, grpcStatusCode, grpcStatusFields } from "../protocol/wire-errors.js";
+import { callError } from "./call-errors.js";
 import { takeStreamHold } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
 import { relayHeaders } from "./relay.js";
@@ -27,8 +29,6 @@ const SERVICE = "sluice.v1.CanalService";
 const PATH = `/${SERVICE}/Stream`;
 /** Response header of streams relayed as bytes (for tests and curious operators). */
 export const RELAY_HEADER = "sluice-relay";
-/** A StreamRequest is a few names and numbers; anything near this is not one. */
-const MAX_REQUEST_BYTES = 4 << 20;
 const RETRY_MS = 500;
 
 /** One HTTP/2 session per server address, made again when it closes. */
@@ -80,6 +80,8 @@ export function createRawStreamHandler(
   /** Fires when the gateway starts to close: open streams end with unavailable. */
   shutdown: AbortSignal,
   sessions: RawSessions,
+  /** The largest request message (--max-request). */
+  maxRequestBytes: number,
   log: Logger,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   const handler = (req: HttpRequest, res: HttpResponse): boolean => {
@@ -106,13 +108,11 @@ export function createRawStreamHandler(
       result = err ?? 0;
       ended.abort(err);
       if (res.writableEnded || res.stream.destroyed) return;
-      const trailers = grpcStatusFields(err);
       if (!res.headersSent) {
-        res.writeHead(200, { "content-type": "application/grpc+proto", ...trailers });
-        res.end();
+        endWithGrpcStatus(res, err);
         return;
       }
-      res.addTrailers(trailers);
+      res.addTrailers(grpcStatusFields(err));
       res.end();
     };
     const onShutdown = () => finish(new ConnectError("server is shutting down", Code.Unavailable));
@@ -139,8 +139,8 @@ export function createRawStreamHandler(
         : setTimeout(() => finish(new ConnectError("the deadline passed", Code.DeadlineExceeded)), timeout);
     let cleanup = async () => {};
     try {
-      const body = await readGrpcRequest(req, MAX_REQUEST_BYTES);
-      const sreq = fromBinary(StreamRequestSchema, body.subarray(FRAME_HEADER_BYTES));
+      const body = await readGrpcRequest(req, maxRequestBytes);
+      const sreq = decodeRequest(StreamRequestSchema, body.subarray(FRAME_HEADER_BYTES));
       call = new Call({
         service: SERVICE,
         method: "Stream",
@@ -245,7 +245,7 @@ export function createRawStreamHandler(
         up.on("error", () => {});
       });
     } catch (err) {
-      finish(ConnectError.from(err));
+      finish(callError(err));
     } finally {
       clearTimeout(deadline);
       await cleanup();

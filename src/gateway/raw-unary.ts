@@ -39,11 +39,13 @@ import {
   nodeCallHeaders,
 } from "../protocol/pipeline.js";
 import { raceAbort, watchCall } from "../protocol/server/call-guard.js";
-import { readGrpcRequest, readRequestBody } from "../protocol/server/request-body.js";
-import { connectUnaryError, errorFromGrpcStatus, grpcStatusFields } from "../protocol/wire-errors.js";
+import { decodeRequest, readGrpcRequest, readRequestBody } from "../protocol/server/request-body.js";
+import { endTrailersOnly, endWithGrpcStatus } from "../protocol/server/trailers-only.js";
+import { connectUnaryError, errorFromGrpcStatus } from "../protocol/wire-errors.js";
+import { callError } from "./call-errors.js";
 import type { ClientHolds } from "./holds.js";
 import { RELAY_HEADER } from "./raw-stream.js";
-import { relayHeaders } from "./relay.js";
+import { RetryBudget, relayHeaders } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
 
 /** The methods relayed this way: their names, request and response messages. */
@@ -62,7 +64,6 @@ const METHODS = new Map<string, Method>(
 );
 // connect-es reads JSON with unknown fields ignored, and writes it with its defaults.
 const JSON_READ = { ignoreUnknownFields: true };
-const MAX_ATTEMPTS = 5;
 
 export function createRawUnaryHandler(
   runners: RunnerTable,
@@ -71,8 +72,8 @@ export function createRawUnaryHandler(
   pipeline: CallPipeline,
   /** The gateway's own HTTP/2 connections to servers (h2/connection.ts: why not node:http2's). */
   connections: H2Pool,
-  /** The largest request and answer message to relay (the gateway's message limit). */
-  maxMessageBytes: number,
+  /** The largest request and answer messages relayed (--max-request, --max-message). */
+  maxBytes: { request: number; answer: number },
   log: Logger,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   return (req, res) => {
@@ -131,8 +132,8 @@ export function createRawUnaryHandler(
     const { cancel: gone, done } = watchCall(res, timeoutMs);
     let call: Call | undefined;
     try {
-      const body = await readGrpcRequest(req, maxMessageBytes);
-      const msg = fromBinary(method.input, body.subarray(FRAME_HEADER_BYTES)) as unknown as Addressed;
+      const body = await readGrpcRequest(req, maxBytes.request);
+      const msg = decodeRequest(method.input, body.subarray(FRAME_HEADER_BYTES)) as unknown as Addressed;
       call = callOf(req, method, msg, "grpc", "proto");
       const answer = await forward(
         call,
@@ -146,18 +147,22 @@ export function createRawUnaryHandler(
         pipeline.end(call, Code.Canceled);
         return;
       }
-      res.writeHead(200, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
-      for (const chunk of answer.body) res.write(chunk);
-      const trailers = pass(answer.trailers);
-      if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
-      res.end();
+      if (answer.headers["grpc-status"] !== undefined) {
+        // The server's answer is trailers-only (an error): so is ours.
+        endTrailersOnly(res, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
+      } else {
+        res.writeHead(200, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
+        for (const chunk of answer.body) res.write(chunk);
+        const trailers = pass(answer.trailers);
+        if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
+        res.end();
+      }
       pipeline.end(call, answerError(answer));
     } catch (err) {
-      const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
+      const e = gone.aborted ? ConnectError.from(gone.reason) : callError(err);
       if (call !== undefined) pipeline.end(call, e);
       if (res.writableEnded || res.stream.destroyed || res.headersSent) return;
-      res.writeHead(200, { "content-type": "application/grpc+proto", ...grpcStatusFields(e) });
-      res.end();
+      endWithGrpcStatus(res, e);
     } finally {
       done();
     }
@@ -178,7 +183,7 @@ export function createRawUnaryHandler(
     const { cancel: gone, done } = watchCall(res, timeout === undefined ? undefined : Number(timeout));
     let call: Call | undefined;
     try {
-      const bytes = await readRequestBody(req, maxMessageBytes);
+      const bytes = await readRequestBody(req, maxBytes.request);
       let msg: Addressed;
       let message: Buffer;
       if (json) {
@@ -189,11 +194,7 @@ export function createRawUnaryHandler(
         }
         message = Buffer.from(toBinary(method.input, msg as never));
       } else {
-        try {
-          msg = fromBinary(method.input, bytes) as unknown as Addressed;
-        } catch (err) {
-          throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.Internal);
-        }
+        msg = decodeRequest(method.input, bytes) as unknown as Addressed;
         message = bytes;
       }
       call = callOf(req, method, msg, "connect", json ? "json" : "proto");
@@ -229,7 +230,7 @@ export function createRawUnaryHandler(
       res.end(out);
       pipeline.end(call);
     } catch (err) {
-      const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
+      const e = gone.aborted ? ConnectError.from(gone.reason) : callError(err);
       if (call !== undefined) pipeline.end(call, e);
       if (ended(res) || res.headersSent) return;
       const answer = connectUnaryError(e);
@@ -258,18 +259,23 @@ export function createRawUnaryHandler(
     checkNames(msg.destination, msg.clientId);
     const node = await holds.validate(msg.destination, msg.clientId, msg.session);
     const headers = relayHeaders(call, node.epoch);
-    let stale: bigint | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const runner = await runners.route(msg.destination, gone, stale);
+    // Tried again while it surely did not take effect, as the typed path does (relay.ts).
+    const budget = new RetryBudget(runners.holdMs);
+    let retry: { epoch: bigint; pauseMs: number } | undefined;
+    const again = (epoch: bigint): boolean => {
+      const pauseMs = gone.aborted ? undefined : budget.next();
+      if (pauseMs === undefined) return false;
+      retry = { epoch, pauseMs };
+      return true;
+    };
+    for (;;) {
+      const runner = await runners.route(msg.destination, gone, retry);
       let connection: H2Connection;
       try {
         connection = await connections.connected(runner.address);
       } catch (err) {
-        // Not reached: nothing was sent; the next runner may answer.
-        if (attempt < MAX_ATTEMPTS && !gone.aborted) {
-          stale = runner.epoch;
-          continue;
-        }
+        // Not reached: nothing was sent; the runner (or the next one) may answer in a moment.
+        if (again(runner.epoch)) continue;
         throw unavailable(
           `${runner.address}, the running server of destination ${msg.destination}, cannot be reached: ${(err as Error).message}`,
           500,
@@ -287,21 +293,18 @@ export function createRawUnaryHandler(
       for (const name in headers) fields.push([name, headers[name] as string]);
       let answer: H2Answer;
       try {
-        answer = await connection.request(fields, body, gone, maxMessageBytes + 5);
+        answer = await connection.request(fields, body, gone, maxBytes.answer + FRAME_HEADER_BYTES);
       } catch (err) {
         if (gone.aborted) throw gone.reason;
         if (err instanceof H2RequestError && err.tooLarge) {
           throw new ConnectError(
-            `answer: larger than the gateway's message limit (${maxMessageBytes} bytes); ask for smaller batches`,
+            `answer: larger than the gateway's message limit (${maxBytes.answer} bytes); ask for smaller batches`,
             Code.ResourceExhausted,
           );
         }
         // The server did not act on it (GOAWAY, refused, connection gone before it was sent):
         // safe to send again.
-        if (err instanceof H2RequestError && err.notProcessed && attempt < MAX_ATTEMPTS) {
-          stale = runner.epoch;
-          continue;
-        }
+        if (err instanceof H2RequestError && err.notProcessed && again(runner.epoch)) continue;
         throw unavailable(
           `the connection to ${runner.address}, the running server of destination ${msg.destination}, failed: ${(err as Error).message}`,
           500,
@@ -314,10 +317,7 @@ export function createRawUnaryHandler(
           500,
         );
       }
-      if (status !== "0" && attempt < MAX_ATTEMPTS && !gone.aborted && wasNotApplied(answerError(answer))) {
-        stale = runner.epoch;
-        continue;
-      }
+      if (status !== "0" && wasNotApplied(answerError(answer)) && again(runner.epoch)) continue;
       return answer;
     }
   }

@@ -1,7 +1,8 @@
 // Relaying one call to the running server of a destination: route, call over the pooled
 // connection with the consumer's epoch, and decide what a failure means.
 //
-// A unary call is tried again on the next runner only when it surely did not take effect:
+// A unary call is tried again, on the destination's runner then, only when it surely did not
+// take effect (RetryBudget says for how long):
 // the server could not be reached (connection refused), or its error carries the NotApplied
 // detail (src/contracts/not-applied.ts: it stands by, is starting, is stopping, or a cursor
 // write failed). Any other failure is the client's to see; a broken connection mid-call is
@@ -13,8 +14,6 @@ import { relayError, unavailable } from "../protocol/index.js";
 import { type Call, callOf } from "../protocol/pipeline.js";
 import type { Runner, RunnerTable } from "./runners.js";
 import type { Upstream, UpstreamPool } from "./upstream.js";
-
-const MAX_ATTEMPTS = 5;
 
 export class Relay {
   constructor(
@@ -46,20 +45,47 @@ export class Relay {
     ctx: HandlerContext,
     call: (u: Upstream, opts: CallOptions) => Promise<T>,
   ): Promise<T> {
-    let stale: bigint | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const runner = await this.runners.route(destination, ctx.signal, stale);
+    const budget = new RetryBudget(this.runners.holdMs);
+    let retry: { epoch: bigint; pauseMs: number } | undefined;
+    for (;;) {
+      const runner = await this.runners.route(destination, ctx.signal, retry);
       try {
         return await call(this.upstream.get(runner.address), this.options(ctx, epoch));
       } catch (err) {
         if (ctx.signal.aborted) throw relayError(err);
-        if (attempt < MAX_ATTEMPTS && notTakenEffect(err)) {
-          stale = runner.epoch;
+        const pauseMs = notTakenEffect(err) ? budget.next() : undefined;
+        if (pauseMs !== undefined) {
+          retry = { epoch: runner.epoch, pauseMs };
           continue;
         }
         throw upstreamError(err, runner, destination);
       }
     }
+  }
+}
+
+/**
+ * How long the gateway keeps sending again a call that did not take effect: after pauses of
+ * 50 ms doubling up to 500 ms (or sooner when the runner changes), for at most `holdMs` after
+ * the first such failure. Tried again on the same runner too: one that is starting, or waiting
+ * for ZooKeeper during a leader election, serves again in a moment and keeps its running node
+ * meanwhile; waiting for another runner would wait out the whole hold for nothing.
+ */
+export class RetryBudget {
+  #firstAt: number | undefined;
+  #retries = 0;
+
+  constructor(
+    private readonly holdMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** The pause before the next attempt, or undefined when the budget is spent. */
+  next(): number | undefined {
+    const now = this.now();
+    this.#firstAt ??= now;
+    if (now - this.#firstAt >= this.holdMs) return undefined;
+    return Math.min(500, 50 * 2 ** this.#retries++);
   }
 }
 

@@ -113,6 +113,7 @@ export async function startServer(
       host: config.host,
       port: config.port,
       logger: logger.child("http"),
+      readMaxBytes: config.maxRequest,
       pipeline,
       grpcUnary: [{ service: CanalService, implementation: canal, methods: ["get", "ack", "rollback"] }],
       routes(router) {

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import * as http2 from "node:http2";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -28,6 +29,7 @@ import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { encodeFrame, FrameReader } from "../../src/protocol/frame.js";
 import { retryAfterMs } from "../../src/protocol/index.js";
+import { rawGrpcStatus } from "../harness/grpc-raw.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, type ManagedProcess, makeTempDir, removeDir } from "../harness/processes.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
@@ -58,7 +60,7 @@ before(async () => {
       "1500ms",
       "--hold",
       "1s",
-      "--max-message",
+      "--max-request",
       "1MiB",
     ]),
   ]);
@@ -141,6 +143,30 @@ test("clientIds of canal's ZooKeeper layout are refused with invalid_argument, o
     assert.equal((await zkc.get(running)).stat.czxid, before);
   } finally {
     zkc.close();
+  }
+});
+
+test("a request that is not protobuf gets invalid_argument through the gateway, on the byte relays and the typed path", async () => {
+  // Field 1 (a string) announced 5 bytes long, 1 byte there: protobuf cannot decode it.
+  const garbage = Buffer.from([0x0a, 0x05, 0x61]);
+  const S = `${urlA}/sluice.v1.CanalService`;
+  for (const method of ["Get", "Subscribe"]) {
+    const r = await fetch(`${S}/${method}`, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: garbage,
+    });
+    const json = (await r.json()) as { code: string; message: string };
+    assert.deepEqual([r.status, json.code], [400, "invalid_argument"], `Connect ${method}: ${json.message}`);
+  }
+  const session = http2.connect(urlA);
+  try {
+    for (const method of ["Get", "Ack", "Subscribe", "Stream"]) {
+      const status = await rawGrpcStatus(session, `/sluice.v1.CanalService/${method}`, encodeFrame(garbage));
+      assert.equal(status, String(Code.InvalidArgument), `gRPC ${method}`);
+    }
+  } finally {
+    session.close();
   }
 });
 
@@ -590,8 +616,8 @@ test("Connect Get, Ack and Rollback (binary and JSON) skip connect-es, with the 
   await binary.unsubscribe({ destination: "example", clientId: "raw-connect", session: sub.session });
 });
 
-test("HTTP/1.1 binary Connect: a request over the gateway's message limit gets resource_exhausted, and the connection goes on", async () => {
-  // Gateway B relays messages of up to 1 MiB. connect-es's HTTP/1.1 client sends the whole body
+test("HTTP/1.1 binary Connect: a request over the gateway's request limit gets resource_exhausted, and the connection goes on", async () => {
+  // Gateway B takes requests of up to 1 MiB (--max-request). connect-es's HTTP/1.1 client sends the whole body
   // before it reads the answer: the gateway must read and drop the rest of a refused request.
   const c = canal(urlB);
   const sub = await c.subscribe({ destination: "example", clientId: "too-large" });

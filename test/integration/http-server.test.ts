@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
+import * as http2 from "node:http2";
 import * as net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -62,6 +63,8 @@ import {
   unauthenticated,
   unavailable,
 } from "../../src/protocol/index.js";
+import { fromConnectEndStream, fromGrpcWebTrailer } from "../../src/protocol/wire-errors.js";
+import { rawGrpcStatus } from "../harness/grpc-raw.js";
 
 // ---- the tiny service --------------------------------------------------------------------------
 
@@ -689,6 +692,51 @@ describe("one port speaks HTTP/1.1, h2c, Connect, gRPC and gRPC-Web", () => {
     const unknown = await post('{"destination":"example","bogus":1}');
     assert.equal(unknown.status, 200);
     assert.deepEqual(JSON.parse(unknown.body), { destination: { name: "example" } });
+  });
+
+  test("a request message that is not protobuf gets invalid_argument on every protocol, unary and streaming", async () => {
+    // Field 1 (a string) announced 5 bytes long, 1 byte there: protobuf cannot decode it.
+    const garbage = Buffer.from([0x0a, 0x05, 0x61]);
+    const unary = `${server.url}/sluice.v1.AdminService/GetDestination`;
+    const streaming = `${server.url}/sluice.v1.CanalService/Stream`;
+    // Connect unary (HTTP/1.1): HTTP 400 and the JSON error.
+    const connect = await fetch(unary, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: garbage,
+    });
+    assert.equal(connect.status, 400);
+    const json = (await connect.json()) as { code: string; message: string };
+    assert.equal(json.code, "invalid_argument", json.message);
+    // gRPC-Web unary (HTTP/1.1): the status in the trailer frame.
+    const web = await fetch(unary, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto" },
+      body: encodeFrame(garbage),
+    });
+    const webFrames = splitFrames(Buffer.from(await web.arrayBuffer()));
+    const trailer = fromGrpcWebTrailer((webFrames.at(-1) as { message: Buffer }).message);
+    assert.equal(trailer.error?.code, Code.InvalidArgument, trailer.error?.message);
+    // A Connect stream's request: the end-of-stream message.
+    const stream = await fetch(streaming, {
+      method: "POST",
+      headers: { "content-type": "application/connect+proto" },
+      body: encodeFrame(garbage),
+    });
+    const end = fromConnectEndStream(
+      splitFrames(Buffer.from(await stream.arrayBuffer())).at(-1)?.message as Buffer,
+    );
+    assert.equal(end.error?.code, Code.InvalidArgument, end.error?.message);
+    // gRPC (h2c), unary and streaming: grpc-status 3.
+    const session = http2.connect(server.url);
+    try {
+      for (const path of ["/sluice.v1.AdminService/GetDestination", "/sluice.v1.CanalService/Stream"]) {
+        const status = await rawGrpcStatus(session, path, encodeFrame(garbage));
+        assert.equal(status, String(Code.InvalidArgument), path);
+      }
+    } finally {
+      session.close();
+    }
   });
 
   test("a request message over 4 MiB is refused with resource_exhausted", async () => {

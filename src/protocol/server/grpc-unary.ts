@@ -9,16 +9,17 @@
 // method take connect-es's path, with identical results (test/integration/http-server.test.ts).
 // The call pipeline's hooks run here as on connect-es's path, once the request is decoded.
 import type * as http2 from "node:http2";
-import { create, type DescMethodUnary, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import { create, type DescMethodUnary, type DescService, toBinary } from "@bufbuild/protobuf";
+import { ConnectError, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import { abortSignalOf, type CallCancel } from "../call-cancel.js";
 import { parseGrpcTimeout } from "../deadline.js";
 import { encodeFrame } from "../frame.js";
 import { Call, type CallPipeline, callKey } from "../pipeline.js";
 import { grpcStatusFields, headerRecord, webHeaders } from "../wire-errors.js";
 import { abortError, callCancelKey, raceAbort, watchCall } from "./call-guard.js";
-import { readGrpcRequest } from "./request-body.js";
+import { decodeRequest, readGrpcRequest } from "./request-body.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
+import { endWithGrpcStatus } from "./trailers-only.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: implementations are typed by their service
 type UnaryImplementation = (request: any, context: HandlerContext) => unknown;
@@ -100,15 +101,7 @@ async function serve(
   let call: Call | undefined;
   try {
     const body = (await readGrpcRequest(req, opts.readMaxBytes)).subarray(5);
-    let input: unknown;
-    try {
-      input = fromBinary(route.method.input, body);
-    } catch (err) {
-      throw new ConnectError(
-        `request: cannot decode ${route.method.input.typeName}: ${(err as Error).message}`,
-        Code.InvalidArgument,
-      );
-    }
+    const input = decodeRequest(route.method.input, body);
     const headers = webHeaders(req.headers);
     call = new Call({
       service: route.service.typeName,
@@ -143,8 +136,7 @@ async function serve(
     if (res.writableEnded || res.stream.destroyed || res.headersSent) return;
     // Trailers-only answer, as connect-es writes it: status, message, details and the error's
     // metadata (retry-after-ms...).
-    res.writeHead(200, { "content-type": "application/grpc+proto", ...grpcStatusFields(e) });
-    res.end();
+    endWithGrpcStatus(res, e);
   } finally {
     done();
   }

@@ -53,7 +53,9 @@ export function pipelineInterceptor(pipeline: CallPipeline): Interceptor {
     let first: unknown;
     if (req.method.methodKind === "server_streaming") {
       const input = req.message[Symbol.asyncIterator]();
-      const r = await input.next();
+      const r = await input.next().catch((err: unknown) => {
+        throw unreadable(err);
+      });
       first = r.done ? undefined : r.value;
       request = { ...req, message: replay(r, input) };
     }
@@ -70,6 +72,15 @@ export function pipelineInterceptor(pipeline: CallPipeline): Interceptor {
     }
     return { ...res, message: new EndingIterable(res.message, pipeline, call, req.signal) };
   };
+}
+
+/**
+ * A request message connect-es could not parse fails `internal`, as if the server were broken;
+ * it is the caller's mistake: invalid_argument, with the same message (see adapter.ts).
+ */
+function unreadable(err: unknown): ConnectError {
+  const e = ConnectError.from(err);
+  return e.code === Code.Internal ? new ConnectError(e.rawMessage, Code.InvalidArgument) : e;
 }
 
 /** The input again: the result already read, then the rest. */

@@ -3,6 +3,7 @@
 // and the body of a Connect unary request, for the gateway's relay of those.
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
+import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { FRAME_HEADER_BYTES, singleMessage } from "../frame.js";
 
@@ -23,6 +24,18 @@ export async function readGrpcRequest(
     throw new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument);
   }
   return body;
+}
+
+/** A request message in protobuf binary; one that does not decode is the caller's mistake: invalid_argument. */
+export function decodeRequest<T extends DescMessage>(schema: T, bytes: Uint8Array): MessageShape<T> {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (err) {
+    throw new ConnectError(
+      `request: cannot decode ${schema.typeName}: ${(err as Error).message}`,
+      Code.InvalidArgument,
+    );
+  }
 }
 
 /** The whole body of a request that is one message without an envelope (Connect unary). */

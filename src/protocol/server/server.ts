@@ -11,10 +11,10 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Code, ConnectError, type ConnectRouter, createContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { capTimeoutHeaders, MAX_TIMER_MS } from "../deadline.js";
 import { reencodeGrpcMessage } from "../grpc-message.js";
 import { CallPipeline } from "../pipeline.js";
+import { connectAdapter } from "./adapter.js";
 import { callGuard } from "./call-guard.js";
 import { createGrpcUnaryHandler, type GrpcUnaryService } from "./grpc-unary.js";
 import { callTransportKey, pipelineInterceptor } from "./pipeline-interceptor.js";
@@ -212,7 +212,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
   let closing = false;
   const pipeline = options.pipeline ?? new CallPipeline();
 
-  const connectHandler = connectNodeAdapter({
+  const connectHandler = connectAdapter({
     routes: options.routes,
     // The pipeline outermost: its hooks end each call with the error the client gets.
     interceptors: [
@@ -228,7 +228,8 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       });
       return values;
     },
-    fallback: (req, res) => fallback(req as HttpRequest, res as HttpResponse),
+    fallback,
+    onError: (method, err) => log.warn("a call's answer could not be written", { method, error: err }),
   });
 
   const grpcUnary = options.grpcUnary?.length

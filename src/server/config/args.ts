@@ -21,6 +21,7 @@ export const OPTIONS = [
   { flag: "zk-root", env: "SLUICE_ZK_ROOT", arg: "PATH" },
   { flag: "data-dir", env: "SLUICE_DATA_DIR", arg: "DIR" },
   { flag: "metrics-port", env: "SLUICE_METRICS_PORT", arg: "N|off" },
+  { flag: "max-request", env: "SLUICE_MAX_REQUEST", arg: "SIZE" },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionName = (typeof OPTIONS)[number]["flag"];
@@ -63,6 +64,7 @@ Options:
   --zk-root PATH           ZooKeeper root (default /otter/canal)          SLUICE_ZK_ROOT
   --data-dir DIR           standalone cursor store (default ./.sluice)    SLUICE_DATA_DIR
   --metrics-port N|off     Prometheus metrics port (default 9464)         SLUICE_METRICS_PORT
+  --max-request SIZE       largest request message (default 4MiB)         SLUICE_MAX_REQUEST
   -h, --help               this help
 
 Empty environment variables count as unset.

@@ -63,6 +63,7 @@ const SCALARS = [
   ["port", "port"],
   ["advertise", "advertise"],
   ["data-dir", "dataDir"],
+  ["max-request", "maxRequest"],
 ] as const;
 
 /**

@@ -17,6 +17,7 @@ export const DEFAULTS = {
   port: 11113,
   dataDir: "./.sluice",
   zk: { root: "/otter/canal", sessionTimeoutMs: 10_000, regrabDelayMs: 1000, balance: true },
+  maxRequest: 4 * 2 ** 20,
   metrics: { enabled: true, port: 9464 },
   store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20 },
   stream: { window: 4, maxBatchSize: 10_000 },
@@ -28,6 +29,7 @@ export const ROOT_KEYS = [
   "port",
   "advertise",
   "dataDir",
+  "maxRequest",
   "zk",
   "metrics",
   "store",
@@ -308,6 +310,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
   }
 
   const dataDir = readString(ctx, "dataDir", root.dataDir, "a directory") ?? DEFAULTS.dataDir;
+  const maxRequest = readSize(ctx, "maxRequest", root.maxRequest) ?? DEFAULTS.maxRequest;
 
   // zk
   let zk: ZooKeeperConfig | undefined;
@@ -401,6 +404,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
     advertise,
     advertiseConfigured: advertiseText !== undefined,
     dataDir: resolve(options.cwd, dataDir),
+    maxRequest,
     ...(zk ? { zk } : {}),
     metrics,
     store,

@@ -6,6 +6,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import { after, test } from "node:test";
+import { encodeFrame } from "../../../src/protocol/frame.js";
 import { H2Connection, H2RequestError } from "../../../src/protocol/h2/connection.js";
 import { H2Pool } from "../../../src/protocol/h2/pool.js";
 
@@ -92,7 +93,7 @@ test("trailers-only answers end the call with headers alone", async () => {
     ),
   );
   const c = connect(port);
-  const a = await c.request(fields("/t"), Buffer.alloc(5));
+  const a = await c.request(fields("/t"), encodeFrame(new Uint8Array(0)));
   assert.equal(a.headers["grpc-status"], "5");
   assert.deepEqual(a.body, []);
   assert.deepEqual(a.trailers, {});
