@@ -1,8 +1,12 @@
 // The README's first command: starts a private MariaDB and ZooKeeper, two sluice servers (one
 // runs the destination, the other stands by), a gateway, a small write workload, and a
 // consumer (the TypeScript client, through the gateway) that streams the row changes, prints
-// them and acks.
+// them and acks. Passwords go as in production (docs/security.md): the source's in the
+// environment, never in a command line; ZooKeeper's in a file, so that every node the servers
+// and the gateway create carries an ACL.
 //   node dist/scripts/quickstart.js [--seconds N]
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -71,7 +75,17 @@ try {
         failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),
       },
     );
-  const env = { ...process.env, SLUICE_LOG_LEVEL: "warn" };
+  // A throwaway ZooKeeper password, readable by this user only.
+  const zkPasswordFile = join(work, "zk.password");
+  writeFileSync(zkPasswordFile, `${randomBytes(18).toString("base64url")}\n`, { mode: 0o600 });
+  const source = `mysql://${db.replUser}@127.0.0.1:${db.port}`;
+  const env = {
+    ...process.env,
+    SLUICE_LOG_LEVEL: "warn",
+    SLUICE_SOURCE_PASSWORD: db.replPassword,
+    SLUICE_ZK_USER: "sluice",
+    SLUICE_ZK_PASSWORD_FILE: zkPasswordFile,
+  };
   const [portA, portB, gatewayPort] = [await freePort(), await freePort(), await freePort()];
   const servers: ManagedProcess[] = [];
   for (const [name, port] of [
@@ -86,7 +100,7 @@ try {
         "server",
         "--host=127.0.0.1",
         `--port=${port}`,
-        `--source=${db.sourceUrl}`,
+        `--source=${source}`,
         "--destination=example",
         `--zk=${zk.connectString}`,
         "--metrics-port=off",
@@ -115,8 +129,8 @@ try {
   const url = `http://127.0.0.1:${gatewayPort}`;
 
   say("");
-  say(`  MariaDB    127.0.0.1:${db.port}   source ${db.sourceUrl}`);
-  say(`  ZooKeeper  ${zk.connectString}   canal's layout under /otter/canal`);
+  say(`  MariaDB    127.0.0.1:${db.port}   source ${source} (password in SLUICE_SOURCE_PASSWORD)`);
+  say(`  ZooKeeper  ${zk.connectString}   canal's layout under /otter/canal, writable only by user sluice`);
   say(
     `  servers    http://127.0.0.1:${portA}, http://127.0.0.1:${portB}   one runs "example", the other stands by`,
   );

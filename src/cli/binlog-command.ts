@@ -1,16 +1,19 @@
 // `sluice binlog FILE...`: decodes binlog files offline (as the server writes them, or as
 // `mariadb-binlog --raw` / `mysqlbinlog --raw` saves them) and prints one JSON line per row
 // change, in the flat form, or per entry.
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { toJsonString } from "@bufbuild/protobuf";
 import { EntrySchema } from "../gen/sluice/v1/entry_pb.js";
 import { FlatMessageSchema } from "../gen/sluice/v1/flat_message_pb.js";
-import { BinlogDecoder, readBinlogEvents } from "../server/binlog/index.js";
+import { BinlogDecodeError, BinlogDecoder, readBinlogEvents } from "../server/binlog/index.js";
 import { EventFilter, FilterError } from "../server/filter/index.js";
 import { EntryBuilder } from "../server/parse/entry-builder.js";
 import { toFlatMessage } from "../server/parse/flat-message.js";
 import { TransactionTracker } from "../server/parse/transaction-tracker.js";
+import { parseSchemaFile } from "../server/schema/create-table.js";
+import { DdlSchema } from "../server/schema/ddl-schema.js";
 import { filterEntry } from "../server/sink/entry-filter.js";
 import { type Command, UsageError } from "./command.js";
 
@@ -30,10 +33,26 @@ Options:
                           docs/filters.md); --black-filter excludes tables the same way
   --field-filter SPEC     keep only these columns: 'shop.orders:id/status,db.t:c1';
                           --field-black-filter drops the listed columns instead
+  --filter-table-error    pass over table map and row events that cannot be decoded (one
+                          warning per event on stderr) instead of stopping; canal's
+                          filter.table.error. Tables the filters exclude are never decoded.
+  --schema FILE           CREATE TABLE statements (SHOW CREATE TABLE or mysqldump --no-data
+                          output; USE db sets the schema of unqualified names) for tables
+                          whose CREATE TABLE is not in the files; repeatable
   -h, --help              this help
 
-Exit codes: 0 ok, 1 a file could not be read or decoded (the error names file and offset),
-2 bad usage.`;
+Table definitions: the binlog does not say everything about a column. Names without
+binlog_row_metadata=FULL, the D of FLOAT(M,D) and the fractional digits of MariaDB's old
+temporal format (mysql56_temporal_format=OFF) come from the table's CREATE TABLE: the one in
+the files given (followed through later DROP, RENAME and ALTER), else the one from --schema.
+An event that cannot be decoded without it says so.
+
+Every event must start where the one before it ended (its end_log_pos): events removed
+from or repeated in a file stop the decoding there, never rows lost or printed twice.
+
+Exit codes: 0 ok, 1 a file could not be read or decoded, or has events missing or repeated
+(everything before the event is printed, then the error, which names file, offset and
+table), 2 bad usage.`;
 
 export const binlogCommand: Command = {
   name: "binlog",
@@ -57,7 +76,7 @@ export const binlogCommand: Command = {
       throw new UsageError(`--start-position must be an integer >= 4, got "${values["start-position"]}"`);
     }
 
-    let filter: EventFilter | undefined;
+    let filter: EventFilter;
     try {
       filter = new EventFilter({
         filter: values.filter,
@@ -70,43 +89,85 @@ export const binlogCommand: Command = {
       throw err;
     }
 
-    const decoder = new BinlogDecoder({ timeZone: values["time-zone"] ?? "UTC" });
+    const schema = new DdlSchema();
+    for (const file of values.schema ?? []) schema.give(readSchemaFile(file));
+    const keepsAll = filter.filter.isEmpty && filter.blackFilter.isEmpty;
+    const decoder = new BinlogDecoder({
+      schemaProvider: schema,
+      timeZone: values["time-zone"] ?? "UTC",
+      ...(keepsAll ? {} : { includeTable: (schema, table) => filter.acceptsTable(schema, table) }),
+      ...(values["filter-table-error"] ? { tableErrors: "skip" as const } : {}),
+    });
     const out = new LineWriter();
-    let builder: EntryBuilder | undefined;
-    let id = 0n;
-    for (const [i, path] of positionals.entries()) {
-      const tracker = new TransactionTracker({ file: basename(path) });
-      const opts = i === 0 && startPosition !== undefined ? { startOffset: startPosition } : {};
-      for await (const raw of readBinlogEvents(path, opts)) {
-        const event = decoder.decode(raw.bytes, { file: tracker.file, offset: raw.offset });
-        const nextOffset = raw.bytes.readUInt32LE(13);
-        const gtid = tracker.observe(event, raw.offset, nextOffset);
-        if (event.type === "format_description") builder ??= new EntryBuilder({ flavor: event.flavor });
-        const built = builder?.build({
-          event,
-          file: basename(path),
-          offset: raw.offset,
-          nextOffset,
-          gtid,
-          serverId: event.header.serverId,
-        });
-        const entry = built && filterEntry(built, filter);
-        if (!entry) continue;
-        if (format === "entry") {
-          await out.write(toJsonString(EntrySchema, entry));
-        } else {
-          const flat = toFlatMessage(entry, id + 1n);
-          if (!flat) continue;
-          id++;
-          // Every field, also empty ones, as canal's FlatMessage JSON has them.
-          await out.write(toJsonString(FlatMessageSchema, flat, { alwaysEmitImplicit: true }));
-        }
+    try {
+      await decodeFiles(positionals, { decoder, schema, filter, format, startPosition, out });
+    } catch (err) {
+      if (err instanceof BinlogDecodeError && err.definitionNeeded) {
+        err.explain(
+          "decode from the file holding the table's CREATE TABLE too, or give it with --schema FILE " +
+            "(SHOW CREATE TABLE or mysqldump --no-data output)",
+        );
       }
+      throw err;
+    } finally {
+      // What was decoded before a failure is printed before the error.
+      await out.close();
     }
-    await out.close();
     return 0;
   },
 };
+
+async function decodeFiles(
+  paths: string[],
+  o: {
+    decoder: BinlogDecoder;
+    schema: DdlSchema;
+    filter: EventFilter;
+    format: "flat" | "entry";
+    startPosition: number | undefined;
+    out: LineWriter;
+  },
+): Promise<void> {
+  const { decoder, schema, filter, format, startPosition, out } = o;
+  let builder: EntryBuilder | undefined;
+  let id = 0n;
+  for (const [i, path] of paths.entries()) {
+    const tracker = new TransactionTracker({ file: basename(path) });
+    const opts = i === 0 && startPosition !== undefined ? { startOffset: startPosition } : {};
+    for await (const raw of readBinlogEvents(path, opts)) {
+      const event = decoder.decode(raw.bytes, { file: tracker.file, offset: raw.offset });
+      const nextOffset = raw.bytes.readUInt32LE(13);
+      // A table's definition changed: its next TABLE_MAP is read with the new one.
+      if (event.type === "query" && event.statement === "ddl" && schema.apply(event.sql, event.schema)) {
+        decoder.invalidateSchema();
+      }
+      if (event.type === "skipped_table" && event.error) {
+        process.stderr.write(`sluice binlog: passed over: ${event.error}\n`);
+      }
+      const gtid = tracker.observe(event, raw.offset, nextOffset);
+      if (event.type === "format_description") builder ??= new EntryBuilder({ flavor: event.flavor });
+      const built = builder?.build({
+        event,
+        file: basename(path),
+        offset: raw.offset,
+        nextOffset,
+        gtid,
+        serverId: event.header.serverId,
+      });
+      const entry = built && filterEntry(built, filter);
+      if (!entry) continue;
+      if (format === "entry") {
+        await out.write(toJsonString(EntrySchema, entry));
+      } else {
+        const flat = toFlatMessage(entry, id + 1n);
+        if (!flat) continue;
+        id++;
+        // Every field, also empty ones, as canal's FlatMessage JSON has them.
+        await out.write(toJsonString(FlatMessageSchema, flat, { alwaysEmitImplicit: true }));
+      }
+    }
+  }
+}
 
 function parse(args: string[]) {
   return parseArgs({
@@ -120,8 +181,23 @@ function parse(args: string[]) {
       "black-filter": { type: "string" },
       "field-filter": { type: "string" },
       "field-black-filter": { type: "string" },
+      "filter-table-error": { type: "boolean" },
+      schema: { type: "string", multiple: true },
     },
   });
+}
+
+/** The table definitions of a --schema file; a file that cannot be read is a usage error. */
+function readSchemaFile(path: string) {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new UsageError(`--schema ${path}: ${(err as Error).message}`);
+  }
+  const defs = parseSchemaFile(text);
+  if (defs.length === 0) throw new UsageError(`--schema ${path}: no CREATE TABLE statement in it`);
+  return defs;
 }
 
 /** Buffered stdout that waits when the pipe is full, so `| head` and slow readers work. */

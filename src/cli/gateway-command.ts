@@ -1,9 +1,11 @@
 // `sluice gateway`: runs the stateless gateway until SIGTERM/SIGINT, then stops gracefully.
 import { createLogger } from "../common/log.js";
+import type { ZkCredentials } from "../common/zk/acl.js";
 import { DEFAULT_ROOT } from "../common/zk/paths.js";
 import { startGateway } from "../gateway/gateway.js";
 import { parseDuration, parseSize, UnitError } from "../server/config/units.js";
 import { type Command, UsageError } from "./command.js";
+import { ZK_CREDENTIALS_HELP, zkCredentials, zkPasswordFlagError } from "./zk-credentials.js";
 
 const HELP = `Usage: sluice gateway --zk HOST:PORT[,...] [options]
 
@@ -17,6 +19,7 @@ Options:
   --zk-root PATH              ZooKeeper root of canal's layout (default ${DEFAULT_ROOT})
   --zk-session-timeout DUR    ZooKeeper session timeout; a gateway that dies loses its
                               holds after this long (default 10s)
+${ZK_CREDENTIALS_HELP}
   --host ADDR                 address to listen on (default 127.0.0.1)
   --port N                    port to listen on (default 8080; 0 picks a free one)
   --lease-idle DUR            a unary consumer's hold ends after this long without a call
@@ -43,6 +46,8 @@ interface Flags {
   zk: string;
   zkRoot: string;
   zkSessionTimeoutMs: number;
+  /** Digest credentials from --zk-user and its password; undefined: none. */
+  zkCredentials: ZkCredentials | undefined;
   host: string;
   port: number;
   leaseIdleMs: number;
@@ -61,6 +66,7 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     zk: env.SLUICE_ZK ?? "",
     zkRoot: DEFAULT_ROOT,
     zkSessionTimeoutMs: 10_000,
+    zkCredentials: undefined,
     host: "127.0.0.1",
     port: 8080,
     leaseIdleMs: 30_000,
@@ -71,6 +77,7 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     metricsPort: GATEWAY_METRICS_PORT,
     metricsHost: undefined,
   };
+  const credentialFlags: { user?: string; passwordFile?: string } = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     const eq = arg.indexOf("=");
@@ -105,6 +112,14 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
       case "--zk-session-timeout":
         flags.zkSessionTimeoutMs = duration();
         break;
+      case "--zk-user":
+        credentialFlags.user = value();
+        break;
+      case "--zk-password-file":
+        credentialFlags.passwordFile = value();
+        break;
+      case "--zk-password":
+        throw zkPasswordFlagError();
       case "--host":
         flags.host = value();
         break;
@@ -151,6 +166,7 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     }
   }
   if (!flags.zk) throw new UsageError("--zk is required (or set SLUICE_ZK)");
+  flags.zkCredentials = zkCredentials(credentialFlags, env);
   if (flags.metricsPort !== undefined && flags.metricsPort !== 0 && flags.metricsPort === flags.port)
     throw new UsageError(`--metrics-port: must differ from --port (${flags.port})`);
   return flags;

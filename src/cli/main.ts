@@ -4,12 +4,24 @@ import "./runtime-flags.js";
 import { readFileSync } from "node:fs";
 import { binlogCommand } from "./binlog-command.js";
 import { type Command, EXIT_USAGE, UsageError } from "./command.js";
+import { cursorCommand } from "./cursor-command.js";
 import { gatewayCommand } from "./gateway-command.js";
 import { serverCommand } from "./server-command.js";
+import { skipEventCommand } from "./skip-event-command.js";
 import { statusCommand } from "./status-command.js";
 import { tailCommand } from "./tail-command.js";
+import { zkAclCommand } from "./zk-acl-command.js";
 
-const COMMANDS: Command[] = [serverCommand, gatewayCommand, tailCommand, statusCommand, binlogCommand];
+const COMMANDS: Command[] = [
+  serverCommand,
+  gatewayCommand,
+  tailCommand,
+  statusCommand,
+  cursorCommand,
+  skipEventCommand,
+  binlogCommand,
+  zkAclCommand,
+];
 
 // Named in docs/design.md and coming with later issues; listed so that --help tells the truth.
 const PLANNED: string[][] = [];

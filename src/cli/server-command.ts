@@ -19,6 +19,7 @@ export const serverCommand: Command = {
       throw err;
     }
     const log = createLogger("server");
+    for (const warning of config.warnings ?? []) log.warn(warning);
     const server = await startServer(config, log);
     // Scripts and tests wait for this line to know the port.
     process.stdout.write(`sluice server listening on ${server.url}\n`);

@@ -2,8 +2,13 @@
 // cursor, holder, outstanding batches and lag, from AdminService (of a server or a gateway).
 import { parseArgs } from "node:util";
 import { toJsonString } from "@bufbuild/protobuf";
-import { createSluiceClient, type DestinationStatus, type Position } from "../clients/typescript/index.js";
-import { ListDestinationsResponseSchema } from "../gen/sluice/v1/admin_service_pb.js";
+import {
+  createSluiceClient,
+  type DestinationFilter,
+  type DestinationStatus,
+  type Position,
+} from "../clients/typescript/index.js";
+import { DestinationFailure_Fix, ListDestinationsResponseSchema } from "../gen/sluice/v1/admin_service_pb.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -80,6 +85,22 @@ function render(destinations: DestinationStatus[]): string {
     lines.push(`  running   ${running}`);
     lines.push(`  standbys  ${d.standbys.length > 0 ? d.standbys.join(", ") : "-"}`);
     lines.push(`  head      ${position(d.head)}`);
+    const f = d.failure;
+    if (f) {
+      lines.push(`  STOPPED   since ${time(f.since)}: ${f.message}`);
+      if (f.fix === DestinationFailure_Fix.SKIP_EVENT) {
+        lines.push(
+          `            to pass over that one event: sluice skip-event -d ${d.name} --at ${f.journalName}:${f.position}`,
+        );
+      } else if (f.fix === DestinationFailure_Fix.SET_CURSOR) {
+        lines.push(
+          `            move each client's cursor where the source can stream from: sluice cursor set -d ${d.name} -c CLIENT_ID --head`,
+        );
+      }
+    }
+    if (d.filter) lines.push(`  filters   ${filters(d.filter)}`);
+    if (d.eventsSkipped > 0n)
+      lines.push(`  skipped   ${d.eventsSkipped} events (sluice_binlog_events_skipped_total)`);
     if (d.clients.length === 0) {
       lines.push("  no clients");
     } else {
@@ -106,6 +127,18 @@ function render(destinations: DestinationStatus[]): string {
     lines.push("");
   }
   return `${lines.join("\n")}`;
+}
+
+function filters(f: DestinationFilter): string {
+  const parts = [
+    f.filter && `filter ${f.filter}`,
+    f.blackFilter && `blackFilter ${f.blackFilter}`,
+    f.fieldFilter && `fieldFilter ${f.fieldFilter}`,
+    f.fieldBlackFilter && `fieldBlackFilter ${f.fieldBlackFilter}`,
+    f.filterQueryDdl && "filterQueryDdl",
+    f.filterTableError && "filterTableError",
+  ];
+  return parts.filter(Boolean).join(" | ");
 }
 
 function position(p: Position | undefined): string {

@@ -66,6 +66,7 @@ export function createAdminProxy(
             standbys: standbys.sort(),
             head: undefined,
             clients: [],
+            eventsSkipped: 0n,
           });
         }
       }
@@ -80,6 +81,16 @@ export function createAdminProxy(
     async releaseDestination(req, ctx) {
       checkDestination(req.destination);
       return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.releaseDestination(req, opts));
+    },
+
+    async setCursor(req, ctx) {
+      checkDestination(req.destination);
+      return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.setCursor(req, opts));
+    },
+
+    async skipEvent(req, ctx) {
+      checkDestination(req.destination);
+      return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.skipEvent(req, opts));
     },
   };
 }

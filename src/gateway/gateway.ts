@@ -5,6 +5,7 @@
 import { setMaxListeners } from "node:events";
 import type { Logger } from "../common/log.js";
 import { startTelemetry, tracesRequested, tracingHook } from "../common/telemetry/index.js";
+import { sluiceAclPolicy, type ZkCredentials } from "../common/zk/acl.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   zk: string;
   zkRoot: string;
   zkSessionTimeoutMs: number;
+  /** ZooKeeper digest credentials; the holds then get Sluice's ACL (docs/security.md). */
+  zkCredentials?: ZkCredentials | undefined;
   /** How long a call waits for a runner while a destination has none. */
   holdMs: number;
   /** A unary consumer's hold ends after this long without a call. */
@@ -79,6 +82,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     zk = await GatewayZk.connect({
       connect: opts.zk,
       sessionTimeoutMs: opts.zkSessionTimeoutMs,
+      auth: opts.zkCredentials
+        ? { credentials: opts.zkCredentials, acl: sluiceAclPolicy(paths, opts.zkCredentials) }
+        : undefined,
       logger: log.child("zk"),
     });
   } catch (err) {
@@ -166,7 +172,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     throw err;
   }
   address = http.address;
-  log.info("gateway serving", { address, zk: opts.zk, root: opts.zkRoot });
+  log.info("gateway serving", {
+    address,
+    zk: opts.zk,
+    root: opts.zkRoot,
+    zkUser: opts.zkCredentials?.user ?? "none (holds open to anyone)",
+  });
   let closed: Promise<void> | undefined;
   return {
     address: http.address,

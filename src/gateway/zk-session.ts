@@ -3,12 +3,19 @@
 // and the watches with them; the parts that keep watches (runner table, holds) start again
 // on the new session through onRenewed.
 import type { Logger } from "../common/log.js";
-import { ZkClient } from "../common/zk/client.js";
+import type { ZkAclPolicy, ZkCredentials } from "../common/zk/acl.js";
+import { ZkClient, type ZkClientOptions } from "../common/zk/client.js";
 
 export interface GatewayZkOptions {
   connect: string;
   sessionTimeoutMs: number;
+  /** With credentials, the session authenticates and its nodes (holds) get `acl`. */
+  auth?: { credentials: ZkCredentials; acl: ZkAclPolicy } | undefined;
   logger: Logger;
+}
+
+function clientOptions(opts: GatewayZkOptions): ZkClientOptions {
+  return { sessionTimeoutMs: opts.sessionTimeoutMs, ...(opts.auth ?? {}) };
 }
 
 export class GatewayZk {
@@ -26,7 +33,7 @@ export class GatewayZk {
   }
 
   static async connect(opts: GatewayZkOptions): Promise<GatewayZk> {
-    const client = await ZkClient.connect(opts.connect, { sessionTimeoutMs: opts.sessionTimeoutMs });
+    const client = await ZkClient.connect(opts.connect, clientOptions(opts));
     return new GatewayZk(client, opts);
   }
 
@@ -63,9 +70,7 @@ export class GatewayZk {
   async #reconnect(): Promise<void> {
     for (let attempt = 0; !this.#closing; attempt++) {
       try {
-        const client = await ZkClient.connect(this.opts.connect, {
-          sessionTimeoutMs: this.opts.sessionTimeoutMs,
-        });
+        const client = await ZkClient.connect(this.opts.connect, clientOptions(this.opts));
         if (this.#closing) {
           client.close();
           return;

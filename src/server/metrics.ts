@@ -15,6 +15,8 @@ export interface DestinationMetrics {
   acked(clientId: string, ms: number): void;
   /** `batches` batches given back by a rollback. */
   rolledBack(clientId: string, batches: number): void;
+  /** One binlog event passed over: its table cannot be decoded (filterTableError), or an operator skipped it. */
+  skipped(reason: "table_error" | "operator"): void;
 }
 
 interface ReadTotals {
@@ -34,6 +36,7 @@ export class ServerMetrics {
   readonly #acked;
   readonly #rolledBack;
   readonly #ackDuration;
+  readonly #skipped;
   readonly #electionsWon;
   readonly #handovers;
   readonly #meter: Meter;
@@ -88,6 +91,11 @@ export class ServerMetrics {
       description: "Time an Ack took, the cursor write (ZooKeeper or file) included",
       advice: { explicitBucketBoundaries: [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] },
     });
+    this.#skipped = meter.createCounter("sluice.binlog.events_skipped", {
+      unit: "{event}",
+      description:
+        "Binlog events passed over without delivering them: reason table_error (filterTableError) or operator (AdminService.SkipEvent)",
+    });
     this.#electionsWon = meter.createCounter("sluice.elections.won", {
       unit: "{election}",
       description: "Times this server became the runner of a destination",
@@ -133,6 +141,9 @@ export class ServerMetrics {
       rolledBack: (clientId, batches) => {
         this.#rolledBack.add(batches, c(clientId));
       },
+      skipped: (reason) => {
+        this.#skipped.add(1, { destination, reason });
+      },
     };
   }
 
@@ -164,7 +175,8 @@ export class ServerMetrics {
     });
     const headLag = m.createObservableGauge("sluice.binlog.lag_ms", {
       unit: "ms",
-      description: "Now minus the source timestamp of the last entry read (grows while the source is idle)",
+      description:
+        "How far the reader trails the source: 0 while the source's heartbeats say nothing is left to read, else now minus the source timestamp of the last entry read",
     });
     const clientLag = m.createObservableGauge("sluice.client.lag_ms", {
       unit: "ms",
@@ -178,6 +190,16 @@ export class ServerMetrics {
     const running = m.createObservableGauge("sluice.destination.running", {
       unit: "1",
       description: "1 when this server runs the destination, 0 when it stands by or is starting",
+    });
+    const catchUp = m.createObservableGauge("sluice.catch_up.readers", {
+      unit: "{reader}",
+      description:
+        "Catch-up readers of clients that fell behind the store: state running (reading, at most store.catchUpReaders) or waiting (for a slot)",
+    });
+    const stopped = m.createObservableGauge("sluice.destination.stopped", {
+      unit: "1",
+      description:
+        "1 when the destination runs here but stopped on an error (an event it cannot decode, the source refused it); its status says why",
     });
     const lease = m.createObservableGauge("sluice.zk.lease", {
       unit: "1",
@@ -194,11 +216,13 @@ export class ServerMetrics {
           const d = { destination: dest.name };
           r.observe(storeEntries, p.ring.count, d);
           r.observe(storeBytes, p.ring.bytes, d);
+          const readers = dest.catchUpReaders;
+          r.observe(catchUp, readers.running, { ...d, state: "running" });
+          r.observe(catchUp, readers.waiting, { ...d, state: "waiting" });
           const head = p.lastPosition;
-          if (head) {
-            r.observe(position, head.offset, { ...d, file: head.file });
-            r.observe(headLag, Math.max(0, now - head.timestamp), d);
-          }
+          if (head) r.observe(position, head.offset, { ...d, file: head.file });
+          const lag = p.lagMs(now);
+          if (lag !== undefined) r.observe(headLag, lag, d);
           for (const s of dest.clients) {
             const c = { ...d, client_id: s.clientId };
             r.observe(outstanding, s.outstanding.length, c);
@@ -211,10 +235,11 @@ export class ServerMetrics {
           }
         }
         for (const name of configured) r.observe(running, here.has(name) ? 1 : 0, { destination: name });
+        for (const dest of registry.all) r.observe(stopped, dest.failure ? 1 : 0, { destination: dest.name });
         const held = leaseHeld();
         if (held !== undefined) r.observe(lease, held);
       },
-      [storeEntries, storeBytes, position, headLag, clientLag, outstanding, running, lease],
+      [storeEntries, storeBytes, position, headLag, clientLag, outstanding, running, catchUp, stopped, lease],
     );
   }
 }

@@ -11,6 +11,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createLogger, type Logger } from "../common/log.js";
 import { startTelemetry, type Telemetry, tracesRequested, tracingHook } from "../common/telemetry/index.js";
+import { sluiceAclPolicy } from "../common/zk/acl.js";
+import { warnOfAclFindings } from "../common/zk/acl-warning.js";
 import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { notApplied } from "../contracts/not-applied.js";
@@ -29,6 +31,7 @@ import { FileCursorStore } from "./meta/file-cursor-store.js";
 import { ZkCursorStore } from "./meta/zk-cursor-store.js";
 import { ServerMetrics } from "./metrics.js";
 import { findBoundaryAfterGtid, findBoundaryAtTime } from "./parse/find-start.js";
+import { ReplicationError } from "./replication/replication-client.js";
 import { type ClusterView, createAdminService } from "./service/admin-service.js";
 import { createCanalService } from "./service/canal-service.js";
 import { ClientEpochs } from "./service/client-epochs.js";
@@ -82,6 +85,17 @@ export async function startServer(
         throw notApplied(new ConnectError(`destination ${name} is not running here`, Code.Unavailable));
       }
       await e.handOver(to, to ? `released to ${to} by an administrator` : "released by an administrator");
+    },
+    async holder(name, clientId) {
+      if (!zk) return undefined;
+      try {
+        const body = JSON.parse((await zk.get(zkPaths.clientRunning(name, clientId))).data.toString("utf8"));
+        const who = typeof body.address === "string" && body.address ? body.address : "a consumer";
+        return typeof body.gateway === "string" && body.gateway ? `${who} via ${body.gateway}` : who;
+      } catch (err) {
+        if (err instanceof ZkError && err.code === "NONODE") return undefined;
+        throw err;
+      }
     },
   };
   const zkPaths = new ZkPaths(config.zk?.root);
@@ -188,23 +202,44 @@ export async function startServer(
       source: dc.source,
       ...startOf(dc),
       limits: { maxEntries: config.store.maxEntries, maxBytes: config.store.maxBytes },
+      catchUpReaders: config.store.catchUpReaders,
       store,
       heartbeatMs: dc.heartbeatMs,
       ...(dc.timeZone ? { timeZone: dc.timeZone } : {}),
       schemaLookup: dc.schemaLookup,
+      filter: {
+        filter: dc.filter,
+        blackFilter: dc.blackFilter,
+        fieldFilter: dc.fieldFilter,
+        fieldBlackFilter: dc.fieldBlackFilter,
+        filterQueryDdl: dc.filterQueryDdl,
+        filterTableError: dc.filterTableError,
+      },
       logger: logger.child(dc.name),
       metrics: metrics.forDestination(dc.name),
-      onFatal: (err) => fail(new Error(`destination ${dc.name}: ${err.message}`)),
+      onFatal: (err, failure) => {
+        // Stopped on what an administrator can fix through the admin API (an event to skip, a
+        // cursor the source cannot stream from): the destination holds its place (and, in a
+        // cluster, its running node, so that no other server stops the same way in turn) and
+        // says why in its status. Anything else: the process exits, saying why.
+        if (!failure.fix) fail(new Error(`destination ${dc.name}: ${err.message}`));
+      },
       ...(config.zk ? { mayServe: () => (lease ? lease.check() : "this server is not in ZooKeeper") } : {}),
     });
   try {
     if (config.zk) {
       const zkc = config.zk;
       const paths = zkPaths;
+      const credentials = zkc.credentials;
+      const acl = credentials ? sluiceAclPolicy(paths, credentials) : undefined;
+      let audited = false;
       // One ZooKeeper session: register, compete for every destination. When the session
       // expires, everything it held is gone: stop what ran, and join again with a new one.
       const join = async (): Promise<void> => {
-        const client = await ZkClient.connect(zkc.connect, { sessionTimeoutMs: zkc.sessionTimeoutMs });
+        const client = await ZkClient.connect(zkc.connect, {
+          sessionTimeoutMs: zkc.sessionTimeoutMs,
+          ...(credentials && acl ? { credentials, acl } : {}),
+        });
         zk = client;
         // Cut off from ZooKeeper, the session may expire on the ensemble's side (and another
         // server take over) before the client even notices; the lease stops serving in time
@@ -237,6 +272,10 @@ export async function startServer(
         await client.ensurePath(paths.cluster());
         await client.create(paths.server(advertised()), "", ZOO_EPHEMERAL).catch(ignoreExists);
         ownLease.start();
+        if (credentials && acl && !audited) {
+          audited = true;
+          void warnOfAclFindings(client, paths.root, acl, credentials, logger.child("zk-acl"));
+        }
         const epochs = new Map<string, bigint>();
         const store = new ZkCursorStore(client, paths, sourceOf, (name) => epochs.get(name) ?? 0n);
         for (const dc of config.destinations) {
@@ -252,7 +291,16 @@ export async function startServer(
                 await running.get(dc.name)?.stop();
                 epochs.set(dc.name, epoch);
                 const d = makeDestination(dc, store);
-                await d.start();
+                try {
+                  await d.start();
+                } catch (err) {
+                  // The source refused this server for good (credentials, privileges, binlog
+                  // settings): exit, so that a supervisor restarts it, rather than hold on.
+                  if (err instanceof ReplicationError && !err.retryable) {
+                    fail(new Error(`destination ${dc.name}: ${err.message}`));
+                  }
+                  throw err;
+                }
                 running.set(dc.name, d);
                 registry.elsewhere.delete(dc.name);
                 registry.add(d);

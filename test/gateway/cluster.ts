@@ -55,7 +55,7 @@ export async function startSluiceServer(
   name: string,
   port: number,
   config: string,
-  opts: { extraArgs?: string[]; readyPath?: string } = {},
+  opts: { extraArgs?: string[]; readyPath?: string; env?: Record<string, string> } = {},
 ): Promise<ManagedProcess> {
   const p = spawnManaged(
     name,
@@ -63,7 +63,7 @@ export async function startSluiceServer(
     [SLUICE, "server", "--config", config, "--port", String(port), ...(opts.extraArgs ?? [])],
     {
       logFile: join(dir, `${name}.log`),
-      env: { ...process.env, SLUICE_LOG_LEVEL: "info" },
+      env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...opts.env },
     },
   );
   await ready(name, p, port, opts.readyPath);
@@ -76,6 +76,7 @@ export async function startSluiceGateway(
   port: number,
   zk: ZooKeeper,
   extra: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<ManagedProcess> {
   const args = [
     SLUICE,
@@ -92,7 +93,7 @@ export async function startSluiceGateway(
   ];
   const p = spawnManaged(name, process.execPath, [...args, ...extra], {
     logFile: join(dir, `${name}.log`),
-    env: { ...process.env, SLUICE_LOG_LEVEL: "info" },
+    env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...env },
   });
   await ready(name, p, port);
   return p;

@@ -4,7 +4,7 @@
 // and restarted under it.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, symlinkSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -187,6 +187,20 @@ async function goConsumer(): Promise<string> {
 }
 after(() => {
   if (gopath) removeDir(gopath);
+});
+
+test("the README's apt-get line for the Go and Python clients names every package the tests install", () => {
+  const root = fileURLToPath(new URL("../../../", import.meta.url));
+  const setup = readFileSync(join(root, "scripts/setup.sh"), "utf8");
+  const block = setup.slice(setup.indexOf("ensure_client_toolchains()"));
+  const wanted = [...block.slice(0, block.indexOf("}")).matchAll(/:([a-z0-9.+-]+) \\?$/gm)]
+    .map((m) => m[1] as string)
+    .filter((p) => p.startsWith("golang-") || p === "python3-grpcio");
+  assert.ok(wanted.includes("golang-github-golang-protobuf-1-5-dev"), wanted.join(" "));
+  const readme = readFileSync(join(root, "README.md"), "utf8").replace(/\s+/g, " ");
+  const line = /apt-get install ([^`]+)`/.exec(readme.slice(readme.indexOf("To try them")))?.[1] ?? "";
+  for (const pkg of wanted)
+    assert.ok(line.split(" ").includes(pkg), `README's apt-get line lacks ${pkg}: ${line}`);
 });
 
 test("Go (GOPATH mode, Debian's grpc): the example consumer acks exactly the workload", async () => {

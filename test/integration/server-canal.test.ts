@@ -27,7 +27,7 @@ function config(db: MariaDB, dataDir: string, port = 0): ServerConfig {
     dataDir,
     maxRequest: 4 << 20,
     metrics: { enabled: false, host: "127.0.0.1", port: 0 },
-    store: { maxEntries: 1000, maxBytes: 16 << 20 },
+    store: { maxEntries: 1000, maxBytes: 16 << 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },
     destinations: [
       {
@@ -638,7 +638,7 @@ describe("canal server, a client that stops", () => {
     await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
     dataDir = makeTempDir("server-laggard");
     const cfg = config(db, dataDir);
-    cfg.store = { maxEntries: 300, maxBytes: 64 << 20 };
+    cfg.store = { maxEntries: 300, maxBytes: 64 << 20, catchUpReaders: 4 };
     server = await startServer(cfg, silentLogger);
   });
   after(async () => {

@@ -2,6 +2,7 @@
 // standby takes over once the runner's session expires, and a consumer goes on from its
 // cursor: nothing acked again, nothing lost.
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -203,5 +204,53 @@ test("split brain: a runner cut off from ZooKeeper stops serving before the stan
     await a.kill();
     await b.stop();
     await proxy.close();
+  }
+});
+
+test("the regrab delay is for runners that let go while alive: after a crash and after SIGTERM a standby takes over at once", async () => {
+  // A regrab delay far longer than this test may wait: had a standby applied it, nothing would run.
+  const config = join(dir, "sluice-long-regrab.yaml");
+  writeFileSync(
+    config,
+    readFileSync(join(dir, "sluice.yaml"), "utf8").replace(/regrabDelay: \S+/, "regrabDelay: 120s"),
+  );
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const servers = new Map<number, ManagedProcess>();
+  const start = async (i: number) => {
+    servers.set(i, await startSluiceServer(dir, `regrab-${i}`, ports[i] as number, config));
+  };
+  const runner = async (deadlineMs: number): Promise<number> => {
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      for (const [i] of servers) {
+        const canal = createClient(
+          CanalService,
+          createConnectTransport({ baseUrl: `http://127.0.0.1:${ports[i]}`, httpVersion: "1.1" }),
+        );
+        const ok = await canal.subscribe({ destination: "example", clientId: "regrab" }).then(
+          () => true,
+          () => false,
+        );
+        if (ok) return i;
+      }
+      if (Date.now() > until) throw new Error(`no server ran the destination within ${deadlineMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    await start(0);
+    await start(1);
+    const first = await runner(10_000);
+    await servers.get(first)?.kill();
+    servers.delete(first);
+    const second = await runner(SESSION_TIMEOUT_MS + 10_000);
+    assert.notEqual(second, first);
+    const third = [0, 1, 2].find((i) => i !== first && i !== second) as number;
+    await start(third);
+    await servers.get(second)?.stop(); // SIGTERM: a graceful release
+    servers.delete(second);
+    assert.equal(await runner(10_000), third);
+  } finally {
+    for (const s of servers.values()) await s.stop();
   }
 });

@@ -3,9 +3,15 @@
 // `client.admin`. Helpers read entries as flat rows and typed values. See README.md, "Use the
 // TypeScript client".
 export { Code, ConnectError } from "@connectrpc/connect";
-export type { AdminService, ClientStatus, DestinationStatus } from "../../gen/sluice/v1/admin_service_pb.js";
+export type {
+  AdminService,
+  ClientStatus,
+  DestinationFailure,
+  DestinationStatus,
+} from "../../gen/sluice/v1/admin_service_pb.js";
 export type { Batch, CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
 export { type Column, type Entry, EntryType, EventType } from "../../gen/sluice/v1/entry_pb.js";
+export type { DestinationFilter } from "../../gen/sluice/v1/filter_pb.js";
 export type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 export type { Position } from "../../gen/sluice/v1/position_pb.js";
 export { SluiceClient } from "./client.js";

@@ -10,7 +10,8 @@ import type { Column } from "../../gen/sluice/v1/entry_pb.js";
  * - bigint: BIGINT, INT UNSIGNED, BIGINT UNSIGNED, BIT;
  * - Date: DATE (midnight UTC), DATETIME and TIMESTAMP (the wall-clock text read in
  *   `timeZone`, UTC by default; microseconds are only in the text);
- * - Buffer: BINARY, VARBINARY, BLOB, GEOMETRY (the exact bytes);
+ * - Buffer: every value the API sends as base64 (Column.base64): BINARY, VARBINARY, BLOB,
+ *   GEOMETRY, VECTOR, and text in a charset the server cannot decode (the exact bytes);
  * - string: everything else, exactly as sent: DECIMAL (exact), TIME (may exceed 24 h), zero
  *   dates ("0000-00-00"), text, ENUM, SET, JSON.
  */
@@ -48,6 +49,9 @@ export function columnValue(col: Column, opts: ValueOptions = {}): ColumnValue {
   if (col.omitted) return undefined;
   if (col.isNull) return null;
   const text = col.value;
+  // base64 says how the value is spelled whatever its type; sqlType BLOB also covers servers
+  // from before that field, which sent binary data as BLOB only.
+  if (col.base64 || col.sqlType === SqlType.BLOB) return Buffer.from(text, "base64");
   const mysqlType = col.mysqlType.toLowerCase();
   switch (col.sqlType) {
     case SqlType.TINYINT:
@@ -67,8 +71,6 @@ export function columnValue(col: Column, opts: ValueOptions = {}): ColumnValue {
       return isZeroDate(text) ? text : new Date(`${text}T00:00:00Z`);
     case SqlType.TIMESTAMP:
       return isZeroDate(text) ? text : dateTime(text, opts.timeZone ?? "UTC");
-    case SqlType.BLOB:
-      return Buffer.from(text, "base64");
     case SqlType.VARCHAR:
       return mysqlType.startsWith("year") ? Number(text) : text;
     default:

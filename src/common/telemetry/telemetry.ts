@@ -54,11 +54,12 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
   const tracing = tracesRequested(env);
   // Loaded here, not at the top: the SDK takes most of a second to load, which every `sluice`
   // command would pay otherwise.
-  const { NodeSDK } = await import("@opentelemetry/sdk-node");
+  const { NodeSDK, resources } = await import("@opentelemetry/sdk-node");
   const { PrometheusExporter } = await import("@opentelemetry/exporter-prometheus");
   const exporter = opts.metrics ? new PrometheusExporter({ preventServerStart: true }) : undefined;
   const sdk = new NodeSDK({
     serviceName: opts.serviceName,
+    resourceDetectors: resourceDetectors(resources, env),
     metricReaders: exporter ? [exporter] : [],
     // No spans at all unless asked for: the tracer provider stays the no-op one.
     ...(tracing ? {} : { spanProcessors: [] }),
@@ -120,6 +121,41 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
       return closed;
     },
   };
+}
+
+type Resources = typeof import("@opentelemetry/sdk-node").resources;
+type ResourceDetector = import("@opentelemetry/sdk-node").resources.ResourceDetector;
+
+/**
+ * The SDK's resource detectors (its default env, process, host; or those
+ * OTEL_NODE_RESOURCE_DETECTORS names), with the process detector's `process.command_args`
+ * left out: that is argv, which may hold a password (a --source URL), and the resource goes
+ * into every exported span and into target_info on /metrics.
+ */
+export function resourceDetectors(r: Resources, env: NodeJS.ProcessEnv): ResourceDetector[] {
+  const processWithoutArgv: ResourceDetector = {
+    detect(config) {
+      const detected = r.processDetector.detect(config);
+      const { "process.command_args": _, ...attributes } = detected.attributes ?? {};
+      return { ...detected, attributes };
+    },
+  };
+  const byName: Record<string, ResourceDetector> = {
+    env: r.envDetector,
+    process: processWithoutArgv,
+    host: r.hostDetector,
+    os: r.osDetector,
+    serviceinstance: r.serviceInstanceIdDetector,
+  };
+  const given = env.OTEL_NODE_RESOURCE_DETECTORS;
+  if (given === undefined) return [r.envDetector, processWithoutArgv, r.hostDetector];
+  const names = given
+    .split(",")
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (names.length === 0 || names.includes("all")) return Object.values(byName);
+  if (names.includes("none")) return [];
+  return names.flatMap((n) => byName[n] ?? []);
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {

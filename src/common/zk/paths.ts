@@ -44,13 +44,24 @@ export class ZkPaths {
   clientCursor(d: string, clientId: string): string {
     return `${this.client(d, clientId)}/${LAYOUT.cursor}`;
   }
+  /** Persistent: the parent of sluice's own nodes, which canal's tools never read. */
+  sluiceTree(): string {
+    return `${this.root}/sluice`;
+  }
   /**
    * Ephemeral, sluice's own (outside canal's trees, so canal's tools never see it): a runner
    * handing destination d over writes {"from","to","at"} here before it lets go, so that the
    * named server (or anyone but the old runner) takes it.
    */
   handoff(d: string): string {
-    return `${this.root}/sluice/handoff/${d}`;
+    return `${this.sluiceTree()}/handoff/${d}`;
+  }
+  /**
+   * Persistent, sluice's own: {"epoch":"N","events":[...]}, the binlog events an operator chose
+   * to pass over in destination d (AdminService.SkipEvent), so that every runner does.
+   */
+  skippedEvents(d: string): string {
+    return `${this.sluiceTree()}/skipped-events/${d}`;
   }
   /** Persistent: the clientId's filter string. */
   clientFilter(d: string, clientId: string): string {

@@ -1,10 +1,13 @@
 // Reading binlog FILES (offline decode, `sluice binlog FILE...`): a 4-byte magic 0xFE 'b' 'i'
 // 'n', then events back to back. Streams with a bounded buffer: one event in memory at a time
-// (plus a read-ahead chunk).
+// (plus a read-ahead chunk). Every event must continue the end_log_pos chain (event-chain.ts).
+import { kMaxLength } from "node:buffer";
 import { open } from "node:fs/promises";
 import { BinlogDecoder, type DecoderOptions } from "./decoder.js";
 import { BinlogDecodeError } from "./errors.js";
+import { describeBreak, EventChain } from "./event-chain.js";
 import { EVENT_HEADER_LENGTH } from "./event-header.js";
+import { eventTypeName } from "./event-types.js";
 import type { BinlogEvent } from "./events.js";
 
 export const BINLOG_MAGIC = Buffer.from([0xfe, 0x62, 0x69, 0x6e]);
@@ -21,7 +24,12 @@ export interface ReadOptions {
   startOffset?: number;
   /** Read chunk size (default 1 MiB). */
   chunkSize?: number;
+  /** Stop at an event that does not continue the end_log_pos chain (default true). */
+  checkChain?: boolean;
 }
+
+// fs read() takes an int32 length: one read never asks for more than this.
+const MAX_READ = 1 << 30;
 
 /** Iterates over the raw events of a binlog file. */
 export async function* readBinlogEvents(
@@ -35,6 +43,7 @@ export async function* readBinlogEvents(
     let bufStart = 0; // file offset of buf[0]
     let filled = 0;
     let fileOffset = 0;
+    const chain = opts.checkChain === false ? undefined : new EventChain();
     const fill = async (need: number): Promise<boolean> => {
       // ensure buf holds [fileOffset, fileOffset + need)
       const from = fileOffset - bufStart;
@@ -47,12 +56,16 @@ export async function* readBinlogEvents(
       }
       bufStart = fileOffset;
       if (need > buf.length) {
-        const bigger = Buffer.alloc(Math.max(need, buf.length * 2));
+        // A length past the end of the file (a corrupt header, or a file still being written)
+        // must not cost a buffer of that size first.
+        if (bufStart + need > (await fh.stat()).size) return false;
+        const bigger = Buffer.alloc(Math.max(need, Math.min(buf.length * 2, kMaxLength)));
         buf.copy(bigger, 0, 0, filled);
         buf = bigger;
       }
       while (filled < need) {
-        const { bytesRead } = await fh.read(buf, filled, buf.length - filled, bufStart + filled);
+        const length = Math.min(buf.length - filled, MAX_READ);
+        const { bytesRead } = await fh.read(buf, filled, length, bufStart + filled);
         if (bytesRead === 0) return false;
         filled += bytesRead;
       }
@@ -87,16 +100,28 @@ export async function* readBinlogEvents(
       const start = fileOffset - bufStart;
       const offset = fileOffset;
       fileOffset += size;
-      const type = buf[start + 4];
+      const type = buf[start + 4] as number;
+      const bytes = buf.subarray(start, start + size);
+      const broken = chain?.check(bytes);
+      if (broken) {
+        throw new BinlogDecodeError(describeBreak(broken), {
+          file: path,
+          offset,
+          eventType: type,
+          eventTypeName: eventTypeName(type),
+        });
+      }
+      chain?.accept(bytes);
       // Skip to startOffset after the FORMAT_DESCRIPTION (needed to decode anything).
       if (first && opts.startOffset !== undefined && opts.startOffset > offset && type === 15) {
-        yield { offset, bytes: buf.subarray(start, start + size) };
+        yield { offset, bytes };
         fileOffset = opts.startOffset;
+        chain?.reset();
         first = false;
         continue;
       }
       first = false;
-      yield { offset, bytes: buf.subarray(start, start + size) };
+      yield { offset, bytes };
     }
   } finally {
     await fh.close();

@@ -6,21 +6,25 @@
 // straight from the Buffer: no closures, no per-value objects beyond the result string.
 import type { TextDecoder } from "node:util";
 import {
+  cp1252Text,
   type EventText,
+  latin1Text,
   spaceWidth,
   type TextCodec,
   TextKind,
   textCodec,
+  utf8Text,
   utf16leText,
   utf32beText,
 } from "./charsets.js";
+import { uncompressedValue } from "./compressed-column.js";
 import { decimalBinSize, decodeDecimal } from "./decimal.js";
-import { fail } from "./errors.js";
+import { BinlogDecodeError, fail } from "./errors.js";
 import { ColumnType as T } from "./event-types.js";
 import { formatDouble, formatFixed, formatFloat } from "./float-format.js";
 import { intText as integerText, uintText } from "./int-text.js";
 import { renderJsonBinary } from "./json-binary.js";
-import type { TableInfo } from "./table-map.js";
+import type { ColumnInfo, TableInfo } from "./table-map.js";
 import { stringMaxLength } from "./table-map.js";
 import {
   decodeDate,
@@ -84,6 +88,10 @@ export enum K {
   TIME_HIRES,
   DATETIME_HIRES,
   TIMESTAMP_HIRES,
+  /** MariaDB VARCHAR/VARBINARY ... COMPRESSED. */
+  VARSTR_COMPRESSED,
+  /** MariaDB TEXT/BLOB types ... COMPRESSED. */
+  BLOB_COMPRESSED,
   UNSUPPORTED,
 }
 
@@ -217,15 +225,19 @@ export function compilePlan(table: TableInfo): RowPlan {
         kind[i] = K.DATE;
         break;
       case T.TIME:
-        kind[i] = col.mariadbHires ? K.TIME_HIRES : K.TIME_OLD;
+        kind[i] = col.precisionUnknown ? K.UNSUPPORTED : col.mariadbHires ? K.TIME_HIRES : K.TIME_OLD;
         a[i] = col.fsp ?? 0;
         break;
       case T.DATETIME:
-        kind[i] = col.mariadbHires ? K.DATETIME_HIRES : K.DATETIME_OLD;
+        kind[i] = col.precisionUnknown ? K.UNSUPPORTED : col.mariadbHires ? K.DATETIME_HIRES : K.DATETIME_OLD;
         a[i] = col.fsp ?? 0;
         break;
       case T.TIMESTAMP:
-        kind[i] = col.mariadbHires ? K.TIMESTAMP_HIRES : K.TIMESTAMP_OLD;
+        kind[i] = col.precisionUnknown
+          ? K.UNSUPPORTED
+          : col.mariadbHires
+            ? K.TIMESTAMP_HIRES
+            : K.TIMESTAMP_OLD;
         a[i] = col.fsp ?? 0;
         break;
       case T.TIME2:
@@ -237,8 +249,13 @@ export function compilePlan(table: TableInfo): RowPlan {
         break;
       case T.VARCHAR:
       case T.VAR_STRING:
-        kind[i] = K.VARSTR;
+        kind[i] = col.compressed ? K.VARSTR_COMPRESSED : K.VARSTR;
+        // For a compressed VARCHAR, m (1 more than its bytes) decides the prefix just the same.
         a[i] = m < 256 ? 1 : 2;
+        if (col.compressed) {
+          if (m < 1) fail(`invalid VARCHAR COMPRESSED length ${m} for column ${i}`);
+          b[i] = m - 1;
+        }
         setText();
         break;
       case T.STRING: {
@@ -260,7 +277,7 @@ export function compilePlan(table: TableInfo): RowPlan {
       case T.TINY_BLOB:
       case T.MEDIUM_BLOB:
       case T.LONG_BLOB:
-        kind[i] = K.BLOB;
+        kind[i] = col.compressed ? K.BLOB_COMPRESSED : K.BLOB;
         a[i] = m;
         if (m < 1 || m > 4) fail(`invalid BLOB pack length ${m} for column ${i}`);
         setText();
@@ -291,6 +308,16 @@ export function compilePlan(table: TableInfo): RowPlan {
     }
   }
   return { n, kind, a, b, c, text, aux, jsonColumns, table };
+}
+
+/** A MariaDB old-format temporal value whose fractional digits only the table's definition gives. */
+function precisionUnknown(col: ColumnInfo): never {
+  const err = new BinlogDecodeError(
+    `column ${col.index}${col.name === undefined ? "" : ` (${col.name})`} is in MariaDB's old temporal ` +
+      "format (mysql56_temporal_format=OFF), which does not log its fractional digits: the table's definition is needed",
+  );
+  err.definitionNeeded = true;
+  throw err;
 }
 
 export function truncated(col: number): never {
@@ -342,6 +369,31 @@ export function textOf(
       return (plan.aux[i] as TextDecoder).decode(buf.subarray(s, e));
     default:
       return buf.toString("base64", s, e);
+  }
+}
+
+/**
+ * Text of bytes that are not the event's (a decompressed value): not through ctx.text nor
+ * ctx.emit, whose offsets refer to the event's bytes.
+ */
+function bytesText(plan: RowPlan, i: number, bytes: Buffer): string {
+  const end = bytes.length;
+  switch (plan.text[i]) {
+    case TextKind.UTF8:
+      return utf8Text(bytes, 0, end);
+    case TextKind.CP1252:
+      return cp1252Text(bytes, 0, end);
+    case TextKind.ASCII:
+      return latin1Text(bytes, 0, end);
+    case TextKind.UTF16LE:
+      return utf16leText(bytes, 0, end);
+    case TextKind.UTF32BE:
+      return utf32beText(bytes, 0, end);
+    case TextKind.UTF16BE:
+    case TextKind.DECODER:
+      return (plan.aux[i] as TextDecoder).decode(bytes);
+    default:
+      return bytes.toString("base64");
   }
 }
 
@@ -669,6 +721,19 @@ export function decodeValue(
       pos += len;
       break;
     }
+    case K.VARSTR_COMPRESSED:
+    case K.BLOB_COMPRESSED: {
+      // a little-endian length of plan.a bytes, then the value in MariaDB's compressed format
+      const pl = plan.a[i] as number;
+      if (pos + pl > end) truncated(i);
+      const len = buf.readUIntLE(pos, pl);
+      pos += pl;
+      if (pos + len > end) truncated(i);
+      const max = kind[i] === K.VARSTR_COMPRESSED ? (plan.b[i] as number) : 2 ** (8 * pl) - 1;
+      v = bytesText(plan, i, uncompressedValue(buf, pos, pos + len, max, plan.table.columns[i]));
+      pos += len;
+      break;
+    }
     case K.ENUM: {
       const pl = plan.a[i] as number;
       if (pos + pl > end) truncated(i);
@@ -729,8 +794,11 @@ export function decodeValue(
       pos += len;
       break;
     }
-    default:
-      fail(`unsupported column type ${plan.table.columns[i]?.binlogType} in column ${i}`);
+    default: {
+      const col = plan.table.columns[i];
+      if (col?.precisionUnknown) precisionUnknown(col);
+      fail(`unsupported column type ${col?.binlogType} in column ${i}`);
+    }
   }
   cursor.pos = pos;
   return v;

@@ -8,7 +8,7 @@ import { compilePlan, type RowPlan, type ValueContext } from "./column-values.js
 import { BinlogDecodeError, type BinlogPosition, fail } from "./errors.js";
 import { EVENT_HEADER_LENGTH, type EventHeader, parseEventHeader } from "./event-header.js";
 import { EventType as E, EventFlag, eventTypeName } from "./event-types.js";
-import type { BinlogEvent, RowsEvent, UpdateRowsEvent } from "./events.js";
+import type { BinlogEvent, RowsEvent, SkippedTableEvent, UpdateRowsEvent } from "./events.js";
 import { type FormatDescription, parseFormatDescription, postHeaderLength } from "./format-description.js";
 import {
   parseBinlogCheckpoint,
@@ -22,10 +22,10 @@ import { parseHeartbeatV1, parseHeartbeatV2 } from "./heartbeat.js";
 import { parseIncident, parseIntvar, parseRand, parseUserVar, parseXaPrepare } from "./misc-events.js";
 import { parseQuery } from "./query.js";
 import { parseRotate } from "./rotate.js";
-import { parseRowsBody, parseRowsHeader, rowsType } from "./rows-event.js";
+import { parseRowsBody, parseRowsHeader, type RowsTypeInfo, rowsType } from "./rows-event.js";
 import { parseAnnotateRows, parseRowsQuery } from "./rows-query.js";
 import type { SchemaProvider } from "./schema-provider.js";
-import { type Flavor, parseTableMap, type TableInfo, tableIdSize } from "./table-map.js";
+import { type Flavor, parseTableMap, readTableName, type TableInfo, tableIdSize } from "./table-map.js";
 import { type TimeZoneOffset, timeZoneOffset } from "./temporal.js";
 import { parseTransactionPayload, splitEvents } from "./transaction-payload.js";
 import { parseXid } from "./xid.js";
@@ -50,6 +50,18 @@ export interface DecoderOptions {
   assumeCharset?: string;
   /** Override the flavour derived from the FORMAT_DESCRIPTION's server version. */
   flavor?: Flavor;
+  /**
+   * Tables whose events are wanted (default: all). Of any other table only the TABLE_MAP's
+   * name is read, and its rows events come back as `skipped_table` events: a table nobody
+   * receives can never stop the decoder, whatever its column types.
+   */
+  includeTable?: (schema: string, table: string) => boolean;
+  /**
+   * A TABLE_MAP or rows event whose table definition or rows cannot be decoded: "throw"
+   * (default) a BinlogDecodeError, or "skip" it as a `skipped_table` event carrying the error
+   * (canal's filter.table.error). Other events always throw.
+   */
+  tableErrors?: "throw" | "skip";
 }
 
 /** What decodeDeferred() leaves to decodeRowsJob() for a rows event (table undefined: none). */
@@ -74,7 +86,12 @@ interface CachedTable {
   plan: RowPlan;
   /** The TABLE_MAP body it was built from (for cheap reuse when the same map repeats). */
   raw: Buffer | undefined;
+  /** Set when the table's rows are passed over rather than decoded. */
+  skip?: { reason: SkippedTableEvent["reason"]; error?: string };
 }
+
+// A plan for tables whose rows are never decoded.
+const NO_PLAN = undefined as unknown as RowPlan;
 
 export class BinlogDecoder {
   private fd: FormatDescription | undefined;
@@ -87,6 +104,14 @@ export class BinlogDecoder {
     this.opts = opts;
     this.verify = opts.verifyChecksum ?? true;
     this.valueCtx = { tz: timeZoneOffset(opts.timeZone), text: new EventText() };
+  }
+
+  /**
+   * Renders TIMESTAMP values of the events decoded from now on in another zone (the source's
+   * changed); takes what the timeZone option takes.
+   */
+  setTimeZone(zone: string | TimeZoneOffset): void {
+    this.valueCtx.tz = timeZoneOffset(zone);
   }
 
   /** The FORMAT_DESCRIPTION in force, once one was decoded. */
@@ -111,6 +136,53 @@ export class BinlogDecoder {
     this.fd = undefined;
   }
 
+  /**
+   * Passes over the rows events of `tableId` until its next TABLE_MAP: the caller could not
+   * load the table's definition, or was told to pass over its TABLE_MAP.
+   */
+  skipTable(
+    tableId: number,
+    schema: string,
+    table: string,
+    reason: "table_error" | "skipped",
+    error?: string,
+  ): void {
+    const info = stubTable(tableId, schema, table);
+    this.cache.set(tableId, {
+      table: info,
+      plan: NO_PLAN,
+      raw: undefined,
+      skip: { reason, ...(error ? { error } : {}) },
+    });
+  }
+
+  /**
+   * Passes over one event without decoding it, as a caller was told to: a TABLE_MAP (its
+   * table's rows events are then passed over too, until its next TABLE_MAP) or a rows event
+   * becomes a `skipped_table` event with reason "skipped"; any other event gives undefined.
+   * Only the header and, for a TABLE_MAP, the table's name are read.
+   */
+  passOver(event: Buffer, position?: BinlogPosition): SkippedTableEvent | undefined {
+    const header = parseEventHeader(event);
+    const base = position ? { header, position } : { header };
+    const type = header.typeCode;
+    const rt = rowsType(type);
+    if (type !== E.TABLE_MAP && rt === undefined) return undefined;
+    const postHeader = rt ? (rt.version === 2 ? 10 : 8) : 8;
+    const idSize = tableIdSize(postHeaderLength(this.fd, type, postHeader));
+    const r = new BufferReader(event, EVENT_HEADER_LENGTH, event.length);
+    if (type === E.TABLE_MAP) {
+      const name = readTableName(r, idSize);
+      this.skipTable(name.tableId, name.schema, name.table, "skipped");
+      return skipped(base, "table_map", stubTable(name.tableId, name.schema, name.table), {
+        reason: "skipped",
+      });
+    }
+    const tableId = r.uintLE(idSize);
+    const known = this.cache.get(tableId)?.table ?? stubTable(tableId, "", "");
+    return skipped(base, "rows", known, { reason: "skipped" });
+  }
+
   /** Rebuild table metadata at the next TABLE_MAP (call after the schema provider's data changed). */
   invalidateSchema(): void {
     for (const c of this.cache.values()) c.raw = undefined;
@@ -126,7 +198,7 @@ export class BinlogDecoder {
       header = parseEventHeader(event);
       return this.decodeWithHeader(event, header, position, false, undefined);
     } catch (err) {
-      throw this.wrap(err, header, position);
+      throw this.wrap(err, header, position, event);
     }
   }
 
@@ -144,7 +216,7 @@ export class BinlogDecoder {
       header = parseEventHeader(event);
       return this.decodeWithHeader(event, header, position, false, job);
     } catch (err) {
-      throw this.wrap(err, header, position);
+      throw this.wrap(err, header, position, event);
     }
   }
 
@@ -161,16 +233,36 @@ export class BinlogDecoder {
     err: unknown,
     header: EventHeader | undefined,
     position: BinlogPosition | undefined,
+    event?: Buffer,
   ): BinlogDecodeError {
     const ctx = {
       file: position?.file,
       offset: position?.offset,
       eventType: header?.typeCode,
       eventTypeName: header ? eventTypeName(header.typeCode) : undefined,
+      table: header && event ? this.tableNameOf(event, header) : undefined,
     };
     if (err instanceof BinlogDecodeError) return err.setContext(ctx);
     const message = err instanceof Error ? err.message : String(err);
     return new BinlogDecodeError(`cannot decode: ${message}`, ctx, { cause: err });
+  }
+
+  /** "schema.table" of a TABLE_MAP or rows event, when it can be read (for error messages). */
+  private tableNameOf(event: Buffer, header: EventHeader): string | undefined {
+    try {
+      const rt = rowsType(header.typeCode);
+      if (header.typeCode !== E.TABLE_MAP && rt === undefined) return undefined;
+      const idSize = tableIdSize(postHeaderLength(this.fd, header.typeCode, rt?.version === 2 ? 10 : 8));
+      const r = new BufferReader(event, EVENT_HEADER_LENGTH, event.length);
+      if (rt === undefined) {
+        const name = readTableName(r, idSize);
+        return `${name.schema}.${name.table}`;
+      }
+      const table = this.cache.get(r.uintLE(idSize))?.table;
+      return table ? `${table.schema}.${table.name}` : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private decodeWithHeader(
@@ -225,7 +317,10 @@ export class BinlogDecoder {
         const rh = parseRowsHeader(event, EVENT_HEADER_LENGTH, end, idSize, rt);
         const cached = this.cache.get(rh.tableId);
         if (!cached) fail(`rows event for unknown table id ${rh.tableId} (no TABLE_MAP seen)`);
-        // A post-header longer than the standard one: skip the unknown part.
+        if (cached.skip) {
+          if (deferCrc && hasCrc && this.verify) this.checkCrc(event);
+          return skipped(base, "rows", cached.table, cached.skip);
+        }
         if (defer) {
           defer.table = cached.table;
           defer.plan = cached.plan;
@@ -244,7 +339,10 @@ export class BinlogDecoder {
             ...(rt.partial ? { partial: true } : {}),
           } as RowsEvent;
         } else {
-          const body = parseRowsBody(event, rh.pos, end, rt, cached.plan, this.valueCtx);
+          const body = this.rowsBody(event, rh.pos, end, rt, cached, header, position);
+          if (body === undefined) {
+            return skipped(base, "rows", cached.table, { reason: "table_error", error: this.lastTableError });
+          }
           // Literals rather than spreads: one object shape per case, built without copying.
           out = (
             position
@@ -287,7 +385,7 @@ export class BinlogDecoder {
 
     switch (type) {
       case E.TABLE_MAP:
-        return { type: "table_map", ...base, table: this.tableMap(r, ph(type, 8)) };
+        return this.tableMap(r, ph(type, 8), base);
       case E.QUERY:
       case E.MARIADB_QUERY_COMPRESSED: {
         const q = parseQuery(r, ph(type, 13), type === E.MARIADB_QUERY_COMPRESSED);
@@ -364,24 +462,112 @@ export class BinlogDecoder {
     verifyChecksum(event);
   }
 
-  private tableMap(r: BufferReader, postHeaderLen: number): TableInfo {
+  private tableMap(
+    r: BufferReader,
+    postHeaderLen: number,
+    base: { header: EventHeader; position?: BinlogPosition },
+  ): BinlogEvent {
     const bodyStart = r.pos;
     const idSize = tableIdSize(postHeaderLen);
     const tableId = r.buf.readUIntLE(bodyStart, Math.min(idSize, r.remaining));
     const cached = this.cache.get(tableId);
-    if (cached?.raw?.equals(r.buf.subarray(bodyStart, r.end))) return cached.table;
+    if (cached?.raw?.equals(r.buf.subarray(bodyStart, r.end))) {
+      return cached.skip
+        ? skipped(base, "table_map", cached.table, cached.skip)
+        : { type: "table_map", ...base, table: cached.table };
+    }
     // Parsed from a copy: the table keeps views of its bytes (signedness, enum labels...), and
     // the event's own bytes may be reused once decode() returns (a dump's read buffer).
     const raw = Buffer.from(r.buf.subarray(bodyStart, r.end));
-    const table = parseTableMap(new BufferReader(raw, 0, raw.length), idSize, {
-      flavor: this.flavor,
-      schemaProvider: this.opts.schemaProvider,
-      assumeCharset: this.opts.assumeCharset,
-    });
-    const plan = compilePlan(table);
+    const name = readTableName(new BufferReader(raw, 0, raw.length), idSize);
+    if (this.opts.includeTable && !this.opts.includeTable(name.schema, name.table)) {
+      const skip = { reason: "filtered" as const };
+      const table = stubTable(tableId, name.schema, name.table);
+      this.cache.set(tableId, { table, plan: NO_PLAN, raw, skip });
+      return skipped(base, "table_map", table, skip);
+    }
+    let table: TableInfo;
+    let plan: RowPlan;
+    try {
+      table = parseTableMap(new BufferReader(raw, 0, raw.length), idSize, {
+        flavor: this.flavor,
+        schemaProvider: this.opts.schemaProvider,
+        assumeCharset: this.opts.assumeCharset,
+      });
+      plan = compilePlan(table);
+    } catch (err) {
+      const wrapped = this.wrap(err, base.header, base.position).setContext({
+        table: `${name.schema}.${name.table}`,
+      });
+      if (this.opts.tableErrors !== "skip") throw wrapped;
+      const skip = { reason: "table_error" as const, error: wrapped.message };
+      const stub = stubTable(tableId, name.schema, name.table);
+      this.cache.set(tableId, { table: stub, plan: NO_PLAN, raw, skip });
+      return skipped(base, "table_map", stub, skip);
+    }
     this.cache.set(tableId, { table, plan, raw });
-    return table;
+    return { type: "table_map", ...base, table };
   }
+
+  /** The error of the last rows event passed over under tableErrors "skip". */
+  private lastTableError: string | undefined;
+
+  /**
+   * Decodes a rows event's rows; a failure names the table, and under tableErrors "skip"
+   * gives undefined (the message in lastTableError) instead of throwing.
+   */
+  private rowsBody(
+    event: Buffer,
+    pos: number,
+    end: number,
+    rt: RowsTypeInfo,
+    cached: CachedTable,
+    header: EventHeader,
+    position: BinlogPosition | undefined,
+  ): ReturnType<typeof parseRowsBody> | undefined {
+    try {
+      return parseRowsBody(event, pos, end, rt, cached.plan, this.valueCtx);
+    } catch (err) {
+      const wrapped = this.wrap(err, header, position).setContext({
+        table: `${cached.table.schema}.${cached.table.name}`,
+      });
+      if (this.opts.tableErrors !== "skip") throw wrapped;
+      this.lastTableError = wrapped.message;
+      return undefined;
+    }
+  }
+}
+
+function stubTable(tableId: number, schema: string, name: string): TableInfo {
+  return {
+    tableId,
+    schema,
+    name,
+    columnCount: 0,
+    columns: [],
+    primaryKey: [],
+    flags: 0,
+    metadataSource: "binlog-none",
+    providerUsed: false,
+  };
+}
+
+function skipped(
+  base: { header: EventHeader; position?: BinlogPosition },
+  of: SkippedTableEvent["of"],
+  table: TableInfo,
+  skip: { reason: SkippedTableEvent["reason"]; error?: string },
+): SkippedTableEvent {
+  return {
+    type: "skipped_table",
+    ...base,
+    of,
+    tableId: table.tableId,
+    schema: table.schema,
+    table: table.name,
+    reason: skip.reason,
+    ...(skip.error ? { error: skip.error } : {}),
+  };
 }
 
 export type { SchemaProvider };

@@ -13,6 +13,8 @@ export interface BinlogDecodeErrorContext {
   eventType?: number;
   /** Human name of the event type, e.g. "WRITE_ROWS_EVENT_V2". */
   eventTypeName?: string;
+  /** "schema.table" of a TABLE_MAP or rows event, when its name could be read. */
+  table?: string;
 }
 
 /**
@@ -26,13 +28,25 @@ export class BinlogDecodeError extends Error {
   offset?: number;
   eventType?: number;
   eventTypeName?: string;
+  table?: string;
   /** The message without the position/event prefix. */
-  readonly reason: string;
+  reason: string;
+  /**
+   * The table's definition (its CREATE TABLE, information_schema) would have let the event be
+   * decoded: the binlog alone does not say how some of its columns are stored.
+   */
+  definitionNeeded = false;
 
   constructor(reason: string, ctx: BinlogDecodeErrorContext = {}, options?: { cause?: unknown }) {
     super(reason, options);
     this.reason = reason;
     this.setContext(ctx);
+  }
+
+  /** Adds to the reason what the reader can do about it. */
+  explain(more: string): this {
+    this.reason = `${this.reason}; ${more}`;
+    return this.setContext({});
   }
 
   /** Fills in context fields that are not yet set and rebuilds the message. */
@@ -42,6 +56,7 @@ export class BinlogDecodeError extends Error {
     if (this.eventType === undefined && ctx.eventType !== undefined) this.eventType = ctx.eventType;
     if (this.eventTypeName === undefined && ctx.eventTypeName !== undefined)
       this.eventTypeName = ctx.eventTypeName;
+    if (this.table === undefined && ctx.table !== undefined) this.table = ctx.table;
     const where: string[] = [];
     if (this.file !== undefined || this.offset !== undefined) {
       where.push(`${this.file ?? "?"}:${this.offset ?? "?"}`);
@@ -49,6 +64,7 @@ export class BinlogDecodeError extends Error {
     if (this.eventTypeName !== undefined || this.eventType !== undefined) {
       where.push(`${this.eventTypeName ?? "event"}(${this.eventType ?? "?"})`);
     }
+    if (this.table !== undefined) where.push(`of ${this.table}`);
     this.message = where.length > 0 ? `${where.join(" ")}: ${this.reason}` : this.reason;
     return this;
   }

@@ -106,6 +106,10 @@ export const ColumnType = {
   DATETIME2: 18,
   TIME2: 19,
   TYPED_ARRAY: 20,
+  /** MariaDB TINYBLOB/TEXT/BLOB/.../LONGTEXT ... COMPRESSED (binlog only; metadata: pack length). */
+  BLOB_COMPRESSED: 140,
+  /** MariaDB VARCHAR/VARBINARY(n) ... COMPRESSED (binlog only; metadata: max bytes + 1). */
+  VARCHAR_COMPRESSED: 141,
   VECTOR: 242,
   INVALID: 243,
   BOOL: 244,
@@ -130,7 +134,7 @@ export function columnTypeName(code: number): string {
   return COLUMN_TYPE_NAMES[code] ?? `TYPE_${code}`;
 }
 
-/** java.sql.Types codes used in ColumnInfo.jdbcType (canal's Column.sqlType). */
+/** java.sql.Types codes used in ColumnInfo.jdbcType (canal's Column.sqlType; docs/api.md). */
 export const JdbcType = {
   BIT: -7,
   TINYINT: -6,
@@ -142,13 +146,9 @@ export const JdbcType = {
   DECIMAL: 3,
   CHAR: 1,
   VARCHAR: 12,
-  LONGVARCHAR: -1,
   DATE: 91,
   TIME: 92,
   TIMESTAMP: 93,
-  BINARY: -2,
-  VARBINARY: -3,
-  LONGVARBINARY: -4,
   OTHER: 1111,
   BLOB: 2004,
   CLOB: 2005,

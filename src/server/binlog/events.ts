@@ -178,6 +178,27 @@ export interface UpdateRowsEvent extends RowsBase {
 
 export type RowsEvent = InsertRowsEvent | UpdateRowsEvent | DeleteRowsEvent;
 
+/**
+ * A TABLE_MAP or rows event the decoder passed over without decoding its columns or rows
+ * (DecoderOptions.includeTable, tableErrors, BinlogDecoder.skipTable).
+ */
+export interface SkippedTableEvent extends Base {
+  type: "skipped_table";
+  /** Which event was passed over. */
+  of: "table_map" | "rows";
+  tableId: number;
+  schema: string;
+  table: string;
+  /**
+   * filtered: the table filter excludes the table; table_error: the table's definition or rows
+   * could not be decoded (`error` says why); skipped: the caller asked to pass over this table's
+   * rows (skipTable).
+   */
+  reason: "filtered" | "table_error" | "skipped";
+  /** Why the table's events could not be decoded, with the event's position (table_error only). */
+  error?: string;
+}
+
 export interface RowsQueryEvent extends Base {
   type: "rows_query";
   /** The statement text (MySQL ROWS_QUERY or MariaDB ANNOTATE_ROWS). */
@@ -260,6 +281,7 @@ export type BinlogEvent =
   | BinlogCheckpointEvent
   | TableMapEvent
   | RowsEvent
+  | SkippedTableEvent
   | RowsQueryEvent
   | HeartbeatEvent
   | TransactionPayloadEvent

@@ -19,6 +19,7 @@ export { charsetOfCollation, charsetOfCollationName } from "./charsets.js";
 export type { ColumnValue, RowImage } from "./column-values.js";
 export { BinlogDecoder, type DecoderOptions } from "./decoder.js";
 export { BinlogDecodeError, type BinlogPosition } from "./errors.js";
+export { type ChainBreak, describeBreak, EventChain } from "./event-chain.js";
 export type { EventHeader } from "./event-header.js";
 export { ColumnType, EventFlag, EventType, eventTypeName, JdbcType } from "./event-types.js";
 export type * from "./events.js";

@@ -6,8 +6,8 @@
 // literal of exactly n values.
 // Integers, CHAR/VARCHAR/TEXT in utf8/latin1/ascii are decoded inline, DECIMAL, FLOAT, DOUBLE,
 // ENUM and the temporal types by a direct call of the function the generic path uses; every
-// other type calls the generic decodeValue() (column-values.ts). So the values are the same by
-// construction.
+// other type (MariaDB's compressed columns among them) calls the generic decodeValue()
+// (column-values.ts). So the values are the same by construction.
 //
 // Only the all-columns-present case is compiled (binlog_row_image=FULL, the common case);
 // MINIMAL/NOBLOB images, PARTIAL_UPDATE_ROWS and ParallelDecoder's workers (ctx.emit) use

@@ -3,6 +3,9 @@
 // signedness, charsets, column names, ENUM/SET labels, geometry types, primary key (simple
 // and with prefix), ENUM/SET charsets, column visibility. Whatever the binlog lacks may come
 // from a SchemaProvider; what neither gives stays undefined.
+// MariaDB's compressed columns (VARCHAR/TEXT/BLOB ... COMPRESSED) are logged with their own type
+// codes (141, 140) and are described here as the type they hold (VARCHAR, BLOB) with
+// `compressed` set: everything but the bytes of their row values is that type's.
 import { type BufferReader, readPacked } from "./buffer-reader.js";
 import {
   charsetOfCollation,
@@ -22,12 +25,21 @@ export interface ColumnInfo {
   /** Ordinal position, 0-based. */
   index: number;
   name?: string;
-  /** MySQL type code with ENUM/SET resolved from STRING (what the value really is). */
+  /**
+   * MySQL type code with ENUM/SET resolved from STRING and MariaDB's compressed types resolved to
+   * VARCHAR/BLOB (what the value really is).
+   */
   type: number;
   /** Type code exactly as logged in the TABLE_MAP. */
   binlogType: number;
   /** Raw 0–2 byte type metadata from the TABLE_MAP. */
   meta: number;
+  /**
+   * MariaDB compressed column (binlog type 140/141): row values are in MariaDB's compressed
+   * column format and are decompressed; `type`, `typeName`, `length`, the charset and the
+   * values are those of the uncompressed type.
+   */
+  compressed?: boolean;
   /** SQL type as information_schema's COLUMN_TYPE spells it ("varchar(20)", "int unsigned"), when known. */
   typeName?: string;
   /** java.sql.Types code (canal's Column.sqlType). */
@@ -65,6 +77,12 @@ export interface ColumnInfo {
    * the provider's column type gives that precision; without it such values cannot be decoded.
    */
   mariadbHires?: boolean;
+  /**
+   * MariaDB TIME/DATETIME/TIMESTAMP in the old type codes whose fractional digits nothing gave
+   * (no SchemaProvider answer): logged the same with or without them, in different formats, so
+   * its values cannot be read (BinlogDecodeError with definitionNeeded).
+   */
+  precisionUnknown?: boolean;
 }
 
 export interface TableInfo {
@@ -112,6 +130,22 @@ export function tableIdSize(postHeaderLength: number): number {
   return postHeaderLength === 6 ? 4 : 6;
 }
 
+/**
+ * Reads only the table id and name of a raw TABLE_MAP body: enough to decide whether the table
+ * is wanted at all, without reading column metadata that might not be understood.
+ */
+export function readTableName(
+  r: BufferReader,
+  idSize: number,
+): { tableId: number; schema: string; table: string } {
+  const tableId = r.uintLE(idSize);
+  r.skip(2);
+  const schema = r.str(r.u8());
+  r.skip(1);
+  const table = r.str(r.u8());
+  return { tableId, schema, table };
+}
+
 /** Reads the raw TABLE_MAP body. */
 export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapContext): TableInfo {
   const tableId = r.uintLE(idSize);
@@ -138,6 +172,7 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
       case T.TINY_BLOB:
       case T.MEDIUM_BLOB:
       case T.LONG_BLOB:
+      case T.BLOB_COMPRESSED:
       case T.GEOMETRY:
       case T.JSON:
       case T.VECTOR:
@@ -148,6 +183,7 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
         break;
       case T.VARCHAR:
       case T.VAR_STRING:
+      case T.VARCHAR_COMPRESSED:
       case T.BIT:
         metas[i] = r.u16();
         break;
@@ -180,6 +216,8 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
       nullable: ((nullBitmap[i >> 3] as number) & (1 << (i & 7))) !== 0,
       valueFormat: "text",
     };
+    if (binlogType === T.VARCHAR_COMPRESSED || binlogType === T.BLOB_COMPRESSED)
+      (columns[i] as ColumnInfo).compressed = true;
   }
   applyOptionalMeta(columns, opt, ctx.flavor);
 
@@ -191,6 +229,11 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
       applyProvided(columns[i] as ColumnInfo, provided.columns[i] as ProvidedColumn, ctx.flavor);
   }
   for (const c of columns) finishColumn(c, ctx);
+  if (ctx.flavor === "mariadb" && !providerUsed) {
+    for (const c of columns) {
+      if (c.type === T.TIME || c.type === T.DATETIME || c.type === T.TIMESTAMP) c.precisionUnknown = true;
+    }
+  }
 
   const primaryKey: number[] = [];
   for (const c of columns) if (c.isKey) primaryKey.push(c.index);
@@ -207,7 +250,10 @@ export function parseTableMap(r: BufferReader, idSize: number, ctx: TableMapCont
   };
 }
 
-/** STRING columns carry the real type (ENUM/SET/STRING) in their metadata. */
+/**
+ * STRING columns carry the real type (ENUM/SET/STRING) in their metadata; MariaDB's compressed
+ * types hold a VARCHAR or a BLOB (its size in the metadata, as for BLOB).
+ */
 export function realType(binlogType: number, meta: number): number {
   if (binlogType === T.STRING && meta >= 256) {
     const b0 = meta >> 8;
@@ -216,6 +262,8 @@ export function realType(binlogType: number, meta: number): number {
     return T.STRING;
   }
   if (binlogType === T.NEWDATE) return T.DATE;
+  if (binlogType === T.VARCHAR_COMPRESSED) return T.VARCHAR;
+  if (binlogType === T.BLOB_COMPRESSED) return T.BLOB;
   return binlogType;
 }
 
@@ -497,7 +545,11 @@ function applyProvided(c: ColumnInfo, p: ProvidedColumn, flavor: Flavor): void {
     else if (parsed && isNumeric(c.type)) c.unsigned = parsed.unsigned;
   }
   if (c.charset === undefined) {
-    const cs = normalizeCharset(p.charset) ?? charsetOfCollationName(p.collation);
+    // information_schema has no charset for BINARY, VARBINARY and BLOB types: binary.
+    const cs =
+      normalizeCharset(p.charset) ??
+      charsetOfCollationName(p.collation) ??
+      (parsed && BINARY_TYPE_NAMES.has(parsed.base) ? "binary" : undefined);
     if (cs !== undefined) c.charset = cs;
   }
   if (p.isKey !== undefined && c.isKey === undefined) c.isKey = p.isKey;
@@ -527,6 +579,15 @@ function applyProvided(c: ColumnInfo, p: ProvidedColumn, flavor: Flavor): void {
   }
 }
 
+const BINARY_TYPE_NAMES: ReadonlySet<string> = new Set([
+  "binary",
+  "varbinary",
+  "tinyblob",
+  "blob",
+  "mediumblob",
+  "longblob",
+]);
+
 /** Maximum bytes per character (for "varchar(N)" from a byte length). */
 const MBMAXLEN: Record<string, number> = {
   utf8mb4: 4,
@@ -546,6 +607,19 @@ const MBMAXLEN: Record<string, number> = {
   euckr: 2,
 };
 
+/**
+ * Fills in typeName, jdbcType, length and valueFormat from the type and what is known of it.
+ *
+ * jdbcType is canal's Column.sqlType (RowsLogBuffer.mysqlToJavaType, then LogEventConvert):
+ * binary data of any kind (BINARY, VARBINARY, BLOB, GEOMETRY) is BLOB, text types CLOB, YEAR
+ * and JSON VARCHAR, an ENUM's index INTEGER and a SET's bitmask BIT. Where sluice differs,
+ * on purpose: UNSIGNED integers are one size up for the column, not only for the values past
+ * the signed range (canal's sqlType changes from row to row); an ENUM or SET whose labels are
+ * known is VARCHAR, because its value is the label, not the number canal sends (its adapters
+ * parse an INTEGER value as a number); MySQL's VECTOR, which canal does not know (OTHER), is
+ * binary data, BLOB. docs/api.md has the table; test/unit/binlog/sql-types.test.ts holds the
+ * two together.
+ */
 function finishColumn(c: ColumnInfo, ctx: TableMapContext): void {
   const m = c.meta;
   const textual =
@@ -632,10 +706,12 @@ function finishColumn(c: ColumnInfo, ctx: TableMapContext): void {
       break;
     case T.VARCHAR:
     case T.VAR_STRING: {
-      c.length = m;
-      const chars = binary ? m : c.charset ? Math.floor(m / (MBMAXLEN[c.charset] ?? 1)) : undefined;
-      name = binary ? `varbinary(${m})` : chars !== undefined ? `varchar(${chars})` : undefined;
-      c.jdbcType = binary ? JdbcType.VARBINARY : JdbcType.VARCHAR;
+      // A compressed VARCHAR's metadata counts the compression header byte too.
+      const bytes = c.compressed ? Math.max(m - 1, 0) : m;
+      c.length = bytes;
+      const chars = binary ? bytes : c.charset ? Math.floor(bytes / (MBMAXLEN[c.charset] ?? 1)) : undefined;
+      name = binary ? `varbinary(${bytes})` : chars !== undefined ? `varchar(${chars})` : undefined;
+      c.jdbcType = binary ? JdbcType.BLOB : JdbcType.VARCHAR;
       break;
     }
     case T.STRING: {
@@ -643,7 +719,7 @@ function finishColumn(c: ColumnInfo, ctx: TableMapContext): void {
       c.length = len;
       const chars = binary ? len : c.charset ? Math.floor(len / (MBMAXLEN[c.charset] ?? 1)) : undefined;
       name = binary ? `binary(${len})` : chars !== undefined ? `char(${chars})` : undefined;
-      c.jdbcType = binary ? JdbcType.BINARY : JdbcType.CHAR;
+      c.jdbcType = binary ? JdbcType.BLOB : JdbcType.CHAR;
       if (c.extendedType) {
         name = c.extendedType;
         c.jdbcType = JdbcType.CHAR;
@@ -662,23 +738,23 @@ function finishColumn(c: ColumnInfo, ctx: TableMapContext): void {
     }
     case T.ENUM:
       name = c.enumValues ? `enum(${c.enumValues.map(sqlQuote).join(",")})` : "enum";
-      c.jdbcType = c.enumValues ? JdbcType.CHAR : JdbcType.INTEGER;
+      c.jdbcType = c.enumValues ? JdbcType.VARCHAR : JdbcType.INTEGER;
       break;
     case T.SET:
       name = c.setValues ? `set(${c.setValues.map(sqlQuote).join(",")})` : "set";
-      c.jdbcType = c.setValues ? JdbcType.CHAR : JdbcType.BIGINT;
+      c.jdbcType = c.setValues ? JdbcType.VARCHAR : JdbcType.BIT;
       break;
     case T.JSON:
       name = "json";
-      c.jdbcType = JdbcType.LONGVARCHAR;
+      c.jdbcType = JdbcType.VARCHAR;
       break;
     case T.GEOMETRY:
       name = GEOMETRY_NAMES[c.geometryType ?? 0] ?? "geometry";
-      c.jdbcType = JdbcType.BINARY;
+      c.jdbcType = JdbcType.BLOB;
       break;
     case T.VECTOR:
       name = "vector";
-      c.jdbcType = JdbcType.VARBINARY;
+      c.jdbcType = JdbcType.BLOB;
       break;
     case T.NULL:
       name = "null";
@@ -707,11 +783,15 @@ const GEOMETRY_NAMES = [
 
 /**
  * A provider's COLUMN_TYPE in typeName's spelling (for the few columns whose type the binlog
- * cannot name): lower-case type words, no integer display width, no ZEROFILL, e.g.
- * "INT(11) UNSIGNED ZEROFILL" -> "int unsigned", "year(4)" -> "year".
+ * cannot name): lower-case type words, no integer display width, no ZEROFILL, no MariaDB
+ * comment, e.g. "INT(11) UNSIGNED ZEROFILL" -> "int unsigned", "year(4)" -> "year",
+ * "varchar(20) /*M!100301 COMPRESSED*\/" -> "varchar(20)".
  */
 export function normalizeTypeName(columnType: string): string {
-  const t = columnType.trim().replace(/\s+/g, " ");
+  const t = columnType
+    .replace(/\s*\/\*[^'*]*\*\/\s*$/, "")
+    .trim()
+    .replace(/\s+/g, " ");
   const paren = t.indexOf("(");
   const base = (paren < 0 ? t : t.slice(0, paren)).toLowerCase();
   let out = paren < 0 ? base : base + t.slice(paren);

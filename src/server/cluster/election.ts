@@ -1,8 +1,8 @@
 // canal's election of one runner per destination: every server able to run it competes for
 // the ephemeral {root}/destinations/{d}/running node (canal's JSON). The winner runs the
 // destination; its node's czxid is the destination's epoch. The others stand by, watching the
-// node; when it goes, the previous owner may grab it again at once and the others wait a short
-// delay first (canal's rule, against flapping).
+// node; when it goes they compete at once if its server crashed or handed it over, and after a
+// short delay otherwise (canal's rule, against flapping; see #runnerGone).
 import type { Logger } from "../../common/log.js";
 import { type ZkClient, ZkError, ZOO_EPHEMERAL } from "../../common/zk/client.js";
 import type { ZkPaths } from "../../common/zk/paths.js";
@@ -70,15 +70,31 @@ export class DestinationElection {
     await this.#compete();
   }
 
-  /** Gives the destination up (SIGTERM, admin release): a standby takes over at once. */
+  /**
+   * Gives the destination up for good (SIGTERM): a handover to nobody in particular, so that
+   * a standby takes over at once rather than after regrabDelay.
+   */
   async release(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     if (this.#running) {
       this.#running = false;
+      await this.#writeHandoff("").catch((err: Error) => {
+        this.log.warn("could not announce the handover; standbys take over after regrabDelay", {
+          error: err.message,
+        });
+      });
       await this.handlers.lost("released");
       await this.zk.delete(this.paths.destinationRunning(this.destination)).catch(() => {});
     }
+  }
+
+  async #writeHandoff(to: string): Promise<void> {
+    const handoff = this.paths.handoff(this.destination);
+    await this.zk.ensurePath(handoff.slice(0, handoff.lastIndexOf("/")));
+    await this.zk.delete(handoff).catch(() => {});
+    const body: Handoff = { from: this.self(), to, at: Date.now() };
+    await this.zk.create(handoff, JSON.stringify(body), ZOO_EPHEMERAL);
   }
 
   /**
@@ -89,11 +105,7 @@ export class DestinationElection {
    */
   async handOver(to: string, reason: string): Promise<void> {
     if (!this.#running) throw new Error(`this server does not run ${this.destination}`);
-    const handoff = this.paths.handoff(this.destination);
-    await this.zk.ensurePath(handoff.slice(0, handoff.lastIndexOf("/")));
-    await this.zk.delete(handoff).catch(() => {});
-    const body: Handoff = { from: this.self(), to, at: Date.now() };
-    await this.zk.create(handoff, JSON.stringify(body), ZOO_EPHEMERAL);
+    await this.#writeHandoff(to);
     this.#holdOffUntil = Date.now() + HANDOFF_WINDOW_MS;
     this.#wasOwner = false;
     this.#running = false;
@@ -114,10 +126,18 @@ export class DestinationElection {
     }
   }
 
-  /** The runner's node went: when to compete. */
+  /**
+   * The runner's node went: when to compete.
+   * - A handover named us: at once. It named another server: after it had its chance.
+   *   It named nobody (a graceful release): at once, unless we are the one who let go.
+   * - The runner's server is gone from the cluster too (its session expired: a crash, a
+   *   freeze, a partition): at once; nobody is coming back for it.
+   * - Otherwise the runner is alive and let go without a handover (it could not start the
+   *   destination, say): canal's rule against flapping, the previous owner at once and the
+   *   others after regrabDelay.
+   */
   async #runnerGone(): Promise<void> {
-    // canal: the previous owner may take it again at once; others wait, so that a server
-    // restarting quickly gets its destinations back without a round of flapping.
+    const previous = this.#runner?.address;
     let delay = this.#wasOwner ? 0 : this.regrabDelayMs;
     const handoff = await this.#readHandoff();
     if (handoff?.to === this.self()) {
@@ -126,6 +146,10 @@ export class DestinationElection {
       delay = 0;
     } else if (handoff?.to) {
       delay = this.regrabDelayMs + HANDOFF_WINDOW_MS;
+    } else if (handoff && handoff.from !== this.self()) {
+      delay = 0;
+    } else if (previous && !(await this.zk.exists(this.paths.server(previous)).catch(() => true))) {
+      delay = 0;
     }
     this.#schedule(delay);
     await this.#watchForRunner();

@@ -12,6 +12,7 @@ export interface OptionSpec {
 export const OPTIONS = [
   { flag: "config", env: "SLUICE_CONFIG", arg: "FILE" },
   { flag: "source", env: "SLUICE_SOURCE", arg: "URL" },
+  { flag: "source-password-file", env: "SLUICE_SOURCE_PASSWORD_FILE", arg: "FILE" },
   { flag: "destination", env: "SLUICE_DESTINATION", arg: "NAME" },
   { flag: "filter", env: "SLUICE_FILTER", arg: "REGEX,..." },
   { flag: "host", env: "SLUICE_HOST", arg: "ADDR" },
@@ -19,12 +20,23 @@ export const OPTIONS = [
   { flag: "advertise", env: "SLUICE_ADVERTISE", arg: "IP[:PORT]" },
   { flag: "zk", env: "SLUICE_ZK", arg: "HOST:PORT,..." },
   { flag: "zk-root", env: "SLUICE_ZK_ROOT", arg: "PATH" },
+  { flag: "zk-user", env: "SLUICE_ZK_USER", arg: "NAME" },
+  { flag: "zk-password-file", env: "SLUICE_ZK_PASSWORD_FILE", arg: "FILE" },
   { flag: "data-dir", env: "SLUICE_DATA_DIR", arg: "DIR" },
   { flag: "metrics-port", env: "SLUICE_METRICS_PORT", arg: "N|off" },
   { flag: "max-request", env: "SLUICE_MAX_REQUEST", arg: "SIZE" },
 ] as const satisfies readonly OptionSpec[];
 
-export type OptionName = (typeof OPTIONS)[number]["flag"];
+/**
+ * Passwords taken from the environment only: a flag would put them in argv, which every local
+ * user reads (`ps`). A flag of the same name is refused with a pointer to these.
+ */
+export const SECRET_ENV = [
+  { name: "source-password", env: "SLUICE_SOURCE_PASSWORD", file: "source-password-file" },
+  { name: "zk-password", env: "SLUICE_ZK_PASSWORD", file: "zk-password-file" },
+] as const;
+
+export type OptionName = (typeof OPTIONS)[number]["flag"] | (typeof SECRET_ENV)[number]["name"];
 
 /** A value given by a flag or an environment variable, with the name it was given under. */
 export interface Setting {
@@ -48,8 +60,12 @@ over the environment, which wins over the file. See docs/configuration.md for th
 Options:
   --config FILE            config file, YAML or JSON                      SLUICE_CONFIG
   --source URL             the destination's source:                      SLUICE_SOURCE
-                           mysql://user:password@host:port[?ssl=required|verify-ca|
+                           mysql://user@host:port[?ssl=required|verify-ca|
                            verify-identity&ca=FILE] (or mariadb://)
+  --source-password-file FILE
+                           the source's password, read from FILE (env
+                           SLUICE_SOURCE_PASSWORD_FILE); or the password
+                           itself in SLUICE_SOURCE_PASSWORD
   --destination NAME       the destination --source and --filter define   SLUICE_DESTINATION
                            or override (default: the file's only
                            destination, or "example" when there is none)
@@ -62,11 +78,17 @@ Options:
                            listen address, or this host's first IPv4)
   --zk HOST:PORT,...       ZooKeeper ensemble: elected mode               SLUICE_ZK
   --zk-root PATH           ZooKeeper root (default /otter/canal)          SLUICE_ZK_ROOT
+  --zk-user NAME           ZooKeeper digest user: the nodes this server   SLUICE_ZK_USER
+                           creates get ACLs (docs/security.md)
+  --zk-password-file FILE  that user's password, read from FILE; or the   SLUICE_ZK_PASSWORD_FILE
+                           password itself in SLUICE_ZK_PASSWORD
   --data-dir DIR           standalone cursor store (default ./.sluice)    SLUICE_DATA_DIR
   --metrics-port N|off     Prometheus metrics port (default 9464)         SLUICE_METRICS_PORT
   --max-request SIZE       largest request message (default 4MiB)         SLUICE_MAX_REQUEST
   -h, --help               this help
 
+Passwords never go in flags (every local user sees a process's arguments): give them in
+the environment or in files. A password in a --source URL works but is warned about.
 Empty environment variables count as unset.
 Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.`;
 
@@ -97,6 +119,15 @@ export function parseFlags(argv: readonly string[], problems: string[]): Setting
     const eq = arg.indexOf("=");
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     const spec = OPTIONS.find((o) => o.flag === name);
+    const secret = SECRET_ENV.find((o) => o.name === name);
+    if (secret) {
+      problems.push(
+        `--${name}: is not a flag, so that the password stays out of the process's arguments ` +
+          `(which every local user can read): set ${secret.env}, or give --${secret.file} FILE`,
+      );
+      if (eq < 0 && argv[i + 1] !== undefined && !argv[i + 1]?.startsWith("-")) i++;
+      continue;
+    }
     if (!spec) {
       const guess = closest(
         name,
@@ -132,6 +163,10 @@ export function readEnv(env: NodeJS.ProcessEnv): Settings {
   for (const spec of OPTIONS) {
     const value = env[spec.env];
     if (value !== undefined && value.trim() !== "") settings[spec.flag] = { value, label: spec.env };
+  }
+  for (const spec of SECRET_ENV) {
+    const value = env[spec.env];
+    if (value !== undefined && value !== "") settings[spec.name] = { value, label: spec.env };
   }
   return settings;
 }

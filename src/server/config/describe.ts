@@ -40,7 +40,10 @@ export function describeConfig(config: ServerConfig): string {
     `listening on ${hostPort(config.host, config.port)}, advertised as ${config.advertise}`,
     config.zk
       ? `elected mode: ZooKeeper ${config.zk.connect}, root ${config.zk.root}, session timeout ` +
-        `${formatDuration(config.zk.sessionTimeoutMs)}, standby re-grab delay ${formatDuration(config.zk.regrabDelayMs)}`
+        `${formatDuration(config.zk.sessionTimeoutMs)}, standby re-grab delay ${formatDuration(config.zk.regrabDelayMs)}, ` +
+        (config.zk.credentials
+          ? `digest user ${config.zk.credentials.user} (nodes get ACLs)`
+          : "no credentials (nodes open to anyone)")
       : `standalone mode (no ZooKeeper): cursors in ${config.dataDir}`,
     config.metrics.enabled
       ? `metrics on ${hostPort(config.metrics.host, config.metrics.port)}`

@@ -1,5 +1,6 @@
 // `sluice server` configuration: the config file, then the environment, then flags (later
 // wins), validated at once. See docs/configuration.md.
+import { urlPassword } from "../../common/secrets.js";
 import { parseFlags, readEnv, type Setting, type Settings } from "./args.js";
 import { ConfigError } from "./errors.js";
 import { readConfigFile } from "./file.js";
@@ -46,7 +47,7 @@ export function loadServerConfig(options: LoadOptions = {}): ServerConfig {
 
   const flagProblems = problems.length;
   const merged = overlay(raw, settings, origins, problems);
-  const secrets = findSecrets(merged);
+  const secrets = findSecrets(merged, settings);
   const result = validate(merged, origins, {
     cwd,
     allowNoDestinations: problems.length > flagProblems,
@@ -55,7 +56,23 @@ export function loadServerConfig(options: LoadOptions = {}): ServerConfig {
   if (Array.isArray(result) || problems.length > 0) {
     throw new ConfigError(scrub([...problems, ...(Array.isArray(result) ? result : [])], secrets));
   }
-  return configFile !== undefined ? { ...result, configFile } : result;
+  const warnings = argvWarnings(settings);
+  return {
+    ...result,
+    ...(configFile !== undefined ? { configFile } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
+
+/** A password that came in argv: every local user can read it there (`ps`). */
+function argvWarnings(settings: Settings): string[] {
+  const source = settings.source;
+  if (!source?.label.startsWith("--") || urlPassword(source.value) === "") return [];
+  return [
+    `${source.label}: the URL holds a password, which every local user can read in the process's ` +
+      "arguments (ps, /proc); give the URL without it and the password in SLUICE_SOURCE_PASSWORD or " +
+      "--source-password-file FILE (docs/security.md)",
+  ];
 }
 
 const SCALARS = [
@@ -90,11 +107,15 @@ function overlay(raw: unknown, settings: Settings, origins: Origins, problems: s
     const s = settings[option];
     if (s) set(root, key, key, s.value, s.label);
   }
-  if (settings.zk || settings["zk-root"]) {
+  const zkPassword = passwordSetting(settings, "zk-password", "zk-password-file", problems);
+  if (settings.zk || settings["zk-root"] || settings["zk-user"] || zkPassword) {
     const zk = section("zk");
     if (zk && settings.zk) set(zk, "connect", "zk.connect", settings.zk.value.trim(), settings.zk.label);
     if (zk && settings["zk-root"])
       set(zk, "root", "zk.root", settings["zk-root"].value, settings["zk-root"].label);
+    if (zk && settings["zk-user"])
+      set(zk, "user", "zk.user", settings["zk-user"].value.trim(), settings["zk-user"].label);
+    if (zk && zkPassword) setPassword(zk, "zk", zkPassword, set);
   }
   const metricsPort = settings["metrics-port"];
   if (metricsPort) {
@@ -108,7 +129,8 @@ function overlay(raw: unknown, settings: Settings, origins: Origins, problems: s
   }
 
   const { destination, source, filter } = settings;
-  if (destination || source || filter) {
+  const password = passwordSetting(settings, "source-password", "source-password-file", problems);
+  if (destination || source || filter || password) {
     let list = root.destinations;
     if (list === undefined || list === null) list = [];
     if (!Array.isArray(list)) return root; // validate reports it
@@ -142,8 +164,9 @@ function overlay(raw: unknown, settings: Settings, origins: Origins, problems: s
         destination.label,
       );
     } else if (entries.length === 0 && !source) {
+      const what = (filter ?? password?.setting) as Setting;
       problems.push(
-        `${(filter as Setting).label}: no destination is configured; give its source too (--source or SLUICE_SOURCE)`,
+        `${what.label}: no destination is configured; give its source too (--source or SLUICE_SOURCE)`,
       );
       return root;
     } else if (entries.length <= 1) {
@@ -153,7 +176,7 @@ function overlay(raw: unknown, settings: Settings, origins: Origins, problems: s
       const names = entries
         .map((d) => (d as { name?: unknown } | null)?.name)
         .filter((n) => typeof n === "string");
-      const what = (source ?? filter) as Setting;
+      const what = (source ?? filter ?? password?.setting) as Setting;
       problems.push(
         `${what.label}: the config file defines ${entries.length} destinations (${names.join(", ")}); ` +
           `say which one ${what.label} is for with --destination NAME (or SLUICE_DESTINATION)`,
@@ -165,15 +188,60 @@ function overlay(raw: unknown, settings: Settings, origins: Origins, problems: s
     const target = entry as Record<string, unknown>;
     if (source) set(target, "source", `destinations[${index}].source`, source.value, source.label);
     if (filter) set(target, "filter", `destinations[${index}].filter`, filter.value, filter.label);
+    if (password) setPassword(target, `destinations[${index}]`, password, set);
   }
   return root;
 }
 
-/** Passwords in the source URLs of a settings tree, raw and decoded, to keep out of messages. */
-function findSecrets(tree: unknown): string[] {
+/** A password given by the environment (the value) or by a file's name (flag or environment). */
+interface PasswordSetting {
+  key: "password" | "passwordFile";
+  setting: Setting;
+}
+
+/**
+ * The password setting that wins: a flag (a file name) over the environment; the environment
+ * may give the password or a file, not both.
+ */
+function passwordSetting(
+  settings: Settings,
+  secret: "zk-password" | "source-password",
+  file: "zk-password-file" | "source-password-file",
+  problems: string[],
+): PasswordSetting | undefined {
+  const inEnv = settings[secret];
+  const named = settings[file];
+  if (named?.label.startsWith("--")) return { key: "passwordFile", setting: named };
+  if (inEnv && named) {
+    problems.push(`${inEnv.label} and ${named.label}: give the password one way, not both`);
+    return undefined;
+  }
+  if (inEnv) return { key: "password", setting: inEnv };
+  if (named) return { key: "passwordFile", setting: named };
+  return undefined;
+}
+
+/** Writes the password setting over the section's, dropping the other way the file gave. */
+function setPassword(
+  target: Record<string, unknown>,
+  path: string,
+  p: PasswordSetting,
+  set: (target: Record<string, unknown>, key: string, path: string, value: unknown, label: string) => void,
+): void {
+  delete target.password;
+  delete target.passwordFile;
+  set(target, p.key, `${path}.${p.key}`, p.setting.value, p.setting.label);
+}
+
+/**
+ * Passwords in the source URLs of a settings tree (raw and decoded) and in the environment,
+ * to keep out of messages.
+ */
+function findSecrets(tree: unknown, settings: Settings): string[] {
   const secrets = new Set<string>();
+  for (const s of [settings["source-password"], settings["zk-password"]]) if (s) secrets.add(s.value);
   const destinations = (tree as { destinations?: unknown } | null)?.destinations;
-  if (!Array.isArray(destinations)) return [];
+  if (!Array.isArray(destinations)) return [...secrets];
   for (const d of destinations) {
     const source = (d as { source?: unknown } | null)?.source;
     if (typeof source !== "string") continue;

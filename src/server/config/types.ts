@@ -1,6 +1,7 @@
 // The resolved configuration of `sluice server`: every default filled in, every value checked.
 // Produced by loadServerConfig (load.ts) from a config file, the environment and flags; see
 // docs/configuration.md for the file syntax and the rules.
+import type { ZkCredentials } from "../../common/zk/acl.js";
 import type { StartPosition } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
 
@@ -13,7 +14,11 @@ export type ConfiguredStart =
 export interface DestinationConfig {
   /** Canal's instance name, e.g. "example": letters, digits, "_", "-" and "."; not "." or "..". */
   name: string;
-  /** The primary the binlog is read from. Holds the password: never log it, log redactedSourceUrl. */
+  /**
+   * The primary the binlog is read from. Holds the password (from the URL, or from
+   * passwordFile / SLUICE_SOURCE_PASSWORD, which replace the URL's): never log it, log
+   * redactedSourceUrl.
+   */
   source: SourceConfig;
   /** The source URL with its password replaced by "***", for logs and status pages. */
   redactedSourceUrl: string;
@@ -55,6 +60,12 @@ export interface ZooKeeperConfig {
   regrabDelayMs: number;
   /** Hand destinations over to servers running fewer than their share (cluster/balancer.ts). */
   balance: boolean;
+  /**
+   * Digest credentials (zk.user and its password): the session authenticates with them and
+   * every node it creates gets Sluice's ACL (common/zk/acl.ts). Absent: open nodes. Holds the
+   * password: never log it.
+   */
+  credentials?: ZkCredentials;
 }
 
 export interface ServerConfig {
@@ -94,6 +105,11 @@ export interface ServerConfig {
     maxEntries: number;
     /** Bytes held per destination. Default 64 MiB. */
     maxBytes: number;
+    /**
+     * Catch-up readers (binlog connections of clients that fell behind the store's window)
+     * reading at once per destination. Default 4.
+     */
+    catchUpReaders: number;
   };
   stream: {
     /** Batches a stream may have in flight, unacked, before it waits. Default 4. */
@@ -105,4 +121,6 @@ export interface ServerConfig {
   destinations: DestinationConfig[];
   /** The config file read, absolute; absent when none was. */
   configFile?: string;
+  /** Settings that work but should change (a password in argv), to log once at startup. */
+  warnings?: string[];
 }

@@ -4,9 +4,11 @@
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
+import { readSecretFile, SecretFileError } from "../../common/secrets.js";
+import { credentialsProblem, type ZkCredentials } from "../../common/zk/acl.js";
 import { destinationProblem } from "../../contracts/names.js";
 import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
-import { parseMysqlGtidSet } from "../replication/gtid-set.js";
+import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
 import { closest } from "./args.js";
 import type { ConfiguredStart, DestinationConfig, ServerConfig, ZooKeeperConfig } from "./types.js";
@@ -19,7 +21,7 @@ export const DEFAULTS = {
   zk: { root: "/otter/canal", sessionTimeoutMs: 10_000, regrabDelayMs: 1000, balance: true },
   maxRequest: 4 * 2 ** 20,
   metrics: { enabled: true, port: 9464 },
-  store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20 },
+  store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, catchUpReaders: 4 },
   stream: { window: 4, maxBatchSize: 10_000 },
   destination: { name: "example", heartbeatMs: 5000, schemaLookup: "auto" },
 } as const;
@@ -36,13 +38,22 @@ export const ROOT_KEYS = [
   "stream",
   "destinations",
 ] as const;
-export const ZK_KEYS = ["connect", "root", "sessionTimeout", "regrabDelay", "balance"] as const;
+export const ZK_KEYS = [
+  "connect",
+  "root",
+  "sessionTimeout",
+  "regrabDelay",
+  "balance",
+  "user",
+  "passwordFile",
+] as const;
 export const METRICS_KEYS = ["enabled", "host", "port"] as const;
-export const STORE_KEYS = ["maxEntries", "maxBytes"] as const;
+export const STORE_KEYS = ["maxEntries", "maxBytes", "catchUpReaders"] as const;
 export const STREAM_KEYS = ["window", "maxBatchSize"] as const;
 export const DESTINATION_KEYS = [
   "name",
   "source",
+  "passwordFile",
   "start",
   "filter",
   "blackFilter",
@@ -145,6 +156,10 @@ function readMap(
 }
 
 function unknownKey(key: string, keys: readonly string[], path: string): string {
+  if (key === "password" && keys.includes("passwordFile")) {
+    const env = path === "zk" ? "SLUICE_ZK_PASSWORD" : "SLUICE_SOURCE_PASSWORD";
+    return `a config file holds no password: give passwordFile (a file holding it) or ${env}`;
+  }
   if (path === "" && (DESTINATION_KEYS as readonly string[]).includes(key)) {
     return `unknown key at the top level; ${key} is a setting of each destination: put it in a "destinations:" item, next to its name`;
   }
@@ -314,7 +329,13 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
 
   // zk
   let zk: ZooKeeperConfig | undefined;
-  const zkMap = readMap(ctx, "zk", root.zk, ZK_KEYS, "connect, root, sessionTimeout, regrabDelay, balance");
+  const zkMap = readMap(
+    ctx,
+    "zk",
+    envPassword(ctx, "zk", root.zk),
+    ZK_KEYS,
+    "connect, root, sessionTimeout, regrabDelay, balance, user, passwordFile",
+  );
   if (zkMap && Object.keys(zkMap).length > 0) {
     const connect = readString(
       ctx,
@@ -341,6 +362,8 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
         readDuration(ctx, "zk.regrabDelay", zkMap.regrabDelay, 0, 2 ** 31 - 1) ?? DEFAULTS.zk.regrabDelayMs,
       balance: readBool(ctx, "zk.balance", zkMap.balance) ?? DEFAULTS.zk.balance,
     };
+    const credentials = readZkCredentials(ctx, zkMap, options.cwd, (root.zk as RawMap).password);
+    if (credentials) zk.credentials = credentials;
   }
 
   // metrics
@@ -363,10 +386,13 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
   }
 
   // store and stream
-  const storeMap = readMap(ctx, "store", root.store, STORE_KEYS, "maxEntries, maxBytes") ?? {};
+  const storeMap =
+    readMap(ctx, "store", root.store, STORE_KEYS, "maxEntries, maxBytes, catchUpReaders") ?? {};
   const store = {
     maxEntries: readPositive(ctx, "store.maxEntries", storeMap.maxEntries) ?? DEFAULTS.store.maxEntries,
     maxBytes: readSize(ctx, "store.maxBytes", storeMap.maxBytes) ?? DEFAULTS.store.maxBytes,
+    catchUpReaders:
+      readPositive(ctx, "store.catchUpReaders", storeMap.catchUpReaders) ?? DEFAULTS.store.catchUpReaders,
   };
   const streamMap = readMap(ctx, "stream", root.stream, STREAM_KEYS, "window, maxBatchSize") ?? {};
   const stream = {
@@ -392,7 +418,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
   } else {
     const seen: Seen = { names: new Map(), serverIds: new Map() };
     rawDestinations.forEach((value, i) => {
-      const d = readDestination(ctx, `destinations[${i}]`, value, seen);
+      const d = readDestination(ctx, `destinations[${i}]`, value, seen, options.cwd);
       if (d) destinations.push(d);
     });
   }
@@ -411,6 +437,66 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
     stream,
     destinations,
   };
+}
+
+/**
+ * The section without the "password" the environment put there (SLUICE_ZK_PASSWORD,
+ * SLUICE_SOURCE_PASSWORD): read on its own, so that a config file cannot hold one.
+ */
+function envPassword(ctx: Context, path: string, value: unknown): unknown {
+  if (!isMapValue(value) || !ctx.isText(`${path}.password`)) return value;
+  const { password: _, ...rest } = value;
+  return rest;
+}
+
+/** A password from the environment (as given) or from a file (read now); undefined: none. */
+function readPassword(
+  ctx: Context,
+  path: string,
+  fromEnv: unknown,
+  file: unknown,
+  cwd: string,
+): string | undefined {
+  if (typeof fromEnv === "string" && ctx.isText(`${path}.password`)) return fromEnv;
+  const name = readString(ctx, `${path}.passwordFile`, file, "the name of a file holding the password");
+  if (name === undefined) return undefined;
+  try {
+    return readSecretFile(name, cwd);
+  } catch (err) {
+    if (!(err instanceof SecretFileError)) throw err;
+    ctx.report(`${path}.passwordFile`, err.message);
+    return undefined;
+  }
+}
+
+function readZkCredentials(
+  ctx: Context,
+  zk: RawMap,
+  cwd: string,
+  fromEnv: unknown,
+): ZkCredentials | undefined {
+  const user = readString(ctx, "zk.user", zk.user, "a ZooKeeper digest user name");
+  const password = readPassword(ctx, "zk", fromEnv, zk.passwordFile, cwd);
+  const givenPassword = password !== undefined || zk.passwordFile !== undefined;
+  if (user === undefined && zk.user === undefined && givenPassword) {
+    const at = ctx.isText("zk.password") ? "zk.password" : "zk.passwordFile";
+    ctx.report(at, "a ZooKeeper password needs its user: give zk.user (--zk-user, SLUICE_ZK_USER)");
+    return undefined;
+  }
+  if (user !== undefined && !givenPassword) {
+    ctx.report(
+      "zk.user",
+      "needs a password: zk.passwordFile (--zk-password-file, SLUICE_ZK_PASSWORD_FILE) or SLUICE_ZK_PASSWORD",
+    );
+    return undefined;
+  }
+  if (user === undefined || password === undefined) return undefined;
+  const problem = credentialsProblem({ user, password });
+  if (problem) {
+    ctx.report("zk.user", problem);
+    return undefined;
+  }
+  return { user, password };
 }
 
 function zkConnectProblem(connect: string): string | undefined {
@@ -437,6 +523,7 @@ function readDestination(
   path: string,
   value: unknown,
   seen: Seen,
+  cwd: string,
 ): DestinationConfig | undefined {
   if (typeof value === "string") {
     ctx.report(
@@ -448,8 +535,15 @@ function readDestination(
     );
     return undefined;
   }
-  const m = readMap(ctx, path, value, DESTINATION_KEYS, "name, source, start, filter, ...");
+  const m = readMap(
+    ctx,
+    path,
+    envPassword(ctx, path, value),
+    DESTINATION_KEYS,
+    "name, source, start, filter, ...",
+  );
   if (!m) return undefined;
+  const password = readPassword(ctx, path, (value as RawMap).password, m.passwordFile, cwd);
 
   const name = readString(ctx, `${path}.name`, m.name, 'a destination name such as "example"');
   if (name === undefined) {
@@ -480,6 +574,7 @@ function readDestination(
   } else {
     try {
       source = parseSourceUrl(m.source.trim());
+      if (password !== undefined) source.password = password;
       redactedSourceUrl = redactedUrl(m.source.trim(), source);
     } catch (err) {
       if (!(err instanceof SourceUrlError)) throw err;
@@ -643,27 +738,10 @@ function readStart(ctx: Context, path: string, value: unknown): ConfiguredStart 
   if (given[0] === "gtid") {
     const text = readString(ctx, `${path}.gtid`, m.gtid, "a GTID set (MySQL) or GTID state (MariaDB)");
     if (text === undefined) return undefined;
-    const compact = text.replace(/\s+/g, "");
-    if (/^\d+-\d+-\d+(,\d+-\d+-\d+)*$/.test(compact)) {
-      const domains = compact.split(",").map((g) => g.split("-")[0]);
-      const duplicate = domains.find((d, i) => domains.indexOf(d) !== i);
-      if (duplicate !== undefined) {
-        ctx.report(
-          `${path}.gtid`,
-          `MariaDB GTID state names domain ${duplicate} twice; give one GTID per domain`,
-        );
-        return undefined;
-      }
-      return { kind: "mariadb-gtid", state: compact };
-    }
     try {
-      parseMysqlGtidSet(compact);
-      return { kind: "mysql-gtid", gtidSet: compact };
+      return parseStartGtid(text);
     } catch (err) {
-      ctx.report(
-        `${path}.gtid`,
-        `must be a MySQL GTID set such as "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5" or a MariaDB GTID state such as "0-1-100" (${(err as Error).message})`,
-      );
+      ctx.report(`${path}.gtid`, (err as Error).message);
       return undefined;
     }
   }

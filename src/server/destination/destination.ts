@@ -10,8 +10,9 @@
 
 import { createLogger, type Logger } from "../../common/log.js";
 import type { CancelSignal } from "../../protocol/call-cancel.js";
-import { EventFilter } from "../filter/index.js";
-import type { CursorStore } from "../meta/cursor-store.js";
+import type { SkippedTableEvent } from "../binlog/index.js";
+import { EventFilter, type EventFilterOptions } from "../filter/index.js";
+import type { CursorStore, SkippedEventRecord } from "../meta/cursor-store.js";
 import { FencedError } from "../meta/zk-cursor-store.js";
 import type { DestinationMetrics } from "../metrics.js";
 import type { SourceConfig } from "../replication/source.js";
@@ -19,6 +20,9 @@ import { type Batch, ClientSession } from "../store/client-session.js";
 import type { RingLimits } from "../store/entry-ring.js";
 import { Pipeline } from "../store/pipeline.js";
 import { type Boundary, type Cursor, comparePoints, earliest } from "../store/positions.js";
+import { CatchUpReaders } from "./catch-up.js";
+import { type CursorTarget, resolveTarget } from "./cursor-target.js";
+import { type DestinationFailure, describeFailure, fixHint, SkipLog } from "./failure.js";
 
 export interface DestinationOptions {
   name: string;
@@ -30,9 +34,19 @@ export interface DestinationOptions {
   heartbeatMs?: number;
   timeZone?: string;
   schemaLookup?: "auto" | "never";
+  /**
+   * The destination's own filters (canal's instance filters): a boundary for every client.
+   * What they exclude never enters the store; a client's filter narrows what is left.
+   */
+  filter?: EventFilterOptions;
+  /** Catch-up readers that may read at once (catch-up.ts); default 4. */
+  catchUpReaders?: number;
   logger?: Logger;
-  /** Called when the destination stops for good (source refused us, decode error). */
-  onFatal?(err: Error): void;
+  /**
+   * Called when the destination stops (source refused us, an event that cannot be decoded).
+   * It stays stopped, and says why in `failure`, until skipEvent() or a restart.
+   */
+  onFatal?(err: Error, failure: DestinationFailure): void;
   /**
    * Asked before anything is served: undefined while this server may serve, else why not
    * (its ZooKeeper lease ran out). Read at the moment of serving, not on a timer.
@@ -42,9 +56,13 @@ export interface DestinationOptions {
   metrics?: DestinationMetrics;
 }
 
+export const DEFAULT_CATCH_UP_READERS = 4;
+/** A client that has not asked for this long gives its catch-up reader to one that asks. */
+const CATCH_UP_IDLE_MS = 30_000;
+
 export class DestinationError extends Error {
   constructor(
-    readonly kind: "not_subscribed" | "bad_filter" | "stopped",
+    readonly kind: "not_subscribed" | "bad_filter" | "stopped" | "cannot_skip" | "held",
     message: string,
   ) {
     super(message);
@@ -52,24 +70,27 @@ export class DestinationError extends Error {
   }
 }
 
-interface PrivateReader {
-  pipeline: Pipeline;
-  /** Resolves once the private pipeline reads (its start connects to the source). */
-  ready: Promise<void>;
-}
-
-// A private reader's ring: enough to keep its client busy, small enough to have many.
+// A catch-up reader's ring: enough to keep its client busy, small enough to have several.
 const PRIVATE_LIMITS: RingLimits = { maxEntries: 4096, maxBytes: 16 << 20 };
 
 export class Destination {
   readonly name: string;
   #pipeline: Pipeline | undefined;
   readonly #sessions = new Map<string, ClientSession>();
-  readonly #private = new Map<string, PrivateReader>();
+  readonly #catchUp: CatchUpReaders;
   readonly #log: Logger;
   #epoch = 0n;
   #initialStart: Boundary | undefined;
   #fatal: Error | undefined;
+  #failure: DestinationFailure | undefined;
+  readonly #filter: EventFilter | undefined;
+  /** Events operators chose to pass over (from the cursor store). */
+  #skips: SkippedEventRecord[] = [];
+  /** Batch ids issued per client before a restart in this epoch (so that none repeats). */
+  readonly #batchesIssued = new Map<string, number>();
+  /** Events passed over, by reason, since this server runs the destination. */
+  readonly skipped = { tableError: 0, operator: 0 };
+  readonly #skipLog: SkipLog;
   #stopped = false;
   #suspended: string | undefined;
   /** Set when a cursor write found a newer runner's epoch: never served here again. */
@@ -78,6 +99,34 @@ export class Destination {
   constructor(readonly opts: DestinationOptions) {
     this.name = opts.name;
     this.#log = opts.logger ?? createLogger(`destination.${opts.name}`);
+    this.#skipLog = new SkipLog(this.#log);
+    const f = opts.filter;
+    const bounded =
+      f &&
+      (f.filter ||
+        f.blackFilter ||
+        f.fieldFilter ||
+        f.fieldBlackFilter ||
+        f.filterQueryDdl ||
+        f.filterTableError);
+    // The config was validated: a bad filter cannot reach here.
+    this.#filter = bounded ? new EventFilter(f) : undefined;
+    this.#catchUp = new CatchUpReaders(opts.catchUpReaders ?? DEFAULT_CATCH_UP_READERS, CATCH_UP_IDLE_MS, {
+      shared: () => this.#pipeline as Pipeline,
+      sessions: () => this.#sessions.values(),
+      makePipeline: (from) => this.#makePipeline(from, PRIVATE_LIMITS),
+      log: this.#log,
+    });
+  }
+
+  /** The destination's own filters as configured; undefined when it has none. */
+  get filterOptions(): EventFilterOptions | undefined {
+    return this.#filter ? this.opts.filter : undefined;
+  }
+
+  /** Why the destination stopped; undefined while it runs. */
+  get failure(): DestinationFailure | undefined {
+    return this.#failure;
   }
 
   get epoch(): bigint {
@@ -88,11 +137,8 @@ export class Destination {
     return this.#pipeline;
   }
 
-  get failure(): Error | undefined {
-    return this.#fatal;
-  }
-
   async start(): Promise<void> {
+    this.#skips = await this.opts.store.loadSkips(this.name);
     const stored = await this.opts.store.load(this.name);
     this.#epoch = await this.opts.store.nextEpoch(this.name);
     const cursors = stored.map((c) => c.cursor).filter((c): c is Cursor => c !== undefined);
@@ -104,7 +150,15 @@ export class Destination {
     if (stored.length === 0 && configured) this.#initialStart = configured;
     const pipeline = this.#makePipeline(start, this.opts.limits);
     this.#pipeline = pipeline;
-    await pipeline.start();
+    try {
+      await pipeline.start();
+    } catch (err) {
+      // The source cannot stream from the earliest cursor (purged binlog): the destination
+      // waits, stopped, for an administrator to set its clients' cursors (setCursor).
+      const failure = describeFailure(err as Error);
+      if (failure.fix !== "set-cursor") throw err;
+      this.#fail(err as Error, failure);
+    }
     for (const s of stored) {
       const filter = s.filter ? this.#parseFilter(s.filter) : undefined;
       this.#sessions.set(
@@ -112,8 +166,9 @@ export class Destination {
         new ClientSession(s.clientId, pipeline.ring, this.#epoch, {
           filter,
           filterText: s.filter ?? "",
-          cursor: s.cursor ?? { resume: pipeline.boundary, serverId: 0 },
+          cursor: s.cursor ?? (pipeline.started ? { resume: pipeline.boundary, serverId: 0 } : undefined),
           readSeq: pipeline.ring.first,
+          batchesIssued: this.#batchesIssued.get(s.clientId) ?? 0,
         }),
       );
     }
@@ -129,8 +184,7 @@ export class Destination {
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#pipeline?.stop();
-    for (const p of this.#private.values()) await p.pipeline.stop();
-    this.#private.clear();
+    await this.#catchUp.stopAll();
   }
 
   #makePipeline(start: Boundary | undefined, limits: RingLimits): Pipeline {
@@ -143,12 +197,195 @@ export class Destination {
       ...(this.opts.schemaLookup ? { schemaLookup: this.opts.schemaLookup } : {}),
       logger: this.#log,
       ...(this.opts.metrics ? { onRead: this.opts.metrics.read } : {}),
-      onFatal: (err) => {
-        this.#fatal = err;
-        this.#log.error("destination stopped", { error: err.message });
-        this.opts.onFatal?.(err);
-      },
+      ...(this.#filter ? { filter: this.#filter, filterTableError: this.#filter.filterTableError } : {}),
+      skipEvents: this.#skips,
+      onSkipped: (event, file, offset) => this.#onSkipped(event, file, offset),
+      onFatal: (err) => this.#fail(err, describeFailure(err)),
     });
+  }
+
+  #fail(err: Error, failure: DestinationFailure): void {
+    if (this.#fatal) return;
+    this.#fatal = err;
+    this.#failure = failure;
+    for (const s of this.#sessions.values()) s.ring.wakeAll();
+    this.#log.error("destination stopped", {
+      error: err.message,
+      ...(failure.fix ? { fix: fixHint(this.name, failure) } : {}),
+    });
+    this.opts.onFatal?.(err, failure);
+  }
+
+  #onSkipped(event: SkippedTableEvent, file: string, offset: number): void {
+    const reason = event.reason === "skipped" ? "operator" : "table_error";
+    if (reason === "operator") this.skipped.operator++;
+    else this.skipped.tableError++;
+    this.opts.metrics?.skipped(reason);
+    this.#skipLog.passedOver(event, file, offset);
+  }
+
+  /**
+   * Passes over the one event the destination stopped on, as an operator asked: the skip is
+   * stored (every later reader of the destination passes over it too, on any server), then the
+   * destination starts again from its clients' cursors. Refused unless the destination stopped
+   * on exactly that event and that event may be skipped.
+   */
+  async skipEvent(file: string, position: number): Promise<SkippedEventRecord> {
+    const event = this.#failure?.event;
+    if (!event) {
+      throw new DestinationError(
+        "cannot_skip",
+        this.#failure
+          ? `destination ${this.name} stopped, but not on a binlog event (${this.#failure.message}): there is nothing to skip`
+          : `destination ${this.name} is running: an event is skipped only when the destination stopped on it`,
+      );
+    }
+    if (event.file !== file || event.position !== position) {
+      throw new DestinationError(
+        "cannot_skip",
+        `destination ${this.name} stopped at ${event.file}:${event.position}, not at ${file}:${position}: name the event it stopped on`,
+      );
+    }
+    if (event.notSkippable) {
+      throw new DestinationError("cannot_skip", `cannot skip ${file}:${position}: ${event.notSkippable}`);
+    }
+    const record: SkippedEventRecord = {
+      file,
+      position,
+      eventType: event.eventType,
+      table: event.table,
+      cause: event.cause.slice(0, 500),
+      at: Date.now(),
+    };
+    await this.opts.store.saveSkip(this.name, record);
+    this.#log.warn("an operator skipped one event; starting again from the clients' cursors", {
+      at: `${file}:${position}`,
+      eventType: record.eventType,
+      table: record.table || undefined,
+      cause: record.cause,
+    });
+    await this.#restart();
+    return record;
+  }
+
+  /** Catch-up readers reading (holding one of the store.catchUpReaders slots) and waiting for one. */
+  get catchUpReaders(): { running: number; waiting: number } {
+    return { running: this.#catchUp.running, waiting: this.#catchUp.waiting };
+  }
+
+  /** Streams open per client on this server (a client being streamed is held). */
+  readonly #streams = new Map<string, number>();
+
+  /** A stream of clientId opened (+1) or ended (-1). */
+  streamCount(clientId: string, delta: 1 | -1): void {
+    const n = (this.#streams.get(clientId) ?? 0) + delta;
+    if (n > 0) this.#streams.set(clientId, n);
+    else this.#streams.delete(clientId);
+  }
+
+  /**
+   * Moves clientId's cursor as an administrator asked: durable and fenced like an ack, after
+   * any ack in flight; its outstanding batches are given back. Creates the client when it has
+   * no state. Refused while a stream of the client is open here (the caller checks holds
+   * kept elsewhere). A destination that stopped because the source could not stream from a
+   * cursor starts again.
+   */
+  async setCursor(
+    clientId: string,
+    target: CursorTarget,
+  ): Promise<{ cursor: Cursor; previous: Cursor | undefined; givenBack: string[] }> {
+    this.#check();
+    if (this.#streams.has(clientId)) {
+      throw new DestinationError(
+        "held",
+        `client ${clientId} is being streamed from this server: stop that consumer first`,
+      );
+    }
+    const pipeline = this.#pipeline as Pipeline;
+    const reading = pipeline.started && !this.#failure;
+    const resume = await resolveTarget(target, {
+      source: this.opts.source,
+      readHead: () => (reading ? pipeline.boundary : undefined),
+      ...(this.opts.start ? { configuredStart: this.opts.start } : {}),
+    });
+    const cursor: Cursor = { resume, serverId: pipeline.serverInfo?.serverId ?? 0 };
+    const existing = this.#sessions.get(clientId);
+    const previous = existing?.cursor;
+    const stopped = this.#failure !== undefined || !reading;
+    let givenBack: string[] = [];
+    if (existing) {
+      // After any ack in flight; nothing can take a batch between the write and the move.
+      givenBack = await existing.serialize(async () => {
+        await this.#saveCursor(clientId, cursor);
+        const ids = existing.giveBack(`client ${clientId}'s cursor was set by an administrator`);
+        existing.cursor = cursor;
+        if (!stopped) this.#place(clientId, existing, cursor);
+        return ids;
+      });
+    } else {
+      await this.#saveCursor(clientId, cursor);
+      if (!stopped) this.#place(clientId, undefined, cursor);
+    }
+    this.#log.warn("an administrator set a client's cursor", {
+      clientId,
+      to: `${resume.file}:${resume.position}`,
+      ...(previous ? { from: `${previous.resume.file}:${previous.resume.position}` } : {}),
+      givenBack: givenBack.length ? givenBack.join(",") : undefined,
+    });
+    if (stopped) await this.#restart();
+    return { cursor, previous, givenBack };
+  }
+
+  async #saveCursor(clientId: string, cursor: Cursor): Promise<void> {
+    await this.opts.store.saveCursor(this.name, clientId, cursor).catch((err: unknown) => {
+      if (err instanceof FencedError) {
+        this.#fenced = err.message;
+        for (const s of this.#sessions.values()) s.ring.wakeAll();
+      }
+      throw err;
+    });
+  }
+
+  /**
+   * Puts a client (new, or with no outstanding batch) where it reads from `cursor`: in the
+   * shared ring when it holds that point, else on a private reader from it (which get() waits
+   * for). Synchronous, so that no get() sees the client half moved.
+   */
+  #place(clientId: string, existing: ClientSession | undefined, cursor: Cursor): void {
+    const pipeline = this.#pipeline as Pipeline;
+    this.#catchUp.stop(clientId);
+    const readSeq = pipeline.ring.firstAtOrAfter(cursor.resume);
+    let session = existing;
+    if (session) {
+      session.moveTo(pipeline.ring, readSeq);
+      session.lastSettled = undefined;
+    } else {
+      session = new ClientSession(clientId, pipeline.ring, this.#epoch, {
+        filter: undefined,
+        filterText: "",
+        cursor,
+        readSeq,
+      });
+      this.#sessions.set(clientId, session);
+    }
+    if (comparePoints(pipeline.coverageStart, cursor.resume) > 0)
+      this.#catchUp.detach(session, cursor.resume);
+    this.#trim();
+  }
+
+  /** Starts again from the stored cursors: every outstanding batch is given back. */
+  async #restart(): Promise<void> {
+    await this.#pipeline?.stop();
+    await this.#catchUp.stopAll();
+    for (const s of this.#sessions.values()) {
+      s.giveBack(`destination ${this.name} was restarted`);
+      this.#batchesIssued.set(s.clientId, s.batchesIssued);
+    }
+    this.#sessions.clear();
+    this.#pipeline = undefined;
+    this.#fatal = undefined;
+    this.#failure = undefined;
+    await this.start();
   }
 
   #parseFilter(text: string): EventFilter | undefined {
@@ -178,8 +415,14 @@ export class Destination {
     const suspended = this.#fenced ?? this.#suspended ?? this.opts.mayServe?.();
     if (suspended)
       throw new DestinationError("stopped", `destination ${this.name} is not served right now: ${suspended}`);
-    if (this.#fatal)
-      throw new DestinationError("stopped", `destination ${this.name} stopped: ${this.#fatal.message}`);
+  }
+
+  /** Once a failed destination has handed out everything it read before the failure. */
+  #stoppedError(failure: DestinationFailure): DestinationError {
+    const fix = failure.fix
+      ? `; an administrator can get it going again: ${fixHint(this.name, failure)}`
+      : "";
+    return new DestinationError("stopped", `destination ${this.name} stopped: ${failure.message}${fix}`);
   }
 
   session(clientId: string): ClientSession {
@@ -202,6 +445,8 @@ export class Destination {
   async subscribe(clientId: string, filterText: string): Promise<ClientSession> {
     this.#check();
     const pipeline = this.#pipeline as Pipeline;
+    // Without a running reader there is no head to start a new client at.
+    if (!pipeline.started && this.#failure) throw this.#stoppedError(this.#failure);
     const existing = this.#sessions.get(clientId);
     const filter = filterText ? this.#parseFilter(filterText) : undefined;
     if (existing) {
@@ -219,21 +464,15 @@ export class Destination {
     this.#initialStart = undefined;
     await this.opts.store.saveCursor(this.name, clientId, cursor);
     if (filterText) await this.opts.store.saveFilter(this.name, clientId, filterText);
-    const covered = comparePoints(pipeline.coverageStart, cursor.resume) <= 0;
-    let ring = pipeline.ring;
-    let readSeq = this.#firstSeqAfter(cursor.resume);
-    if (!covered) {
-      const priv = await this.#startPrivate(clientId, cursor.resume);
-      ring = priv.pipeline.ring;
-      readSeq = priv.pipeline.ring.first;
-    }
-    const session = new ClientSession(clientId, ring, this.#epoch, {
+    const session = new ClientSession(clientId, pipeline.ring, this.#epoch, {
       filter,
       filterText,
       cursor,
-      readSeq,
+      readSeq: pipeline.ring.firstAtOrAfter(cursor.resume),
     });
     this.#sessions.set(clientId, session);
+    if (comparePoints(pipeline.coverageStart, cursor.resume) > 0)
+      this.#catchUp.detach(session, cursor.resume);
     this.#log.info("client subscribed", {
       clientId,
       filter: filterText || undefined,
@@ -242,80 +481,11 @@ export class Destination {
     return session;
   }
 
-  async #startPrivate(clientId: string, from: Boundary): Promise<PrivateReader> {
-    const pipeline = this.#makePipeline(from, PRIVATE_LIMITS);
-    const priv: PrivateReader = { pipeline, ready: pipeline.start() };
-    this.#private.set(clientId, priv);
-    try {
-      await priv.ready;
-    } catch (err) {
-      this.#private.delete(clientId);
-      throw err;
-    }
-    return priv;
-  }
-
-  /**
-   * The shared ring is full and a client that wants more waits at its head while others lag
-   * far behind: those lagging clients get private readers from their cursors, so that they
-   * neither block the others nor make the ring grow. Their outstanding batches are given back
-   * (delivered again from the private reader); a late ack of one gets a clear error.
-   */
-  #detachLaggards(): void {
-    const pipeline = this.#pipeline as Pipeline;
-    const ring = pipeline.ring;
-    if (!pipeline.waitingForSpace) return;
-    const attached = [...this.#sessions.values()].filter(
-      (s) => s.ring === ring && !this.#private.has(s.clientId),
-    );
-    const someoneWaits = attached.some((s) => s.readSeq >= ring.next && s.outstanding.length === 0);
-    if (!someoneWaits) return;
-    const halfway = ring.first + Math.floor(ring.count / 2);
-    for (const s of attached) {
-      if (s.neededSeq >= halfway || !s.cursor) continue;
-      const reason =
-        `it was given back: client ${s.clientId} fell more than half the store's window ` +
-        `(${ring.limits.maxEntries} entries) behind and now reads from its cursor; Get again`;
-      const given = s.giveBack(reason);
-      const from = s.cursor.resume;
-      const pipelineReady = this.#startPrivate(s.clientId, from);
-      // Until the private reader runs, the client reads nothing (it has no outstanding batch).
-      const priv = this.#private.get(s.clientId) as PrivateReader;
-      s.moveTo(priv.pipeline.ring, priv.pipeline.ring.first);
-      pipelineReady.catch((err: Error) => {
-        this.#log.error("catch-up reader failed", { clientId: s.clientId, error: err.message });
-      });
-      this.#log.warn("client fell behind the store's window; reading from its cursor on its own", {
-        clientId: s.clientId,
-        from: `${from.file}:${from.position}`,
-        givenBack: given.length ? given.join(",") : undefined,
-      });
-    }
-  }
-
-  /** First ring sequence at or after a point (ring.next when the ring holds none). */
-  #firstSeqAfter(point: Boundary): number {
-    const ring = (this.#pipeline as Pipeline).ring;
-    let lo = ring.first;
-    let hi = ring.next;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const p = ring.get(mid)?.position;
-      if (p && comparePoints({ file: p.file, position: p.offset }, point) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   async unsubscribe(clientId: string): Promise<void> {
     this.#check();
     await this.opts.store.remove(this.name, clientId);
     this.#sessions.delete(clientId);
-    const priv = this.#private.get(clientId);
-    if (priv) {
-      this.#private.delete(clientId);
-      await priv.pipeline.stop();
-    }
+    this.#catchUp.stop(clientId);
     this.#trim();
   }
 
@@ -332,9 +502,9 @@ export class Destination {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const session = this.session(clientId);
-      const priv = this.#private.get(clientId);
-      if (priv) await priv.ready;
-      this.#maybeRejoin(session);
+      // A client reading on a catch-up reader waits (until the deadline) for it to read.
+      const reading = await this.#catchUp.prepare(session, Math.max(0, deadline - Date.now()), signal);
+      if (!reading) return undefined;
       this.#check(); // again: the await above may have outlived this server's right to serve
       const batch = session.take(batchSize);
       this.#trim();
@@ -342,6 +512,8 @@ export class Destination {
         this.opts.metrics?.delivered(clientId, batch.entries.length);
         return batch;
       }
+      // A destination that stopped serves what it read before; then it says why it stopped.
+      if (this.#failure) throw this.#stoppedError(this.#failure);
       const left = deadline - Date.now();
       if (left <= 0 || signal?.aborted) return undefined;
       await session.ring.waitForAppend(Math.min(left, 1000), signal);
@@ -351,17 +523,11 @@ export class Destination {
   async ack(clientId: string, batchId: string): Promise<Cursor | undefined> {
     const session = this.session(clientId);
     const started = performance.now();
-    const cursor = await session
-      .ack(batchId, (c) => this.opts.store.saveCursor(this.name, clientId, c))
-      .catch((err: unknown) => {
-        // A newer runner owns the destination: this server must not serve it any more.
-        if (err instanceof FencedError) {
-          this.#fenced = err.message;
-          for (const s of this.#sessions.values()) s.ring.wakeAll();
-        }
-        throw err;
-      });
+    // A FencedError (a newer runner owns the destination) also stops this server serving it.
+    const cursor = await session.ack(batchId, (c) => this.#saveCursor(clientId, c));
     this.opts.metrics?.acked(clientId, performance.now() - started);
+    // A client that caught up gives its catch-up reader back now, not at its next get.
+    this.#catchUp.maybeRejoin(session);
     this.#trim();
     return cursor;
   }
@@ -370,39 +536,6 @@ export class Destination {
     const ids = await this.session(clientId).rollback(batchId);
     if (ids.length > 0) this.opts.metrics?.rolledBack(clientId, ids.length);
     return ids;
-  }
-
-  /** A private reader that reached the shared ring's window hands its client back to it. */
-  #maybeRejoin(session: ClientSession): void {
-    const priv = this.#private.get(session.clientId);
-    if (!priv || session.outstanding.length > 0) return;
-    const sharedPipeline = this.#pipeline as Pipeline;
-    const shared = sharedPipeline.ring;
-    const read = session.lastSettled;
-    const theirs = sharedPipeline.lastPosition;
-    if (read && theirs && read.file === theirs.file && read.offset === theirs.offset) {
-      // Both readers stand at the same event: continue at the shared head.
-      this.#rejoin(session, priv, shared.next);
-      return;
-    }
-    const next = session.ring.get(session.readSeq)?.position;
-    if (!next) return;
-    const seq = this.#firstSeqAfter({ file: next.file, position: next.offset, gtid: "", timestamp: 0 });
-    const found = shared.get(seq)?.position;
-    if (!found || found.file !== next.file || found.offset !== next.offset) return;
-    if (
-      comparePoints((this.#pipeline as Pipeline).coverageStart, { file: next.file, position: next.offset }) >
-      0
-    )
-      return;
-    this.#rejoin(session, priv, seq);
-  }
-
-  #rejoin(session: ClientSession, priv: PrivateReader, seq: number): void {
-    this.#private.delete(session.clientId);
-    session.moveTo((this.#pipeline as Pipeline).ring, seq);
-    void priv.pipeline.stop();
-    this.#log.info("client rejoined the shared window", { clientId: session.clientId });
   }
 
   /** Drops ring entries no attached client needs any more, and lets the reader go on. */
@@ -414,17 +547,13 @@ export class Destination {
     }
     pipeline.ring.trimTo(needed);
     pipeline.spaceFreed();
-    this.#detachLaggards();
+    this.#catchUp.detachLaggards();
     needed = pipeline.ring.next;
     for (const s of this.#sessions.values()) {
       if (s.ring === pipeline.ring) needed = Math.min(needed, s.neededSeq);
     }
     pipeline.ring.trimTo(needed);
     pipeline.spaceFreed();
-    for (const [clientId, p] of this.#private) {
-      const s = this.#sessions.get(clientId);
-      if (s) p.pipeline.ring.trimTo(s.neededSeq);
-      p.pipeline.spaceFreed();
-    }
+    this.#catchUp.trim((clientId) => this.#sessions.get(clientId));
   }
 }

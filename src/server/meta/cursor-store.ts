@@ -9,6 +9,23 @@ export interface StoredClient {
   filter: string | undefined;
 }
 
+/** An event an operator chose to pass over (AdminService.SkipEvent): kept so that every later reader passes over it too. */
+export interface SkippedEventRecord {
+  file: string;
+  position: number;
+  /** Event type name, e.g. "TABLE_MAP_EVENT". */
+  eventType: string;
+  /** "schema.table", or "" when the event names none. */
+  table: string;
+  /** Why it could not be decoded. */
+  cause: string;
+  /** When it was skipped, ms since the epoch. */
+  at: number;
+}
+
+/** How many skipped events a destination keeps (the oldest go first). */
+export const MAX_SKIPPED_EVENTS = 500;
+
 export interface CursorStore {
   /** Every client of the destination with what is stored for it. */
   load(destination: string): Promise<StoredClient[]>;
@@ -16,6 +33,10 @@ export interface CursorStore {
   saveFilter(destination: string, clientId: string, filter: string): Promise<void>;
   /** Forgets the client (Unsubscribe). */
   remove(destination: string, clientId: string): Promise<void>;
+  /** The events operators chose to pass over, oldest first. */
+  loadSkips(destination: string): Promise<SkippedEventRecord[]>;
+  /** Adds one (durable before it resolves; fenced like cursor writes). */
+  saveSkip(destination: string, skip: SkippedEventRecord): Promise<void>;
   /**
    * A number larger than any this destination had before, also across restarts: batch ids
    * carry it so that none is ever reused. (In a cluster, the running node's czxid.)

@@ -7,7 +7,14 @@ import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cursor } from "../store/positions.js";
 import { fromCanalPosition, toCanalPosition } from "./canal-position.js";
-import type { CursorStore, StoredClient } from "./cursor-store.js";
+import {
+  type CursorStore,
+  MAX_SKIPPED_EVENTS,
+  type SkippedEventRecord,
+  type StoredClient,
+} from "./cursor-store.js";
+
+const SKIPS_FILE = "skipped-events.json";
 
 export class FileCursorStore implements CursorStore {
   constructor(
@@ -57,6 +64,22 @@ export class FileCursorStore implements CursorStore {
   async remove(destination: string, clientId: string): Promise<void> {
     await rm(this.#dir(destination, clientId), { recursive: true, force: true });
     await fsyncDir(this.#dir(destination)).catch(() => {});
+  }
+
+  async loadSkips(destination: string): Promise<SkippedEventRecord[]> {
+    const path = join(this.#dir(destination), SKIPS_FILE);
+    const text = await readOptional(path);
+    if (text === undefined) return [];
+    try {
+      return JSON.parse(text) as SkippedEventRecord[];
+    } catch (err) {
+      throw new Error(`${path}: ${(err as Error).message}`);
+    }
+  }
+
+  async saveSkip(destination: string, skip: SkippedEventRecord): Promise<void> {
+    const all = [...(await this.loadSkips(destination)), skip].slice(-MAX_SKIPPED_EVENTS);
+    await writeAtomically(this.#dir(destination), SKIPS_FILE, `${JSON.stringify(all, null, 1)}\n`);
   }
 
   async nextEpoch(destination: string): Promise<bigint> {

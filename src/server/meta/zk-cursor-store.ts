@@ -10,7 +10,12 @@ import { type ZkClient, ZkError } from "../../common/zk/client.js";
 import type { ZkPaths } from "../../common/zk/paths.js";
 import type { Cursor } from "../store/positions.js";
 import { epochOfCanalPosition, fromCanalPosition, toCanalPosition } from "./canal-position.js";
-import type { CursorStore, StoredClient } from "./cursor-store.js";
+import {
+  type CursorStore,
+  MAX_SKIPPED_EVENTS,
+  type SkippedEventRecord,
+  type StoredClient,
+} from "./cursor-store.js";
 
 export class FencedError extends Error {
   constructor(message: string) {
@@ -125,6 +130,51 @@ export class ZkCursorStore implements CursorStore {
       // NOTEMPTY: a consumer's running node is still there; the gateway removes it.
       if (!(err instanceof ZkError && (err.code === "NONODE" || err.code === "NOTEMPTY"))) throw err;
     });
+  }
+
+  async loadSkips(destination: string): Promise<SkippedEventRecord[]> {
+    const path = this.paths.skippedEvents(destination);
+    const text = await this.#read(path);
+    if (text === undefined) return [];
+    try {
+      return (JSON.parse(text) as { events: SkippedEventRecord[] }).events;
+    } catch (err) {
+      throw new Error(`${path}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Fenced as cursors are: the node carries the epoch of its writer; a newer one wins. */
+  async saveSkip(destination: string, skip: SkippedEventRecord): Promise<void> {
+    const epoch = this.epochOf(destination);
+    const path = this.paths.skippedEvents(destination);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let stored: { epoch: string; events: SkippedEventRecord[] } = { epoch: "0", events: [] };
+      let version: number | undefined;
+      try {
+        const { data, stat } = await this.zk.get(path);
+        stored = JSON.parse(data.toString("utf8"));
+        version = stat.version;
+      } catch (err) {
+        if (!(err instanceof ZkError && err.code === "NONODE")) throw err;
+      }
+      this.#fence(path, BigInt(stored.epoch), epoch);
+      const json = JSON.stringify({
+        epoch: String(epoch),
+        events: [...stored.events, skip].slice(-MAX_SKIPPED_EVENTS),
+      });
+      try {
+        if (version === undefined) {
+          await this.zk.ensurePath(path.slice(0, path.lastIndexOf("/")));
+          await this.zk.create(path, json);
+        } else {
+          await this.zk.set(path, json, version);
+        }
+        return;
+      } catch (err) {
+        if (!(err instanceof ZkError && ["BADVERSION", "NONODE", "NODEEXISTS"].includes(err.code))) throw err;
+      }
+    }
+    throw new Error(`${path}: kept changing under concurrent writers`);
   }
 
   async nextEpoch(destination: string): Promise<bigint> {

@@ -244,6 +244,7 @@ function columns(
       length: STRING_TYPES.has(info.type) ? (info.length ?? 0) : 0,
       mysqlType: info.typeName ?? "",
       omitted,
+      base64: info.valueFormat === "base64",
     };
   }
   return out;

@@ -16,13 +16,14 @@ export function toFlatMessage(
   const sqlType: Record<string, number> = {};
   const mysqlType: Record<string, string> = {};
   const pkNames: string[] = [];
+  const base64Columns: string[] = [];
   const data: JsonObject[] = [];
   const old: JsonObject[] = [];
   let describedColumns = false;
   for (const row of change.rowDatas) {
     const image = change.eventType === EventType.DELETE ? row.beforeColumns : row.afterColumns;
     if (!describedColumns) {
-      describe(image.length > 0 ? image : row.beforeColumns, sqlType, mysqlType, pkNames);
+      describe(image.length > 0 ? image : row.beforeColumns, sqlType, mysqlType, pkNames, base64Columns);
       describedColumns = true;
     }
     data.push(values(image));
@@ -56,6 +57,7 @@ export function toFlatMessage(
     gtid: header?.gtid ?? "",
     logfileName: header?.logfileName ?? "",
     logfileOffset: header?.logfileOffset ?? 0n,
+    base64Columns,
   };
 }
 
@@ -64,12 +66,14 @@ function describe(
   sqlType: Record<string, number>,
   mysqlType: Record<string, string>,
   pkNames: string[],
+  base64Columns: string[],
 ): void {
   for (const c of columns) {
     const name = c.name || `col_${c.index}`;
     sqlType[name] = c.sqlType;
     mysqlType[name] = c.mysqlType;
     if (c.isKey) pkNames.push(name);
+    if (c.base64) base64Columns.push(name);
   }
 }
 

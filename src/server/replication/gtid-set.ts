@@ -60,3 +60,29 @@ export function encodeMysqlGtidSet(text: string): Buffer {
   }
   return buf;
 }
+
+/**
+ * A start point given as GTIDs: a MariaDB GTID state ("0-1-100,1-2-7", one GTID per domain)
+ * or a MySQL GTID set. Throws an Error saying what is wrong.
+ */
+export function parseStartGtid(
+  text: string,
+): { kind: "mariadb-gtid"; state: string } | { kind: "mysql-gtid"; gtidSet: string } {
+  const compact = text.replace(/\s+/g, "");
+  if (/^\d+-\d+-\d+(,\d+-\d+-\d+)*$/.test(compact)) {
+    const domains = compact.split(",").map((g) => g.split("-")[0]);
+    const duplicate = domains.find((d, i) => domains.indexOf(d) !== i);
+    if (duplicate !== undefined) {
+      throw new Error(`MariaDB GTID state names domain ${duplicate} twice; give one GTID per domain`);
+    }
+    return { kind: "mariadb-gtid", state: compact };
+  }
+  try {
+    parseMysqlGtidSet(compact);
+  } catch (err) {
+    throw new Error(
+      `must be a MySQL GTID set such as "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5" or a MariaDB GTID state such as "0-1-100" (${(err as Error).message})`,
+    );
+  }
+  return { kind: "mysql-gtid", gtidSet: compact };
+}

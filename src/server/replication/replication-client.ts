@@ -284,6 +284,21 @@ export class ReplicationClient {
     };
   }
 
+  /**
+   * The zone the server renders TIMESTAMPs in now (ServerInfo.timeZone, read again). A query:
+   * not on a connection that is streaming the binlog.
+   */
+  async timeZone(): Promise<string> {
+    // A session keeps the zone it started with; NOW() must be in the current global one.
+    await this.query("SET SESSION time_zone = @@global.time_zone");
+    const rows = await this.query<Array<Record<string, string | number>>>(
+      "SELECT @@global.time_zone AS tz, @@system_time_zone AS system_tz, " +
+        "TIMESTAMPDIFF(MINUTE, UTC_TIMESTAMP(), NOW()) AS offset_minutes",
+    );
+    const r = rows[0] ?? {};
+    return resolveTimeZone(String(r.tz), String(r.system_tz), Number(r.offset_minutes));
+  }
+
   close(): void {
     this.#conn.destroy();
   }

@@ -1,10 +1,21 @@
 // AdminService on a server: what it runs, where each destination's reader is, and each
 // client's cursor, outstanding batches and lag.
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import type { AdminService, ClientStatus, DestinationStatus } from "../../gen/sluice/v1/admin_service_pb.js";
-import type { Destination } from "../destination/destination.js";
+import { checkClientId } from "../../contracts/names.js";
+import {
+  type AdminService,
+  type ClientStatus,
+  type DestinationFailure,
+  DestinationFailure_Fix,
+  type DestinationStatus,
+  type SetCursorRequest,
+} from "../../gen/sluice/v1/admin_service_pb.js";
+import { type CursorTarget, CursorTargetError } from "../destination/cursor-target.js";
+import { type Destination, DestinationError } from "../destination/destination.js";
+import type { DestinationFailure as Failure } from "../destination/failure.js";
 import type { DestinationRegistry } from "../destination/registry.js";
-import { toPosition } from "./canal-service.js";
+import { ReplicationError } from "../replication/replication-client.js";
+import { toDestinationFilter, toPosition } from "./canal-service.js";
 
 export interface ServerIdentity {
   /** ip:port other parts use to reach this server. */
@@ -23,6 +34,8 @@ export interface ClusterView {
   runningSince(destination: string): number | undefined;
   /** Stops serving the destination and lets `to` (or any other server, when empty) take it. */
   release(destination: string, to: string): Promise<void>;
+  /** Who holds clientId through a gateway (its running node), e.g. "10.0.0.7:51234 via 10.0.0.2:8080"; undefined: nobody. */
+  holder(destination: string, clientId: string): Promise<string | undefined>;
 }
 
 const ADDRESS = /^[^\s:]+:\d{1,5}$/;
@@ -81,11 +94,123 @@ export function createAdminService(
       await cluster.release(d.name, req.toAddress);
       return { released };
     },
+
+    async setCursor(req) {
+      const d = registry.require(req.destination);
+      checkClientId(req.clientId);
+      const target = cursorTarget(req);
+      const holder = await self.cluster?.holder(d.name, req.clientId);
+      if (holder) {
+        throw new ConnectError(
+          `client_id: ${req.clientId} is held by ${holder}: stop that consumer (or Unsubscribe it with keep_cursor) before moving its cursor`,
+          Code.FailedPrecondition,
+        );
+      }
+      try {
+        const r = await d.setCursor(req.clientId, target);
+        return {
+          cursor: toPosition(r.cursor),
+          previous: toPosition(r.previous),
+          givenBackBatchIds: r.givenBack,
+        };
+      } catch (err) {
+        throw setCursorError(err);
+      }
+    },
+
+    async skipEvent(req) {
+      const d = registry.require(req.destination);
+      if (!req.journalName) throw invalid("journal_name", "is required");
+      if (req.position <= 0n)
+        throw invalid("position", `must be the event's offset (> 0), got ${req.position}`);
+      try {
+        const skipped = await d.skipEvent(req.journalName, Number(req.position));
+        return {
+          skipped: {
+            $typeName: "sluice.v1.SkippedEvent",
+            journalName: skipped.file,
+            position: BigInt(skipped.position),
+            eventType: skipped.eventType,
+            table: skipped.table,
+            cause: skipped.cause,
+            at: BigInt(skipped.at),
+          },
+        };
+      } catch (err) {
+        if (err instanceof DestinationError && err.kind === "cannot_skip") {
+          throw new ConnectError(err.message, Code.FailedPrecondition);
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+function cursorTarget(req: SetCursorRequest): CursorTarget {
+  const t = req.target;
+  switch (t.case) {
+    case "head":
+      if (!t.value) throw invalid("head", "must be true when given");
+      return { kind: "head" };
+    case "reset":
+      if (!t.value) throw invalid("reset", "must be true when given");
+      return { kind: "reset" };
+    case "position":
+      if (!t.value.journalName) throw invalid("position.journal_name", "is required");
+      return { kind: "position", file: t.value.journalName, position: Number(t.value.position) };
+    case "gtid":
+      if (!t.value) throw invalid("gtid", "is required");
+      return { kind: "gtid", gtid: t.value };
+    case "timestamp":
+      return { kind: "timestamp", ms: Number(t.value) };
+    default:
+      throw invalid("target", "give one of head, position, gtid, timestamp or reset");
+  }
+}
+
+function setCursorError(err: unknown): unknown {
+  if (err instanceof CursorTargetError) return new ConnectError(err.message, Code.InvalidArgument);
+  if (err instanceof DestinationError && err.kind === "held") {
+    return new ConnectError(`client_id: ${err.message}`, Code.FailedPrecondition);
+  }
+  if (err instanceof DestinationError && err.kind === "stopped")
+    return new ConnectError(err.message, Code.Unavailable);
+  if (err instanceof ReplicationError) {
+    return new ConnectError(
+      `the source could not be read to place the cursor: ${err.message}`,
+      Code.Unavailable,
+    );
+  }
+  return err;
+}
+
+function invalid(field: string, message: string): ConnectError {
+  return new ConnectError(`${field}: ${message}`, Code.InvalidArgument);
+}
+
+function toFailure(f: Failure | undefined): DestinationFailure | undefined {
+  if (!f) return undefined;
+  const e = f.event;
+  return {
+    $typeName: "sluice.v1.DestinationFailure",
+    message: f.message,
+    since: BigInt(f.since),
+    journalName: e?.file ?? "",
+    position: BigInt(e?.position ?? 0),
+    eventType: e?.eventType ?? "",
+    table: e?.table ?? "",
+    cause: e?.cause ?? "",
+    fix:
+      f.fix === "skip-event"
+        ? DestinationFailure_Fix.SKIP_EVENT
+        : f.fix === "set-cursor"
+          ? DestinationFailure_Fix.SET_CURSOR
+          : DestinationFailure_Fix.UNSPECIFIED,
   };
 }
 
 async function status(d: Destination, self: ServerIdentity): Promise<DestinationStatus> {
-  const head = d.pipeline?.boundary;
+  const head = d.pipeline?.started ? d.pipeline.boundary : undefined;
   const headTime = head?.timestamp ?? 0;
   const clients: ClientStatus[] = d.clients.map((c) => ({
     $typeName: "sluice.v1.ClientStatus",
@@ -112,5 +237,8 @@ async function status(d: Destination, self: ServerIdentity): Promise<Destination
     standbys: self.cluster ? await self.cluster.standbys(d.name).catch(() => []) : [],
     head: head ? toPosition({ resume: head, serverId: d.pipeline?.serverInfo?.serverId ?? 0 }) : undefined,
     clients,
+    failure: toFailure(d.failure),
+    filter: toDestinationFilter(d.filterOptions),
+    eventsSkipped: BigInt(d.skipped.tableError + d.skipped.operator),
   };
 }

@@ -11,12 +11,14 @@ import type {
   StreamResponse,
 } from "../../gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
+import type { DestinationFilter } from "../../gen/sluice/v1/filter_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
 import { invalidArgument } from "../../protocol/errors.js";
 import { cancelSignalOf } from "../../protocol/server/call-guard.js";
 import { type Destination, DestinationError } from "../destination/destination.js";
 import type { DestinationRegistry } from "../destination/registry.js";
+import type { EventFilterOptions } from "../filter/index.js";
 import { toFlatMessage } from "../parse/flat-message.js";
 import { type Batch, BatchError, type ClientSession } from "../store/client-session.js";
 import type { Cursor } from "../store/positions.js";
@@ -47,8 +49,9 @@ export function createCanalService(
       return {
         session: makeSession(destination.epoch, req.clientId),
         epoch: destination.epoch,
-        filter: session.filterText,
+        filter: session.filterText || (destination.filterOptions?.filter ?? ""),
         cursor: toPosition(session.cursor),
+        destinationFilter: toDestinationFilter(destination.filterOptions),
       };
     },
 
@@ -139,6 +142,7 @@ export function createCanalService(
           },
         },
       } as StreamResponse;
+      destination.streamCount(req.clientId, 1);
       try {
         while (!ctx.signal.aborted) {
           // A newer holder of the clientId ends this stream (failed_precondition).
@@ -171,6 +175,7 @@ export function createCanalService(
         // as a normal end, so the client knows to reopen.
         ctx.signal.throwIfAborted();
       } finally {
+        destination.streamCount(req.clientId, -1);
         // A stream's unacked batches are delivered again to whoever reads next, unless a newer
         // stream or holder has taken the client over meanwhile (they are its batches then).
         if (streamGenerations.get(session) === generation && !superseded(destination, req.clientId, epoch)) {
@@ -197,6 +202,19 @@ function flatten(batch: Batch): FlatMessage[] {
     if (flat) out.push(flat);
   }
   return out;
+}
+
+export function toDestinationFilter(f: EventFilterOptions | undefined): DestinationFilter | undefined {
+  if (!f) return undefined;
+  return {
+    $typeName: "sluice.v1.DestinationFilter",
+    filter: f.filter ?? "",
+    blackFilter: f.blackFilter ?? "",
+    fieldFilter: f.fieldFilter ?? "",
+    fieldBlackFilter: f.fieldBlackFilter ?? "",
+    filterQueryDdl: f.filterQueryDdl ?? false,
+    filterTableError: f.filterTableError ?? false,
+  };
 }
 
 export function toPosition(cursor: Cursor | undefined): Position | undefined {

@@ -57,8 +57,11 @@ export class ClientSession {
       filterText: string;
       cursor: Cursor | undefined;
       readSeq: number;
+      /** Batches numbered before (same epoch, earlier session of this client): ids never repeat. */
+      batchesIssued?: number;
     },
   ) {
+    this.#batchCounter = opts.batchesIssued ?? 0;
     this.filter = opts.filter;
     this.filterText = opts.filterText;
     this.cursor = opts.cursor;
@@ -115,6 +118,11 @@ export class ClientSession {
   /** The oldest ring sequence this client may still need (for rollback or reading). */
   get neededSeq(): number {
     return this.outstanding[0]?.firstSeq ?? this.readSeq;
+  }
+
+  /** How many batch ids this session has issued (for a successor in the same epoch). */
+  get batchesIssued(): number {
+    return this.#batchCounter;
   }
 
   get oldestBatchId(): string | undefined {
@@ -217,7 +225,7 @@ export class ClientSession {
    * removed and the cursor moved. Acks of one client run one after another.
    */
   ack(batchId: string, persist: (cursor: Cursor) => Promise<void>): Promise<Cursor | undefined> {
-    const run = this.#acking.then(async () => {
+    return this.serialize(async () => {
       const batch = this.oldest(batchId, "ack");
       const next = batch.last ? cursorAfter(batch.last) : this.cursor;
       if (next) await persist(next);
@@ -228,6 +236,14 @@ export class ClientSession {
       this.#changed();
       return next;
     });
+  }
+
+  /**
+   * Runs `fn` after every ack before it, and before any after it: whatever moves the cursor
+   * goes through here, so that two writes of it never cross.
+   */
+  serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#acking.then(fn);
     this.#acking = run.then(
       () => {},
       () => {},

@@ -6,7 +6,7 @@
 
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { CancelSignal } from "../../protocol/call-cancel.js";
-import type { EntryPosition } from "./positions.js";
+import { type BinlogPoint, comparePoints, type EntryPosition } from "./positions.js";
 
 export interface StoredEntry {
   seq: number;
@@ -68,6 +68,19 @@ export class EntryRing {
   get(seq: number): StoredEntry | undefined {
     if (seq < this.#first || seq >= this.#next) return undefined;
     return this.#entries[this.#start + (seq - this.#first)];
+  }
+
+  /** Sequence of the first entry at or after `point` (`next` when the ring holds none). */
+  firstAtOrAfter(point: BinlogPoint): number {
+    let lo = this.#first;
+    let hi = this.#next;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const p = (this.get(mid) as StoredEntry).position;
+      if (comparePoints({ file: p.file, position: p.offset }, point) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Drops every entry before `seq`. */

@@ -3,10 +3,13 @@
 // runs one shared pipeline; a client that falls behind the shared ring's window gets a
 // private one from its own cursor until it catches up (see destination.ts).
 import { createLogger, type Logger } from "../../common/log.js";
+import type { SkippedTableEvent } from "../binlog/index.js";
+import type { EventFilter } from "../filter/index.js";
 import { BinlogReader, type SourceEvent } from "../parse/binlog-reader.js";
 import { EntryBuilder } from "../parse/entry-builder.js";
 import type { StartPosition } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
+import { filterEntry } from "../sink/entry-filter.js";
 import { EntryRing, type RingLimits } from "./entry-ring.js";
 import type { BinlogPoint, Boundary, EntryPosition } from "./positions.js";
 
@@ -23,6 +26,17 @@ export interface PipelineOptions {
   logger?: Logger;
   /** Told of every binlog event read: its size and the row changes it carries (for metrics). */
   onRead?(bytes: number, rows: number): void;
+  /**
+   * The destination's own filters: what they exclude never enters the ring, and the rows of
+   * excluded tables are not even decoded. Every client's filter applies on top.
+   */
+  filter?: EventFilter;
+  /** canal's filter.table.error: pass over TABLE_MAP and rows events that cannot be decoded. */
+  filterTableError?: boolean;
+  /** Events an operator chose to pass over (BinlogReaderOptions.skipEvents). */
+  skipEvents?: ReadonlyArray<{ file: string; position: number }>;
+  /** Told of every event passed over for a reason other than the table filter. */
+  onSkipped?(event: SkippedTableEvent, file: string, offset: number): void;
 }
 
 // Rough memory of an entry: the JS objects of an entry weigh several times the event's bytes.
@@ -41,10 +55,15 @@ export class Pipeline {
   #started = false;
   #last: EntryPosition | undefined;
   #waitingForSpace = false;
+  /** Where the last event read from the file ends (its log_pos). */
+  #readEnd: BinlogPoint = { file: "", position: 0 };
+  /** When a heartbeat last said the source had nothing after #readEnd (ms since the epoch). */
+  #caughtUpAt = 0;
 
   constructor(readonly opts: PipelineOptions) {
     this.ring = new EntryRing(opts.limits);
     this.#log = opts.logger ?? createLogger("pipeline");
+    const includeTable = opts.filter && filterTables(opts.filter);
     const start: StartPosition | undefined = opts.start
       ? { kind: "file", file: opts.start.file, position: opts.start.position }
       : undefined;
@@ -57,6 +76,9 @@ export class Pipeline {
       ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
       ...(opts.schemaLookup ? { schemaLookup: opts.schemaLookup } : {}),
       ...(opts.replicaServerId ? { replicaServerId: opts.replicaServerId } : {}),
+      ...(includeTable ? { includeTable } : {}),
+      ...(opts.filterTableError ? { tableErrors: "skip" as const } : {}),
+      ...(opts.skipEvents ? { skipEvents: opts.skipEvents } : {}),
       logger: this.#log,
     });
   }
@@ -92,9 +114,10 @@ export class Pipeline {
   /** Entries from this point on are all in the ring (or still to come). */
   get coverageStart(): BinlogPoint {
     const first = this.ring.get(this.ring.first);
-    return first
-      ? { file: first.position.file, position: first.position.offset }
-      : { ...this.#coverageStart };
+    if (first) return { file: first.position.file, position: first.position.offset };
+    // Everything appended was trimmed: only what comes after the last entry is still to come.
+    if (this.#last) return { file: this.#last.file, position: this.#last.offset + 1 };
+    return { ...this.#coverageStart };
   }
 
   get started(): boolean {
@@ -119,10 +142,37 @@ export class Pipeline {
     }
   }
 
+  /**
+   * How far the reader trails the source, in ms: 0 while heartbeats say nothing is left to
+   * read (the last one within two heartbeat periods), else now minus the source time of the
+   * last entry read (undefined before any). Heartbeats come after `heartbeatMs` of silence.
+   */
+  lagMs(now = Date.now()): number | undefined {
+    const period = this.opts.heartbeatMs ?? 5000;
+    if (period > 0 && this.#caughtUpAt > 0 && now - this.#caughtUpAt <= 2 * period) return 0;
+    return this.#last ? Math.max(0, now - this.#last.timestamp) : undefined;
+  }
+
   #onEvent(e: SourceEvent): void {
+    if (e.event.type === "heartbeat") {
+      // The source's position when it sent the heartbeat: equal to where our last event ended,
+      // nothing is left to read.
+      const at = { file: e.event.file, position: e.event.offset ?? e.nextOffset };
+      if (at.file === this.#readEnd.file && at.position === this.#readEnd.position)
+        this.#caughtUpAt = Date.now();
+      return;
+    }
+    if (e.offset > 0) {
+      this.#readEnd = { file: e.file, position: e.nextOffset };
+      this.#caughtUpAt = 0;
+    }
     this.#builder ??= new EntryBuilder({ flavor: this.#reader.serverInfo?.flavor ?? "mysql" });
     const before = this.#boundary;
-    const entry = this.#builder.build(e);
+    if (e.event.type === "skipped_table" && e.event.reason !== "filtered") {
+      this.opts.onSkipped?.(e.event, e.file, e.offset);
+    }
+    const built = this.#builder.build(e);
+    const entry = built && this.opts.filter ? filterEntry(built, this.opts.filter) : built;
     if (e.offset > 0) {
       const rows = entry?.payload.case === "rowChange" ? entry.payload.value.rowDatas.length : 0;
       this.opts.onRead?.(e.event.header.eventSize, rows);
@@ -156,4 +206,10 @@ export class Pipeline {
       this.#reader.pause();
     }
   }
+}
+
+/** The decoder's table predicate for a filter; undefined when the filter keeps every table. */
+function filterTables(filter: EventFilter): ((schema: string, table: string) => boolean) | undefined {
+  if (filter.filter.isEmpty && filter.blackFilter.isEmpty) return undefined;
+  return (schema, table) => filter.acceptsTable(schema, table);
 }

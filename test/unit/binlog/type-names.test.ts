@@ -70,4 +70,8 @@ test("normalizeTypeName: the fallback spelling of a provider's COLUMN_TYPE", () 
   assert.equal(normalizeTypeName("varchar(20)"), "varchar(20)");
   assert.equal(normalizeTypeName("DECIMAL(10,2) unsigned"), "decimal(10,2) unsigned");
   assert.equal(normalizeTypeName("enum('A','b c')"), "enum('A','b c')");
+  // MariaDB's compressed columns: the type without the comment
+  assert.equal(normalizeTypeName("varchar(100) /*M!100301 COMPRESSED*/"), "varchar(100)");
+  assert.equal(normalizeTypeName("mediumtext /*M!100301 COMPRESSED*/"), "mediumtext");
+  assert.equal(normalizeTypeName("enum('/*x*/')"), "enum('/*x*/')");
 });

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { UsageError } from "../../../src/cli/command.js";
 import { parseGatewayArgs } from "../../../src/cli/gateway-command.js";
@@ -56,4 +59,57 @@ test("sluice gateway --metrics-port and --metrics-host", () => {
     () => parseGatewayArgs(["--zk", "z", "--port", "9000", "--metrics-port", "9000"], {}),
     /--metrics-port: must differ from --port/,
   );
+});
+
+test("sluice gateway ZooKeeper credentials: user by flag or env, password by file or env, never a flag", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-gateway-args-"));
+  try {
+    writeFileSync(join(dir, "zk.pw"), "from-File\n");
+    const file = join(dir, "zk.pw");
+    assert.equal(parseGatewayArgs(["--zk", "z"], {}).zkCredentials, undefined);
+    assert.deepEqual(
+      parseGatewayArgs(["--zk", "z", "--zk-user", "s"], { SLUICE_ZK_PASSWORD: "from-Env" }).zkCredentials,
+      {
+        user: "s",
+        password: "from-Env",
+      },
+    );
+    assert.deepEqual(
+      parseGatewayArgs(["--zk", "z", `--zk-password-file=${file}`], {
+        SLUICE_ZK_USER: "s",
+        SLUICE_ZK_PASSWORD: "from-Env",
+      }).zkCredentials,
+      { user: "s", password: "from-File" },
+      "the flag wins over the environment",
+    );
+    assert.deepEqual(
+      parseGatewayArgs(["--zk", "z"], { SLUICE_ZK_USER: "s", SLUICE_ZK_PASSWORD_FILE: file }).zkCredentials,
+      { user: "s", password: "from-File" },
+    );
+    const refused = (args: string[], env: Record<string, string>, re: RegExp) =>
+      assert.throws(
+        () => parseGatewayArgs(["--zk", "z", ...args], env),
+        (e) => e instanceof UsageError && re.test(e.message) && !/from-(Env|File)|sekret/.test(e.message),
+      );
+    refused(["--zk-password", "sekret"], {}, /^--zk-password: is not a flag.*SLUICE_ZK_PASSWORD/);
+    refused(["--zk-user", "s"], {}, /^--zk-user: needs a password/);
+    refused(
+      [],
+      { SLUICE_ZK_PASSWORD: "from-Env" },
+      /^SLUICE_ZK_PASSWORD: a ZooKeeper password needs its user/,
+    );
+    refused(
+      ["--zk-user", "s", "--zk-password-file", join(dir, "nope")],
+      {},
+      /^--zk-password-file: cannot read .*no such file/,
+    );
+    refused(
+      ["--zk-user", "s"],
+      { SLUICE_ZK_PASSWORD: "from-Env", SLUICE_ZK_PASSWORD_FILE: file },
+      /one way, not both/,
+    );
+    refused(["--zk-user", "a:b"], { SLUICE_ZK_PASSWORD: "from-Env" }, /must not contain ":"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

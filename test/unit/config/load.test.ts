@@ -78,7 +78,7 @@ test("defaults: a source flag is enough", () => {
     dataDir: join(dir, ".sluice"),
     maxRequest: 4 * 2 ** 20,
     metrics: { enabled: true, host: "0.0.0.0", port: 9464 },
-    store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20 },
+    store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },
     destinations: [
       {
@@ -87,6 +87,11 @@ test("defaults: a source flag is enough", () => {
         redactedSourceUrl: "mysql://repl:***@db.local:3307",
         ...destinationDefaults,
       },
+    ],
+    warnings: [
+      "--source: the URL holds a password, which every local user can read in the process's arguments " +
+        "(ps, /proc); give the URL without it and the password in SLUICE_SOURCE_PASSWORD or " +
+        "--source-password-file FILE (docs/security.md)",
     ],
   });
   assert.equal(config.zk, undefined, "standalone without zk");
@@ -110,6 +115,7 @@ metrics:
 store:
   maxEntries: 4096
   maxBytes: 256MiB
+  catchUpReaders: 2
 stream:
   window: 8
   maxBatchSize: 5000
@@ -148,7 +154,7 @@ const FULL_EXPECTED: ServerConfig = {
     balance: true,
   },
   metrics: { enabled: true, host: "0.0.0.0", port: 9465 },
-  store: { maxEntries: 4096, maxBytes: 256 * 2 ** 20 },
+  store: { maxEntries: 4096, maxBytes: 256 * 2 ** 20, catchUpReaders: 2 },
   stream: { window: 8, maxBatchSize: 5000 },
   destinations: [
     {
@@ -206,7 +212,7 @@ test("a JSON file sets every key the same way", () => {
       regrabDelay: "500ms",
     },
     metrics: { host: "0.0.0.0", port: 9465 },
-    store: { maxEntries: 4096, maxBytes: 268435456 },
+    store: { maxEntries: 4096, maxBytes: 268435456, catchUpReaders: 2 },
     stream: { window: 8, maxBatchSize: 5000 },
     destinations: [
       {
@@ -292,7 +298,8 @@ test("the examples in docs/configuration.md load, and the first shows the defaul
     const config = b.lang === "json" ? load({ json: b.text }) : load({ yaml: b.text });
     if (i > 0) return;
     const { configFile: _, ...rest } = config;
-    assert.deepEqual(rest, load({ argv: ["--source", "mysql://canal:canal@127.0.0.1:3306"] }));
+    const { warnings: __, ...defaults } = load({ argv: ["--source", "mysql://canal:canal@127.0.0.1:3306"] });
+    assert.deepEqual(rest, defaults);
   });
 });
 
@@ -499,7 +506,9 @@ const errorCases: ErrorCase[] = [
   {
     name: "unknown nested key, with the keys allowed",
     input: { yaml: `store:\n  size: 5\n${D}` },
-    expect: [/^store\.size: unknown key; store takes maxEntries, maxBytes \(at \d+\/sluice\.yaml:2:3\)$/],
+    expect: [
+      /^store\.size: unknown key; store takes maxEntries, maxBytes, catchUpReaders \(at \d+\/sluice\.yaml:2:3\)$/,
+    ],
   },
   {
     name: "snake_case and Ms-suffixed keys are suggested their names",
@@ -529,7 +538,7 @@ const errorCases: ErrorCase[] = [
     expect: [
       /^port: must be a port number from 0 to 65535 \(0: any free port\), got "11113" \(at \d+\/sluice\.yaml:1:1\)$/,
       /^host: must be a listen address such as 0\.0\.0\.0 or 127\.0\.0\.1, got 5 /,
-      /^zk: must be a map \(connect, root, sessionTimeout, regrabDelay, balance\), got "z1:2181"/,
+      /^zk: must be a map \(connect, root, sessionTimeout, regrabDelay, balance, user, passwordFile\), got "z1:2181"/,
       /^metrics\.enabled: must be true or false, got "yes"/,
       /^stream\.window: must be a positive integer, got 2\.5/,
       /^stream\.maxBatchSize: must be a positive integer, got 0/,

@@ -2,8 +2,10 @@
 // @generated from file sluice/v1/admin_service.proto (package sluice.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { DestinationFilter } from "./filter_pb.js";
+import { file_sluice_v1_filter } from "./filter_pb.js";
 import type { Position } from "./position_pb.js";
 import { file_sluice_v1_position } from "./position_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,345 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sluice/v1/admin_service.proto.
  */
 export const file_sluice_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zbHVpY2UvdjEvYWRtaW5fc2VydmljZS5wcm90bxIJc2x1aWNlLnYxIhkKF0xpc3REZXN0aW5hdGlvbnNSZXF1ZXN0Ik4KGExpc3REZXN0aW5hdGlvbnNSZXNwb25zZRIyCgxkZXN0aW5hdGlvbnMYASADKAsyHC5zbHVpY2UudjEuRGVzdGluYXRpb25TdGF0dXMiLAoVR2V0RGVzdGluYXRpb25SZXF1ZXN0EhMKC2Rlc3RpbmF0aW9uGAEgASgJIksKFkdldERlc3RpbmF0aW9uUmVzcG9uc2USMQoLZGVzdGluYXRpb24YASABKAsyHC5zbHVpY2UudjEuRGVzdGluYXRpb25TdGF0dXMiRAoZUmVsZWFzZURlc3RpbmF0aW9uUmVxdWVzdBITCgtkZXN0aW5hdGlvbhgBIAEoCRISCgp0b19hZGRyZXNzGAIgASgJIkQKGlJlbGVhc2VEZXN0aW5hdGlvblJlc3BvbnNlEiYKCHJlbGVhc2VkGAEgASgLMhQuc2x1aWNlLnYxLlNlcnZlclJlZiKnAQoRRGVzdGluYXRpb25TdGF0dXMSDAoEbmFtZRgBIAEoCRIlCgdydW5uaW5nGAIgASgLMhQuc2x1aWNlLnYxLlNlcnZlclJlZhIQCghzdGFuZGJ5cxgDIAMoCRIhCgRoZWFkGAQgASgLMhMuc2x1aWNlLnYxLlBvc2l0aW9uEigKB2NsaWVudHMYBSADKAsyFy5zbHVpY2UudjEuQ2xpZW50U3RhdHVzIjoKCVNlcnZlclJlZhIPCgdhZGRyZXNzGAEgASgJEg0KBWVwb2NoGAIgASgDEg0KBXNpbmNlGAMgASgDIqkBCgxDbGllbnRTdGF0dXMSEQoJY2xpZW50X2lkGAEgASgJEg4KBmZpbHRlchgCIAEoCRIjCgZjdXJzb3IYAyABKAsyEy5zbHVpY2UudjEuUG9zaXRpb24SDgoGaG9sZGVyGAQgASgJEhQKDGhvbGRlcl9zaW5jZRgFIAEoAxIbChNvdXRzdGFuZGluZ19iYXRjaGVzGAYgASgFEg4KBmxhZ19tcxgHIAEoAzKlAgoMQWRtaW5TZXJ2aWNlElsKEExpc3REZXN0aW5hdGlvbnMSIi5zbHVpY2UudjEuTGlzdERlc3RpbmF0aW9uc1JlcXVlc3QaIy5zbHVpY2UudjEuTGlzdERlc3RpbmF0aW9uc1Jlc3BvbnNlElUKDkdldERlc3RpbmF0aW9uEiAuc2x1aWNlLnYxLkdldERlc3RpbmF0aW9uUmVxdWVzdBohLnNsdWljZS52MS5HZXREZXN0aW5hdGlvblJlc3BvbnNlEmEKElJlbGVhc2VEZXN0aW5hdGlvbhIkLnNsdWljZS52MS5SZWxlYXNlRGVzdGluYXRpb25SZXF1ZXN0GiUuc2x1aWNlLnYxLlJlbGVhc2VEZXN0aW5hdGlvblJlc3BvbnNlYgZwcm90bzM", [file_sluice_v1_position]);
+  fileDesc("Ch1zbHVpY2UvdjEvYWRtaW5fc2VydmljZS5wcm90bxIJc2x1aWNlLnYxIrMBChBTZXRDdXJzb3JSZXF1ZXN0EhMKC2Rlc3RpbmF0aW9uGAEgASgJEhEKCWNsaWVudF9pZBgCIAEoCRIOCgRoZWFkGAMgASgISAASJwoIcG9zaXRpb24YBCABKAsyEy5zbHVpY2UudjEuUG9zaXRpb25IABIOCgRndGlkGAUgASgJSAASEwoJdGltZXN0YW1wGAYgASgDSAASDwoFcmVzZXQYByABKAhIAEIICgZ0YXJnZXQifQoRU2V0Q3Vyc29yUmVzcG9uc2USIwoGY3Vyc29yGAEgASgLMhMuc2x1aWNlLnYxLlBvc2l0aW9uEiUKCHByZXZpb3VzGAIgASgLMhMuc2x1aWNlLnYxLlBvc2l0aW9uEhwKFGdpdmVuX2JhY2tfYmF0Y2hfaWRzGAMgAygJIk8KEFNraXBFdmVudFJlcXVlc3QSEwoLZGVzdGluYXRpb24YASABKAkSFAoMam91cm5hbF9uYW1lGAIgASgJEhAKCHBvc2l0aW9uGAMgASgDIj0KEVNraXBFdmVudFJlc3BvbnNlEigKB3NraXBwZWQYASABKAsyFy5zbHVpY2UudjEuU2tpcHBlZEV2ZW50InQKDFNraXBwZWRFdmVudBIUCgxqb3VybmFsX25hbWUYASABKAkSEAoIcG9zaXRpb24YAiABKAMSEgoKZXZlbnRfdHlwZRgDIAEoCRINCgV0YWJsZRgEIAEoCRINCgVjYXVzZRgFIAEoCRIKCgJhdBgGIAEoAyKCAgoSRGVzdGluYXRpb25GYWlsdXJlEg8KB21lc3NhZ2UYASABKAkSDQoFc2luY2UYAiABKAMSFAoMam91cm5hbF9uYW1lGAMgASgJEhAKCHBvc2l0aW9uGAQgASgDEhIKCmV2ZW50X3R5cGUYBSABKAkSDQoFdGFibGUYBiABKAkSDQoFY2F1c2UYByABKAkSLgoDZml4GAggASgOMiEuc2x1aWNlLnYxLkRlc3RpbmF0aW9uRmFpbHVyZS5GaXgiQgoDRml4EhMKD0ZJWF9VTlNQRUNJRklFRBAAEhIKDkZJWF9TS0lQX0VWRU5UEAESEgoORklYX1NFVF9DVVJTT1IQAiIZChdMaXN0RGVzdGluYXRpb25zUmVxdWVzdCJOChhMaXN0RGVzdGluYXRpb25zUmVzcG9uc2USMgoMZGVzdGluYXRpb25zGAEgAygLMhwuc2x1aWNlLnYxLkRlc3RpbmF0aW9uU3RhdHVzIiwKFUdldERlc3RpbmF0aW9uUmVxdWVzdBITCgtkZXN0aW5hdGlvbhgBIAEoCSJLChZHZXREZXN0aW5hdGlvblJlc3BvbnNlEjEKC2Rlc3RpbmF0aW9uGAEgASgLMhwuc2x1aWNlLnYxLkRlc3RpbmF0aW9uU3RhdHVzIkQKGVJlbGVhc2VEZXN0aW5hdGlvblJlcXVlc3QSEwoLZGVzdGluYXRpb24YASABKAkSEgoKdG9fYWRkcmVzcxgCIAEoCSJEChpSZWxlYXNlRGVzdGluYXRpb25SZXNwb25zZRImCghyZWxlYXNlZBgBIAEoCzIULnNsdWljZS52MS5TZXJ2ZXJSZWYinQIKEURlc3RpbmF0aW9uU3RhdHVzEgwKBG5hbWUYASABKAkSJQoHcnVubmluZxgCIAEoCzIULnNsdWljZS52MS5TZXJ2ZXJSZWYSEAoIc3RhbmRieXMYAyADKAkSIQoEaGVhZBgEIAEoCzITLnNsdWljZS52MS5Qb3NpdGlvbhIoCgdjbGllbnRzGAUgAygLMhcuc2x1aWNlLnYxLkNsaWVudFN0YXR1cxIuCgdmYWlsdXJlGAYgASgLMh0uc2x1aWNlLnYxLkRlc3RpbmF0aW9uRmFpbHVyZRIsCgZmaWx0ZXIYByABKAsyHC5zbHVpY2UudjEuRGVzdGluYXRpb25GaWx0ZXISFgoOZXZlbnRzX3NraXBwZWQYCCABKAMiOgoJU2VydmVyUmVmEg8KB2FkZHJlc3MYASABKAkSDQoFZXBvY2gYAiABKAMSDQoFc2luY2UYAyABKAMiqQEKDENsaWVudFN0YXR1cxIRCgljbGllbnRfaWQYASABKAkSDgoGZmlsdGVyGAIgASgJEiMKBmN1cnNvchgDIAEoCzITLnNsdWljZS52MS5Qb3NpdGlvbhIOCgZob2xkZXIYBCABKAkSFAoMaG9sZGVyX3NpbmNlGAUgASgDEhsKE291dHN0YW5kaW5nX2JhdGNoZXMYBiABKAUSDgoGbGFnX21zGAcgASgDMrUDCgxBZG1pblNlcnZpY2USWwoQTGlzdERlc3RpbmF0aW9ucxIiLnNsdWljZS52MS5MaXN0RGVzdGluYXRpb25zUmVxdWVzdBojLnNsdWljZS52MS5MaXN0RGVzdGluYXRpb25zUmVzcG9uc2USVQoOR2V0RGVzdGluYXRpb24SIC5zbHVpY2UudjEuR2V0RGVzdGluYXRpb25SZXF1ZXN0GiEuc2x1aWNlLnYxLkdldERlc3RpbmF0aW9uUmVzcG9uc2USYQoSUmVsZWFzZURlc3RpbmF0aW9uEiQuc2x1aWNlLnYxLlJlbGVhc2VEZXN0aW5hdGlvblJlcXVlc3QaJS5zbHVpY2UudjEuUmVsZWFzZURlc3RpbmF0aW9uUmVzcG9uc2USRgoJU2tpcEV2ZW50Ehsuc2x1aWNlLnYxLlNraXBFdmVudFJlcXVlc3QaHC5zbHVpY2UudjEuU2tpcEV2ZW50UmVzcG9uc2USRgoJU2V0Q3Vyc29yEhsuc2x1aWNlLnYxLlNldEN1cnNvclJlcXVlc3QaHC5zbHVpY2UudjEuU2V0Q3Vyc29yUmVzcG9uc2ViBnByb3RvMw", [file_sluice_v1_filter, file_sluice_v1_position]);
+
+/**
+ * Arguments of AdminService.SetCursor. Exactly one target is required.
+ *
+ * @generated from message sluice.v1.SetCursorRequest
+ */
+export type SetCursorRequest = Message<"sluice.v1.SetCursorRequest"> & {
+  /**
+   * Destination name. Required.
+   *
+   * @generated from field: string destination = 1;
+   */
+  destination: string;
+
+  /**
+   * Consumer group whose cursor moves. Required.
+   *
+   * @generated from field: string client_id = 2;
+   */
+  clientId: string;
+
+  /**
+   * Where the cursor goes.
+   *
+   * @generated from oneof sluice.v1.SetCursorRequest.target
+   */
+  target: {
+    /**
+     * The head: the end of the last transaction the server has read (or, when
+     * the destination cannot read, the source's current position). Must be
+     * true.
+     *
+     * @generated from field: bool head = 3;
+     */
+    value: boolean;
+    case: "head";
+  } | {
+    /**
+     * A binlog file and offset between transactions (journal_name and
+     * position; the other fields are ignored). The file must be one the source
+     * still has.
+     *
+     * @generated from field: sluice.v1.Position position = 4;
+     */
+    value: Position;
+    case: "position";
+  } | {
+    /**
+     * Before the first transaction not in this GTID set (MySQL executed set,
+     * e.g. "3E11FA47-...:1-5") or GTID state (MariaDB, e.g. "0-1-100").
+     *
+     * @generated from field: string gtid = 5;
+     */
+    value: string;
+    case: "gtid";
+  } | {
+    /**
+     * Before the first transaction at or after this time, in milliseconds since
+     * the Unix epoch (canal's master.timestamp).
+     *
+     * @generated from field: int64 timestamp = 6;
+     */
+    value: bigint;
+    case: "timestamp";
+  } | {
+    /**
+     * Where the destination's configuration starts a new client (its `start`),
+     * or the head when it has none. Must be true.
+     *
+     * @generated from field: bool reset = 7;
+     */
+    value: boolean;
+    case: "reset";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message sluice.v1.SetCursorRequest.
+ * Use `create(SetCursorRequestSchema)` to create a new message.
+ */
+export const SetCursorRequestSchema: GenMessage<SetCursorRequest> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin_service, 0);
+
+/**
+ * Result of AdminService.SetCursor.
+ *
+ * @generated from message sluice.v1.SetCursorResponse
+ */
+export type SetCursorResponse = Message<"sluice.v1.SetCursorResponse"> & {
+  /**
+   * The client_id's cursor now, durable.
+   *
+   * @generated from field: sluice.v1.Position cursor = 1;
+   */
+  cursor?: Position | undefined;
+
+  /**
+   * Its cursor before. Unset when it had none.
+   *
+   * @generated from field: sluice.v1.Position previous = 2;
+   */
+  previous?: Position | undefined;
+
+  /**
+   * Batches that were outstanding and were given back.
+   *
+   * @generated from field: repeated string given_back_batch_ids = 3;
+   */
+  givenBackBatchIds: string[];
+};
+
+/**
+ * Describes the message sluice.v1.SetCursorResponse.
+ * Use `create(SetCursorResponseSchema)` to create a new message.
+ */
+export const SetCursorResponseSchema: GenMessage<SetCursorResponse> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin_service, 1);
+
+/**
+ * Arguments of AdminService.SkipEvent.
+ *
+ * @generated from message sluice.v1.SkipEventRequest
+ */
+export type SkipEventRequest = Message<"sluice.v1.SkipEventRequest"> & {
+  /**
+   * Destination name. Required.
+   *
+   * @generated from field: string destination = 1;
+   */
+  destination: string;
+
+  /**
+   * Binlog file of the event, as DestinationStatus.failure names it. Required.
+   *
+   * @generated from field: string journal_name = 2;
+   */
+  journalName: string;
+
+  /**
+   * Offset of the event in that file, as DestinationStatus.failure names it.
+   * Required.
+   *
+   * @generated from field: int64 position = 3;
+   */
+  position: bigint;
+};
+
+/**
+ * Describes the message sluice.v1.SkipEventRequest.
+ * Use `create(SkipEventRequestSchema)` to create a new message.
+ */
+export const SkipEventRequestSchema: GenMessage<SkipEventRequest> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin_service, 2);
+
+/**
+ * Result of AdminService.SkipEvent.
+ *
+ * @generated from message sluice.v1.SkipEventResponse
+ */
+export type SkipEventResponse = Message<"sluice.v1.SkipEventResponse"> & {
+  /**
+   * The event passed over.
+   *
+   * @generated from field: sluice.v1.SkippedEvent skipped = 1;
+   */
+  skipped?: SkippedEvent | undefined;
+};
+
+/**
+ * Describes the message sluice.v1.SkipEventResponse.
+ * Use `create(SkipEventResponseSchema)` to create a new message.
+ */
+export const SkipEventResponseSchema: GenMessage<SkipEventResponse> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin_service, 3);
+
+/**
+ * A binlog event an operator chose to pass over.
+ *
+ * @generated from message sluice.v1.SkippedEvent
+ */
+export type SkippedEvent = Message<"sluice.v1.SkippedEvent"> & {
+  /**
+   * Binlog file of the event.
+   *
+   * @generated from field: string journal_name = 1;
+   */
+  journalName: string;
+
+  /**
+   * Offset of the event in that file.
+   *
+   * @generated from field: int64 position = 2;
+   */
+  position: bigint;
+
+  /**
+   * Event type, e.g. "TABLE_MAP_EVENT".
+   *
+   * @generated from field: string event_type = 3;
+   */
+  eventType: string;
+
+  /**
+   * "schema.table" the event belongs to; empty when it names none.
+   *
+   * @generated from field: string table = 4;
+   */
+  table: string;
+
+  /**
+   * Why it could not be decoded.
+   *
+   * @generated from field: string cause = 5;
+   */
+  cause: string;
+
+  /**
+   * When it was skipped, in milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 at = 6;
+   */
+  at: bigint;
+};
+
+/**
+ * Describes the message sluice.v1.SkippedEvent.
+ * Use `create(SkippedEventSchema)` to create a new message.
+ */
+export const SkippedEventSchema: GenMessage<SkippedEvent> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin_service, 4);
+
+/**
+ * Why a destination stopped (DestinationStatus.failure).
+ *
+ * @generated from message sluice.v1.DestinationFailure
+ */
+export type DestinationFailure = Message<"sluice.v1.DestinationFailure"> & {
+  /**
+   * The whole error.
+   *
+   * @generated from field: string message = 1;
+   */
+  message: string;
+
+  /**
+   * When the destination stopped, in milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 since = 2;
+   */
+  since: bigint;
+
+  /**
+   * The binlog event the destination stopped on. Empty when the failure is not
+   * about one event.
+   *
+   * @generated from field: string journal_name = 3;
+   */
+  journalName: string;
+
+  /**
+   * Offset of that event.
+   *
+   * @generated from field: int64 position = 4;
+   */
+  position: bigint;
+
+  /**
+   * Its type, e.g. "WRITE_ROWS_EVENT_V1".
+   *
+   * @generated from field: string event_type = 5;
+   */
+  eventType: string;
+
+  /**
+   * "schema.table" of the event, when it names one.
+   *
+   * @generated from field: string table = 6;
+   */
+  table: string;
+
+  /**
+   * Why the event could not be decoded.
+   *
+   * @generated from field: string cause = 7;
+   */
+  cause: string;
+
+  /**
+   * What an operator can do about it.
+   *
+   * @generated from field: sluice.v1.DestinationFailure.Fix fix = 8;
+   */
+  fix: DestinationFailure_Fix;
+};
+
+/**
+ * Describes the message sluice.v1.DestinationFailure.
+ * Use `create(DestinationFailureSchema)` to create a new message.
+ */
+export const DestinationFailureSchema: GenMessage<DestinationFailure> = /*@__PURE__*/
+  messageDesc(file_sluice_v1_admin_service, 5);
+
+/**
+ * What an operator can do about a failure.
+ *
+ * @generated from enum sluice.v1.DestinationFailure.Fix
+ */
+export enum DestinationFailure_Fix {
+  /**
+   * Nothing through the admin API: the server exits (a supervisor restarts
+   * it) after saying why, e.g. the source refused its credentials.
+   *
+   * @generated from enum value: FIX_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * AdminService.SkipEvent passes over the event (`journal_name`:`position`).
+   *
+   * @generated from enum value: FIX_SKIP_EVENT = 1;
+   */
+  SKIP_EVENT = 1,
+
+  /**
+   * AdminService.SetCursor moves the destination's client_ids to a position
+   * the source can stream from (the binlog was purged, or the event frames
+   * transactions and cannot be skipped).
+   *
+   * @generated from enum value: FIX_SET_CURSOR = 2;
+   */
+  SET_CURSOR = 2,
+}
+
+/**
+ * Describes the enum sluice.v1.DestinationFailure.Fix.
+ */
+export const DestinationFailure_FixSchema: GenEnum<DestinationFailure_Fix> = /*@__PURE__*/
+  enumDesc(file_sluice_v1_admin_service, 5, 0);
 
 /**
  * Arguments of AdminService.ListDestinations. Empty.
@@ -27,7 +367,7 @@ export type ListDestinationsRequest = Message<"sluice.v1.ListDestinationsRequest
  * Use `create(ListDestinationsRequestSchema)` to create a new message.
  */
 export const ListDestinationsRequestSchema: GenMessage<ListDestinationsRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin_service, 0);
+  messageDesc(file_sluice_v1_admin_service, 6);
 
 /**
  * Result of AdminService.ListDestinations.
@@ -48,7 +388,7 @@ export type ListDestinationsResponse = Message<"sluice.v1.ListDestinationsRespon
  * Use `create(ListDestinationsResponseSchema)` to create a new message.
  */
 export const ListDestinationsResponseSchema: GenMessage<ListDestinationsResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin_service, 1);
+  messageDesc(file_sluice_v1_admin_service, 7);
 
 /**
  * Arguments of AdminService.GetDestination.
@@ -69,7 +409,7 @@ export type GetDestinationRequest = Message<"sluice.v1.GetDestinationRequest"> &
  * Use `create(GetDestinationRequestSchema)` to create a new message.
  */
 export const GetDestinationRequestSchema: GenMessage<GetDestinationRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin_service, 2);
+  messageDesc(file_sluice_v1_admin_service, 8);
 
 /**
  * Result of AdminService.GetDestination.
@@ -90,7 +430,7 @@ export type GetDestinationResponse = Message<"sluice.v1.GetDestinationResponse">
  * Use `create(GetDestinationResponseSchema)` to create a new message.
  */
 export const GetDestinationResponseSchema: GenMessage<GetDestinationResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin_service, 3);
+  messageDesc(file_sluice_v1_admin_service, 9);
 
 /**
  * Arguments of AdminService.ReleaseDestination.
@@ -120,7 +460,7 @@ export type ReleaseDestinationRequest = Message<"sluice.v1.ReleaseDestinationReq
  * Use `create(ReleaseDestinationRequestSchema)` to create a new message.
  */
 export const ReleaseDestinationRequestSchema: GenMessage<ReleaseDestinationRequest> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin_service, 4);
+  messageDesc(file_sluice_v1_admin_service, 10);
 
 /**
  * Result of AdminService.ReleaseDestination.
@@ -141,7 +481,7 @@ export type ReleaseDestinationResponse = Message<"sluice.v1.ReleaseDestinationRe
  * Use `create(ReleaseDestinationResponseSchema)` to create a new message.
  */
 export const ReleaseDestinationResponseSchema: GenMessage<ReleaseDestinationResponse> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin_service, 5);
+  messageDesc(file_sluice_v1_admin_service, 11);
 
 /**
  * State of one destination.
@@ -186,6 +526,30 @@ export type DestinationStatus = Message<"sluice.v1.DestinationStatus"> & {
    * @generated from field: repeated sluice.v1.ClientStatus clients = 5;
    */
   clients: ClientStatus[];
+
+  /**
+   * Set when the destination stopped on an error and serves no client until
+   * an operator acts (see AdminService.SkipEvent).
+   *
+   * @generated from field: sluice.v1.DestinationFailure failure = 6;
+   */
+  failure?: DestinationFailure | undefined;
+
+  /**
+   * The destination's own filters, which bound every client's. Unset when it
+   * has none.
+   *
+   * @generated from field: sluice.v1.DestinationFilter filter = 7;
+   */
+  filter?: DestinationFilter | undefined;
+
+  /**
+   * Binlog events passed over since the running server took the destination:
+   * tables that could not be decoded (filter_table_error) and operator skips.
+   *
+   * @generated from field: int64 events_skipped = 8;
+   */
+  eventsSkipped: bigint;
 };
 
 /**
@@ -193,7 +557,7 @@ export type DestinationStatus = Message<"sluice.v1.DestinationStatus"> & {
  * Use `create(DestinationStatusSchema)` to create a new message.
  */
 export const DestinationStatusSchema: GenMessage<DestinationStatus> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin_service, 6);
+  messageDesc(file_sluice_v1_admin_service, 12);
 
 /**
  * A server that runs (or ran) a destination.
@@ -229,7 +593,7 @@ export type ServerRef = Message<"sluice.v1.ServerRef"> & {
  * Use `create(ServerRefSchema)` to create a new message.
  */
 export const ServerRefSchema: GenMessage<ServerRef> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin_service, 7);
+  messageDesc(file_sluice_v1_admin_service, 13);
 
 /**
  * State of one client_id of a destination.
@@ -296,7 +660,7 @@ export type ClientStatus = Message<"sluice.v1.ClientStatus"> & {
  * Use `create(ClientStatusSchema)` to create a new message.
  */
 export const ClientStatusSchema: GenMessage<ClientStatus> = /*@__PURE__*/
-  messageDesc(file_sluice_v1_admin_service, 8);
+  messageDesc(file_sluice_v1_admin_service, 14);
 
 /**
  * Inspects and steers destinations: who runs them, where their clients are,
@@ -356,6 +720,56 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ReleaseDestinationRequestSchema;
     output: typeof ReleaseDestinationResponseSchema;
+  },
+  /**
+   * Passes over the one binlog event a destination stopped on
+   * (DestinationStatus.failure), when the operator decides its changes may be
+   * lost: e.g. an event of a table no consumer needs, or one the server cannot
+   * decode. The skip is stored (ZooKeeper, or the file store), so every later
+   * reader of the destination passes over the same event, on any server; then
+   * the destination starts again from its clients' cursors (outstanding batches
+   * are delivered again). A TABLE_MAP event takes the rows events of its table
+   * that follow it, up to the table's next TABLE_MAP, with it. Logged, and
+   * counted in sluice_binlog_events_skipped_total{reason="operator"}.
+   *
+   * Errors: not_found (unknown destination); invalid_argument (destination,
+   * journal_name or position missing); failed_precondition (the destination
+   * did not stop on that event, or the event frames transactions and cannot be
+   * skipped: the message says what to do instead); unavailable (no server runs
+   * the destination).
+   *
+   * @generated from rpc sluice.v1.AdminService.SkipEvent
+   */
+  skipEvent: {
+    methodKind: "unary";
+    input: typeof SkipEventRequestSchema;
+    output: typeof SkipEventResponseSchema;
+  },
+  /**
+   * Moves a client_id's cursor: to the head, a binlog file and position, the
+   * first transaction not in a GTID set, the first transaction at or after a
+   * time, or back to where the destination's configuration starts new clients
+   * (reset). Durable before it returns, and fenced like an Ack. Outstanding
+   * batches of the client_id are given back (a late Ack of one fails); the
+   * client_id then receives changes after the new cursor. Creates the client_id
+   * (without a filter) if it has no state yet. Also the way out when the source
+   * purged the binlog a cursor points into (DestinationFailure.fix
+   * FIX_SET_CURSOR): once every cursor is readable, the destination starts
+   * again.
+   *
+   * Errors: not_found (unknown destination); invalid_argument (destination,
+   * client_id or the target missing or malformed, e.g. a position of a binlog
+   * file the source does not have); failed_precondition (a consumer holds the
+   * client_id or streams it: stop it first, or Unsubscribe with keep_cursor;
+   * the message says who); unavailable (no server runs the destination, or
+   * the source cannot be read to resolve a GTID set or time).
+   *
+   * @generated from rpc sluice.v1.AdminService.SetCursor
+   */
+  setCursor: {
+    methodKind: "unary";
+    input: typeof SetCursorRequestSchema;
+    output: typeof SetCursorResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_sluice_v1_admin_service, 0);

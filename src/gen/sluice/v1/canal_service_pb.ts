@@ -6,6 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Entry } from "./entry_pb.js";
 import { file_sluice_v1_entry } from "./entry_pb.js";
+import type { DestinationFilter } from "./filter_pb.js";
+import { file_sluice_v1_filter } from "./filter_pb.js";
 import type { FlatMessage } from "./flat_message_pb.js";
 import { file_sluice_v1_flat_message } from "./flat_message_pb.js";
 import type { Position } from "./position_pb.js";
@@ -16,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sluice/v1/canal_service.proto.
  */
 export const file_sluice_v1_canal_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zbHVpY2UvdjEvY2FuYWxfc2VydmljZS5wcm90bxIJc2x1aWNlLnYxImkKEFN1YnNjcmliZVJlcXVlc3QSEwoLZGVzdGluYXRpb24YASABKAkSEQoJY2xpZW50X2lkGAIgASgJEg4KBmZpbHRlchgDIAEoCRIMCgR3YWl0GAQgASgIEg8KB3Nlc3Npb24YBSABKAkiaAoRU3Vic2NyaWJlUmVzcG9uc2USDwoHc2Vzc2lvbhgBIAEoCRINCgVlcG9jaBgCIAEoAxIOCgZmaWx0ZXIYAyABKAkSIwoGY3Vyc29yGAQgASgLMhMuc2x1aWNlLnYxLlBvc2l0aW9uImIKElVuc3Vic2NyaWJlUmVxdWVzdBITCgtkZXN0aW5hdGlvbhgBIAEoCRIRCgljbGllbnRfaWQYAiABKAkSDwoHc2Vzc2lvbhgDIAEoCRITCgtrZWVwX2N1cnNvchgEIAEoCCIVChNVbnN1YnNjcmliZVJlc3BvbnNlIo0BCgpHZXRSZXF1ZXN0EhMKC2Rlc3RpbmF0aW9uGAEgASgJEhEKCWNsaWVudF9pZBgCIAEoCRISCgpiYXRjaF9zaXplGAMgASgFEhIKCnRpbWVvdXRfbXMYBCABKAMSEAoIYXV0b19hY2sYBSABKAgSDAoEZmxhdBgGIAEoCBIPCgdzZXNzaW9uGAcgASgJIoABCgtHZXRSZXNwb25zZRIQCghiYXRjaF9pZBgBIAEoCRIhCgdlbnRyaWVzGAIgAygLMhAuc2x1aWNlLnYxLkVudHJ5Ei0KDWZsYXRfbWVzc2FnZXMYAyADKAsyFi5zbHVpY2UudjEuRmxhdE1lc3NhZ2USDQoFZXBvY2gYBCABKAMiVwoKQWNrUmVxdWVzdBITCgtkZXN0aW5hdGlvbhgBIAEoCRIRCgljbGllbnRfaWQYAiABKAkSEAoIYmF0Y2hfaWQYAyABKAkSDwoHc2Vzc2lvbhgEIAEoCSIyCgtBY2tSZXNwb25zZRIjCgZjdXJzb3IYASABKAsyEy5zbHVpY2UudjEuUG9zaXRpb24iXAoPUm9sbGJhY2tSZXF1ZXN0EhMKC2Rlc3RpbmF0aW9uGAEgASgJEhEKCWNsaWVudF9pZBgCIAEoCRIQCghiYXRjaF9pZBgDIAEoCRIPCgdzZXNzaW9uGAQgASgJIjEKEFJvbGxiYWNrUmVzcG9uc2USHQoVcm9sbGVkX2JhY2tfYmF0Y2hfaWRzGAEgAygJIpgBCg1TdHJlYW1SZXF1ZXN0EhMKC2Rlc3RpbmF0aW9uGAEgASgJEhEKCWNsaWVudF9pZBgCIAEoCRIOCgZmaWx0ZXIYAyABKAkSEgoKYmF0Y2hfc2l6ZRgEIAEoBRIOCgZ3aW5kb3cYBSABKAUSDAoEZmxhdBgGIAEoCBIMCgR3YWl0GAcgASgIEg8KB3Nlc3Npb24YCCABKAkiawoOU3RyZWFtUmVzcG9uc2USKwoKc3Vic2NyaWJlZBgBIAEoCzIVLnNsdWljZS52MS5TdWJzY3JpYmVkSAASIQoFYmF0Y2gYAiABKAsyEC5zbHVpY2UudjEuQmF0Y2hIAEIJCgdtZXNzYWdlIlEKClN1YnNjcmliZWQSDwoHc2Vzc2lvbhgBIAEoCRINCgVlcG9jaBgCIAEoAxIjCgZjdXJzb3IYAyABKAsyEy5zbHVpY2UudjEuUG9zaXRpb24iawoFQmF0Y2gSEAoIYmF0Y2hfaWQYASABKAkSIQoHZW50cmllcxgCIAMoCzIQLnNsdWljZS52MS5FbnRyeRItCg1mbGF0X21lc3NhZ2VzGAMgAygLMhYuc2x1aWNlLnYxLkZsYXRNZXNzYWdlMpYDCgxDYW5hbFNlcnZpY2USRgoJU3Vic2NyaWJlEhsuc2x1aWNlLnYxLlN1YnNjcmliZVJlcXVlc3QaHC5zbHVpY2UudjEuU3Vic2NyaWJlUmVzcG9uc2USTAoLVW5zdWJzY3JpYmUSHS5zbHVpY2UudjEuVW5zdWJzY3JpYmVSZXF1ZXN0Gh4uc2x1aWNlLnYxLlVuc3Vic2NyaWJlUmVzcG9uc2USNAoDR2V0EhUuc2x1aWNlLnYxLkdldFJlcXVlc3QaFi5zbHVpY2UudjEuR2V0UmVzcG9uc2USNAoDQWNrEhUuc2x1aWNlLnYxLkFja1JlcXVlc3QaFi5zbHVpY2UudjEuQWNrUmVzcG9uc2USQwoIUm9sbGJhY2sSGi5zbHVpY2UudjEuUm9sbGJhY2tSZXF1ZXN0Ghsuc2x1aWNlLnYxLlJvbGxiYWNrUmVzcG9uc2USPwoGU3RyZWFtEhguc2x1aWNlLnYxLlN0cmVhbVJlcXVlc3QaGS5zbHVpY2UudjEuU3RyZWFtUmVzcG9uc2UwAWIGcHJvdG8z", [file_sluice_v1_entry, file_sluice_v1_flat_message, file_sluice_v1_position]);
+  fileDesc("Ch1zbHVpY2UvdjEvY2FuYWxfc2VydmljZS5wcm90bxIJc2x1aWNlLnYxImkKEFN1YnNjcmliZVJlcXVlc3QSEwoLZGVzdGluYXRpb24YASABKAkSEQoJY2xpZW50X2lkGAIgASgJEg4KBmZpbHRlchgDIAEoCRIMCgR3YWl0GAQgASgIEg8KB3Nlc3Npb24YBSABKAkiogEKEVN1YnNjcmliZVJlc3BvbnNlEg8KB3Nlc3Npb24YASABKAkSDQoFZXBvY2gYAiABKAMSDgoGZmlsdGVyGAMgASgJEiMKBmN1cnNvchgEIAEoCzITLnNsdWljZS52MS5Qb3NpdGlvbhI4ChJkZXN0aW5hdGlvbl9maWx0ZXIYBSABKAsyHC5zbHVpY2UudjEuRGVzdGluYXRpb25GaWx0ZXIiYgoSVW5zdWJzY3JpYmVSZXF1ZXN0EhMKC2Rlc3RpbmF0aW9uGAEgASgJEhEKCWNsaWVudF9pZBgCIAEoCRIPCgdzZXNzaW9uGAMgASgJEhMKC2tlZXBfY3Vyc29yGAQgASgIIhUKE1Vuc3Vic2NyaWJlUmVzcG9uc2UijQEKCkdldFJlcXVlc3QSEwoLZGVzdGluYXRpb24YASABKAkSEQoJY2xpZW50X2lkGAIgASgJEhIKCmJhdGNoX3NpemUYAyABKAUSEgoKdGltZW91dF9tcxgEIAEoAxIQCghhdXRvX2FjaxgFIAEoCBIMCgRmbGF0GAYgASgIEg8KB3Nlc3Npb24YByABKAkigAEKC0dldFJlc3BvbnNlEhAKCGJhdGNoX2lkGAEgASgJEiEKB2VudHJpZXMYAiADKAsyEC5zbHVpY2UudjEuRW50cnkSLQoNZmxhdF9tZXNzYWdlcxgDIAMoCzIWLnNsdWljZS52MS5GbGF0TWVzc2FnZRINCgVlcG9jaBgEIAEoAyJXCgpBY2tSZXF1ZXN0EhMKC2Rlc3RpbmF0aW9uGAEgASgJEhEKCWNsaWVudF9pZBgCIAEoCRIQCghiYXRjaF9pZBgDIAEoCRIPCgdzZXNzaW9uGAQgASgJIjIKC0Fja1Jlc3BvbnNlEiMKBmN1cnNvchgBIAEoCzITLnNsdWljZS52MS5Qb3NpdGlvbiJcCg9Sb2xsYmFja1JlcXVlc3QSEwoLZGVzdGluYXRpb24YASABKAkSEQoJY2xpZW50X2lkGAIgASgJEhAKCGJhdGNoX2lkGAMgASgJEg8KB3Nlc3Npb24YBCABKAkiMQoQUm9sbGJhY2tSZXNwb25zZRIdChVyb2xsZWRfYmFja19iYXRjaF9pZHMYASADKAkimAEKDVN0cmVhbVJlcXVlc3QSEwoLZGVzdGluYXRpb24YASABKAkSEQoJY2xpZW50X2lkGAIgASgJEg4KBmZpbHRlchgDIAEoCRISCgpiYXRjaF9zaXplGAQgASgFEg4KBndpbmRvdxgFIAEoBRIMCgRmbGF0GAYgASgIEgwKBHdhaXQYByABKAgSDwoHc2Vzc2lvbhgIIAEoCSJrCg5TdHJlYW1SZXNwb25zZRIrCgpzdWJzY3JpYmVkGAEgASgLMhUuc2x1aWNlLnYxLlN1YnNjcmliZWRIABIhCgViYXRjaBgCIAEoCzIQLnNsdWljZS52MS5CYXRjaEgAQgkKB21lc3NhZ2UiUQoKU3Vic2NyaWJlZBIPCgdzZXNzaW9uGAEgASgJEg0KBWVwb2NoGAIgASgDEiMKBmN1cnNvchgDIAEoCzITLnNsdWljZS52MS5Qb3NpdGlvbiJrCgVCYXRjaBIQCghiYXRjaF9pZBgBIAEoCRIhCgdlbnRyaWVzGAIgAygLMhAuc2x1aWNlLnYxLkVudHJ5Ei0KDWZsYXRfbWVzc2FnZXMYAyADKAsyFi5zbHVpY2UudjEuRmxhdE1lc3NhZ2UylgMKDENhbmFsU2VydmljZRJGCglTdWJzY3JpYmUSGy5zbHVpY2UudjEuU3Vic2NyaWJlUmVxdWVzdBocLnNsdWljZS52MS5TdWJzY3JpYmVSZXNwb25zZRJMCgtVbnN1YnNjcmliZRIdLnNsdWljZS52MS5VbnN1YnNjcmliZVJlcXVlc3QaHi5zbHVpY2UudjEuVW5zdWJzY3JpYmVSZXNwb25zZRI0CgNHZXQSFS5zbHVpY2UudjEuR2V0UmVxdWVzdBoWLnNsdWljZS52MS5HZXRSZXNwb25zZRI0CgNBY2sSFS5zbHVpY2UudjEuQWNrUmVxdWVzdBoWLnNsdWljZS52MS5BY2tSZXNwb25zZRJDCghSb2xsYmFjaxIaLnNsdWljZS52MS5Sb2xsYmFja1JlcXVlc3QaGy5zbHVpY2UudjEuUm9sbGJhY2tSZXNwb25zZRI/CgZTdHJlYW0SGC5zbHVpY2UudjEuU3RyZWFtUmVxdWVzdBoZLnNsdWljZS52MS5TdHJlYW1SZXNwb25zZTABYgZwcm90bzM", [file_sluice_v1_entry, file_sluice_v1_filter, file_sluice_v1_flat_message, file_sluice_v1_position]);
 
 /**
  * Arguments of CanalService.Subscribe.
@@ -43,7 +45,9 @@ export type SubscribeRequest = Message<"sluice.v1.SubscribeRequest"> & {
    * canal's table filter: comma-separated regular expressions matched against
    * "schema.table", e.g. "mydb\\..*" or "mydb.orders,mydb.items". Entries of
    * other tables are not delivered. Empty: keep client_id's stored filter, or
-   * the destination's default filter if it has none.
+   * the destination's filter if it has none. It narrows what the destination's
+   * filters (SubscribeResponse.destination_filter) let through, never widens it:
+   * a table they exclude is not delivered whatever this says.
    *
    * @generated from field: string filter = 3;
    */
@@ -98,7 +102,8 @@ export type SubscribeResponse = Message<"sluice.v1.SubscribeResponse"> & {
   epoch: bigint;
 
   /**
-   * The filter now in effect for client_id.
+   * client_id's own table filter now in effect: the stored or given one, else
+   * the destination's `filter`.
    *
    * @generated from field: string filter = 3;
    */
@@ -112,6 +117,14 @@ export type SubscribeResponse = Message<"sluice.v1.SubscribeResponse"> & {
    * @generated from field: sluice.v1.Position cursor = 4;
    */
   cursor?: Position | undefined;
+
+  /**
+   * The destination's own filters, applied before client_id's: what they
+   * exclude (tables, columns, DDL) is never delivered. Unset when it has none.
+   *
+   * @generated from field: sluice.v1.DestinationFilter destination_filter = 5;
+   */
+  destinationFilter?: DestinationFilter | undefined;
 };
 
 /**

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sluice/v1/entry.proto.
  */
 export const file_sluice_v1_entry: GenFile = /*@__PURE__*/
-  fileDesc("ChVzbHVpY2UvdjEvZW50cnkucHJvdG8SCXNsdWljZS52MSKOAgoFRW50cnkSIQoGaGVhZGVyGAEgASgLMhEuc2x1aWNlLnYxLkhlYWRlchIoCgplbnRyeV90eXBlGAIgASgOMhQuc2x1aWNlLnYxLkVudHJ5VHlwZRIqCgpyb3dfY2hhbmdlGGQgASgLMhQuc2x1aWNlLnYxLlJvd0NoYW5nZUgAEjgKEXRyYW5zYWN0aW9uX2JlZ2luGGUgASgLMhsuc2x1aWNlLnYxLlRyYW5zYWN0aW9uQmVnaW5IABI0Cg90cmFuc2FjdGlvbl9lbmQYZiABKAsyGS5zbHVpY2UudjEuVHJhbnNhY3Rpb25FbmRIAEIJCgdwYXlsb2FkSgQIAxAEUgtzdG9yZV92YWx1ZSLMAgoGSGVhZGVyEg8KB3ZlcnNpb24YASABKAUSFAoMbG9nZmlsZV9uYW1lGAIgASgJEhYKDmxvZ2ZpbGVfb2Zmc2V0GAMgASgDEhEKCXNlcnZlcl9pZBgEIAEoAxIXCg9zZXJ2ZXJfZW5jb2RpbmcYBSABKAkSFAoMZXhlY3V0ZV90aW1lGAYgASgDEioKC3NvdXJjZV90eXBlGAcgASgOMhUuc2x1aWNlLnYxLlNvdXJjZVR5cGUSEwoLc2NoZW1hX25hbWUYCCABKAkSEgoKdGFibGVfbmFtZRgJIAEoCRIUCgxldmVudF9sZW5ndGgYCiABKAMSKAoKZXZlbnRfdHlwZRgLIAEoDjIULnNsdWljZS52MS5FdmVudFR5cGUSHgoFcHJvcHMYDCADKAsyDy5zbHVpY2UudjEuUGFpchIMCgRndGlkGA0gASgJIs0BCgZDb2x1bW4SDQoFaW5kZXgYASABKAUSEAoIc3FsX3R5cGUYAiABKAUSDAoEbmFtZRgDIAEoCRIOCgZpc19rZXkYBCABKAgSDwoHdXBkYXRlZBgFIAEoCBIPCgdpc19udWxsGAYgASgIEh4KBXByb3BzGAcgAygLMg8uc2x1aWNlLnYxLlBhaXISDQoFdmFsdWUYCCABKAkSDgoGbGVuZ3RoGAkgASgFEhIKCm15c3FsX3R5cGUYCiABKAkSDwoHb21pdHRlZBhkIAEoCCJ+CgdSb3dEYXRhEikKDmJlZm9yZV9jb2x1bW5zGAEgAygLMhEuc2x1aWNlLnYxLkNvbHVtbhIoCg1hZnRlcl9jb2x1bW5zGAIgAygLMhEuc2x1aWNlLnYxLkNvbHVtbhIeCgVwcm9wcxgDIAMoCzIPLnNsdWljZS52MS5QYWlyIsQBCglSb3dDaGFuZ2USEAoIdGFibGVfaWQYASABKAMSKAoKZXZlbnRfdHlwZRgCIAEoDjIULnNsdWljZS52MS5FdmVudFR5cGUSDgoGaXNfZGRsGAogASgIEgsKA3NxbBgLIAEoCRIlCglyb3dfZGF0YXMYDCADKAsyEi5zbHVpY2UudjEuUm93RGF0YRIeCgVwcm9wcxgNIAMoCzIPLnNsdWljZS52MS5QYWlyEhcKD2RkbF9zY2hlbWFfbmFtZRgOIAEoCSJvChBUcmFuc2FjdGlvbkJlZ2luEh4KBXByb3BzGAMgAygLMg8uc2x1aWNlLnYxLlBhaXISEQoJdGhyZWFkX2lkGAQgASgDSgQIARACSgQIAhADUgxleGVjdXRlX3RpbWVSDnRyYW5zYWN0aW9uX2lkIlwKDlRyYW5zYWN0aW9uRW5kEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEh4KBXByb3BzGAMgAygLMg8uc2x1aWNlLnYxLlBhaXJKBAgBEAJSDGV4ZWN1dGVfdGltZSIiCgRQYWlyEgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCSqzAQoJRW50cnlUeXBlEhoKFkVOVFJZX1RZUEVfVU5TUEVDSUZJRUQQABIgChxFTlRSWV9UWVBFX1RSQU5TQUNUSU9OX0JFR0lOEAESFgoSRU5UUllfVFlQRV9ST1dEQVRBEAISHgoaRU5UUllfVFlQRV9UUkFOU0FDVElPTl9FTkQQAxIYChRFTlRSWV9UWVBFX0hFQVJUQkVBVBAEEhYKEkVOVFJZX1RZUEVfR1RJRExPRxAFKocDCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhUKEUVWRU5UX1RZUEVfSU5TRVJUEAESFQoRRVZFTlRfVFlQRV9VUERBVEUQAhIVChFFVkVOVF9UWVBFX0RFTEVURRADEhUKEUVWRU5UX1RZUEVfQ1JFQVRFEAQSFAoQRVZFTlRfVFlQRV9BTFRFUhAFEhQKEEVWRU5UX1RZUEVfRVJBU0UQBhIUChBFVkVOVF9UWVBFX1FVRVJZEAcSFwoTRVZFTlRfVFlQRV9UUlVOQ0FURRAIEhUKEUVWRU5UX1RZUEVfUkVOQU1FEAkSFQoRRVZFTlRfVFlQRV9DSU5ERVgQChIVChFFVkVOVF9UWVBFX0RJTkRFWBALEhMKD0VWRU5UX1RZUEVfR1RJRBAMEhcKE0VWRU5UX1RZUEVfWEFDT01NSVQQDRIZChVFVkVOVF9UWVBFX1hBUk9MTEJBQ0sQDhIZChVFVkVOVF9UWVBFX01IRUFSVEJFQVQQDyqMAQoKU291cmNlVHlwZRIbChdTT1VSQ0VfVFlQRV9VTlNQRUNJRklFRBAAEhUKEVNPVVJDRV9UWVBFX01ZU1FMEAISFwoTU09VUkNFX1RZUEVfTUFSSUFEQhAEIgQIARABIgQIAxADKhJTT1VSQ0VfVFlQRV9PUkFDTEUqEVNPVVJDRV9UWVBFX1BHU1FMYgZwcm90bzM");
+  fileDesc("ChVzbHVpY2UvdjEvZW50cnkucHJvdG8SCXNsdWljZS52MSKOAgoFRW50cnkSIQoGaGVhZGVyGAEgASgLMhEuc2x1aWNlLnYxLkhlYWRlchIoCgplbnRyeV90eXBlGAIgASgOMhQuc2x1aWNlLnYxLkVudHJ5VHlwZRIqCgpyb3dfY2hhbmdlGGQgASgLMhQuc2x1aWNlLnYxLlJvd0NoYW5nZUgAEjgKEXRyYW5zYWN0aW9uX2JlZ2luGGUgASgLMhsuc2x1aWNlLnYxLlRyYW5zYWN0aW9uQmVnaW5IABI0Cg90cmFuc2FjdGlvbl9lbmQYZiABKAsyGS5zbHVpY2UudjEuVHJhbnNhY3Rpb25FbmRIAEIJCgdwYXlsb2FkSgQIAxAEUgtzdG9yZV92YWx1ZSLMAgoGSGVhZGVyEg8KB3ZlcnNpb24YASABKAUSFAoMbG9nZmlsZV9uYW1lGAIgASgJEhYKDmxvZ2ZpbGVfb2Zmc2V0GAMgASgDEhEKCXNlcnZlcl9pZBgEIAEoAxIXCg9zZXJ2ZXJfZW5jb2RpbmcYBSABKAkSFAoMZXhlY3V0ZV90aW1lGAYgASgDEioKC3NvdXJjZV90eXBlGAcgASgOMhUuc2x1aWNlLnYxLlNvdXJjZVR5cGUSEwoLc2NoZW1hX25hbWUYCCABKAkSEgoKdGFibGVfbmFtZRgJIAEoCRIUCgxldmVudF9sZW5ndGgYCiABKAMSKAoKZXZlbnRfdHlwZRgLIAEoDjIULnNsdWljZS52MS5FdmVudFR5cGUSHgoFcHJvcHMYDCADKAsyDy5zbHVpY2UudjEuUGFpchIMCgRndGlkGA0gASgJIt0BCgZDb2x1bW4SDQoFaW5kZXgYASABKAUSEAoIc3FsX3R5cGUYAiABKAUSDAoEbmFtZRgDIAEoCRIOCgZpc19rZXkYBCABKAgSDwoHdXBkYXRlZBgFIAEoCBIPCgdpc19udWxsGAYgASgIEh4KBXByb3BzGAcgAygLMg8uc2x1aWNlLnYxLlBhaXISDQoFdmFsdWUYCCABKAkSDgoGbGVuZ3RoGAkgASgFEhIKCm15c3FsX3R5cGUYCiABKAkSDwoHb21pdHRlZBhkIAEoCBIOCgZiYXNlNjQYZSABKAgifgoHUm93RGF0YRIpCg5iZWZvcmVfY29sdW1ucxgBIAMoCzIRLnNsdWljZS52MS5Db2x1bW4SKAoNYWZ0ZXJfY29sdW1ucxgCIAMoCzIRLnNsdWljZS52MS5Db2x1bW4SHgoFcHJvcHMYAyADKAsyDy5zbHVpY2UudjEuUGFpciLEAQoJUm93Q2hhbmdlEhAKCHRhYmxlX2lkGAEgASgDEigKCmV2ZW50X3R5cGUYAiABKA4yFC5zbHVpY2UudjEuRXZlbnRUeXBlEg4KBmlzX2RkbBgKIAEoCBILCgNzcWwYCyABKAkSJQoJcm93X2RhdGFzGAwgAygLMhIuc2x1aWNlLnYxLlJvd0RhdGESHgoFcHJvcHMYDSADKAsyDy5zbHVpY2UudjEuUGFpchIXCg9kZGxfc2NoZW1hX25hbWUYDiABKAkibwoQVHJhbnNhY3Rpb25CZWdpbhIeCgVwcm9wcxgDIAMoCzIPLnNsdWljZS52MS5QYWlyEhEKCXRocmVhZF9pZBgEIAEoA0oECAEQAkoECAIQA1IMZXhlY3V0ZV90aW1lUg50cmFuc2FjdGlvbl9pZCJcCg5UcmFuc2FjdGlvbkVuZBIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIeCgVwcm9wcxgDIAMoCzIPLnNsdWljZS52MS5QYWlySgQIARACUgxleGVjdXRlX3RpbWUiIgoEUGFpchILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAkqswEKCUVudHJ5VHlwZRIaChZFTlRSWV9UWVBFX1VOU1BFQ0lGSUVEEAASIAocRU5UUllfVFlQRV9UUkFOU0FDVElPTl9CRUdJThABEhYKEkVOVFJZX1RZUEVfUk9XREFUQRACEh4KGkVOVFJZX1RZUEVfVFJBTlNBQ1RJT05fRU5EEAMSGAoURU5UUllfVFlQRV9IRUFSVEJFQVQQBBIWChJFTlRSWV9UWVBFX0dUSURMT0cQBSqHAwoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIVChFFVkVOVF9UWVBFX0lOU0VSVBABEhUKEUVWRU5UX1RZUEVfVVBEQVRFEAISFQoRRVZFTlRfVFlQRV9ERUxFVEUQAxIVChFFVkVOVF9UWVBFX0NSRUFURRAEEhQKEEVWRU5UX1RZUEVfQUxURVIQBRIUChBFVkVOVF9UWVBFX0VSQVNFEAYSFAoQRVZFTlRfVFlQRV9RVUVSWRAHEhcKE0VWRU5UX1RZUEVfVFJVTkNBVEUQCBIVChFFVkVOVF9UWVBFX1JFTkFNRRAJEhUKEUVWRU5UX1RZUEVfQ0lOREVYEAoSFQoRRVZFTlRfVFlQRV9ESU5ERVgQCxITCg9FVkVOVF9UWVBFX0dUSUQQDBIXChNFVkVOVF9UWVBFX1hBQ09NTUlUEA0SGQoVRVZFTlRfVFlQRV9YQVJPTExCQUNLEA4SGQoVRVZFTlRfVFlQRV9NSEVBUlRCRUFUEA8qjAEKClNvdXJjZVR5cGUSGwoXU09VUkNFX1RZUEVfVU5TUEVDSUZJRUQQABIVChFTT1VSQ0VfVFlQRV9NWVNRTBACEhcKE1NPVVJDRV9UWVBFX01BUklBREIQBCIECAEQASIECAMQAyoSU09VUkNFX1RZUEVfT1JBQ0xFKhFTT1VSQ0VfVFlQRV9QR1NRTGIGcHJvdG8z");
 
 /**
  * One item of a destination's change stream: a transaction begin, a row change
@@ -203,10 +203,13 @@ export const HeaderSchema: GenMessage<Header> = /*@__PURE__*/
  * VALUE TEXT RULES for `value` (docs/api.md repeats them):
  *  - NULL: is_null = true and value = "". Never a magic string.
  *  - Integers (TINYINT..BIGINT): decimal; UNSIGNED columns as unsigned; 64-bit
- *    values exact ("18446744073709551615").
+ *    values exact ("18446744073709551615"). ZEROFILL columns without the
+ *    client's padding ("42", not "00042"), as canal sends them.
  *  - DECIMAL: exact, with exactly the column's scale ("1.50",
  *    "-12345678901234567.0123456789").
- *  - FLOAT, DOUBLE: as MySQL's own client prints them.
+ *  - FLOAT, DOUBLE: as MySQL's own client prints them; FLOAT(M,D) and
+ *    DOUBLE(M,D) with exactly D decimals ("1.500") when the table's definition
+ *    is known (the binlog does not carry D; docs/values.md).
  *  - BIT: the bits as an unsigned decimal integer (canal's convention; b'101'
  *    is "5").
  *  - YEAR: 4 digits ("2024"; zero year "0000").
@@ -228,6 +231,9 @@ export const HeaderSchema: GenMessage<Header> = /*@__PURE__*/
  *    standard base64 (RFC 4648, with padding) of the exact bytes. BINARY(n) is
  *    right-padded with 0x00 to n bytes, as the server stores it. GEOMETRY bytes
  *    are MySQL's internal format (4-byte little-endian SRID, then WKB).
+ *  - Text whose charset sluice cannot decode (dec8, swe7, keybcs2, ...; or a
+ *    charset nothing tells): base64 of the bytes too, never mis-decoded text.
+ *    Whenever value is base64, `base64` is true: read that field, not the type.
  *  - MariaDB UUID, INET4, INET6: as the server prints them.
  *  - omitted = true: value = "" and is_null = false; the value is unknown.
  *
@@ -242,14 +248,15 @@ export type Column = Message<"sluice.v1.Column"> & {
   index: number;
 
   /**
-   * JDBC type code (java.sql.Types) of the value, with canal's conventions:
+   * JDBC type code (java.sql.Types) of the column, as canal reports it:
    * TINYINT -6, SMALLINT 5, MEDIUMINT and INT 4, BIGINT -5, DECIMAL 3,
-   * FLOAT 7 (REAL), DOUBLE 8, BIT -7, CHAR 1, VARCHAR 12 (also YEAR and JSON),
-   * DATE 91, TIME 92, DATETIME and TIMESTAMP 93, TEXT 2005 (CLOB), BINARY,
-   * VARBINARY, BLOB and GEOMETRY 2004 (BLOB). UNSIGNED integers are one size up
-   * (TINYINT 5, SMALLINT 4, MEDIUMINT 4, INT -5, BIGINT 3) so every value fits.
-   * ENUM and SET: 12 when value holds labels, else 4 (ENUM) and -7 (SET).
-   * docs/api.md has the full table.
+   * FLOAT 7 (REAL), DOUBLE 8, BIT -7, CHAR 1, VARCHAR 12 (also YEAR and MySQL's
+   * JSON), DATE 91, TIME 92, DATETIME and TIMESTAMP 93, TEXT types 2005 (CLOB),
+   * binary data (BINARY, VARBINARY, BLOB types, GEOMETRY, VECTOR) 2004 (BLOB),
+   * MariaDB UUID, INET4, INET6 1. UNSIGNED integers are one size up for the
+   * whole column (TINYINT 5, SMALLINT 4, MEDIUMINT 4, INT -5, BIGINT 3) so every
+   * value fits. ENUM and SET: 12 when value holds labels, else 4 (ENUM index)
+   * and -7 (SET bitmask). docs/api.md has the full table.
    *
    * @generated from field: int32 sql_type = 2;
    */
@@ -330,6 +337,18 @@ export type Column = Message<"sluice.v1.Column"> & {
    * @generated from field: bool omitted = 100;
    */
   omitted: boolean;
+
+  /**
+   * Sluice addition. True when value is the standard base64 (RFC 4648, with
+   * padding) of the column's bytes rather than text: binary data (BINARY,
+   * VARBINARY, BLOB types, GEOMETRY, VECTOR, any binary-charset string), and
+   * text in a charset sluice has no decoder for or that nothing tells. A
+   * property of the column: the same for every row of the entry, NULL and
+   * omitted values included. (canal sends binary data as ISO-8859-1 text.)
+   *
+   * @generated from field: bool base64 = 101;
+   */
+  base64: boolean;
 };
 
 /**

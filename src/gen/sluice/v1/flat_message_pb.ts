@@ -11,7 +11,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file sluice/v1/flat_message.proto.
  */
 export const file_sluice_v1_flat_message: GenFile = /*@__PURE__*/
-  fileDesc("ChxzbHVpY2UvdjEvZmxhdF9tZXNzYWdlLnByb3RvEglzbHVpY2UudjEi7AMKC0ZsYXRNZXNzYWdlEgoKAmlkGAEgASgDEhAKCGRhdGFiYXNlGAIgASgJEg0KBXRhYmxlGAMgASgJEhAKCHBrX25hbWVzGAQgAygJEg4KBmlzX2RkbBgFIAEoCBIMCgR0eXBlGAYgASgJEgoKAmVzGAcgASgDEgoKAnRzGAggASgDEgsKA3NxbBgJIAEoCRI1CghzcWxfdHlwZRgKIAMoCzIjLnNsdWljZS52MS5GbGF0TWVzc2FnZS5TcWxUeXBlRW50cnkSOQoKbXlzcWxfdHlwZRgLIAMoCzIlLnNsdWljZS52MS5GbGF0TWVzc2FnZS5NeXNxbFR5cGVFbnRyeRIlCgRkYXRhGAwgAygLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIkCgNvbGQYDSADKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBGd0aWQYDiABKAkSFAoMbG9nZmlsZV9uYW1lGA8gASgJEhYKDmxvZ2ZpbGVfb2Zmc2V0GBAgASgDGi4KDFNxbFR5cGVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAU6AjgBGjAKDk15c3FsVHlwZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFiBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("ChxzbHVpY2UvdjEvZmxhdF9tZXNzYWdlLnByb3RvEglzbHVpY2UudjEihAQKC0ZsYXRNZXNzYWdlEgoKAmlkGAEgASgDEhAKCGRhdGFiYXNlGAIgASgJEg0KBXRhYmxlGAMgASgJEhAKCHBrX25hbWVzGAQgAygJEg4KBmlzX2RkbBgFIAEoCBIMCgR0eXBlGAYgASgJEgoKAmVzGAcgASgDEgoKAnRzGAggASgDEgsKA3NxbBgJIAEoCRI1CghzcWxfdHlwZRgKIAMoCzIjLnNsdWljZS52MS5GbGF0TWVzc2FnZS5TcWxUeXBlRW50cnkSOQoKbXlzcWxfdHlwZRgLIAMoCzIlLnNsdWljZS52MS5GbGF0TWVzc2FnZS5NeXNxbFR5cGVFbnRyeRIlCgRkYXRhGAwgAygLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIkCgNvbGQYDSADKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EgwKBGd0aWQYDiABKAkSFAoMbG9nZmlsZV9uYW1lGA8gASgJEhYKDmxvZ2ZpbGVfb2Zmc2V0GBAgASgDEhYKDmJhc2U2NF9jb2x1bW5zGBEgAygJGi4KDFNxbFR5cGVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAU6AjgBGjAKDk15c3FsVHlwZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFiBnByb3RvMw", [file_google_protobuf_struct]);
 
 /**
  * A row change in flat form, like canal's FlatMessage (the JSON canal sends to
@@ -115,7 +115,8 @@ export type FlatMessage = Message<"sluice.v1.FlatMessage"> & {
 
   /**
    * The rows, one object per row in binlog order: column name -> value text
-   * (Column.value, same rules) or JSON null for SQL NULL. For INSERT and UPDATE
+   * (Column.value, same rules; base64 for the columns in base64_columns) or
+   * JSON null for SQL NULL. For INSERT and UPDATE
    * the after image, for DELETE the before image. A column the binlog row image
    * did not carry (Column.omitted) is left out of the object. Empty for
    * statements.
@@ -161,6 +162,16 @@ export type FlatMessage = Message<"sluice.v1.FlatMessage"> & {
    * @generated from field: int64 logfile_offset = 16;
    */
   logfileOffset: bigint;
+
+  /**
+   * Sluice extra: names of the columns whose values in data and old are the
+   * standard base64 of their bytes rather than text (Column.base64: binary data,
+   * and text in a charset sluice cannot decode), in table order. Empty when every
+   * value is text. (canal's FlatMessage has binary values as ISO-8859-1 text.)
+   *
+   * @generated from field: repeated string base64_columns = 17;
+   */
+  base64Columns: string[];
 };
 
 /**

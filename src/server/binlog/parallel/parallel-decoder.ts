@@ -457,10 +457,12 @@ export class ParallelDecoder {
     const w = (status === JobStatus.ERROR ? res.extra[first] : undefined) as WireError | undefined;
     const cause = w
       ? w.decodeError
-        ? new BinlogDecodeError(w.reason)
+        ? Object.assign(new BinlogDecodeError(w.reason), { definitionNeeded: w.definitionNeeded ?? false })
         : new Error(w.reason)
       : new Error("internal: rows job was not run");
-    return this.#decoder.errorFor(cause, ev.header, ev.position);
+    return this.#decoder
+      .errorFor(cause, ev.header, ev.position)
+      .setContext({ table: `${ev.table.schema}.${ev.table.name}` });
   }
 
   /** Whether a result's arrays are still needed (its batch has undelivered rows). */

@@ -46,6 +46,10 @@ export interface WireError {
   reason: string;
   /** True for a BinlogDecodeError (else the message is wrapped as "cannot decode: ..."). */
   decodeError: boolean;
+  /** Thrown by the rows, not the checksum: named with the table, as the decoder names it. */
+  inRows: boolean;
+  /** BinlogDecodeError.definitionNeeded. */
+  definitionNeeded?: boolean;
 }
 
 /**

@@ -20,9 +20,10 @@ const plans = new Map<number, RowPlan>();
 const ctx: ValueContext = { tz: timeZoneOffset(init.timeZone), text: new EventText() };
 const enc = new RowsEncoder();
 
-function wireError(err: unknown): WireError {
-  if (err instanceof BinlogDecodeError) return { reason: err.reason, decodeError: true };
-  return { reason: err instanceof Error ? err.message : String(err), decodeError: false };
+function wireError(err: unknown, inRows: boolean): WireError {
+  if (err instanceof BinlogDecodeError)
+    return { reason: err.reason, decodeError: true, inRows, definitionNeeded: err.definitionNeeded };
+  return { reason: err instanceof Error ? err.message : String(err), decodeError: false, inRows };
 }
 
 function run(msg: BatchMessage): ResultMessage {
@@ -47,9 +48,11 @@ function run(msg: BatchMessage): ResultMessage {
     const plan = plans.get(jobs[o + 5] as number);
     results[r + 2] = enc.descLength;
     enc.startJob(plan?.n ?? 0);
+    let inRows = false;
     try {
       if (!info || !plan) throw new Error(`internal: job ${j} has no rows type or table plan`);
       if (jobs[o + 6] === 1) verifyChecksum(event);
+      inRows = true;
       if (info.partial) {
         const body = parseRowsBody(event, jobs[o + 2] as number, jobs[o + 3] as number, info, plan, ctx);
         results[r] = JobStatus.ROWS_IN_EXTRA;
@@ -66,7 +69,7 @@ function run(msg: BatchMessage): ResultMessage {
       enc.clearRanges();
       results[r] = JobStatus.ERROR;
       results[r + 1] = enc.extra.length;
-      enc.extra.push(wireError(err));
+      enc.extra.push(wireError(err, inRows));
       failed = true;
     }
     ctx.emit = undefined;

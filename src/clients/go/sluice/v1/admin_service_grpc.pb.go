@@ -40,6 +40,40 @@ type AdminServiceClient interface {
 	// over, or the server runs in standalone mode); unavailable (no server runs
 	// the destination).
 	ReleaseDestination(ctx context.Context, in *ReleaseDestinationRequest, opts ...grpc.CallOption) (*ReleaseDestinationResponse, error)
+	// Passes over the one binlog event a destination stopped on
+	// (DestinationStatus.failure), when the operator decides its changes may be
+	// lost: e.g. an event of a table no consumer needs, or one the server cannot
+	// decode. The skip is stored (ZooKeeper, or the file store), so every later
+	// reader of the destination passes over the same event, on any server; then
+	// the destination starts again from its clients' cursors (outstanding batches
+	// are delivered again). A TABLE_MAP event takes the rows events of its table
+	// that follow it, up to the table's next TABLE_MAP, with it. Logged, and
+	// counted in sluice_binlog_events_skipped_total{reason="operator"}.
+	//
+	// Errors: not_found (unknown destination); invalid_argument (destination,
+	// journal_name or position missing); failed_precondition (the destination
+	// did not stop on that event, or the event frames transactions and cannot be
+	// skipped: the message says what to do instead); unavailable (no server runs
+	// the destination).
+	SkipEvent(ctx context.Context, in *SkipEventRequest, opts ...grpc.CallOption) (*SkipEventResponse, error)
+	// Moves a client_id's cursor: to the head, a binlog file and position, the
+	// first transaction not in a GTID set, the first transaction at or after a
+	// time, or back to where the destination's configuration starts new clients
+	// (reset). Durable before it returns, and fenced like an Ack. Outstanding
+	// batches of the client_id are given back (a late Ack of one fails); the
+	// client_id then receives changes after the new cursor. Creates the client_id
+	// (without a filter) if it has no state yet. Also the way out when the source
+	// purged the binlog a cursor points into (DestinationFailure.fix
+	// FIX_SET_CURSOR): once every cursor is readable, the destination starts
+	// again.
+	//
+	// Errors: not_found (unknown destination); invalid_argument (destination,
+	// client_id or the target missing or malformed, e.g. a position of a binlog
+	// file the source does not have); failed_precondition (a consumer holds the
+	// client_id or streams it: stop it first, or Unsubscribe with keep_cursor;
+	// the message says who); unavailable (no server runs the destination, or
+	// the source cannot be read to resolve a GTID set or time).
+	SetCursor(ctx context.Context, in *SetCursorRequest, opts ...grpc.CallOption) (*SetCursorResponse, error)
 }
 
 type adminServiceClient struct {
@@ -77,6 +111,24 @@ func (c *adminServiceClient) ReleaseDestination(ctx context.Context, in *Release
 	return out, nil
 }
 
+func (c *adminServiceClient) SkipEvent(ctx context.Context, in *SkipEventRequest, opts ...grpc.CallOption) (*SkipEventResponse, error) {
+	out := new(SkipEventResponse)
+	err := c.cc.Invoke(ctx, "/sluice.v1.AdminService/SkipEvent", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) SetCursor(ctx context.Context, in *SetCursorRequest, opts ...grpc.CallOption) (*SetCursorResponse, error) {
+	out := new(SetCursorResponse)
+	err := c.cc.Invoke(ctx, "/sluice.v1.AdminService/SetCursor", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility
@@ -104,6 +156,40 @@ type AdminServiceServer interface {
 	// over, or the server runs in standalone mode); unavailable (no server runs
 	// the destination).
 	ReleaseDestination(context.Context, *ReleaseDestinationRequest) (*ReleaseDestinationResponse, error)
+	// Passes over the one binlog event a destination stopped on
+	// (DestinationStatus.failure), when the operator decides its changes may be
+	// lost: e.g. an event of a table no consumer needs, or one the server cannot
+	// decode. The skip is stored (ZooKeeper, or the file store), so every later
+	// reader of the destination passes over the same event, on any server; then
+	// the destination starts again from its clients' cursors (outstanding batches
+	// are delivered again). A TABLE_MAP event takes the rows events of its table
+	// that follow it, up to the table's next TABLE_MAP, with it. Logged, and
+	// counted in sluice_binlog_events_skipped_total{reason="operator"}.
+	//
+	// Errors: not_found (unknown destination); invalid_argument (destination,
+	// journal_name or position missing); failed_precondition (the destination
+	// did not stop on that event, or the event frames transactions and cannot be
+	// skipped: the message says what to do instead); unavailable (no server runs
+	// the destination).
+	SkipEvent(context.Context, *SkipEventRequest) (*SkipEventResponse, error)
+	// Moves a client_id's cursor: to the head, a binlog file and position, the
+	// first transaction not in a GTID set, the first transaction at or after a
+	// time, or back to where the destination's configuration starts new clients
+	// (reset). Durable before it returns, and fenced like an Ack. Outstanding
+	// batches of the client_id are given back (a late Ack of one fails); the
+	// client_id then receives changes after the new cursor. Creates the client_id
+	// (without a filter) if it has no state yet. Also the way out when the source
+	// purged the binlog a cursor points into (DestinationFailure.fix
+	// FIX_SET_CURSOR): once every cursor is readable, the destination starts
+	// again.
+	//
+	// Errors: not_found (unknown destination); invalid_argument (destination,
+	// client_id or the target missing or malformed, e.g. a position of a binlog
+	// file the source does not have); failed_precondition (a consumer holds the
+	// client_id or streams it: stop it first, or Unsubscribe with keep_cursor;
+	// the message says who); unavailable (no server runs the destination, or
+	// the source cannot be read to resolve a GTID set or time).
+	SetCursor(context.Context, *SetCursorRequest) (*SetCursorResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -119,6 +205,12 @@ func (UnimplementedAdminServiceServer) GetDestination(context.Context, *GetDesti
 }
 func (UnimplementedAdminServiceServer) ReleaseDestination(context.Context, *ReleaseDestinationRequest) (*ReleaseDestinationResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReleaseDestination not implemented")
+}
+func (UnimplementedAdminServiceServer) SkipEvent(context.Context, *SkipEventRequest) (*SkipEventResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SkipEvent not implemented")
+}
+func (UnimplementedAdminServiceServer) SetCursor(context.Context, *SetCursorRequest) (*SetCursorResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetCursor not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 
@@ -187,6 +279,42 @@ func _AdminService_ReleaseDestination_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_SkipEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SkipEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).SkipEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/sluice.v1.AdminService/SkipEvent",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).SkipEvent(ctx, req.(*SkipEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_SetCursor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetCursorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).SetCursor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/sluice.v1.AdminService/SetCursor",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).SetCursor(ctx, req.(*SetCursorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _AdminService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "sluice.v1.AdminService",
 	HandlerType: (*AdminServiceServer)(nil),
@@ -202,6 +330,14 @@ var _AdminService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReleaseDestination",
 			Handler:    _AdminService_ReleaseDestination_Handler,
+		},
+		{
+			MethodName: "SkipEvent",
+			Handler:    _AdminService_SkipEvent_Handler,
+		},
+		{
+			MethodName: "SetCursor",
+			Handler:    _AdminService_SetCursor_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

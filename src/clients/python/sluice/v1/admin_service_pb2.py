@@ -13,6 +13,7 @@ from google.protobuf import descriptor_pb2
 _sym_db = _symbol_database.Default()
 
 
+from sluice.v1 import filter_pb2 as sluice_dot_v1_dot_filter__pb2
 from sluice.v1 import position_pb2 as sluice_dot_v1_dot_position__pb2
 
 
@@ -20,11 +21,381 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='sluice/v1/admin_service.proto',
   package='sluice.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x1dsluice/v1/admin_service.proto\x12\tsluice.v1\x1a\x18sluice/v1/position.proto\"\x19\n\x17ListDestinationsRequest\"N\n\x18ListDestinationsResponse\x12\x32\n\x0c\x64\x65stinations\x18\x01 \x03(\x0b\x32\x1c.sluice.v1.DestinationStatus\",\n\x15GetDestinationRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\"K\n\x16GetDestinationResponse\x12\x31\n\x0b\x64\x65stination\x18\x01 \x01(\x0b\x32\x1c.sluice.v1.DestinationStatus\"D\n\x19ReleaseDestinationRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x12\n\nto_address\x18\x02 \x01(\t\"D\n\x1aReleaseDestinationResponse\x12&\n\x08released\x18\x01 \x01(\x0b\x32\x14.sluice.v1.ServerRef\"\xa7\x01\n\x11\x44\x65stinationStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x07running\x18\x02 \x01(\x0b\x32\x14.sluice.v1.ServerRef\x12\x10\n\x08standbys\x18\x03 \x03(\t\x12!\n\x04head\x18\x04 \x01(\x0b\x32\x13.sluice.v1.Position\x12(\n\x07\x63lients\x18\x05 \x03(\x0b\x32\x17.sluice.v1.ClientStatus\":\n\tServerRef\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12\r\n\x05since\x18\x03 \x01(\x03\"\xa9\x01\n\x0c\x43lientStatus\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12#\n\x06\x63ursor\x18\x03 \x01(\x0b\x32\x13.sluice.v1.Position\x12\x0e\n\x06holder\x18\x04 \x01(\t\x12\x14\n\x0cholder_since\x18\x05 \x01(\x03\x12\x1b\n\x13outstanding_batches\x18\x06 \x01(\x05\x12\x0e\n\x06lag_ms\x18\x07 \x01(\x03\x32\xa5\x02\n\x0c\x41\x64minService\x12[\n\x10ListDestinations\x12\".sluice.v1.ListDestinationsRequest\x1a#.sluice.v1.ListDestinationsResponse\x12U\n\x0eGetDestination\x12 .sluice.v1.GetDestinationRequest\x1a!.sluice.v1.GetDestinationResponse\x12\x61\n\x12ReleaseDestination\x12$.sluice.v1.ReleaseDestinationRequest\x1a%.sluice.v1.ReleaseDestinationResponseb\x06proto3')
+  serialized_pb=_b('\n\x1dsluice/v1/admin_service.proto\x12\tsluice.v1\x1a\x16sluice/v1/filter.proto\x1a\x18sluice/v1/position.proto\"\xb3\x01\n\x10SetCursorRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x04head\x18\x03 \x01(\x08H\x00\x12\'\n\x08position\x18\x04 \x01(\x0b\x32\x13.sluice.v1.PositionH\x00\x12\x0e\n\x04gtid\x18\x05 \x01(\tH\x00\x12\x13\n\ttimestamp\x18\x06 \x01(\x03H\x00\x12\x0f\n\x05reset\x18\x07 \x01(\x08H\x00\x42\x08\n\x06target\"}\n\x11SetCursorResponse\x12#\n\x06\x63ursor\x18\x01 \x01(\x0b\x32\x13.sluice.v1.Position\x12%\n\x08previous\x18\x02 \x01(\x0b\x32\x13.sluice.v1.Position\x12\x1c\n\x14given_back_batch_ids\x18\x03 \x03(\t\"O\n\x10SkipEventRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x14\n\x0cjournal_name\x18\x02 \x01(\t\x12\x10\n\x08position\x18\x03 \x01(\x03\"=\n\x11SkipEventResponse\x12(\n\x07skipped\x18\x01 \x01(\x0b\x32\x17.sluice.v1.SkippedEvent\"t\n\x0cSkippedEvent\x12\x14\n\x0cjournal_name\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\r\n\x05table\x18\x04 \x01(\t\x12\r\n\x05\x63\x61use\x18\x05 \x01(\t\x12\n\n\x02\x61t\x18\x06 \x01(\x03\"\x82\x02\n\x12\x44\x65stinationFailure\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\r\n\x05since\x18\x02 \x01(\x03\x12\x14\n\x0cjournal_name\x18\x03 \x01(\t\x12\x10\n\x08position\x18\x04 \x01(\x03\x12\x12\n\nevent_type\x18\x05 \x01(\t\x12\r\n\x05table\x18\x06 \x01(\t\x12\r\n\x05\x63\x61use\x18\x07 \x01(\t\x12.\n\x03\x66ix\x18\x08 \x01(\x0e\x32!.sluice.v1.DestinationFailure.Fix\"B\n\x03\x46ix\x12\x13\n\x0f\x46IX_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x46IX_SKIP_EVENT\x10\x01\x12\x12\n\x0e\x46IX_SET_CURSOR\x10\x02\"\x19\n\x17ListDestinationsRequest\"N\n\x18ListDestinationsResponse\x12\x32\n\x0c\x64\x65stinations\x18\x01 \x03(\x0b\x32\x1c.sluice.v1.DestinationStatus\",\n\x15GetDestinationRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\"K\n\x16GetDestinationResponse\x12\x31\n\x0b\x64\x65stination\x18\x01 \x01(\x0b\x32\x1c.sluice.v1.DestinationStatus\"D\n\x19ReleaseDestinationRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x12\n\nto_address\x18\x02 \x01(\t\"D\n\x1aReleaseDestinationResponse\x12&\n\x08released\x18\x01 \x01(\x0b\x32\x14.sluice.v1.ServerRef\"\x9d\x02\n\x11\x44\x65stinationStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x07running\x18\x02 \x01(\x0b\x32\x14.sluice.v1.ServerRef\x12\x10\n\x08standbys\x18\x03 \x03(\t\x12!\n\x04head\x18\x04 \x01(\x0b\x32\x13.sluice.v1.Position\x12(\n\x07\x63lients\x18\x05 \x03(\x0b\x32\x17.sluice.v1.ClientStatus\x12.\n\x07\x66\x61ilure\x18\x06 \x01(\x0b\x32\x1d.sluice.v1.DestinationFailure\x12,\n\x06\x66ilter\x18\x07 \x01(\x0b\x32\x1c.sluice.v1.DestinationFilter\x12\x16\n\x0e\x65vents_skipped\x18\x08 \x01(\x03\":\n\tServerRef\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12\r\n\x05since\x18\x03 \x01(\x03\"\xa9\x01\n\x0c\x43lientStatus\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12#\n\x06\x63ursor\x18\x03 \x01(\x0b\x32\x13.sluice.v1.Position\x12\x0e\n\x06holder\x18\x04 \x01(\t\x12\x14\n\x0cholder_since\x18\x05 \x01(\x03\x12\x1b\n\x13outstanding_batches\x18\x06 \x01(\x05\x12\x0e\n\x06lag_ms\x18\x07 \x01(\x03\x32\xb5\x03\n\x0c\x41\x64minService\x12[\n\x10ListDestinations\x12\".sluice.v1.ListDestinationsRequest\x1a#.sluice.v1.ListDestinationsResponse\x12U\n\x0eGetDestination\x12 .sluice.v1.GetDestinationRequest\x1a!.sluice.v1.GetDestinationResponse\x12\x61\n\x12ReleaseDestination\x12$.sluice.v1.ReleaseDestinationRequest\x1a%.sluice.v1.ReleaseDestinationResponse\x12\x46\n\tSkipEvent\x12\x1b.sluice.v1.SkipEventRequest\x1a\x1c.sluice.v1.SkipEventResponse\x12\x46\n\tSetCursor\x12\x1b.sluice.v1.SetCursorRequest\x1a\x1c.sluice.v1.SetCursorResponseb\x06proto3')
   ,
-  dependencies=[sluice_dot_v1_dot_position__pb2.DESCRIPTOR,])
+  dependencies=[sluice_dot_v1_dot_filter__pb2.DESCRIPTOR,sluice_dot_v1_dot_position__pb2.DESCRIPTOR,])
 
 
+
+_DESTINATIONFAILURE_FIX = _descriptor.EnumDescriptor(
+  name='Fix',
+  full_name='sluice.v1.DestinationFailure.Fix',
+  filename=None,
+  file=DESCRIPTOR,
+  values=[
+    _descriptor.EnumValueDescriptor(
+      name='FIX_UNSPECIFIED', index=0, number=0,
+      options=None,
+      type=None),
+    _descriptor.EnumValueDescriptor(
+      name='FIX_SKIP_EVENT', index=1, number=1,
+      options=None,
+      type=None),
+    _descriptor.EnumValueDescriptor(
+      name='FIX_SET_CURSOR', index=2, number=2,
+      options=None,
+      type=None),
+  ],
+  containing_type=None,
+  options=None,
+  serialized_start=858,
+  serialized_end=924,
+)
+_sym_db.RegisterEnumDescriptor(_DESTINATIONFAILURE_FIX)
+
+
+_SETCURSORREQUEST = _descriptor.Descriptor(
+  name='SetCursorRequest',
+  full_name='sluice.v1.SetCursorRequest',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='destination', full_name='sluice.v1.SetCursorRequest.destination', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='client_id', full_name='sluice.v1.SetCursorRequest.client_id', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='head', full_name='sluice.v1.SetCursorRequest.head', index=2,
+      number=3, type=8, cpp_type=7, label=1,
+      has_default_value=False, default_value=False,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='position', full_name='sluice.v1.SetCursorRequest.position', index=3,
+      number=4, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='gtid', full_name='sluice.v1.SetCursorRequest.gtid', index=4,
+      number=5, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='timestamp', full_name='sluice.v1.SetCursorRequest.timestamp', index=5,
+      number=6, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='reset', full_name='sluice.v1.SetCursorRequest.reset', index=6,
+      number=7, type=8, cpp_type=7, label=1,
+      has_default_value=False, default_value=False,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+    _descriptor.OneofDescriptor(
+      name='target', full_name='sluice.v1.SetCursorRequest.target',
+      index=0, containing_type=None, fields=[]),
+  ],
+  serialized_start=95,
+  serialized_end=274,
+)
+
+
+_SETCURSORRESPONSE = _descriptor.Descriptor(
+  name='SetCursorResponse',
+  full_name='sluice.v1.SetCursorResponse',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='cursor', full_name='sluice.v1.SetCursorResponse.cursor', index=0,
+      number=1, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='previous', full_name='sluice.v1.SetCursorResponse.previous', index=1,
+      number=2, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='given_back_batch_ids', full_name='sluice.v1.SetCursorResponse.given_back_batch_ids', index=2,
+      number=3, type=9, cpp_type=9, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=276,
+  serialized_end=401,
+)
+
+
+_SKIPEVENTREQUEST = _descriptor.Descriptor(
+  name='SkipEventRequest',
+  full_name='sluice.v1.SkipEventRequest',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='destination', full_name='sluice.v1.SkipEventRequest.destination', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='journal_name', full_name='sluice.v1.SkipEventRequest.journal_name', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='position', full_name='sluice.v1.SkipEventRequest.position', index=2,
+      number=3, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=403,
+  serialized_end=482,
+)
+
+
+_SKIPEVENTRESPONSE = _descriptor.Descriptor(
+  name='SkipEventResponse',
+  full_name='sluice.v1.SkipEventResponse',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='skipped', full_name='sluice.v1.SkipEventResponse.skipped', index=0,
+      number=1, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=484,
+  serialized_end=545,
+)
+
+
+_SKIPPEDEVENT = _descriptor.Descriptor(
+  name='SkippedEvent',
+  full_name='sluice.v1.SkippedEvent',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='journal_name', full_name='sluice.v1.SkippedEvent.journal_name', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='position', full_name='sluice.v1.SkippedEvent.position', index=1,
+      number=2, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='event_type', full_name='sluice.v1.SkippedEvent.event_type', index=2,
+      number=3, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='table', full_name='sluice.v1.SkippedEvent.table', index=3,
+      number=4, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='cause', full_name='sluice.v1.SkippedEvent.cause', index=4,
+      number=5, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='at', full_name='sluice.v1.SkippedEvent.at', index=5,
+      number=6, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=547,
+  serialized_end=663,
+)
+
+
+_DESTINATIONFAILURE = _descriptor.Descriptor(
+  name='DestinationFailure',
+  full_name='sluice.v1.DestinationFailure',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='message', full_name='sluice.v1.DestinationFailure.message', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='since', full_name='sluice.v1.DestinationFailure.since', index=1,
+      number=2, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='journal_name', full_name='sluice.v1.DestinationFailure.journal_name', index=2,
+      number=3, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='position', full_name='sluice.v1.DestinationFailure.position', index=3,
+      number=4, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='event_type', full_name='sluice.v1.DestinationFailure.event_type', index=4,
+      number=5, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='table', full_name='sluice.v1.DestinationFailure.table', index=5,
+      number=6, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='cause', full_name='sluice.v1.DestinationFailure.cause', index=6,
+      number=7, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='fix', full_name='sluice.v1.DestinationFailure.fix', index=7,
+      number=8, type=14, cpp_type=8, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+    _DESTINATIONFAILURE_FIX,
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=666,
+  serialized_end=924,
+)
 
 
 _LISTDESTINATIONSREQUEST = _descriptor.Descriptor(
@@ -46,8 +417,8 @@ _LISTDESTINATIONSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=70,
-  serialized_end=95,
+  serialized_start=926,
+  serialized_end=951,
 )
 
 
@@ -77,8 +448,8 @@ _LISTDESTINATIONSRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=97,
-  serialized_end=175,
+  serialized_start=953,
+  serialized_end=1031,
 )
 
 
@@ -108,8 +479,8 @@ _GETDESTINATIONREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=177,
-  serialized_end=221,
+  serialized_start=1033,
+  serialized_end=1077,
 )
 
 
@@ -139,8 +510,8 @@ _GETDESTINATIONRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=223,
-  serialized_end=298,
+  serialized_start=1079,
+  serialized_end=1154,
 )
 
 
@@ -177,8 +548,8 @@ _RELEASEDESTINATIONREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=300,
-  serialized_end=368,
+  serialized_start=1156,
+  serialized_end=1224,
 )
 
 
@@ -208,8 +579,8 @@ _RELEASEDESTINATIONRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=370,
-  serialized_end=438,
+  serialized_start=1226,
+  serialized_end=1294,
 )
 
 
@@ -255,6 +626,27 @@ _DESTINATIONSTATUS = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='failure', full_name='sluice.v1.DestinationStatus.failure', index=5,
+      number=6, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='filter', full_name='sluice.v1.DestinationStatus.filter', index=6,
+      number=7, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='events_skipped', full_name='sluice.v1.DestinationStatus.events_skipped', index=7,
+      number=8, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -267,8 +659,8 @@ _DESTINATIONSTATUS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=441,
-  serialized_end=608,
+  serialized_start=1297,
+  serialized_end=1582,
 )
 
 
@@ -312,8 +704,8 @@ _SERVERREF = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=610,
-  serialized_end=668,
+  serialized_start=1584,
+  serialized_end=1642,
 )
 
 
@@ -385,17 +777,46 @@ _CLIENTSTATUS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=671,
-  serialized_end=840,
+  serialized_start=1645,
+  serialized_end=1814,
 )
 
+_SETCURSORREQUEST.fields_by_name['position'].message_type = sluice_dot_v1_dot_position__pb2._POSITION
+_SETCURSORREQUEST.oneofs_by_name['target'].fields.append(
+  _SETCURSORREQUEST.fields_by_name['head'])
+_SETCURSORREQUEST.fields_by_name['head'].containing_oneof = _SETCURSORREQUEST.oneofs_by_name['target']
+_SETCURSORREQUEST.oneofs_by_name['target'].fields.append(
+  _SETCURSORREQUEST.fields_by_name['position'])
+_SETCURSORREQUEST.fields_by_name['position'].containing_oneof = _SETCURSORREQUEST.oneofs_by_name['target']
+_SETCURSORREQUEST.oneofs_by_name['target'].fields.append(
+  _SETCURSORREQUEST.fields_by_name['gtid'])
+_SETCURSORREQUEST.fields_by_name['gtid'].containing_oneof = _SETCURSORREQUEST.oneofs_by_name['target']
+_SETCURSORREQUEST.oneofs_by_name['target'].fields.append(
+  _SETCURSORREQUEST.fields_by_name['timestamp'])
+_SETCURSORREQUEST.fields_by_name['timestamp'].containing_oneof = _SETCURSORREQUEST.oneofs_by_name['target']
+_SETCURSORREQUEST.oneofs_by_name['target'].fields.append(
+  _SETCURSORREQUEST.fields_by_name['reset'])
+_SETCURSORREQUEST.fields_by_name['reset'].containing_oneof = _SETCURSORREQUEST.oneofs_by_name['target']
+_SETCURSORRESPONSE.fields_by_name['cursor'].message_type = sluice_dot_v1_dot_position__pb2._POSITION
+_SETCURSORRESPONSE.fields_by_name['previous'].message_type = sluice_dot_v1_dot_position__pb2._POSITION
+_SKIPEVENTRESPONSE.fields_by_name['skipped'].message_type = _SKIPPEDEVENT
+_DESTINATIONFAILURE.fields_by_name['fix'].enum_type = _DESTINATIONFAILURE_FIX
+_DESTINATIONFAILURE_FIX.containing_type = _DESTINATIONFAILURE
 _LISTDESTINATIONSRESPONSE.fields_by_name['destinations'].message_type = _DESTINATIONSTATUS
 _GETDESTINATIONRESPONSE.fields_by_name['destination'].message_type = _DESTINATIONSTATUS
 _RELEASEDESTINATIONRESPONSE.fields_by_name['released'].message_type = _SERVERREF
 _DESTINATIONSTATUS.fields_by_name['running'].message_type = _SERVERREF
 _DESTINATIONSTATUS.fields_by_name['head'].message_type = sluice_dot_v1_dot_position__pb2._POSITION
 _DESTINATIONSTATUS.fields_by_name['clients'].message_type = _CLIENTSTATUS
+_DESTINATIONSTATUS.fields_by_name['failure'].message_type = _DESTINATIONFAILURE
+_DESTINATIONSTATUS.fields_by_name['filter'].message_type = sluice_dot_v1_dot_filter__pb2._DESTINATIONFILTER
 _CLIENTSTATUS.fields_by_name['cursor'].message_type = sluice_dot_v1_dot_position__pb2._POSITION
+DESCRIPTOR.message_types_by_name['SetCursorRequest'] = _SETCURSORREQUEST
+DESCRIPTOR.message_types_by_name['SetCursorResponse'] = _SETCURSORRESPONSE
+DESCRIPTOR.message_types_by_name['SkipEventRequest'] = _SKIPEVENTREQUEST
+DESCRIPTOR.message_types_by_name['SkipEventResponse'] = _SKIPEVENTRESPONSE
+DESCRIPTOR.message_types_by_name['SkippedEvent'] = _SKIPPEDEVENT
+DESCRIPTOR.message_types_by_name['DestinationFailure'] = _DESTINATIONFAILURE
 DESCRIPTOR.message_types_by_name['ListDestinationsRequest'] = _LISTDESTINATIONSREQUEST
 DESCRIPTOR.message_types_by_name['ListDestinationsResponse'] = _LISTDESTINATIONSRESPONSE
 DESCRIPTOR.message_types_by_name['GetDestinationRequest'] = _GETDESTINATIONREQUEST
@@ -406,6 +827,48 @@ DESCRIPTOR.message_types_by_name['DestinationStatus'] = _DESTINATIONSTATUS
 DESCRIPTOR.message_types_by_name['ServerRef'] = _SERVERREF
 DESCRIPTOR.message_types_by_name['ClientStatus'] = _CLIENTSTATUS
 _sym_db.RegisterFileDescriptor(DESCRIPTOR)
+
+SetCursorRequest = _reflection.GeneratedProtocolMessageType('SetCursorRequest', (_message.Message,), dict(
+  DESCRIPTOR = _SETCURSORREQUEST,
+  __module__ = 'sluice.v1.admin_service_pb2'
+  # @@protoc_insertion_point(class_scope:sluice.v1.SetCursorRequest)
+  ))
+_sym_db.RegisterMessage(SetCursorRequest)
+
+SetCursorResponse = _reflection.GeneratedProtocolMessageType('SetCursorResponse', (_message.Message,), dict(
+  DESCRIPTOR = _SETCURSORRESPONSE,
+  __module__ = 'sluice.v1.admin_service_pb2'
+  # @@protoc_insertion_point(class_scope:sluice.v1.SetCursorResponse)
+  ))
+_sym_db.RegisterMessage(SetCursorResponse)
+
+SkipEventRequest = _reflection.GeneratedProtocolMessageType('SkipEventRequest', (_message.Message,), dict(
+  DESCRIPTOR = _SKIPEVENTREQUEST,
+  __module__ = 'sluice.v1.admin_service_pb2'
+  # @@protoc_insertion_point(class_scope:sluice.v1.SkipEventRequest)
+  ))
+_sym_db.RegisterMessage(SkipEventRequest)
+
+SkipEventResponse = _reflection.GeneratedProtocolMessageType('SkipEventResponse', (_message.Message,), dict(
+  DESCRIPTOR = _SKIPEVENTRESPONSE,
+  __module__ = 'sluice.v1.admin_service_pb2'
+  # @@protoc_insertion_point(class_scope:sluice.v1.SkipEventResponse)
+  ))
+_sym_db.RegisterMessage(SkipEventResponse)
+
+SkippedEvent = _reflection.GeneratedProtocolMessageType('SkippedEvent', (_message.Message,), dict(
+  DESCRIPTOR = _SKIPPEDEVENT,
+  __module__ = 'sluice.v1.admin_service_pb2'
+  # @@protoc_insertion_point(class_scope:sluice.v1.SkippedEvent)
+  ))
+_sym_db.RegisterMessage(SkippedEvent)
+
+DestinationFailure = _reflection.GeneratedProtocolMessageType('DestinationFailure', (_message.Message,), dict(
+  DESCRIPTOR = _DESTINATIONFAILURE,
+  __module__ = 'sluice.v1.admin_service_pb2'
+  # @@protoc_insertion_point(class_scope:sluice.v1.DestinationFailure)
+  ))
+_sym_db.RegisterMessage(DestinationFailure)
 
 ListDestinationsRequest = _reflection.GeneratedProtocolMessageType('ListDestinationsRequest', (_message.Message,), dict(
   DESCRIPTOR = _LISTDESTINATIONSREQUEST,
@@ -478,8 +941,8 @@ _ADMINSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=843,
-  serialized_end=1136,
+  serialized_start=1817,
+  serialized_end=2254,
   methods=[
   _descriptor.MethodDescriptor(
     name='ListDestinations',
@@ -506,6 +969,24 @@ _ADMINSERVICE = _descriptor.ServiceDescriptor(
     containing_service=None,
     input_type=_RELEASEDESTINATIONREQUEST,
     output_type=_RELEASEDESTINATIONRESPONSE,
+    options=None,
+  ),
+  _descriptor.MethodDescriptor(
+    name='SkipEvent',
+    full_name='sluice.v1.AdminService.SkipEvent',
+    index=3,
+    containing_service=None,
+    input_type=_SKIPEVENTREQUEST,
+    output_type=_SKIPEVENTRESPONSE,
+    options=None,
+  ),
+  _descriptor.MethodDescriptor(
+    name='SetCursor',
+    full_name='sluice.v1.AdminService.SetCursor',
+    index=4,
+    containing_service=None,
+    input_type=_SETCURSORREQUEST,
+    output_type=_SETCURSORRESPONSE,
     options=None,
   ),
 ])

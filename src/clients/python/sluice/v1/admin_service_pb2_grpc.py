@@ -35,6 +35,16 @@ class AdminServiceStub(object):
         request_serializer=sluice_dot_v1_dot_admin__service__pb2.ReleaseDestinationRequest.SerializeToString,
         response_deserializer=sluice_dot_v1_dot_admin__service__pb2.ReleaseDestinationResponse.FromString,
         )
+    self.SkipEvent = channel.unary_unary(
+        '/sluice.v1.AdminService/SkipEvent',
+        request_serializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventRequest.SerializeToString,
+        response_deserializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventResponse.FromString,
+        )
+    self.SetCursor = channel.unary_unary(
+        '/sluice.v1.AdminService/SetCursor',
+        request_serializer=sluice_dot_v1_dot_admin__service__pb2.SetCursorRequest.SerializeToString,
+        response_deserializer=sluice_dot_v1_dot_admin__service__pb2.SetCursorResponse.FromString,
+        )
 
 
 class AdminServiceServicer(object):
@@ -85,6 +95,50 @@ class AdminServiceServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def SkipEvent(self, request, context):
+    """Passes over the one binlog event a destination stopped on
+    (DestinationStatus.failure), when the operator decides its changes may be
+    lost: e.g. an event of a table no consumer needs, or one the server cannot
+    decode. The skip is stored (ZooKeeper, or the file store), so every later
+    reader of the destination passes over the same event, on any server; then
+    the destination starts again from its clients' cursors (outstanding batches
+    are delivered again). A TABLE_MAP event takes the rows events of its table
+    that follow it, up to the table's next TABLE_MAP, with it. Logged, and
+    counted in sluice_binlog_events_skipped_total{reason="operator"}.
+
+    Errors: not_found (unknown destination); invalid_argument (destination,
+    journal_name or position missing); failed_precondition (the destination
+    did not stop on that event, or the event frames transactions and cannot be
+    skipped: the message says what to do instead); unavailable (no server runs
+    the destination).
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
+  def SetCursor(self, request, context):
+    """Moves a client_id's cursor: to the head, a binlog file and position, the
+    first transaction not in a GTID set, the first transaction at or after a
+    time, or back to where the destination's configuration starts new clients
+    (reset). Durable before it returns, and fenced like an Ack. Outstanding
+    batches of the client_id are given back (a late Ack of one fails); the
+    client_id then receives changes after the new cursor. Creates the client_id
+    (without a filter) if it has no state yet. Also the way out when the source
+    purged the binlog a cursor points into (DestinationFailure.fix
+    FIX_SET_CURSOR): once every cursor is readable, the destination starts
+    again.
+
+    Errors: not_found (unknown destination); invalid_argument (destination,
+    client_id or the target missing or malformed, e.g. a position of a binlog
+    file the source does not have); failed_precondition (a consumer holds the
+    client_id or streams it: stop it first, or Unsubscribe with keep_cursor;
+    the message says who); unavailable (no server runs the destination, or
+    the source cannot be read to resolve a GTID set or time).
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
   rpc_method_handlers = {
@@ -102,6 +156,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
           servicer.ReleaseDestination,
           request_deserializer=sluice_dot_v1_dot_admin__service__pb2.ReleaseDestinationRequest.FromString,
           response_serializer=sluice_dot_v1_dot_admin__service__pb2.ReleaseDestinationResponse.SerializeToString,
+      ),
+      'SkipEvent': grpc.unary_unary_rpc_method_handler(
+          servicer.SkipEvent,
+          request_deserializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventRequest.FromString,
+          response_serializer=sluice_dot_v1_dot_admin__service__pb2.SkipEventResponse.SerializeToString,
+      ),
+      'SetCursor': grpc.unary_unary_rpc_method_handler(
+          servicer.SetCursor,
+          request_deserializer=sluice_dot_v1_dot_admin__service__pb2.SetCursorRequest.FromString,
+          response_serializer=sluice_dot_v1_dot_admin__service__pb2.SetCursorResponse.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(

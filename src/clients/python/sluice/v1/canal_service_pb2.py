@@ -14,6 +14,7 @@ _sym_db = _symbol_database.Default()
 
 
 from sluice.v1 import entry_pb2 as sluice_dot_v1_dot_entry__pb2
+from sluice.v1 import filter_pb2 as sluice_dot_v1_dot_filter__pb2
 from sluice.v1 import flat_message_pb2 as sluice_dot_v1_dot_flat__message__pb2
 from sluice.v1 import position_pb2 as sluice_dot_v1_dot_position__pb2
 
@@ -22,9 +23,9 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='sluice/v1/canal_service.proto',
   package='sluice.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x1dsluice/v1/canal_service.proto\x12\tsluice.v1\x1a\x15sluice/v1/entry.proto\x1a\x1csluice/v1/flat_message.proto\x1a\x18sluice/v1/position.proto\"i\n\x10SubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x0c\n\x04wait\x18\x04 \x01(\x08\x12\x0f\n\x07session\x18\x05 \x01(\t\"h\n\x11SubscribeResponse\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12#\n\x06\x63ursor\x18\x04 \x01(\x0b\x32\x13.sluice.v1.Position\"b\n\x12UnsubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0f\n\x07session\x18\x03 \x01(\t\x12\x13\n\x0bkeep_cursor\x18\x04 \x01(\x08\"\x15\n\x13UnsubscribeResponse\"\x8d\x01\n\nGetRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nbatch_size\x18\x03 \x01(\x05\x12\x12\n\ntimeout_ms\x18\x04 \x01(\x03\x12\x10\n\x08\x61uto_ack\x18\x05 \x01(\x08\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0f\n\x07session\x18\x07 \x01(\t\"\x80\x01\n\x0bGetResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\"W\n\nAckRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"2\n\x0b\x41\x63kResponse\x12#\n\x06\x63ursor\x18\x01 \x01(\x0b\x32\x13.sluice.v1.Position\"\\\n\x0fRollbackRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"1\n\x10RollbackResponse\x12\x1d\n\x15rolled_back_batch_ids\x18\x01 \x03(\t\"\x98\x01\n\rStreamRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nbatch_size\x18\x04 \x01(\x05\x12\x0e\n\x06window\x18\x05 \x01(\x05\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0c\n\x04wait\x18\x07 \x01(\x08\x12\x0f\n\x07session\x18\x08 \x01(\t\"k\n\x0eStreamResponse\x12+\n\nsubscribed\x18\x01 \x01(\x0b\x32\x15.sluice.v1.SubscribedH\x00\x12!\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x10.sluice.v1.BatchH\x00\x42\t\n\x07message\"Q\n\nSubscribed\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12#\n\x06\x63ursor\x18\x03 \x01(\x0b\x32\x13.sluice.v1.Position\"k\n\x05\x42\x61tch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage2\x96\x03\n\x0c\x43\x61nalService\x12\x46\n\tSubscribe\x12\x1b.sluice.v1.SubscribeRequest\x1a\x1c.sluice.v1.SubscribeResponse\x12L\n\x0bUnsubscribe\x12\x1d.sluice.v1.UnsubscribeRequest\x1a\x1e.sluice.v1.UnsubscribeResponse\x12\x34\n\x03Get\x12\x15.sluice.v1.GetRequest\x1a\x16.sluice.v1.GetResponse\x12\x34\n\x03\x41\x63k\x12\x15.sluice.v1.AckRequest\x1a\x16.sluice.v1.AckResponse\x12\x43\n\x08Rollback\x12\x1a.sluice.v1.RollbackRequest\x1a\x1b.sluice.v1.RollbackResponse\x12?\n\x06Stream\x12\x18.sluice.v1.StreamRequest\x1a\x19.sluice.v1.StreamResponse0\x01\x62\x06proto3')
+  serialized_pb=_b('\n\x1dsluice/v1/canal_service.proto\x12\tsluice.v1\x1a\x15sluice/v1/entry.proto\x1a\x16sluice/v1/filter.proto\x1a\x1csluice/v1/flat_message.proto\x1a\x18sluice/v1/position.proto\"i\n\x10SubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x0c\n\x04wait\x18\x04 \x01(\x08\x12\x0f\n\x07session\x18\x05 \x01(\t\"\xa2\x01\n\x11SubscribeResponse\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12#\n\x06\x63ursor\x18\x04 \x01(\x0b\x32\x13.sluice.v1.Position\x12\x38\n\x12\x64\x65stination_filter\x18\x05 \x01(\x0b\x32\x1c.sluice.v1.DestinationFilter\"b\n\x12UnsubscribeRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0f\n\x07session\x18\x03 \x01(\t\x12\x13\n\x0bkeep_cursor\x18\x04 \x01(\x08\"\x15\n\x13UnsubscribeResponse\"\x8d\x01\n\nGetRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nbatch_size\x18\x03 \x01(\x05\x12\x12\n\ntimeout_ms\x18\x04 \x01(\x03\x12\x10\n\x08\x61uto_ack\x18\x05 \x01(\x08\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0f\n\x07session\x18\x07 \x01(\t\"\x80\x01\n\x0bGetResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\"W\n\nAckRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"2\n\x0b\x41\x63kResponse\x12#\n\x06\x63ursor\x18\x01 \x01(\x0b\x32\x13.sluice.v1.Position\"\\\n\x0fRollbackRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\x0f\n\x07session\x18\x04 \x01(\t\"1\n\x10RollbackResponse\x12\x1d\n\x15rolled_back_batch_ids\x18\x01 \x03(\t\"\x98\x01\n\rStreamRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nbatch_size\x18\x04 \x01(\x05\x12\x0e\n\x06window\x18\x05 \x01(\x05\x12\x0c\n\x04\x66lat\x18\x06 \x01(\x08\x12\x0c\n\x04wait\x18\x07 \x01(\x08\x12\x0f\n\x07session\x18\x08 \x01(\t\"k\n\x0eStreamResponse\x12+\n\nsubscribed\x18\x01 \x01(\x0b\x32\x15.sluice.v1.SubscribedH\x00\x12!\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x10.sluice.v1.BatchH\x00\x42\t\n\x07message\"Q\n\nSubscribed\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x03\x12#\n\x06\x63ursor\x18\x03 \x01(\x0b\x32\x13.sluice.v1.Position\"k\n\x05\x42\x61tch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12!\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x10.sluice.v1.Entry\x12-\n\rflat_messages\x18\x03 \x03(\x0b\x32\x16.sluice.v1.FlatMessage2\x96\x03\n\x0c\x43\x61nalService\x12\x46\n\tSubscribe\x12\x1b.sluice.v1.SubscribeRequest\x1a\x1c.sluice.v1.SubscribeResponse\x12L\n\x0bUnsubscribe\x12\x1d.sluice.v1.UnsubscribeRequest\x1a\x1e.sluice.v1.UnsubscribeResponse\x12\x34\n\x03Get\x12\x15.sluice.v1.GetRequest\x1a\x16.sluice.v1.GetResponse\x12\x34\n\x03\x41\x63k\x12\x15.sluice.v1.AckRequest\x1a\x16.sluice.v1.AckResponse\x12\x43\n\x08Rollback\x12\x1a.sluice.v1.RollbackRequest\x1a\x1b.sluice.v1.RollbackResponse\x12?\n\x06Stream\x12\x18.sluice.v1.StreamRequest\x1a\x19.sluice.v1.StreamResponse0\x01\x62\x06proto3')
   ,
-  dependencies=[sluice_dot_v1_dot_entry__pb2.DESCRIPTOR,sluice_dot_v1_dot_flat__message__pb2.DESCRIPTOR,sluice_dot_v1_dot_position__pb2.DESCRIPTOR,])
+  dependencies=[sluice_dot_v1_dot_entry__pb2.DESCRIPTOR,sluice_dot_v1_dot_filter__pb2.DESCRIPTOR,sluice_dot_v1_dot_flat__message__pb2.DESCRIPTOR,sluice_dot_v1_dot_position__pb2.DESCRIPTOR,])
 
 
 
@@ -83,8 +84,8 @@ _SUBSCRIBEREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=123,
-  serialized_end=228,
+  serialized_start=147,
+  serialized_end=252,
 )
 
 
@@ -123,6 +124,13 @@ _SUBSCRIBERESPONSE = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='destination_filter', full_name='sluice.v1.SubscribeResponse.destination_filter', index=4,
+      number=5, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -135,8 +143,8 @@ _SUBSCRIBERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=230,
-  serialized_end=334,
+  serialized_start=255,
+  serialized_end=417,
 )
 
 
@@ -187,8 +195,8 @@ _UNSUBSCRIBEREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=336,
-  serialized_end=434,
+  serialized_start=419,
+  serialized_end=517,
 )
 
 
@@ -211,8 +219,8 @@ _UNSUBSCRIBERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=436,
-  serialized_end=457,
+  serialized_start=519,
+  serialized_end=540,
 )
 
 
@@ -284,8 +292,8 @@ _GETREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=460,
-  serialized_end=601,
+  serialized_start=543,
+  serialized_end=684,
 )
 
 
@@ -336,8 +344,8 @@ _GETRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=604,
-  serialized_end=732,
+  serialized_start=687,
+  serialized_end=815,
 )
 
 
@@ -388,8 +396,8 @@ _ACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=734,
-  serialized_end=821,
+  serialized_start=817,
+  serialized_end=904,
 )
 
 
@@ -419,8 +427,8 @@ _ACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=823,
-  serialized_end=873,
+  serialized_start=906,
+  serialized_end=956,
 )
 
 
@@ -471,8 +479,8 @@ _ROLLBACKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=875,
-  serialized_end=967,
+  serialized_start=958,
+  serialized_end=1050,
 )
 
 
@@ -502,8 +510,8 @@ _ROLLBACKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=969,
-  serialized_end=1018,
+  serialized_start=1052,
+  serialized_end=1101,
 )
 
 
@@ -582,8 +590,8 @@ _STREAMREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1021,
-  serialized_end=1173,
+  serialized_start=1104,
+  serialized_end=1256,
 )
 
 
@@ -623,8 +631,8 @@ _STREAMRESPONSE = _descriptor.Descriptor(
       name='message', full_name='sluice.v1.StreamResponse.message',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=1175,
-  serialized_end=1282,
+  serialized_start=1258,
+  serialized_end=1365,
 )
 
 
@@ -668,8 +676,8 @@ _SUBSCRIBED = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1284,
-  serialized_end=1365,
+  serialized_start=1367,
+  serialized_end=1448,
 )
 
 
@@ -713,11 +721,12 @@ _BATCH = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1367,
-  serialized_end=1474,
+  serialized_start=1450,
+  serialized_end=1557,
 )
 
 _SUBSCRIBERESPONSE.fields_by_name['cursor'].message_type = sluice_dot_v1_dot_position__pb2._POSITION
+_SUBSCRIBERESPONSE.fields_by_name['destination_filter'].message_type = sluice_dot_v1_dot_filter__pb2._DESTINATIONFILTER
 _GETRESPONSE.fields_by_name['entries'].message_type = sluice_dot_v1_dot_entry__pb2._ENTRY
 _GETRESPONSE.fields_by_name['flat_messages'].message_type = sluice_dot_v1_dot_flat__message__pb2._FLATMESSAGE
 _ACKRESPONSE.fields_by_name['cursor'].message_type = sluice_dot_v1_dot_position__pb2._POSITION
@@ -854,8 +863,8 @@ _CANALSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=1477,
-  serialized_end=1883,
+  serialized_start=1560,
+  serialized_end=1966,
   methods=[
   _descriptor.MethodDescriptor(
     name='Subscribe',

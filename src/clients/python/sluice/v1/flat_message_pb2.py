@@ -20,7 +20,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='sluice/v1/flat_message.proto',
   package='sluice.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x1csluice/v1/flat_message.proto\x12\tsluice.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xec\x03\n\x0b\x46latMessage\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x64\x61tabase\x18\x02 \x01(\t\x12\r\n\x05table\x18\x03 \x01(\t\x12\x10\n\x08pk_names\x18\x04 \x03(\t\x12\x0e\n\x06is_ddl\x18\x05 \x01(\x08\x12\x0c\n\x04type\x18\x06 \x01(\t\x12\n\n\x02\x65s\x18\x07 \x01(\x03\x12\n\n\x02ts\x18\x08 \x01(\x03\x12\x0b\n\x03sql\x18\t \x01(\t\x12\x35\n\x08sql_type\x18\n \x03(\x0b\x32#.sluice.v1.FlatMessage.SqlTypeEntry\x12\x39\n\nmysql_type\x18\x0b \x03(\x0b\x32%.sluice.v1.FlatMessage.MysqlTypeEntry\x12%\n\x04\x64\x61ta\x18\x0c \x03(\x0b\x32\x17.google.protobuf.Struct\x12$\n\x03old\x18\r \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04gtid\x18\x0e \x01(\t\x12\x14\n\x0clogfile_name\x18\x0f \x01(\t\x12\x16\n\x0elogfile_offset\x18\x10 \x01(\x03\x1a.\n\x0cSqlTypeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a\x30\n\x0eMysqlTypeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+  serialized_pb=_b('\n\x1csluice/v1/flat_message.proto\x12\tsluice.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x84\x04\n\x0b\x46latMessage\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x64\x61tabase\x18\x02 \x01(\t\x12\r\n\x05table\x18\x03 \x01(\t\x12\x10\n\x08pk_names\x18\x04 \x03(\t\x12\x0e\n\x06is_ddl\x18\x05 \x01(\x08\x12\x0c\n\x04type\x18\x06 \x01(\t\x12\n\n\x02\x65s\x18\x07 \x01(\x03\x12\n\n\x02ts\x18\x08 \x01(\x03\x12\x0b\n\x03sql\x18\t \x01(\t\x12\x35\n\x08sql_type\x18\n \x03(\x0b\x32#.sluice.v1.FlatMessage.SqlTypeEntry\x12\x39\n\nmysql_type\x18\x0b \x03(\x0b\x32%.sluice.v1.FlatMessage.MysqlTypeEntry\x12%\n\x04\x64\x61ta\x18\x0c \x03(\x0b\x32\x17.google.protobuf.Struct\x12$\n\x03old\x18\r \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04gtid\x18\x0e \x01(\t\x12\x14\n\x0clogfile_name\x18\x0f \x01(\t\x12\x16\n\x0elogfile_offset\x18\x10 \x01(\x03\x12\x16\n\x0e\x62\x61se64_columns\x18\x11 \x03(\t\x1a.\n\x0cSqlTypeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a\x30\n\x0eMysqlTypeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
   ,
   dependencies=[google_dot_protobuf_dot_struct__pb2.DESCRIPTOR,])
 
@@ -60,8 +60,8 @@ _FLATMESSAGE_SQLTYPEENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=470,
-  serialized_end=516,
+  serialized_start=494,
+  serialized_end=540,
 )
 
 _FLATMESSAGE_MYSQLTYPEENTRY = _descriptor.Descriptor(
@@ -97,8 +97,8 @@ _FLATMESSAGE_MYSQLTYPEENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=518,
-  serialized_end=566,
+  serialized_start=542,
+  serialized_end=590,
 )
 
 _FLATMESSAGE = _descriptor.Descriptor(
@@ -220,6 +220,13 @@ _FLATMESSAGE = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='base64_columns', full_name='sluice.v1.FlatMessage.base64_columns', index=16,
+      number=17, type=9, cpp_type=9, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -233,7 +240,7 @@ _FLATMESSAGE = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=74,
-  serialized_end=566,
+  serialized_end=590,
 )
 
 _FLATMESSAGE_SQLTYPEENTRY.containing_type = _FLATMESSAGE
