@@ -15,6 +15,7 @@ import { parseGrpcTimeout } from "../protocol/deadline.js";
 import { encodeFrame, FRAME_HEADER_BYTES, FrameReader } from "../protocol/frame.js";
 import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
 import { Call, type CallPipeline, nodeCallHeaders } from "../protocol/pipeline.js";
+import { raceAbort } from "../protocol/server/call-guard.js";
 import { decodeRequest, readGrpcRequest } from "../protocol/server/request-body.js";
 import { endWithGrpcStatus } from "../protocol/server/trailers-only.js";
 import { errorFromGrpcStatus, grpcStatusCode, grpcStatusFields } from "../protocol/wire-errors.js";
@@ -153,7 +154,7 @@ export function createRawStreamHandler(
         message: sreq,
       });
       const waiting = pipeline.start(call);
-      if (waiting !== undefined) await waiting;
+      if (waiting !== undefined) await raceAbort(waiting, [ended.signal]);
       checkNames(sreq.destination, sreq.clientId);
       await runners.route(sreq.destination, ended.signal);
       const taken = await takeStreamHold(holds, sreq, call.peer.address, ended.signal);

@@ -99,6 +99,8 @@ export class Call {
   readonly startedAt = performance.now();
   /** How many hooks have started (those are told of the end). */
   started = 0;
+  /** True once the call ended: no hook starts after that, even one a waiting hook preceded. */
+  ended = false;
   #socket: CallSocket;
   #message: unknown;
   #values: ContextValues | undefined;
@@ -183,7 +185,7 @@ export class CallPipeline {
    */
   start(call: Call): void | Promise<void> {
     const hooks = this.#hooks;
-    for (let i = call.started; i < hooks.length; i++) {
+    for (let i = call.started; i < hooks.length && !call.ended; i++) {
       const hook = hooks[i] as CallHook;
       call.started = i + 1;
       if (hook.start === undefined) continue;
@@ -206,9 +208,11 @@ export class CallPipeline {
 
   /**
    * The call ended: `result` is its error, or its code (0 or undefined: ok). Tells each hook
-   * that started, the last first. Hooks' own failures are not the call's: they are dropped.
+   * that started, the last first, once. Hooks' own failures are not the call's: they are dropped.
    */
   end(call: Call, result?: unknown): void {
+    if (call.ended) return;
+    call.ended = true;
     let code = 0;
     let error: ConnectError | undefined;
     if (typeof result === "number") code = result;
@@ -224,7 +228,6 @@ export class CallPipeline {
         // an observer's failure must not change the call
       }
     }
-    call.started = 0;
   }
 
   #refused(call: Call, hook: CallHook, err: unknown): ConnectError {

@@ -63,6 +63,7 @@ import {
   unauthenticated,
   unavailable,
 } from "../../src/protocol/index.js";
+import { CallPipeline } from "../../src/protocol/pipeline.js";
 import { fromConnectEndStream, fromGrpcWebTrailer } from "../../src/protocol/wire-errors.js";
 import { rawGrpcStatus } from "../harness/grpc-raw.js";
 
@@ -984,6 +985,30 @@ describe("deadlines", () => {
       JSON.stringify({ destination: "slow", toAddress: String(sleepMs) }),
       `${url}/sluice.v1.AdminService/ReleaseDestination`,
     ]);
+
+  test("a hook that waits past the deadline: the call ends with deadline_exceeded, and so do its hooks", async () => {
+    const ends: number[] = [];
+    const stuck = await start({
+      pipeline: new CallPipeline([
+        {
+          name: "stuck",
+          start: () => new Promise<void>(() => {}),
+          end: (_call, outcome) => {
+            ends.push(outcome.code);
+          },
+        },
+      ]),
+    });
+    try {
+      const t0 = Date.now();
+      const r = await slowCall(stuck.url, "connect-timeout-ms: 200", 0);
+      assert.equal(JSON.parse(r.body).code, "deadline_exceeded", r.body);
+      assert.ok(Date.now() - t0 < 2000, `answered after ${Date.now() - t0} ms`);
+      assert.deepEqual(ends, [Code.DeadlineExceeded]);
+    } finally {
+      await stuck.close();
+    }
+  });
 
   test("a Connect deadline ends the call with deadline_exceeded even if the handler ignores it", async () => {
     const t0 = Date.now();

@@ -9,6 +9,7 @@ import {
   type StreamResponse,
 } from "@connectrpc/connect";
 import { Call, type CallInit, type CallPipeline, type CallSocket, callKey, protocolOf } from "../pipeline.js";
+import { raceAbort } from "./call-guard.js";
 
 /** What the server knows of each typed call's connection (set from the Node request). */
 export interface CallTransport {
@@ -36,8 +37,7 @@ export function pipelineInterceptor(pipeline: CallPipeline): Interceptor {
     if (!req.stream) {
       const call = new Call({ ...init, message: req.message });
       req.contextValues.set(callKey, call);
-      const waiting = pipeline.start(call);
-      if (waiting !== undefined) await waiting;
+      await started(pipeline, call, req.signal);
       try {
         const res = await next(req);
         pipeline.end(call);
@@ -61,8 +61,7 @@ export function pipelineInterceptor(pipeline: CallPipeline): Interceptor {
     }
     const call = new Call({ ...init, message: first });
     req.contextValues.set(callKey, call);
-    const waiting = pipeline.start(call);
-    if (waiting !== undefined) await waiting;
+    await started(pipeline, call, req.signal);
     let res: StreamResponse;
     try {
       res = (await next(request)) as StreamResponse;
@@ -81,6 +80,21 @@ export function pipelineInterceptor(pipeline: CallPipeline): Interceptor {
 function unreadable(err: unknown): ConnectError {
   const e = ConnectError.from(err);
   return e.code === Code.Internal ? new ConnectError(e.rawMessage, Code.InvalidArgument) : e;
+}
+
+/**
+ * Runs the hooks' start; a hook that waits is waited for only until the call's signal fires
+ * (its deadline passes, the client goes away), and the call then ends with that reason.
+ */
+async function started(pipeline: CallPipeline, call: Call, signal: AbortSignal): Promise<void> {
+  const waiting = pipeline.start(call);
+  if (waiting === undefined) return;
+  try {
+    await raceAbort(waiting, [signal]);
+  } catch (err) {
+    pipeline.end(call, err);
+    throw err;
+  }
 }
 
 /** The input again: the result already read, then the rest. */
