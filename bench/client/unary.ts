@@ -1,7 +1,7 @@
 // Latency of the TypeScript client's unary calls against a `sluice server` (its own process) on
 // loopback: sequential Get calls (timeoutMs 0, nothing to read), with connect-node's
-// transports and with the sluice client's (src/clients/typescript/connect-unary.ts,
-// grpc-unary.ts), per protocol, in interleaved rounds so that drift on the machine hits all alike.
+// transports and with the sluice client's (src/protocol/client/connect-transport.ts,
+// grpc-transport.ts), per protocol, in interleaved rounds so that drift on the machine hits all alike.
 //
 //   npx tsc -p tsconfig.json && node dist/bench/client/unary.js [--rounds 3] [--calls 3000] [--warmup 1000]
 //
@@ -11,9 +11,9 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { createSluiceConnectTransport } from "../../src/clients/typescript/connect-unary.js";
-import { createSluiceGrpcTransport } from "../../src/clients/typescript/grpc-unary.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { createSluiceConnectTransport } from "../../src/protocol/client/connect-transport.js";
+import { createSluiceGrpcTransport } from "../../src/protocol/client/grpc-transport.js";
 import { startSluiceServer, writeServerConfig } from "../../test/gateway/cluster.js";
 import { startMariaDB } from "../../test/harness/mariadb.js";
 import { freePort, makeTempDir, removeDir, waitFor } from "../../test/harness/processes.js";

@@ -8,7 +8,7 @@
 //   direct      client -> server
 //   haproxy     client -> haproxy (TCP mode, C, epoll) -> server
 //   node-relay  client -> 25 lines of node:http2 (server + pooled client session) -> server
-//   own-h2-relay  the same relay with the gateway's own HTTP/2 client (src/gateway/h2) upstream
+//   own-h2-relay  the same relay with the gateway's own HTTP/2 client (src/protocol/h2) upstream
 // The node relay is the least any gateway written on node:http2 can do per call (read the
 // request, one upstream call, write the answer back); own-h2-relay is what `sluice gateway`'s
 // unary path builds on. Child processes, loopback only; haproxy from Debian's package
@@ -19,7 +19,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { H2Connection } from "../../src/gateway/h2/connection.js";
+import { H2Connection } from "../../src/protocol/h2/connection.js";
 import { freePort, makeTempDir, removeDir } from "../../test/harness/processes.js";
 import { processCpuSeconds } from "../decode/measure.js";
 import { bareGrpcCall } from "./bare-call.js";
@@ -81,7 +81,7 @@ function relay(port: number, upstreamPort: number): void {
   server.listen(port, "127.0.0.1", () => process.send?.("ready"));
 }
 
-/** The same relay with the gateway's own HTTP/2 client upstream (src/gateway/h2) instead of node:http2's. */
+/** The same relay with the gateway's own HTTP/2 client upstream (src/protocol/h2) instead of node:http2's. */
 function relayOwn(port: number, upstreamPort: number): void {
   const up = new H2Connection(net.connect({ host: "127.0.0.1", port: upstreamPort, noDelay: true }));
   const server = http2.createServer((req, res) => {

@@ -9,8 +9,8 @@
 // for --target gateway the server, as a child process), and a child process sends N sequential
 // gRPC Gets (timeoutMs 0, nothing to read) over a bare node:http2 session. With a client as the
 // target, the server runs as a child process and this process makes the N calls with
-// connect-es's transport or with sluice's (src/clients/typescript/grpc-unary.ts,
-// connect-unary.ts), over gRPC or over the Connect protocol (HTTP/1.1, binary). V8's sampling heap
+// connect-es's transport or with sluice's (src/protocol/client/grpc-transport.ts,
+// connect-transport.ts), over gRPC or over the Connect protocol (HTTP/1.1, binary). V8's sampling heap
 // profiler, told to drop what young-generation GCs collect, then holds what was promoted (or is
 // still alive). Prints bytes per call and the 12 allocation sites with the most.
 import "../../src/cli/runtime-flags.js";
@@ -20,11 +20,12 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { createSluiceConnectTransport } from "../../src/clients/typescript/connect-unary.js";
-import { createSluiceGrpcTransport } from "../../src/clients/typescript/grpc-unary.js";
 import { createLogger } from "../../src/common/log.js";
 import { startGateway } from "../../src/gateway/gateway.js";
 import { CanalService, GetRequestSchema } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { createSluiceConnectTransport } from "../../src/protocol/client/connect-transport.js";
+import { createSluiceGrpcTransport } from "../../src/protocol/client/grpc-transport.js";
+import { encodeFrame } from "../../src/protocol/frame.js";
 import { loadServerConfig } from "../../src/server/config/load.js";
 import { startServer } from "../../src/server/server.js";
 import { startSluiceServer, writeServerConfig } from "../../test/gateway/cluster.js";
@@ -87,6 +88,7 @@ try {
       zkSessionTimeoutMs: 6000,
       holdMs: 5000,
       leaseIdleMs: 30_000,
+      maxRequestBytes: 4 << 20,
       maxMessageBytes: 64 << 20,
       shutdownTimeoutMs: 1000,
       logger: createLogger("gateway"),
@@ -112,7 +114,7 @@ try {
       session,
     }),
   );
-  const body = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), Buffer.from(message)]);
+  const body = encodeFrame(message);
   let run: (n: number) => Promise<void>;
   if (target === "connect-es" || target === "sluice-client") {
     const connect = { baseUrl: url, httpVersion: "1.1", useBinaryFormat: true } as const;

@@ -8,7 +8,7 @@
 // - latency: --calls sequential unary Get calls (timeoutMs 0, nothing to read) over gRPC
 //   (HTTP/2), p50 / p99 / mean per path, in blocks of 250, once with connect-es's client, once
 //   with sluice's TypeScript client (its transport "grpc": unary calls on node:http2 without
-//   connect-es's pipeline, src/clients/typescript/grpc-unary.ts), once with a bare
+//   connect-es's pipeline, src/protocol/client/grpc-transport.ts), once with a bare
 //   node:http2 session, and with sluice's client over its default transport (the Connect
 //   protocol, binary, HTTP/1.1) and over Connect JSON (what curl sends), each after --warmup calls per path (default 2000: the
 //   server's and the gateway's first seconds, JIT and a burst of survivors in every scavenge,
@@ -31,9 +31,10 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createSluiceConnectTransport } from "../../src/clients/typescript/connect-unary.js";
-import { createSluiceGrpcTransport } from "../../src/clients/typescript/grpc-unary.js";
 import { CanalService, GetRequestSchema } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { createSluiceConnectTransport } from "../../src/protocol/client/connect-transport.js";
+import { createSluiceGrpcTransport } from "../../src/protocol/client/grpc-transport.js";
+import { encodeFrame } from "../../src/protocol/frame.js";
 import { startMariaDB } from "../../test/harness/mariadb.js";
 import { freePort, makeTempDir, removeDir, spawnManaged, waitFor } from "../../test/harness/processes.js";
 import { startZooKeeper } from "../../test/harness/zookeeper.js";
@@ -148,11 +149,7 @@ async function main(): Promise<void> {
     // sends the same encoded request (a lean gRPC client: its own tail is smaller, so more of
     // the gateway's shows).
     const getBody = (p: Path) => {
-      const m = toBinary(GetRequestSchema, create(GetRequestSchema, getRequest(p)));
-      const framed = Buffer.alloc(5 + m.length);
-      framed.writeUInt32BE(m.length, 1);
-      framed.set(m, 5);
-      return framed;
+      return encodeFrame(toBinary(GetRequestSchema, create(GetRequestSchema, getRequest(p))));
     };
     const bare: Record<Path, { session: http2.ClientHttp2Session; body: Buffer }> = {
       direct: { session: http2.connect(urls.direct), body: getBody("direct") },

@@ -26,7 +26,9 @@ ${ZK_CREDENTIALS_HELP}
                               (default 30s)
   --hold DUR                  how long a call waits for a runner while a destination has
                               none (election in progress) before unavailable (default 5s)
-  --max-message SIZE          largest message relayed (default 64MiB)
+  --max-request SIZE          largest request message a client may send, as a server's
+                              --max-request (default 4MiB)
+  --max-message SIZE          largest answer message relayed from a server (default 64MiB)
   --shutdown-timeout DUR      on SIGTERM, how long calls may finish (default 10s)
   --metrics-port N|off        Prometheus metrics at http://HOST:N/metrics (default 9465,
                               one above the server's 9464 so both fit on one host;
@@ -50,6 +52,7 @@ interface Flags {
   port: number;
   leaseIdleMs: number;
   holdMs: number;
+  maxRequestBytes: number;
   maxMessageBytes: number;
   shutdownTimeoutMs: number;
   /** Prometheus port; undefined: metrics off. */
@@ -68,6 +71,7 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     port: 8080,
     leaseIdleMs: 30_000,
     holdMs: 5_000,
+    maxRequestBytes: 4 << 20,
     maxMessageBytes: 64 << 20,
     shutdownTimeoutMs: 10_000,
     metricsPort: GATEWAY_METRICS_PORT,
@@ -84,15 +88,18 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
       if (v === undefined) throw new UsageError(`${name} needs a value`);
       return v;
     };
-    const duration = (): number => {
+    /** The value read with a unit parser; a bad one is a usage error naming the flag. */
+    const parsed = (parse: (text: string) => number): number => {
       const v = value();
       try {
-        return parseDuration(v);
+        return parse(v);
       } catch (err) {
         if (err instanceof UnitError) throw new UsageError(`${name}: ${err.message}`);
         throw err;
       }
     };
+    const size = () => parsed(parseSize);
+    const duration = () => parsed(parseDuration);
     switch (name) {
       case "--zk":
         flags.zk = value();
@@ -130,16 +137,12 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
       case "--hold":
         flags.holdMs = duration();
         break;
-      case "--max-message": {
-        const v = value();
-        try {
-          flags.maxMessageBytes = parseSize(v);
-        } catch (err) {
-          if (err instanceof UnitError) throw new UsageError(`--max-message: ${err.message}`);
-          throw err;
-        }
+      case "--max-request":
+        flags.maxRequestBytes = size();
         break;
-      }
+      case "--max-message":
+        flags.maxMessageBytes = size();
+        break;
       case "--shutdown-timeout":
         flags.shutdownTimeoutMs = duration();
         break;

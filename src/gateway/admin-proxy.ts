@@ -2,10 +2,10 @@
 // the gateway adds who holds each clientId (from ZooKeeper) and lists the destinations that
 // have no runner right now.
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { invalidArgument } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
 import { ZkError } from "../common/zk/client.js";
 import type { ZkPaths } from "../common/zk/paths.js";
+import { checkDestination } from "../contracts/names.js";
 import type { AdminService, DestinationStatus } from "../gen/sluice/v1/admin_service_pb.js";
 import type { ClientHolds } from "./holds.js";
 import type { Relay } from "./relay.js";
@@ -74,22 +74,22 @@ export function createAdminProxy(
     },
 
     async getDestination(req, ctx) {
-      if (!req.destination) throw invalidArgument("destination", "is required");
+      checkDestination(req.destination);
       return { destination: await one(req.destination, ctx) };
     },
 
     async releaseDestination(req, ctx) {
-      if (!req.destination) throw invalidArgument("destination", "is required");
+      checkDestination(req.destination);
       return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.releaseDestination(req, opts));
     },
 
     async setCursor(req, ctx) {
-      if (!req.destination) throw invalidArgument("destination", "is required");
+      checkDestination(req.destination);
       return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.setCursor(req, opts));
     },
 
     async skipEvent(req, ctx) {
-      if (!req.destination) throw invalidArgument("destination", "is required");
+      checkDestination(req.destination);
       return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.skipEvent(req, opts));
     },
   };

@@ -2,38 +2,18 @@
 // ZooKeeper (holds.ts) and relayed to the destination's running server (relay.ts) with the
 // hold's epoch. Subscribe takes a lease hold; Stream takes a hold for as long as it is open.
 // What happens on failover is in docs/gateway.md.
-import { createContextKey, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { abortError, linkSignals } from "../common/http/calls.js";
-import { invalidArgument, unavailable } from "../common/http/index.js";
+import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
+import { checkNames } from "../contracts/names.js";
+import { sessionEpoch } from "../contracts/session.js";
 import type { CanalService, StreamRequest, StreamResponse } from "../gen/sluice/v1/canal_service_pb.js";
-import { type ClientHolds, type Hold, tokenEpoch } from "./holds.js";
+import { unavailable } from "../protocol/index.js";
+import { callOf } from "../protocol/pipeline.js";
+import { abortError, linkSignals } from "../protocol/server/call-guard.js";
+import type { ClientHolds, Hold } from "./holds.js";
 import { type Relay, upstreamError } from "./relay.js";
 
-/** The consumer's ip:port, set for every call by the gateway's HTTP layer. */
-export const peerKey = createContextKey<string>("", { description: "sluice: the caller's ip:port" });
-
-// The same rule as the server's (it names a ZooKeeper node, so it is checked before any).
-const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-const DESTINATION = /^[A-Za-z0-9_.-]{1,128}$/;
 const RETRY_MS = 500;
-
-export function checkNames(destination: string, clientId: string): void {
-  if (!destination) throw invalidArgument("destination", "is required");
-  if (!DESTINATION.test(destination) || destination === "." || destination === "..") {
-    throw invalidArgument(
-      "destination",
-      `must be letters, digits, "_", "-" or ".", got ${JSON.stringify(destination)}`,
-    );
-  }
-  if (!clientId) throw invalidArgument("clientId", "is required");
-  if (!CLIENT_ID.test(clientId) || clientId === "." || clientId === "..") {
-    throw invalidArgument(
-      "clientId",
-      `must be 1-64 letters, digits, "_", "-" or ".", got ${JSON.stringify(clientId)}`,
-    );
-  }
-}
 
 export function createCanalProxy(
   relay: Relay,
@@ -41,7 +21,7 @@ export function createCanalProxy(
   log: Logger,
 ): ServiceImpl<typeof CanalService> {
   const runners = relay.runners;
-  const peer = (ctx: HandlerContext) => ctx.values.get(peerKey) || "unknown";
+  const peer = (ctx: HandlerContext) => callOf(ctx)?.peer.address ?? "unknown";
 
   return {
     async subscribe(req, ctx) {
@@ -50,7 +30,7 @@ export function createCanalProxy(
       let hold: Hold | undefined;
       let taken = false;
       if (req.session) {
-        const node = await holds.validate(req.destination, req.clientId, req.session).catch(() => undefined);
+        const node = await holds.validate(req.destination, req.clientId, req.session).catch(staleSession);
         if (node) hold = fromNode(req.destination, req.clientId, req.session, node);
       }
       if (!hold) {
@@ -176,7 +156,7 @@ export async function takeStreamHold(
   const { destination: d, clientId } = req;
   const acquire = { kind: "stream" as const, peer, wait: req.wait, signal };
   if (req.session) {
-    const node = await holds.validate(d, clientId, req.session).catch(() => undefined);
+    const node = await holds.validate(d, clientId, req.session).catch(staleSession);
     if (node?.kind === "lease") {
       const stopKeepAlive = holds.keepAlive(d, clientId, req.session);
       return {
@@ -193,6 +173,16 @@ export async function takeStreamHold(
   return { hold, end: () => holds.release(hold) };
 }
 
+/**
+ * A session that is no longer valid (validate's failed_precondition) means: take the hold
+ * anew. Anything else (ZooKeeper cannot answer right now) is the call's failure: taking a new
+ * hold then would meet the caller's own still-valid one (already_exists).
+ */
+function staleSession(err: unknown): undefined {
+  if (err instanceof ConnectError) return undefined;
+  throw err;
+}
+
 function fromNode(
   destination: string,
   clientId: string,
@@ -202,7 +192,7 @@ function fromNode(
   return {
     destination,
     clientId,
-    epoch: tokenEpoch(token, clientId) as bigint,
+    epoch: sessionEpoch(token, clientId) as bigint,
     token,
     since: node.since,
     kind: node.kind,

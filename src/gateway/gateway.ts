@@ -3,24 +3,20 @@
 // any number of gateways run behind a load balancer. One port serves Connect, gRPC and
 // gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz and /readyz.
 import { setMaxListeners } from "node:events";
-import { createContextValues } from "@connectrpc/connect";
-import { type ConnectServer, type HttpRequest, startConnectServer } from "../common/http/index.js";
 import type { Logger } from "../common/log.js";
-import {
-  clientTraceContext,
-  serverSpans,
-  startTelemetry,
-  tracesRequested,
-} from "../common/telemetry/index.js";
+import { startTelemetry, tracesRequested, tracingHook } from "../common/telemetry/index.js";
 import { sluiceAclPolicy, type ZkCredentials } from "../common/zk/acl.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
+import { H2Pool } from "../protocol/h2/pool.js";
+import { type ConnectServer, startConnectServer } from "../protocol/index.js";
+import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
 import { createAdminProxy } from "./admin-proxy.js";
-import { createCanalProxy, peerKey } from "./canal-proxy.js";
-import { H2Pool } from "./h2/pool.js";
+import { withCallErrors } from "./call-errors.js";
+import { createCanalProxy } from "./canal-proxy.js";
 import { createHealthService } from "./health.js";
 import { ClientHolds } from "./holds.js";
 import { GatewayMetrics } from "./metrics.js";
@@ -45,9 +41,13 @@ export interface GatewayOptions {
   holdMs: number;
   /** A unary consumer's hold ends after this long without a call. */
   leaseIdleMs: number;
-  /** Largest message relayed, in bytes. */
+  /** Largest request message a client may send, in bytes (a server's maxRequest). */
+  maxRequestBytes: number;
+  /** Largest answer message relayed from a server, in bytes. */
   maxMessageBytes: number;
   shutdownTimeoutMs: number;
+  /** Hooks every call runs, after the observers (tracing, metrics). */
+  hooks?: CallHook[];
   /** Where Prometheus scrapes /metrics; absent: no metrics. */
   metrics?: { host: string; port: number } | undefined;
   logger: Logger;
@@ -96,36 +96,39 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const holds = new ClientHolds(zk, paths, () => address, opts.leaseIdleMs, log.child("holds"));
   holds.onRenewed = () => metrics.leaseRenewed();
   metrics.observe(holds, runners);
-  const upstream = new UpstreamPool(opts.maxMessageBytes, tracer ? [clientTraceContext(tracer)] : []);
+  const upstream = new UpstreamPool(opts.maxMessageBytes);
+  // The call pipeline: every call, on every path (connect-es's and the byte relays), runs these
+  // hooks in order before anything is relayed (docs/design.md, "Calls and trust"). Observers
+  // first, so that they see refusals too; then the checks (authentication, authorization,
+  // limits).
+  const pipeline = new CallPipeline([
+    ...(tracer ? [tracingHook(tracer)] : []),
+    metrics.hook(),
+    ...(opts.hooks ?? []),
+  ]);
   const relay = new Relay(runners, upstream);
   const closing = new AbortController();
   // Every open relayed stream listens to it (Node would warn of a leak past 10 listeners).
   setMaxListeners(0, closing.signal);
-  const peerOf = (req: HttpRequest) => {
-    const s = req.socket;
-    const host = s.remoteAddress?.includes(":") ? `[${s.remoteAddress}]` : s.remoteAddress;
-    return `${host ?? "unknown"}:${s.remotePort ?? 0}`;
-  };
   // gRPC clients' Stream, Get, Ack and Rollback are relayed as bytes (raw-stream.ts, raw-unary.ts).
   const rawSessions = new RawSessions();
   const rawStream = createRawStreamHandler(
     runners,
     holds,
-    peerOf,
+    pipeline,
     closing.signal,
     rawSessions,
+    opts.maxRequestBytes,
     log.child("stream"),
-    metrics,
   );
   const unaryConnections = new H2Pool(connectNoDelay);
   const rawUnary = createRawUnaryHandler(
     runners,
     holds,
+    pipeline,
     unaryConnections,
-    opts.maxMessageBytes,
+    { request: opts.maxRequestBytes, answer: opts.maxMessageBytes },
     log.child("call"),
-    metrics,
-    tracer,
   );
   let http: ConnectServer;
   try {
@@ -133,18 +136,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       host: opts.host,
       port: opts.port,
       logger: log.child("http"),
-      readMaxBytes: opts.maxMessageBytes,
+      readMaxBytes: opts.maxRequestBytes,
       shutdownTimeoutMs: opts.shutdownTimeoutMs,
-      interceptors: [metrics.interceptor(), ...(tracer ? [serverSpans(tracer)] : [])],
-      contextValues(req) {
-        const values = createContextValues();
-        values.set(peerKey, peerOf(req));
-        return values;
-      },
+      pipeline,
       preempt: (req, res) => rawStream(req, res) || rawUnary(req, res),
       routes(router) {
-        router.service(CanalService, createCanalProxy(relay, holds, log.child("canal")));
-        router.service(AdminService, createAdminProxy(relay, holds, zk, paths, log.child("admin")));
+        router.service(CanalService, withCallErrors(createCanalProxy(relay, holds, log.child("canal"))));
+        router.service(
+          AdminService,
+          withCallErrors(createAdminProxy(relay, holds, zk, paths, log.child("admin"))),
+        );
         router.service(
           Health,
           createHealthService(() => zk.connected),

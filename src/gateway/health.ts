@@ -3,10 +3,10 @@
 // sluice.v1.CanalService and sluice.v1.AdminService; others are NOT_FOUND (Check) or
 // SERVICE_UNKNOWN (Watch), as the gRPC health protocol says.
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { shutdownSignalKey } from "../common/http/index.js";
 import { type Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
+import { shutdownSignalKey } from "../protocol/index.js";
 
 export const HEALTH_SERVICES = ["", CanalService.typeName, AdminService.typeName];
 const WATCH_POLL_MS = 250;

@@ -1,8 +1,9 @@
 // One holder per (destination, clientId), enforced in ZooKeeper so that it holds across every
 // gateway: the holder is canal's ephemeral {root}/destinations/{d}/{clientId}/running node
 // ({"active":true,"address":"<client ip:port>","clientId":1001} plus sluice's fields). Its
-// czxid is the hold's epoch; the session token handed to the client is "<czxid>.<clientId>",
-// so any gateway checks a token by reading the node: same czxid, same hold.
+// czxid is the hold's epoch; the session token handed to the client names it
+// (src/contracts/session.ts), so any gateway checks a token by reading the node: same czxid,
+// same hold.
 //
 // Two kinds of hold (the node's "hold" field):
 // - "stream": taken by a Stream, kept while it is open, deleted when it ends;
@@ -12,14 +13,19 @@
 //   idle time. Renewals reach the owner as watch events, so no clocks are compared.
 // A gateway that dies takes its nodes with it (ZooKeeper ends its session): its clients then
 // get "session lost, subscribe again".
-import { abortError } from "../common/http/calls.js";
-import { alreadyExists, failedPrecondition } from "../common/http/index.js";
+
 import type { Logger } from "../common/log.js";
 import { ZkError, type ZkStat, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import type { ZkPaths } from "../common/zk/paths.js";
+import { makeSession, sessionEpoch } from "../contracts/session.js";
+import { alreadyExists, failedPrecondition } from "../protocol/index.js";
+import { abortError } from "../protocol/server/call-guard.js";
 import type { GatewayZk } from "./zk-session.js";
 
 export type HoldKind = "stream" | "lease";
+
+/** ZooKeeper errors of a connection being re-established within the session. */
+const RECONNECTING = new Set(["CONNECTIONLOSS", "OPERATIONTIMEOUT"]);
 
 /** What the running node says, as read by any gateway. */
 export interface HoldNode {
@@ -50,17 +56,6 @@ export interface AcquireOptions {
   /** Stand by while another consumer holds it, until it goes or `signal` fires. */
   wait: boolean;
   signal: AbortSignal;
-}
-
-export function holdToken(epoch: bigint, clientId: string): string {
-  return `${epoch}.${clientId}`;
-}
-
-/** The epoch in a token, or undefined when it is not one of ours. */
-export function tokenEpoch(token: string, clientId: string): bigint | undefined {
-  const m = /^(\d{1,20})\.(.+)$/.exec(token);
-  if (!m || m[2] !== clientId) return undefined;
-  return BigInt(m[1] as string);
 }
 
 export class ClientHolds {
@@ -135,7 +130,7 @@ export class ClientHolds {
           destination,
           clientId,
           epoch: node.epoch,
-          token: holdToken(node.epoch, clientId),
+          token: makeSession(node.epoch, clientId),
           since: node.since,
           kind: opts.kind,
         };
@@ -203,7 +198,11 @@ export class ClientHolds {
         if (this.#cache.get(path) === cached) this.#cache.delete(path);
       };
       cached = this.zk.client
-        .get(path, drop)
+        // A "session" event is a connection change, not news about the node: the watch stays
+        // set, and the session's end clears the whole cache (onLost).
+        .get(path, (event) => {
+          if (event !== "session") drop();
+        })
         .then(({ data, stat }) => parseNode(data, stat))
         .catch((err) => {
           drop();
@@ -225,7 +224,7 @@ export class ClientHolds {
         `session: is required through a gateway; Subscribe (or open a Stream) for client ${clientId} first and pass the session it returns`,
       );
     }
-    const epoch = tokenEpoch(token, clientId);
+    const epoch = sessionEpoch(token, clientId);
     if (epoch === undefined) {
       throw failedPrecondition(
         `session ${JSON.stringify(token)} is not a session of client ${clientId}; Subscribe again`,
@@ -276,8 +275,13 @@ export class ClientHolds {
   }
 
   /**
-   * Calls `onLost` once when the hold (this epoch) ends or is taken over. Returns a stop
-   * function.
+   * Calls `onLost` once when the hold (this epoch) ends or is taken over, or when the gateway's
+   * ZooKeeper session (which owns the hold's node) is lost. Returns a stop function.
+   *
+   * A lost connection is not a lost session: the ZooKeeper client reconnects within the
+   * session (a leader election, a member restarting) and the node, the hold and its watch live
+   * on. The watch fires a "session" event on each connection change; that is no news about the
+   * node, and the watch stays set. Only the session's end (zk.onLost) ends the hold.
    */
   watchLoss(
     destination: string,
@@ -287,29 +291,39 @@ export class ClientHolds {
   ): () => void {
     const path = this.path(destination, clientId);
     let stopped = false;
+    const lost = (reason: string) => {
+      if (stopped) return;
+      stopped = true;
+      stopSession();
+      onLost(reason);
+    };
+    const stopSession = this.zk.onLost(() =>
+      lost("the gateway lost its ZooKeeper session, and the hold with it"),
+    );
     const check = async () => {
       if (stopped) return;
       const client = this.zk.client;
       try {
         const stat = await client.exists(path, (event) => {
-          if (event === "session") {
-            if (!stopped) onLost("the gateway lost its ZooKeeper session, and the hold with it");
-            stopped = true;
-          } else void check();
+          if (event !== "session") void check();
         });
         if (stopped) return;
         if (!stat || BigInt(stat.czxid) !== epoch) {
-          stopped = true;
-          onLost(stat ? "another consumer took the hold over" : "the hold ended");
+          lost(stat ? "another consumer took the hold over" : "the hold ended");
         }
       } catch (err) {
-        if (!stopped) onLost(`the hold could not be watched: ${(err as Error).message}`);
-        stopped = true;
+        if (err instanceof ZkError && RECONNECTING.has(err.code) && client.state !== "closed") {
+          // Not connected right now: look again in a moment (the session, if it ends, says so).
+          setTimeout(() => void check(), 250).unref();
+          return;
+        }
+        lost(`the hold could not be watched: ${(err as Error).message}`);
       }
     };
     void check();
     return () => {
       stopped = true;
+      stopSession();
     };
   }
 
@@ -351,7 +365,7 @@ export class ClientHolds {
     token: string,
     opts: AcquireOptions,
   ): Promise<Hold | undefined> {
-    const epoch = tokenEpoch(token, clientId);
+    const epoch = sessionEpoch(token, clientId);
     if (epoch === undefined) return undefined;
     const path = this.path(destination, clientId);
     try {

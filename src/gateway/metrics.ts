@@ -1,18 +1,11 @@
 // The gateway's metrics (docs/observability.md lists them): calls by method and code, relay
-// latency, open streams, holds, lease renewals and the runner table. Calls relayed through
-// Connect are counted by interceptor(); the byte relays of gRPC (raw-unary.ts, raw-stream.ts)
-// report their own ends.
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+// latency, open streams, holds, lease renewals and the runner table. Calls are counted by a
+// hook of the call pipeline (hook()), whichever path relays them.
 import { createNoopMeter, type Meter } from "@opentelemetry/api";
+import type { CallHook } from "../protocol/pipeline.js";
+import { codeName } from "../protocol/wire-errors.js";
 import type { ClientHolds } from "./holds.js";
 import type { RunnerTable } from "./runners.js";
-
-/** Connect's name of a code: "ok", "unavailable", "failed_precondition". */
-export function codeName(code: number): string {
-  if (code === 0) return "ok";
-  const name = Code[code];
-  return name ? name.replace(/[A-Z]/g, (c, i: number) => (i ? "_" : "") + c.toLowerCase()) : String(code);
-}
 
 export class GatewayMetrics {
   readonly #calls;
@@ -88,44 +81,17 @@ export class GatewayMetrics {
     );
   }
 
-  /** Counts the calls that Connect handles (the byte relays count their own). */
-  interceptor(): Interceptor {
-    return (next) => async (req) => {
-      const method = `${req.service.typeName}/${req.method.name}`;
-      const started = performance.now();
-      const streaming =
-        req.method.methodKind === "server_streaming" || req.method.methodKind === "bidi_streaming";
-      if (streaming) this.streamOpened();
-      let res: Awaited<ReturnType<typeof next>>;
-      try {
-        res = await next(req);
-      } catch (err) {
-        const code = ConnectError.from(err).code;
-        if (streaming) this.streamClosed(method, code);
-        else this.unary(method, code, performance.now() - started);
-        throw err;
-      }
-      if (!res.stream) {
-        this.unary(method, 0, performance.now() - started);
-        return res;
-      }
-      const metrics = this;
-      const messages = res.message;
-      return {
-        ...res,
-        message: (async function* () {
-          let code = 0;
-          try {
-            yield* messages;
-          } catch (err) {
-            code = ConnectError.from(err).code;
-            throw err;
-          } finally {
-            if (code === 0 && req.signal.aborted) code = Code.Canceled;
-            metrics.streamClosed(method, code);
-          }
-        })(),
-      };
+  /** The hook of the call pipeline that counts every call the gateway serves, on every path. */
+  hook(): CallHook {
+    return {
+      name: "metrics",
+      start: (call) => {
+        if (call.streaming) this.streamOpened();
+      },
+      end: (call, outcome) => {
+        if (call.streaming) this.streamClosed(call.procedure, outcome.code);
+        else this.unary(call.procedure, outcome.code, outcome.durationMs);
+      },
     };
   }
 }

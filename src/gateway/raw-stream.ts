@@ -8,29 +8,28 @@
 import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
-import { readGrpcRequest } from "../common/http/grpc-request.js";
-import {
-  CLIENT_EPOCH_HEADER,
-  type HttpRequest,
-  type HttpResponse,
-  RETRY_AFTER_MS,
-  unavailable,
-} from "../common/http/index.js";
-import { parseGrpcTimeout } from "../common/http/timeout.js";
 import type { Logger } from "../common/log.js";
+import { checkNames } from "../contracts/names.js";
 import { StreamRequestSchema, StreamResponseSchema } from "../gen/sluice/v1/canal_service_pb.js";
-import { checkNames, takeStreamHold } from "./canal-proxy.js";
+import { parseGrpcTimeout } from "../protocol/deadline.js";
+import { encodeFrame, FRAME_HEADER_BYTES, FrameReader } from "../protocol/frame.js";
+import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
+import { Call, type CallPipeline, nodeCallHeaders } from "../protocol/pipeline.js";
+import { raceAbort } from "../protocol/server/call-guard.js";
+import { decodeRequest, readGrpcRequest } from "../protocol/server/request-body.js";
+import { endWithGrpcStatus } from "../protocol/server/trailers-only.js";
+import { errorFromGrpcStatus, grpcStatusCode, grpcStatusFields } from "../protocol/wire-errors.js";
+import { callError } from "./call-errors.js";
+import { takeStreamHold } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
-import type { GatewayMetrics } from "./metrics.js";
+import { relayHeaders } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
 import { connectNoDelay } from "./upstream.js";
 
-const PATH = "/sluice.v1.CanalService/Stream";
+const SERVICE = "sluice.v1.CanalService";
+const PATH = `/${SERVICE}/Stream`;
 /** Response header of streams relayed as bytes (for tests and curious operators). */
 export const RELAY_HEADER = "sluice-relay";
-/** A StreamRequest is a few names and numbers; anything near this is not one. */
-const MAX_REQUEST_BYTES = 4 << 20;
 const RETRY_MS = 500;
 
 /** One HTTP/2 session per server address, made again when it closes. */
@@ -77,57 +76,50 @@ export class RawSessions {
 export function createRawStreamHandler(
   runners: RunnerTable,
   holds: ClientHolds,
-  peerOf: (req: HttpRequest) => string,
+  /** The hooks every call runs, once its request is decoded. */
+  pipeline: CallPipeline,
   /** Fires when the gateway starts to close: open streams end with unavailable. */
   shutdown: AbortSignal,
   sessions: RawSessions,
+  /** The largest request message (--max-request). */
+  maxRequestBytes: number,
   log: Logger,
-  metrics?: GatewayMetrics,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   const handler = (req: HttpRequest, res: HttpResponse): boolean => {
     if (req.method !== "POST" || req.url !== PATH || req.httpVersionMajor !== 2) return false;
     if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
     const encoding = req.headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    metrics?.streamOpened();
-    void relayStream(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).then(
-      (code) => metrics?.streamClosed(PATH.slice(1), code),
-      (err) => {
-        metrics?.streamClosed(PATH.slice(1), Code.Unknown);
-        log.warn("raw stream failed", { error: err });
-      },
+    relayStream(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).catch((err: unknown) =>
+      log.warn("raw stream failed", { error: err }),
     );
     return true;
   };
   return handler;
 
-  /** Resolves with the code the stream ended with. */
-  async function relayStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<number> {
+  async function relayStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
     const ended = new AbortController();
     let finished = false;
-    let endCode: number = Code.Unknown;
+    /** How the stream ended, for its hooks: its error, or 0. */
+    let result: ConnectError | 0 = 0;
+    let call: Call | undefined;
     const finish = (err?: ConnectError) => {
       if (finished) return;
       finished = true;
-      endCode = err ? err.code : 0;
+      result = err ?? 0;
       ended.abort(err);
       if (res.writableEnded || res.stream.destroyed) return;
-      const trailers: Record<string, string> = { "grpc-status": String(err ? err.code : 0) };
-      if (err) trailers["grpc-message"] = encodeGrpcMessage(err.rawMessage);
-      const retry = err?.metadata.get(RETRY_AFTER_MS);
-      if (retry) trailers[RETRY_AFTER_MS] = retry;
       if (!res.headersSent) {
-        res.writeHead(200, { "content-type": "application/grpc+proto", ...trailers });
-        res.end();
+        endWithGrpcStatus(res, err);
         return;
       }
-      res.addTrailers(trailers);
+      res.addTrailers(grpcStatusFields(err));
       res.end();
     };
     const onShutdown = () => finish(new ConnectError("server is shutting down", Code.Unavailable));
     if (shutdown.aborted) {
       onShutdown();
-      return endCode;
+      return;
     }
     shutdown.addEventListener("abort", onShutdown, { once: true });
     ended.signal.addEventListener("abort", () => shutdown.removeEventListener("abort", onShutdown), {
@@ -136,8 +128,8 @@ export function createRawStreamHandler(
     res.once("close", () => {
       if (!finished) {
         finished = true;
-        endCode = Code.Canceled;
-        ended.abort(new ConnectError("the client went away", Code.Canceled));
+        result = new ConnectError("the client went away", Code.Canceled);
+        ended.abort(result);
       }
     });
     const grpcTimeout = req.headers["grpc-timeout"];
@@ -148,11 +140,24 @@ export function createRawStreamHandler(
         : setTimeout(() => finish(new ConnectError("the deadline passed", Code.DeadlineExceeded)), timeout);
     let cleanup = async () => {};
     try {
-      const body = await readGrpcRequest(req, MAX_REQUEST_BYTES);
-      const sreq = fromBinary(StreamRequestSchema, body.subarray(5));
+      const body = await readGrpcRequest(req, maxRequestBytes);
+      const sreq = decodeRequest(StreamRequestSchema, body.subarray(FRAME_HEADER_BYTES));
+      call = new Call({
+        service: SERVICE,
+        method: "Stream",
+        streaming: true,
+        protocol: "grpc",
+        codec: "proto",
+        httpVersion: "2",
+        headers: nodeCallHeaders(req.headers),
+        socket: req.socket,
+        message: sreq,
+      });
+      const waiting = pipeline.start(call);
+      if (waiting !== undefined) await raceAbort(waiting, [ended.signal]);
       checkNames(sreq.destination, sreq.clientId);
       await runners.route(sreq.destination, ended.signal);
-      const taken = await takeStreamHold(holds, sreq, peerOf(req), ended.signal);
+      const taken = await takeStreamHold(holds, sreq, call.peer.address, ended.signal);
       const h = taken.hold;
       const stopLoss = holds.watchLoss(sreq.destination, sreq.clientId, h.epoch, (reason) =>
         finish(
@@ -176,17 +181,16 @@ export function createRawStreamHandler(
           ),
         ),
       );
-      if (ended.signal.aborted) return endCode;
+      if (ended.signal.aborted) return;
       const headers: http2.OutgoingHttpHeaders = {
         ":method": "POST",
         ":path": PATH,
         "content-type": "application/grpc+proto",
         te: "trailers",
-        [CLIENT_EPOCH_HEADER]: String(h.epoch),
+        ...relayHeaders(call, h.epoch),
       };
       if (typeof req.headers["grpc-timeout"] === "string")
         headers["grpc-timeout"] = req.headers["grpc-timeout"];
-      passTraceContext(req.headers, headers);
       const up = sessions.get(runner.address).request(headers);
       const broken = (reason: string) =>
         unavailable(
@@ -196,15 +200,11 @@ export function createRawStreamHandler(
       ended.signal.addEventListener("abort", () => up.close(http2.constants.NGHTTP2_CANCEL), { once: true });
       up.end(body);
       await new Promise<void>((resolve) => {
-        let head: Buffer | undefined = Buffer.alloc(0); // until the first message is rewritten
-        let status: { code: string; message: string; retry?: string } | undefined;
+        // Until the first message is rewritten: its bytes so far.
+        let head: FrameReader | undefined = new FrameReader();
+        let status: http2.IncomingHttpHeaders | undefined;
         const statusOf = (hs: http2.IncomingHttpHeaders) => {
-          const code = hs["grpc-status"];
-          if (typeof code === "string") {
-            status = { code, message: String(hs["grpc-message"] ?? "") };
-            const retry = hs[RETRY_AFTER_MS];
-            if (typeof retry === "string") status.retry = retry;
-          }
+          if (grpcStatusCode(hs) !== undefined) status = hs;
         };
         up.on("response", (hs) => {
           statusOf(hs);
@@ -215,20 +215,16 @@ export function createRawStreamHandler(
         up.on("data", (chunk: Buffer) => {
           if (finished) return;
           if (head !== undefined) {
-            head = Buffer.concat([head, chunk]);
-            if (head.length < 5) return;
-            const n = head.readUInt32BE(1);
-            if (head.length < 5 + n) return;
-            const first = fromBinary(StreamResponseSchema, head.subarray(5, 5 + n));
+            head.push(chunk);
+            const frame = head.next();
+            if (frame === undefined) return;
+            const first = fromBinary(StreamResponseSchema, frame.message);
             if (first.message.case === "subscribed") {
               first.message.value.session = h.token;
               first.message.value.epoch = h.epoch;
             }
             const bytes = toBinary(StreamResponseSchema, create(StreamResponseSchema, first));
-            const frame = Buffer.alloc(5 + bytes.length);
-            frame.writeUInt32BE(bytes.length, 1);
-            frame.set(bytes, 5);
-            chunk = Buffer.concat([frame, head.subarray(5 + n)]);
+            chunk = Buffer.concat([encodeFrame(bytes, frame.flags), head.rest()]);
             head = undefined;
           }
           if (!res.write(chunk)) {
@@ -240,12 +236,8 @@ export function createRawStreamHandler(
           if (ended.signal.aborted) {
             // finish() already ran (failover, hold lost, deadline) or the client went away.
           } else if (status) {
-            const code = Number(status.code);
-            if (code === 0) finish();
-            else {
-              const metadata = status.retry ? { [RETRY_AFTER_MS]: status.retry } : undefined;
-              finish(new ConnectError(decodeGrpcMessage(status.message), code as Code, metadata));
-            }
+            const error = errorFromGrpcStatus(status);
+            finish(error === undefined ? undefined : relayError(error));
           } else {
             finish(broken(`the stream was reset (code ${up.rstCode})`));
           }
@@ -254,22 +246,11 @@ export function createRawStreamHandler(
         up.on("error", () => {});
       });
     } catch (err) {
-      finish(ConnectError.from(err));
+      finish(callError(err));
     } finally {
       clearTimeout(deadline);
       await cleanup();
+      if (call !== undefined) pipeline.end(call, result);
     }
-    return endCode;
-  }
-}
-
-/** W3C trace context, passed on so the server's spans join the client's trace. */
-export const TRACE_HEADERS = ["traceparent", "tracestate"];
-
-/** The caller's W3C trace context goes on to the server unchanged (byte relays make no span). */
-export function passTraceContext(from: http2.IncomingHttpHeaders, to: http2.OutgoingHttpHeaders): void {
-  for (const name of TRACE_HEADERS) {
-    const v = from[name];
-    if (typeof v === "string") to[name] = v;
   }
 }

@@ -14,23 +14,9 @@
 import type * as http2 from "node:http2";
 import { type DescMessage, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
-import type { Tracer } from "@opentelemetry/api";
-import { CallCancel } from "../common/call-cancel.js";
-import { decodeGrpcMessage, encodeGrpcMessage } from "../common/http/grpc-message.js";
-import { readGrpcRequest, readRequestBody } from "../common/http/grpc-request.js";
-import {
-  CLIENT_EPOCH_HEADER,
-  type HttpRequest,
-  type HttpResponse,
-  RETRY_AFTER_MS,
-  relayError,
-  unavailable,
-} from "../common/http/index.js";
-import { parseGrpcTimeout } from "../common/http/timeout.js";
 import type { Logger } from "../common/log.js";
-import { relayedCallSpan } from "../common/telemetry/rpc-spans.js";
+import { checkNames } from "../contracts/names.js";
+import { wasNotApplied } from "../contracts/not-applied.js";
 import {
   AckRequestSchema,
   AckResponseSchema,
@@ -39,51 +25,67 @@ import {
   RollbackRequestSchema,
   RollbackResponseSchema,
 } from "../gen/sluice/v1/canal_service_pb.js";
-import { checkNames } from "./canal-proxy.js";
-import { type H2Answer, type H2Connection, H2RequestError } from "./h2/connection.js";
-import type { H2Pool } from "./h2/pool.js";
+import type { CallCancel } from "../protocol/call-cancel.js";
+import { parseGrpcTimeout } from "../protocol/deadline.js";
+import { encodeFrame, FRAME_HEADER_BYTES, singleMessage } from "../protocol/frame.js";
+import { type H2Answer, type H2Connection, H2RequestError } from "../protocol/h2/connection.js";
+import type { H2Pool } from "../protocol/h2/pool.js";
+import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
+import {
+  Call,
+  type CallCodec,
+  type CallPipeline,
+  type CallProtocol,
+  nodeCallHeaders,
+} from "../protocol/pipeline.js";
+import { raceAbort, watchCall } from "../protocol/server/call-guard.js";
+import { decodeRequest, readGrpcRequest, readRequestBody } from "../protocol/server/request-body.js";
+import { endTrailersOnly, endWithGrpcStatus } from "../protocol/server/trailers-only.js";
+import { connectUnaryError, errorFromGrpcStatus } from "../protocol/wire-errors.js";
+import { callError } from "./call-errors.js";
 import type { ClientHolds } from "./holds.js";
-import type { GatewayMetrics } from "./metrics.js";
-import { RELAY_HEADER, TRACE_HEADERS } from "./raw-stream.js";
-import { NOT_TAKEN_EFFECT } from "./relay.js";
+import { RELAY_HEADER } from "./raw-stream.js";
+import { RetryBudget, relayHeaders } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
 
-/** The methods relayed this way: their request and response messages. */
+/** The methods relayed this way: their names, request and response messages. */
 interface Method {
+  name: string;
   input: DescMessage;
   output: DescMessage;
 }
-const METHODS = new Map<string, Method>([
-  ["/sluice.v1.CanalService/Get", { input: GetRequestSchema, output: GetResponseSchema }],
-  ["/sluice.v1.CanalService/Ack", { input: AckRequestSchema, output: AckResponseSchema }],
-  ["/sluice.v1.CanalService/Rollback", { input: RollbackRequestSchema, output: RollbackResponseSchema }],
-]);
+const SERVICE = "sluice.v1.CanalService";
+const METHODS = new Map<string, Method>(
+  [
+    { name: "Get", input: GetRequestSchema, output: GetResponseSchema },
+    { name: "Ack", input: AckRequestSchema, output: AckResponseSchema },
+    { name: "Rollback", input: RollbackRequestSchema, output: RollbackResponseSchema },
+  ].map((m) => [`/${SERVICE}/${m.name}`, m]),
+);
 // connect-es reads JSON with unknown fields ignored, and writes it with its defaults.
 const JSON_READ = { ignoreUnknownFields: true };
-const MAX_ATTEMPTS = 5;
 
 export function createRawUnaryHandler(
   runners: RunnerTable,
   holds: ClientHolds,
+  /** The hooks every call runs, once its request is decoded. */
+  pipeline: CallPipeline,
   /** The gateway's own HTTP/2 connections to servers (h2/connection.ts: why not node:http2's). */
   connections: H2Pool,
-  /** The largest request and answer message to relay (the gateway's message limit). */
-  maxMessageBytes: number,
+  /** The largest request and answer messages relayed (--max-request, --max-message). */
+  maxBytes: { request: number; answer: number },
   log: Logger,
-  metrics?: GatewayMetrics,
-  /** With traces on: a client span per relayed call (the server's span is its child). */
-  tracer?: Tracer,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   return (req, res) => {
     const method = METHODS.get(req.url ?? "");
     if (!method || req.method !== "POST") return false;
     const type = req.headers["content-type"] ?? "";
-    let call: Promise<number>;
+    let call: Promise<void>;
     if (/^application\/grpc(\+proto)?$/i.test(type)) {
       if (req.httpVersionMajor !== 2) return false;
       const encoding = req.headers["grpc-encoding"];
       if (encoding !== undefined && encoding !== "identity") return false;
-      call = relayGrpc(method.input, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
+      call = relayGrpc(method, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
     } else if (/^application\/(proto|json(; ?charset=utf-?8)?)$/i.test(type)) {
       const encoding = req.headers["content-encoding"];
       if (encoding !== undefined && encoding !== "identity") return false;
@@ -94,70 +96,73 @@ export function createRawUnaryHandler(
     } else {
       return false;
     }
-    const started = performance.now();
-    void call.then(
-      (code) => metrics?.unary((req.url ?? "").slice(1), code, performance.now() - started),
-      (err) => log.warn("raw call failed", { error: err }),
-    );
+    call.catch((err: unknown) => log.warn("raw call failed", { error: err }));
     return true;
   };
 
-  /** Ends the call when the caller goes away (or its deadline passes) before the answer. */
-  function watch(res: HttpResponse, timeoutMs: number | undefined): { gone: CallCancel; done: () => void } {
-    // Not an AbortController: one per call would fill the old generation (call-cancel.ts).
-    const gone = new CallCancel();
-    // After a whole answer, "close" is the normal end: no error (and its stack trace) to build.
-    res.once("close", () => {
-      if (!res.writableFinished) gone.abort(new ConnectError("the client went away", Code.Canceled));
+  /** The call as the pipeline's hooks see it. */
+  function callOf(
+    req: HttpRequest,
+    method: Method,
+    msg: Addressed,
+    protocol: CallProtocol,
+    codec: CallCodec,
+  ) {
+    return new Call({
+      service: SERVICE,
+      method: method.name,
+      streaming: false,
+      protocol,
+      codec,
+      httpVersion: req.httpVersionMajor === 2 ? "2" : "1.1",
+      headers: nodeCallHeaders(req.headers),
+      socket: req.socket,
+      message: msg,
     });
-    const deadline =
-      timeoutMs === undefined
-        ? undefined
-        : setTimeout(
-            () => gone.abort(new ConnectError("the deadline passed", Code.DeadlineExceeded)),
-            timeoutMs,
-          );
-    return { gone, done: () => clearTimeout(deadline) };
   }
 
-  /** A gRPC call: request and answer relayed as they are. Resolves with the call's status code. */
+  /** A gRPC call: request and answer relayed as they are. */
   async function relayGrpc(
-    schema: DescMessage,
+    method: Method,
     req: http2.Http2ServerRequest,
     res: http2.Http2ServerResponse,
-  ): Promise<number> {
+  ): Promise<void> {
     const grpcTimeout = req.headers["grpc-timeout"];
     const timeoutMs = typeof grpcTimeout === "string" ? parseGrpcTimeout(grpcTimeout) : undefined;
-    const { gone, done } = watch(res, timeoutMs);
+    const { cancel: gone, done } = watchCall(res, timeoutMs);
+    let call: Call | undefined;
     try {
-      const body = await readGrpcRequest(req, maxMessageBytes);
+      const body = await readGrpcRequest(req, maxBytes.request);
+      const msg = decodeRequest(method.input, body.subarray(FRAME_HEADER_BYTES)) as unknown as Addressed;
+      call = callOf(req, method, msg, "grpc", "proto");
       const answer = await forward(
+        call,
         req,
-        fromBinary(schema, body.subarray(5)) as unknown as Addressed,
+        msg,
         body,
         typeof grpcTimeout === "string" ? grpcTimeout : undefined,
         gone,
       );
-      if (res.writableEnded || res.stream.destroyed) return Code.Canceled;
-      res.writeHead(200, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
-      for (const chunk of answer.body) res.write(chunk);
-      const trailers = pass(answer.trailers);
-      if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
-      res.end();
-      return Number(grpcStatus(answer));
+      if (res.writableEnded || res.stream.destroyed) {
+        pipeline.end(call, Code.Canceled);
+        return;
+      }
+      if (answer.headers["grpc-status"] !== undefined) {
+        // The server's answer is trailers-only (an error): so is ours.
+        endTrailersOnly(res, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
+      } else {
+        res.writeHead(200, { ...pass(answer.headers), [RELAY_HEADER]: "bytes" });
+        for (const chunk of answer.body) res.write(chunk);
+        const trailers = pass(answer.trailers);
+        if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
+        res.end();
+      }
+      pipeline.end(call, answerError(answer));
     } catch (err) {
-      const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
-      if (res.writableEnded || res.stream.destroyed || res.headersSent) return e.code;
-      const trailers: Record<string, string> = {
-        "content-type": "application/grpc+proto",
-        "grpc-status": String(e.code),
-        "grpc-message": encodeGrpcMessage(e.rawMessage),
-      };
-      const retry = e.metadata.get(RETRY_AFTER_MS);
-      if (retry) trailers[RETRY_AFTER_MS] = retry;
-      res.writeHead(200, trailers);
-      res.end();
-      return e.code;
+      const e = gone.aborted ? ConnectError.from(gone.reason) : callError(err);
+      if (call !== undefined) pipeline.end(call, e);
+      if (res.writableEnded || res.stream.destroyed || res.headersSent) return;
+      endWithGrpcStatus(res, e);
     } finally {
       done();
     }
@@ -174,10 +179,11 @@ export function createRawUnaryHandler(
     req: HttpRequest,
     res: HttpResponse,
     timeout: string | undefined,
-  ): Promise<number> {
-    const { gone, done } = watch(res, timeout === undefined ? undefined : Number(timeout));
+  ): Promise<void> {
+    const { cancel: gone, done } = watchCall(res, timeout === undefined ? undefined : Number(timeout));
+    let call: Call | undefined;
     try {
-      const bytes = await readRequestBody(req, maxMessageBytes);
+      const bytes = await readRequestBody(req, maxBytes.request);
       let msg: Addressed;
       let message: Buffer;
       if (json) {
@@ -188,114 +194,88 @@ export function createRawUnaryHandler(
         }
         message = Buffer.from(toBinary(method.input, msg as never));
       } else {
-        try {
-          msg = fromBinary(method.input, bytes) as unknown as Addressed;
-        } catch (err) {
-          throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.Internal);
-        }
+        msg = decodeRequest(method.input, bytes) as unknown as Addressed;
         message = bytes;
       }
-      const body = Buffer.allocUnsafe(5 + message.length);
-      body[0] = 0;
-      body.writeUInt32BE(message.length, 1);
-      message.copy(body, 5);
-      const answer = await forward(req, msg, body, timeout === undefined ? undefined : `${timeout}m`, gone);
-      const status = grpcStatus(answer);
-      if (status !== "0") {
-        const trailer = new Headers();
-        for (const [k, v] of Object.entries(
-          answer.headers["grpc-status"] !== undefined ? answer.headers : answer.trailers,
-        )) {
-          if (!k.startsWith(":")) trailer.set(k, v);
-        }
-        throw relayError(findTrailerError(trailer) ?? new ConnectError("no status", Code.Internal));
-      }
-      const data = answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body);
-      if (data.length < 5 || data[0] !== 0 || data.readUInt32BE(1) !== data.length - 5) {
+      call = callOf(req, method, msg, "connect", json ? "json" : "proto");
+      const body = encodeFrame(message);
+      const answer = await forward(
+        call,
+        req,
+        msg,
+        body,
+        timeout === undefined ? undefined : `${timeout}m`,
+        gone,
+      );
+      const error = answerError(answer);
+      if (error !== undefined) throw relayError(error);
+      const data = singleMessage(
+        answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body),
+      );
+      if (data === undefined) {
         throw new ConnectError("the server's answer is not one uncompressed message", Code.Internal);
       }
-      if (ended(res)) return Code.Canceled;
+      if (ended(res)) {
+        pipeline.end(call, Code.Canceled);
+        return;
+      }
       const out = json
-        ? Buffer.from(toJsonString(method.output, fromBinary(method.output, data.subarray(5))), "utf8")
-        : data.subarray(5);
+        ? Buffer.from(toJsonString(method.output, fromBinary(method.output, data)), "utf8")
+        : data;
       res.writeHead(200, {
         "content-type": json ? "application/json" : "application/proto",
         "content-length": String(out.length),
         [RELAY_HEADER]: "bytes",
       });
       res.end(out);
-      return 0;
+      pipeline.end(call);
     } catch (err) {
-      const e = gone.aborted ? ConnectError.from(gone.reason) : ConnectError.from(err);
-      if (ended(res) || res.headersSent) return e.code;
-      const json = errorToJsonBytes(e, {});
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        "content-length": String(json.length),
-      };
-      const retry = e.metadata.get(RETRY_AFTER_MS);
-      if (retry) headers[RETRY_AFTER_MS] = retry;
-      res.writeHead(codeToHttpStatus(e.code), headers);
-      res.end(json);
-      return e.code;
+      const e = gone.aborted ? ConnectError.from(gone.reason) : callError(err);
+      if (call !== undefined) pipeline.end(call, e);
+      if (ended(res) || res.headersSent) return;
+      const answer = connectUnaryError(e);
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
     } finally {
       done();
     }
   }
 
   /**
-   * Sends one enveloped request to the destination's runner after the session check, trying
-   * the next runner while the call surely did not take effect. Resolves with an answer that
-   * carries a gRPC status; rejects with what the caller should see.
+   * Runs the call's hooks, then sends one enveloped request to the destination's runner after
+   * the session check, trying the next runner while the call surely did not take effect.
+   * Resolves with an answer that carries a gRPC status; rejects with what the caller should see.
    */
-  function forward(
+  async function forward(
+    call: Call,
     req: HttpRequest,
     msg: Addressed,
     body: Buffer,
     grpcTimeout: string | undefined,
     gone: CallCancel,
   ): Promise<H2Answer> {
-    if (tracer === undefined) {
-      const trace: Record<string, string> = {};
-      for (const name of TRACE_HEADERS) {
-        const v = req.headers[name];
-        if (typeof v === "string") trace[name] = v;
-      }
-      return send(req, msg, body, grpcTimeout, gone, trace);
-    }
-    return relayedCallSpan(
-      tracer,
-      (req.url ?? "").slice(1),
-      req.headers,
-      { "sluice.destination": msg.destination, "sluice.client_id": msg.clientId },
-      (trace) => send(req, msg, body, grpcTimeout, gone, trace),
-      (answer) => Number(grpcStatus(answer)),
-    );
-  }
-
-  async function send(
-    req: HttpRequest,
-    msg: Addressed,
-    body: Buffer,
-    grpcTimeout: string | undefined,
-    gone: CallCancel,
-    /** The trace context to send on: the caller's, or the gateway's span's. */
-    trace: Record<string, string>,
-  ): Promise<H2Answer> {
+    const waiting = pipeline.start(call);
+    if (waiting !== undefined) await raceAbort(waiting, [gone]);
     checkNames(msg.destination, msg.clientId);
     const node = await holds.validate(msg.destination, msg.clientId, msg.session);
-    let stale: bigint | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const runner = await runners.route(msg.destination, gone, stale);
+    const headers = relayHeaders(call, node.epoch);
+    // Tried again while it surely did not take effect, as the typed path does (relay.ts).
+    const budget = new RetryBudget(runners.holdMs);
+    let retry: { epoch: bigint; pauseMs: number } | undefined;
+    const again = (epoch: bigint): boolean => {
+      const pauseMs = gone.aborted ? undefined : budget.next();
+      if (pauseMs === undefined) return false;
+      retry = { epoch, pauseMs };
+      return true;
+    };
+    for (;;) {
+      const runner = await runners.route(msg.destination, gone, retry);
       let connection: H2Connection;
       try {
         connection = await connections.connected(runner.address);
       } catch (err) {
-        // Not reached: nothing was sent; the next runner may answer.
-        if (attempt < MAX_ATTEMPTS && !gone.aborted) {
-          stale = runner.epoch;
-          continue;
-        }
+        // Not reached: nothing was sent; the runner (or the next one) may answer in a moment.
+        if (again(runner.epoch)) continue;
         throw unavailable(
           `${runner.address}, the running server of destination ${msg.destination}, cannot be reached: ${(err as Error).message}`,
           500,
@@ -308,27 +288,23 @@ export function createRawUnaryHandler(
         [":path", req.url ?? ""],
         ["content-type", "application/grpc+proto"],
         ["te", "trailers"],
-        [CLIENT_EPOCH_HEADER, String(node.epoch)],
       ];
       if (grpcTimeout !== undefined) fields.push(["grpc-timeout", grpcTimeout]);
-      for (const name in trace) fields.push([name, trace[name] as string]);
+      for (const name in headers) fields.push([name, headers[name] as string]);
       let answer: H2Answer;
       try {
-        answer = await connection.request(fields, body, gone, maxMessageBytes + 5);
+        answer = await connection.request(fields, body, gone, maxBytes.answer + FRAME_HEADER_BYTES);
       } catch (err) {
         if (gone.aborted) throw gone.reason;
         if (err instanceof H2RequestError && err.tooLarge) {
           throw new ConnectError(
-            `answer: larger than the gateway's message limit (${maxMessageBytes} bytes); ask for smaller batches`,
+            `answer: larger than the gateway's message limit (${maxBytes.answer} bytes); ask for smaller batches`,
             Code.ResourceExhausted,
           );
         }
         // The server did not act on it (GOAWAY, refused, connection gone before it was sent):
         // safe to send again.
-        if (err instanceof H2RequestError && err.notProcessed && attempt < MAX_ATTEMPTS) {
-          stale = runner.epoch;
-          continue;
-        }
+        if (err instanceof H2RequestError && err.notProcessed && again(runner.epoch)) continue;
         throw unavailable(
           `the connection to ${runner.address}, the running server of destination ${msg.destination}, failed: ${(err as Error).message}`,
           500,
@@ -341,16 +317,7 @@ export function createRawUnaryHandler(
           500,
         );
       }
-      const message = String(answer.headers["grpc-message"] ?? answer.trailers["grpc-message"] ?? "");
-      if (
-        status === String(Code.Unavailable) &&
-        NOT_TAKEN_EFFECT.test(decodeGrpcMessage(message)) &&
-        attempt < MAX_ATTEMPTS &&
-        !gone.aborted
-      ) {
-        stale = runner.epoch;
-        continue;
-      }
+      if (status !== "0" && wasNotApplied(answerError(answer)) && again(runner.epoch)) continue;
       return answer;
     }
   }
@@ -366,6 +333,14 @@ interface Addressed {
 /** True when nothing more can be written (an HTTP/2 response has no `destroyed` of its own). */
 function ended(res: HttpResponse): boolean {
   return res.writableEnded || ("stream" in res ? res.stream.destroyed : res.destroyed);
+}
+
+/** The error of an answer whose gRPC status is not 0 (undefined when ok). */
+function answerError(answer: H2Answer): ConnectError | undefined {
+  const status = grpcStatus(answer);
+  if (status === "0") return undefined;
+  const fields = answer.headers["grpc-status"] !== undefined ? answer.headers : answer.trailers;
+  return errorFromGrpcStatus(fields) ?? new ConnectError("the answer has no gRPC status", Code.Internal);
 }
 
 /** An answer's gRPC status: in its headers (trailers-only) or its trailers. */

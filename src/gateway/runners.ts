@@ -3,11 +3,12 @@
 // A destination is watched from the first call that names it; every change of its running
 // node (a new runner, none during an election) updates the table and wakes the calls that
 // wait for a runner, and tells the open streams of that destination (they end on a change).
-import type { CancelSignal } from "../common/call-cancel.js";
-import { notFound, unavailable } from "../common/http/index.js";
+
 import type { Logger } from "../common/log.js";
 import { type ZkClient, ZkError } from "../common/zk/client.js";
 import type { ZkPaths } from "../common/zk/paths.js";
+import type { CancelSignal } from "../protocol/call-cancel.js";
+import { notFound, unavailable } from "../protocol/index.js";
 import type { GatewayZk } from "./zk-session.js";
 
 export interface Runner {
@@ -31,18 +32,25 @@ interface Entry {
 
 export class RunnerTable {
   readonly #entries = new Map<string, Entry>();
+  readonly #holdMs: number;
 
   constructor(
     private readonly zk: GatewayZk,
     private readonly paths: ZkPaths,
     /** How long a call waits for a runner while none is elected. */
-    private readonly holdMs: number,
+    holdMs: number,
     private readonly log: Logger,
   ) {
+    this.#holdMs = holdMs;
     zk.onRenewed(() => {
       // Watches went with the old session: read every destination again.
       for (const name of this.#entries.keys()) void this.#refresh(name);
     });
+  }
+
+  /** How long a call waits for a runner, and sends again a call that did not take effect. */
+  get holdMs(): number {
+    return this.#holdMs;
   }
 
   /** Destinations whose running server is known (metrics). */
@@ -67,16 +75,25 @@ export class RunnerTable {
   /**
    * The running server of `destination`. Waits up to the hold time (or the signal) while an
    * election is in progress, then fails with unavailable and a retry delay. not_found when
-   * ZooKeeper has no such destination. `staleEpoch`: a runner that just failed a call; wait for
-   * another one (a new election) instead.
+   * ZooKeeper has no such destination. `retry`: the runner of that epoch just answered that a
+   * call did not take effect; while it still runs the destination, pause `pauseMs` (or until
+   * the runner changes) before routing to it again: it may be starting, or waiting for
+   * ZooKeeper during a leader election, and serve again in a moment.
    */
-  async route(destination: string, signal?: CancelSignal, staleEpoch?: bigint): Promise<Runner> {
+  async route(
+    destination: string,
+    signal?: CancelSignal,
+    retry?: { epoch: bigint; pauseMs: number },
+  ): Promise<Runner> {
     const deadline = Date.now() + this.holdMs;
     const entry = this.#entry(destination);
+    if (retry !== undefined && entry.runner?.epoch === retry.epoch) {
+      await waitFor(entry.changed, retry.pauseMs, signal);
+    }
     for (;;) {
       if (entry.runner === undefined) await this.#refresh(destination);
       const r = entry.runner;
-      if (r && r.epoch !== staleEpoch) return r;
+      if (r) return r;
       if (r === null) {
         if (!(await this.#exists(destination))) {
           throw notFound(
@@ -87,9 +104,7 @@ export class RunnerTable {
       const left = deadline - Date.now();
       if (left <= 0 || signal?.aborted) {
         throw unavailable(
-          r
-            ? `destination ${JSON.stringify(destination)}: its runner ${r.address} is unreachable and no other server has taken over yet`
-            : `destination ${JSON.stringify(destination)} has no running server right now (election in progress)`,
+          `destination ${JSON.stringify(destination)} has no running server right now (election in progress)`,
           500,
         );
       }

@@ -3,12 +3,10 @@
 // it while idle and reconnects when it drops). Calls carry the consumer's hold epoch in the
 // `sluice-client-epoch` header, which servers use to fence older holders.
 import * as net from "node:net";
-import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
-
-export { CLIENT_EPOCH_HEADER } from "../common/http/index.js";
 
 export interface Upstream {
   canal: Client<typeof CanalService>;
@@ -28,11 +26,7 @@ export function connectNoDelay(address: string): net.Socket {
 export class UpstreamPool {
   readonly #byAddress = new Map<string, Upstream & { sessions: Http2SessionManager }>();
 
-  constructor(
-    private readonly maxMessageBytes: number,
-    /** Run on every relayed call (trace context). */
-    private readonly interceptors: Interceptor[] = [],
-  ) {}
+  constructor(private readonly maxMessageBytes: number) {}
 
   get(address: string): Upstream {
     let u = this.#byAddress.get(address);
@@ -47,7 +41,6 @@ export class UpstreamPool {
         sessionManager: sessions,
         readMaxBytes: this.maxMessageBytes,
         writeMaxBytes: this.maxMessageBytes,
-        interceptors: this.interceptors,
       });
       u = {
         canal: createClient(CanalService, transport),

@@ -9,15 +9,17 @@
 //   expired elsewhere; when it has expired, the server stops what it ran and joins again.
 //   With zk.balance, servers hand destinations over until each runs about its share.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type ConnectServer, startConnectServer } from "../common/http/index.js";
 import { createLogger, type Logger } from "../common/log.js";
-import { serverSpans, startTelemetry, type Telemetry, tracesRequested } from "../common/telemetry/index.js";
+import { startTelemetry, type Telemetry, tracesRequested, tracingHook } from "../common/telemetry/index.js";
 import { sluiceAclPolicy } from "../common/zk/acl.js";
 import { warnOfAclFindings } from "../common/zk/acl-warning.js";
 import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import { ZkPaths } from "../common/zk/paths.js";
+import { notApplied } from "../contracts/not-applied.js";
 import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
+import { type ConnectServer, startConnectServer } from "../protocol/index.js";
+import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
 import { Balancer } from "./cluster/balancer.js";
 import { DestinationElection } from "./cluster/election.js";
 import { SessionLease } from "./cluster/session-lease.js";
@@ -33,6 +35,8 @@ import { findBoundaryAfterGtid, findBoundaryAtTime } from "./parse/find-start.js
 import { ReplicationError } from "./replication/replication-client.js";
 import { type ClusterView, createAdminService } from "./service/admin-service.js";
 import { createCanalService } from "./service/canal-service.js";
+import { ClientEpochs } from "./service/client-epochs.js";
+import { clientFencingHook } from "./service/client-fencing.js";
 import type { Boundary } from "./store/positions.js";
 
 export interface RunningServer {
@@ -48,9 +52,15 @@ export interface RunningServer {
   readonly failed: Promise<Error>;
 }
 
+export interface ServerOptions {
+  /** Hooks every call runs, after the observers (tracing) and before consumer fencing. */
+  hooks?: CallHook[];
+}
+
 export async function startServer(
   config: ServerConfig,
   logger: Logger = createLogger("server"),
+  options: ServerOptions = {},
 ): Promise<RunningServer> {
   const registry = new DestinationRegistry();
   for (const d of config.destinations) registry.starting.add(d.name);
@@ -72,7 +82,9 @@ export async function startServer(
     },
     async release(name, to) {
       const e = elections.get(name);
-      if (!e?.running) throw new ConnectError(`destination ${name} is not running here`, Code.Unavailable);
+      if (!e?.running) {
+        throw notApplied(new ConnectError(`destination ${name} is not running here`, Code.Unavailable));
+      }
       await e.handOver(to, to ? `released to ${to} by an administrator` : "released by an administrator");
     },
     async holder(name, clientId) {
@@ -100,22 +112,25 @@ export async function startServer(
         })
       : undefined;
   const metrics = telemetry ? new ServerMetrics(telemetry.meter) : ServerMetrics.noop();
-  const canal = createCanalService(registry);
+  const epochs = new ClientEpochs();
+  const canal = createCanalService(registry, epochs);
+  // The call pipeline: every call, on every path, runs these hooks in order before its handler
+  // acts (docs/design.md, "Calls and trust"). Observers first, so that they see refusals too;
+  // then the checks (authentication, authorization, limits); consumer fencing last, as it acts.
+  const pipeline = new CallPipeline([
+    ...(telemetry?.tracing ? [tracingHook(telemetry.tracer)] : []),
+    ...(options.hooks ?? []),
+    clientFencingHook(registry, epochs),
+  ]);
   let http: ConnectServer;
   try {
     http = await startConnectServer({
       host: config.host,
       port: config.port,
       logger: logger.child("http"),
-      // Spans come from an interceptor, which the lean gRPC path does not run: with tracing on,
-      // every call takes connect-es's path.
-      ...(telemetry?.tracing
-        ? { interceptors: [serverSpans(telemetry.tracer)] }
-        : {
-            grpcUnary: [
-              { service: CanalService, implementation: canal, methods: ["get", "ack", "rollback"] },
-            ],
-          }),
+      readMaxBytes: config.maxRequest,
+      pipeline,
+      grpcUnary: [{ service: CanalService, implementation: canal, methods: ["get", "ack", "rollback"] }],
       routes(router) {
         router.service(CanalService, canal);
         router.service(

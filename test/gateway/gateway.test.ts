@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import * as http2 from "node:http2";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -16,9 +17,9 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { CanalConnector } from "../../src/clients/typescript/connector.js";
-import { CLIENT_EPOCH_HEADER, retryAfterMs } from "../../src/common/http/index.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
+import { CLIENT_EPOCH_HEADER } from "../../src/contracts/client-epoch.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import {
   ServerReflection,
@@ -26,6 +27,9 @@ import {
 } from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { encodeFrame, FrameReader } from "../../src/protocol/frame.js";
+import { retryAfterMs } from "../../src/protocol/index.js";
+import { rawGrpcStatus } from "../harness/grpc-raw.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, type ManagedProcess, makeTempDir, removeDir } from "../harness/processes.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
@@ -56,7 +60,7 @@ before(async () => {
       "1500ms",
       "--hold",
       "1s",
-      "--max-message",
+      "--max-request",
       "1MiB",
     ]),
   ]);
@@ -97,6 +101,73 @@ test("errors: unknown destination is not_found, bad names are invalid_argument, 
   assert.ok(get instanceof ConnectError);
   assert.equal(get.code, Code.FailedPrecondition);
   assert.match(get.message, /session/);
+});
+
+test("clientIds of canal's ZooKeeper layout are refused with invalid_argument, on the server and through the gateway, on every path", async () => {
+  const zkc = await ZkClient.connect(zk.connectString);
+  const running = new ZkPaths().destinationRunning("example");
+  try {
+    const before = (await zkc.get(running)).stat.czxid;
+    const serverUrl = `http://127.0.0.1:${serverPort}`;
+    for (const url of [urlA, serverUrl]) {
+      for (const h2 of [false, true]) {
+        const c = canal(url, h2);
+        for (const clientId of ["running", "cluster", "cursor", "filter", ".", ".."]) {
+          const d = { destination: "example", clientId };
+          const calls: [string, () => Promise<unknown>][] = [
+            ["Subscribe", () => c.subscribe(d)],
+            ["Unsubscribe", () => c.unsubscribe({ ...d, session: `1.${clientId}` })],
+            ["Get", () => c.get({ ...d, session: `1.${clientId}`, batchSize: 1 })],
+            ["Ack", () => c.ack({ ...d, session: `1.${clientId}`, batchId: "1-1-1" })],
+            ["Rollback", () => c.rollback({ ...d, session: `1.${clientId}` })],
+            [
+              "Stream",
+              async () => {
+                for await (const _ of c.stream({ ...d, batchSize: 1 })) assert.fail("no message expected");
+              },
+            ],
+          ];
+          for (const [method, call] of calls) {
+            const err = await call().then(
+              () => undefined,
+              (e: unknown) => ConnectError.from(e),
+            );
+            const what = `${url === urlA ? "gateway" : "server"} ${h2 ? "gRPC" : "Connect"} ${method} ${clientId}`;
+            assert.equal(err?.code, Code.InvalidArgument, `${what}: ${err?.message}`);
+            assert.match(err.rawMessage, /^clientId: ".*" is reserved/, what);
+          }
+        }
+      }
+    }
+    // The destination's running node is the same: nothing was deleted, no re-election.
+    assert.equal((await zkc.get(running)).stat.czxid, before);
+  } finally {
+    zkc.close();
+  }
+});
+
+test("a request that is not protobuf gets invalid_argument through the gateway, on the byte relays and the typed path", async () => {
+  // Field 1 (a string) announced 5 bytes long, 1 byte there: protobuf cannot decode it.
+  const garbage = Buffer.from([0x0a, 0x05, 0x61]);
+  const S = `${urlA}/sluice.v1.CanalService`;
+  for (const method of ["Get", "Subscribe"]) {
+    const r = await fetch(`${S}/${method}`, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: garbage,
+    });
+    const json = (await r.json()) as { code: string; message: string };
+    assert.deepEqual([r.status, json.code], [400, "invalid_argument"], `Connect ${method}: ${json.message}`);
+  }
+  const session = http2.connect(urlA);
+  try {
+    for (const method of ["Get", "Ack", "Subscribe", "Stream"]) {
+      const status = await rawGrpcStatus(session, `/sluice.v1.CanalService/${method}`, encodeFrame(garbage));
+      assert.equal(status, String(Code.InvalidArgument), `gRPC ${method}`);
+    }
+  } finally {
+    session.close();
+  }
 });
 
 test("curl through the gateway over HTTP/1.1 JSON: subscribe, get, ack, rollback, stream", async () => {
@@ -140,8 +211,7 @@ test("curl through the gateway over HTTP/1.1 JSON: subscribe, get, ack, rollback
   // Unsubscribe ends the hold; then the stream (Connect envelope over HTTP/1.1) takes it.
   post("Unsubscribe", { destination: "example", clientId: "curl", session });
   const body = JSON.stringify({ destination: "example", clientId: "curl", batchSize: 100, window: 4 });
-  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), Buffer.from(body)]);
-  frame.writeUInt32BE(body.length, 1);
+  const frame = encodeFrame(Buffer.from(body));
   // The stream runs until curl's --max-time; the frames read before that are what we check.
   const curl = spawn(
     "curl",
@@ -164,12 +234,11 @@ test("curl through the gateway over HTTP/1.1 JSON: subscribe, get, ack, rollback
   await sleep(1500);
   await db.query("INSERT INTO shop.orders VALUES (3, 'curl')");
   await exited;
-  const raw = Buffer.concat(chunks);
+  const reader = new FrameReader();
+  reader.push(Buffer.concat(chunks));
   const messages: Record<string, unknown>[] = [];
-  for (let i = 0; i + 5 <= raw.length; ) {
-    const n = raw.readUInt32BE(i + 1);
-    messages.push(JSON.parse(raw.subarray(i + 5, i + 5 + n).toString("utf8")) as Record<string, unknown>);
-    i += 5 + n;
+  for (let f = reader.next(); f !== undefined; f = reader.next()) {
+    messages.push(JSON.parse(f.message.toString("utf8")) as Record<string, unknown>);
   }
   const subscribed = messages[0]?.subscribed as { session: string } | undefined;
   assert.ok(subscribed, JSON.stringify(messages));
@@ -547,8 +616,8 @@ test("Connect Get, Ack and Rollback (binary and JSON) skip connect-es, with the 
   await binary.unsubscribe({ destination: "example", clientId: "raw-connect", session: sub.session });
 });
 
-test("HTTP/1.1 binary Connect: a request over the gateway's message limit gets resource_exhausted, and the connection goes on", async () => {
-  // Gateway B relays messages of up to 1 MiB. connect-es's HTTP/1.1 client sends the whole body
+test("HTTP/1.1 binary Connect: a request over the gateway's request limit gets resource_exhausted, and the connection goes on", async () => {
+  // Gateway B takes requests of up to 1 MiB (--max-request). connect-es's HTTP/1.1 client sends the whole body
   // before it reads the answer: the gateway must read and drop the rest of a refused request.
   const c = canal(urlB);
   const sub = await c.subscribe({ destination: "example", clientId: "too-large" });

@@ -32,6 +32,7 @@ function config(db: MariaDB, dataDir: string, start: DestinationConfig["start"])
     advertise: "127.0.0.1:0",
     advertiseConfigured: false,
     dataDir,
+    maxRequest: 4 << 20,
     metrics: { enabled: false, host: "127.0.0.1", port: 0 },
     store: { maxEntries: 1000, maxBytes: 16 << 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },

@@ -21,11 +21,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import type { Position } from "../../src/gen/sluice/v1/position_pb.js";
-import { startSluiceServer, writeServerConfig } from "../gateway/cluster.js";
+import { startSluiceGateway, startSluiceServer, writeServerConfig } from "../gateway/cluster.js";
 import { cursorKey, rowIds, sleep } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, type ManagedProcess, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
@@ -50,6 +50,8 @@ after(async () => {
   await Promise.all([db?.stop(), zk?.stop()]);
   removeDir(dir);
 });
+
+type Canal = Client<typeof CanalService>;
 
 interface Node {
   name: string;
@@ -102,7 +104,14 @@ test("ZooKeeper leader killed mid-stream: no data lost, stream continues", { tim
       createGrpcTransport({ baseUrl: `http://127.0.0.1:${n.port}`, sessionManager: sessions[i] }),
     ),
   );
+  const gatewayPort = await freePort();
+  const gateway = await startSluiceGateway(dir, "zkl-gateway", gatewayPort, zk);
+  const gatewayClient = createClient(
+    CanalService,
+    createGrpcTransport({ baseUrl: `http://127.0.0.1:${gatewayPort}` }),
+  );
   const stopAt = Date.now() + 240_000;
+  const done = new AbortController();
 
   // Take the clientId before writing: a new clientId starts at the head.
   await waitFor(
@@ -110,7 +119,8 @@ test("ZooKeeper leader killed mid-stream: no data lost, stream continues", { tim
     async () => {
       for (const c of clients) {
         const ok = await c.subscribe({ destination: "example", clientId: "zkl" }).catch(() => undefined);
-        if (ok) return ok;
+        // The gateway's consumer's clientId too (a direct Subscribe takes no gateway hold).
+        if (ok) return c.subscribe({ destination: "example", clientId: "zkl-gw" });
       }
       return undefined;
     },
@@ -132,79 +142,18 @@ test("ZooKeeper leader killed mid-stream: no data lost, stream continues", { tim
     }
   })();
 
-  // The consumer: streams, acks every batch. A failed ack leaves the batch outstanding on the
-  // server (the cursor write did not take effect, or did and its answer was lost): retry the
-  // same ack on the open stream. Only if the stream itself ends does it resubscribe; then the
-  // cursor the new subscription starts from tells whether the last uncertain ack took effect.
-  const acked: number[] = [];
-  const batchTimes: number[] = [];
-  const ackTimes: number[] = [];
-  const opens: number[] = [];
-  const ackRetries: { at: number; error: string }[] = [];
-  const streamEnds: { at: number; error: string }[] = [];
-  let lastCursor: Position | undefined;
-  let uncertain: number[] | undefined;
-  const done = new AbortController();
-  const consumer = (async () => {
-    let which = 0;
-    while (!done.signal.aborted) {
-      if (Date.now() > stopAt) throw new Error(`timed out with ${acked.length}/${written} rows acked`);
-      const canal = clients[which % clients.length] as (typeof clients)[number];
-      try {
-        for await (const msg of canal.stream(
-          { destination: "example", clientId: "zkl", batchSize: 200, window: 4 },
-          { signal: done.signal },
-        )) {
-          if (msg.message.case === "subscribed") {
-            opens.push(Date.now());
-            const cursor = msg.message.value.cursor;
-            if (uncertain && cursorKey(cursor) !== cursorKey(lastCursor)) acked.push(...uncertain);
-            uncertain = undefined;
-            lastCursor = cursor;
-            continue;
-          }
-          if (msg.message.case !== "batch") continue;
-          const ids = rowIds(msg.message.value.entries);
-          batchTimes.push(Date.now());
-          const batchId = msg.message.value.batchId;
-          for (;;) {
-            try {
-              const res = await canal.ack({ destination: "example", clientId: "zkl", batchId });
-              acked.push(...ids);
-              ackTimes.push(Date.now());
-              lastCursor = res.cursor;
-              break;
-            } catch (err) {
-              if (!(err instanceof ConnectError) || err.code !== Code.Unavailable || Date.now() > stopAt) {
-                uncertain = ids;
-                throw err;
-              }
-              ackRetries.push({ at: Date.now(), error: err.message });
-              await sleep(50);
-            }
-          }
-        }
-      } catch (err) {
-        if (done.signal.aborted) return;
-        if (!(err instanceof ConnectError)) throw err;
-        const transient = [
-          Code.Unavailable,
-          Code.Canceled,
-          Code.Internal,
-          Code.Aborted,
-          Code.Unknown,
-          Code.FailedPrecondition,
-        ];
-        if (!transient.includes(err.code)) throw err;
-        streamEnds.push({ at: Date.now(), error: `${Code[err.code]}: ${err.message}` });
-        which++;
-        await sleep(25);
-      }
-    }
-  })();
-  const consumerFailed = consumer.then(
-    () => new Promise<never>(() => {}),
-    (err: unknown) => Promise.reject(err),
+  // Two consumers, one talking to the servers directly and one through a gateway, each with its
+  // own clientId: both must ride through the leader loss the same way.
+  const direct = consume("direct", clients, "zkl", stopAt);
+  const viaGateway = consume("gateway", [gatewayClient], "zkl-gw", stopAt);
+  const consumers = [direct, viaGateway];
+  const consumerFailed = Promise.race(
+    consumers.map((c) =>
+      c.done.then(
+        () => new Promise<never>(() => {}),
+        (err: unknown) => Promise.reject(err),
+      ),
+    ),
   );
 
   const rounds: string[] = [];
@@ -214,7 +163,7 @@ test("ZooKeeper leader killed mid-stream: no data lost, stream continues", { tim
       (async () => {
         await waitFor(
           "rows acked before the first kill",
-          async () => (acked.length >= 200 ? true : undefined),
+          async () => (consumers.every((c) => c.acked.length >= 200) ? true : undefined),
           {
             timeoutMs: 30_000,
           },
@@ -222,9 +171,7 @@ test("ZooKeeper leader killed mid-stream: no data lost, stream continues", { tim
         for (let round = 1; round <= 2; round++) {
           await sleep(2000);
           const leader = await zk.leader();
-          const opensBefore = opens.length;
-          const endsBefore = streamEnds.length;
-          const retriesBefore = ackRetries.length;
+          const before = consumers.map((c) => c.snapshot());
           const killedAt = Date.now();
           await leader.kill();
           // How long the ensemble itself was without a leader (as its nodes answer `srvr`).
@@ -238,26 +185,15 @@ test("ZooKeeper leader killed mid-stream: no data lost, stream continues", { tim
           );
           const ensembleMs = Date.now() - killedAt;
           await sleep(Math.max(0, killedAt + WATCH_MS - Date.now()));
-          const firstAck = ackTimes.find((t) => t > killedAt);
-          assert.ok(firstAck, `round ${round}: nothing was acked within ${WATCH_MS} ms of the kill`);
-          const reopened = opens.length - opensBefore;
-          const ends = streamEnds.slice(endsBefore).map((e) => `+${e.at - killedAt} ms ${e.error}`);
-          const retries = ackRetries.slice(retriesBefore);
-          rounds.push(
-            `round ${round}: killed leader zk${leader.id} (new leader zk${newLeader.id}); ` +
-              (reopened === 0
-                ? "the stream stayed open"
-                : `the stream ended ${ends.length}x and was reopened ${reopened}x [${ends.join("; ")}]`) +
-              `; largest pause after the kill: batches ${largestGap(batchTimes, killedAt, killedAt + WATCH_MS)} ms, ` +
-              `acks ${largestGap(ackTimes, killedAt, killedAt + WATCH_MS)} ms; ` +
-              `${retries.length} ack retries` +
-              (retries.length
-                ? ` (+${(retries[0] as { at: number }).at - killedAt}..+${(retries[retries.length - 1] as { at: number }).at - killedAt} ms, first: ${(retries[0] as { error: string }).error})`
-                : ""),
-          );
-          process.stdout.write(
-            `# ${rounds[rounds.length - 1]}; the ensemble had a leader again after ${ensembleMs} ms\n`,
-          );
+          for (const [i, c] of consumers.entries()) {
+            const line = c.report(before[i] as Snapshot, killedAt, WATCH_MS);
+            rounds.push(
+              `round ${round}, ${c.name}: killed leader zk${leader.id} (new leader zk${newLeader.id}); ${line}`,
+            );
+            process.stdout.write(
+              `# ${rounds[rounds.length - 1]}; the ensemble had a leader again after ${ensembleMs} ms\n`,
+            );
+          }
           // What the servers' ZooKeeper clients and leases saw (why a stream ended, if it did).
           for (const n of nodes) {
             for (const line of zkLines(n, killedAt, killedAt + WATCH_MS))
@@ -268,29 +204,150 @@ test("ZooKeeper leader killed mid-stream: no data lost, stream continues", { tim
         }
         writing = false;
         await writer;
-        await waitFor(
-          "the consumer to ack every row",
-          async () => (acked.length >= written ? true : undefined),
-          {
-            timeoutMs: 60_000,
-            failIf: () => (acked.length > written ? `acked ${acked.length} rows of ${written}` : undefined),
-          },
-        );
+        for (const c of consumers) {
+          await waitFor(
+            `the ${c.name} consumer to ack every row`,
+            async () => (c.acked.length >= written ? true : undefined),
+            {
+              timeoutMs: 60_000,
+              failIf: () =>
+                c.acked.length > written ? `acked ${c.acked.length} rows of ${written}` : undefined,
+            },
+          );
+        }
         done.abort();
-        await consumer;
+        for (const c of consumers) await c.done;
       })(),
     ]);
   } finally {
     writing = false;
     done.abort();
     for (const s of sessions) s.abort();
+    await gateway.stop();
     for (const n of nodes) await n.process?.stop();
   }
-  assert.equal(acked.length, written, `acked ${acked.length} rows of ${written}`);
-  for (let i = 0; i < written; i++) {
-    if (acked[i] !== i + 1) assert.fail(`acked[${i}] is ${acked[i]}, expected ${i + 1}`);
+  for (const c of consumers) {
+    assert.equal(c.acked.length, written, `${c.name}: acked ${c.acked.length} rows of ${written}`);
+    for (let i = 0; i < written; i++) {
+      if (c.acked[i] !== i + 1) assert.fail(`${c.name}: acked[${i}] is ${c.acked[i]}, expected ${i + 1}`);
+    }
   }
   process.stdout.write(
-    `# ZooKeeper leader loss: ${written} rows exact; session timeout ${SESSION_TIMEOUT_MS} ms; ${opens.length} stream opens in all\n`,
+    `# ZooKeeper leader loss: ${written} rows exact for both consumers; session timeout ${SESSION_TIMEOUT_MS} ms; ` +
+      `${direct.opens.length} stream opens direct, ${viaGateway.opens.length} through the gateway\n`,
   );
+
+  /**
+   * A consumer: streams, acks every batch. A failed ack leaves the batch outstanding on the
+   * server (the cursor write did not take effect, or did and its answer was lost): retry the
+   * same ack on the open stream. Only if the stream itself ends does it resubscribe; then the
+   * cursor the new subscription starts from tells whether the last uncertain ack took effect.
+   */
+  function consume(name: string, canals: Canal[], clientId: string, stopAt: number) {
+    const acked: number[] = [];
+    const batchTimes: number[] = [];
+    const ackTimes: number[] = [];
+    const opens: number[] = [];
+    const ackRetries: { at: number; error: string }[] = [];
+    const streamEnds: { at: number; error: string }[] = [];
+    let lastCursor: Position | undefined;
+    let uncertain: number[] | undefined;
+    const run = async () => {
+      let which = 0;
+      // Kept across streams: reopening with it takes the hold over at once through a gateway.
+      let session = "";
+      while (!done.signal.aborted) {
+        if (Date.now() > stopAt)
+          throw new Error(`${name}: timed out with ${acked.length}/${written} rows acked`);
+        const canal = canals[which % canals.length] as Canal;
+        try {
+          for await (const msg of canal.stream(
+            { destination: "example", clientId, batchSize: 200, window: 4, session },
+            { signal: done.signal },
+          )) {
+            if (msg.message.case === "subscribed") {
+              opens.push(Date.now());
+              session = msg.message.value.session;
+              const cursor = msg.message.value.cursor;
+              if (uncertain && cursorKey(cursor) !== cursorKey(lastCursor)) acked.push(...uncertain);
+              uncertain = undefined;
+              lastCursor = cursor;
+              continue;
+            }
+            if (msg.message.case !== "batch") continue;
+            const ids = rowIds(msg.message.value.entries);
+            batchTimes.push(Date.now());
+            const batchId = msg.message.value.batchId;
+            for (;;) {
+              try {
+                const res = await canal.ack({ destination: "example", clientId, batchId, session });
+                acked.push(...ids);
+                ackTimes.push(Date.now());
+                lastCursor = res.cursor;
+                break;
+              } catch (err) {
+                if (!(err instanceof ConnectError) || err.code !== Code.Unavailable || Date.now() > stopAt) {
+                  uncertain = ids;
+                  throw err;
+                }
+                ackRetries.push({ at: Date.now(), error: err.message });
+                await sleep(50);
+              }
+            }
+          }
+        } catch (err) {
+          if (done.signal.aborted) return;
+          if (!(err instanceof ConnectError)) throw err;
+          const transient = [
+            Code.Unavailable,
+            Code.Canceled,
+            Code.Internal,
+            Code.Aborted,
+            Code.Unknown,
+            Code.FailedPrecondition,
+          ];
+          if (!transient.includes(err.code)) throw err;
+          streamEnds.push({ at: Date.now(), error: `${Code[err.code]}: ${err.message}` });
+          which++;
+          await sleep(25);
+        }
+      }
+    };
+    return {
+      name,
+      acked,
+      opens,
+      done: run(),
+      snapshot: (): Snapshot => ({
+        opens: opens.length,
+        ends: streamEnds.length,
+        retries: ackRetries.length,
+      }),
+      /** What happened after a kill: whether the stream stayed open, the pauses, the ack retries. */
+      report(before: Snapshot, killedAt: number, watchMs: number): string {
+        const firstAck = ackTimes.find((t) => t > killedAt);
+        assert.ok(firstAck, `${name}: nothing was acked within ${watchMs} ms of the kill`);
+        const reopened = opens.length - before.opens;
+        const ends = streamEnds.slice(before.ends).map((e) => `+${e.at - killedAt} ms ${e.error}`);
+        const retries = ackRetries.slice(before.retries);
+        return (
+          (reopened === 0
+            ? "the stream stayed open"
+            : `the stream ended ${ends.length}x and was reopened ${reopened}x [${ends.join("; ")}]`) +
+          `; largest pause after the kill: batches ${largestGap(batchTimes, killedAt, killedAt + watchMs)} ms, ` +
+          `acks ${largestGap(ackTimes, killedAt, killedAt + watchMs)} ms; ` +
+          `${retries.length} ack retries` +
+          (retries.length
+            ? ` (+${(retries[0] as { at: number }).at - killedAt}..+${(retries[retries.length - 1] as { at: number }).at - killedAt} ms, first: ${(retries[0] as { error: string }).error})`
+            : "")
+        );
+      },
+    };
+  }
 });
+
+interface Snapshot {
+  opens: number;
+  ends: number;
+  retries: number;
+}

@@ -1,4 +1,4 @@
-// The shared Connect port (src/common/http): one TCP port speaks HTTP/1.1 and h2c, and on them
+// The shared Connect port (src/protocol): one TCP port speaks HTTP/1.1 and h2c, and on them
 // Connect (JSON and binary), gRPC and gRPC-Web; checked with curl, connect-es's three transports
 // and @grpc/grpc-js. Also deadlines, back-pressure, errors and graceful shutdown.
 import assert from "node:assert/strict";
@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
+import * as http2 from "node:http2";
 import * as net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -32,21 +33,6 @@ import {
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import {
-  alreadyExists,
-  type ConnectServer,
-  failedPrecondition,
-  type HttpRequest,
-  type HttpResponse,
-  invalidArgument,
-  notFound,
-  permissionDenied,
-  RETRY_AFTER_MS,
-  retryAfterMs,
-  startConnectServer,
-  unauthenticated,
-  unavailable,
-} from "../../src/common/http/index.js";
-import {
   AdminService,
   GetDestinationRequestSchema,
   GetDestinationResponseSchema,
@@ -61,6 +47,25 @@ import {
   type StreamResponse,
   StreamResponseSchema,
 } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { encodeFrame, splitFrames } from "../../src/protocol/frame.js";
+import {
+  alreadyExists,
+  type ConnectServer,
+  failedPrecondition,
+  type HttpRequest,
+  type HttpResponse,
+  invalidArgument,
+  notFound,
+  permissionDenied,
+  RETRY_AFTER_MS,
+  retryAfterMs,
+  startConnectServer,
+  unauthenticated,
+  unavailable,
+} from "../../src/protocol/index.js";
+import { CallPipeline } from "../../src/protocol/pipeline.js";
+import { fromConnectEndStream, fromGrpcWebTrailer } from "../../src/protocol/wire-errors.js";
+import { rawGrpcStatus } from "../harness/grpc-raw.js";
 
 // ---- the tiny service --------------------------------------------------------------------------
 
@@ -235,24 +240,11 @@ interface Envelope {
 
 /** Splits a Connect/gRPC-Web streaming body into its envelopes (1 flags byte, 4 length bytes, data). */
 function parseEnvelopes(body: Buffer): Envelope[] {
-  const out: Envelope[] = [];
-  let at = 0;
-  while (at < body.length) {
-    assert.ok(at + 5 <= body.length, "truncated envelope header");
-    const flags = body[at] as number;
-    const len = body.readUInt32BE(at + 1);
-    assert.ok(at + 5 + len <= body.length, "truncated envelope");
-    out.push({ flags, data: body.subarray(at + 5, at + 5 + len) });
-    at += 5 + len;
-  }
-  return out;
+  return splitFrames(body).map((f) => ({ flags: f.flags, data: f.message }));
 }
 
 function envelope(json: string): Buffer {
-  const data = Buffer.from(json);
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(data.length, 1);
-  return Buffer.concat([head, data]);
+  return encodeFrame(Buffer.from(json));
 }
 
 async function rejection(p: Promise<unknown>): Promise<ConnectError> {
@@ -703,6 +695,51 @@ describe("one port speaks HTTP/1.1, h2c, Connect, gRPC and gRPC-Web", () => {
     assert.deepEqual(JSON.parse(unknown.body), { destination: { name: "example" } });
   });
 
+  test("a request message that is not protobuf gets invalid_argument on every protocol, unary and streaming", async () => {
+    // Field 1 (a string) announced 5 bytes long, 1 byte there: protobuf cannot decode it.
+    const garbage = Buffer.from([0x0a, 0x05, 0x61]);
+    const unary = `${server.url}/sluice.v1.AdminService/GetDestination`;
+    const streaming = `${server.url}/sluice.v1.CanalService/Stream`;
+    // Connect unary (HTTP/1.1): HTTP 400 and the JSON error.
+    const connect = await fetch(unary, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: garbage,
+    });
+    assert.equal(connect.status, 400);
+    const json = (await connect.json()) as { code: string; message: string };
+    assert.equal(json.code, "invalid_argument", json.message);
+    // gRPC-Web unary (HTTP/1.1): the status in the trailer frame.
+    const web = await fetch(unary, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto" },
+      body: encodeFrame(garbage),
+    });
+    const webFrames = splitFrames(Buffer.from(await web.arrayBuffer()));
+    const trailer = fromGrpcWebTrailer((webFrames.at(-1) as { message: Buffer }).message);
+    assert.equal(trailer.error?.code, Code.InvalidArgument, trailer.error?.message);
+    // A Connect stream's request: the end-of-stream message.
+    const stream = await fetch(streaming, {
+      method: "POST",
+      headers: { "content-type": "application/connect+proto" },
+      body: encodeFrame(garbage),
+    });
+    const end = fromConnectEndStream(
+      splitFrames(Buffer.from(await stream.arrayBuffer())).at(-1)?.message as Buffer,
+    );
+    assert.equal(end.error?.code, Code.InvalidArgument, end.error?.message);
+    // gRPC (h2c), unary and streaming: grpc-status 3.
+    const session = http2.connect(server.url);
+    try {
+      for (const path of ["/sluice.v1.AdminService/GetDestination", "/sluice.v1.CanalService/Stream"]) {
+        const status = await rawGrpcStatus(session, path, encodeFrame(garbage));
+        assert.equal(status, String(Code.InvalidArgument), path);
+      }
+    } finally {
+      session.close();
+    }
+  });
+
   test("a request message over 4 MiB is refused with resource_exhausted", async () => {
     const big = Buffer.from(JSON.stringify({ destination: "d".repeat(5 * 1024 * 1024) }));
     const r = await run(
@@ -948,6 +985,30 @@ describe("deadlines", () => {
       JSON.stringify({ destination: "slow", toAddress: String(sleepMs) }),
       `${url}/sluice.v1.AdminService/ReleaseDestination`,
     ]);
+
+  test("a hook that waits past the deadline: the call ends with deadline_exceeded, and so do its hooks", async () => {
+    const ends: number[] = [];
+    const stuck = await start({
+      pipeline: new CallPipeline([
+        {
+          name: "stuck",
+          start: () => new Promise<void>(() => {}),
+          end: (_call, outcome) => {
+            ends.push(outcome.code);
+          },
+        },
+      ]),
+    });
+    try {
+      const t0 = Date.now();
+      const r = await slowCall(stuck.url, "connect-timeout-ms: 200", 0);
+      assert.equal(JSON.parse(r.body).code, "deadline_exceeded", r.body);
+      assert.ok(Date.now() - t0 < 2000, `answered after ${Date.now() - t0} ms`);
+      assert.deepEqual(ends, [Code.DeadlineExceeded]);
+    } finally {
+      await stuck.close();
+    }
+  });
 
   test("a Connect deadline ends the call with deadline_exceeded even if the handler ignores it", async () => {
     const t0 = Date.now();

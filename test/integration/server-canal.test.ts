@@ -25,6 +25,7 @@ function config(db: MariaDB, dataDir: string, port = 0): ServerConfig {
     advertise: "127.0.0.1:0",
     advertiseConfigured: false,
     dataDir,
+    maxRequest: 4 << 20,
     metrics: { enabled: false, host: "127.0.0.1", port: 0 },
     store: { maxEntries: 1000, maxBytes: 16 << 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },
@@ -285,7 +286,7 @@ describe("canal server, standalone", () => {
 
   test("bad input gets the documented error and the server keeps serving", async () => {
     // Over Connect (HTTP/1.1) and over gRPC, whose Get, Ack and Rollback take the lean path
-    // (src/common/http/grpc-unary.ts): the same codes and messages.
+    // (src/protocol/server/grpc-unary.ts): the same codes and messages.
     const sessions = new Http2SessionManager(server.url);
     try {
       const grpc = createClient(
@@ -365,17 +366,17 @@ describe("canal server, standalone", () => {
       [
         () => canal.get({ destination: "example", clientId: "1001", batchSize: 0 }),
         Code.InvalidArgument,
-        /batch_size/,
+        /^\[invalid_argument\] batchSize: /,
       ],
       [
         () => canal.get({ destination: "example", clientId: "1001", batchSize: 20_000 }),
         Code.InvalidArgument,
-        /batch_size/,
+        /^\[invalid_argument\] batchSize: /,
       ],
       [
         () => canal.get({ destination: "example", clientId: "1001", batchSize: 1, timeoutMs: -1n }),
         Code.InvalidArgument,
-        /timeout_ms/,
+        /^\[invalid_argument\] timeoutMs: /,
       ],
 
       [
@@ -383,7 +384,20 @@ describe("canal server, standalone", () => {
         Code.InvalidArgument,
         /filter/,
       ],
-      [() => canal.subscribe({ destination: "example", clientId: "a/b" }), Code.InvalidArgument, /client_id/],
+      [
+        () => canal.subscribe({ destination: "example", clientId: "a/b" }),
+        Code.InvalidArgument,
+        /^\[invalid_argument\] clientId: /,
+      ],
+      // Names of canal's ZooKeeper layout, and "." and "..", are not clientIds: a clientId
+      // "running" would name the destination's running node, ".." a directory above the cursors.
+      ...["running", "cluster", "cursor", "filter", ".", ".."].map(
+        (clientId): [() => Promise<unknown>, Code, RegExp] => [
+          () => canal.unsubscribe({ destination: "example", clientId }),
+          Code.InvalidArgument,
+          /^\[invalid_argument\] clientId: ".*" is reserved/,
+        ],
+      ),
       [
         () => canal.ack({ destination: "example", clientId: "1001", batchId: "1-999" }),
         Code.FailedPrecondition,
@@ -392,7 +406,7 @@ describe("canal server, standalone", () => {
       [
         () => canal.ack({ destination: "example", clientId: "1001", batchId: "" }),
         Code.InvalidArgument,
-        /batch_id/,
+        /^\[invalid_argument\] batchId: /,
       ],
       [
         () => canal.get({ destination: "example", clientId: "never-subscribed", batchSize: 1 }),

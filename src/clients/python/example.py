@@ -104,16 +104,10 @@ def main():
                 consume(stub, destination, client_id, progress, max_rows)
             except grpc.RpcError as err:
                 code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNAVAILABLE
-                # UNAVAILABLE: failover or restart; FAILED_PRECONDITION: the batch or session is
-                # stale; UNKNOWN "Stream removed" / INTERNAL: grpcio's words for a connection that
-                # broke mid-stream (a gateway killed). All: open the stream again, resume after
-                # the durable cursor.
-                if code not in (
-                    grpc.StatusCode.UNAVAILABLE,
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    grpc.StatusCode.UNKNOWN,
-                    grpc.StatusCode.INTERNAL,
-                ):
+                # UNAVAILABLE: failover, restart, a connection lost; FAILED_PRECONDITION: the
+                # batch or session is stale. Both: open the stream again, resume after the
+                # durable cursor.
+                if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.FAILED_PRECONDITION):
                     print(f"stream: {err}", file=sys.stderr)
                     return 1
                 print(f"stream ended ({err}); opening it again", file=sys.stderr)

@@ -4,6 +4,7 @@
 // (unavailable, failover, stale session), subscribes again with back-off on the next get.
 import type { Client } from "@connectrpc/connect";
 import { ConnectError } from "@connectrpc/connect";
+import { checkNames } from "../../contracts/names.js";
 import type { CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
@@ -55,7 +56,9 @@ export class CanalConnector {
   /** Fencing epoch of the subscription; a Get answered under another one means a new runner. */
   #epoch?: bigint;
 
+  /** invalid_argument (a ConnectError) at once when destination or clientId is not a valid name. */
   constructor(canal: Client<typeof CanalService>, opts: ConnectorOptions) {
+    checkNames(opts.destination, opts.clientId);
     this.#canal = canal;
     this.#opts = opts;
     this.#filter = opts.filter ?? "";

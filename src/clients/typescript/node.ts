@@ -1,9 +1,9 @@
 // createSluiceClient for Node: picks the protocol (Connect, gRPC or gRPC-Web) and HTTP version.
 import type { Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import { createSluiceConnectTransport } from "../../protocol/client/connect-transport.js";
+import { createSluiceGrpcTransport } from "../../protocol/client/grpc-transport.js";
 import { SluiceClient } from "./client.js";
-import { createSluiceConnectTransport } from "./connect-unary.js";
-import { createSluiceGrpcTransport } from "./grpc-unary.js";
 
 export interface SluiceClientOptions {
   /** The gateway's or server's URL, e.g. "http://127.0.0.1:8080". */
@@ -33,7 +33,7 @@ export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
   };
   switch (protocol) {
     case "connect":
-      // Unary calls on node:http / node:http2 directly (connect-unary.ts says why), streams by
+      // Unary calls on node:http / node:http2 directly (src/protocol/client/connect-transport.ts says why), streams by
       // connect-node.
       return new SluiceClient(
         createSluiceConnectTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }),
@@ -42,7 +42,7 @@ export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
       return new SluiceClient(createGrpcWebTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }));
     case "grpc":
       if (opts.httpVersion === "1.1") throw new RangeError('transport "grpc" needs httpVersion "2"');
-      // Unary calls on node:http2 directly (grpc-unary.ts says why), streams by connect-node.
+      // Unary calls on node:http2 directly (src/protocol/client/grpc-transport.ts says why), streams by connect-node.
       return new SluiceClient(
         createSluiceGrpcTransport({
           baseUrl: opts.baseUrl,

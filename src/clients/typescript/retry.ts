@@ -3,6 +3,7 @@
 // session lost) and transport-level failures are; a refusal that will not change by itself
 // (bad arguments, unknown destination, clientId held elsewhere, no permission) is not.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { retryAfterMs } from "../../protocol/errors.js";
 
 /** How the client backs off between attempts to (re)subscribe. */
 export interface RetryOptions {
@@ -14,8 +15,7 @@ export interface RetryOptions {
   maxAttempts?: number;
 }
 
-/** Metadata key of the server's retry hint on `unavailable` errors (ms). */
-export const RETRY_AFTER_MS = "retry-after-ms";
+export { RETRY_AFTER_MS, retryAfterMs } from "../../protocol/errors.js";
 
 /** Codes after which subscribing again can succeed without the caller changing anything. */
 const RETRYABLE = new Set<Code>([
@@ -31,15 +31,6 @@ const RETRYABLE = new Set<Code>([
 
 export function isRetryable(err: unknown): boolean {
   return RETRYABLE.has(ConnectError.from(err).code);
-}
-
-/** The server's retry hint of an `unavailable` error, from its metadata or its message. */
-export function retryAfterMs(err: unknown): number | undefined {
-  const e = ConnectError.from(err);
-  const header = e.metadata.get(RETRY_AFTER_MS);
-  if (header !== null && /^\d+$/.test(header)) return Number(header);
-  const m = /\(retry after (\d+) ms\)/.exec(e.rawMessage);
-  return m ? Number(m[1]) : undefined;
 }
 
 /** Exponential back-off with full jitter, never below the server's hint. */

@@ -8,6 +8,7 @@
 //  - a `break` or `return` out of the loop ends the stream; unacked batches are given back.
 import type { Client } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { checkNames } from "../../contracts/names.js";
 import type { Batch, CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
@@ -125,7 +126,9 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
   #endedBy?: ConnectError;
   #iterated = false;
 
+  /** invalid_argument (a ConnectError) at once when destination or clientId is not a valid name. */
   constructor(canal: Client<typeof CanalService>, opts: StreamOptions) {
+    checkNames(opts.destination, opts.clientId);
     this.#canal = canal;
     this.#opts = opts;
   }

@@ -1,2 +1,2 @@
-export { clientTraceContext, serverSpans } from "./rpc-spans.js";
+export { tracingHook } from "./rpc-spans.js";
 export { startTelemetry, type Telemetry, type TelemetryOptions, tracesRequested } from "./telemetry.js";

@@ -1,5 +1,9 @@
 // canal's ZooKeeper layout (see docs/design.md, "ZooKeeper layout"), under a configurable root.
-// Paths are built here and nowhere else so that server, gateway and tools agree.
+// Paths are built here and nowhere else so that server, gateway and tools agree. The child
+// names under a destination and a clientId come from the name rules (src/contracts/names.ts),
+// which keep clientIds from taking them.
+import { LAYOUT } from "../../contracts/names.js";
+
 export const DEFAULT_ROOT = "/otter/canal";
 
 export class ZkPaths {
@@ -10,10 +14,10 @@ export class ZkPaths {
   }
   /** Ephemeral: a server is alive. */
   server(address: string): string {
-    return `${this.root}/cluster/${address}`;
+    return `${this.cluster()}/${address}`;
   }
   cluster(): string {
-    return `${this.root}/cluster`;
+    return `${this.root}/${LAYOUT.cluster}`;
   }
   destinations(): string {
     return `${this.root}/destinations`;
@@ -23,22 +27,22 @@ export class ZkPaths {
   }
   /** Ephemeral: the server running destination d, canal's {"active":true,"address":...,"cid":N}. */
   destinationRunning(d: string): string {
-    return `${this.destination(d)}/running`;
+    return `${this.destination(d)}/${LAYOUT.running}`;
   }
   /** Ephemeral children: servers able to run d. */
   destinationCluster(d: string): string {
-    return `${this.destination(d)}/cluster`;
+    return `${this.destination(d)}/${LAYOUT.cluster}`;
   }
   client(d: string, clientId: string): string {
     return `${this.destination(d)}/${clientId}`;
   }
   /** Ephemeral: the consumer holding clientId. */
   clientRunning(d: string, clientId: string): string {
-    return `${this.client(d, clientId)}/running`;
+    return `${this.client(d, clientId)}/${LAYOUT.running}`;
   }
   /** Persistent: canal's LogPosition JSON. */
   clientCursor(d: string, clientId: string): string {
-    return `${this.client(d, clientId)}/cursor`;
+    return `${this.client(d, clientId)}/${LAYOUT.cursor}`;
   }
   /** Persistent: the parent of sluice's own nodes, which canal's tools never read. */
   sluiceTree(): string {
@@ -68,6 +72,6 @@ export class ZkPaths {
   }
   /** Persistent: the clientId's filter string. */
   clientFilter(d: string, clientId: string): string {
-    return `${this.client(d, clientId)}/filter`;
+    return `${this.client(d, clientId)}/${LAYOUT.filter}`;
   }
 }

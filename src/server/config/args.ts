@@ -25,6 +25,7 @@ export const OPTIONS = [
   { flag: "zk-password-file", env: "SLUICE_ZK_PASSWORD_FILE", arg: "FILE" },
   { flag: "data-dir", env: "SLUICE_DATA_DIR", arg: "DIR" },
   { flag: "metrics-port", env: "SLUICE_METRICS_PORT", arg: "N|off" },
+  { flag: "max-request", env: "SLUICE_MAX_REQUEST", arg: "SIZE" },
 ] as const satisfies readonly OptionSpec[];
 
 /**
@@ -88,6 +89,7 @@ Options:
                            password itself in SLUICE_ZK_PASSWORD
   --data-dir DIR           standalone cursor store (default ./.sluice)    SLUICE_DATA_DIR
   --metrics-port N|off     Prometheus metrics port (default 9464)         SLUICE_METRICS_PORT
+  --max-request SIZE       largest request message (default 4MiB)         SLUICE_MAX_REQUEST
   -h, --help               this help
 
 Passwords never go in flags (every local user sees a process's arguments): give them in

@@ -97,6 +97,7 @@ const SCALARS = [
   ["port", "port"],
   ["advertise", "advertise"],
   ["data-dir", "dataDir"],
+  ["max-request", "maxRequest"],
 ] as const;
 
 /**

@@ -89,6 +89,11 @@ export interface ServerConfig {
   advertiseConfigured: boolean;
   /** Directory of the standalone cursor store (absolute). Default "./.sluice" under the working directory. */
   dataDir: string;
+  /**
+   * Largest request message a client may send, in bytes (resource_exhausted above). Default
+   * 4 MiB, as a gateway's --max-request.
+   */
+  maxRequest: number;
   /** Present: elected mode (canal's cluster mode). Absent: standalone, cursors in dataDir, no election. */
   zk?: ZooKeeperConfig;
   metrics: {

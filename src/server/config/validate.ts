@@ -6,6 +6,7 @@ import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { readSecretFile, SecretFileError } from "../../common/secrets.js";
 import { credentialsProblem, type ZkCredentials } from "../../common/zk/acl.js";
+import { destinationProblem } from "../../contracts/names.js";
 import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
 import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
@@ -18,6 +19,7 @@ export const DEFAULTS = {
   port: 11113,
   dataDir: "./.sluice",
   zk: { root: "/otter/canal", sessionTimeoutMs: 10_000, regrabDelayMs: 1000, balance: true },
+  maxRequest: 4 * 2 ** 20,
   metrics: { enabled: true, port: 9464 },
   store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, catchUpReaders: 4 },
   stream: { window: 4, maxBatchSize: 10_000 },
@@ -29,6 +31,7 @@ export const ROOT_KEYS = [
   "port",
   "advertise",
   "dataDir",
+  "maxRequest",
   "zk",
   "metrics",
   "store",
@@ -322,6 +325,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
   }
 
   const dataDir = readString(ctx, "dataDir", root.dataDir, "a directory") ?? DEFAULTS.dataDir;
+  const maxRequest = readSize(ctx, "maxRequest", root.maxRequest) ?? DEFAULTS.maxRequest;
 
   // zk
   let zk: ZooKeeperConfig | undefined;
@@ -426,6 +430,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
     advertise,
     advertiseConfigured: advertiseText !== undefined,
     dataDir: resolve(options.cwd, dataDir),
+    maxRequest,
     ...(zk ? { zk } : {}),
     metrics,
     store,
@@ -507,8 +512,6 @@ function zkConnectProblem(connect: string): string | undefined {
   return undefined;
 }
 
-const DESTINATION_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
-
 /** Names and server ids taken so far, each with the path of the destination that took it. */
 interface Seen {
   names: Map<string, string>;
@@ -526,7 +529,9 @@ function readDestination(
     ctx.report(
       path,
       `must be a map with at least name and source, got ${describeValue(value)}` +
-        (DESTINATION_NAME.test(value) ? ` (write "- name: ${value}" and "source: mysql://...")` : ""),
+        (destinationProblem(value) === undefined
+          ? ` (write "- name: ${value}" and "source: mysql://...")`
+          : ""),
     );
     return undefined;
   }
@@ -543,11 +548,8 @@ function readDestination(
   const name = readString(ctx, `${path}.name`, m.name, 'a destination name such as "example"');
   if (name === undefined) {
     if (m.name === undefined) ctx.report(`${path}.name`, "is required");
-  } else if (!DESTINATION_NAME.test(name) || name === "." || name === "..") {
-    ctx.report(
-      `${path}.name`,
-      `must be 1 to 128 letters, digits, "_", "-" or ".", got ${describeValue(name)}`,
-    );
+  } else if (destinationProblem(name) !== undefined) {
+    ctx.report(`${path}.name`, destinationProblem(name) as string);
   } else {
     const previous = seen.names.get(name);
     if (previous !== undefined) {

@@ -8,8 +8,9 @@
 // (its Get returns empty at its timeout) until one frees: a reader rejoins, its client goes,
 // or its client has not asked for `idleMs` and gives its slot up (it is moved back to a
 // waiting reader from its cursor, outstanding batches given back).
-import type { CancelSignal } from "../../common/call-cancel.js";
+
 import type { Logger } from "../../common/log.js";
+import type { CancelSignal } from "../../protocol/call-cancel.js";
 import type { ClientSession } from "../store/client-session.js";
 import type { Pipeline } from "../store/pipeline.js";
 import { type Boundary, comparePoints } from "../store/positions.js";

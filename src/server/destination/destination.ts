@@ -7,8 +7,9 @@
 // A new client starts at the boundary after the last complete transaction read; its cursor is
 // stored at once, so a restart resumes it there. If the shared ring no longer holds that
 // point, the client reads through a private pipeline until it reaches the shared window.
-import type { CancelSignal } from "../../common/call-cancel.js";
+
 import { createLogger, type Logger } from "../../common/log.js";
+import type { CancelSignal } from "../../protocol/call-cancel.js";
 import type { SkippedTableEvent } from "../binlog/index.js";
 import { EventFilter, type EventFilterOptions } from "../filter/index.js";
 import type { CursorStore, SkippedEventRecord } from "../meta/cursor-store.js";

@@ -1,5 +1,6 @@
 // The destinations this server runs, by name.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { notApplied } from "../../contracts/not-applied.js";
 import type { Destination } from "./destination.js";
 
 export class DestinationRegistry {
@@ -27,16 +28,17 @@ export class DestinationRegistry {
     const d = this.#byName.get(name);
     const runner = d ? undefined : this.elsewhere.get(name)?.();
     if (!d && runner !== undefined) {
-      throw new ConnectError(
-        `destination ${JSON.stringify(name)} runs on ${runner || "another server"}; this server stands by. ` +
-          "Call the runner (a gateway routes there by itself), or retry shortly if it is failing over",
-        Code.Unavailable,
+      throw notApplied(
+        new ConnectError(
+          `destination ${JSON.stringify(name)} runs on ${runner || "another server"}; this server stands by. ` +
+            "Call the runner (a gateway routes there by itself), or retry shortly if it is failing over",
+          Code.Unavailable,
+        ),
       );
     }
     if (!d && this.starting.has(name)) {
-      throw new ConnectError(
-        `destination ${JSON.stringify(name)} is starting; retry shortly`,
-        Code.Unavailable,
+      throw notApplied(
+        new ConnectError(`destination ${JSON.stringify(name)} is starting; retry shortly`, Code.Unavailable),
       );
     }
     if (!d) {

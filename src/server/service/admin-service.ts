@@ -1,6 +1,7 @@
 // AdminService on a server: what it runs, where each destination's reader is, and each
 // client's cursor, outstanding batches and lag.
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { checkClientId } from "../../contracts/names.js";
 import {
   type AdminService,
   type ClientStatus,
@@ -14,7 +15,7 @@ import { type Destination, DestinationError } from "../destination/destination.j
 import type { DestinationFailure as Failure } from "../destination/failure.js";
 import type { DestinationRegistry } from "../destination/registry.js";
 import { ReplicationError } from "../replication/replication-client.js";
-import { checkClientId, toDestinationFilter, toPosition } from "./canal-service.js";
+import { toDestinationFilter, toPosition } from "./canal-service.js";
 
 export interface ServerIdentity {
   /** ip:port other parts use to reach this server. */

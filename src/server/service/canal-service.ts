@@ -1,7 +1,9 @@
 // CanalService on a server: validates requests, maps them onto destinations, and turns
 // failures into the error codes of docs/api.md.
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { cancelSignalOf } from "../../common/http/calls.js";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { checkClientId } from "../../contracts/names.js";
+import { notApplied } from "../../contracts/not-applied.js";
+import { makeSession } from "../../contracts/session.js";
 import type {
   Batch as BatchMessage,
   CanalService,
@@ -12,49 +14,40 @@ import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { DestinationFilter } from "../../gen/sluice/v1/filter_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
+import { invalidArgument } from "../../protocol/errors.js";
+import { cancelSignalOf } from "../../protocol/server/call-guard.js";
 import { type Destination, DestinationError } from "../destination/destination.js";
 import type { DestinationRegistry } from "../destination/registry.js";
 import type { EventFilterOptions } from "../filter/index.js";
 import { toFlatMessage } from "../parse/flat-message.js";
 import { type Batch, BatchError, type ClientSession } from "../store/client-session.js";
 import type { Cursor } from "../store/positions.js";
-import { ClientEpochs } from "./client-epochs.js";
+import { type ClientEpochs, clientEpochKey } from "./client-epochs.js";
 
 export const MAX_BATCH_SIZE = 10_000;
 export const MAX_TIMEOUT_MS = 600_000;
 export const MAX_WINDOW = 1000;
 const DEFAULT_WINDOW = 4;
-const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export function createCanalService(registry: DestinationRegistry): ServiceImpl<typeof CanalService> {
-  const epochs = new ClientEpochs();
-  /**
-   * Consumer fencing (client-epochs.ts): refuses a call from an older hold of the clientId;
-   * the first call of a newer hold gives back the older one's outstanding batches.
-   */
-  async function fence(ctx: HandlerContext, d: Destination, clientId: string): Promise<bigint | undefined> {
-    const epoch = ClientEpochs.of(ctx);
-    if (epoch === undefined) return undefined;
-    if (epochs.admit(d.name, clientId, epoch)) {
-      await d.rollback(clientId, undefined).catch((err: unknown) => {
-        if (!(err instanceof DestinationError && err.kind === "not_subscribed")) throw mapError(err);
-      });
-    }
-    return epoch;
-  }
-
+/**
+ * `epochs`: the clientIds' hold epochs, which the consumer fencing hook (client-fencing.ts)
+ * admits each call's against before the handler runs.
+ */
+export function createCanalService(
+  registry: DestinationRegistry,
+  epochs: ClientEpochs,
+): ServiceImpl<typeof CanalService> {
   /** True when a newer hold of the clientId than the call's `epoch` was seen. */
   const superseded = (d: Destination, clientId: string, epoch: bigint | undefined): boolean =>
     epoch !== undefined && epoch < (epochs.highest(d.name, clientId) ?? epoch);
 
   return {
-    async subscribe(req, ctx) {
+    async subscribe(req) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
-      await fence(ctx, destination, req.clientId);
       const session = await call(() => destination.subscribe(req.clientId, req.filter));
       return {
-        session: sessionToken(destination.epoch, req.clientId),
+        session: makeSession(destination.epoch, req.clientId),
         epoch: destination.epoch,
         filter: session.filterText || (destination.filterOptions?.filter ?? ""),
         cursor: toPosition(session.cursor),
@@ -62,10 +55,9 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       };
     },
 
-    async unsubscribe(req, ctx) {
+    async unsubscribe(req) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
-      await fence(ctx, destination, req.clientId);
       if (req.keepCursor) {
         // canal's disconnect: the next holder gets the outstanding batches again; the cursor
         // and filter stay. The hold itself is the gateway's to release.
@@ -83,10 +75,10 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       checkClientId(req.clientId);
       checkBatchSize(req.batchSize);
       const timeoutMs = Number(req.timeoutMs);
-      if (timeoutMs < 0) throw invalid("timeout_ms", `must be 0 or more, got ${timeoutMs}`);
+      if (timeoutMs < 0) throw invalidArgument("timeoutMs", `must be 0 or more, got ${timeoutMs}`);
       if (timeoutMs > MAX_TIMEOUT_MS)
-        throw invalid("timeout_ms", `must be at most ${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
-      const epoch = await fence(ctx, destination, req.clientId);
+        throw invalidArgument("timeoutMs", `must be at most ${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
+      const epoch = ctx.values.get(clientEpochKey);
       const batch = await call(() =>
         destination.get(req.clientId, req.batchSize, timeoutMs, cancelSignalOf(ctx)),
       );
@@ -106,19 +98,17 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       } satisfies GetResponse;
     },
 
-    async ack(req, ctx) {
+    async ack(req) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
-      if (!req.batchId) throw invalid("batch_id", "is required");
-      await fence(ctx, destination, req.clientId);
+      if (!req.batchId) throw invalidArgument("batchId", "is required");
       const cursor = await call(() => destination.ack(req.clientId, req.batchId));
       return { cursor: toPosition(cursor) };
     },
 
-    async rollback(req, ctx) {
+    async rollback(req) {
       const destination = registry.require(req.destination);
       checkClientId(req.clientId);
-      await fence(ctx, destination, req.clientId);
       const ids = await call(() => destination.rollback(req.clientId, req.batchId || undefined));
       return { rolledBackBatchIds: ids };
     },
@@ -128,13 +118,13 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
       checkClientId(req.clientId);
       checkBatchSize(req.batchSize);
       if (req.window < 0 || req.window > MAX_WINDOW) {
-        throw invalid(
+        throw invalidArgument(
           "window",
           `must be between 0 and ${MAX_WINDOW} (0 means ${DEFAULT_WINDOW}), got ${req.window}`,
         );
       }
       const window = req.window || DEFAULT_WINDOW;
-      const epoch = await fence(ctx, destination, req.clientId);
+      const epoch = ctx.values.get(clientEpochKey);
       let session: ClientSession = await call(() => destination.subscribe(req.clientId, req.filter));
       // This stream takes the client over: batches an earlier consumer left unacked come again
       // here, and that consumer's stream, ending later, must not give back ours.
@@ -146,7 +136,7 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
           case: "subscribed",
           value: {
             $typeName: "sluice.v1.Subscribed",
-            session: sessionToken(destination.epoch, req.clientId),
+            session: makeSession(destination.epoch, req.clientId),
             epoch: destination.epoch,
             cursor: toPosition(session.cursor),
           },
@@ -199,10 +189,6 @@ export function createCanalService(registry: DestinationRegistry): ServiceImpl<t
 /** Per client session, how many streams have taken it over (the newest owns its batches). */
 const streamGenerations = new WeakMap<ClientSession, number>();
 
-export function sessionToken(epoch: bigint, clientId: string): string {
-  return `${epoch}.${clientId}`;
-}
-
 function emptyGet(epoch: bigint): GetResponse {
   return { $typeName: "sluice.v1.GetResponse", batchId: "", entries: [], flatMessages: [], epoch };
 }
@@ -244,23 +230,9 @@ export function toPosition(cursor: Cursor | undefined): Position | undefined {
   };
 }
 
-function invalid(field: string, message: string): ConnectError {
-  return new ConnectError(`${field}: ${message}`, Code.InvalidArgument);
-}
-
-export function checkClientId(clientId: string): void {
-  if (!clientId) throw invalid("client_id", "is required");
-  if (!CLIENT_ID.test(clientId)) {
-    throw invalid(
-      "client_id",
-      `must be 1-64 letters, digits, "_", "-" or ".", got ${JSON.stringify(clientId)}`,
-    );
-  }
-}
-
 function checkBatchSize(n: number): void {
   if (n < 1 || n > MAX_BATCH_SIZE)
-    throw invalid("batch_size", `must be between 1 and ${MAX_BATCH_SIZE}, got ${n}`);
+    throw invalidArgument("batchSize", `must be between 1 and ${MAX_BATCH_SIZE}, got ${n}`);
 }
 
 /** Runs a destination call, mapping its errors onto Connect codes. */
@@ -274,7 +246,8 @@ function call<T>(fn: () => T): T {
   }
 }
 
-function mapError(err: unknown): unknown {
+/** A destination's failure as the error a client sees. */
+export function mapError(err: unknown): unknown {
   if (err instanceof ConnectError) return err;
   if (err instanceof BatchError) return new ConnectError(err.message, Code.FailedPrecondition);
   if (err instanceof DestinationError) {
@@ -284,12 +257,15 @@ function mapError(err: unknown): unknown {
       case "bad_filter":
         return new ConnectError(err.message, Code.InvalidArgument);
       case "stopped":
-        return new ConnectError(`${err.message}; retry shortly`, Code.Unavailable);
+        // Stopping, or suspended while its ZooKeeper session is in doubt: nothing was done.
+        return notApplied(new ConnectError(`${err.message}; retry shortly`, Code.Unavailable));
     }
   }
   // A cursor write that failed, or anything unexpected: the call did not take effect.
-  return new ConnectError(
-    `the request did not take effect: ${err instanceof Error ? err.message : String(err)}`,
-    Code.Unavailable,
+  return notApplied(
+    new ConnectError(
+      `the request did not take effect: ${err instanceof Error ? err.message : String(err)}`,
+      Code.Unavailable,
+    ),
   );
 }

@@ -4,24 +4,16 @@
 // epoch gives back every outstanding batch of that clientId, so that what the old holder was
 // given is delivered again to the new one and can never be acked by the old one.
 // Calls without the header (a client talking to the server directly) are not fenced.
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { CLIENT_EPOCH_HEADER } from "../../common/http/index.js";
+// The header is checked, and each call admitted, by the fencing hook (client-fencing.ts).
+import { Code, ConnectError, createContextKey } from "@connectrpc/connect";
+
+/** The epoch of the call's hold, when a gateway sent one (set by the fencing hook). */
+export const clientEpochKey = createContextKey<bigint | undefined>(undefined, {
+  description: "sluice: the epoch of the caller's hold",
+});
 
 export class ClientEpochs {
   readonly #highest = new Map<string, bigint>();
-
-  /** The call's epoch, or undefined when it has none. invalid_argument when malformed. */
-  static of(ctx: HandlerContext): bigint | undefined {
-    const raw = ctx.requestHeader.get(CLIENT_EPOCH_HEADER);
-    if (raw === null) return undefined;
-    if (!/^\d{1,20}$/.test(raw.trim())) {
-      throw new ConnectError(
-        `${CLIENT_EPOCH_HEADER}: must be a decimal epoch, got ${JSON.stringify(raw)}`,
-        Code.InvalidArgument,
-      );
-    }
-    return BigInt(raw.trim());
-  }
 
   highest(destination: string, clientId: string): bigint | undefined {
     return this.#highest.get(key(destination, clientId));

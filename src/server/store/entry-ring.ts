@@ -3,8 +3,9 @@
 // sequence numbers; the ring keeps [first, next) and drops from the front when told that no
 // reader needs the oldest entries any more. When it is full, `full` is true and the reader
 // must wait (back-pressure) until trim() frees room.
-import type { CancelSignal } from "../../common/call-cancel.js";
+
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
+import type { CancelSignal } from "../../protocol/call-cancel.js";
 import { type BinlogPoint, comparePoints, type EntryPosition } from "./positions.js";
 
 export interface StoredEntry {

@@ -24,14 +24,17 @@ test("sluice gateway flags: defaults, durations, sizes, and errors that name the
       "1500ms",
       "--hold=2s",
       "--max-message",
-      "4MiB",
+      "8MiB",
+      "--max-request=1MiB",
     ],
     {},
   );
   assert.deepEqual(
-    [f.zk, f.port, f.host, f.leaseIdleMs, f.holdMs, f.maxMessageBytes],
-    ["a:1,b:2", 0, "0.0.0.0", 1500, 2000, 4 << 20],
+    [f.zk, f.port, f.host, f.leaseIdleMs, f.holdMs, f.maxMessageBytes, f.maxRequestBytes],
+    ["a:1,b:2", 0, "0.0.0.0", 1500, 2000, 8 << 20, 1 << 20],
   );
+  assert.equal(d.maxRequestBytes, 4 << 20, "a server's default");
+  assert.throws(() => parseGatewayArgs(["--zk", "z", "--max-request", "big"], {}), /--max-request/);
   assert.equal(parseGatewayArgs([], { SLUICE_ZK: "z:1" }).zk, "z:1");
   assert.throws(
     () => parseGatewayArgs([], {}),

@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createSluiceClient } from "../../../src/clients/typescript/node.js";
+import { encodeFrame } from "../../../src/protocol/frame.js";
 
 let server: http2.Http2Server;
 let baseUrl: string;
@@ -29,7 +30,7 @@ before(async () => {
       if (headers[":path"]?.endsWith("/Stream")) {
         // One message (an empty StreamResponse), then nothing: the connection will be closed.
         stream.respond({ ":status": 200, "content-type": "application/grpc+proto" });
-        stream.write(Buffer.alloc(5));
+        stream.write(encodeFrame(new Uint8Array(0)));
       }
       arrived?.();
     });

@@ -76,6 +76,7 @@ test("defaults: a source flag is enough", () => {
     advertise: "10.9.8.7:11113",
     advertiseConfigured: false,
     dataDir: join(dir, ".sluice"),
+    maxRequest: 4 * 2 ** 20,
     metrics: { enabled: true, host: "0.0.0.0", port: 9464 },
     store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },
@@ -101,6 +102,7 @@ host: 127.0.0.1
 port: 12000
 advertise: 10.0.0.5:12000
 dataDir: /var/lib/sluice
+maxRequest: 1MiB
 zk:
   connect: zk1:2181,zk2:2181/sluice
   root: /canal/prod
@@ -143,6 +145,7 @@ const FULL_EXPECTED: ServerConfig = {
   advertise: "10.0.0.5:12000",
   advertiseConfigured: true,
   dataDir: "/var/lib/sluice",
+  maxRequest: 2 ** 20,
   zk: {
     connect: "zk1:2181,zk2:2181/sluice",
     root: "/canal/prod",
@@ -201,6 +204,7 @@ test("a JSON file sets every key the same way", () => {
     port: 12000,
     advertise: "10.0.0.5",
     dataDir: "/var/lib/sluice",
+    maxRequest: "1MiB",
     zk: {
       connect: "zk1:2181,zk2:2181/sluice",
       root: "/canal/prod",
@@ -326,6 +330,15 @@ const precedence: PrecedenceCase[] = [
   ["--port", "SLUICE_PORT", "port: VALUE", "1001", "1002", "1003", (c) => String(c.port)],
   ["--advertise", "SLUICE_ADVERTISE", "advertise: VALUE", "h1:1", "h2:2", "h3:3", (c) => c.advertise],
   ["--data-dir", "SLUICE_DATA_DIR", "dataDir: VALUE", "/d1", "/d2", "/d3", (c) => c.dataDir],
+  [
+    "--max-request",
+    "SLUICE_MAX_REQUEST",
+    "maxRequest: VALUE",
+    "1KiB",
+    "2KiB",
+    "3KiB",
+    (c) => `${c.maxRequest / 1024}KiB`,
+  ],
   ["--zk", "SLUICE_ZK", "zk: { connect: VALUE }", "z1:2181", "z2:2181", "z3:2181", (c) => c.zk?.connect],
   [
     "--zk-root",

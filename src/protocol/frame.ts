@@ -1,0 +1,82 @@
+// The message envelope of gRPC, gRPC-Web and Connect streams (and of every gRPC request and
+// answer): 1 byte of flags, the message's length as 4 bytes big-endian, then the message.
+// Flags: 0x01 the message is compressed; 0x02 Connect's end-of-stream message (JSON: the
+// error and trailers); 0x80 gRPC-Web's trailers (HTTP/1 header lines). Every frame sluice
+// writes or reads is made and taken apart here.
+
+/** Bytes before the message: flags and length. */
+export const FRAME_HEADER_BYTES = 5;
+export const FLAG_COMPRESSED = 0x01;
+/** Connect streams: the last frame, a JSON end-of-stream message. */
+export const FLAG_END_STREAM = 0x02;
+/** gRPC-Web: the last frame, the trailers as HTTP/1 header lines. */
+export const FLAG_TRAILER = 0x80;
+
+/** One frame: `message` with its 5-byte header. */
+export function encodeFrame(message: Uint8Array, flags = 0): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
+  frame[0] = flags;
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * The message of a body that is exactly one uncompressed frame (a gRPC unary request or
+ * answer, a server stream's request), or undefined when it is anything else.
+ */
+export function singleMessage(body: Buffer): Buffer | undefined {
+  if (body.length < FRAME_HEADER_BYTES || body[0] !== 0) return undefined;
+  if (body.readUInt32BE(1) !== body.length - FRAME_HEADER_BYTES) return undefined;
+  return body.subarray(FRAME_HEADER_BYTES);
+}
+
+/** A frame read from a byte stream. */
+export interface Frame {
+  flags: number;
+  message: Buffer;
+}
+
+/**
+ * Reads frames from a stream's chunks as they come: `push` a chunk, then take whole frames
+ * with `next()` until it returns undefined. Keeps only the bytes of the frame not yet whole.
+ */
+export class FrameReader {
+  #buffered: Buffer = Buffer.alloc(0);
+
+  /** Bytes read that are not yet part of a whole frame. */
+  get pending(): number {
+    return this.#buffered.length;
+  }
+
+  push(chunk: Buffer): void {
+    this.#buffered = this.#buffered.length === 0 ? chunk : Buffer.concat([this.#buffered, chunk]);
+  }
+
+  /** The next whole frame, or undefined until more bytes come. */
+  next(): Frame | undefined {
+    const b = this.#buffered;
+    if (b.length < FRAME_HEADER_BYTES) return undefined;
+    const end = FRAME_HEADER_BYTES + b.readUInt32BE(1);
+    if (b.length < end) return undefined;
+    this.#buffered = b.subarray(end);
+    return { flags: b[0] as number, message: b.subarray(FRAME_HEADER_BYTES, end) };
+  }
+
+  /** What follows the frames taken so far (taking it empties the reader). */
+  rest(): Buffer {
+    const b = this.#buffered;
+    this.#buffered = Buffer.alloc(0);
+    return b;
+  }
+}
+
+/** Every whole frame of `body`, in order; throws when it ends inside a frame. */
+export function splitFrames(body: Buffer): Frame[] {
+  const reader = new FrameReader();
+  reader.push(body);
+  const out: Frame[] = [];
+  for (let f = reader.next(); f !== undefined; f = reader.next()) out.push(f);
+  if (reader.pending > 0) throw new Error(`a frame is cut short: ${reader.pending} bytes left over`);
+  return out;
+}

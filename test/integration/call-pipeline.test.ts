@@ -1,0 +1,295 @@
+// One call pipeline (src/protocol/pipeline.ts): a hook registered on a server and on a gateway
+// sees every call of every method over every protocol and transport (gRPC and gRPC JSON on h2c;
+// gRPC-Web, Connect binary and Connect JSON on HTTP/1.1 and h2c), the fast paths included (the
+// server's lean gRPC path for Get/Ack/Rollback, the gateway's byte relays of gRPC and Connect
+// Get/Ack/Rollback and of gRPC streams); and a hook that refuses refuses every one of them
+// before anything acts: nothing reaches the server behind a refusing gateway.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import { silentLogger } from "../../src/common/log.js";
+import { type RunningGateway, startGateway } from "../../src/gateway/gateway.js";
+import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
+import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { permissionDenied } from "../../src/protocol/errors.js";
+import type { Call, CallHook } from "../../src/protocol/pipeline.js";
+import { loadServerConfig } from "../../src/server/config/load.js";
+import { type RunningServer, startServer } from "../../src/server/server.js";
+import { writeServerConfig } from "../gateway/cluster.js";
+import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
+import { freePort, makeTempDir, removeDir } from "../harness/processes.js";
+import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
+
+/** What a hook saw of one call. */
+interface Seen {
+  procedure: string;
+  protocol: string;
+  codec: string;
+  httpVersion: string;
+  streaming: boolean;
+  destination: string;
+  clientId: string;
+  peer: string;
+  ended?: number;
+}
+
+/** Counts every call it sees; refuses them all while `refusing`. */
+class CountingHook implements CallHook {
+  readonly name = "counting (test)";
+  refusing = false;
+  seen: Seen[] = [];
+  readonly #byCall = new WeakMap<Call, Seen>();
+
+  start(call: Call): void {
+    const s: Seen = {
+      procedure: call.procedure,
+      protocol: call.protocol,
+      codec: call.codec,
+      httpVersion: call.httpVersion,
+      streaming: call.streaming,
+      destination: call.fields.destination,
+      clientId: call.fields.clientId,
+      peer: call.peer.address,
+    };
+    this.seen.push(s);
+    this.#byCall.set(call, s);
+    if (this.refusing) throw permissionDenied(`refused by the test hook: ${call.procedure}`);
+  }
+
+  end(call: Call, outcome: { code: number }): void {
+    const s = this.#byCall.get(call);
+    if (s) s.ended = outcome.code;
+  }
+}
+
+/** The protocols and transports every call is made over. */
+const TRANSPORTS: {
+  name: string;
+  protocol: string;
+  codec: string;
+  http: "1.1" | "2";
+  make: (url: string) => Transport;
+}[] = [
+  {
+    name: "gRPC",
+    protocol: "grpc",
+    codec: "proto",
+    http: "2",
+    make: (u) => createGrpcTransport({ baseUrl: u }),
+  },
+  {
+    name: "gRPC JSON",
+    protocol: "grpc",
+    codec: "json",
+    http: "2",
+    make: (u) => createGrpcTransport({ baseUrl: u, useBinaryFormat: false }),
+  },
+  ...(["1.1", "2"] as const).flatMap((http) => [
+    {
+      name: `gRPC-Web HTTP/${http}`,
+      protocol: "grpc-web",
+      codec: "proto",
+      http,
+      make: (u: string) => createGrpcWebTransport({ baseUrl: u, httpVersion: http }),
+    },
+    {
+      name: `gRPC-Web JSON HTTP/${http}`,
+      protocol: "grpc-web",
+      codec: "json",
+      http,
+      make: (u: string) => createGrpcWebTransport({ baseUrl: u, httpVersion: http, useBinaryFormat: false }),
+    },
+    {
+      name: `Connect binary HTTP/${http}`,
+      protocol: "connect",
+      codec: "proto",
+      http,
+      make: (u: string) => createConnectTransport({ baseUrl: u, httpVersion: http }),
+    },
+    {
+      name: `Connect JSON HTTP/${http}`,
+      protocol: "connect",
+      codec: "json",
+      http,
+      make: (u: string) => createConnectTransport({ baseUrl: u, httpVersion: http, useBinaryFormat: false }),
+    },
+  ]),
+];
+
+const METHODS = [
+  "sluice.v1.CanalService/Subscribe",
+  "sluice.v1.CanalService/Get",
+  "sluice.v1.CanalService/Ack",
+  "sluice.v1.CanalService/Rollback",
+  "sluice.v1.CanalService/Stream",
+  "sluice.v1.CanalService/Unsubscribe",
+  "sluice.v1.AdminService/ListDestinations",
+  "sluice.v1.AdminService/GetDestination",
+  "sluice.v1.AdminService/ReleaseDestination",
+];
+
+/** Every method once over `transport`, as client `clientId`; each call's outcome (a code). */
+async function everyMethod(
+  transport: Transport,
+  clientId: string,
+): Promise<Map<string, ConnectError | "ok">> {
+  const canal = createClient(CanalService, transport);
+  const admin = createClient(AdminService, transport);
+  const destination = "example";
+  const outcome = async (p: Promise<unknown>): Promise<ConnectError | "ok"> =>
+    p.then(
+      () => "ok" as const,
+      (e: unknown) => ConnectError.from(e),
+    );
+  const out = new Map<string, ConnectError | "ok">();
+  const sub = await canal.subscribe({ destination, clientId }).catch((e: unknown) => ConnectError.from(e));
+  out.set(METHODS[0] as string, sub instanceof ConnectError ? sub : "ok");
+  const session = sub instanceof ConnectError ? "" : sub.session;
+  out.set(METHODS[1] as string, await outcome(canal.get({ destination, clientId, session, batchSize: 10 })));
+  out.set(
+    METHODS[2] as string,
+    await outcome(canal.ack({ destination, clientId, session, batchId: "1-1-1" })),
+  );
+  out.set(METHODS[3] as string, await outcome(canal.rollback({ destination, clientId, session })));
+  // The stream: read up to `subscribed`, then cancel it (its call ends canceled).
+  const stop = new AbortController();
+  const stream = canal.stream(
+    { destination, clientId: `${clientId}-s`, batchSize: 10 },
+    { signal: stop.signal },
+  );
+  out.set(
+    METHODS[4] as string,
+    await outcome(
+      (async () => {
+        for await (const m of stream) {
+          assert.equal(m.message.case, "subscribed");
+          stop.abort();
+        }
+      })(),
+    ),
+  );
+  out.set(METHODS[5] as string, await outcome(canal.unsubscribe({ destination, clientId, session })));
+  out.set(METHODS[6] as string, await outcome(admin.listDestinations({})));
+  out.set(METHODS[7] as string, await outcome(admin.getDestination({ destination })));
+  out.set(METHODS[8] as string, await outcome(admin.releaseDestination({ destination })));
+  return out;
+}
+
+describe("the call pipeline", () => {
+  let db: MariaDB;
+  let zk: ZooKeeper;
+  let dir: string;
+  let server: RunningServer;
+  let gateway: RunningGateway;
+  const serverHook = new CountingHook();
+  const gatewayHook = new CountingHook();
+
+  before(async () => {
+    [db, zk] = await Promise.all([startMariaDB(), startZooKeeper()]);
+    dir = makeTempDir("call-pipeline");
+    const config = writeServerConfig(dir, zk, db);
+    server = await startServer(
+      loadServerConfig({ argv: ["--config", config, "--port", String(await freePort())], env: {} }),
+      silentLogger,
+      { hooks: [serverHook] },
+    );
+    gateway = await startGateway({
+      host: "127.0.0.1",
+      port: 0,
+      zk: zk.connectString,
+      zkRoot: "/otter/canal",
+      zkSessionTimeoutMs: 6000,
+      holdMs: 5000,
+      leaseIdleMs: 30_000,
+      maxRequestBytes: 4 << 20,
+      maxMessageBytes: 64 << 20,
+      shutdownTimeoutMs: 1000,
+      logger: silentLogger,
+      hooks: [gatewayHook],
+    });
+  });
+  after(async () => {
+    await gateway?.close();
+    await server?.close();
+    await Promise.all([db?.stop(), zk?.stop()]);
+    if (dir) removeDir(dir);
+  });
+
+  for (const [target, hook] of [
+    ["server", serverHook],
+    ["gateway", gatewayHook],
+  ] as const) {
+    test(`a hook on the ${target} sees every call of every method over every protocol and transport`, async () => {
+      const url = target === "server" ? server.url : gateway.url;
+      for (const [i, t] of TRANSPORTS.entries()) {
+        hook.seen = [];
+        const outcomes = await everyMethod(t.make(url), `hooked-${target}-${i}`);
+        const seen = hook.seen.map((s) => s.procedure);
+        assert.deepEqual(
+          [...seen].sort(),
+          [...METHODS].sort(),
+          `${target}, ${t.name}: the calls the hook saw`,
+        );
+        for (const s of hook.seen) {
+          const what = `${target}, ${t.name}, ${s.procedure}`;
+          assert.deepEqual(
+            [s.protocol, s.codec, s.httpVersion],
+            [t.protocol, t.codec, t.http],
+            `${what}: protocol, codec, HTTP version`,
+          );
+          assert.equal(s.streaming, s.procedure.endsWith("/Stream"), `${what}: streaming`);
+          assert.match(s.peer, /^127\.0\.0\.1:\d+$/, `${what}: the peer`);
+          if (s.procedure.includes("CanalService")) {
+            assert.equal(s.destination, "example", `${what}: destination`);
+            assert.match(s.clientId, new RegExp(`^hooked-${target}-${i}`), `${what}: clientId`);
+          }
+          const got = outcomes.get(s.procedure);
+          const code = got === "ok" || got === undefined ? 0 : got.code;
+          assert.equal(s.ended, code, `${what}: the hook saw the call end with its code`);
+        }
+      }
+    });
+
+    test(`a hook on the ${target} that refuses refuses every call before anything acts`, async () => {
+      const url = target === "server" ? server.url : gateway.url;
+      hook.refusing = true;
+      try {
+        for (const t of TRANSPORTS) {
+          hook.seen = [];
+          serverHook.seen = target === "gateway" ? [] : serverHook.seen;
+          const outcomes = await everyMethod(t.make(url), `refused-${target}`);
+          for (const method of METHODS) {
+            const got = outcomes.get(method);
+            assert.ok(got instanceof ConnectError, `${target}, ${t.name}, ${method}: refused`);
+            assert.equal(got.code, Code.PermissionDenied, `${target}, ${t.name}, ${method}: ${got.message}`);
+            assert.equal(got.rawMessage, `refused by the test hook: ${method}`);
+          }
+          assert.equal(hook.seen.length, METHODS.length, `${target}, ${t.name}: every call was seen`);
+          assert.ok(
+            hook.seen.every((s) => s.ended === Code.PermissionDenied),
+            `${target}, ${t.name}: each refusal ended its call`,
+          );
+          if (target === "gateway") {
+            assert.deepEqual(serverHook.seen, [], `${t.name}: nothing reached the server`);
+          }
+        }
+      } finally {
+        hook.refusing = false;
+      }
+      // Nothing was held or subscribed by the refused calls.
+      const status = await createClient(
+        AdminService,
+        createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+      ).getDestination({ destination: "example" });
+      assert.deepEqual(
+        status.destination?.clients.filter((c) => c.clientId.startsWith("refused-")),
+        [],
+      );
+    });
+  }
+});

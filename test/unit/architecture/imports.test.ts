@@ -1,0 +1,72 @@
+// The direction of imports (docs/design.md, "The parts"), checked on the sources: the protocol is
+// a leaf, contracts sit just above it, clients never pull in server, gateway or common code,
+// and server and gateway never import each other.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+// The sources, not dist/: the tests run from dist/test/unit/architecture.
+const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...sources(p));
+    else if (e.name.endsWith(".ts")) out.push(p);
+  }
+  return out;
+}
+
+/** The sluice files a source imports, as paths from the repository's root (src/...). */
+function localImports(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), "utf8");
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"(\.[^"]+)"/g)) {
+    out.push(relative(ROOT, resolve(dirname(join(ROOT, file)), m[1] as string)));
+  }
+  return out;
+}
+
+/** Each import of a file under `from` that points into one of `forbidden`. */
+function violations(from: string, forbidden: string[]): string[] {
+  const out: string[] = [];
+  for (const file of sources(from)) {
+    for (const target of localImports(file)) {
+      if (forbidden.some((f) => target.startsWith(`${f}/`))) out.push(`${file} imports ${target}`);
+    }
+  }
+  return out;
+}
+
+test("src/protocol imports only generated code and itself", () => {
+  assert.deepEqual(
+    violations("src/protocol", [
+      "src/common",
+      "src/contracts",
+      "src/server",
+      "src/gateway",
+      "src/clients",
+      "src/cli",
+    ]),
+    [],
+  );
+});
+
+test("src/contracts imports only protocol and generated code", () => {
+  assert.deepEqual(
+    violations("src/contracts", ["src/common", "src/server", "src/gateway", "src/clients", "src/cli"]),
+    [],
+  );
+});
+
+test("clients import neither server, gateway nor common code", () => {
+  assert.deepEqual(violations("src/clients", ["src/common", "src/server", "src/gateway", "src/cli"]), []);
+});
+
+test("server and gateway never import each other", () => {
+  assert.deepEqual(violations("src/server", ["src/gateway", "src/clients", "src/cli"]), []);
+  assert.deepEqual(violations("src/gateway", ["src/server", "src/clients", "src/cli"]), []);
+});

@@ -1,0 +1,58 @@
+// The message envelope: written and read back, whole, in pieces and cut short.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  encodeFrame,
+  FLAG_END_STREAM,
+  FrameReader,
+  singleMessage,
+  splitFrames,
+} from "../../../src/protocol/frame.js";
+
+test("a frame is flags, a big-endian length and the message", () => {
+  const f = encodeFrame(Buffer.from("hello"), FLAG_END_STREAM);
+  assert.deepEqual([...f.subarray(0, 5)], [2, 0, 0, 0, 5]);
+  assert.equal(f.subarray(5).toString(), "hello");
+  assert.deepEqual([...encodeFrame(new Uint8Array(0))], [0, 0, 0, 0, 0]);
+});
+
+test("singleMessage takes exactly one uncompressed frame", () => {
+  assert.equal(singleMessage(encodeFrame(Buffer.from("abc")))?.toString(), "abc");
+  assert.equal(singleMessage(encodeFrame(Buffer.from("abc"), 1)), undefined, "compressed");
+  assert.equal(
+    singleMessage(Buffer.concat([encodeFrame(Buffer.from("a")), encodeFrame(Buffer.from("b"))])),
+    undefined,
+  );
+  assert.equal(singleMessage(encodeFrame(Buffer.from("abc")).subarray(0, 6)), undefined, "cut short");
+  assert.equal(singleMessage(Buffer.from([0, 0])), undefined);
+});
+
+test("FrameReader takes frames as their bytes arrive, one byte at a time or many at once", () => {
+  const bytes = Buffer.concat([
+    encodeFrame(Buffer.from("one")),
+    encodeFrame(Buffer.from("two"), 0x80),
+    Buffer.from([0, 0]),
+  ]);
+  const reader = new FrameReader();
+  const got: string[] = [];
+  for (const b of bytes) {
+    reader.push(Buffer.from([b]));
+    for (let f = reader.next(); f !== undefined; f = reader.next()) got.push(`${f.flags}:${f.message}`);
+  }
+  assert.deepEqual(got, ["0:one", "128:two"]);
+  assert.equal(reader.pending, 2);
+  assert.deepEqual([...reader.rest()], [0, 0]);
+  assert.equal(reader.pending, 0);
+});
+
+test("splitFrames reads a whole body and refuses one cut inside a frame", () => {
+  const body = Buffer.concat([encodeFrame(Buffer.from("a")), encodeFrame(Buffer.from("bc"), 2)]);
+  assert.deepEqual(
+    splitFrames(body).map((f) => [f.flags, f.message.toString()]),
+    [
+      [0, "a"],
+      [2, "bc"],
+    ],
+  );
+  assert.throws(() => splitFrames(body.subarray(0, body.length - 1)), /cut short/);
+});
