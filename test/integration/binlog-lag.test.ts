@@ -4,39 +4,17 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { silentLogger } from "../../src/common/log.js";
 import type { ServerConfig } from "../../src/server/config/types.js";
-import { parseSourceUrl, redact } from "../../src/server/replication/source.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { sleep } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { makeTempDir, removeDir, waitFor } from "../harness/processes.js";
+import { serverConfig } from "../harness/server-config.js";
 
 function config(db: MariaDB, dataDir: string, heartbeatMs: number): ServerConfig {
-  return {
-    host: "127.0.0.1",
-    port: 0,
-    advertise: "127.0.0.1:0",
-    advertiseConfigured: false,
-    dataDir,
-    maxRequest: 4 << 20,
-    metrics: { enabled: true, host: "127.0.0.1", port: 0 },
-    store: { maxEntries: 1000, maxBytes: 16 << 20, catchUpReaders: 4 },
-    stream: { window: 4, maxBatchSize: 10_000 },
-    destinations: [
-      {
-        name: "example",
-        source: parseSourceUrl(db.sourceUrl),
-        redactedSourceUrl: redact(db.sourceUrl),
-        filter: "",
-        blackFilter: "",
-        fieldFilter: "",
-        fieldBlackFilter: "",
-        filterQueryDdl: false,
-        filterTableError: false,
-        heartbeatMs,
-        schemaLookup: "auto",
-      },
-    ],
-  };
+  return serverConfig(db, dataDir, {
+    server: { metrics: { enabled: true, host: "127.0.0.1", port: 0 } },
+    destination: { heartbeatMs },
+  });
 }
 
 async function lag(server: RunningServer): Promise<number | undefined> {

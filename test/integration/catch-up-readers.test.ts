@@ -8,43 +8,21 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { silentLogger } from "../../src/common/log.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import type { ServerConfig } from "../../src/server/config/types.js";
-import { parseSourceUrl, redact } from "../../src/server/replication/source.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { rowIds, sleep } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { makeTempDir, removeDir } from "../harness/processes.js";
+import { serverConfig } from "../harness/server-config.js";
 
 const LAGGARDS = 12;
 const LIMIT = 2;
 const ROWS = 20_000;
 
 function config(db: MariaDB, dataDir: string): ServerConfig {
-  return {
-    host: "127.0.0.1",
-    port: 0,
-    advertise: "127.0.0.1:0",
-    advertiseConfigured: false,
-    dataDir,
-    maxRequest: 4 << 20,
-    metrics: { enabled: false, host: "127.0.0.1", port: 0 },
-    store: { maxEntries: 200, maxBytes: 64 << 20, catchUpReaders: LIMIT },
-    stream: { window: 4, maxBatchSize: 10_000 },
-    destinations: [
-      {
-        name: "example",
-        source: parseSourceUrl(db.sourceUrl),
-        redactedSourceUrl: redact(db.sourceUrl),
-        filter: "",
-        blackFilter: "",
-        fieldFilter: "",
-        fieldBlackFilter: "",
-        filterQueryDdl: false,
-        filterTableError: false,
-        heartbeatMs: 1000,
-        schemaLookup: "never",
-      },
-    ],
-  };
+  return serverConfig(db, dataDir, {
+    server: { store: { maxEntries: 200, maxBytes: 64 << 20, catchUpReaders: LIMIT } },
+    destination: { schemaLookup: "never" },
+  });
 }
 
 async function dumpThreads(db: MariaDB): Promise<number> {

@@ -11,42 +11,17 @@ import { silentLogger } from "../../src/common/log.js";
 import { AdminService, DestinationFailure_Fix } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import type { ServerConfig } from "../../src/server/config/types.js";
-import { parseSourceUrl, redact } from "../../src/server/replication/source.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { startSluiceGateway } from "../gateway/cluster.js";
 import { rowIds, sleep } from "../harness/entries.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
+import { serverConfig } from "../harness/server-config.js";
 import { SLUICE_MAIN } from "../harness/sluice-server.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
 
 function config(db: MariaDB, dataDir: string): ServerConfig {
-  return {
-    host: "127.0.0.1",
-    port: 0,
-    advertise: "127.0.0.1:0",
-    advertiseConfigured: false,
-    dataDir,
-    maxRequest: 4 << 20,
-    metrics: { enabled: false, host: "127.0.0.1", port: 0 },
-    store: { maxEntries: 1000, maxBytes: 16 << 20, catchUpReaders: 4 },
-    stream: { window: 4, maxBatchSize: 10_000 },
-    destinations: [
-      {
-        name: "example",
-        source: parseSourceUrl(db.sourceUrl),
-        redactedSourceUrl: redact(db.sourceUrl),
-        filter: "",
-        blackFilter: "",
-        fieldFilter: "",
-        fieldBlackFilter: "",
-        filterQueryDdl: false,
-        filterTableError: false,
-        heartbeatMs: 1000,
-        schemaLookup: "auto",
-      },
-    ],
-  };
+  return serverConfig(db, dataDir);
 }
 
 function clients(url: string) {

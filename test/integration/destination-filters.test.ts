@@ -10,11 +10,11 @@ import { silentLogger } from "../../src/common/log.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../src/gen/sluice/v1/entry_pb.js";
-import type { DestinationConfig, ServerConfig } from "../../src/server/config/types.js";
-import { parseSourceUrl, redact } from "../../src/server/replication/source.js";
+import type { ServerConfig } from "../../src/server/config/types.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { makeTempDir, removeDir } from "../harness/processes.js";
+import { serverConfig } from "../harness/server-config.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
 
 const FILTERS = {
@@ -25,30 +25,8 @@ const FILTERS = {
   filterQueryDdl: true,
 };
 
-function config(db: MariaDB, dataDir: string, start: DestinationConfig["start"]): ServerConfig {
-  return {
-    host: "127.0.0.1",
-    port: 0,
-    advertise: "127.0.0.1:0",
-    advertiseConfigured: false,
-    dataDir,
-    maxRequest: 4 << 20,
-    metrics: { enabled: false, host: "127.0.0.1", port: 0 },
-    store: { maxEntries: 1000, maxBytes: 16 << 20, catchUpReaders: 4 },
-    stream: { window: 4, maxBatchSize: 10_000 },
-    destinations: [
-      {
-        name: "example",
-        source: parseSourceUrl(db.sourceUrl),
-        redactedSourceUrl: redact(db.sourceUrl),
-        ...FILTERS,
-        filterTableError: false,
-        heartbeatMs: 1000,
-        schemaLookup: "auto",
-        ...(start ? { start } : {}),
-      },
-    ],
-  };
+function config(db: MariaDB, dataDir: string): ServerConfig {
+  return serverConfig(db, dataDir, { destination: FILTERS });
 }
 
 /** What a client received: "table: column=value ..." per row, and the DDL statements. */
@@ -181,7 +159,7 @@ describe("destination filters, standalone", () => {
   });
 
   test("every kind of destination filter applies to every client; a client filter narrows, never widens", async () => {
-    server = await startServer(config(db, dataDir, undefined), silentLogger);
+    server = await startServer(config(db, dataDir), silentLogger);
     await checkFilters(server, db);
   });
 });
@@ -205,7 +183,7 @@ describe("destination filters, elected", () => {
   test("the same on a server elected through ZooKeeper", async () => {
     server = await startServer(
       {
-        ...config(db, dataDir, undefined),
+        ...config(db, dataDir),
         zk: {
           connect: zk.connectString,
           root: "/otter/canal",
