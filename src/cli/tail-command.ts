@@ -260,7 +260,7 @@ function textLine(row: FlatRow, lagMs: number): string {
   const lag = lagMs < 0 ? "" : `  lag ${(lagMs / 1000).toFixed(1)}s`;
   let body: string;
   if (row.sql && !row.after && !row.before) {
-    body = row.sql.replace(/\s+/g, " ");
+    body = row.sql.replace(/\s+/g, " "); // whitespace, newlines included, folded: one line
   } else if (row.type === "UPDATE" && row.before && row.after) {
     const before = row.before;
     const keys = row.keys.map((k) => `${k}=${show(row.after?.[k])}`);
@@ -280,5 +280,18 @@ function textLine(row: FlatRow, lagMs: number): string {
 function show(v: string | null | undefined): string {
   if (v === null) return "NULL";
   if (v === undefined) return "?";
-  return /^-?\d+(\.\d+)?$/.test(v) ? v : `'${v.length > 60 ? `${v.slice(0, 57)}...` : v}'`;
+  if (/^-?\d+(\.\d+)?$/.test(v)) return v;
+  // One change per line: control characters (embedded newlines, tabs) shown escaped.
+  const text = v.length > 60 ? `${v.slice(0, 57)}...` : v;
+  let out = "";
+  for (const c of text) out += c < " " || c === "\u007f" || c === "\\" || c === "'" ? escapeChar(c) : c;
+  return `'${out}'`;
+}
+
+function escapeChar(c: string): string {
+  if (c === "\n") return "\\n";
+  if (c === "\r") return "\\r";
+  if (c === "\t") return "\\t";
+  if (c === "\\" || c === "'") return `\\${c}`;
+  return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
 }
