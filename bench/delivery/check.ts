@@ -21,6 +21,10 @@ export interface ConsumerResult {
   seconds: number;
   /** The consumer's own CPU (user + system) from before it subscribed to after its last ack. */
   cpuSeconds: number;
+  /** TypeScript consumer: subscriptions its stream made (more than 1: it resubscribed). */
+  subscriptions?: number;
+  /** Why it subscribed again (the first few). */
+  retries?: string[];
   /** Latency mode: per row, receive time minus the commit time in the row, µs. */
   latenciesUs?: number[];
 }
@@ -29,6 +33,18 @@ export interface ConsumerResult {
 export class RunRecorder {
   readonly runs: IdRun[] = [];
   #last: IdRun | undefined;
+
+  /** Where the recorder stands, for reset(). */
+  mark(): { runs: number; lastCount: number } {
+    return { runs: this.runs.length, lastCount: this.#last?.[3] ?? 0 };
+  }
+
+  /** Forgets every id added since mark() (rows of a batch that will be delivered again). */
+  reset(m: { runs: number; lastCount: number }): void {
+    this.runs.length = m.runs;
+    this.#last = this.runs[m.runs - 1];
+    if (this.#last) this.#last[3] = m.lastCount;
+  }
 
   add(table: string, kind: string, id: number): void {
     const last = this.#last;

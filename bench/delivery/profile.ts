@@ -65,9 +65,17 @@ export interface PartTime {
 
 export interface ProcessProfile {
   process: string;
-  /** CPU time sampled (idle left out), ms, and per delivered row, µs. */
+  /** Time sampled (idle left out), ms. */
   cpuMs: number;
+  /**
+   * Per delivered row, µs: the process's CPU time over the same window (from /proc, all its
+   * threads) when given, else the time sampled. The profiler samples wall time: on a loaded
+   * machine a sample also counts the time its thread waited for a core, so the shares are
+   * taken from the profile and the total from /proc.
+   */
   usPerRow: number;
+  /** Time sampled per delivered row, µs. */
+  sampledUsPerRow: number;
   parts: PartTime[];
   calls: PartTime[];
   /** The functions with the most self time. */
@@ -92,6 +100,7 @@ export function profileOf(
   rows: number,
   root: string,
   window?: [number, number],
+  cpuSeconds?: number,
 ): ProcessProfile {
   const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map<number, Node>();
@@ -138,19 +147,22 @@ export function profileOf(
     const fn = `${functionName || "(anonymous)"}\u0000${url ? `${shortUrl(url, root)}:${(node.callFrame.lineNumber ?? 0) + 1}` : ""}`;
     functions.set(fn, (functions.get(fn) ?? 0) + dt);
   }
+  // Sampled time -> CPU time.
+  const scale = cpuSeconds !== undefined && total > 0 ? (cpuSeconds * 1e6) / total : 1;
   const times = (m: Map<string, number>): PartTime[] =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .map(([name, us]) => ({
         name,
         ms: us / 1000,
-        usPerRow: rows > 0 ? us / rows : 0,
+        usPerRow: rows > 0 ? (us * scale) / rows : 0,
         percent: total > 0 ? (100 * us) / total : 0,
       }));
   return {
     process,
     cpuMs: total / 1000,
-    usPerRow: rows > 0 ? total / rows : 0,
+    usPerRow: rows > 0 ? (total * scale) / rows : 0,
+    sampledUsPerRow: rows > 0 ? total / rows : 0,
     parts: times(parts),
     calls: times(calls),
     top: times(functions)
@@ -166,7 +178,7 @@ export function formatProfile(p: ProcessProfile): string {
   const row = (t: PartTime) =>
     `    ${t.usPerRow.toFixed(2).padStart(7)} µs/row ${t.percent.toFixed(1).padStart(5)}%  ${t.name}`;
   return [
-    `  ${p.process}: ${p.cpuMs.toFixed(0)} ms of CPU sampled, ${p.usPerRow.toFixed(2)} µs per delivered row`,
+    `  ${p.process}: ${p.usPerRow.toFixed(2)} µs of CPU per delivered row (/proc; ${p.cpuMs.toFixed(0)} ms sampled, ${p.sampledUsPerRow.toFixed(2)} µs/row); shares from the profile:`,
     "   self time by part:",
     ...p.parts.filter((t) => t.percent >= 0.5).map(row),
     "   inclusive time of calls:",

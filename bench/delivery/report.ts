@@ -124,7 +124,7 @@ function runList(r: Report): string[] {
   }
   for (const t of r.throughput) {
     out.push(
-      `  round ${t.round} ${t.consumer}: ${t.ok ? `${k(t.rowsPerSec)} rows/s in ${t.seconds.toFixed(1)} s, ${t.batches} batches; µs/row client ${f1(t.clientCpuUs)}, server ${f1(t.serverCpuUs)}, gateway ${f1(t.gatewayCpuUs)}; server peak RSS ${f1(t.serverPeakRssMB)} MB` : `FAILED: ${t.error?.split("\n")[0]}`} (load ${f1(t.loadBefore)} → ${f1(t.loadAfter)})`,
+      `  round ${t.round} ${t.consumer}: ${t.ok ? `${k(t.rowsPerSec)} rows/s in ${t.seconds.toFixed(1)} s, ${t.batches} batches; µs/row client ${f1(t.clientCpuUs)}, server ${f1(t.serverCpuUs)}, gateway ${f1(t.gatewayCpuUs)}; server peak RSS ${f1(t.serverPeakRssMB)} MB${(t.subscriptions ?? 1) > 1 ? `; the stream was reopened ${(t.subscriptions ?? 1) - 1} time(s) (${(t.retries ?? []).join("; ")})` : ""}` : `FAILED: ${t.error?.split("\n")[0]}`} (load ${f1(t.loadBefore)} → ${f1(t.loadAfter)})`,
     );
   }
   for (const l of r.latency) {

@@ -148,6 +148,7 @@ async function main(): Promise<number> {
   const dir = makeTempDir("bench-delivery");
   let db: BenchServer | undefined;
   let zk: ZooKeeper | undefined;
+  let keepLogs = true;
   try {
     const [data, zooKeeper] = await Promise.all([dataset(o), startZooKeeper()]);
     db = data.db;
@@ -278,9 +279,8 @@ async function main(): Promise<number> {
           mkdirSync(o.profileKeep, { recursive: true });
           copyFileSync(file, join(o.profileKeep, `${label(spec).replace(":", "-")}-${who}.cpuprofile`));
         }
-        processes.push(
-          profileOf(file, who, t.rows, ROOT, t.windows?.[who as "server" | "gateway" | "client"]),
-        );
+        const w = who as "server" | "gateway" | "client";
+        processes.push(profileOf(file, who, t.rows, ROOT, t.windows?.[w], t.windowCpu?.[w]));
       }
       report.profiles.push({ consumer: label(spec), rows: t.rows, processes });
     }
@@ -295,11 +295,13 @@ async function main(): Promise<number> {
       report.throughput.some((t) => !t.ok) ||
       report.latency.some((l) => !l.ok) ||
       report.memory.some((m) => !m.ok);
+    keepLogs = failed;
     return failed ? 1 : 0;
   } finally {
     await db?.stop();
     await zk?.stop();
-    removeDir(dir);
+    if (keepLogs) log(`something failed: the processes' logs are kept in ${dir}`);
+    else removeDir(dir);
   }
 }
 

@@ -59,6 +59,11 @@ export interface ThroughputRun {
    * consumer's end.
    */
   windows?: Record<"server" | "gateway" | "client", [number, number]>;
+  /** Profiled runs: CPU seconds each process used in its window (/proc; the client's own). */
+  windowCpu?: Record<"server" | "gateway" | "client", number>;
+  /** The TypeScript consumer's subscriptions (more than 1: its stream was ended and reopened). */
+  subscriptions?: number;
+  retries?: string[];
 }
 
 /** CLOCK_MONOTONIC in µs: the clock of V8's CPU profiles. */
@@ -162,6 +167,7 @@ export async function throughputRun(
   try {
     const { server, gateway } = cluster;
     const readyAt = monotonicUs();
+    const readyCpu = [server.cpuSeconds(), gateway?.cpuSeconds() ?? 0] as const;
     let subscribedAt = 0;
     // The server fills its store from the binlog as soon as it runs the destination: let it
     // finish, so every consumer starts against the same full store.
@@ -194,7 +200,14 @@ export async function throughputRun(
     const endAt = monotonicUs();
     if (profileDir) {
       run.windows = { server: [readyAt, endAt], gateway: [readyAt, endAt], client: [subscribedAt, endAt] };
+      run.windowCpu = {
+        server: server.cpuSeconds() - readyCpu[0],
+        gateway: (gateway?.cpuSeconds() ?? 0) - readyCpu[1],
+        client: r.cpuSeconds,
+      };
     }
+    if (r.subscriptions !== undefined) run.subscriptions = r.subscriptions;
+    if (r.retries?.length) run.retries = r.retries;
     const serverCpu = server.cpuSeconds();
     const gatewayCpu = gateway?.cpuSeconds();
     run.serverPeakRssMB = rss.stop().peakMB;

@@ -105,3 +105,14 @@ test("profileOf: self time by part, inclusive time of calls, samples outside the
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("RunRecorder.reset forgets a batch delivered again, so its redelivery counts once", () => {
+  const rows = rowsOf(3000);
+  const r = new RunRecorder();
+  for (const [table, kind, id] of rows.slice(0, 150)) r.add(table, kind, id);
+  const mark = r.mark();
+  for (const [table, kind, id] of rows.slice(150, 420)) r.add(table, kind, id); // ack refused
+  r.reset(mark);
+  for (const [table, kind, id] of rows.slice(150)) r.add(table, kind, id); // delivered again
+  assert.equal(compareRuns(expectedRuns(planWorkload(3000), 100), r.runs), undefined);
+});
