@@ -5,6 +5,7 @@
 // whole phase; each measurement a fresh clientId.
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
+import { startMariaDB } from "../../test/harness/mariadb.js";
 import { type ClientKind, launchConsumer } from "./consumers.js";
 import { type RunContext, startRunCluster } from "./throughput.js";
 
@@ -70,13 +71,26 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-export async function latencyPhase(ctx: RunContext, o: LatencyOptions, log: (s: string) => void) {
-  await ctx.db.query(
-    "CREATE TABLE IF NOT EXISTS sbtest.lat (id INT PRIMARY KEY, t_us BIGINT NOT NULL, k INT NOT NULL, " +
-      "c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL)",
+export async function latencyPhase(benchCtx: RunContext, o: LatencyOptions, log: (s: string) => void) {
+  // A MariaDB of its own: the rows written here never follow the dataset in its binlog, where
+  // later throughput runs' servers would read them too.
+  const db = await startMariaDB();
+  const pid = db.process.child.pid as number;
+  const ctx: RunContext = {
+    ...benchCtx,
+    db: { ...db, pid, query: (sql, params) => db.query(sql, params), stop: () => db.stop() },
+  };
+  await db.query(
+    "CREATE DATABASE sbtest; CREATE TABLE sbtest.lat (id INT PRIMARY KEY, t_us BIGINT NOT NULL, " +
+      "k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL)",
   );
   const runs: LatencyRun[] = [];
-  const cluster = await startRunCluster(ctx, { gateway: true, tag: "latency", start: "head" });
+  const cluster = await startRunCluster(ctx, { gateway: true, tag: "latency", start: "head" }).catch(
+    async (err: Error) => {
+      await db.stop();
+      throw err;
+    },
+  );
   const { server, gateway } = cluster;
   if (!gateway) throw new Error("no gateway");
   try {
@@ -93,6 +107,7 @@ export async function latencyPhase(ctx: RunContext, o: LatencyOptions, log: (s: 
     }
   } finally {
     await cluster.stop();
+    await db.stop();
   }
   return runs;
 }

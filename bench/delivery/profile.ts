@@ -38,6 +38,7 @@ const PARTS: Array<[string, (name: string, url: string) => boolean]> = [
   ["sluice common (http, protocol)", (_, u) => u.includes("/src/common/")],
   ["generated code (src/gen)", (_, u) => u.includes("/src/gen/")],
   ["bench consumer", (_, u) => u.includes("/bench/")],
+  ["JSON.parse of response bodies (fetch)", (n) => n === "parseJSONFromBytes"],
   ["node internals (http, http2, net, streams)", (_, u) => u.startsWith("node:")],
   ["other node_modules", (_, u) => u.includes("/node_modules/")],
   ["native / builtins", () => true],

@@ -22,6 +22,8 @@ async function main(): Promise<ConsumerResult> {
   });
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(new Error("time limit")), env.timeoutMs);
+  // Slow mode ends after its duration, batches or not.
+  const duration = env.mode === "slow" ? setTimeout(() => stop.abort("duration"), env.durationMs) : undefined;
   const counted = new Set(env.tables);
   const recorder = new RunRecorder();
   const latencies: number[] = [];
@@ -33,7 +35,6 @@ async function main(): Promise<ConsumerResult> {
   let subscriptions = 0;
   const retries: string[] = [];
   const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
   try {
     for await (const batch of client.stream({
       destination: env.destination,
@@ -76,11 +77,13 @@ async function main(): Promise<ConsumerResult> {
         continue;
       }
       last = performance.now();
-      if (env.mode === "slow" ? performance.now() - t0 >= env.durationMs : rows >= env.rows) break;
+      if (rows >= env.rows) break;
     }
-    if (stop.signal.aborted) throw new Error(`time limit (${env.timeoutMs} ms) reached after ${rows} rows`);
+    if (stop.signal.aborted && stop.signal.reason !== "duration")
+      throw new Error(`time limit (${env.timeoutMs} ms) reached after ${rows} rows`);
   } finally {
     clearTimeout(timer);
+    clearTimeout(duration);
   }
   const used = process.cpuUsage(cpu0);
   return {
