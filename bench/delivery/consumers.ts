@@ -61,7 +61,6 @@ export async function buildGoConsumer(dir: string): Promise<string> {
       GO111MODULE: "off",
       GOPATH: `${gopath}:/usr/share/gocode`,
       GOFLAGS: "",
-      GOCACHE: process.env.GOCACHE ?? join(dir, "gocache"),
     },
     timeout: 600_000,
   });
