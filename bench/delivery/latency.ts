@@ -4,10 +4,11 @@
 // loop body minus t_us (same machine, same clock). One server and gateway at the head for the
 // whole phase; each measurement a fresh clientId.
 import { loadavg } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { startMariaDB } from "../../test/harness/mariadb.js";
 import { type ClientKind, launchConsumer } from "./consumers.js";
-import { type RunContext, startRunCluster } from "./throughput.js";
+import { monotonicUs, type RunContext, startRunCluster } from "./throughput.js";
 
 export interface LatencyOptions {
   rates: number[];
@@ -18,6 +19,8 @@ export interface LatencyOptions {
   rounds: number;
   /** Samples of the first second are left out (JIT and connection warm-up of the consumer). */
   warmupSeconds: number;
+  /** Run server, gateway and consumer under `node --cpu-prof`, profiles in this directory. */
+  profileDir?: string;
 }
 
 export interface LatencyRun {
@@ -27,6 +30,7 @@ export interface LatencyRun {
   ok: boolean;
   error?: string;
   rows: number;
+  batches: number;
   /** Rows per second the writer achieved. */
   achievedRate: number;
   samples: number;
@@ -38,6 +42,9 @@ export interface LatencyRun {
   clientCpuUs: number;
   loadBefore: number;
   loadAfter: number;
+  /** Profiled runs: as ThroughputRun's, from the first row written to the consumer's end. */
+  windows?: Record<"server" | "gateway" | "client", [number, number]>;
+  windowCpu?: Record<"server" | "gateway" | "client", number>;
 }
 
 const C = "12345678901-".repeat(10).slice(0, 119);
@@ -85,12 +92,15 @@ export async function latencyPhase(benchCtx: RunContext, o: LatencyOptions, log:
       "k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL)",
   );
   const runs: LatencyRun[] = [];
-  const cluster = await startRunCluster(ctx, { gateway: true, tag: "latency", start: "head" }).catch(
-    async (err: Error) => {
-      await db.stop();
-      throw err;
-    },
-  );
+  const cluster = await startRunCluster(ctx, {
+    gateway: true,
+    tag: "latency",
+    start: "head",
+    ...(o.profileDir ? { profileDir: o.profileDir } : {}),
+  }).catch(async (err: Error) => {
+    await db.stop();
+    throw err;
+  });
   const { server, gateway } = cluster;
   if (!gateway) throw new Error("no gateway");
   try {
@@ -129,6 +139,7 @@ async function latencyRun(
     round: at.round,
     ok: false,
     rows: 0,
+    batches: 0,
     achievedRate: 0,
     samples: 0,
     p50Ms: Number.NaN,
@@ -167,6 +178,7 @@ async function latencyRun(
     onLine: (line) => {
       if (line === "subscribed") subscribed();
     },
+    ...(o.profileDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${join(o.profileDir, "client")}`] } : {}),
   });
   try {
     const started = await Promise.race([
@@ -178,11 +190,22 @@ async function latencyRun(
     // The stream is open once the first message came; give the consumer a moment to settle.
     await new Promise((r) => setTimeout(r, 500));
     const cpu0 = [at.server.cpuSeconds(), at.gateway.cpuSeconds()] as const;
+    const startAt = monotonicUs();
     const seconds = await writePaced(ctx, firstId, rows, at.rate, o.txRows);
     run.achievedRate = rows / seconds;
     const r = await launched.result;
     if (!r.ok) throw new Error(r.error ?? "failed");
     run.rows = r.rows;
+    run.batches = r.batches;
+    if (o.profileDir) {
+      const endAt = monotonicUs();
+      run.windows = { server: [startAt, endAt], gateway: [startAt, endAt], client: [startAt, endAt] };
+      run.windowCpu = {
+        server: at.server.cpuSeconds() - cpu0[0],
+        gateway: at.gateway.cpuSeconds() - cpu0[1],
+        client: r.cpuSeconds,
+      };
+    }
     const perRow = (s: number) => (r.rows > 0 ? (s * 1e6) / r.rows : 0);
     run.serverCpuUs = perRow(at.server.cpuSeconds() - cpu0[0]);
     run.gatewayCpuUs = perRow(at.gateway.cpuSeconds() - cpu0[1]);

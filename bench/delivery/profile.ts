@@ -66,6 +66,8 @@ export interface PartTime {
 
 export interface ProcessProfile {
   process: string;
+  /** What the figures are per: "delivered row" (default) or e.g. "batch". */
+  per: string;
   /** Time sampled (idle left out), ms. */
   cpuMs: number;
   /**
@@ -102,6 +104,7 @@ export function profileOf(
   root: string,
   window?: [number, number],
   cpuSeconds?: number,
+  per = "delivered row",
 ): ProcessProfile {
   const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map<number, Node>();
@@ -161,6 +164,7 @@ export function profileOf(
       }));
   return {
     process,
+    per,
     cpuMs: total / 1000,
     usPerRow: rows > 0 ? (total * scale) / rows : 0,
     sampledUsPerRow: rows > 0 ? total / rows : 0,
@@ -177,9 +181,9 @@ export function profileOf(
 
 export function formatProfile(p: ProcessProfile): string {
   const row = (t: PartTime) =>
-    `    ${t.usPerRow.toFixed(2).padStart(7)} µs/row ${t.percent.toFixed(1).padStart(5)}%  ${t.name}`;
+    `    ${t.usPerRow.toFixed(2).padStart(7)} µs ${t.percent.toFixed(1).padStart(5)}%  ${t.name}`;
   return [
-    `  ${p.process}: ${p.usPerRow.toFixed(2)} µs of CPU per delivered row (/proc; ${p.cpuMs.toFixed(0)} ms sampled, ${p.sampledUsPerRow.toFixed(2)} µs/row); shares from the profile:`,
+    `  ${p.process}: ${p.usPerRow.toFixed(2)} µs of CPU per ${p.per} (/proc; ${p.cpuMs.toFixed(0)} ms sampled, ${p.sampledUsPerRow.toFixed(2)} µs); shares from the profile:`,
     "   self time by part:",
     ...p.parts.filter((t) => t.percent >= 0.5).map(row),
     "   inclusive time of calls:",

@@ -13,7 +13,7 @@ export interface Report {
   throughput: ThroughputRun[];
   latency: LatencyRun[];
   memory: MemoryRun[];
-  profiles: { consumer: string; rows: number; processes: ProcessProfile[] }[];
+  profiles: { title: string; processes: ProcessProfile[] }[];
   seconds: number;
 }
 
@@ -156,7 +156,7 @@ export function formatReport(r: Report): string {
   }
   out.push(...runList(r), "");
   for (const p of r.profiles) {
-    out.push(`CPU profiles, ${p.consumer} (${p.rows} rows delivered):`);
+    out.push(`CPU profiles, ${p.title}:`);
     for (const proc of p.processes) out.push(formatProfile(proc));
     out.push("");
   }

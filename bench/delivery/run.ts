@@ -5,7 +5,8 @@
 //     [--json-batch-size N] [--max-bytes SIZE] [--latency-rates 1000,10000]
 //     [--latency-seconds S] [--latency-tx-rows N] [--latency-clients ts-grpc,ts-connect]
 //     [--slow-seconds S] [--slow-ack-ms MS] [--slow-batch-size N]
-//     [--cpu-prof [LIST]] [--cpu-prof-dir DIR] [--timeout S] [--time-limit S] [--json FILE]
+//     [--cpu-prof [LIST]] [--cpu-prof-latency] [--cpu-prof-dir DIR] [--timeout S]
+//     [--time-limit S] [--json FILE]
 //
 // Starts the harness's MariaDB and ZooKeeper on loopback, writes N sysbench-like row changes
 // into the binlog (bench/decode/generate.ts; default 500k, or reuses a dataset saved with
@@ -22,8 +23,9 @@
 // rotates from round to round, so drift on the machine hits all alike; latency runs alternate
 // rates and clients the same way. --cpu-prof adds one run per listed consumer with the server,
 // the gateway and the (node) consumer under `node --cpu-prof` and prints where each spends CPU
-// per row. Every run and the whole bench are time-limited; children are killed however the
-// bench ends. See docs/benchmarks.md.
+// per row; --cpu-prof-latency profiles one more latency measurement, per batch. Every run and
+// the whole bench are time-limited; children are killed however the bench ends. See
+// docs/benchmarks.md.
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -45,7 +47,7 @@ import { expectedRuns } from "./check.js";
 import { buildGoConsumer, type ClientKind, label, parseConsumers } from "./consumers.js";
 import { latencyPhase } from "./latency.js";
 import { memoryRun } from "./memory.js";
-import { profileOf } from "./profile.js";
+import { type ProcessProfile, profileOf } from "./profile.js";
 import { formatReport, type Report } from "./report.js";
 import { quiet } from "./sluice-procs.js";
 import { decodeRun, type RunContext, startRunCluster, throughputRun } from "./throughput.js";
@@ -63,7 +65,7 @@ function options() {
     ...["rows", "datadir", "repeat", "consumers", "phases", "batch-size", "window", "json-batch-size"],
     ...["max-bytes", "latency-rates", "latency-seconds", "latency-tx-rows", "latency-clients"],
     ...["slow-seconds", "slow-ack-ms", "slow-batch-size", "cpu-prof", "cpu-prof-dir", "timeout"],
-    ...["time-limit", "json", "no-verify"],
+    ...["time-limit", "json", "no-verify", "cpu-prof-latency"],
   ]);
   for (const key of a.keys()) if (!known.has(key)) throw new Error(`unknown option --${key}`);
   const count = (name: string, def: number) => (a.has(name) ? parseCount(a.get(name) as string) : def);
@@ -95,6 +97,7 @@ function options() {
     slowBatchSize: count("slow-batch-size", 100),
     profiled: a.has("cpu-prof") ? parseConsumers(a.get("cpu-prof") || PROFILED) : [],
     profileKeep: a.get("cpu-prof-dir") || undefined,
+    profileLatency: a.has("cpu-prof-latency"),
     timeoutMs: count("timeout", 120 + Math.ceil(rows / 5000)) * 1000,
     timeLimitMs: count("time-limit", 3600) * 1000,
     json: a.get("json") || undefined,
@@ -264,25 +267,33 @@ async function main(): Promise<number> {
         log(`profiled run of ${label(spec)} FAILED: ${t.error}`);
         continue;
       }
-      const processes = [];
-      for (const who of ["server", "gateway", "client"]) {
-        const files = (() => {
-          try {
-            return readdirSync(join(profDir, who)).filter((f) => f.endsWith(".cpuprofile"));
-          } catch {
-            return [];
-          }
-        })();
-        if (files.length === 0) continue;
-        const file = join(profDir, who, files[0] as string);
-        if (o.profileKeep) {
-          mkdirSync(o.profileKeep, { recursive: true });
-          copyFileSync(file, join(o.profileKeep, `${label(spec).replace(":", "-")}-${who}.cpuprofile`));
-        }
-        const w = who as "server" | "gateway" | "client";
-        processes.push(profileOf(file, who, t.rows, ROOT, t.windows?.[w], t.windowCpu?.[w]));
-      }
-      report.profiles.push({ consumer: label(spec), rows: t.rows, processes });
+      const processes = readProfiles(profDir, t, t.rows, "delivered row", o.profileKeep, label(spec));
+      report.profiles.push({ title: `${label(spec)} (${t.rows} rows delivered)`, processes });
+    }
+    if (o.profileLatency) {
+      // Where the fixed cost of a small batch goes: one latency measurement, profiled.
+      const rate = o.latencyRates[0] as number;
+      const profDir = join(dir, `profile-${ctx.nextRun()}`);
+      log(`profiling the latency path: ts-grpc at ${rate} rows/s (node --cpu-prof)`);
+      const [l] = await latencyPhase(
+        ctx,
+        {
+          rates: [rate],
+          seconds: o.latencySeconds,
+          txRows: o.latencyTxRows,
+          clients: ["ts-grpc"],
+          rounds: 1,
+          warmupSeconds: 1,
+          profileDir: profDir,
+        },
+        log,
+      );
+      if (l?.ok) {
+        report.profiles.push({
+          title: `latency path, ts-grpc through the gateway at ${rate} rows/s, ${o.latencyTxRows}-row transactions (${l.batches} batches of ${(l.rows / l.batches).toFixed(1)} rows; per batch)`,
+          processes: readProfiles(profDir, l, l.batches, "batch", o.profileKeep, "latency"),
+        });
+      } else log(`the profiled latency run FAILED: ${l?.error}`);
     }
     report.seconds = (performance.now() - t0) / 1000;
     process.stdout.write(`\n${formatReport(report)}\n`);
@@ -306,3 +317,35 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main();
+
+/** The server's, gateway's and client's profiles of a run, per `per` (rows or batches). */
+function readProfiles(
+  profDir: string,
+  run: {
+    windows?: Record<"server" | "gateway" | "client", [number, number]>;
+    windowCpu?: Record<"server" | "gateway" | "client", number>;
+  },
+  count: number,
+  per: string,
+  keep: string | undefined,
+  tag: string,
+): ProcessProfile[] {
+  const out: ProcessProfile[] = [];
+  for (const who of ["server", "gateway", "client"] as const) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(join(profDir, who)).filter((f) => f.endsWith(".cpuprofile"));
+    } catch {
+      continue;
+    }
+    const file = files[0];
+    if (!file) continue;
+    const path = join(profDir, who, file);
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      copyFileSync(path, join(keep, `${tag.replace(":", "-")}-${who}.cpuprofile`));
+    }
+    out.push(profileOf(path, who, count, ROOT, run.windows?.[who], run.windowCpu?.[who], per));
+  }
+  return out;
+}
