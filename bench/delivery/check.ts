@@ -80,8 +80,3 @@ export function compareRuns(expected: IdRun[], got: IdRun[]): string | undefined
   }
   return undefined;
 }
-
-/** Table and kind of the row changes a consumer counts, from canal's event type name. */
-export function kindOf(eventType: string): string {
-  return eventType.replace(/^EVENT_TYPE_/, "").charAt(0);
-}

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { startMariaDB } from "../../test/harness/mariadb.js";
 import { type ClientKind, launchConsumer } from "./consumers.js";
+import { DESTINATION } from "./sluice-procs.js";
 import { monotonicUs, type RunContext, startRunCluster } from "./throughput.js";
 
 export interface LatencyOptions {
@@ -165,7 +166,7 @@ async function latencyRun(
     url: at.gateway.url,
     config: {
       mode: "latency",
-      destination: "example",
+      destination: DESTINATION,
       clientId: `lat-${n}`,
       rows,
       tables: ["lat"],

@@ -6,6 +6,7 @@
 import { loadavg } from "node:os";
 import { createSluiceClient } from "../../src/clients/typescript/index.js";
 import { type Launched, launchConsumer } from "./consumers.js";
+import { DESTINATION } from "./sluice-procs.js";
 import { type RunContext, sampleRss, startRunCluster } from "./throughput.js";
 
 export interface MemoryOptions {
@@ -53,7 +54,7 @@ export async function memoryRun(
         config: {
           // Both stop after the same time; the fast one acks at once.
           mode: "slow",
-          destination: "example",
+          destination: DESTINATION,
           clientId: `memory-${kind}`,
           rows: ctx.ds.rows,
           tables: ctx.tables,
@@ -69,7 +70,7 @@ export async function memoryRun(
     const admin = createSluiceClient({ baseUrl: server.url }).admin;
     for (const kind of ["slow", "fast"]) {
       await admin.setCursor({
-        destination: "example",
+        destination: DESTINATION,
         clientId: `memory-${kind}`,
         target: { case: "reset", value: true },
       });

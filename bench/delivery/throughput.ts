@@ -12,7 +12,14 @@ import type { ReaderConfig } from "../decode/reader.js";
 import type { BenchServer } from "../decode/server.js";
 import { compareRuns, type IdRun } from "./check.js";
 import { type ConsumerSpec, label, launchConsumer } from "./consumers.js";
-import { destinationRunning, quiet, type SluiceProcess, startGateway, startServer } from "./sluice-procs.js";
+import {
+  DESTINATION,
+  destinationRunning,
+  quiet,
+  type SluiceProcess,
+  startGateway,
+  startServer,
+} from "./sluice-procs.js";
 
 export interface RunContext {
   dir: string;
@@ -180,7 +187,7 @@ export async function throughputRun(
       url: (gateway ?? server).url,
       config: {
         mode: "throughput",
-        destination: "example",
+        destination: DESTINATION,
         clientId: `bench-${spec.client}`,
         rows: ctx.ds.rows,
         tables: ctx.tables,
