@@ -22,7 +22,8 @@ export interface GatewaySecurity {
 
 const HINTS = {
   tls: "--tls-cert FILE --tls-key FILE",
-  authentication: "client certificates: --tls-client-ca FILE --tls-client-auth require",
+  authentication: (l: ListenerSecurity) =>
+    `client certificates: --tls-client-ca FILE ${l.what.includes("metrics") ? "--tls-metrics-client-auth" : "--tls-client-auth"} require`,
   loopback: (l: ListenerSecurity) =>
     l.what.includes("metrics") ? "--metrics-host 127.0.0.1, or --metrics-port off" : "--host 127.0.0.1",
   insecure: "--insecure",

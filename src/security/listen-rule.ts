@@ -20,8 +20,8 @@ export interface ListenerSecurity {
 export interface ListenRuleHints {
   /** What turns TLS on: "--tls-cert FILE and --tls-key FILE". */
   tls: string;
-  /** What turns authentication on: "--tls-client-auth require with --tls-client-ca FILE". */
-  authentication: string;
+  /** What turns authentication on for that port: "--tls-client-ca FILE --tls-client-auth require". */
+  authentication: (l: ListenerSecurity) => string;
   /** What keeps the port on loopback: "--host 127.0.0.1". */
   loopback: (l: ListenerSecurity) => string;
   /** What says it is on purpose: "--insecure". */
@@ -69,7 +69,7 @@ export async function checkListenRule(
   const l = exposed[0] as ListenerSecurity;
   const fixes = [
     ...(l.tls ? [] : [`TLS (${hints.tls})`]),
-    ...(l.authenticated ? [] : [`authentication (${hints.authentication})`]),
+    ...(l.authenticated ? [] : [`authentication (${hints.authentication(l)})`]),
   ];
   throw new InsecureListenError(
     `refusing to start: ${l.what} would listen on ${hostPort(l.host, l.port)}, beyond loopback, without ` +

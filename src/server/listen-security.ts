@@ -6,8 +6,10 @@ import type { ServerConfig } from "./config/types.js";
 
 const HINTS = {
   tls: "security.tls.cert and security.tls.key; --tls-cert FILE --tls-key FILE",
-  authentication:
-    "client certificates: security.tls.clientCa with security.tls.clientAuth: require; --tls-client-ca FILE --tls-client-auth require",
+  authentication: (l: ListenerSecurity) =>
+    l.what.includes("metrics")
+      ? "client certificates: security.tls.clientCa with security.tls.metricsClientAuth: require; --tls-client-ca FILE --tls-metrics-client-auth require"
+      : "client certificates: security.tls.clientCa with security.tls.clientAuth: require; --tls-client-ca FILE --tls-client-auth require",
   loopback: (l: ListenerSecurity) =>
     l.what.includes("metrics")
       ? "metrics.host: 127.0.0.1, or metrics off (--metrics-port off)"
