@@ -1,6 +1,7 @@
 // Helpers of the gateway tests: sluice servers and gateways as child processes of
 // bin/sluice.js (as users run them), on free loopback ports, with logs in a temp dir.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { MariaDB } from "../harness/mariadb.js";
@@ -34,11 +35,50 @@ export function writeServerConfig(dir: string, zk: ZooKeeper, db: MariaDB, sessi
   return file;
 }
 
-async function ready(name: string, p: ManagedProcess, port: number, path = "/readyz"): Promise<void> {
+/** For a process serving TLS: the CA file its certificate chains to, a client certificate if it asks. */
+export interface ProbeTls {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/** True when GET https://127.0.0.1:port/path answers 200. */
+function httpsOk(port: number, path: string, tls: ProbeTls): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsGet(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        ca: readFileSync(tls.ca),
+        ...(tls.cert && tls.key ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : {}),
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on("error", () => resolve(false));
+  });
+}
+
+async function ready(
+  name: string,
+  p: ManagedProcess,
+  port: number,
+  path = "/readyz",
+  tls?: ProbeTls,
+): Promise<void> {
   await waitFor(
     `${name} to be ready`,
     async () =>
-      (await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined))?.ok ? true : undefined,
+      (
+        tls
+          ? await httpsOk(port, path, tls)
+          : (await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined))?.ok
+      )
+        ? true
+        : undefined,
     {
       timeoutMs: 30_000,
       failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),
@@ -55,7 +95,7 @@ export async function startSluiceServer(
   name: string,
   port: number,
   config: string,
-  opts: { extraArgs?: string[]; readyPath?: string; env?: Record<string, string> } = {},
+  opts: { extraArgs?: string[]; readyPath?: string; env?: Record<string, string>; tls?: ProbeTls } = {},
 ): Promise<ManagedProcess> {
   const p = spawnManaged(
     name,
@@ -66,7 +106,7 @@ export async function startSluiceServer(
       env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...opts.env },
     },
   );
-  await ready(name, p, port, opts.readyPath);
+  await ready(name, p, port, opts.readyPath, opts.tls);
   return p;
 }
 
@@ -77,6 +117,7 @@ export async function startSluiceGateway(
   zk: ZooKeeper,
   extra: string[] = [],
   env: Record<string, string> = {},
+  tls?: ProbeTls,
 ): Promise<ManagedProcess> {
   const args = [
     SLUICE,
@@ -95,6 +136,6 @@ export async function startSluiceGateway(
     logFile: join(dir, `${name}.log`),
     env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...env },
   });
-  await ready(name, p, port);
+  await ready(name, p, port, "/readyz", tls);
   return p;
 }
