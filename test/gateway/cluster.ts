@@ -43,7 +43,7 @@ export interface ProbeTls {
 }
 
 /** True when GET https://127.0.0.1:port/path answers 200. */
-function httpsOk(port: number, path: string, tls: ProbeTls): Promise<boolean> {
+export function probeTls(port: number, path: string, tls: ProbeTls): Promise<boolean> {
   return new Promise((resolve) => {
     const req = httpsGet(
       {
@@ -74,7 +74,7 @@ async function ready(
     async () =>
       (
         tls
-          ? await httpsOk(port, path, tls)
+          ? await probeTls(port, path, tls)
           : (await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined))?.ok
       )
         ? true

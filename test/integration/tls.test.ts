@@ -5,6 +5,7 @@
 // client certificate or with one from another CA; a gateway that does not trust a server's
 // certificate (or has none of its own to show) relays nothing; metrics over TLS.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { after, before, describe, test } from "node:test";
@@ -24,7 +25,7 @@ import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import type { Call, CallHook } from "../../src/protocol/pipeline.js";
 import { loadServerConfig } from "../../src/server/config/load.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
-import { writeServerConfig } from "../gateway/cluster.js";
+import { SLUICE, writeServerConfig } from "../gateway/cluster.js";
 import { type IssuedCertificate, TestCa } from "../harness/certificates.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, makeTempDir, removeDir } from "../harness/processes.js";
@@ -294,6 +295,37 @@ describe("TLS", { timeout: 300_000 }, () => {
         `${transport} HTTP/${httpVersion}`,
       );
     }
+  });
+
+  test("sluice status over TLS: --ca, --cert and --key, or their variables", async () => {
+    // Asynchronous: the server runs in this process and must keep answering.
+    const status = (args: string[], env: Record<string, string> = {}, url = server.url) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [SLUICE, "status", "--server", url, "--json", ...args],
+          { encoding: "utf8", env: { ...process.env, ...env }, timeout: 30_000 },
+          (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+        );
+      });
+    const ok = await status(["--ca", ca.cert, "--cert", clientCert.cert, "--key", clientCert.key]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(
+      (JSON.parse(ok.stdout) as { destinations: { name: string }[] }).destinations[0]?.name,
+      "example",
+    );
+    const fromEnv = await status([], {
+      SLUICE_CA: ca.cert,
+      SLUICE_CERT: clientCert.cert,
+      SLUICE_KEY: clientCert.key,
+    });
+    assert.equal(fromEnv.code, 0, fromEnv.stderr);
+    const untrusted = await status(["--cert", clientCert.cert, "--key", clientCert.key]);
+    assert.equal(untrusted.code, 1, "without the CA: the system's CAs do not know it");
+    assert.match(untrusted.stderr, /certificate/i);
+    const plain = await status(["--ca", ca.cert], {}, "http://127.0.0.1:1");
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /--ca: TLS needs an https:\/\/ --server/);
   });
 
   test("a client that offers no ALPN is served HTTP/1.1 or h2 by its first bytes", async () => {
