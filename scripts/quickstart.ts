@@ -13,8 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createSluiceClient } from "../src/clients/typescript/index.js";
-import { probeTls } from "../test/gateway/cluster.js";
-import { TestCa } from "../test/harness/certificates.js";
+import { probeTls, TestCa } from "../test/harness/certificates.js";
 import { startMariaDB } from "../test/harness/mariadb.js";
 import {
   freePort,

@@ -1,9 +1,9 @@
 // Helpers of the gateway tests: sluice servers and gateways as child processes of
 // bin/sluice.js (as users run them), on free loopback ports, with logs in a temp dir.
-import { readFileSync, writeFileSync } from "node:fs";
-import { get as httpsGet } from "node:https";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type ProbeTls, probeTls } from "../harness/certificates.js";
 import type { MariaDB } from "../harness/mariadb.js";
 import { type ManagedProcess, spawnManaged, waitFor } from "../harness/processes.js";
 import type { ZooKeeper } from "../harness/zookeeper.js";
@@ -33,33 +33,6 @@ export function writeServerConfig(dir: string, zk: ZooKeeper, db: MariaDB, sessi
     ].join("\n"),
   );
   return file;
-}
-
-/** For a process serving TLS: the CA file its certificate chains to, a client certificate if it asks. */
-export interface ProbeTls {
-  ca: string;
-  cert?: string;
-  key?: string;
-}
-
-/** True when GET https://127.0.0.1:port/path answers 200. */
-export function probeTls(port: number, path: string, tls: ProbeTls): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = httpsGet(
-      {
-        host: "127.0.0.1",
-        port,
-        path,
-        ca: readFileSync(tls.ca),
-        ...(tls.cert && tls.key ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : {}),
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      },
-    );
-    req.on("error", () => resolve(false));
-  });
 }
 
 async function ready(

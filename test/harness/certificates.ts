@@ -2,7 +2,8 @@
 // Debian's `openssl` command (node:crypto can make keys but not issue X.509 certificates).
 // Keys are EC P-256 (quick to make), files readable by this user only, valid for two days.
 import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { join } from "node:path";
 import { ensureSystemPackages } from "./system-packages.js";
 
@@ -125,5 +126,32 @@ function openssl(args: string[]): void {
   // umask 077 for the keys: readable by this user only.
   execFileSync("sh", ["-c", 'umask 077 && exec openssl "$@"', "openssl", ...args], {
     stdio: ["ignore", "ignore", "pipe"],
+  });
+}
+
+/** For a process serving TLS: the CA file its certificate chains to, a client certificate if it asks. */
+export interface ProbeTls {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/** True when GET https://127.0.0.1:port/path answers 200. */
+export function probeTls(port: number, path: string, tls: ProbeTls): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsGet(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        ca: readFileSync(tls.ca),
+        ...(tls.cert && tls.key ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : {}),
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on("error", () => resolve(false));
   });
 }
