@@ -6,8 +6,9 @@
 // TLS and ALPN), so a plain net.Server accepts the connections and looks at their first bytes:
 // the HTTP/2 client preface hands the socket to an http2 server, anything else to an http
 // (HTTP/1.1) server. Neither of those listens itself. connect-node's adapter serves both.
-// With TLS a tls.Server accepts them instead: ALPN picks the protocol ("h2" or "http/1.1"); a
-// client that offers no ALPN is sniffed as in cleartext.
+// With TLS a tls.Server accepts them instead, offering "h2" and "http/1.1" by ALPN; the
+// decrypted first bytes are sniffed as in cleartext (a client that offers no ALPN is served
+// too).
 import { setMaxListeners } from "node:events";
 import * as http from "node:http";
 import * as http2 from "node:http2";
@@ -369,9 +370,11 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       socket.pause();
       socket.unshift(head);
       if (verdict === "h2") {
-        // Node's http2 server drops a TLS connection that negotiated no ALPN protocol; this
-        // one spoke HTTP/2 with prior knowledge.
-        if (socket instanceof tls.TLSSocket) (socket as { alpnProtocol: string | false }).alpnProtocol = "h2";
+        // Node's http2 server drops a TLS connection that negotiated no ALPN protocol; one
+        // that sent the preface without ALPN spoke HTTP/2 with prior knowledge.
+        if (socket instanceof tls.TLSSocket && socket.alpnProtocol !== "h2") {
+          (socket as { alpnProtocol: string | false }).alpnProtocol = "h2";
+        }
         // The http2 session reads what is buffered in the socket (the preface) first.
         toH2(socket);
       } else {
@@ -384,13 +387,10 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     socket.on("data", onData);
     socket.once("end", onEnd);
   };
+  // Over TLS too the first bytes decide (ALPN lets the client choose; its choice shows in
+  // them), so that a connection that sends nothing after its handshake is dropped in time.
   const listener = options.tls
-    ? tlsListener(options.tls, firstBytesTimeoutMs, log, track, (socket) => {
-        if (closing) socket.destroy();
-        else if (socket.alpnProtocol === "h2") toH2(socket);
-        else if (socket.alpnProtocol === "http/1.1") toH1(socket);
-        else accept(socket);
-      })
+    ? tlsListener(options.tls, firstBytesTimeoutMs, log, track, accept)
     : net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
         track(socket);
         accept(socket);
