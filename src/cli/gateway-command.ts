@@ -3,8 +3,10 @@ import { createLogger } from "../common/log.js";
 import type { ZkCredentials } from "../common/zk/acl.js";
 import { DEFAULT_ROOT } from "../common/zk/paths.js";
 import { startGateway } from "../gateway/gateway.js";
+import type { GatewaySecurity } from "../gateway/listen-security.js";
 import { parseDuration, parseSize, UnitError } from "../server/config/units.js";
-import { type Command, UsageError } from "./command.js";
+import { type Command, refusedAsUsage, UsageError } from "./command.js";
+import { GATEWAY_TLS_HELP, GatewayTlsFlags } from "./gateway-tls-flags.js";
 import { ZK_CREDENTIALS_HELP, zkCredentials, zkPasswordFlagError } from "./zk-credentials.js";
 
 const HELP = `Usage: sluice gateway --zk HOST:PORT[,...] [options]
@@ -20,7 +22,8 @@ Options:
   --zk-session-timeout DUR    ZooKeeper session timeout; a gateway that dies loses its
                               holds after this long (default 10s)
 ${ZK_CREDENTIALS_HELP}
-  --host ADDR                 address to listen on (default 127.0.0.1)
+  --host ADDR                 address to listen on (default 127.0.0.1; beyond loopback
+                              needs TLS and authentication, or --insecure)
   --port N                    port to listen on (default 8080; 0 picks a free one)
   --lease-idle DUR            a unary consumer's hold ends after this long without a call
                               (default 30s)
@@ -34,6 +37,7 @@ ${ZK_CREDENTIALS_HELP}
                               one above the server's 9464 so both fit on one host;
                               0 picks a free one; off serves none)
   --metrics-host ADDR         address metrics listen on (default: --host)
+${GATEWAY_TLS_HELP}
   -h, --help                  this help
 
 Durations: 500ms, 5s, 1m. Sizes: 4MiB, 512KiB.
@@ -59,6 +63,8 @@ interface Flags {
   metricsPort: number | undefined;
   /** Undefined: the same as host. */
   metricsHost: string | undefined;
+  /** TLS, the insecure switch (gateway-tls-flags.ts). */
+  security: GatewaySecurity;
 }
 
 export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags {
@@ -76,7 +82,9 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     shutdownTimeoutMs: 10_000,
     metricsPort: GATEWAY_METRICS_PORT,
     metricsHost: undefined,
+    security: { insecure: false, authConfigured: false },
   };
+  const tlsFlags = new GatewayTlsFlags();
   const credentialFlags: { user?: string; passwordFile?: string } = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -162,11 +170,13 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
         flags.metricsHost = value();
         break;
       default:
+        if (tlsFlags.take(name, value)) break;
         throw new UsageError(`unknown option "${arg}"`);
     }
   }
   if (!flags.zk) throw new UsageError("--zk is required (or set SLUICE_ZK)");
   flags.zkCredentials = zkCredentials(credentialFlags, env);
+  flags.security = tlsFlags.security();
   if (flags.metricsPort !== undefined && flags.metricsPort !== 0 && flags.metricsPort === flags.port)
     throw new UsageError(`--metrics-port: must differ from --port (${flags.port})`);
   return flags;
@@ -184,7 +194,7 @@ export const gatewayCommand: Command = {
       ...rest,
       metrics: metricsPort === undefined ? undefined : { host: metricsHost ?? flags.host, port: metricsPort },
       logger: log,
-    });
+    }).catch(refusedAsUsage);
     // Scripts and tests wait for this line to know the port.
     process.stdout.write(`sluice gateway listening on ${gateway.url}\n`);
     const signal = await new Promise<string>((resolve) => {

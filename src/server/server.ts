@@ -27,6 +27,7 @@ import type { DestinationConfig, ServerConfig } from "./config/types.js";
 import { adoptCanalCursors, importCanalCursors } from "./destination/canal-import.js";
 import { Destination } from "./destination/destination.js";
 import { DestinationRegistry } from "./destination/registry.js";
+import { checkServerListeners } from "./listen-security.js";
 import type { CursorStore } from "./meta/cursor-store.js";
 import { FileCursorStore } from "./meta/file-cursor-store.js";
 import { ZkCursorStore } from "./meta/zk-cursor-store.js";
@@ -44,7 +45,7 @@ export interface RunningServer {
   readonly port: number;
   readonly url: string;
   readonly registry: DestinationRegistry;
-  /** "http://host:port/metrics" when metrics are served (metrics.enabled). */
+  /** "http(s)://host:port/metrics" when metrics are served (metrics.enabled). */
   readonly metricsUrl: string | undefined;
   /** Graceful stop: finishes calls, ends streams, stops readers, releases ZooKeeper nodes. */
   close(): Promise<void>;
@@ -62,6 +63,8 @@ export async function startServer(
   logger: Logger = createLogger("server"),
   options: ServerOptions = {},
 ): Promise<RunningServer> {
+  // Beyond loopback only with TLS and authentication, or when told it is on purpose.
+  await checkServerListeners(config, logger);
   const registry = new DestinationRegistry();
   for (const d of config.destinations) registry.starting.add(d.name);
   let fail!: (e: Error) => void;
@@ -106,7 +109,13 @@ export async function startServer(
       ? await startTelemetry({
           serviceName: "sluice-server",
           ...(config.metrics.enabled
-            ? { metrics: { host: config.metrics.host, port: config.metrics.port } }
+            ? {
+                metrics: {
+                  host: config.metrics.host,
+                  port: config.metrics.port,
+                  tls: config.security?.tls?.metrics,
+                },
+              }
             : {}),
           logger: logger.child("telemetry"),
         })
@@ -129,6 +138,7 @@ export async function startServer(
       port: config.port,
       logger: logger.child("http"),
       readMaxBytes: config.maxRequest,
+      tls: config.security?.tls?.listen,
       pipeline,
       grpcUnary: [{ service: CanalService, implementation: canal, methods: ["get", "ack", "rollback"] }],
       routes(router) {

@@ -17,6 +17,7 @@ import {
   startSluiceGateway,
   writeServerConfig,
 } from "../gateway/cluster.js";
+import { TestCa } from "../harness/certificates.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, type ManagedProcess, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
 import { type SluiceServerProcess, startSluiceServer } from "../harness/sluice-server.js";
@@ -313,6 +314,55 @@ test("Go and Python through a gateway (servers elected in ZooKeeper): exact acke
     await gateway?.stop();
     for (const p of servers) await p.stop();
     await zk.stop();
+    removeDir(dir);
+  }
+});
+
+test("Go and Python over TLS, with a client certificate (a server that requires one)", async () => {
+  const dir = makeTempDir("other-languages-tls");
+  const ca = TestCa.create(dir, "ca");
+  const cert = ca.issue("server", { cn: "sluice-server", ips: ["127.0.0.1"], usage: "server" });
+  const client = ca.issue("client", { cn: "consumer", usage: "client" });
+  const tls = { ca: ca.cert, cert: client.cert, key: client.key };
+  const secured = await startSluiceServer({
+    name: "tls-server",
+    sourceUrl: db.sourceUrl,
+    dataDir: dir,
+    extraArgs: ["--tls-cert", cert.cert, "--tls-key", cert.key, "--tls-client-ca", ca.cert],
+    tls,
+  });
+  try {
+    const pem = { ca: readFileSync(ca.cert), cert: readFileSync(client.cert), key: readFileSync(client.key) };
+    for (const [language, command, args] of [
+      ["go-tls", await goConsumer(), []],
+      ["python-tls", "/usr/bin/python3", [join(CLIENTS, "python/example.py")]],
+    ] as const) {
+      await createSluiceClient({ baseUrl: secured.url, tls: pem }).canal.subscribe({
+        destination: "example",
+        clientId: language,
+      });
+      const expected = await workload(`${language}-plain`);
+      const env = {
+        ...consumerEnv(language, expected.length, `127.0.0.1:${secured.port}`),
+        SLUICE_CA: ca.cert,
+        SLUICE_CERT: client.cert,
+        SLUICE_KEY: client.key,
+        PYTHONDONTWRITEBYTECODE: "1",
+      };
+      const { stdout } = await execFileAsync(command, [...args], { env, timeout: 60_000 });
+      assert.deepEqual(summary(stdout), expected, language);
+      // Without the client certificate the server lets nothing through.
+      const refused = await execFileAsync(command, [...args], {
+        env: { ...env, SLUICE_CERT: "", SLUICE_KEY: "", SLUICE_MAX_ROWS: "1" },
+        timeout: 20_000,
+      }).then(
+        () => "ran",
+        (err: Error) => err.message,
+      );
+      assert.notEqual(refused, "ran", `${language}: no client certificate, no rows`);
+    }
+  } finally {
+    await secured.stop();
     removeDir(dir);
   }
 });

@@ -7,6 +7,9 @@ with UNAVAILABLE (failover, restart) it opens it again and resumes after the dur
 
 Environment: SLUICE_ADDR (host:port, default 127.0.0.1:11113), SLUICE_DESTINATION (example),
 SLUICE_CLIENT_ID (1001), SLUICE_FILTER, SLUICE_MAX_ROWS (stop after that many rows).
+TLS: SLUICE_CA (PEM file of the CA the server's certificate chains to; SLUICE_TLS=1 trusts the
+system's CAs instead), SLUICE_CERT and SLUICE_KEY (a client certificate, for a server that asks
+for one).
 """
 import json
 import os
@@ -91,13 +94,31 @@ def consume(stub, destination, client_id, progress, limit):
     raise grpc.RpcError("the server ended the stream")
 
 
+def channel_to(addr):
+    """TLS when SLUICE_CA or SLUICE_TLS says so, else cleartext (h2c)."""
+    ca, cert, key = (os.environ.get(n) for n in ("SLUICE_CA", "SLUICE_CERT", "SLUICE_KEY"))
+    if not ca and not os.environ.get("SLUICE_TLS"):
+        return grpc.insecure_channel(addr)
+
+    def read(name):
+        with open(name, "rb") as f:
+            return f.read()
+
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read(ca) if ca else None,
+        private_key=read(key) if key else None,
+        certificate_chain=read(cert) if cert else None,
+    )
+    return grpc.secure_channel(addr, credentials)
+
+
 def main():
     addr = os.environ.get("SLUICE_ADDR", "127.0.0.1:11113")
     destination = os.environ.get("SLUICE_DESTINATION", "example")
     client_id = os.environ.get("SLUICE_CLIENT_ID", "1001")
     max_rows = int(os.environ["SLUICE_MAX_ROWS"]) if os.environ.get("SLUICE_MAX_ROWS") else None
     progress = {"printed": 0}
-    with grpc.insecure_channel(addr) as channel:
+    with channel_to(addr) as channel:
         stub = canal_grpc.CanalServiceStub(channel)
         while max_rows is None or progress["printed"] < max_rows:
             try:

@@ -1,4 +1,5 @@
 // The flags and environment variables of `sluice server`, and its --help text.
+import { BOOLEAN_FLAGS, SECURITY_OPTIONS } from "./security.js";
 
 /** One setting that flags and the environment can give. */
 export interface OptionSpec {
@@ -26,6 +27,7 @@ export const OPTIONS = [
   { flag: "data-dir", env: "SLUICE_DATA_DIR", arg: "DIR" },
   { flag: "metrics-port", env: "SLUICE_METRICS_PORT", arg: "N|off" },
   { flag: "max-request", env: "SLUICE_MAX_REQUEST", arg: "SIZE" },
+  ...SECURITY_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 /**
@@ -76,7 +78,9 @@ Options:
                            destination, or "example" when there is none)
   --filter REGEX,...       that destination's table filter, canal's       SLUICE_FILTER
                            syntax, e.g. 'shop\\..*' (docs/filters.md)
-  --host ADDR              listen address (default 0.0.0.0)               SLUICE_HOST
+  --host ADDR              listen address (default 127.0.0.1; beyond      SLUICE_HOST
+                           loopback needs TLS and authentication, or
+                           --insecure)
   --port N                 Connect port (default 11113; 0: any free)      SLUICE_PORT
   --advertise IP[:PORT]    address other servers and gateways reach this  SLUICE_ADVERTISE
                            one at, registered in ZooKeeper (default: the
@@ -90,6 +94,17 @@ Options:
   --data-dir DIR           standalone cursor store (default ./.sluice)    SLUICE_DATA_DIR
   --metrics-port N|off     Prometheus metrics port (default 9464)         SLUICE_METRICS_PORT
   --max-request SIZE       largest request message (default 4MiB)         SLUICE_MAX_REQUEST
+  --tls-cert FILE          TLS on the API and metrics ports: certificate  SLUICE_TLS_CERT
+                           chain (PEM)
+  --tls-key FILE           its private key (PEM)                          SLUICE_TLS_KEY
+  --tls-client-ca FILE     CA that client certificates must chain to      SLUICE_TLS_CLIENT_CA
+  --tls-client-auth MODE   client certificates: none, request or require  SLUICE_TLS_CLIENT_AUTH
+                           (default: require with --tls-client-ca)
+  --tls-metrics-client-auth MODE
+                           the metrics port's (default: --tls-client-auth)
+                           env SLUICE_TLS_METRICS_CLIENT_AUTH
+  --insecure               listen beyond loopback without TLS or          SLUICE_INSECURE=true
+                           authentication anyway (docs/security.md)
   -h, --help               this help
 
 Passwords never go in flags (every local user sees a process's arguments): give them in
@@ -145,6 +160,8 @@ export function parseFlags(argv: readonly string[], problems: string[]): Setting
     let value: string | undefined;
     if (eq >= 0) {
       value = arg.slice(eq + 1);
+    } else if (BOOLEAN_FLAGS.includes(name)) {
+      value = "true";
     } else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith("--")) {
       value = argv[++i];
     }

@@ -6,6 +6,7 @@ import { type CanalConf, readCanalConf, scrubQuoted, withCanalConf } from "./can
 import { ConfigError } from "./errors.js";
 import { readConfigFile } from "./file.js";
 import { overlayConfigFile } from "./layers.js";
+import { overlaySecurity } from "./security.js";
 import type { ServerConfig } from "./types.js";
 import { DEFAULTS, type Origins, validate } from "./validate.js";
 
@@ -144,6 +145,8 @@ function overlay(raw: unknown, settings: Settings, origins: Origins, problems: s
       set(metrics, "enabled", "metrics.enabled", true, metricsPort.label);
     }
   }
+
+  overlaySecurity(settings, section, set);
 
   const { destination, source, filter } = settings;
   const password = passwordSetting(settings, "source-password", "source-password-file", problems);

@@ -11,11 +11,12 @@ import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
 import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
 import { closest } from "./args.js";
+import { readSecurity } from "./security.js";
 import type { ConfiguredStart, DestinationConfig, ServerConfig, ZooKeeperConfig } from "./types.js";
 import { describeValue, parseDuration, parseSize, UnitError } from "./units.js";
 
 export const DEFAULTS = {
-  host: "0.0.0.0",
+  host: "127.0.0.1",
   port: 11113,
   dataDir: "./.sluice",
   zk: { root: "/otter/canal", sessionTimeoutMs: 10_000, regrabDelayMs: 1000, balance: true },
@@ -37,6 +38,7 @@ export const ROOT_KEYS = [
   "store",
   "stream",
   "destinations",
+  "security",
 ] as const;
 export const ZK_KEYS = [
   "connect",
@@ -401,6 +403,8 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
       readPositive(ctx, "stream.maxBatchSize", streamMap.maxBatchSize) ?? DEFAULTS.stream.maxBatchSize,
   };
 
+  const security = readSecurity(ctx, root.security, options.cwd);
+
   // destinations
   const destinations: DestinationConfig[] = [];
   const rawDestinations = root.destinations;
@@ -436,6 +440,8 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
     store,
     stream,
     destinations,
+    // Absent when the section sets nothing: no TLS, not insecure.
+    ...(security && (security.tls || security.insecure || security.authConfigured) ? { security } : {}),
   };
 }
 

@@ -5,10 +5,15 @@
 //
 // Environment: SLUICE_ADDR (host:port, default 127.0.0.1:11113), SLUICE_DESTINATION (example),
 // SLUICE_CLIENT_ID (1001), SLUICE_FILTER, SLUICE_MAX_ROWS (stop after that many rows).
+// TLS: SLUICE_CA (PEM file of the CA the server's certificate chains to; SLUICE_TLS=1 trusts
+// the system's CAs instead), SLUICE_CERT and SLUICE_KEY (a client certificate, for a server
+// that asks for one).
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +26,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 )
 
@@ -78,6 +84,33 @@ func rows(entries []*sluicev1.Entry) []row {
 	return out
 }
 
+// transportCredentials: TLS when SLUICE_CA or SLUICE_TLS says so, else cleartext (h2c).
+func transportCredentials() grpc.DialOption {
+	ca, certFile, keyFile := os.Getenv("SLUICE_CA"), os.Getenv("SLUICE_CERT"), os.Getenv("SLUICE_KEY")
+	if ca == "" && os.Getenv("SLUICE_TLS") == "" {
+		return grpc.WithInsecure()
+	}
+	config := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			log.Fatalf("SLUICE_CA: %v", err)
+		}
+		config.RootCAs = x509.NewCertPool()
+		if !config.RootCAs.AppendCertsFromPEM(pem) {
+			log.Fatalf("SLUICE_CA: %s holds no PEM certificate", ca)
+		}
+	}
+	if certFile != "" || keyFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			log.Fatalf("SLUICE_CERT, SLUICE_KEY: %v", err)
+		}
+		config.Certificates = []tls.Certificate{pair}
+	}
+	return grpc.WithTransportCredentials(credentials.NewTLS(config))
+}
+
 func main() {
 	addr := env("SLUICE_ADDR", "127.0.0.1:11113")
 	destination := env("SLUICE_DESTINATION", "example")
@@ -91,7 +124,7 @@ func main() {
 		maxRows = n
 	}
 
-	conn, err := grpc.Dial(addr, grpc.WithInsecure())
+	conn, err := grpc.Dial(addr, transportCredentials())
 	if err != nil {
 		log.Fatalf("dial %s: %v", addr, err)
 	}
