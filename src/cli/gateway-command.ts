@@ -3,8 +3,15 @@ import { createLogger } from "../common/log.js";
 import type { ZkCredentials } from "../common/zk/acl.js";
 import { DEFAULT_ROOT } from "../common/zk/paths.js";
 import { startGateway } from "../gateway/gateway.js";
+import type { AuthSettings } from "../security/settings.js";
 import { parseDuration, parseSize, UnitError } from "../server/config/units.js";
 import { type Command, UsageError } from "./command.js";
+import {
+  emptyAuthFlags,
+  GATEWAY_AUTH_HELP,
+  gatewayAuthSettings,
+  readAuthFlag,
+} from "./gateway-auth-flags.js";
 import { ZK_CREDENTIALS_HELP, zkCredentials, zkPasswordFlagError } from "./zk-credentials.js";
 
 const HELP = `Usage: sluice gateway --zk HOST:PORT[,...] [options]
@@ -36,6 +43,8 @@ ${ZK_CREDENTIALS_HELP}
   --metrics-host ADDR         address metrics listen on (default: --host)
   -h, --help                  this help
 
+${GATEWAY_AUTH_HELP}
+
 Durations: 500ms, 5s, 1m. Sizes: 4MiB, 512KiB.
 Environment: SLUICE_LOG_LEVEL (debug, info, warn, error), SLUICE_LOG_FORMAT=json;
 traces: OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT (see docs/observability.md).`;
@@ -59,6 +68,8 @@ interface Flags {
   metricsPort: number | undefined;
   /** Undefined: the same as host. */
   metricsHost: string | undefined;
+  /** Authentication and authorization; undefined: none (every caller may do everything). */
+  auth: AuthSettings | undefined;
 }
 
 export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags {
@@ -76,7 +87,9 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     shutdownTimeoutMs: 10_000,
     metricsPort: GATEWAY_METRICS_PORT,
     metricsHost: undefined,
+    auth: undefined,
   };
+  const authFlags = emptyAuthFlags(env);
   const credentialFlags: { user?: string; passwordFile?: string } = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -162,11 +175,13 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
         flags.metricsHost = value();
         break;
       default:
+        if (readAuthFlag(name, value, authFlags)) break;
         throw new UsageError(`unknown option "${arg}"`);
     }
   }
   if (!flags.zk) throw new UsageError("--zk is required (or set SLUICE_ZK)");
   flags.zkCredentials = zkCredentials(credentialFlags, env);
+  flags.auth = gatewayAuthSettings(authFlags, env);
   if (flags.metricsPort !== undefined && flags.metricsPort !== 0 && flags.metricsPort === flags.port)
     throw new UsageError(`--metrics-port: must differ from --port (${flags.port})`);
   return flags;

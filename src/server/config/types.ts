@@ -2,6 +2,7 @@
 // Produced by loadServerConfig (load.ts) from a config file, the environment and flags; see
 // docs/configuration.md for the file syntax and the rules.
 import type { ZkCredentials } from "../../common/zk/acl.js";
+import type { AuthSettings } from "../../security/settings.js";
 import type { StartPosition } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
 
@@ -124,6 +125,8 @@ export interface ServerConfig {
   };
   /** At least one; names are unique. */
   destinations: DestinationConfig[];
+  /** Authentication and authorization (the security: keys of auth.ts); absent: none, every call is served. */
+  auth?: AuthSettings;
   /** The config file read, absolute; absent when none was. */
   configFile?: string;
   /** Settings that work but should change (a password in argv), to log once at startup. */

@@ -11,6 +11,7 @@ import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
 import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
 import { closest } from "./args.js";
+import { AUTH_KEYS, readAuthSettings } from "./auth.js";
 import type { ConfiguredStart, DestinationConfig, ServerConfig, ZooKeeperConfig } from "./types.js";
 import { describeValue, parseDuration, parseSize, UnitError } from "./units.js";
 
@@ -37,7 +38,10 @@ export const ROOT_KEYS = [
   "store",
   "stream",
   "destinations",
+  "security",
 ] as const;
+/** The keys of security: (each part of the security settings reads its own). */
+export const SECURITY_KEYS = [...AUTH_KEYS] as const;
 export const ZK_KEYS = [
   "connect",
   "root",
@@ -401,6 +405,10 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
       readPositive(ctx, "stream.maxBatchSize", streamMap.maxBatchSize) ?? DEFAULTS.stream.maxBatchSize,
   };
 
+  // security
+  const securityMap = readMap(ctx, "security", root.security, SECURITY_KEYS, SECURITY_KEYS.join(", "));
+  const auth = securityMap ? readAuthSettings(ctx, securityMap, options.cwd) : undefined;
+
   // destinations
   const destinations: DestinationConfig[] = [];
   const rawDestinations = root.destinations;
@@ -436,6 +444,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
     store,
     stream,
     destinations,
+    ...(auth ? { auth } : {}),
   };
 }
 
