@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { createSluiceClient, type Position } from "../clients/typescript/index.js";
 import type { SetCursorRequest } from "../gen/sluice/v1/admin_service_pb.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_FAILURE, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -34,6 +35,8 @@ Options:
   -d, --destination NAME  the destination (required)
   -c, --client-id ID      the clientId (required for set and reset)
   -h, --help              this help
+
+${CLIENT_TOKEN_HELP}
 
 Exit codes: 0 ok, 1 refused (held, unknown file...) or unreachable, 2 bad usage, 3 unknown
 destination.`;
@@ -77,7 +80,7 @@ export const cursorCommand: Command = {
     const destination = values.destination;
     if (!destination) throw new UsageError("-d/--destination is required");
     const clientId = values["client-id"];
-    const client = createSluiceClient({ baseUrl: serverUrl(values.server) });
+    const client = createSluiceClient({ baseUrl: serverUrl(values.server), ...clientToken() });
     if (action === "show") return show(client, destination, clientId);
     if (!clientId) throw new UsageError(`-c/--client-id is required for ${action}`);
     const target = action === "reset" ? resetTarget(values) : setTarget(values);

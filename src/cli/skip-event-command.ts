@@ -2,6 +2,7 @@
 // (AdminService.SkipEvent), after an operator decided its changes may be lost.
 import { parseArgs } from "node:util";
 import { createSluiceClient } from "../clients/typescript/index.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -23,6 +24,8 @@ Options:
   -d, --destination NAME  the destination (required)
   --at FILE:POSITION      the event, e.g. mysql-bin.000003:4711 (required)
   -h, --help              this help
+
+${CLIENT_TOKEN_HELP}
 
 Exit codes: 0 skipped, 1 refused (the destination did not stop on that event, or the event
 cannot be skipped; the message says why) or unreachable, 2 bad usage, 3 unknown destination.`;
@@ -47,7 +50,7 @@ export const skipEventCommand: Command = {
     }
     if (!values.destination) throw new UsageError("-d/--destination is required");
     const at = parseAt(values.at);
-    const client = createSluiceClient({ baseUrl: serverUrl(values.server) });
+    const client = createSluiceClient({ baseUrl: serverUrl(values.server), ...clientToken() });
     try {
       const res = await client.admin.skipEvent(
         { destination: values.destination, journalName: at.file, position: BigInt(at.position) },

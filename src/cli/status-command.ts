@@ -9,6 +9,7 @@ import {
   type Position,
 } from "../clients/typescript/index.js";
 import { DestinationFailure_Fix, ListDestinationsResponseSchema } from "../gen/sluice/v1/admin_service_pb.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -24,6 +25,8 @@ Options:
   -d, --destination NAME  only this destination
   --json                  AdminService's ListDestinationsResponse as JSON (proto3 JSON form)
   -h, --help              this help
+
+${CLIENT_TOKEN_HELP}
 
 Exit codes: 0 ok, 1 runtime failure (the server refused or could not be reached), 2 bad
 usage, 3 unknown destination.`;
@@ -46,7 +49,7 @@ export const statusCommand: Command = {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const client = createSluiceClient({ baseUrl: serverUrl(values.server) });
+    const client = createSluiceClient({ baseUrl: serverUrl(values.server), ...clientToken() });
     let destinations: DestinationStatus[];
     try {
       if (values.destination !== undefined) {

@@ -8,6 +8,7 @@ import {
   type FlatRow,
   type SluiceClient,
 } from "../clients/typescript/index.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { CLIENT_EXIT_CODES, reportClientError } from "./connect-exit.js";
 
@@ -40,6 +41,8 @@ Options:
 JSON lines: {"schema","table","type","before","after","keys","sql","executeTime","lagMs",
 "gtid","position"}; before/after map column names to value text (null for SQL NULL).
 
+${CLIENT_TOKEN_HELP}
+
 ${CLIENT_EXIT_CODES}`;
 
 interface TailOptions {
@@ -65,6 +68,7 @@ export const tailCommand: Command = {
   async run(args) {
     const opts = parseTailArgs(args);
     const client = createSluiceClient({
+      ...clientToken(),
       baseUrl: opts.server,
       transport: opts.transport,
       httpVersion: opts.transport === "grpc" ? "2" : "1.1",

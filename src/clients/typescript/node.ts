@@ -1,8 +1,9 @@
 // createSluiceClient for Node: picks the protocol (Connect, gRPC or gRPC-Web) and HTTP version.
-import type { Interceptor } from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { createSluiceConnectTransport } from "../../protocol/client/connect-transport.js";
 import { createSluiceGrpcTransport } from "../../protocol/client/grpc-transport.js";
+import { authorizationHeader, withAuthorization } from "./auth.js";
 import { SluiceClient } from "./client.js";
 
 export interface SluiceClientOptions {
@@ -14,8 +15,16 @@ export interface SluiceClientOptions {
   httpVersion?: "1.1" | "2";
   /** Binary protobuf (default) or JSON on the wire; gRPC is always binary. */
   useBinaryFormat?: boolean;
-  /** Connect interceptors, e.g. to add an authorization header. */
+  /** Connect interceptors (every call then takes connect-es's call pipeline). */
   interceptors?: Interceptor[];
+  /**
+   * A bearer token sent with every call ("authorization: Bearer <token>"): a token of the
+   * gateway's or server's token file, or a JWT. `tokenFromEnv()` reads SLUICE_TOKEN or
+   * SLUICE_TOKEN_FILE.
+   */
+  token?: string;
+  /** canal's user and password, sent with every call as HTTP Basic authentication. */
+  basicAuth?: { user: string; password: string };
 }
 
 // Over HTTP/2 a stream that waits for changes sends nothing for a long time: PING frames find
@@ -24,6 +33,12 @@ export interface SluiceClientOptions {
 const HTTP2_KEEPALIVE = { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: true };
 
 export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
+  const authorization = authorizationHeader({
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
+    ...(opts.basicAuth !== undefined ? { basic: opts.basicAuth } : {}),
+  });
+  const client = (transport: Transport) =>
+    new SluiceClient(authorization === undefined ? transport : withAuthorization(transport, authorization));
   const protocol = opts.transport ?? "connect";
   const common = {
     baseUrl: opts.baseUrl,
@@ -35,15 +50,13 @@ export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
     case "connect":
       // Unary calls on node:http / node:http2 directly (src/protocol/client/connect-transport.ts says why), streams by
       // connect-node.
-      return new SluiceClient(
-        createSluiceConnectTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }),
-      );
+      return client(createSluiceConnectTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }));
     case "grpc-web":
-      return new SluiceClient(createGrpcWebTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }));
+      return client(createGrpcWebTransport({ ...common, httpVersion: opts.httpVersion ?? "1.1" }));
     case "grpc":
       if (opts.httpVersion === "1.1") throw new RangeError('transport "grpc" needs httpVersion "2"');
       // Unary calls on node:http2 directly (src/protocol/client/grpc-transport.ts says why), streams by connect-node.
-      return new SluiceClient(
+      return client(
         createSluiceGrpcTransport({
           baseUrl: opts.baseUrl,
           interceptors: opts.interceptors,
