@@ -1,15 +1,18 @@
 // Runs the README's curl recipes exactly as written (taken from the README itself) against a
 // real server, and against a gateway in front of servers elected in ZooKeeper, over plain
-// HTTP/1.1, and checks what they print.
+// HTTP/1.1, and checks what they print. Both authenticate callers (a token file; the servers
+// behind the gateway accept the gateway only): the recipes send SLUICE_TOKEN.
 import assert from "node:assert/strict";
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { silentLogger } from "../../src/common/log.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
+import { createToken } from "../../src/security/tokens.js";
 import { loadServerConfig } from "../../src/server/config/load.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { startSluiceGateway, startSluiceServer, writeServerConfig } from "../gateway/cluster.js";
@@ -38,10 +41,17 @@ function recipes(): { preamble: string; steps: Map<string, string> } {
 let db: MariaDB;
 let server: RunningServer;
 let dataDir: string;
+/** The token the recipes send, and the token file that has it. */
+let token: string;
+let tokens: string;
 before(async () => {
   db = await startMariaDB();
   await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
   dataDir = makeTempDir("curl");
+  const made = await createToken("curl");
+  token = made.token;
+  tokens = join(dataDir, "tokens");
+  writeFileSync(tokens, `${made.line}\n`);
   const config = loadServerConfig({
     argv: [
       "--host=127.0.0.1",
@@ -49,6 +59,7 @@ before(async () => {
       `--source=${db.sourceUrl}`,
       `--data-dir=${dataDir}`,
       "--metrics-port=off",
+      `--auth-tokens=${tokens}`,
     ],
     env: {},
   });
@@ -63,7 +74,7 @@ after(async () => {
 // Asynchronous: the server runs in this process and must keep answering.
 async function run(base: string, script: string, env: Record<string, string> = {}): Promise<unknown> {
   const { stdout } = await execFileAsync("bash", ["-c", script], {
-    env: { ...process.env, SLUICE: base, ...env },
+    env: { ...process.env, SLUICE: base, SLUICE_TOKEN: token, ...env },
     timeout: 30_000,
   });
   return JSON.parse(stdout);
@@ -96,6 +107,9 @@ async function runRecipes(
   );
   // The recipes must not ask curl for HTTP/2.
   for (const s of steps.values()) assert.ok(!s.includes("--http2"), s);
+  // Without the token every call is refused.
+  const refused = (await run(base, step("ListDestinations"), { SLUICE_TOKEN: "" })) as { code: string };
+  assert.equal(refused.code, "unauthenticated");
 
   const sub = (await run(base, step("Subscribe"))) as {
     session: string;
@@ -133,7 +147,9 @@ async function runRecipes(
   assert.deepEqual(rolled.rolledBackBatchIds, [again.batchId]);
 
   // The stream: the first line is `subscribed`, then the rolled back batch comes again.
-  const child = spawn("bash", ["-c", step("Stream")], { env: { ...process.env, SLUICE: base, SESSION } });
+  const child = spawn("bash", ["-c", step("Stream")], {
+    env: { ...process.env, SLUICE: base, SLUICE_TOKEN: token, SESSION },
+  });
   const lines: string[] = [];
   let buffered = "";
   const done = new Promise<void>((resolve, reject) => {
@@ -217,8 +233,12 @@ test("the README's curl recipes work as written against a gateway (servers elect
   const started: ManagedProcess[] = [];
   try {
     const config = writeServerConfig(dir, zk, db);
+    // The servers serve the gateway only; the gateway authenticates the recipes' token.
+    const secret = join(dir, "gateway.secret");
+    writeFileSync(secret, "only-gateways-know-this\n");
+    const serverOpts = { extraArgs: ["--gateway-secret-file", secret] };
     const [pa, pb, pg] = [await freePort(), await freePort(), await freePort()];
-    started.push(await startSluiceServer(dir, "server-a", pa, config));
+    started.push(await startSluiceServer(dir, "server-a", pa, config, serverOpts));
     const zkc = await ZkClient.connect(zk.connectString);
     const { data } = await waitFor(
       "a runner of example",
@@ -228,8 +248,15 @@ test("the README's curl recipes work as written against a gateway (servers elect
     zkc.close();
     const runner = (JSON.parse(data.toString("utf8")) as { address: string }).address;
     assert.equal(runner, `127.0.0.1:${pa}`);
-    started.push(await startSluiceServer(dir, "server-b", pb, config));
-    started.push(await startSluiceGateway(dir, "gateway", pg, zk));
+    started.push(await startSluiceServer(dir, "server-b", pb, config, serverOpts));
+    started.push(
+      await startSluiceGateway(dir, "gateway", pg, zk, [
+        "--auth-tokens",
+        tokens,
+        "--gateway-secret-file",
+        secret,
+      ]),
+    );
     await runRecipes(`http://127.0.0.1:${pg}`, runner, (answer) => {
       // With a standby in the cluster the runner lets the destination go; it names itself.
       assert.equal((answer as { released: { address: string } }).released.address, runner);

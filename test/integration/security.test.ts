@@ -6,13 +6,17 @@
 //   them with a policy file.
 // - Clients straight to an authenticated standalone server (tokens and a policy).
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { SignJWT } from "jose";
+import { createSluiceClient } from "../../src/clients/typescript/index.js";
 import { silentLogger } from "../../src/common/log.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
@@ -22,13 +26,17 @@ import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { canalPasswd } from "../../src/security/canal-user.js";
 import { GATEWAY_HEADER, gatewayProof, PRINCIPAL_HEADER } from "../../src/security/gateway-trust.js";
-import { createToken } from "../../src/security/tokens.js";
+import { createToken, readTokenFile, verifyToken } from "../../src/security/tokens.js";
 import { loadServerConfig } from "../../src/server/config/load.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { everyMethod, METHODS, type Outcomes, TRANSPORTS } from "../harness/call-driver.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { makeTempDir, removeDir } from "../harness/processes.js";
+import { SLUICE_MAIN } from "../harness/sluice-server.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
+
+const execFileAsync = promisify(execFile);
+const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 
 const ISSUER = "https://idp.test";
 const AUDIENCE = "sluice";
@@ -562,5 +570,114 @@ describe("health", () => {
     assert.equal(refused.status, 401);
     assert.match(await refused.text(), /credentials are required/);
     assert.equal((await fetch(`${standalone.url}/readyz`, { headers: bearer("reader") })).status, 200);
+  });
+});
+
+describe("clients send credentials", () => {
+  test("the TypeScript client sends its token on every transport (and canal's user with basicAuth)", async () => {
+    const kinds = [
+      { transport: "connect", httpVersion: "1.1" },
+      { transport: "connect", httpVersion: "2" },
+      { transport: "grpc", httpVersion: "2" },
+      { transport: "grpc-web", httpVersion: "1.1" },
+    ] as const;
+    for (const [i, k] of kinds.entries()) {
+      const clientId = `ts-${i}`;
+      const client = createSluiceClient({ baseUrl: standalone.url, ...k, token: tokens.reader });
+      await client.canal.subscribe({ destination: "example", clientId });
+      await client.canal.get({ destination: "example", clientId, batchSize: 1 });
+      const anonymous = createSluiceClient({ baseUrl: standalone.url, ...k });
+      await assert.rejects(
+        anonymous.canal.get({ destination: "example", clientId, batchSize: 1 }),
+        (e: ConnectError) => e.code === Code.Unauthenticated,
+        `${k.transport} ${k.httpVersion}`,
+      );
+      const canal = createSluiceClient({
+        baseUrl: gateway.url,
+        ...k,
+        basicAuth: { user: "canal", password: "canal-pw" },
+      });
+      const stop = new AbortController();
+      for await (const _ of canal.stream({
+        destination: "other",
+        clientId,
+        signal: stop.signal,
+        onSubscribed: () => stop.abort(),
+      })) {
+        assert.fail("no batch expected");
+      }
+    }
+  });
+
+  test("examples/stream.js sends SLUICE_TOKEN", async () => {
+    const client = createSluiceClient({ baseUrl: standalone.url, token: tokens.reader });
+    await client.canal.subscribe({ destination: "example", clientId: "ex-token" });
+    await db.query("INSERT INTO shop.orders VALUES (100, 'example-row')");
+    const { stdout } = await execFileAsync(process.execPath, [`${EXAMPLES}stream.js`], {
+      env: {
+        ...process.env,
+        SLUICE_URL: standalone.url,
+        SLUICE_CLIENT_ID: "ex-token",
+        SLUICE_MAX_ROWS: "1",
+        SLUICE_TOKEN: tokens.reader,
+      },
+      timeout: 60_000,
+    });
+    assert.match(stdout, /"id":"100"/);
+  });
+
+  test("sluice status sends SLUICE_TOKEN_FILE; sluice token create makes a token its file line accepts", async () => {
+    const tokenFile = join(dir, "admin.token");
+    writeFileSync(tokenFile, `${tokens.admin}\n`);
+    const status = await execFileAsync(
+      process.execPath,
+      [SLUICE_MAIN, "status", "--server", standalone.url],
+      {
+        env: { ...process.env, SLUICE_TOKEN_FILE: tokenFile },
+      },
+    );
+    assert.match(status.stdout, /example/);
+    const refused = await execFileAsync(
+      process.execPath,
+      [SLUICE_MAIN, "status", "--server", standalone.url],
+      {
+        env: { ...process.env, SLUICE_TOKEN: "", SLUICE_TOKEN_FILE: "" },
+      },
+    ).then(
+      () => assert.fail("status without a token succeeded"),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /sluice status: credentials are required/);
+
+    const file = join(dir, "made-tokens");
+    const made = await execFileAsync(process.execPath, [
+      SLUICE_MAIN,
+      "token",
+      "create",
+      "svc",
+      "--scope",
+      "read:example",
+      "--file",
+      file,
+    ]);
+    const token = made.stdout.trim();
+    assert.match(token, /^svc\.[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(await verifyToken(readTokenFile(file), token), {
+      id: "svc",
+      via: "token",
+      scopes: ["read:example"],
+    });
+    const passwd = await new Promise<string>((resolve, reject) => {
+      const child = execFile(process.execPath, [SLUICE_MAIN, "token", "canal-passwd"], (err, stdout) =>
+        err ? reject(err) : resolve(stdout.trim()),
+      );
+      child.stdin?.end("canal\n");
+    });
+    assert.equal(
+      passwd,
+      "E3619321C1A937C46A0D8BD1DAC39F93B27D4458",
+      "canal's own canal.passwd for the password canal",
+    );
   });
 });

@@ -22,9 +22,9 @@ export interface SluiceClientOptions {
    * gateway's or server's token file, or a JWT. `tokenFromEnv()` reads SLUICE_TOKEN or
    * SLUICE_TOKEN_FILE.
    */
-  token?: string;
+  token?: string | undefined;
   /** canal's user and password, sent with every call as HTTP Basic authentication. */
-  basicAuth?: { user: string; password: string };
+  basicAuth?: { user: string; password: string } | undefined;
 }
 
 // Over HTTP/2 a stream that waits for changes sends nothing for a long time: PING frames find
