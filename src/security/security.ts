@@ -16,7 +16,7 @@ import { JwtVerifier, MAX_CLOCK_SKEW_SECONDS } from "./jwt.js";
 import { type Policy, readPolicyFile } from "./policy.js";
 import { PRINCIPAL } from "./principal.js";
 import { ReloadingFile } from "./reloading.js";
-import { type AuthSettings, authenticationConfigured, type Role } from "./settings.js";
+import { type AuthSettings, authenticationConfigured, describeAuth, type Role } from "./settings.js";
 import { readTokenFile, type TokenEntry } from "./tokens.js";
 
 export interface Security {
@@ -57,6 +57,7 @@ export function createSecurity(
   log: Logger | undefined,
 ): Security {
   const s = settings ?? {};
+  log?.info(describeAuth(settings, role));
   const closers: (() => void)[] = [];
   const reloading = <T>(
     file: string,

@@ -50,3 +50,30 @@ export function gatewayTrustConfigured(s: AuthSettings | undefined): boolean {
 export function authenticationConfigured(s: AuthSettings | undefined, role: Role): boolean {
   return clientAuthenticationConfigured(s) || (role === "server" && gatewayTrustConfigured(s));
 }
+
+/** One line for the startup log: how callers are authenticated and authorized (never a secret). */
+export function describeAuth(s: AuthSettings | undefined, role: Role): string {
+  if (!authenticationConfigured(s, role)) {
+    const proof = role === "gateway" && s?.gateways?.secretFile ? "; shows servers the gateway secret" : "";
+    return `no authentication: every caller may do everything${proof}`;
+  }
+  const a = s as AuthSettings;
+  const ways = [
+    ...(a.tokensFile ? [`tokens (${a.tokensFile})`] : []),
+    ...(a.jwt ? [`JWTs (${a.jwt.keyFile ?? a.jwt.jwksFile}, issuer ${a.jwt.issuer.join(" ")})`] : []),
+    ...(a.canal ? [`canal user ${a.canal.user}`] : []),
+    ...(a.certificates ? ["client certificates"] : []),
+  ];
+  const gateways =
+    role === "server" && gatewayTrustConfigured(a)
+      ? [
+          `sluice gateways (${[...(a.gateways?.secretFile ? ["shared secret"] : []), ...(a.gateways?.certificates ?? []).map((c) => `certificate ${c}`)].join(", ")})`,
+        ]
+      : [];
+  return [
+    `authentication: ${[...ways, ...gateways].join(", ")}${ways.length === 0 ? " only" : ""}`,
+    a.policyFile ? `policy ${a.policyFile}` : "no policy file (scopes, or everything)",
+    `health ${a.health ?? "open"}`,
+    ...(role === "gateway" && a.gateways?.secretFile ? ["shows servers the gateway secret"] : []),
+  ].join("; ");
+}
