@@ -4,8 +4,9 @@
 // them and acks. Passwords go as in production (docs/security.md): the source's in the
 // environment, never in a command line; ZooKeeper's in a file, so that every node the servers
 // and the gateway create carries an ACL. Every port speaks TLS with certificates of a
-// throwaway CA made here: the servers take only callers with a certificate of that CA (the
-// gateway's), the consumer and curl trust the CA.
+// throwaway CA made here: the servers take only callers with a certificate of that CA and the
+// gateways' shared secret (the gateway), the consumer and curl trust the CA. The gateway
+// authenticates callers with a bearer token made here (a token file holds its scrypt hash).
 //   node dist/scripts/quickstart.js [--seconds N]
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createSluiceClient } from "../src/clients/typescript/index.js";
+import { createToken } from "../src/security/tokens.js";
 import { probeTls, TestCa } from "../test/harness/certificates.js";
 import { startMariaDB } from "../test/harness/mariadb.js";
 import {
@@ -95,6 +97,14 @@ try {
   // A throwaway ZooKeeper password, readable by this user only.
   const zkPasswordFile = join(work, "zk.password");
   writeFileSync(zkPasswordFile, `${randomBytes(18).toString("base64url")}\n`, { mode: 0o600 });
+  // The gateways' shared secret (servers serve only callers that prove it) and a token for the
+  // consumer and curl, what `sluice token create` makes.
+  const gatewaySecretFile = join(work, "gateway.secret");
+  writeFileSync(gatewaySecretFile, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+  const made = await createToken("quickstart", ["read:example", "admin:example"]);
+  const tokensFile = join(work, "tokens");
+  writeFileSync(tokensFile, `${made.line}\n`, { mode: 0o600 });
+  const token = made.token;
   const source = `mysql://${db.replUser}@127.0.0.1:${db.port}`;
   const env = {
     ...process.env,
@@ -126,6 +136,7 @@ try {
         `--tls-key=${serverCert.key}`,
         `--tls-client-ca=${ca.cert}`,
         "--tls-client-auth=require",
+        `--gateway-secret-file=${gatewaySecretFile}`,
       ],
       { logFile: join(work, `${name}.log`), env },
     );
@@ -149,6 +160,9 @@ try {
       `--tls-upstream-ca=${ca.cert}`,
       `--tls-upstream-cert=${gatewayCert.cert}`,
       `--tls-upstream-key=${gatewayCert.key}`,
+      // Its callers: a token of the token file; to the servers: the shared secret.
+      `--auth-tokens=${tokensFile}`,
+      `--gateway-secret-file=${gatewaySecretFile}`,
     ],
     { logFile: join(work, "gateway.log"), env },
   );
@@ -162,16 +176,18 @@ try {
   say(
     `  servers    https://127.0.0.1:${portA}, https://127.0.0.1:${portB}   one runs "example", the other stands by;`,
   );
-  say("             they take only callers with a certificate of the CA (the gateway's)");
-  say(`  gateway    ${url}   routes to the runner, one holder per clientId`);
+  say("             they take only the gateway (a certificate of the CA and the gateways' secret)");
+  say(`  gateway    ${url}   routes to the runner, one holder per clientId;`);
+  say(`             takes callers with a token of ${tokensFile}`);
   say(`  TLS        every port; the throwaway CA is ${ca.cert}`);
   say("");
   say("  Try it from another shell while this runs (kill a server: the consumer goes on):");
+  say(`    export SLUICE=${url} SLUICE_CA=${ca.cert} SLUICE_TOKEN=${token}`);
   say(
-    `    curl -s --cacert ${ca.cert} -H 'Content-Type: application/json' --data '{}' ${url}/sluice.v1.AdminService/ListDestinations`,
+    `    curl -s --cacert $SLUICE_CA -H "Authorization: Bearer $SLUICE_TOKEN" -H 'Content-Type: application/json' --data '{}' $SLUICE/sluice.v1.AdminService/ListDestinations`,
   );
-  say(`    node bin/sluice.js status --server ${url} --ca ${ca.cert}`);
-  say(`    export SLUICE=${url} SLUICE_CA=${ca.cert}   # then the README's curl recipes`);
+  say("    node bin/sluice.js status --server $SLUICE --ca $SLUICE_CA   # sends SLUICE_TOKEN");
+  say("    # and the README's curl recipes");
   say("");
   say("Writing to shop.orders every second; a consumer (clientId 1001) streams through the gateway,");
   say("prints and acks:");
@@ -182,6 +198,7 @@ try {
     transport: "connect",
     httpVersion: "1.1",
     tls: { ca: readFileSync(ca.cert) },
+    token,
   });
   const abort = new AbortController();
   cleanups.push(() => abort.abort());

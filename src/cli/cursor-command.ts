@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { createSluiceClient, type Position } from "../clients/typescript/index.js";
 import type { SetCursorRequest } from "../gen/sluice/v1/admin_service_pb.js";
 import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, withTls } from "./client-tls.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_FAILURE, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -37,6 +38,8 @@ ${CLIENT_TLS_HELP}
   -d, --destination NAME  the destination (required)
   -c, --client-id ID      the clientId (required for set and reset)
   -h, --help              this help
+
+${CLIENT_TOKEN_HELP}
 
 Exit codes: 0 ok, 1 refused (held, unknown file...) or unreachable, 2 bad usage, 3 unknown
 destination.`;
@@ -86,6 +89,7 @@ export const cursorCommand: Command = {
     const clientId = values["client-id"];
     const client = createSluiceClient({
       baseUrl: serverUrl(values.server),
+      ...clientToken(),
       ...withTls(serverUrl(values.server), values),
     });
     if (action === "show") return show(client, destination, clientId);

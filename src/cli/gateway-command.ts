@@ -4,8 +4,15 @@ import type { ZkCredentials } from "../common/zk/acl.js";
 import { DEFAULT_ROOT } from "../common/zk/paths.js";
 import { startGateway } from "../gateway/gateway.js";
 import type { GatewaySecurity } from "../gateway/listen-security.js";
+import { type AuthSettings, authenticationConfigured } from "../security/settings.js";
 import { parseDuration, parseSize, UnitError } from "../server/config/units.js";
 import { type Command, refusedAsUsage, UsageError } from "./command.js";
+import {
+  emptyAuthFlags,
+  GATEWAY_AUTH_HELP,
+  gatewayAuthSettings,
+  readAuthFlag,
+} from "./gateway-auth-flags.js";
 import { GATEWAY_TLS_HELP, GatewayTlsFlags } from "./gateway-tls-flags.js";
 import { ZK_CREDENTIALS_HELP, zkCredentials, zkPasswordFlagError } from "./zk-credentials.js";
 
@@ -40,6 +47,8 @@ ${ZK_CREDENTIALS_HELP}
 ${GATEWAY_TLS_HELP}
   -h, --help                  this help
 
+${GATEWAY_AUTH_HELP}
+
 Durations: 500ms, 5s, 1m. Sizes: 4MiB, 512KiB.
 Environment: SLUICE_LOG_LEVEL (debug, info, warn, error), SLUICE_LOG_FORMAT=json;
 traces: OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT (see docs/observability.md).`;
@@ -65,6 +74,8 @@ interface Flags {
   metricsHost: string | undefined;
   /** TLS, the insecure switch (gateway-tls-flags.ts). */
   security: GatewaySecurity;
+  /** Authentication and authorization; undefined: none (every caller may do everything). */
+  auth: AuthSettings | undefined;
 }
 
 export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags {
@@ -83,8 +94,10 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     metricsPort: GATEWAY_METRICS_PORT,
     metricsHost: undefined,
     security: { insecure: false, authConfigured: false },
+    auth: undefined,
   };
   const tlsFlags = new GatewayTlsFlags();
+  const authFlags = emptyAuthFlags(env);
   const credentialFlags: { user?: string; passwordFile?: string } = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -171,12 +184,17 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
         break;
       default:
         if (tlsFlags.take(name, value)) break;
+        if (readAuthFlag(name, value, authFlags)) break;
         throw new UsageError(`unknown option "${arg}"`);
     }
   }
   if (!flags.zk) throw new UsageError("--zk is required (or set SLUICE_ZK)");
   flags.zkCredentials = zkCredentials(credentialFlags, env);
-  flags.security = tlsFlags.security();
+  flags.auth = gatewayAuthSettings(authFlags, env);
+  flags.security = {
+    ...tlsFlags.security(),
+    authConfigured: authenticationConfigured(flags.auth, "gateway"),
+  };
   if (flags.metricsPort !== undefined && flags.metricsPort !== 0 && flags.metricsPort === flags.port)
     throw new UsageError(`--metrics-port: must differ from --port (${flags.port})`);
   return flags;

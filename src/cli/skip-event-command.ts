@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { createSluiceClient } from "../clients/typescript/index.js";
 import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, withTls } from "./client-tls.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -26,6 +27,8 @@ ${CLIENT_TLS_HELP}
   -d, --destination NAME  the destination (required)
   --at FILE:POSITION      the event, e.g. mysql-bin.000003:4711 (required)
   -h, --help              this help
+
+${CLIENT_TOKEN_HELP}
 
 Exit codes: 0 skipped, 1 refused (the destination did not stop on that event, or the event
 cannot be skipped; the message says why) or unreachable, 2 bad usage, 3 unknown destination.`;
@@ -60,6 +63,7 @@ export const skipEventCommand: Command = {
     const at = parseAt(values.at);
     const client = createSluiceClient({
       baseUrl: serverUrl(values.server),
+      ...clientToken(),
       ...withTls(serverUrl(values.server), values),
     });
     try {

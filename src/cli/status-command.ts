@@ -10,6 +10,7 @@ import {
 } from "../clients/typescript/index.js";
 import { DestinationFailure_Fix, ListDestinationsResponseSchema } from "../gen/sluice/v1/admin_service_pb.js";
 import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, withTls } from "./client-tls.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -27,6 +28,8 @@ ${CLIENT_TLS_HELP}
   -d, --destination NAME  only this destination
   --json                  AdminService's ListDestinationsResponse as JSON (proto3 JSON form)
   -h, --help              this help
+
+${CLIENT_TOKEN_HELP}
 
 Exit codes: 0 ok, 1 runtime failure (the server refused or could not be reached), 2 bad
 usage, 3 unknown destination.`;
@@ -59,6 +62,7 @@ export const statusCommand: Command = {
     }
     const client = createSluiceClient({
       baseUrl: serverUrl(values.server),
+      ...clientToken(),
       ...withTls(serverUrl(values.server), values),
     });
     let destinations: DestinationStatus[];

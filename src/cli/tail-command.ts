@@ -10,6 +10,7 @@ import {
   type SluiceTlsOptions,
 } from "../clients/typescript/index.js";
 import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, clientTls } from "./client-tls.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { CLIENT_EXIT_CODES, reportClientError } from "./connect-exit.js";
 
@@ -44,6 +45,8 @@ ${CLIENT_TLS_HELP}
 JSON lines: {"schema","table","type","before","after","keys","sql","executeTime","lagMs",
 "gtid","position"}; before/after map column names to value text (null for SQL NULL).
 
+${CLIENT_TOKEN_HELP}
+
 ${CLIENT_EXIT_CODES}`;
 
 interface TailOptions {
@@ -71,6 +74,7 @@ export const tailCommand: Command = {
   async run(args) {
     const opts = parseTailArgs(args);
     const client = createSluiceClient({
+      ...clientToken(),
       baseUrl: opts.server,
       ...(opts.tls ? { tls: opts.tls } : {}),
       transport: opts.transport,

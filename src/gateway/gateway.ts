@@ -14,6 +14,8 @@ import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { H2Pool } from "../protocol/h2/pool.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
+import { createSecurity } from "../security/security.js";
+import type { AuthSettings } from "../security/settings.js";
 import { createAdminProxy } from "./admin-proxy.js";
 import { withCallErrors } from "./call-errors.js";
 import { createCanalProxy } from "./canal-proxy.js";
@@ -47,7 +49,9 @@ export interface GatewayOptions {
   /** Largest answer message relayed from a server, in bytes. */
   maxMessageBytes: number;
   shutdownTimeoutMs: number;
-  /** Hooks every call runs, after the observers (tracing, metrics). */
+  /** Authentication and authorization of clients, and the secret shown to servers (docs/security.md). */
+  auth?: AuthSettings | undefined;
+  /** Hooks every call runs, after the observers (tracing, metrics) and authentication and authorization. */
   hooks?: CallHook[];
   /** Where Prometheus scrapes /metrics; absent: no metrics. */
   metrics?: { host: string; port: number } | undefined;
@@ -71,6 +75,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   // Beyond loopback only with TLS and authentication, or when told it is on purpose.
   await checkGatewayListeners(opts, opts.metrics, opts.security, log);
   const paths = new ZkPaths(opts.zkRoot);
+  const security = createSecurity(opts.auth, "gateway", log);
   // Metrics on their own port; traces only when OTEL_* ask for them.
   const telemetry =
     opts.metrics || tracesRequested(process.env)
@@ -93,6 +98,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       logger: log.child("zk"),
     });
   } catch (err) {
+    security.close();
     await telemetry?.close();
     throw err;
   }
@@ -107,10 +113,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   // The call pipeline: every call, on every path (connect-es's and the byte relays), runs these
   // hooks in order before anything is relayed (docs/design.md, "Calls and trust"). Observers
   // first, so that they see refusals too; then the checks (authentication, authorization,
-  // limits).
+  // limits). Authentication also puts the gateway's proof and the caller's principal in the
+  // headers of the calls relayed to servers.
   const pipeline = new CallPipeline([
     ...(tracer ? [tracingHook(tracer)] : []),
     metrics.hook(),
+    ...security.hooks,
     ...(opts.hooks ?? []),
   ]);
   const relay = new Relay(runners, upstream);
@@ -163,7 +171,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
           createReflectionService([CanalService, AdminService, Health, ServerReflection]),
         );
       },
-      extraHandlers(req, res) {
+      extraHandlers: security.guardPlain((req, res) => {
         const path = (req.url ?? "").split("?")[0];
         if (path === "/healthz" || path === "/readyz") {
           const ok = path === "/healthz" || zk.connected;
@@ -172,10 +180,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
           return true;
         }
         return false;
-      },
+      }),
     });
   } catch (err) {
     zk.close();
+    security.close();
     await telemetry?.close();
     throw err;
   }
@@ -201,6 +210,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         rawSessions.close();
         unaryConnections.close();
         zk.close();
+        security.close();
         await telemetry?.close();
       })();
       return closed;

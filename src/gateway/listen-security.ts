@@ -14,8 +14,9 @@ export interface GatewaySecurity {
   /** Listen beyond loopback without TLS or authentication anyway (--insecure). */
   insecure: boolean;
   /**
-   * Some authentication of callers (tokens, JWTs, canal users) is configured. Set by the
-   * authentication flags; client certificates count on their own (--tls-client-auth require).
+   * Some authentication of callers is configured (--auth-*: tokens, JWTs, canal users,
+   * certificates as principals); required client certificates (--tls-client-auth require)
+   * count on their own.
    */
   authConfigured: boolean;
 }
@@ -23,7 +24,9 @@ export interface GatewaySecurity {
 const HINTS = {
   tls: "--tls-cert FILE --tls-key FILE",
   authentication: (l: ListenerSecurity) =>
-    `client certificates: --tls-client-ca FILE ${l.what.includes("metrics") ? "--tls-metrics-client-auth" : "--tls-client-auth"} require`,
+    l.what.includes("metrics")
+      ? "client certificates: --tls-client-ca FILE --tls-metrics-client-auth require"
+      : "tokens, JWTs or canal's user (--auth-tokens FILE, --auth-jwt-key FILE, --auth-canal-user NAME), or client certificates (--tls-client-ca FILE --tls-client-auth require)",
   loopback: (l: ListenerSecurity) =>
     l.what.includes("metrics") ? "--metrics-host 127.0.0.1, or --metrics-port off" : "--host 127.0.0.1",
   insecure: "--insecure",

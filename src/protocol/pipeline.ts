@@ -30,6 +30,8 @@ export interface CallPeer {
   readonly address: string;
   /** The verified client certificate of a TLS connection that sent one; undefined otherwise. */
   readonly certificate: PeerCertificate | undefined;
+  /** True when TLS verified that certificate against the configured CAs (trust it only then). */
+  readonly authorized: boolean;
 }
 
 /** The request fields hooks may check, as the request message has them (empty when absent). */
@@ -279,7 +281,7 @@ function peerOf(socket: CallSocket): CallPeer {
     // Node gives an empty object when the client sent none.
     if (cert !== null && Object.keys(cert).length > 0) certificate = cert;
   }
-  return { address, certificate };
+  return { address, certificate, authorized: certificate !== undefined && tls.authorized === true };
 }
 
 function fieldsOf(message: unknown): CallFields {

@@ -9,7 +9,7 @@ const HINTS = {
   authentication: (l: ListenerSecurity) =>
     l.what.includes("metrics")
       ? "client certificates: security.tls.clientCa with security.tls.metricsClientAuth: require; --tls-client-ca FILE --tls-metrics-client-auth require"
-      : "client certificates: security.tls.clientCa with security.tls.clientAuth: require; --tls-client-ca FILE --tls-client-auth require",
+      : "tokens, JWTs or canal's user (security.tokens, security.jwt, security.canal; --auth-tokens FILE), gateways' proof (security.gateways; --gateway-secret-file FILE), or client certificates (security.tls.clientCa with security.tls.clientAuth: require; --tls-client-ca FILE --tls-client-auth require)",
   loopback: (l: ListenerSecurity) =>
     l.what.includes("metrics")
       ? "metrics.host: 127.0.0.1, or metrics off (--metrics-port off)"

@@ -20,6 +20,7 @@ import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
+import { createSecurity } from "../security/security.js";
 import { Balancer } from "./cluster/balancer.js";
 import { DestinationElection } from "./cluster/election.js";
 import { SessionLease } from "./cluster/session-lease.js";
@@ -103,6 +104,8 @@ export async function startServer(
     },
   };
   const zkPaths = new ZkPaths(config.zk?.root);
+  // Authentication and authorization (security: in the config; docs/security.md).
+  const security = createSecurity(config.auth, "server", logger);
   // Metrics on their own port (metrics.*); traces only when OTEL_* ask for them.
   const telemetry: Telemetry | undefined =
     config.metrics.enabled || tracesRequested(process.env)
@@ -125,11 +128,13 @@ export async function startServer(
   const canal = createCanalService(registry, epochs);
   // The call pipeline: every call, on every path, runs these hooks in order before its handler
   // acts (docs/design.md, "Calls and trust"). Observers first, so that they see refusals too;
-  // then the checks (authentication, authorization, limits); consumer fencing last, as it acts.
+  // then the checks (authentication, authorization, limits); consumer fencing last, as it acts,
+  // and only on what gateways send once authentication is configured.
   const pipeline = new CallPipeline([
     ...(telemetry?.tracing ? [tracingHook(telemetry.tracer)] : []),
+    ...security.hooks,
     ...(options.hooks ?? []),
-    clientFencingHook(registry, epochs),
+    clientFencingHook(registry, epochs, security.fencingTrusted),
   ]);
   let http: ConnectServer;
   try {
@@ -154,7 +159,7 @@ export async function startServer(
           }),
         );
       },
-      extraHandlers(req, res) {
+      extraHandlers: security.guardPlain((req, res) => {
         if (req.url === "/healthz" || req.url === "/readyz") {
           const ready = req.url === "/healthz" || registry.starting.size === 0;
           const broken = registry.all.filter((d) => d.failure);
@@ -166,9 +171,10 @@ export async function startServer(
           return true;
         }
         return false;
-      },
+      }),
     });
   } catch (err) {
+    security.close();
     await telemetry?.close();
     throw err;
   }
@@ -200,6 +206,7 @@ export async function startServer(
     running.clear();
     lease?.stop();
     zk?.close();
+    security.close();
     await telemetry?.close();
   };
   const byName = new Map(config.destinations.map((d) => [d.name, d]));

@@ -1,16 +1,19 @@
 // Runs the README's curl recipes exactly as written (taken from the README itself) against a
 // real server, and against a gateway in front of servers elected in ZooKeeper, over HTTP/1.1
 // and TLS as the quickstart runs them (servers that take only the gateway's client
-// certificate behind it), and checks what they print.
+// certificate and its secret behind it), and checks what they print. Both authenticate
+// callers (a token file): the recipes send SLUICE_TOKEN.
 import assert from "node:assert/strict";
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { silentLogger } from "../../src/common/log.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
+import { createToken } from "../../src/security/tokens.js";
 import { loadServerConfig } from "../../src/server/config/load.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { startSluiceGateway, startSluiceServer, writeServerConfig } from "../gateway/cluster.js";
@@ -43,6 +46,9 @@ let dataDir: string;
 let ca: TestCa;
 let serverCert: IssuedCertificate;
 let gatewayCert: IssuedCertificate;
+/** The token the recipes send, and the token file that has it. */
+let token: string;
+let tokens: string;
 before(async () => {
   db = await startMariaDB();
   await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
@@ -50,6 +56,10 @@ before(async () => {
   ca = TestCa.create(dataDir, "ca");
   serverCert = ca.issue("server", { cn: "sluice-server", ips: ["127.0.0.1"], usage: "server" });
   gatewayCert = ca.issue("gateway", { cn: "sluice-gateway", ips: ["127.0.0.1"], usage: "both" });
+  const made = await createToken("curl");
+  token = made.token;
+  tokens = join(dataDir, "tokens");
+  writeFileSync(tokens, `${made.line}\n`);
   const config = loadServerConfig({
     argv: [
       "--host=127.0.0.1",
@@ -59,6 +69,7 @@ before(async () => {
       "--metrics-port=off",
       `--tls-cert=${serverCert.cert}`,
       `--tls-key=${serverCert.key}`,
+      `--auth-tokens=${tokens}`,
     ],
     env: {},
   });
@@ -73,7 +84,7 @@ after(async () => {
 // Asynchronous: the server runs in this process and must keep answering.
 async function run(base: string, script: string, env: Record<string, string> = {}): Promise<unknown> {
   const { stdout } = await execFileAsync("bash", ["-c", script], {
-    env: { ...process.env, SLUICE: base, SLUICE_CA: ca.cert, ...env },
+    env: { ...process.env, SLUICE: base, SLUICE_CA: ca.cert, SLUICE_TOKEN: token, ...env },
     timeout: 30_000,
   });
   return JSON.parse(stdout);
@@ -106,6 +117,9 @@ async function runRecipes(
   );
   // The recipes must not ask curl for HTTP/2.
   for (const s of steps.values()) assert.ok(!s.includes("--http2"), s);
+  // Without the token every call is refused.
+  const refused = (await run(base, step("ListDestinations"), { SLUICE_TOKEN: "" })) as { code: string };
+  assert.equal(refused.code, "unauthenticated");
 
   const sub = (await run(base, step("Subscribe"))) as {
     session: string;
@@ -144,7 +158,7 @@ async function runRecipes(
 
   // The stream: the first line is `subscribed`, then the rolled back batch comes again.
   const child = spawn("bash", ["-c", step("Stream")], {
-    env: { ...process.env, SLUICE: base, SLUICE_CA: ca.cert, SESSION },
+    env: { ...process.env, SLUICE: base, SLUICE_CA: ca.cert, SLUICE_TOKEN: token, SESSION },
   });
   const lines: string[] = [];
   let buffered = "";
@@ -230,13 +244,16 @@ test("the README's curl recipes work as written against a gateway (servers elect
   const started: ManagedProcess[] = [];
   try {
     const config = writeServerConfig(dir, zk, db);
+    // The servers serve the gateway only; the gateway authenticates the recipes' token.
+    const secret = join(dir, "gateway.secret");
+    writeFileSync(secret, "only-gateways-know-this\n");
     const [pa, pb, pg] = [await freePort(), await freePort(), await freePort()];
     // Servers take only clients with a certificate of the CA (the gateway's).
     const serverTls = [
       ...["--tls-cert", serverCert.cert, "--tls-key", serverCert.key, "--tls-client-ca", ca.cert],
     ];
     const probe = { ca: ca.cert, cert: gatewayCert.cert, key: gatewayCert.key };
-    const serverOpts = { extraArgs: serverTls, tls: probe };
+    const serverOpts = { extraArgs: [...serverTls, "--gateway-secret-file", secret], tls: probe };
     started.push(await startSluiceServer(dir, "server-a", pa, config, serverOpts));
     const zkc = await ZkClient.connect(zk.connectString);
     const { data } = await waitFor(
@@ -259,7 +276,17 @@ test("the README's curl recipes work as written against a gateway (servers elect
         gatewayCert.key,
       ],
     ];
-    started.push(await startSluiceGateway(dir, "gateway", pg, zk, gatewayTls, {}, { ca: ca.cert }));
+    started.push(
+      await startSluiceGateway(
+        dir,
+        "gateway",
+        pg,
+        zk,
+        [...gatewayTls, "--auth-tokens", tokens, "--gateway-secret-file", secret],
+        {},
+        { ca: ca.cert },
+      ),
+    );
     await runRecipes(`https://127.0.0.1:${pg}`, runner, (answer) => {
       // With a standby in the cluster the runner lets the destination go; it names itself.
       assert.equal((answer as { released: { address: string } }).released.address, runner);

@@ -33,5 +33,10 @@ test("the quickstart shows row changes flowing and stops by itself", async () =>
     "a gateway runs, over TLS",
   );
   assert.match(out, /servers {4}https:\/\/127\.0\.0\.1:\d+, https:\/\/127\.0\.0\.1:\d+ /, "servers over TLS");
-  assert.match(out, /curl -s --cacert \/\S+\/ca\.crt /, "the curl recipe trusts the throwaway CA");
+  assert.match(out, /export SLUICE=https:\S+ SLUICE_CA=\/\S+\/ca\.crt SLUICE_TOKEN=quickstart\.\S+/);
+  assert.match(
+    out,
+    /curl -s --cacert \$SLUICE_CA -H "Authorization: Bearer \$SLUICE_TOKEN" /,
+    "the curl recipe trusts the CA, sends the token",
+  );
 });

@@ -1,11 +1,12 @@
 // createSluiceClient for Node: picks the protocol (Connect, gRPC or gRPC-Web) and HTTP version,
 // over TLS for https:// URLs.
 import { Agent as HttpsAgent } from "node:https";
-import type { Interceptor } from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { createSluiceConnectTransport } from "../../protocol/client/connect-transport.js";
 import { createSluiceGrpcTransport } from "../../protocol/client/grpc-transport.js";
 import { type TlsConnectOptions, tlsConnectionOptions } from "../../protocol/tls.js";
+import { authorizationHeader, withAuthorization } from "./auth.js";
 import { SluiceClient } from "./client.js";
 
 /**
@@ -28,8 +29,16 @@ export interface SluiceClientOptions {
   httpVersion?: "1.1" | "2";
   /** Binary protobuf (default) or JSON on the wire; gRPC is always binary. */
   useBinaryFormat?: boolean;
-  /** Connect interceptors, e.g. to add an authorization header. */
+  /** Connect interceptors (every call then takes connect-es's call pipeline). */
   interceptors?: Interceptor[];
+  /**
+   * A bearer token sent with every call ("authorization: Bearer <token>"): a token of the
+   * gateway's or server's token file, or a JWT. `tokenFromEnv()` reads SLUICE_TOKEN or
+   * SLUICE_TOKEN_FILE.
+   */
+  token?: string | undefined;
+  /** canal's user and password, sent with every call as HTTP Basic authentication. */
+  basicAuth?: { user: string; password: string } | undefined;
 }
 
 // Over HTTP/2 a stream that waits for changes sends nothing for a long time: PING frames find
@@ -38,6 +47,12 @@ export interface SluiceClientOptions {
 const HTTP2_KEEPALIVE = { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: true };
 
 export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
+  const authorization = authorizationHeader({
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
+    ...(opts.basicAuth !== undefined ? { basic: opts.basicAuth } : {}),
+  });
+  const client = (transport: Transport) =>
+    new SluiceClient(authorization === undefined ? transport : withAuthorization(transport, authorization));
   const protocol = opts.transport ?? "connect";
   const httpVersion = protocol === "grpc" ? "2" : (opts.httpVersion ?? "1.1");
   if (opts.tls !== undefined && !opts.baseUrl.startsWith("https:")) {
@@ -63,9 +78,9 @@ export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
     case "connect":
       // Unary calls on node:http / node:http2 directly (src/protocol/client/connect-transport.ts says why), streams by
       // connect-node.
-      return new SluiceClient(createSluiceConnectTransport({ ...common, httpVersion }));
+      return client(createSluiceConnectTransport({ ...common, httpVersion }));
     case "grpc-web":
-      return new SluiceClient(
+      return client(
         createGrpcWebTransport(
           httpVersion === "2"
             ? { ...common, httpVersion, nodeOptions: tls }
@@ -75,7 +90,7 @@ export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
     case "grpc":
       if (opts.httpVersion === "1.1") throw new RangeError('transport "grpc" needs httpVersion "2"');
       // Unary calls on node:http2 directly (src/protocol/client/grpc-transport.ts says why), streams by connect-node.
-      return new SluiceClient(
+      return client(
         createSluiceGrpcTransport({
           baseUrl: opts.baseUrl,
           interceptors: opts.interceptors,

@@ -28,6 +28,9 @@ export const OPTIONS = [
   { flag: "metrics-port", env: "SLUICE_METRICS_PORT", arg: "N|off" },
   { flag: "max-request", env: "SLUICE_MAX_REQUEST", arg: "SIZE" },
   ...SECURITY_OPTIONS,
+  { flag: "auth-tokens", env: "SLUICE_AUTH_TOKENS", arg: "FILE" },
+  { flag: "policy", env: "SLUICE_POLICY", arg: "FILE" },
+  { flag: "gateway-secret-file", env: "SLUICE_GATEWAY_SECRET_FILE", arg: "FILE" },
 ] as const satisfies readonly OptionSpec[];
 
 /**
@@ -105,6 +108,15 @@ Options:
                            env SLUICE_TLS_METRICS_CLIENT_AUTH
   --insecure               listen beyond loopback without TLS or          SLUICE_INSECURE=true
                            authentication anyway (docs/security.md)
+  --auth-tokens FILE       bearer tokens clients authenticate with        SLUICE_AUTH_TOKENS
+                           (scrypt-hashed; sluice token create NAME)
+  --policy FILE            who may read or administer which destinations  SLUICE_POLICY
+                           and clientIds
+  --gateway-secret-file FILE
+                           the secret sluice gateways show: their calls   SLUICE_GATEWAY_SECRET_FILE
+                           are trusted (consumer fencing, their clients'
+                           identity); with no client credentials set,
+                           only gateways are served (docs/security.md)
   -h, --help               this help
 
 Passwords never go in flags (every local user sees a process's arguments): give them in

@@ -2,6 +2,7 @@
 // the environment, then flags (later wins), validated at once. See docs/configuration.md.
 import { urlPassword } from "../../common/secrets.js";
 import { parseFlags, readEnv, type Setting, type Settings } from "./args.js";
+import { overlayAuthSettings } from "./auth.js";
 import { type CanalConf, readCanalConf, scrubQuoted, withCanalConf } from "./canal-conf.js";
 import { ConfigError } from "./errors.js";
 import { readConfigFile } from "./file.js";
@@ -135,6 +136,7 @@ function overlay(raw: unknown, settings: Settings, origins: Origins, problems: s
       set(zk, "user", "zk.user", settings["zk-user"].value.trim(), settings["zk-user"].label);
     if (zk && zkPassword) setPassword(zk, "zk", zkPassword, set);
   }
+  overlayAuthSettings(settings, section, set);
   const metricsPort = settings["metrics-port"];
   if (metricsPort) {
     const metrics = section("metrics");

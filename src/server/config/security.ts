@@ -12,14 +12,16 @@
 import type { TlsListenOptions } from "../../protocol/tls.js";
 import { readListenTls, TlsSettingsError } from "../../security/tls.js";
 import type { Settings } from "./args.js";
+import { AUTH_KEYS } from "./auth.js";
 import { describeValue } from "./units.js";
 
 export interface SecurityConfig {
   /** security.insecure: start even when a port listens beyond loopback without TLS or authentication. */
   insecure: boolean;
   /**
-   * Some authentication of callers (tokens, JWTs, canal users) is configured. Set by the
-   * authentication settings; client certificates count on their own (tls.clientAuth require).
+   * Some authentication of callers is configured (auth.ts: tokens, JWTs, canal users,
+   * certificates as principals, gateways' proof); required client certificates (tls.clientAuth
+   * require) count on their own.
    */
   authConfigured: boolean;
   /** TLS on the API port and the metrics port; absent: cleartext. */
@@ -33,7 +35,8 @@ export interface ServerTlsConfig {
   metrics: TlsListenOptions;
 }
 
-export const SECURITY_KEYS = ["insecure", "tls"] as const;
+/** Every key of security: (auth.ts reads the authentication and authorization ones). */
+export const SECURITY_KEYS = ["insecure", "tls", ...AUTH_KEYS] as const;
 export const TLS_KEYS = ["cert", "key", "clientCa", "clientAuth", "metricsClientAuth"] as const;
 
 /** The flags and variables of this section (appended to args.ts's OPTIONS). */
@@ -102,11 +105,16 @@ export interface Reporter {
 type RawMap = Record<string, unknown>;
 
 /** The `security:` section, checked (TLS files read now). Undefined when it has problems (reported). */
-export function readSecurity(ctx: Reporter, value: unknown, cwd: string): SecurityConfig | undefined {
+export function readSecurity(
+  ctx: Reporter,
+  value: unknown,
+  cwd: string,
+  authConfigured: boolean,
+): SecurityConfig | undefined {
   const m = readMap(ctx, "security", value, SECURITY_KEYS);
   if (!m) return undefined;
   const insecure = readBool(ctx, "security.insecure", m.insecure) ?? false;
-  const config: SecurityConfig = { insecure, authConfigured: authConfigured(m) };
+  const config: SecurityConfig = { insecure, authConfigured };
   if (m.tls === undefined) return config;
   const t = readMap(ctx, "security.tls", m.tls, TLS_KEYS);
   if (!t) return undefined;
@@ -165,15 +173,6 @@ export function readSecurity(ctx: Reporter, value: unknown, cwd: string): Securi
     ctx.problems.push(...err.problems);
     return undefined;
   }
-}
-
-/**
- * Whether the section configures an authentication of callers other than client certificates
- * (tokens, JWTs, canal users). None exists in this section yet: the authentication settings,
- * when they come, answer here.
- */
-export function authConfigured(_security: RawMap): boolean {
-  return false;
 }
 
 function readMap(ctx: Reporter, path: string, value: unknown, keys: readonly string[]): RawMap | undefined {

@@ -2,6 +2,7 @@
 // Produced by loadServerConfig (load.ts) from a config file, the environment and flags; see
 // docs/configuration.md for the file syntax and the rules.
 import type { ZkCredentials } from "../../common/zk/acl.js";
+import type { AuthSettings } from "../../security/settings.js";
 import type { StartPosition } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
 import type { SecurityConfig } from "./security.js";
@@ -130,6 +131,8 @@ export interface ServerConfig {
   destinations: DestinationConfig[];
   /** TLS and the insecure switch (security.ts); absent: no TLS, not insecure. */
   security?: SecurityConfig;
+  /** Authentication and authorization (the security: keys of auth.ts); absent: none, every call is served. */
+  auth?: AuthSettings;
   /** The config file read, absolute; absent when none was. */
   configFile?: string;
   /** Settings that work but should change (a password in argv), to log once at startup. */

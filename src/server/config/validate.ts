@@ -7,10 +7,12 @@ import { resolve } from "node:path";
 import { readSecretFile, SecretFileError } from "../../common/secrets.js";
 import { credentialsProblem, type ZkCredentials } from "../../common/zk/acl.js";
 import { destinationProblem } from "../../contracts/names.js";
+import { authenticationConfigured } from "../../security/settings.js";
 import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
 import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
 import { closest } from "./args.js";
+import { readAuthSettings } from "./auth.js";
 import { readSecurity } from "./security.js";
 import type { ConfiguredStart, DestinationConfig, ServerConfig, ZooKeeperConfig } from "./types.js";
 import { describeValue, parseDuration, parseSize, UnitError } from "./units.js";
@@ -403,7 +405,9 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
       readPositive(ctx, "stream.maxBatchSize", streamMap.maxBatchSize) ?? DEFAULTS.stream.maxBatchSize,
   };
 
-  const security = readSecurity(ctx, root.security, options.cwd);
+  // security: authentication and authorization (auth.ts), TLS and the insecure switch (security.ts)
+  const auth = readAuthSettings(ctx, root.security, options.cwd);
+  const security = readSecurity(ctx, root.security, options.cwd, authenticationConfigured(auth, "server"));
 
   // destinations
   const destinations: DestinationConfig[] = [];
@@ -442,6 +446,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
     destinations,
     // Absent when the section sets nothing: no TLS, not insecure.
     ...(security && (security.tls || security.insecure || security.authConfigured) ? { security } : {}),
+    ...(auth ? { auth } : {}),
   };
 }
 

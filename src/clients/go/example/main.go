@@ -4,7 +4,8 @@
 // again and resumes after the durable cursor.
 //
 // Environment: SLUICE_ADDR (host:port, default 127.0.0.1:11113), SLUICE_DESTINATION (example),
-// SLUICE_CLIENT_ID (1001), SLUICE_FILTER, SLUICE_MAX_ROWS (stop after that many rows).
+// SLUICE_CLIENT_ID (1001), SLUICE_FILTER, SLUICE_MAX_ROWS (stop after that many rows),
+// SLUICE_TOKEN or SLUICE_TOKEN_FILE (a bearer token, sent with every call).
 // TLS: SLUICE_CA (PEM file of the CA the server's certificate chains to; SLUICE_TLS=1 trusts
 // the system's CAs instead), SLUICE_CERT and SLUICE_KEY (a client certificate, for a server
 // that asks for one).
@@ -20,6 +21,7 @@ import (
 	"log"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	sluicev1 "sluice/clients/go/sluice/v1"
@@ -36,6 +38,33 @@ func env(name, def string) string {
 	}
 	return def
 }
+
+// token is a bearer token sent with every call ("authorization: Bearer ..."), from
+// SLUICE_TOKEN or the file SLUICE_TOKEN_FILE names; "" when neither is set.
+func token() string {
+	if t := strings.TrimSpace(os.Getenv("SLUICE_TOKEN")); t != "" {
+		return t
+	}
+	if f := os.Getenv("SLUICE_TOKEN_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			log.Fatalf("SLUICE_TOKEN_FILE: %v", err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	return ""
+}
+
+// bearer puts the token on every call (grpc's per-RPC credentials).
+type bearer string
+
+func (b bearer) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+// RequireTransportSecurity: false so that the example also runs against a loopback server
+// without TLS (no SLUICE_CA); over a network, set SLUICE_CA so the token travels encrypted.
+func (b bearer) RequireTransportSecurity() bool { return false }
 
 // row is one changed row: column name -> value text (nil for SQL NULL).
 type row struct {
@@ -124,7 +153,11 @@ func main() {
 		maxRows = n
 	}
 
-	conn, err := grpc.Dial(addr, transportCredentials())
+	opts := []grpc.DialOption{transportCredentials()}
+	if t := token(); t != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer(t)))
+	}
+	conn, err := grpc.Dial(addr, opts...)
 	if err != nil {
 		log.Fatalf("dial %s: %v", addr, err)
 	}
