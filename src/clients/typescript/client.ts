@@ -7,18 +7,22 @@ import { CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
 import { CanalConnector, type ConnectorOptions } from "./connector.js";
 import { peerResetAsUnavailable } from "./peer-reset.js";
 import { BatchStream, type StreamOptions } from "./stream.js";
+import { type RawBatchCalls, rawBatchCalls } from "./wire/raw-canal-service.js";
 
 export class SluiceClient {
   /** The generated CanalService client: every RPC as-is. */
   readonly canal: Client<typeof CanalService>;
   /** The generated AdminService client. */
   readonly admin: Client<typeof AdminService>;
+  /** Stream and Get with each entry's bytes: batches decode them when asked. */
+  readonly #batchCalls: RawBatchCalls;
 
   constructor(transport: Transport) {
     // A connection closed under a call is `unavailable` (retried), not the caller's `canceled`.
     transport = peerResetAsUnavailable(transport);
     this.canal = createClient(CanalService, transport);
     this.admin = createClient(AdminService, transport);
+    this.#batchCalls = rawBatchCalls(transport);
   }
 
   /**
@@ -26,11 +30,11 @@ export class SluiceClient {
    * `for await (const batch of client.stream({destination, clientId})) { ...; await batch.ack() }`.
    */
   stream(opts: StreamOptions): BatchStream {
-    return new BatchStream(this.canal, opts);
+    return new BatchStream(this.canal, opts, this.#batchCalls);
   }
 
   /** A canal-shaped connector (connect, subscribe, getWithoutAck, ack, rollback, disconnect). */
   connector(opts: ConnectorOptions): CanalConnector {
-    return new CanalConnector(this.canal, opts);
+    return new CanalConnector(this.canal, opts, this.#batchCalls);
   }
 }

@@ -9,9 +9,11 @@ import type { CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
+import { EncodedEntries } from "./encoded-entries.js";
 import { StaleBatchError } from "./errors.js";
 import { Backoff, isRetryable, type RetryOptions, sleep } from "./retry.js";
-import { type FlatRow, flatRows } from "./rows.js";
+import type { FlatRow } from "./rows.js";
+import { type RawBatchCalls, reencodedBatchCalls } from "./wire/raw-canal-service.js";
 
 export interface ConnectorOptions {
   destination: string;
@@ -42,6 +44,7 @@ export interface GetOptions {
 
 export class CanalConnector {
   readonly #canal: Client<typeof CanalService>;
+  readonly #calls: RawBatchCalls;
   readonly #opts: ConnectorOptions;
   #filter: string;
   #session?: string;
@@ -56,10 +59,15 @@ export class CanalConnector {
   /** Fencing epoch of the subscription; a Get answered under another one means a new runner. */
   #epoch?: bigint;
 
-  /** invalid_argument (a ConnectError) at once when destination or clientId is not a valid name. */
-  constructor(canal: Client<typeof CanalService>, opts: ConnectorOptions) {
+  /**
+   * invalid_argument (a ConnectError) at once when destination or clientId is not a valid name.
+   * `calls` gets batches with their entries as bytes (SluiceClient passes them); without it
+   * Get goes through `canal`, whose decoded entries are encoded again.
+   */
+  constructor(canal: Client<typeof CanalService>, opts: ConnectorOptions, calls?: RawBatchCalls) {
     checkNames(opts.destination, opts.clientId);
     this.#canal = canal;
+    this.#calls = calls ?? reencodedBatchCalls(canal);
     this.#opts = opts;
     this.#filter = opts.filter ?? "";
   }
@@ -117,7 +125,7 @@ export class CanalConnector {
     for (;;) {
       try {
         if (this.#session === undefined) await this.subscribe();
-        const res = await this.#canal.get(
+        const res = await this.#calls.get(
           {
             destination: this.#opts.destination,
             clientId: this.#opts.clientId,
@@ -135,8 +143,7 @@ export class CanalConnector {
           this.#epoch = res.epoch;
         }
         if (res.batchId) this.#outstanding.add(res.batchId);
-        const entries = res.entries;
-        return { id: res.batchId, entries, flatMessages: res.flatMessages, rows: () => flatRows(entries) };
+        return message(res.batchId, new EncodedEntries(res.entries), res.flatMessages);
       } catch (caught) {
         const err = ConnectError.from(caught);
         if (!isRetryable(err)) throw err;
@@ -239,4 +246,16 @@ export class CanalConnector {
   #requireConnected(): void {
     if (!this.#connected) throw new Error("call connect() first");
   }
+}
+
+/** A Message whose entries are decoded from their bytes when first read. */
+function message(id: string, entries: EncodedEntries, flatMessages: FlatMessage[]): Message {
+  return {
+    id,
+    get entries() {
+      return entries.entries;
+    },
+    flatMessages,
+    rows: () => entries.rows(),
+  };
 }

@@ -9,13 +9,15 @@
 import type { Client } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { checkNames } from "../../contracts/names.js";
-import type { Batch, CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
+import type { CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
+import { EncodedEntries } from "./encoded-entries.js";
 import { AckOrderError } from "./errors.js";
 import { Backoff, isRetryable, type RetryOptions, sleep } from "./retry.js";
-import { type FlatRow, flatRows } from "./rows.js";
+import type { FlatRow } from "./rows.js";
+import { type RawBatch, type RawBatchCalls, reencodedBatchCalls } from "./wire/raw-canal-service.js";
 
 export interface StreamOptions {
   /** Destination name, e.g. "example". */
@@ -62,29 +64,34 @@ type BatchState = "unacked" | "acking" | "acked" | "stale";
 /** One batch of a stream. Ack it (in order) once its entries are processed. */
 export class StreamBatch {
   readonly batchId: string;
-  readonly entries: Entry[];
   readonly flatMessages: FlatMessage[];
   /** Which subscription of the stream delivered it (SubscriptionInfo.subscription). */
   readonly subscription: number;
   #state: BatchState = "unacked";
   #ack?: Promise<boolean>;
   readonly #stream: BatchStream;
+  readonly #entries: EncodedEntries;
 
-  constructor(stream: BatchStream, subscription: number, batch: Batch) {
+  constructor(stream: BatchStream, subscription: number, batch: RawBatch) {
     this.#stream = stream;
     this.subscription = subscription;
     this.batchId = batch.batchId;
-    this.entries = batch.entries;
+    this.#entries = new EncodedEntries(batch.entries);
     this.flatMessages = batch.flatMessages;
+  }
+
+  /** The entries as protobuf-es messages, decoded from the batch's bytes on first use. */
+  get entries(): Entry[] {
+    return this.#entries.entries;
   }
 
   get state(): BatchState {
     return this.#state;
   }
 
-  /** The row changes and statements as plain objects. */
+  /** The row changes and statements as plain objects, read from the batch's bytes. */
   rows(): FlatRow[] {
-    return flatRows(this.entries);
+    return this.#entries.rows();
   }
 
   /**
@@ -114,6 +121,7 @@ export class StreamBatch {
 /** The async iterable client.stream() returns. Iterate it once. */
 export class BatchStream implements AsyncIterable<StreamBatch> {
   readonly #canal: Client<typeof CanalService>;
+  readonly #calls: RawBatchCalls;
   readonly #opts: StreamOptions;
   #subscription = 0;
   #session = "";
@@ -126,10 +134,15 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
   #endedBy?: ConnectError;
   #iterated = false;
 
-  /** invalid_argument (a ConnectError) at once when destination or clientId is not a valid name. */
-  constructor(canal: Client<typeof CanalService>, opts: StreamOptions) {
+  /**
+   * invalid_argument (a ConnectError) at once when destination or clientId is not a valid name.
+   * `calls` streams batches with their entries as bytes (SluiceClient passes them); without it
+   * the stream goes through `canal`, whose decoded entries are encoded again.
+   */
+  constructor(canal: Client<typeof CanalService>, opts: StreamOptions, calls?: RawBatchCalls) {
     checkNames(opts.destination, opts.clientId);
     this.#canal = canal;
+    this.#calls = calls ?? reencodedBatchCalls(canal);
     this.#opts = opts;
   }
 
@@ -157,7 +170,7 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
         this.#endedBy = undefined;
         const subscription = ++this.#subscription;
         try {
-          const responses = this.#canal.stream(
+          const responses = this.#calls.stream(
             {
               destination: this.#opts.destination,
               clientId: this.#opts.clientId,
