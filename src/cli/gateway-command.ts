@@ -3,8 +3,10 @@ import { createLogger } from "../common/log.js";
 import type { ZkCredentials } from "../common/zk/acl.js";
 import { DEFAULT_ROOT } from "../common/zk/paths.js";
 import { startGateway } from "../gateway/gateway.js";
+import { DEFAULT_LIMITS, type Limits } from "../security/limits.js";
 import { parseDuration, parseSize, UnitError } from "../server/config/units.js";
 import { type Command, UsageError } from "./command.js";
+import { isLimitFlag, LIMIT_FLAGS_HELP, limitsFromFlags } from "./limit-flags.js";
 import { ZK_CREDENTIALS_HELP, zkCredentials, zkPasswordFlagError } from "./zk-credentials.js";
 
 const HELP = `Usage: sluice gateway --zk HOST:PORT[,...] [options]
@@ -30,6 +32,7 @@ ${ZK_CREDENTIALS_HELP}
                               --max-request (default 4MiB)
   --max-message SIZE          largest answer message relayed from a server (default 64MiB)
   --shutdown-timeout DUR      on SIGTERM, how long calls may finish (default 10s)
+${LIMIT_FLAGS_HELP}
   --metrics-port N|off        Prometheus metrics at http://HOST:N/metrics (default 9465,
                               one above the server's 9464 so both fit on one host;
                               0 picks a free one; off serves none)
@@ -59,6 +62,8 @@ interface Flags {
   metricsPort: number | undefined;
   /** Undefined: the same as host. */
   metricsHost: string | undefined;
+  /** Per-client limits (--limit-*). */
+  limits: Limits;
 }
 
 export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags {
@@ -76,7 +81,9 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     shutdownTimeoutMs: 10_000,
     metricsPort: GATEWAY_METRICS_PORT,
     metricsHost: undefined,
+    limits: DEFAULT_LIMITS,
   };
+  const limitFlags = new Map<string, string>();
   const credentialFlags: { user?: string; passwordFile?: string } = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -162,11 +169,13 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
         flags.metricsHost = value();
         break;
       default:
-        throw new UsageError(`unknown option "${arg}"`);
+        if (!isLimitFlag(name)) throw new UsageError(`unknown option "${arg}"`);
+        limitFlags.set(name, value());
     }
   }
   if (!flags.zk) throw new UsageError("--zk is required (or set SLUICE_ZK)");
   flags.zkCredentials = zkCredentials(credentialFlags, env);
+  flags.limits = limitsFromFlags(limitFlags);
   if (flags.metricsPort !== undefined && flags.metricsPort !== 0 && flags.metricsPort === flags.port)
     throw new UsageError(`--metrics-port: must differ from --port (${flags.port})`);
   return flags;

@@ -14,6 +14,7 @@ import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { H2Pool } from "../protocol/h2/pool.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
+import { DEFAULT_LIMITS, type Limits, limitsHook } from "../security/limits.js";
 import { createAdminProxy } from "./admin-proxy.js";
 import { withCallErrors } from "./call-errors.js";
 import { createCanalProxy } from "./canal-proxy.js";
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   shutdownTimeoutMs: number;
   /** Hooks every call runs, after the observers (tracing, metrics). */
   hooks?: CallHook[];
+  /** Per-client limits (--limit-*; src/security/limits.ts). Default DEFAULT_LIMITS. */
+  limits?: Limits | undefined;
   /** Where Prometheus scrapes /metrics; absent: no metrics. */
   metrics?: { host: string; port: number } | undefined;
   logger: Logger;
@@ -105,6 +108,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     ...(tracer ? [tracingHook(tracer)] : []),
     metrics.hook(),
     ...(opts.hooks ?? []),
+    limitsHook(opts.limits ?? DEFAULT_LIMITS, telemetry ? { meter: telemetry.meter } : {}),
   ]);
   const relay = new Relay(runners, upstream);
   const closing = new AbortController();

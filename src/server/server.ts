@@ -20,6 +20,7 @@ import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
+import { limitsHook } from "../security/limits.js";
 import { Balancer } from "./cluster/balancer.js";
 import { DestinationElection } from "./cluster/election.js";
 import { SessionLease } from "./cluster/session-lease.js";
@@ -120,6 +121,7 @@ export async function startServer(
   const pipeline = new CallPipeline([
     ...(telemetry?.tracing ? [tracingHook(telemetry.tracer)] : []),
     ...(options.hooks ?? []),
+    limitsHook(config.limits, telemetry ? { meter: telemetry.meter } : {}),
     clientFencingHook(registry, epochs),
   ]);
   let http: ConnectServer;

@@ -1,4 +1,5 @@
 // The flags and environment variables of `sluice server`, and its --help text.
+import { DEFAULT_LIMITS as L } from "../../security/limits.js";
 
 /** One setting that flags and the environment can give. */
 export interface OptionSpec {
@@ -26,6 +27,10 @@ export const OPTIONS = [
   { flag: "data-dir", env: "SLUICE_DATA_DIR", arg: "DIR" },
   { flag: "metrics-port", env: "SLUICE_METRICS_PORT", arg: "N|off" },
   { flag: "max-request", env: "SLUICE_MAX_REQUEST", arg: "SIZE" },
+  { flag: "limit-streams", env: "SLUICE_LIMIT_STREAMS", arg: "N" },
+  { flag: "limit-calls", env: "SLUICE_LIMIT_CALLS", arg: "N" },
+  { flag: "limit-rate", env: "SLUICE_LIMIT_RATE", arg: "N" },
+  { flag: "limit-burst", env: "SLUICE_LIMIT_BURST", arg: "N" },
 ] as const satisfies readonly OptionSpec[];
 
 /**
@@ -90,6 +95,13 @@ Options:
   --data-dir DIR           standalone cursor store (default ./.sluice)    SLUICE_DATA_DIR
   --metrics-port N|off     Prometheus metrics port (default 9464)         SLUICE_METRICS_PORT
   --max-request SIZE       largest request message (default 4MiB)         SLUICE_MAX_REQUEST
+  --limit-streams N        per client (principal, else IP address):       SLUICE_LIMIT_STREAMS
+                           streams open at once
+  --limit-calls N          unary calls in flight at once                  SLUICE_LIMIT_CALLS
+  --limit-rate N           calls started a second                         SLUICE_LIMIT_RATE
+  --limit-burst N          calls started at once after a quiet spell      SLUICE_LIMIT_BURST
+                           (defaults: ${L.streams}, ${L.calls}, ${L.rate} and twice the rate;
+                           ten times that with --zk, where gateways call)
   -h, --help               this help
 
 Passwords never go in flags (every local user sees a process's arguments): give them in

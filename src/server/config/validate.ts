@@ -11,6 +11,7 @@ import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
 import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
 import { closest } from "./args.js";
+import { defaultLimits, readLimits } from "./limits.js";
 import type { ConfiguredStart, DestinationConfig, ServerConfig, ZooKeeperConfig } from "./types.js";
 import { describeValue, parseDuration, parseSize, UnitError } from "./units.js";
 
@@ -36,8 +37,11 @@ export const ROOT_KEYS = [
   "metrics",
   "store",
   "stream",
+  "security",
   "destinations",
 ] as const;
+/** Issue 18's settings; each part reads its own keys (limits: ./limits.ts). */
+export const SECURITY_KEYS = ["limits"] as const;
 export const ZK_KEYS = [
   "connect",
   "root",
@@ -401,6 +405,17 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
       readPositive(ctx, "stream.maxBatchSize", streamMap.maxBatchSize) ?? DEFAULTS.stream.maxBatchSize,
   };
 
+  // security
+  const securityMap = readMap(ctx, "security", root.security, SECURITY_KEYS, SECURITY_KEYS.join(", ")) ?? {};
+  const limits = readLimits(
+    securityMap.limits,
+    {
+      map: (path, value, keys) => readMap(ctx, path, value, keys, keys.join(", ")),
+      positive: (path, value) => readPositive(ctx, path, value),
+    },
+    defaultLimits(zk !== undefined),
+  );
+
   // destinations
   const destinations: DestinationConfig[] = [];
   const rawDestinations = root.destinations;
@@ -435,6 +450,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
     metrics,
     store,
     stream,
+    limits,
     destinations,
   };
 }

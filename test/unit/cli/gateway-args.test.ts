@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { UsageError } from "../../../src/cli/command.js";
 import { parseGatewayArgs } from "../../../src/cli/gateway-command.js";
+import { DEFAULT_LIMITS } from "../../../src/security/limits.js";
 
 test("sluice gateway flags: defaults, durations, sizes, and errors that name the flag", () => {
   const d = parseGatewayArgs(["--zk", "zk1.example:21810"], {});
@@ -112,4 +113,25 @@ test("sluice gateway ZooKeeper credentials: user by flag or env, password by fil
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("sluice gateway --limit-*: per-client limits, burst twice the rate unless given", () => {
+  assert.deepEqual(parseGatewayArgs(["--zk", "z"], {}).limits, DEFAULT_LIMITS);
+  assert.deepEqual(
+    parseGatewayArgs(["--zk", "z", "--limit-streams", "3", "--limit-calls=4", "--limit-rate", "50"], {})
+      .limits,
+    { streams: 3, calls: 4, rate: 50, burst: 100 },
+  );
+  assert.equal(parseGatewayArgs(["--zk", "z", "--limit-rate=50", "--limit-burst=7"], {}).limits.burst, 7);
+  for (const bad of ["0", "-1", "1.5", "many", ""]) {
+    assert.throws(
+      () => parseGatewayArgs(["--zk", "z", `--limit-rate=${bad}`], {}),
+      (e) => e instanceof UsageError && /--limit-rate: must be a positive integer/.test(e.message),
+      bad,
+    );
+  }
+  assert.throws(
+    () => parseGatewayArgs(["--zk", "z", "--limit-streams"], {}),
+    /--limit-streams needs a value/,
+  );
 });
