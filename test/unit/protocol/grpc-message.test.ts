@@ -3,6 +3,7 @@ import { test } from "node:test";
 import {
   decodeGrpcMessage,
   encodeGrpcMessage,
+  MAX_GRPC_MESSAGE,
   reencodeGrpcMessage,
 } from "../../../src/protocol/grpc-message.js";
 
@@ -32,4 +33,19 @@ test("connect-es's encodeURIComponent form is re-encoded the spec's way", () => 
     "clientId 1001 is held by 10.0.0.9:40000 (d%C3%A9j%C3%A0)",
   );
   assert.equal(decodeURI(reencodeGrpcMessage(encodeURIComponent(m))), m);
+});
+
+test("a long message is cut to MAX_GRPC_MESSAGE, between characters, and ends in ...", () => {
+  const long = encodeGrpcMessage(`clientId: got "${"x".repeat(70_000)}"`);
+  assert.equal(long.length, MAX_GRPC_MESSAGE);
+  assert.ok(long.endsWith("x..."));
+  for (const ch of ["é", "日", "✓", "😀", "%"]) {
+    const wire = encodeGrpcMessage(ch.repeat(5000));
+    assert.ok(wire.length <= MAX_GRPC_MESSAGE, ch);
+    assert.ok(wire.endsWith("..."), ch);
+    const text = decodeGrpcMessage(wire);
+    assert.ok(!text.includes("\uFFFD"), `${ch}: no character was split`);
+    assert.equal(text, `${ch.repeat([...text].length - 3)}...`);
+  }
+  assert.equal(encodeGrpcMessage("short").length, 5);
 });
