@@ -14,6 +14,21 @@
 /** Longest `grpc-message` written, encoded: a longer message is cut, and ends in "...". */
 export const MAX_GRPC_MESSAGE = 2048;
 
+/**
+ * Longest `grpc-status-details-bin` written. It holds the whole message again (a
+ * google.rpc.Status) and the details: one larger than this is left out, so that the status
+ * still reaches the client (its code and cut message; without the details, a NotApplied
+ * among them, a client does not know the call safe to send again: the cautious reading).
+ */
+export const MAX_STATUS_DETAILS = 8192;
+
+/** Bounds the status fields of a gRPC answer in place: the details left out when over MAX_STATUS_DETAILS. */
+export function boundStatusDetails(fields: Record<string, unknown>): void {
+  const details = fields["grpc-status-details-bin"];
+  if (typeof details === "string" && details.length > MAX_STATUS_DETAILS)
+    delete fields["grpc-status-details-bin"];
+}
+
 /** Percent-encodes a status message as the gRPC spec says, cut to MAX_GRPC_MESSAGE. */
 export function encodeGrpcMessage(message: string): string {
   let out = "";
