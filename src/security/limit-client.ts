@@ -5,20 +5,14 @@
 // within it. Behind a TCP load balancer every peer is the balancer: authenticate clients there.
 import { isIPv4, isIPv6 } from "node:net";
 import type { Call } from "../protocol/pipeline.js";
+import { PRINCIPAL, type Principal } from "./principal.js";
 
-/** What the limits read of an authenticated principal (src/security/principal.ts). */
-export interface LimitedPrincipal {
-  readonly id: string;
-  readonly via: string;
-}
+/** What the limits read of an authenticated principal (principal.ts). */
+export type LimitedPrincipal = Pick<Principal, "id" | "via">;
 
-/**
- * The principal the authentication hook set on the call. Authentication is part B of issue 18
- * (src/security/principal.ts: `call.values.get(PRINCIPAL)`); until it is merged no call has
- * one, and every client is its peer address.
- */
-export function principalOf(_call: Call): LimitedPrincipal | undefined {
-  return undefined;
+/** The principal the authentication hook set on the call; undefined without authentication. */
+export function principalOf(call: Call): LimitedPrincipal | undefined {
+  return call.values.get(PRINCIPAL);
 }
 
 /** A client of the limits: the key its counters are kept under, and how messages name it. */

@@ -1,5 +1,8 @@
 // The flags and environment variables of `sluice server`, and its --help text.
+
+import { readFlags } from "../../common/flags.js";
 import { DEFAULT_LIMITS as L } from "../../security/limits.js";
+import { BOOLEAN_FLAGS, SECURITY_OPTIONS } from "./security.js";
 
 /** One setting that flags and the environment can give. */
 export interface OptionSpec {
@@ -31,6 +34,10 @@ export const OPTIONS = [
   { flag: "limit-calls", env: "SLUICE_LIMIT_CALLS", arg: "N" },
   { flag: "limit-rate", env: "SLUICE_LIMIT_RATE", arg: "N" },
   { flag: "limit-burst", env: "SLUICE_LIMIT_BURST", arg: "N" },
+  ...SECURITY_OPTIONS,
+  { flag: "auth-tokens", env: "SLUICE_AUTH_TOKENS", arg: "FILE" },
+  { flag: "policy", env: "SLUICE_POLICY", arg: "FILE" },
+  { flag: "gateway-secret-file", env: "SLUICE_GATEWAY_SECRET_FILE", arg: "FILE" },
 ] as const satisfies readonly OptionSpec[];
 
 /**
@@ -81,7 +88,9 @@ Options:
                            destination, or "example" when there is none)
   --filter REGEX,...       that destination's table filter, canal's       SLUICE_FILTER
                            syntax, e.g. 'shop\\..*' (docs/filters.md)
-  --host ADDR              listen address (default 0.0.0.0)               SLUICE_HOST
+  --host ADDR              listen address (default 127.0.0.1; beyond      SLUICE_HOST
+                           loopback needs TLS and authentication, or
+                           --insecure)
   --port N                 Connect port (default 11113; 0: any free)      SLUICE_PORT
   --advertise IP[:PORT]    address other servers and gateways reach this  SLUICE_ADVERTISE
                            one at, registered in ZooKeeper (default: the
@@ -102,6 +111,26 @@ Options:
   --limit-burst N          calls started at once after a quiet spell      SLUICE_LIMIT_BURST
                            (defaults: ${L.streams}, ${L.calls}, ${L.rate} and twice the rate;
                            ten times that with --zk, where gateways call)
+  --tls-cert FILE          TLS on the API and metrics ports: certificate  SLUICE_TLS_CERT
+                           chain (PEM)
+  --tls-key FILE           its private key (PEM)                          SLUICE_TLS_KEY
+  --tls-client-ca FILE     CA that client certificates must chain to      SLUICE_TLS_CLIENT_CA
+  --tls-client-auth MODE   client certificates: none, request or require  SLUICE_TLS_CLIENT_AUTH
+                           (default: require with --tls-client-ca)
+  --tls-metrics-client-auth MODE
+                           the metrics port's (default: --tls-client-auth)
+                           env SLUICE_TLS_METRICS_CLIENT_AUTH
+  --insecure               listen beyond loopback without TLS or          SLUICE_INSECURE=true
+                           authentication anyway (docs/security.md)
+  --auth-tokens FILE       bearer tokens clients authenticate with        SLUICE_AUTH_TOKENS
+                           (scrypt-hashed; sluice token create NAME)
+  --policy FILE            who may read or administer which destinations  SLUICE_POLICY
+                           and clientIds
+  --gateway-secret-file FILE
+                           the secret sluice gateways show: their calls   SLUICE_GATEWAY_SECRET_FILE
+                           are trusted (consumer fencing, their clients'
+                           identity); with no client credentials set,
+                           only gateways are served (docs/security.md)
   -h, --help               this help
 
 Passwords never go in flags (every local user sees a process's arguments): give them in
@@ -120,57 +149,25 @@ export function wantsHelp(argv: readonly string[]): boolean {
 
 /** Settings from flags: `--name value` or `--name=value`. Problems are collected, not thrown. */
 export function parseFlags(argv: readonly string[], problems: string[]): Settings {
-  const settings: Settings = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === "-h" || arg === "--help") continue;
-    if (!arg.startsWith("--") || arg === "--") {
-      problems.push(
-        arg === "--"
-          ? `"--": sluice server takes no arguments after "--"`
-          : `${JSON.stringify(arg)}: unexpected argument; sluice server takes only --flags (see --help)`,
-      );
-      if (arg === "--") break;
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    const spec = OPTIONS.find((o) => o.flag === name);
-    const secret = SECRET_ENV.find((o) => o.name === name);
-    if (secret) {
-      problems.push(
-        `--${name}: is not a flag, so that the password stays out of the process's arguments ` +
-          `(which every local user can read): set ${secret.env}, or give --${secret.file} FILE`,
-      );
-      if (eq < 0 && argv[i + 1] !== undefined && !argv[i + 1]?.startsWith("-")) i++;
-      continue;
-    }
-    if (!spec) {
-      const guess = closest(
-        name,
-        OPTIONS.map((o) => o.flag),
-      );
-      problems.push(`--${name}: unknown flag${guess ? ` (did you mean --${guess}?)` : ""}; see --help`);
-      if (eq < 0 && argv[i + 1] !== undefined && !argv[i + 1]?.startsWith("-")) i++;
-      continue;
-    }
-    let value: string | undefined;
-    if (eq >= 0) {
-      value = arg.slice(eq + 1);
-    } else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith("--")) {
-      value = argv[++i];
-    }
-    const label = `--${name}`;
-    if (value === undefined || value === "") {
-      problems.push(`${label}: needs a value (${label} ${spec.arg})`);
-      continue;
-    }
-    if (settings[spec.flag] !== undefined) {
-      problems.push(`${label}: given more than once`);
-      continue;
-    }
-    settings[spec.flag] = { value, label };
+  const specs = OPTIONS.map((o) => ({ name: o.flag, arg: BOOLEAN_FLAGS.includes(o.flag) ? "" : o.arg }));
+  const refused = new Map<string, string>(
+    SECRET_ENV.map((s) => [
+      s.name,
+      `--${s.name}: is not a flag, so that the password stays out of the process's arguments ` +
+        `(which every local user can read): set ${s.env}, or give --${s.file} FILE`,
+    ]),
+  );
+  const read = readFlags(
+    argv.filter((a) => a !== "-h" && a !== "--help"),
+    specs,
+    refused,
+  );
+  problems.push(...read.problems);
+  for (const p of read.positionals) {
+    problems.push(`${JSON.stringify(p)}: unexpected argument; sluice server takes only --flags (see --help)`);
   }
+  const settings: Settings = {};
+  for (const f of read.flags) settings[f.name as OptionName] = { value: f.value, label: f.label };
   return settings;
 }
 
@@ -186,42 +183,4 @@ export function readEnv(env: NodeJS.ProcessEnv): Settings {
     if (value !== undefined && value !== "") settings[spec.name] = { value, label: spec.env };
   }
   return settings;
-}
-
-/** The candidate nearest to `word` (ignoring case, "-", "_"), if it is near enough to be a typo. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, "");
-  const w = norm(word);
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const n = norm(c);
-    const d = n === w ? 0 : n === w.replace(/ms$/, "") ? 0 : editDistance(w, n);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(1, Math.min(3, Math.floor(word.length / 3))) ? best : undefined;
-}
-
-/** Edit distance counting a swap of neighbours as one edit (optimal string alignment). */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number) => (d[i] as number[])[j] as number;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      let v = Math.min(
-        at(i - 1, j) + 1,
-        at(i, j - 1) + 1,
-        at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        v = Math.min(v, at(i - 2, j - 2) + 1);
-      (d[i] as number[])[j] = v;
-    }
-  }
-  return at(a.length, b.length);
 }

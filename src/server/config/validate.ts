@@ -4,19 +4,22 @@
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
+import { closest } from "../../common/closest.js";
 import { readSecretFile, SecretFileError } from "../../common/secrets.js";
 import { credentialsProblem, type ZkCredentials } from "../../common/zk/acl.js";
 import { destinationProblem } from "../../contracts/names.js";
+import { authenticationConfigured } from "../../security/settings.js";
 import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
 import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
-import { closest } from "./args.js";
+import { readAuthSettings } from "./auth.js";
 import { defaultLimits, readLimits } from "./limits.js";
+import { readSecurity } from "./security.js";
 import type { ConfiguredStart, DestinationConfig, ServerConfig, ZooKeeperConfig } from "./types.js";
 import { describeValue, parseDuration, parseSize, UnitError } from "./units.js";
 
 export const DEFAULTS = {
-  host: "0.0.0.0",
+  host: "127.0.0.1",
   port: 11113,
   dataDir: "./.sluice",
   zk: { root: "/otter/canal", sessionTimeoutMs: 10_000, regrabDelayMs: 1000, balance: true },
@@ -37,11 +40,9 @@ export const ROOT_KEYS = [
   "metrics",
   "store",
   "stream",
-  "security",
   "destinations",
+  "security",
 ] as const;
-/** Issue 18's settings; each part reads its own keys (limits: ./limits.ts). */
-export const SECURITY_KEYS = ["limits"] as const;
 export const ZK_KEYS = [
   "connect",
   "root",
@@ -405,8 +406,11 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
       readPositive(ctx, "stream.maxBatchSize", streamMap.maxBatchSize) ?? DEFAULTS.stream.maxBatchSize,
   };
 
-  // security
-  const securityMap = readMap(ctx, "security", root.security, SECURITY_KEYS, SECURITY_KEYS.join(", ")) ?? {};
+  // security: authentication and authorization (auth.ts), TLS and the insecure switch
+  // (security.ts), per-client limits (limits.ts)
+  const auth = readAuthSettings(ctx, root.security, options.cwd);
+  const security = readSecurity(ctx, root.security, options.cwd, authenticationConfigured(auth, "server"));
+  const securityMap = isMapValue(root.security) ? root.security : {};
   const limits = readLimits(
     securityMap.limits,
     {
@@ -452,6 +456,9 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
     stream,
     limits,
     destinations,
+    // Absent when the section sets nothing: no TLS, not insecure.
+    ...(security && (security.tls || security.insecure || security.authConfigured) ? { security } : {}),
+    ...(auth ? { auth } : {}),
   };
 }
 
