@@ -2,13 +2,14 @@
 // CanalService and AdminService, over Connect JSON, Connect binary, gRPC and gRPC-Web, typed
 // (well-formed messages with random field values, through connect-es's clients) and raw
 // (bodies that are not messages: garbage, cut or overlong frames, bad JSON), on a standalone
-// server (cursors in its file store) and through a gateway in front of an elected server
-// (cursors in ZooKeeper). Every call must be answered within its deadline and a grace period,
-// with ok or a code docs/api.md and docs/http.md list; no process may exit; and a call that
-// fails moves no cursor (the cursors of the clientIds it names, and of the fuzzer's own, are
-// read before and after it).
+// server (cursors in its file store), through a gateway in front of an elected server (cursors
+// in ZooKeeper), and without credentials on a standalone server that authenticates (only
+// unauthenticated, or the refusal of a request it could not read). Every call must be answered
+// within its deadline and a grace period, with ok or a code docs/api.md and docs/http.md list;
+// no process may exit; and a call that fails moves no cursor (the cursors of the clientIds it
+// names, and of the fuzzer's own, are read before and after it).
 //
-// SLUICE_FUZZ_RUNS sets the cases per method and target (default RUNS below, about 1,000 cases
+// SLUICE_FUZZ_RUNS sets the cases per method and target (default RUNS below, about 1,500 cases
 // in all); SLUICE_FUZZ_SEED replays a run (fast-check prints the seed of a failing one).
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
@@ -19,6 +20,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import fc from "fast-check";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { createToken } from "../../src/security/tokens.js";
 import { startSluiceGateway, startSluiceServer, writeServerConfig } from "../gateway/cluster.js";
 import {
   BATCH,
@@ -56,6 +58,20 @@ const DESTINATION = "example";
 const ZK_ROOT = "/otter/canal";
 /** Names the stores could hold: the others are never read (a clientId may be "../.."). */
 const STORABLE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/;
+const TARGETS = [
+  "standalone server",
+  "gateway (elected server behind it)",
+  "standalone server with authentication, calls without credentials",
+] as const;
+/**
+ * What a server that authenticates may answer a call without credentials: unauthenticated, or
+ * a refusal of a request it could not read (too large, not a message), which comes first.
+ */
+const WITHOUT_CREDENTIALS: ReadonlySet<string> = new Set([
+  "unauthenticated",
+  "invalid_argument",
+  "resource_exhausted",
+]);
 
 type Case =
   | { kind: "typed"; protocol: TypedProtocol; request: Record<string, unknown> }
@@ -64,6 +80,10 @@ type Case =
 interface Target {
   name: string;
   url: string;
+  /** The codes its answers may carry; default DOCUMENTED. */
+  allowed?: ReadonlySet<string>;
+  /** A bearer token the fuzzer's own calls carry (the fuzzed calls never do). */
+  token?: string;
   /** The processes that must stay up. */
   processes: ManagedProcess[];
   /** The cursors of `clientIds` of the destination: clientId → the store's text. */
@@ -121,7 +141,7 @@ function isKnown(clientId: unknown): clientId is string {
  */
 async function prepare(t: Target, clientId: string): Promise<{ session: string; batch: string }> {
   const canal = createClient(CanalService, createGrpcTransport({ baseUrl: t.url }));
-  const opts = { timeoutMs: 5000 };
+  const opts = { timeoutMs: 5000, headers: t.token ? { authorization: `Bearer ${t.token}` } : {} };
   const base = { destination: DESTINATION, clientId };
   try {
     const { session } = await canal.subscribe({ ...base, session: t.sessions.get(clientId) ?? "" }, opts);
@@ -199,7 +219,7 @@ async function check(t: Target, method: Method, c: Case): Promise<void> {
   assert.equal(crash, undefined, `${where}: ${crash}`);
   assert.ok(ms < HANG_MS, `${where}: answered after ${Math.round(ms)} ms (${answer.code})`);
   assert.ok(
-    DOCUMENTED.has(answer.code),
+    (t.allowed ?? DOCUMENTED).has(answer.code),
     `${where}: answered ${answer.code}: ${answer.message.slice(0, 500)}`,
   );
   if (answer.code !== "ok") {
@@ -243,27 +263,46 @@ describe("fuzzing: random and malformed requests against every method", () => {
       "CREATE DATABASE fuzz; CREATE TABLE fuzz.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))",
     );
     zkc = await ZkClient.connect(zk.connectString);
-    const [standalonePort, serverPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
+    const [standalonePort, serverPort, gatewayPort, authPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const dataDir = join(dir, "standalone-data");
-    const standalone = await startSluiceServer(dir, "standalone", standalonePort, standaloneConfig(dataDir));
+    const standalone = await startSluiceServer(
+      dir,
+      "standalone",
+      standalonePort,
+      standaloneConfig("standalone", dataDir),
+    );
     const server = await startSluiceServer(dir, "server", serverPort, writeServerConfig(dir, zk, db));
     const gateway = await startSluiceGateway(dir, "gateway", gatewayPort, zk);
-    processes.push(standalone, server, gateway);
+    // A server that authenticates: the fuzzer's own calls carry a token, the fuzzed calls none.
+    const { token, line } = await createToken("fuzzer");
+    writeFileSync(join(dir, "tokens"), `${line}\n`);
+    const authDataDir = join(dir, "authenticated-data");
+    const authenticated = await startSluiceServer(
+      dir,
+      "authenticated",
+      authPort,
+      standaloneConfig("authenticated", authDataDir, ["security:", `  tokens: "${join(dir, "tokens")}"`]),
+    );
+    processes.push(standalone, server, gateway, authenticated);
     targets.push(
-      target("standalone server", `http://127.0.0.1:${standalonePort}`, [standalone], async (ids) => {
-        const all = fileCursors(dataDir);
-        return new Map(
-          ids.flatMap((c) =>
-            all.has(`${DESTINATION}/${c}`) ? [[c, all.get(`${DESTINATION}/${c}`)]] : [],
-          ) as [string, string][],
-        );
-      }),
-      target(
-        "gateway (elected server behind it)",
-        `http://127.0.0.1:${gatewayPort}`,
-        [server, gateway],
-        (ids) => zkCursors(zkc, ZK_ROOT, DESTINATION, ids),
+      target(TARGETS[0], `http://127.0.0.1:${standalonePort}`, [standalone], (ids) =>
+        fileCursorsOf(dataDir, ids),
       ),
+      target(TARGETS[1], `http://127.0.0.1:${gatewayPort}`, [server, gateway], (ids) =>
+        zkCursors(zkc, ZK_ROOT, DESTINATION, ids),
+      ),
+      {
+        ...target(TARGETS[2], `http://127.0.0.1:${authPort}`, [authenticated], (ids) =>
+          fileCursorsOf(authDataDir, ids),
+        ),
+        token,
+        allowed: WITHOUT_CREDENTIALS,
+      },
     );
     // Rows keep coming, so that Gets give batches to ack and roll back.
     writing = (async () => {
@@ -274,8 +313,8 @@ describe("fuzzing: random and malformed requests against every method", () => {
     })();
   });
 
-  function standaloneConfig(dataDir: string): string {
-    const file = join(dir, "standalone.yaml");
+  function standaloneConfig(name: string, dataDir: string, more: string[] = []): string {
+    const file = join(dir, `${name}.yaml`);
     writeFileSync(
       file,
       [
@@ -286,6 +325,7 @@ describe("fuzzing: random and malformed requests against every method", () => {
         `  - name: ${DESTINATION}`,
         `    source: "${db.sourceUrl}"`,
         "    heartbeat: 1s",
+        ...more,
         "",
       ].join("\n"),
     );
@@ -302,8 +342,8 @@ describe("fuzzing: random and malformed requests against every method", () => {
     if (dir) removeDir(dir);
   });
 
-  for (const t of [0, 1]) {
-    test(`target ${t}: every answer is documented and timely, nothing exits, no failed call moves a cursor`, async () => {
+  for (const [t, name] of TARGETS.entries()) {
+    test(`${name}: every answer is documented and timely, nothing exits, no failed call moves a cursor`, async () => {
       const target = targets[t] as Target;
       const started = performance.now();
       try {
@@ -329,4 +369,15 @@ describe("fuzzing: random and malformed requests against every method", () => {
 
 function target(name: string, url: string, processes: ManagedProcess[], cursors: Target["cursors"]): Target {
   return { name, url, processes, cursors, sessions: new Map(), counts: new Map(), preparedFailed: 0 };
+}
+
+/** The cursors of `clientIds` of the destination in a file store. */
+async function fileCursorsOf(dataDir: string, clientIds: readonly string[]): Promise<Map<string, string>> {
+  const all = fileCursors(dataDir);
+  const out = new Map<string, string>();
+  for (const c of clientIds) {
+    const cursor = all.get(`${DESTINATION}/${c}`);
+    if (cursor !== undefined) out.set(c, cursor);
+  }
+  return out;
 }
