@@ -1,7 +1,7 @@
 // The `sluice` command: one binary, one subcommand per part. This is the only module that
 // wires server, gateway and client code together (see docs/design.md, "The parts").
 import "./runtime-flags.js";
-import { readFileSync } from "node:fs";
+import { sluiceVersion } from "../common/version.js";
 import { binlogCommand } from "./binlog-command.js";
 import { type Command, EXIT_USAGE, UsageError } from "./command.js";
 import { cursorCommand } from "./cursor-command.js";
@@ -28,13 +28,6 @@ const COMMANDS: Command[] = [
 // Named in docs/design.md and coming with later issues; listed so that --help tells the truth.
 const PLANNED: string[][] = [];
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
 function usage(): string {
   const width = Math.max(
     ...COMMANDS.map((c) => c.name.length),
@@ -60,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? EXIT_USAGE : 0;
   }
   if (name === "--version" || name === "version") {
-    process.stdout.write(`sluice ${version()}\n`);
+    process.stdout.write(`sluice ${sluiceVersion()}\n`);
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
