@@ -199,9 +199,9 @@ let gopath: string | undefined;
  * (in a copy: vendor/ is made beside go.mod).
  */
 async function goConsumer(): Promise<string> {
-  const bin = join(gopath ?? "", "consumer");
-  if (gopath) return bin;
+  if (gopath) return join(gopath, "consumer");
   gopath = makeTempDir("gopath");
+  const bin = join(gopath, "consumer");
   const module = join(gopath, "module");
   cpSync(join(CLIENTS, "go"), module, { recursive: true, filter: (src) => !src.endsWith("/vendor") });
   await execFileAsync("bash", [join(module, "debian-vendor.sh")], { timeout: 60_000 });
