@@ -13,6 +13,7 @@ import type { TlsListenOptions } from "../../protocol/tls.js";
 import { readListenTls, TlsSettingsError } from "../../security/tls.js";
 import type { Settings } from "./args.js";
 import { AUTH_KEYS } from "./auth.js";
+import { closest } from "./closest.js";
 import { describeValue } from "./units.js";
 
 export interface SecurityConfig {
@@ -185,7 +186,13 @@ function readMap(ctx: Reporter, path: string, value: unknown, keys: readonly str
   let ok = true;
   for (const [key, v] of Object.entries(value)) {
     if (!keys.includes(key)) {
-      ctx.report(`${path}.${key}`, `unknown key; ${path} takes ${keys.join(", ")}`);
+      const guess = closest(key, keys);
+      ctx.report(
+        `${path}.${key}`,
+        guess !== undefined
+          ? `unknown key (did you mean "${guess}"?)`
+          : `unknown key; ${path} takes ${keys.join(", ")}`,
+      );
       ok = false;
     } else if (v !== null && v !== undefined) {
       out[key] = v;
