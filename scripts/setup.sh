@@ -58,12 +58,16 @@ ensure_runtime_packages() {
 }
 
 # The generated Go and Python clients (scripts/generate-clients.sh) and their example
-# consumers, which the tests build and run (scripts/test.sh; the quickstart does not need them): Debian's Go 1.19 (GOPATH mode) with its gRPC and
-# protobuf packages and protoc plugins, and /usr/bin/python3 with grpcio and grpc-tools.
+# consumers, which the tests build and run (scripts/test.sh; the quickstart does not need them): Debian's Go 1.19 (a module
+# vendoring Debian's gRPC and protobuf packages) and protoc plugins, and /usr/bin/python3 with
+# grpcio and grpc-tools, and pip, setuptools and wheel to install the Python client offline.
 ensure_client_toolchains() {
   ensure_debian_packages \
     /usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio \
     /usr/lib/python3/dist-packages/grpc_tools/protoc.py:python3-grpc-tools \
+    /usr/lib/python3/dist-packages/pip/__init__.py:python3-pip \
+    /usr/lib/python3/dist-packages/setuptools/__init__.py:python3-setuptools \
+    /usr/lib/python3/dist-packages/wheel/__init__.py:python3-wheel \
     /usr/bin/go:golang-go \
     /usr/share/gocode/src/google.golang.org/grpc/server.go:golang-google-grpc-dev \
     /usr/share/gocode/src/google.golang.org/protobuf/proto/encode.go:golang-google-protobuf-dev \

@@ -62,7 +62,7 @@ ${GATEWAY_AUTH_HELP}
 
 Durations: 500ms, 5s, 1m. Sizes: 4MiB, 512KiB.
 Environment: SLUICE_LOG_LEVEL (debug, info, warn, error), SLUICE_LOG_FORMAT=json;
-traces: OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT (see docs/observability.md).`;
+metrics and traces to a collector: OTEL_EXPORTER_OTLP_ENDPOINT (see docs/observability.md).`;
 
 export const GATEWAY_METRICS_PORT = 9465;
 

@@ -4,7 +4,7 @@
 // gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz and /readyz.
 import { setMaxListeners } from "node:events";
 import type { Logger } from "../common/log.js";
-import { startTelemetry, tracesRequested, tracingHook } from "../common/telemetry/index.js";
+import { startTelemetry, telemetryRequested, tracingHook } from "../common/telemetry/index.js";
 import { sluiceAclPolicy, type ZkCredentials } from "../common/zk/acl.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
@@ -76,15 +76,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   await checkGatewayListeners(opts, opts.metrics, opts.security, log);
   const paths = new ZkPaths(opts.zkRoot);
   const security = createSecurity(opts.auth, "gateway", log);
-  // Metrics on their own port; traces only when OTEL_* ask for them.
-  const telemetry =
-    opts.metrics || tracesRequested(process.env)
-      ? await startTelemetry({
-          serviceName: "sluice-gateway",
-          ...(opts.metrics ? { metrics: { ...opts.metrics, tls: opts.security?.metricsTls } } : {}),
-          logger: log.child("telemetry"),
-        })
-      : undefined;
+  // Metrics on their own port; pushed to a collector, and traces, only when OTEL_* ask for it.
+  const telemetry = telemetryRequested(Boolean(opts.metrics), process.env)
+    ? await startTelemetry({
+        serviceName: "sluice-gateway",
+        ...(opts.metrics ? { metrics: { ...opts.metrics, tls: opts.security?.metricsTls } } : {}),
+        logger: log.child("telemetry"),
+      })
+    : undefined;
   const metrics = telemetry ? new GatewayMetrics(telemetry.meter) : GatewayMetrics.noop();
   const tracer = telemetry?.tracing ? telemetry.tracer : undefined;
   let zk: GatewayZk;
