@@ -72,6 +72,12 @@ ensure_client_toolchains() {
     /usr/bin/protoc-gen-go-grpc:protoc-gen-go-grpc
 }
 
+# The status page's tests drive Debian's chromium headless through playwright-core (which
+# downloads no browser of its own). Tests only: the quickstart does not need it.
+ensure_test_browser() {
+  ensure_debian_packages /usr/bin/chromium:chromium
+}
+
 # Installs the locked npm dependencies when node_modules is missing or older than the lockfile.
 ensure_node_modules() {
   # The native ZooKeeper client builds with node-gyp; point it at the installed Node

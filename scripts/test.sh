@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 require_node
 ensure_runtime_packages
 ensure_client_toolchains
+ensure_test_browser
 ensure_node_modules
 
 say "buf lint"
