@@ -99,4 +99,6 @@ build() {
   say "compiling TypeScript"
   rm -rf dist
   npx --no-install tsc -p tsconfig.json
+  # The status page's browser code has the DOM's types, not Node's: its own project.
+  npx --no-install tsc -p src/status-page/browser/tsconfig.json
 }

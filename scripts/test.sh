@@ -33,6 +33,7 @@ fi
 
 say "type check (tsc --noEmit)"
 npx --no-install tsc --noEmit -p tsconfig.json
+npx --no-install tsc --noEmit -p src/status-page/browser/tsconfig.json
 
 say "lint and format (biome ci)"
 npx --no-install biome ci --reporter=summary .
