@@ -126,12 +126,21 @@ export class LagHistory {
         const key = LagHistory.key(d.name ?? "", c.clientId ?? "");
         seen.add(key);
         const samples = this.series.get(key) ?? [];
-        samples.push({ at, lagMs: lagOf(c) });
-        if (samples.length > this.limit) samples.splice(0, samples.length - this.limit);
+        this.add(samples, { at, lagMs: lagOf(c) });
         this.series.set(key, samples);
       }
     }
     for (const key of [...this.series.keys()]) if (!seen.has(key)) this.series.delete(key);
+  }
+
+  /** An answer that did not come: every client's line has a gap there. */
+  gap(at: number): void {
+    for (const samples of this.series.values()) this.add(samples, { at, lagMs: undefined });
+  }
+
+  private add(samples: Sample[], sample: Sample): void {
+    samples.push(sample);
+    if (samples.length > this.limit) samples.splice(0, samples.length - this.limit);
   }
 
   samples(destination: string, clientId: string): readonly Sample[] {

@@ -78,6 +78,8 @@ async function poll(): Promise<void> {
   if (!res.ok) {
     const e = connectError(res.status, body);
     if (e.code === "unauthenticated") {
+      // A refused token is dropped, so that a reload asks afresh rather than sending it again.
+      if (token) sessionStorage.removeItem(TOKEN_KEY);
       askForToken(token ? `The token was refused: ${e.message}` : e.message);
       return;
     }
@@ -102,6 +104,7 @@ async function loop(): Promise<void> {
 }
 
 function showProblem(message: string): void {
+  history.gap(Date.now());
   const state = byId("state");
   state.className = "problem";
   state.textContent = lastUpdate

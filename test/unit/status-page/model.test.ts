@@ -81,6 +81,16 @@ test("the lag history keeps the last samples of each client and forgets clients 
     ],
   );
   assert.deepEqual(h.samples("example", "b"), [], "b left the answer");
+  h.gap(5);
+  assert.deepEqual(
+    h.samples("example", "a").map((s) => [s.at, s.lagMs]),
+    [
+      [3, 30],
+      [4, 40],
+      [5, undefined],
+    ],
+    "an answer that did not come is a gap",
+  );
   assert.deepEqual(h.samples("other", "a"), []);
 });
 
