@@ -14,7 +14,7 @@ export const HTML = `<!doctype html>
 <body>
 <header>
 <h1>Sluice status</h1>
-<p id="state" role="status">Loading…</p>
+<p id="state">Loading…</p>
 <button id="forget" type="button" hidden>Forget the token</button>
 </header>
 <form id="login" hidden>
