@@ -76,6 +76,12 @@ ensure_client_toolchains() {
     /usr/bin/protoc-gen-go-grpc:protoc-gen-go-grpc
 }
 
+# The status page's tests drive Debian's chromium headless through playwright-core (which
+# downloads no browser of its own). Tests only: the quickstart does not need it.
+ensure_test_browser() {
+  ensure_debian_packages /usr/bin/chromium:chromium
+}
+
 # Installs the locked npm dependencies when node_modules is missing or older than the lockfile.
 ensure_node_modules() {
   # The native ZooKeeper client builds with node-gyp; point it at the installed Node
@@ -97,4 +103,6 @@ build() {
   say "compiling TypeScript"
   rm -rf dist
   npx --no-install tsc -p tsconfig.json
+  # The status page's browser code has the DOM's types, not Node's: its own project.
+  npx --no-install tsc -p src/status-page/browser/tsconfig.json
 }

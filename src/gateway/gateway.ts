@@ -1,7 +1,8 @@
 // `sluice gateway`: stateless. It keeps no state a restart would lose: the runner of each
 // destination and the holder of each clientId live in ZooKeeper (runners.ts, holds.ts), so
 // any number of gateways run behind a load balancer. One port serves Connect, gRPC and
-// gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz and /readyz.
+// gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz, /readyz and
+// the status page (/status).
 import { setMaxListeners } from "node:events";
 import type { Logger } from "../common/log.js";
 import { startTelemetry, telemetryRequested, tracingHook } from "../common/telemetry/index.js";
@@ -16,6 +17,7 @@ import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
 import { createSecurity } from "../security/security.js";
 import type { AuthSettings } from "../security/settings.js";
+import { serveStatusPage } from "../status-page/serve.js";
 import { createAdminProxy } from "./admin-proxy.js";
 import { withCallErrors } from "./call-errors.js";
 import { createCanalProxy } from "./canal-proxy.js";
@@ -178,7 +180,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
           res.end(ok ? "ok\n" : "not connected to ZooKeeper\n");
           return true;
         }
-        return false;
+        return serveStatusPage(req, res);
       }),
     });
   } catch (err) {
