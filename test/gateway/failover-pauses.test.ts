@@ -2,6 +2,7 @@
 // what happens (where a call went, whether a stream stayed open), not how fast: speed is
 // bench/failover's to measure.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
@@ -10,6 +11,7 @@ import { ZkPaths } from "../../src/common/zk/paths.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, type ManagedProcess, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
+import { startTcpProxy } from "../harness/tcp-proxy.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
 import { ids, sleep, startSluiceGateway, startSluiceServer, writeServerConfig } from "./cluster.js";
 
@@ -168,5 +170,49 @@ test("calls waiting at a runner that froze are cut when another server takes ove
     thawed = true;
   } finally {
     if (!thawed) p.resume();
+  }
+});
+
+test("the gateway stays ready while its ZooKeeper connection is being made again within the session, and stops being ready once the session may have expired", async () => {
+  const zkAddress = zk.connectString.split(",")[0] as string;
+  const [host, port] = zkAddress.split(":");
+  const proxy = await startTcpProxy({ host: host as string, port: Number(port) });
+  const gwPort = await freePort();
+  const gw = await startSluiceGateway(dir, "gateway-zk-proxy", gwPort, zk, [
+    "--zk",
+    proxy.address,
+    "--zk-session-timeout",
+    "4s",
+  ]);
+  const readyz = async () => (await fetch(`http://127.0.0.1:${gwPort}/readyz`)).status;
+  const logged = (text: string) => readFileSync(gw.logFile, "utf8").includes(text);
+  try {
+    assert.equal(await readyz(), 200);
+    proxy.blackhole();
+    await waitFor(
+      "the gateway to lose its ZooKeeper connection",
+      async () => (logged("reconnecting within the session") ? true : undefined),
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
+    const lostAt = Date.now();
+    assert.equal(await readyz(), 200, "not ready while reconnecting within the session");
+    await waitFor("/readyz to answer 503", async () => ((await readyz()) === 503 ? true : undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    const notReadyAfter = Date.now() - lostAt;
+    process.stdout.write(
+      `# /readyz answered 503 ${notReadyAfter} ms after the connection was lost (session 4 s)\n`,
+    );
+    assert.ok(notReadyAfter >= 3000, `503 after ${notReadyAfter} ms: within the session`);
+    proxy.restore();
+    await waitFor("/readyz to answer 200 again", async () => ((await readyz()) === 200 ? true : undefined), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
+  } finally {
+    proxy.restore();
+    await gw.stop();
+    await proxy.close();
   }
 });
