@@ -4,8 +4,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createSluiceClient } from "../../src/clients/typescript/node.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
@@ -93,6 +94,31 @@ async function restart(name: string): Promise<void> {
   servers.set(name, { port: s.port, p: await startSluiceServer(dir, name, s.port, config) });
 }
 
+/**
+ * Starts iterating `stream` and resolves once it has subscribed (`subscriptions` filled by its
+ * onSubscribed): a new clientId starts at the head, so rows inserted before would not reach it.
+ */
+async function subscribed<T>(stream: AsyncIterable<T>, subscriptions: number[]): Promise<AsyncIterable<T>> {
+  const it = stream[Symbol.asyncIterator]();
+  const first = it.next();
+  first.catch(() => {});
+  await waitFor("the stream to subscribe", async () => (subscriptions.length > 0 ? true : undefined), {
+    timeoutMs: 20_000,
+    intervalMs: 20,
+  });
+  let pending: Promise<IteratorResult<T>> | undefined = first;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        const r = pending ?? it.next();
+        pending = undefined;
+        return r;
+      },
+      return: async () => (await it.return?.()) ?? { done: true, value: undefined },
+    }),
+  };
+}
+
 test("a stream opened through the gateway while its runner is dead (session not expired yet) waits for the election and is served by the new runner, on the gRPC byte relay and the typed path", async () => {
   const dead = await runner();
   await servers.get(dead.name)?.p.kill();
@@ -170,6 +196,120 @@ test("calls waiting at a runner that froze are cut when another server takes ove
     thawed = true;
   } finally {
     if (!thawed) p.resume();
+  }
+});
+
+test("the TypeScript client gives up an ack in flight when its subscription ends, resubscribes at once, and never sends it", async () => {
+  // Acks are held here until released, as a frozen path would hold them.
+  let release!: () => void;
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  const sent: string[] = [];
+  /** Why the held ack was given up: its subscription's end, not its own deadline (30 s). */
+  let givenUpBy: ConnectError | undefined;
+  const holdAcks: Interceptor = (next) => async (req) => {
+    if (req.method.name === "Ack") {
+      const aborted = new Promise<void>((r) =>
+        req.signal.addEventListener("abort", () => r(), { once: true }),
+      );
+      await Promise.race([released, aborted]);
+      if (req.signal.aborted) {
+        givenUpBy = ConnectError.from(req.signal.reason);
+        throw new ConnectError("the ack was given up", Code.Canceled);
+      }
+      if (!req.stream) sent.push((req.message as unknown as { batchId: string }).batchId);
+    }
+    return next(req);
+  };
+  const client = createSluiceClient({ baseUrl: gatewayUrl, transport: "grpc", interceptors: [holdAcks] });
+  const subscriptions: number[] = [];
+  const stop = new AbortController();
+  try {
+    const before = await runner();
+    const batches = await subscribed(
+      client.stream({
+        destination: "example",
+        clientId: "acking",
+        batchSize: 100,
+        signal: stop.signal,
+        onSubscribed: (info) => subscriptions.push(info.subscription),
+      }),
+      subscriptions,
+    );
+    await insertRows(2);
+    let ack: Promise<boolean> | undefined;
+    let firstBatch = "";
+    for await (const batch of batches) {
+      if (!ack) {
+        firstBatch = batch.batchId;
+        ack = batch.ack();
+        // The subscription ends under the held ack: the runner hands the destination over.
+        await servers.get(before.name)?.p.stop();
+        await restart(before.name);
+      }
+      if (subscriptions.length >= 2) break;
+    }
+    // Still held: the ack was given up, not waited for.
+    const outcome = await Promise.race([ack, sleep(10_000).then(() => "still waiting")]);
+    assert.equal(outcome, false);
+    assert.ok(subscriptions.length >= 2, "subscribed again while the ack was held");
+    assert.equal(givenUpBy?.code, Code.Unavailable, `the ack was given up by ${givenUpBy?.message}`);
+    release();
+    await sleep(200);
+    assert.ok(!sent.includes(firstBatch), "the ack of the ended subscription was sent");
+  } finally {
+    release();
+    stop.abort();
+  }
+});
+
+test("a client whose connection to the gateway goes silent notices it within seconds (HTTP/2 PING) and subscribes again", async () => {
+  const gw = new URL(gatewayUrl);
+  const proxy = await startTcpProxy({ host: gw.hostname, port: Number(gw.port) });
+  const client = createSluiceClient({ baseUrl: `http://127.0.0.1:${proxy.port}`, transport: "grpc" });
+  const stop = new AbortController();
+  let silentAt = 0;
+  let noticedAfter = -1;
+  const subscriptions: number[] = [];
+  try {
+    const batches = await subscribed(
+      client.stream({
+        destination: "example",
+        clientId: "silent",
+        batchSize: 100,
+        signal: stop.signal,
+        onSubscribed: (info) => subscriptions.push(info.subscription),
+        onRetry: () => {
+          if (silentAt > 0 && noticedAfter < 0) {
+            noticedAfter = Date.now() - silentAt;
+            proxy.restore();
+          }
+        },
+      }),
+      subscriptions,
+    );
+    const rows = await insertRows(1);
+    const seen: number[] = [];
+    for await (const batch of batches) {
+      seen.push(...ids(batch.entries));
+      await batch.ack();
+      if (silentAt === 0) {
+        proxy.blackhole();
+        silentAt = Date.now();
+        // Restored when the client noticed (onRetry), or after 10 s; the stream ends after 20 s
+        // at the latest, so that a client that never notices fails the test instead of hanging it.
+        setTimeout(() => proxy.restore(), 10_000).unref();
+        setTimeout(() => stop.abort(), 20_000).unref();
+        rows.push(...(await insertRows(1)));
+      }
+      if (rows.every((r) => seen.includes(r))) break;
+    }
+    process.stdout.write(`# the client noticed the silent connection after ${noticedAfter} ms\n`);
+    assert.ok(noticedAfter >= 0 && noticedAfter < 10_000, "the client did not notice the silent connection");
+  } finally {
+    stop.abort();
+    await proxy.close();
   }
 });
 
