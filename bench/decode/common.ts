@@ -17,6 +17,8 @@ export interface Dataset {
   /** Row changes per table. */
   perTable: Record<string, number>;
   transactions: number;
+  /** generate.ts's wideEvery (missing in datasets made before it was recorded: the default, 10). */
+  wideEvery?: number;
   /** First event of the workload's binlog range (always file 1, offset 4: the whole binlog). */
   start: BinlogPos;
   /** The head right after generation: every reader stops here. */

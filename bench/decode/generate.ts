@@ -41,10 +41,10 @@ export interface GenerateOptions {
   wideEvery?: number;
 }
 
-type Kind = "I" | "U" | "D";
+export type Kind = "I" | "U" | "D";
 /** One table's round of 10 transactions: 5 inserts, 3 updates, 2 deletes (net +300 rows). */
 const ROUND: Kind[] = ["I", "I", "U", "I", "U", "D", "I", "U", "D", "I"];
-type TableName = "sbtest1" | "wide16";
+export type TableName = "sbtest1" | "wide16";
 /**
  * By default every 10th round goes to the wide table (10% of the row changes). That mix gives
  * `mariadb-binlog --verbose` ~600k rows/s and zongji ~220k rows/s, as in the issue's reference
@@ -136,7 +136,49 @@ interface TableState {
   lo: number;
   hi: number;
   rounds: number;
-  rows: number;
+}
+
+/** One planned statement: it changes exactly the TX_ROWS rows with ids [from, from + TX_ROWS). */
+export interface PlannedStatement {
+  sql: string;
+  kind: Kind;
+  table: TableName;
+  from: number;
+}
+
+/**
+ * Every statement the workload of `rows` row changes runs, in binlog order (rounds of 10
+ * transactions until at least `rows`). Deterministic: the same arguments always plan the same
+ * statements, so a consumer of the binlog can be checked against the plan id by id (each
+ * statement's rows appear in id order: inserts from the sequence, updates and deletes by a
+ * primary key range).
+ */
+export function planWorkload(rows: number, wideEvery = DEFAULT_WIDE_EVERY): PlannedStatement[] {
+  const state: Record<TableName, TableState> = {
+    sbtest1: { lo: 1, hi: 1, rounds: 0 },
+    wide16: { lo: 1, hi: 1, rounds: 0 },
+  };
+  const rand = prng(42);
+  const plan: PlannedStatement[] = [];
+  for (let round = 0; plan.length * TX_ROWS < rows; round++) {
+    const table: TableName = wideEvery > 0 && round % wideEvery === wideEvery - 1 ? "wide16" : "sbtest1";
+    const st = state[table];
+    for (const [i, kind] of ROUND.entries()) {
+      if (kind === "I") {
+        plan.push({ sql: insertSql(table, st.hi), kind, table, from: st.hi });
+        st.hi += TX_ROWS;
+      } else if (kind === "U") {
+        // Any 100 consecutive live ids: [lo, hi) has no gaps.
+        const from = st.lo + Math.floor(rand() * (st.hi - st.lo - TX_ROWS + 1));
+        plan.push({ sql: updateSql(table, from, st.rounds * ROUND.length + i), kind, table, from });
+      } else {
+        plan.push({ sql: deleteSql(table, st.lo), kind, table, from: st.lo });
+        st.lo += TX_ROWS;
+      }
+    }
+    st.rounds++;
+  }
+  return plan;
 }
 
 export async function generate(db: BenchServer, opts: GenerateOptions): Promise<Dataset> {
@@ -147,12 +189,9 @@ export async function generate(db: BenchServer, opts: GenerateOptions): Promise<
   if (String(ann?.v) !== "0") throw new Error("binlog_annotate_row_events must be OFF for this benchmark");
   await db.query(DDL.join(";"));
 
-  const state: Record<TableName, TableState> = {
-    sbtest1: { lo: 1, hi: 1, rounds: 0, rows: 0 },
-    wide16: { lo: 1, hi: 1, rounds: 0, rows: 0 },
-  };
-  const rand = prng(42);
   const wideEvery = opts.wideEvery ?? DEFAULT_WIDE_EVERY;
+  const plan = planWorkload(opts.rows, wideEvery);
+  const perTable: Record<TableName, number> = { sbtest1: 0, wide16: 0 };
   let inserts = 0;
   let updates = 0;
   let deletes = 0;
@@ -160,31 +199,8 @@ export async function generate(db: BenchServer, opts: GenerateOptions): Promise<
   let total = 0;
   let nextLog = performance.now() + 10_000;
 
-  let round = 0;
-  while (total < opts.rows) {
-    // Plan a batch of statements client-side (the id ranges are known exactly), then send it.
-    const stmts: Array<{ sql: string; kind: Kind; table: TableName }> = [];
-    let planned = total;
-    while (stmts.length + ROUND.length <= STATEMENTS_PER_QUERY && planned < opts.rows) {
-      const table: TableName = wideEvery > 0 && round % wideEvery === wideEvery - 1 ? "wide16" : "sbtest1";
-      const st = state[table];
-      for (const [i, kind] of ROUND.entries()) {
-        if (kind === "I") {
-          stmts.push({ sql: insertSql(table, st.hi), kind, table });
-          st.hi += TX_ROWS;
-        } else if (kind === "U") {
-          // Any 100 consecutive live ids: [lo, hi) has no gaps.
-          const from = st.lo + Math.floor(rand() * (st.hi - st.lo - TX_ROWS + 1));
-          stmts.push({ sql: updateSql(table, from, st.rounds * ROUND.length + i), kind, table });
-        } else {
-          stmts.push({ sql: deleteSql(table, st.lo), kind, table });
-          st.lo += TX_ROWS;
-        }
-      }
-      st.rounds++;
-      round++;
-      planned += ROUND.length * TX_ROWS;
-    }
+  for (let at = 0; at < plan.length; at += STATEMENTS_PER_QUERY) {
+    const stmts = plan.slice(at, at + STATEMENTS_PER_QUERY);
     const results = await db
       .query<Array<{ affectedRows: number }> | { affectedRows: number }>(stmts.map((s) => s.sql).join(";"))
       .catch((err: Error & { sql?: string }) => {
@@ -201,7 +217,7 @@ export async function generate(db: BenchServer, opts: GenerateOptions): Promise<
       if (s.kind === "I") inserts += TX_ROWS;
       else if (s.kind === "U") updates += TX_ROWS;
       else deletes += TX_ROWS;
-      state[s.table].rows += TX_ROWS;
+      perTable[s.table] += TX_ROWS;
       transactions++;
       total += TX_ROWS;
     }
@@ -226,8 +242,9 @@ export async function generate(db: BenchServer, opts: GenerateOptions): Promise<
     inserts,
     updates,
     deletes,
-    perTable: { "sbtest.sbtest1": state.sbtest1.rows, "sbtest.wide16": state.wide16.rows },
+    perTable: { "sbtest.sbtest1": perTable.sbtest1, "sbtest.wide16": perTable.wide16 },
     transactions,
+    wideEvery,
     start,
     end,
     files,

@@ -7,7 +7,12 @@ import { parseArgs } from "node:util";
 import { toJsonString } from "@bufbuild/protobuf";
 import { EntrySchema } from "../gen/sluice/v1/entry_pb.js";
 import { FlatMessageSchema } from "../gen/sluice/v1/flat_message_pb.js";
-import { BinlogDecodeError, BinlogDecoder, readBinlogEvents } from "../server/binlog/index.js";
+import {
+  BinlogDecodeError,
+  BinlogDecoder,
+  readBinlogEvents,
+  type TableInfo,
+} from "../server/binlog/index.js";
 import { EventFilter, FilterError } from "../server/filter/index.js";
 import { EntryBuilder } from "../server/parse/entry-builder.js";
 import { toFlatMessage } from "../server/parse/flat-message.js";
@@ -29,7 +34,7 @@ Options:
   --time-zone ZONE        zone TIMESTAMP values are shown in: UTC (default), "+08:00", or
                           an IANA name such as Europe/Paris (use the source server's zone)
   --start-position N      start the first file at byte offset N (an event boundary)
-  --filter REGEX,...      canal's table filter on "schema.table", e.g. 'shop..*' (see
+  --filter REGEX,...      canal's table filter on "schema.table", e.g. 'shop\\..*' (see
                           docs/filters.md); --black-filter excludes tables the same way
   --field-filter SPEC     keep only these columns: 'shop.orders:id/status,db.t:c1';
                           --field-black-filter drops the listed columns instead
@@ -131,6 +136,7 @@ async function decodeFiles(
   const { decoder, schema, filter, format, startPosition, out } = o;
   let builder: EntryBuilder | undefined;
   let id = 0n;
+  const unnamed = new Set<string>();
   for (const [i, path] of paths.entries()) {
     const tracker = new TransactionTracker({ file: basename(path) });
     const opts = i === 0 && startPosition !== undefined ? { startOffset: startPosition } : {};
@@ -144,6 +150,7 @@ async function decodeFiles(
       if (event.type === "skipped_table" && event.error) {
         process.stderr.write(`sluice binlog: passed over: ${event.error}\n`);
       }
+      if (event.type === "table_map") hintNames(event.table, unnamed);
       const gtid = tracker.observe(event, raw.offset, nextOffset);
       if (event.type === "format_description") builder ??= new EntryBuilder({ flavor: event.flavor });
       const built = builder?.build({
@@ -167,6 +174,18 @@ async function decodeFiles(
       }
     }
   }
+}
+
+/** Once per table: where names of the columns shown as col_N would come from. */
+function hintNames(table: TableInfo, warned: Set<string>): void {
+  const name = `${table.schema}.${table.name}`;
+  if (warned.has(name) || table.columns.every((c) => c.name !== undefined)) return;
+  warned.add(name);
+  process.stderr.write(
+    `sluice binlog: ${name}: the binlog has no column names (the source logs them with ` +
+      "binlog_row_metadata=FULL); they show as col_0, col_1, ...: give the table's CREATE TABLE " +
+      "with --schema FILE, or decode from the file that holds it\n",
+  );
 }
 
 function parse(args: string[]) {

@@ -334,4 +334,31 @@ describe("sluice binlog", () => {
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--schema .*missing\.sql: ENOENT/);
   });
+  test("a binlog without column names says so once per table, and how to give them", async () => {
+    // The CREATE TABLE in an earlier file than the one decoded: nothing tells the names.
+    await db.query("CREATE TABLE shop.nameless (id INT PRIMARY KEY, note VARCHAR(10))");
+    await db.query("FLUSH BINARY LOGS");
+    await db.query("SET GLOBAL binlog_row_metadata = MINIMAL");
+    try {
+      await db.query(
+        "INSERT INTO shop.nameless VALUES (1, 'a'), (2, 'b'); INSERT INTO shop.nameless VALUES (3, 'c')",
+      );
+      await db.query("FLUSH BINARY LOGS");
+    } finally {
+      await db.query("SET GLOBAL binlog_row_metadata = FULL");
+    }
+    const logs = await db.query<Array<{ Log_name: string }>>("SHOW BINARY LOGS");
+    const file = join(db.dataDir, (logs.at(-2) as { Log_name: string }).Log_name);
+    const r = sluice("binlog", "--filter", "shop\\.nameless", "--start-position", "4", file);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((l) => !l.isDdl);
+    assert.deepEqual(rows[0].data[0], { col_0: "1", col_1: "a" });
+    const hints = r.stderr.split("\n").filter((l) => l.includes("has no column names"));
+    assert.equal(hints.length, 1, r.stderr);
+    assert.match(hints[0] as string, /shop\.nameless: .*binlog_row_metadata=FULL.*--schema FILE/);
+  });
 });

@@ -152,10 +152,12 @@ describe("sluice tail", () => {
     await db.query("INSERT INTO shop.orders VALUES (300, 'kettle')");
     await db.query("UPDATE shop.orders SET item = 'teapot' WHERE id = 300");
     await db.query("ALTER TABLE shop.orders ADD COLUMN note VARCHAR(5)");
-    const r = await sluice(["tail", "-c", "eyes", "--format", "text", "--max-rows", "3"]);
+    await db.query("INSERT INTO shop.orders VALUES (301, 'two\\nlines', 'it''s')");
+    const r = await sluice(["tail", "-c", "eyes", "--format", "text", "--max-rows", "4"]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
-    assert.equal(lines.length, 3);
+    assert.equal(lines.length, 4, "one line per change, embedded newlines escaped");
+    assert.match(lines[3] as string, /INSERT shop\.orders id=301 item='two\\nlines' note='it\\'s'/);
     assert.match(
       lines[0] as string,
       /^\d\d:\d\d:\d\d INSERT shop\.orders id=300 item='kettle' {2}lag \d+\.\ds$/,

@@ -1,0 +1,253 @@
+// bench/delivery/codec: what the delivery path's encoding and decoding cost per row, and what
+// the changes issue 20 proposes would cost instead, on the entries of a saved dataset, in one
+// process (no server, no network): evidence for the recommendations in docs/benchmarks.md.
+//
+//   node --expose-gc dist/bench/delivery/codec/run.js --datadir DIR [--rows 100k]
+//     [--batch-size 1000] [--repeat 5]
+//
+// The entries are built exactly as the server builds them (BinlogDecoder, TransactionTracker,
+// EntryBuilder over the binlog files of a dataset saved by bench/delivery or bench/decode
+// --datadir), cut into batches of --batch-size entries. Per pass, CPU µs per row of:
+//   server, today       toBinary(Batch) per delivery (protobuf-es)
+//   server, by hand     the same bytes from a hand-written encoder (codec/entry-writer.ts)
+//   encode once         each entry encoded once (as it would be when it enters the store) ...
+//   ... then deliver    ... and a batch is the concatenation of its entries' bytes
+//   gateway, Connect    fromBinary + toBinary of every batch (what it does for Connect streams)
+//   gateway, JSON       fromBinary + toJsonString of every batch (what it does for JSON clients)
+//   client, today       fromBinary(Batch) + flatRows + every value read (the TypeScript client)
+//   client, by hand     flat rows straight from the bytes (codec/flat-reader.ts) + every value
+// Every byte string is checked equal to protobuf-es's, and every hand-read row equal to
+// flatRows's; a mismatch stops the run. With --expose-gc it also weighs the entries held as
+// objects (what the store keeps today) against the same entries as bytes.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { isDeepStrictEqual } from "node:util";
+import { fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { type FlatRow, flatRows } from "../../../src/clients/typescript/rows.js";
+import { type Batch, BatchSchema } from "../../../src/gen/sluice/v1/canal_service_pb.js";
+import type { Entry } from "../../../src/gen/sluice/v1/entry_pb.js";
+import { BinlogDecoder } from "../../../src/server/binlog/index.js";
+import { EntryBuilder } from "../../../src/server/parse/entry-builder.js";
+import { TransactionTracker } from "../../../src/server/parse/transaction-tracker.js";
+import { type Dataset, parseArgs, parseCount } from "../../decode/common.js";
+import { EntryWriter } from "./entry-writer.js";
+import { FlatReader } from "./flat-reader.js";
+
+const log = (s: string) => process.stderr.write(`[bench/delivery/codec] ${s}\n`);
+
+/** The server's entries for the first `rows` row changes of a saved dataset. */
+function buildEntries(dir: string, ds: Dataset, rows: number): Entry[] {
+  const decoder = new BinlogDecoder({ timeZone: "UTC" });
+  const tracker = new TransactionTracker();
+  const builder = new EntryBuilder({ flavor: "mariadb" });
+  const entries: Entry[] = [];
+  let counted = 0;
+  for (const [k, f] of ds.files.entries()) {
+    const whole = readFileSync(join(dir, "data", f.file));
+    const end = k === ds.files.length - 1 ? ds.end.position : whole.length;
+    tracker.file = f.file;
+    for (let pos = 4; pos + 19 <= end && counted < rows; ) {
+      const size = whole.readUInt32LE(pos + 9);
+      const bytes = whole.subarray(pos, pos + size);
+      const event = decoder.decode(bytes, { file: f.file, offset: pos });
+      const gtid = tracker.observe(event, pos, pos + size);
+      const entry = builder.build({
+        event,
+        file: f.file,
+        offset: pos,
+        nextOffset: pos + size,
+        gtid,
+        serverId: 1,
+      });
+      if (entry) {
+        entries.push(entry);
+        if (entry.payload.case === "rowChange") counted += entry.payload.value.rowDatas.length;
+      }
+      pos += size;
+    }
+  }
+  return entries;
+}
+
+/** Every value of every image read, as the bench's consumers do. */
+function touch(rows: FlatRow[]): number {
+  let d = 0;
+  for (const row of rows) {
+    for (const k in row.after) d += row.after[k]?.length ?? 0;
+    for (const k in row.before) d += row.before[k]?.length ?? 0;
+  }
+  return d;
+}
+
+function measure(fn: () => void): { cpuUs: number; wallUs: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const c = process.cpuUsage(c0);
+  return { cpuUs: c.user + c.system, wallUs: (performance.now() - t0) * 1000 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** Tag and length of field 2 (Batch.entries) in front of an entry's bytes. */
+function entryPrefix(length: number): Buffer {
+  const out = [0x12];
+  for (let n = length; ; n >>>= 7) {
+    if (n < 0x80) {
+      out.push(n);
+      break;
+    }
+    out.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.from(out);
+}
+
+function main(): void {
+  const a = parseArgs(process.argv.slice(2));
+  const dir = a.get("datadir");
+  if (!dir)
+    throw new Error("--datadir DIR is required (a dataset saved with bench/delivery/run.js --datadir DIR)");
+  const ds = JSON.parse(readFileSync(join(dir, "dataset.json"), "utf8")) as Dataset;
+  const wanted = a.has("rows") ? parseCount(a.get("rows") as string) : 100_000;
+  const batchSize = a.has("batch-size") ? parseCount(a.get("batch-size") as string) : 1000;
+  const repeat = Math.max(2, a.has("repeat") ? parseCount(a.get("repeat") as string) : 5);
+  const gc = (globalThis as { gc?: () => void }).gc;
+
+  // JS heap plus the buffers' memory outside it.
+  const memory = () => {
+    gc?.();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const mem0 = memory();
+  const entries = buildEntries(dir, ds, wanted);
+  const mem1 = memory();
+  // The same entries as bytes (what an encode-once store would hold instead).
+  const held = new EntryWriter();
+  const heldBytes = entries.map((e) => held.entry(e));
+  const memHeld = memory() - mem1;
+  const rows = entries.reduce(
+    (s, e) => s + (e.payload.case === "rowChange" ? e.payload.value.rowDatas.length : 0),
+    0,
+  );
+  const storeEstimate = entries.reduce((s, e) => s + Number(e.header?.eventLength ?? 0n) * 4 + 600, 0);
+  const batches: Batch[] = [];
+  for (let i = 0; i < entries.length; i += batchSize) {
+    batches.push({
+      $typeName: "sluice.v1.Batch",
+      batchId: `7-${batches.length + 1}`,
+      entries: entries.slice(i, i + batchSize),
+      flatMessages: [],
+    });
+  }
+  log(
+    `${entries.length} entries, ${rows} row changes, ${batches.length} batches of up to ${batchSize} entries`,
+  );
+
+  // Proofs first: the hand-written encoder and reader against protobuf-es, on every batch.
+  const writer = new EntryWriter();
+  const reader = new FlatReader();
+  const encoded = batches.map((b) => Buffer.from(toBinary(BatchSchema, b)));
+  const entryBytes = entries.map((e) => writer.entry(e));
+  let at = 0;
+  for (const [i, b] of batches.entries()) {
+    const mine = writer.batch(b.batchId, b.entries);
+    if (!mine.equals(encoded[i] as Buffer))
+      throw new Error(`batch ${i}: the hand-written encoder differs from toBinary`);
+    const parts = [writer.batch(b.batchId, [])];
+    for (let j = 0; j < b.entries.length; j++) {
+      const bytes = entryBytes[at++] as Buffer;
+      parts.push(entryPrefix(bytes.length), bytes);
+    }
+    if (!Buffer.concat(parts).equals(encoded[i] as Buffer))
+      throw new Error(`batch ${i}: the concatenated entries differ from toBinary`);
+    const expected = flatRows(fromBinary(BatchSchema, encoded[i] as Buffer).entries);
+    const got = reader.rows(encoded[i] as Buffer);
+    const plain = (rs: FlatRow[]) => rs.map(({ beforeColumns, afterColumns, ...rest }) => rest);
+    if (!isDeepStrictEqual(plain(got), plain(expected)))
+      throw new Error(`batch ${i}: the hand-written reader's rows differ from flatRows`);
+    const k = Math.floor(expected.length / 2);
+    if (!isDeepStrictEqual(got[k]?.afterColumns, expected[k]?.afterColumns))
+      throw new Error(`batch ${i}: the lazily decoded columns differ`);
+  }
+  log("checked: hand-written bytes = toBinary, concatenated entries = toBinary, hand-read rows = flatRows");
+
+  const entryBytesTotal = entryBytes.reduce((s, b) => s + b.length, 0);
+  heldBytes.length = 0;
+
+  const ops: Record<string, () => void> = {
+    "server, today: toBinary(Batch) per delivery": () => {
+      for (const b of encoded) toBinary(BatchSchema, fromBatch(b));
+    },
+    "server, by hand: the same bytes, hand-written encoder": () => {
+      for (const b of encoded) {
+        const m = fromBatch(b);
+        writer.batch(m.batchId, m.entries);
+      }
+    },
+    "encode once: each entry as it enters the store (hand-written)": () => {
+      for (const b of encoded) for (const e of fromBatch(b).entries) writer.entry(e);
+    },
+    "encode once, then per delivery: concatenate the entries' bytes": () => {
+      let k = 0;
+      for (const b of encoded) {
+        const m = fromBatch(b);
+        const parts = [writer.batch(m.batchId, [])];
+        for (let j = 0; j < m.entries.length; j++) {
+          const bytes = entryBytes[k++] as Buffer;
+          parts.push(entryPrefix(bytes.length), bytes);
+        }
+        Buffer.concat(parts);
+      }
+    },
+    "gateway, Connect: fromBinary + toBinary per batch": () => {
+      for (const b of encoded) toBinary(BatchSchema, fromBinary(BatchSchema, b));
+    },
+    "gateway, JSON: fromBinary + toJsonString per batch": () => {
+      for (const b of encoded) toJsonString(BatchSchema, fromBinary(BatchSchema, b));
+    },
+    "client, today: fromBinary + flatRows + every value": () => {
+      for (const b of encoded) touch(flatRows(fromBinary(BatchSchema, b).entries));
+    },
+    "client, by hand: flat rows from the bytes + every value": () => {
+      for (const b of encoded) touch(reader.rows(b));
+    },
+  };
+  // The server-side operations work on message objects: decode them once, outside the timing.
+  const decoded = new Map<Buffer, Batch>(encoded.map((b) => [b, fromBinary(BatchSchema, b)]));
+  function fromBatch(b: Buffer): Batch {
+    return decoded.get(b) as Batch;
+  }
+
+  const results: Record<string, number[]> = {};
+  for (let p = 0; p < repeat; p++) {
+    // Interleaved: drift on the machine hits every operation alike. Pass 1 warms the JIT.
+    for (const [name, fn] of Object.entries(ops)) {
+      gc?.();
+      const m = measure(fn);
+      if (p === 0) continue;
+      results[name] ??= [];
+      results[name].push(m.cpuUs / rows);
+    }
+  }
+  const lines = [
+    `bench/delivery/codec: ${rows} row changes of ${dir} (${ds.rows} in the dataset), ${batches.length} batches of ${batchSize} entries, node ${process.version}`,
+    `CPU µs per row, median of passes 2..${repeat} (GC included), and min..max:`,
+    ...Object.entries(results).map(
+      ([name, xs]) =>
+        `  ${median(xs).toFixed(2).padStart(7)}  (${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)})  ${name}`,
+    ),
+    `bytes per row: encoded entries ${(entryBytesTotal / rows).toFixed(0)}, the store's estimate (eventLength × 4 + 600 per entry) ${(storeEstimate / rows).toFixed(0)}` +
+      (gc
+        ? `; memory held (heap + buffers, after a full GC): the entries as objects ${((mem1 - mem0) / rows).toFixed(0)}, as bytes ${(memHeld / rows).toFixed(0)}`
+        : " (run with --expose-gc to weigh them in memory)"),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+main();

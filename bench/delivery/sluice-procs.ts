@@ -1,0 +1,165 @@
+// The sluice processes of one bench/delivery run: a `sluice server` (elected through the
+// harness's ZooKeeper, under a ZooKeeper root of its own so every run starts from nothing) and
+// a `sluice gateway` on the same root, as child processes on loopback; and what the bench reads
+// of them from /proc (CPU time, resident memory).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createSluiceClient } from "../../src/clients/typescript/index.js";
+import { freePort, type ManagedProcess, spawnManaged, waitFor } from "../../test/harness/processes.js";
+import type { ZooKeeper } from "../../test/harness/zookeeper.js";
+import type { BinlogPos } from "../decode/common.js";
+import { processCpuSeconds } from "../decode/measure.js";
+
+const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+export const DESTINATION = "example";
+
+export interface SluiceProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  readonly process: ManagedProcess;
+  /** utime + stime so far, seconds (NaN once gone). */
+  cpuSeconds(): number;
+  /** Resident memory now, bytes (NaN once gone). */
+  rssBytes(): number;
+  /** SIGTERM and wait (a --cpu-prof process writes its profile then). */
+  stop(): Promise<void>;
+}
+
+function wrap(name: string, port: number, p: ManagedProcess): SluiceProcess {
+  const pid = p.child.pid as number;
+  return {
+    name,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    process: p,
+    cpuSeconds: () => processCpuSeconds(pid) ?? Number.NaN,
+    rssBytes: () => rssBytes(pid),
+    stop: () => p.stop(30_000),
+  };
+}
+
+export function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m?.[1] ? Number(m[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export interface ServerOptions {
+  dir: string;
+  name: string;
+  zk: ZooKeeper;
+  zkRoot: string;
+  sourceUrl: string;
+  /** Where the destination starts reading; undefined: the source's head. */
+  start: BinlogPos | undefined;
+  /** store.maxBytes, bytes. */
+  maxBytes: number;
+  /** node options before the script, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+}
+
+export async function startServer(o: ServerOptions): Promise<SluiceProcess> {
+  const config = join(o.dir, `${o.name}.yaml`);
+  writeFileSync(
+    config,
+    [
+      "host: 127.0.0.1",
+      "metrics: { enabled: false }",
+      `zk: { connect: "${o.zk.connectString}", root: "${o.zkRoot}", sessionTimeout: 10s }`,
+      `store: { maxBytes: ${o.maxBytes} }`,
+      "destinations:",
+      `  - name: ${DESTINATION}`,
+      `    source: "${o.sourceUrl}"`,
+      "    heartbeat: 1s",
+      ...(o.start ? [`    start: { file: ${o.start.file}, position: ${o.start.position} }`] : []),
+      "",
+    ].join("\n"),
+  );
+  const port = await freePort();
+  const p = spawnManaged(
+    o.name,
+    process.execPath,
+    [...(o.nodeArgs ?? []), SLUICE, "server", "--config", config, "--port", String(port)],
+    { logFile: join(o.dir, `${o.name}.log`), env: { ...process.env, SLUICE_LOG_LEVEL: "warn" } },
+  );
+  const server = wrap(o.name, port, p);
+  try {
+    await ready(server);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
+}
+
+export async function startGateway(o: {
+  dir: string;
+  name: string;
+  zk: ZooKeeper;
+  zkRoot: string;
+  nodeArgs?: string[];
+}): Promise<SluiceProcess> {
+  const port = await freePort();
+  const args = ["gateway", "--zk", o.zk.connectString, "--zk-root", o.zkRoot, "--port", String(port)];
+  const p = spawnManaged(
+    o.name,
+    process.execPath,
+    [...(o.nodeArgs ?? []), SLUICE, ...args, "--metrics-port", "off"],
+    { logFile: join(o.dir, `${o.name}.log`), env: { ...process.env, SLUICE_LOG_LEVEL: "warn" } },
+  );
+  const gateway = wrap(o.name, port, p);
+  try {
+    await ready(gateway);
+  } catch (err) {
+    await gateway.stop();
+    throw err;
+  }
+  return gateway;
+}
+
+async function ready(s: SluiceProcess): Promise<void> {
+  await waitFor(
+    `${s.name} to be ready`,
+    async () => ((await fetch(`${s.url}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+    {
+      timeoutMs: 30_000,
+      failIf: () => (s.process.child.exitCode !== null ? `exited; see ${s.process.logFile}` : undefined),
+    },
+  );
+}
+
+/** Waits until the destination has a running server, as seen through `via` (server or gateway). */
+export async function destinationRunning(via: SluiceProcess): Promise<void> {
+  const admin = createSluiceClient({ baseUrl: via.url }).admin;
+  await waitFor(
+    `a running server of ${DESTINATION} through ${via.name}`,
+    async () => {
+      const r = await admin.getDestination({ destination: DESTINATION });
+      return r.destination?.running?.address ? true : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+}
+
+/**
+ * Waits until a process has used no more than one clock tick of CPU over each of 3 samples
+ * 200 ms apart (a server whose store is full and that reads no more), or until `timeoutMs`.
+ * Returns the CPU seconds it had used by then.
+ */
+export async function quiet(p: SluiceProcess, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = p.cpuSeconds();
+  let calm = 0;
+  while (calm < 3 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = p.cpuSeconds();
+    calm = now - last <= 0.011 ? calm + 1 : 0;
+    last = now;
+  }
+  return last;
+}
