@@ -3,6 +3,7 @@
 // everything back on exit).
 import { parseArgs } from "node:util";
 import {
+  Code,
   ConnectError,
   createSluiceClient,
   type FlatRow,
@@ -93,6 +94,12 @@ export const tailCommand: Command = {
       return EXIT_OK;
     } catch (err) {
       if (stop.signal.aborted && !(err instanceof ConnectError)) return EXIT_OK; // cut by --max-seconds
+      if (err instanceof ConnectError && err.code === Code.AlreadyExists && !opts.wait) {
+        // The answer speaks to API callers (its request field "wait"); a CLI user has --wait.
+        process.stderr.write(
+          `sluice tail: clientId ${opts.clientId} is held by another consumer; --wait stands by and takes over when it goes\n`,
+        );
+      }
       return reportClientError("tail", err);
     } finally {
       clearTimeout(timer);

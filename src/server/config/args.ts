@@ -1,5 +1,5 @@
 // The flags and environment variables of `sluice server`, and its --help text.
-import { closest } from "./closest.js";
+import { readFlags } from "../../common/flags.js";
 import { BOOLEAN_FLAGS, SECURITY_OPTIONS } from "./security.js";
 
 /** One setting that flags and the environment can give. */
@@ -136,59 +136,25 @@ export function wantsHelp(argv: readonly string[]): boolean {
 
 /** Settings from flags: `--name value` or `--name=value`. Problems are collected, not thrown. */
 export function parseFlags(argv: readonly string[], problems: string[]): Settings {
-  const settings: Settings = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === "-h" || arg === "--help") continue;
-    if (!arg.startsWith("--") || arg === "--") {
-      problems.push(
-        arg === "--"
-          ? `"--": sluice server takes no arguments after "--"`
-          : `${JSON.stringify(arg)}: unexpected argument; sluice server takes only --flags (see --help)`,
-      );
-      if (arg === "--") break;
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    const spec = OPTIONS.find((o) => o.flag === name);
-    const secret = SECRET_ENV.find((o) => o.name === name);
-    if (secret) {
-      problems.push(
-        `--${name}: is not a flag, so that the password stays out of the process's arguments ` +
-          `(which every local user can read): set ${secret.env}, or give --${secret.file} FILE`,
-      );
-      if (eq < 0 && argv[i + 1] !== undefined && !argv[i + 1]?.startsWith("-")) i++;
-      continue;
-    }
-    if (!spec) {
-      const guess = closest(
-        name,
-        OPTIONS.map((o) => o.flag),
-      );
-      problems.push(`--${name}: unknown flag${guess ? ` (did you mean --${guess}?)` : ""}; see --help`);
-      if (eq < 0 && argv[i + 1] !== undefined && !argv[i + 1]?.startsWith("-")) i++;
-      continue;
-    }
-    let value: string | undefined;
-    if (eq >= 0) {
-      value = arg.slice(eq + 1);
-    } else if (BOOLEAN_FLAGS.includes(name)) {
-      value = "true";
-    } else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith("--")) {
-      value = argv[++i];
-    }
-    const label = `--${name}`;
-    if (value === undefined || value === "") {
-      problems.push(`${label}: needs a value (${label} ${spec.arg})`);
-      continue;
-    }
-    if (settings[spec.flag] !== undefined) {
-      problems.push(`${label}: given more than once`);
-      continue;
-    }
-    settings[spec.flag] = { value, label };
+  const specs = OPTIONS.map((o) => ({ name: o.flag, arg: BOOLEAN_FLAGS.includes(o.flag) ? "" : o.arg }));
+  const refused = new Map<string, string>(
+    SECRET_ENV.map((s) => [
+      s.name,
+      `--${s.name}: is not a flag, so that the password stays out of the process's arguments ` +
+        `(which every local user can read): set ${s.env}, or give --${s.file} FILE`,
+    ]),
+  );
+  const read = readFlags(
+    argv.filter((a) => a !== "-h" && a !== "--help"),
+    specs,
+    refused,
+  );
+  problems.push(...read.problems);
+  for (const p of read.positionals) {
+    problems.push(`${JSON.stringify(p)}: unexpected argument; sluice server takes only --flags (see --help)`);
   }
+  const settings: Settings = {};
+  for (const f of read.flags) settings[f.name as OptionName] = { value: f.value, label: f.label };
   return settings;
 }
 

@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
+import { closest } from "../../common/closest.js";
 import { readSecretFile, SecretFileError } from "../../common/secrets.js";
 import { credentialsProblem, type ZkCredentials } from "../../common/zk/acl.js";
 import { destinationProblem } from "../../contracts/names.js";
@@ -12,7 +13,6 @@ import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
 import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
 import { readAuthSettings } from "./auth.js";
-import { closest } from "./closest.js";
 import { readSecurity } from "./security.js";
 import type { ConfiguredStart, DestinationConfig, ServerConfig, ZooKeeperConfig } from "./types.js";
 import { describeValue, parseDuration, parseSize, UnitError } from "./units.js";
