@@ -83,7 +83,7 @@ export function createAdminProxy(
 
     async releaseDestination(req, ctx) {
       checkDestination(req.destination);
-      return relay.unary(req.destination, undefined, ctx, "durable", (u, opts) =>
+      return relay.unary(req.destination, undefined, ctx, "handover", (u, opts) =>
         u.admin.releaseDestination(req, opts),
       );
     },

@@ -26,8 +26,10 @@ import type { Upstream, UpstreamPool } from "./upstream.js";
  * Whether a call may be sent to the new runner when the runner it was sent to lost the
  * destination before answering: "runner" when its effects live only in that runner's memory
  * (Subscribe, Get, Rollback), "durable" when it may have written a cursor (Ack, Unsubscribe).
+ * "handover" is a call that moves the destination itself (ReleaseDestination): the runner
+ * changes because of it, before it answers, so it is waited for and never cut.
  */
-export type CallEffects = "runner" | "durable";
+export type CallEffects = "runner" | "durable" | "handover";
 
 export class Relay {
   constructor(
@@ -65,7 +67,10 @@ export class Relay {
     for (;;) {
       const runner = await this.runners.route(destination, ctx.signal, retry);
       const moved = new AbortController();
-      const stopWatch = this.runners.onMoved(destination, runner, (next) => moved.abort(next));
+      const stopWatch =
+        effects === "handover"
+          ? () => {}
+          : this.runners.onMoved(destination, runner, (next) => moved.abort(next));
       try {
         const opts = this.options(ctx, epoch, linkSignals(ctx.signal, moved.signal));
         return await call(this.upstream.get(runner.address), opts);
