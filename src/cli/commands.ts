@@ -1,6 +1,6 @@
 // Every `sluice` subcommand and the top-level usage, in one place for main.ts and for the
 // test that keeps docs/cli.md equal to each command's --help.
-import { readFileSync } from "node:fs";
+import { sluiceVersion } from "../common/version.js";
 import { binlogCommand } from "./binlog-command.js";
 import type { Command } from "./command.js";
 import { cursorCommand } from "./cursor-command.js";
@@ -28,10 +28,7 @@ export const COMMANDS: Command[] = [
 export const PLANNED: string[][] = [];
 
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
+  return sluiceVersion();
 }
 
 export function usage(): string {

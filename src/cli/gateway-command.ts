@@ -25,7 +25,8 @@ const HELP = `Usage: sluice gateway --zk HOST:PORT[,...] [options]
 Stateless gateway in front of sluice servers: routes every call to the running server of
 its destination (found in ZooKeeper), holds each clientId for one consumer at a time across
 all gateways, and serves Connect, gRPC and gRPC-Web on one port, with gRPC health checking
-and reflection, /healthz and /readyz. Run as many as you like behind a load balancer.
+and reflection, /healthz, /readyz and a status page at /status. Run as many as you like
+behind a load balancer.
 
 Settings come from a config file, environment variables and flags; flags win over the
 environment, which wins over the file. The file (YAML or JSON) maps flag names to values
@@ -62,7 +63,7 @@ ${GATEWAY_AUTH_HELP}
 
 Durations: 500ms, 5s, 1m. Sizes: 4MiB, 512KiB.
 Environment: SLUICE_LOG_LEVEL (debug, info, warn, error), SLUICE_LOG_FORMAT=json;
-traces: OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT (see docs/observability.md).`;
+metrics and traces to a collector: OTEL_EXPORTER_OTLP_ENDPOINT (see docs/observability.md).`;
 
 export const GATEWAY_METRICS_PORT = 9465;
 

@@ -1,7 +1,6 @@
 // `sluice tail`: streams a destination and prints its row changes, as JSON lines or a readable
 // one-line-per-row view with the lag, acking as it goes (or read-only: never acks, gives
 // everything back on exit).
-import { parseArgs } from "node:util";
 import {
   Code,
   ConnectError,
@@ -14,6 +13,7 @@ import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, clientTls } from "./client-tls.js"
 import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { CLIENT_EXIT_CODES, reportClientError } from "./connect-exit.js";
+import { parseCommandArgs } from "./parse-args.js";
 
 const HELP = `Usage: sluice tail [options]
 
@@ -162,7 +162,7 @@ async function tailReadOnly(client: SluiceClient, opts: TailOptions, out: Printe
 function parseTailArgs(args: string[]): TailOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
+    ({ values } = parseCommandArgs({
       args,
       options: {
         server: { type: "string" },

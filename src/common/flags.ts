@@ -133,6 +133,6 @@ function switchValue(
   }
   if (value === undefined) return "true";
   if (/^(true|false)$/i.test(value)) return value.toLowerCase();
-  problems.push(`${label}: takes no value, or true or false; got "${value}"`);
+  problems.push(`${label}: must be true or false, got "${value}"`);
   return undefined;
 }

@@ -1,10 +1,11 @@
 // `sluice gateway`: stateless. It keeps no state a restart would lose: the runner of each
 // destination and the holder of each clientId live in ZooKeeper (runners.ts, holds.ts), so
 // any number of gateways run behind a load balancer. One port serves Connect, gRPC and
-// gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz and /readyz.
+// gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz, /readyz and
+// the status page (/status).
 import { setMaxListeners } from "node:events";
 import type { Logger } from "../common/log.js";
-import { startTelemetry, tracesRequested, tracingHook } from "../common/telemetry/index.js";
+import { startTelemetry, telemetryRequested, tracingHook } from "../common/telemetry/index.js";
 import { sluiceAclPolicy, type ZkCredentials } from "../common/zk/acl.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
@@ -16,6 +17,7 @@ import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
 import { createSecurity } from "../security/security.js";
 import type { AuthSettings } from "../security/settings.js";
+import { serveStatusPage } from "../status-page/serve.js";
 import { createAdminProxy } from "./admin-proxy.js";
 import { withCallErrors } from "./call-errors.js";
 import { createCanalProxy } from "./canal-proxy.js";
@@ -76,15 +78,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   await checkGatewayListeners(opts, opts.metrics, opts.security, log);
   const paths = new ZkPaths(opts.zkRoot);
   const security = createSecurity(opts.auth, "gateway", log);
-  // Metrics on their own port; traces only when OTEL_* ask for them.
-  const telemetry =
-    opts.metrics || tracesRequested(process.env)
-      ? await startTelemetry({
-          serviceName: "sluice-gateway",
-          ...(opts.metrics ? { metrics: { ...opts.metrics, tls: opts.security?.metricsTls } } : {}),
-          logger: log.child("telemetry"),
-        })
-      : undefined;
+  // Metrics on their own port; pushed to a collector, and traces, only when OTEL_* ask for it.
+  const telemetry = telemetryRequested(Boolean(opts.metrics), process.env)
+    ? await startTelemetry({
+        serviceName: "sluice-gateway",
+        ...(opts.metrics ? { metrics: { ...opts.metrics, tls: opts.security?.metricsTls } } : {}),
+        logger: log.child("telemetry"),
+      })
+    : undefined;
   const metrics = telemetry ? new GatewayMetrics(telemetry.meter) : GatewayMetrics.noop();
   const tracer = telemetry?.tracing ? telemetry.tracer : undefined;
   let zk: GatewayZk;
@@ -179,7 +180,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
           res.end(ok ? "ok\n" : "no ZooKeeper session\n");
           return true;
         }
-        return false;
+        return serveStatusPage(req, res);
       }),
     });
   } catch (err) {

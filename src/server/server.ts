@@ -10,7 +10,12 @@
 //   With zk.balance, servers hand destinations over until each runs about its share.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createLogger, type Logger } from "../common/log.js";
-import { startTelemetry, type Telemetry, tracesRequested, tracingHook } from "../common/telemetry/index.js";
+import {
+  startTelemetry,
+  type Telemetry,
+  telemetryRequested,
+  tracingHook,
+} from "../common/telemetry/index.js";
 import { sluiceAclPolicy } from "../common/zk/acl.js";
 import { warnOfAclFindings } from "../common/zk/acl-warning.js";
 import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
@@ -21,6 +26,7 @@ import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
 import { createSecurity } from "../security/security.js";
+import { serveStatusPage } from "../status-page/serve.js";
 import { Balancer } from "./cluster/balancer.js";
 import { DestinationElection } from "./cluster/election.js";
 import { SessionLease } from "./cluster/session-lease.js";
@@ -106,23 +112,22 @@ export async function startServer(
   const zkPaths = new ZkPaths(config.zk?.root);
   // Authentication and authorization (security: in the config; docs/security.md).
   const security = createSecurity(config.auth, "server", logger);
-  // Metrics on their own port (metrics.*); traces only when OTEL_* ask for them.
-  const telemetry: Telemetry | undefined =
-    config.metrics.enabled || tracesRequested(process.env)
-      ? await startTelemetry({
-          serviceName: "sluice-server",
-          ...(config.metrics.enabled
-            ? {
-                metrics: {
-                  host: config.metrics.host,
-                  port: config.metrics.port,
-                  tls: config.security?.tls?.metrics,
-                },
-              }
-            : {}),
-          logger: logger.child("telemetry"),
-        })
-      : undefined;
+  // Metrics on their own port (metrics.*); pushed to a collector, and traces, only when OTEL_* ask for it.
+  const telemetry: Telemetry | undefined = telemetryRequested(config.metrics.enabled, process.env)
+    ? await startTelemetry({
+        serviceName: "sluice-server",
+        ...(config.metrics.enabled
+          ? {
+              metrics: {
+                host: config.metrics.host,
+                port: config.metrics.port,
+                tls: config.security?.tls?.metrics,
+              },
+            }
+          : {}),
+        logger: logger.child("telemetry"),
+      })
+    : undefined;
   const metrics = telemetry ? new ServerMetrics(telemetry.meter) : ServerMetrics.noop();
   const epochs = new ClientEpochs();
   const canal = createCanalService(registry, epochs);
@@ -170,7 +175,7 @@ export async function startServer(
           );
           return true;
         }
-        return false;
+        return serveStatusPage(req, res);
       }),
     });
   } catch (err) {

@@ -59,7 +59,8 @@ export const SERVER_HELP = `Usage: sluice server [options]
 Runs the canal server: one process serving one or more destinations, each the row changes
 of one MySQL or MariaDB source, read as a replica. Without --zk it runs standalone (cursors
 in --data-dir, no election, canal's file mode); with --zk the servers elect a runner for
-each destination through ZooKeeper.
+each destination through ZooKeeper. Its port also serves /healthz, /readyz and a status page
+at /status.
 
 Settings come from a config file (YAML or JSON), environment variables and flags; flags win
 over the environment, which wins over the file. See docs/configuration.md for the file.
