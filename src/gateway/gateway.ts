@@ -169,7 +169,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         );
         router.service(
           Health,
-          createHealthService(() => zk.connected),
+          createHealthService(() => zk.ready),
         );
         router.service(
           ServerReflection,
@@ -179,9 +179,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       extraHandlers: security.guardPlain((req, res) => {
         const path = (req.url ?? "").split("?")[0];
         if (path === "/healthz" || path === "/readyz") {
-          const ok = path === "/healthz" || zk.connected;
+          const ok = path === "/healthz" || zk.ready;
           res.writeHead(ok ? 200 : 503, { "content-type": "text/plain; charset=utf-8" });
-          res.end(ok ? "ok\n" : "not connected to ZooKeeper\n");
+          res.end(ok ? "ok\n" : "no ZooKeeper session\n");
           return true;
         }
         return serveStatusPage(req, res);

@@ -323,6 +323,12 @@ export async function startServer(
             zkc.regrabDelayMs,
             {
               async elected(epoch) {
+                // The running node is ours from now on: until the destination serves, calls
+                // are told it is starting (NotApplied, retry shortly), not that it runs
+                // elsewhere, so that a gateway sends them here again rather than wait for
+                // another runner.
+                registry.elsewhere.delete(dc.name);
+                registry.starting.add(dc.name);
                 // Never two readers of one destination in one process.
                 await running.get(dc.name)?.stop();
                 epochs.set(dc.name, epoch);
@@ -337,6 +343,9 @@ export async function startServer(
                   });
                   await d.start();
                 } catch (err) {
+                  // The election gives the node up: this server stands by again.
+                  registry.starting.delete(dc.name);
+                  registry.elsewhere.set(dc.name, () => election.runner?.address);
                   // The source refused this server for good (credentials, privileges, binlog
                   // settings): exit, so that a supervisor restarts it, rather than hold on.
                   if (err instanceof ReplicationError && !err.retryable) {
@@ -345,7 +354,6 @@ export async function startServer(
                   throw err;
                 }
                 running.set(dc.name, d);
-                registry.elsewhere.delete(dc.name);
                 registry.add(d);
                 registry.starting.delete(dc.name);
                 metrics.electionWon(dc.name);
