@@ -120,15 +120,20 @@ describe("examples, run as a user runs them", () => {
 });
 
 describe("client.stream", () => {
-  test("over connect (HTTP/1.1 and 2), grpc and grpc-web: the exact rows, acked once each", async () => {
+  test("over connect (HTTP/1.1 and 2), grpc and grpc-web, binary and JSON: the exact rows, acked once each", async () => {
+    // Binary batches keep their entries' bytes (rows read from them, entries decoded when
+    // asked); JSON ones come decoded: both give the same rows and entries.
     const variants = [
       { transport: "connect", httpVersion: "1.1" },
       { transport: "connect", httpVersion: "2" },
       { transport: "grpc", httpVersion: "2" },
       { transport: "grpc-web", httpVersion: "1.1" },
+      { transport: "connect", httpVersion: "1.1", useBinaryFormat: false },
+      { transport: "grpc-web", httpVersion: "1.1", useBinaryFormat: false },
     ] as const;
     for (const v of variants) {
-      const clientId = `t-${v.transport}-${v.httpVersion.replace(".", "")}`;
+      const json = "useBinaryFormat" in v ? "-json" : "";
+      const clientId = `t-${v.transport}-${v.httpVersion.replace(".", "")}${json}`;
       const client = createSluiceClient({ baseUrl: server.url, ...v });
       await client.canal.subscribe({ destination: "example", clientId });
       const ids = await insertRows(40, 3);
@@ -140,13 +145,17 @@ describe("client.stream", () => {
         window: 3,
       })) {
         const got = idsOf(batch);
+        assert.deepEqual(
+          flatRows(batch.entries).map((r) => [r.type, r.table, r.after, r.keys]),
+          batch.rows().map((r) => [r.type, r.table, r.after, r.keys]),
+        );
         assert.equal(await batch.ack(), true);
         assert.equal(await batch.ack(), true, "a second ack() is the same ack, not another one");
         assert.equal(batch.state, "acked");
         acked.push(...got);
         if (acked.length >= ids.length) break;
       }
-      assert.deepEqual(acked, ids, `${v.transport} over HTTP/${v.httpVersion}`);
+      assert.deepEqual(acked, ids, `${v.transport} over HTTP/${v.httpVersion}${json}`);
     }
   });
 
@@ -348,6 +357,8 @@ describe("client.connector (canal-shaped)", () => {
     const m = await connector.get(10, { timeoutMs: 5000 });
     const [row] = m.rows();
     assert.ok(row);
+    // Read from the entries' bytes: the same rows, raw columns included, as from the decoded entries.
+    assert.deepStrictEqual(m.rows(), flatRows(m.entries));
     assert.equal(row.after?.seen, "2024-02-29 13:14:15.123456", "the text is kept");
     const v = typed(row).after ?? {};
     assert.equal(v.id, 7);

@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
 import { fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
-import { EncodedEntries } from "../../../src/clients/typescript/encoded-entries.js";
+import { EncodedEntries } from "../../../src/clients/typescript/batch-entries.js";
 import { type FlatRow, flatRows } from "../../../src/clients/typescript/rows.js";
 import { rawBatchSchema } from "../../../src/clients/typescript/wire/raw-canal-service.js";
 import { type Batch, BatchSchema } from "../../../src/gen/sluice/v1/canal_service_pb.js";

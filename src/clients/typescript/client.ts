@@ -4,25 +4,32 @@
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { AdminService } from "../../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
+import { type BatchCalls, decodedBatchCalls, encodedBatchCalls } from "./batch-calls.js";
 import { CanalConnector, type ConnectorOptions } from "./connector.js";
 import { peerResetAsUnavailable } from "./peer-reset.js";
 import { BatchStream, type StreamOptions } from "./stream.js";
-import { type RawBatchCalls, rawBatchCalls } from "./wire/raw-canal-service.js";
 
 export class SluiceClient {
   /** The generated CanalService client: every RPC as-is. */
   readonly canal: Client<typeof CanalService>;
   /** The generated AdminService client. */
   readonly admin: Client<typeof AdminService>;
-  /** Stream and Get with each entry's bytes: batches decode them when asked. */
-  readonly #batchCalls: RawBatchCalls;
+  /** Stream and Get as stream() and connector() read them. */
+  readonly #batchCalls: BatchCalls;
 
-  constructor(transport: Transport) {
+  /**
+   * `useBinaryFormat`: whether the transport speaks protobuf's binary format (connect-es's
+   * option of that name; gRPC always does). Then batches keep each entry's bytes and `rows()`
+   * reads them directly, much cheaper than decoding the entries. A transport does not say its
+   * format, and reading JSON that way fails, so the default is false: entries decoded by the
+   * generated client, as JSON needs. createSluiceClient() sets it.
+   */
+  constructor(transport: Transport, opts: { useBinaryFormat?: boolean } = {}) {
     // A connection closed under a call is `unavailable` (retried), not the caller's `canceled`.
     transport = peerResetAsUnavailable(transport);
     this.canal = createClient(CanalService, transport);
     this.admin = createClient(AdminService, transport);
-    this.#batchCalls = rawBatchCalls(transport);
+    this.#batchCalls = opts.useBinaryFormat ? encodedBatchCalls(transport) : decodedBatchCalls(this.canal);
   }
 
   /**

@@ -9,11 +9,11 @@ import type { CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
-import { EncodedEntries } from "./encoded-entries.js";
+import { type BatchCalls, decodedBatchCalls } from "./batch-calls.js";
+import type { BatchEntries } from "./batch-entries.js";
 import { StaleBatchError } from "./errors.js";
 import { Backoff, isRetryable, type RetryOptions, sleep } from "./retry.js";
 import type { FlatRow } from "./rows.js";
-import { type RawBatchCalls, reencodedBatchCalls } from "./wire/raw-canal-service.js";
 
 export interface ConnectorOptions {
   destination: string;
@@ -44,7 +44,7 @@ export interface GetOptions {
 
 export class CanalConnector {
   readonly #canal: Client<typeof CanalService>;
-  readonly #calls: RawBatchCalls;
+  readonly #calls: BatchCalls;
   readonly #opts: ConnectorOptions;
   #filter: string;
   #session?: string;
@@ -61,13 +61,13 @@ export class CanalConnector {
 
   /**
    * invalid_argument (a ConnectError) at once when destination or clientId is not a valid name.
-   * `calls` gets batches with their entries as bytes (SluiceClient passes them); without it
-   * Get goes through `canal`, whose decoded entries are encoded again.
+   * `calls` gets the batches (SluiceClient passes calls that keep each entry's bytes over a
+   * binary transport); without it Get goes through `canal` and its decoded entries.
    */
-  constructor(canal: Client<typeof CanalService>, opts: ConnectorOptions, calls?: RawBatchCalls) {
+  constructor(canal: Client<typeof CanalService>, opts: ConnectorOptions, calls?: BatchCalls) {
     checkNames(opts.destination, opts.clientId);
     this.#canal = canal;
-    this.#calls = calls ?? reencodedBatchCalls(canal);
+    this.#calls = calls ?? decodedBatchCalls(canal);
     this.#opts = opts;
     this.#filter = opts.filter ?? "";
   }
@@ -143,7 +143,7 @@ export class CanalConnector {
           this.#epoch = res.epoch;
         }
         if (res.batchId) this.#outstanding.add(res.batchId);
-        return message(res.batchId, new EncodedEntries(res.entries), res.flatMessages);
+        return message(res.batchId, res.entries, res.flatMessages);
       } catch (caught) {
         const err = ConnectError.from(caught);
         if (!isRetryable(err)) throw err;
@@ -248,8 +248,8 @@ export class CanalConnector {
   }
 }
 
-/** A Message whose entries are decoded from their bytes when first read. */
-function message(id: string, entries: EncodedEntries, flatMessages: FlatMessage[]): Message {
+/** A Message whose entries are decoded (when they came as bytes) when first read. */
+function message(id: string, entries: BatchEntries, flatMessages: FlatMessage[]): Message {
   return {
     id,
     get entries() {

@@ -56,9 +56,13 @@ export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
     ...(opts.token !== undefined ? { token: opts.token } : {}),
     ...(opts.basicAuth !== undefined ? { basic: opts.basicAuth } : {}),
   });
-  const client = (transport: Transport) =>
-    new SluiceClient(authorization === undefined ? transport : withAuthorization(transport, authorization));
   const protocol = opts.transport ?? "connect";
+  // gRPC is always binary; the others are unless told otherwise (JSON).
+  const useBinaryFormat = protocol === "grpc" || (opts.useBinaryFormat ?? true);
+  const client = (transport: Transport) =>
+    new SluiceClient(authorization === undefined ? transport : withAuthorization(transport, authorization), {
+      useBinaryFormat,
+    });
   const httpVersion = protocol === "grpc" ? "2" : (opts.httpVersion ?? "1.1");
   if (opts.tls !== undefined && !opts.baseUrl.startsWith("https:")) {
     throw new RangeError(`tls options need an https:// baseUrl, got "${opts.baseUrl}"`);
@@ -75,7 +79,7 @@ export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
   const common = {
     baseUrl: opts.baseUrl,
     interceptors: opts.interceptors,
-    useBinaryFormat: opts.useBinaryFormat ?? true,
+    useBinaryFormat,
     ...HTTP2_KEEPALIVE,
     ...(nodeOptions !== undefined ? { nodeOptions } : {}),
   };

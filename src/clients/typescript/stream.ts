@@ -13,11 +13,11 @@ import type { CanalService } from "../../gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
-import { EncodedEntries } from "./encoded-entries.js";
+import { type BatchCalls, type ClientBatch, decodedBatchCalls } from "./batch-calls.js";
+import type { BatchEntries } from "./batch-entries.js";
 import { AckOrderError } from "./errors.js";
 import { Backoff, isRetryable, type RetryOptions, sleep } from "./retry.js";
 import type { FlatRow } from "./rows.js";
-import { type RawBatch, type RawBatchCalls, reencodedBatchCalls } from "./wire/raw-canal-service.js";
 
 export interface StreamOptions {
   /** Destination name, e.g. "example". */
@@ -70,13 +70,13 @@ export class StreamBatch {
   #state: BatchState = "unacked";
   #ack?: Promise<boolean>;
   readonly #stream: BatchStream;
-  readonly #entries: EncodedEntries;
+  readonly #entries: BatchEntries;
 
-  constructor(stream: BatchStream, subscription: number, batch: RawBatch) {
+  constructor(stream: BatchStream, subscription: number, batch: ClientBatch) {
     this.#stream = stream;
     this.subscription = subscription;
     this.batchId = batch.batchId;
-    this.#entries = new EncodedEntries(batch.entries);
+    this.#entries = batch.entries;
     this.flatMessages = batch.flatMessages;
   }
 
@@ -121,7 +121,7 @@ export class StreamBatch {
 /** The async iterable client.stream() returns. Iterate it once. */
 export class BatchStream implements AsyncIterable<StreamBatch> {
   readonly #canal: Client<typeof CanalService>;
-  readonly #calls: RawBatchCalls;
+  readonly #calls: BatchCalls;
   readonly #opts: StreamOptions;
   #subscription = 0;
   #session = "";
@@ -142,13 +142,13 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
 
   /**
    * invalid_argument (a ConnectError) at once when destination or clientId is not a valid name.
-   * `calls` streams batches with their entries as bytes (SluiceClient passes them); without it
-   * the stream goes through `canal`, whose decoded entries are encoded again.
+   * `calls` streams the batches (SluiceClient passes calls that keep each entry's bytes over a
+   * binary transport); without it the stream goes through `canal` and its decoded entries.
    */
-  constructor(canal: Client<typeof CanalService>, opts: StreamOptions, calls?: RawBatchCalls) {
+  constructor(canal: Client<typeof CanalService>, opts: StreamOptions, calls?: BatchCalls) {
     checkNames(opts.destination, opts.clientId);
     this.#canal = canal;
-    this.#calls = calls ?? reencodedBatchCalls(canal);
+    this.#calls = calls ?? decodedBatchCalls(canal);
     this.#opts = opts;
   }
 

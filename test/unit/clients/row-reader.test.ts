@@ -9,7 +9,7 @@ import type { UnknownField } from "@bufbuild/protobuf";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
-import { EncodedEntries } from "../../../src/clients/typescript/encoded-entries.js";
+import { EncodedEntries } from "../../../src/clients/typescript/batch-entries.js";
 import { type FlatRow, flatRows, typed } from "../../../src/clients/typescript/rows.js";
 import { SqlType } from "../../../src/clients/typescript/values.js";
 import { rawCanalService } from "../../../src/clients/typescript/wire/raw-canal-service.js";

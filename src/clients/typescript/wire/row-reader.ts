@@ -4,8 +4,10 @@
 // CPU, and most of its garbage. Here a row costs its FlatRow, its two records and the value
 // strings; column names and header strings are decoded once and reused while their bytes stay
 // the same; a row's raw columns (beforeColumns, afterColumns) are decoded by protobuf-es from
-// the row's bytes when first asked for. test/unit/clients/row-reader.test.ts proves the rows
-// equal flatRows(fromBinary(...)) on random entries.
+// the row's bytes when first asked for. test/unit/clients/row-reader*.test.ts prove the rows
+// equal flatRows(fromBinary(...)): on random entries, on entries generated from entry.proto's
+// descriptors (and that every field of it is read or known to be skipped), on the server's
+// entries for the decoder's fixtures.
 import { fromBinary } from "@bufbuild/protobuf";
 import { type Column, EntryType, EventType, RowDataSchema } from "../../../gen/sluice/v1/entry_pb.js";
 import type { ChangeType, FlatRow } from "../rows.js";
@@ -37,72 +39,76 @@ const COLUMN_OMITTED = 100;
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
 
-/** A flat row read from bytes; its raw columns are decoded from the row's bytes on demand. */
-class ReadRow implements FlatRow {
-  schema: string;
-  table: string;
-  type: ChangeType;
-  before: Record<string, string | null> | undefined;
-  after: Record<string, string | null> | undefined;
-  keys: string[];
-  sql: string;
-  isDdl: boolean;
-  executeTime: number;
-  gtid: string;
-  logfileName: string;
-  logfileOffset: bigint;
-  /** The entry whose bytes hold the RowData (undefined for a statement without rows). */
-  readonly #entry: Uint8Array | undefined;
-  readonly #start: number;
-  readonly #end: number;
-  #columns: { before: Column[]; after: Column[] } | undefined;
+/**
+ * A statement's row, shaped as flatRows() makes it (no `before` and `after` keys). Its raw
+ * columns are empty.
+ */
+function statementRow(base: RowBase): FlatRow {
+  return {
+    schema: base.schema,
+    table: base.table,
+    type: base.type,
+    sql: base.sql,
+    isDdl: base.isDdl,
+    executeTime: base.executeTime,
+    gtid: base.gtid,
+    logfileName: base.logfileName,
+    logfileOffset: base.logfileOffset,
+    keys: [],
+    beforeColumns: [],
+    afterColumns: [],
+  };
+}
 
-  constructor(
-    base: RowBase,
-    before: Record<string, string | null> | undefined,
-    after: Record<string, string | null> | undefined,
-    keys: string[],
-    entry: Uint8Array | undefined,
-    start: number,
-    end: number,
-  ) {
-    this.schema = base.schema;
-    this.table = base.table;
-    this.type = base.type;
-    this.before = before;
-    this.after = after;
-    this.keys = keys;
-    this.sql = base.sql;
-    this.isDdl = base.isDdl;
-    this.executeTime = base.executeTime;
-    this.gtid = base.gtid;
-    this.logfileName = base.logfileName;
-    this.logfileOffset = base.logfileOffset;
-    this.#entry = entry;
-    this.#start = start;
-    this.#end = end;
-  }
-
-  get beforeColumns(): Column[] {
-    return this.#raw().before;
-  }
-
-  get afterColumns(): Column[] {
-    return this.#raw().after;
-  }
-
-  #raw(): { before: Column[]; after: Column[] } {
-    if (this.#columns === undefined) {
-      if (this.#entry === undefined) this.#columns = { before: [], after: [] };
-      else {
-        // A view of the entry as it came (Uint8Array or Buffer): the columns' unknown fields are
-        // then what decoding the whole entry gives.
-        const rd = fromBinary(RowDataSchema, this.#entry.subarray(this.#start, this.#end));
-        this.#columns = { before: rd.beforeColumns, after: rd.afterColumns };
-      }
+/**
+ * A changed row, with the keys and key order of flatRows()'s rows. Its raw columns are own,
+ * enumerable accessors (a spread or a deep comparison sees them as flatRows()'s) that decode
+ * the row's RowData with protobuf-es when first read: from a view of the entry as it came, so
+ * the columns' unknown fields are what decoding the whole entry gives.
+ */
+function changedRow(
+  base: RowBase,
+  keys: string[],
+  before: Record<string, string | null> | undefined,
+  after: Record<string, string | null> | undefined,
+  entry: Uint8Array,
+  start: number,
+  end: number,
+): FlatRow {
+  let columns: { before: Column[]; after: Column[] } | undefined;
+  const raw = () => {
+    if (columns === undefined) {
+      const rd = fromBinary(RowDataSchema, entry.subarray(start, end));
+      columns = { before: rd.beforeColumns, after: rd.afterColumns };
     }
-    return this.#columns;
-  }
+    return columns;
+  };
+  return {
+    schema: base.schema,
+    table: base.table,
+    type: base.type,
+    sql: base.sql,
+    isDdl: base.isDdl,
+    executeTime: base.executeTime,
+    gtid: base.gtid,
+    logfileName: base.logfileName,
+    logfileOffset: base.logfileOffset,
+    keys,
+    before,
+    after,
+    get beforeColumns() {
+      return raw().before;
+    },
+    set beforeColumns(value) {
+      raw().before = value;
+    },
+    get afterColumns() {
+      return raw().after;
+    },
+    set afterColumns(value) {
+      raw().after = value;
+    },
+  };
 }
 
 /** What the rows of one entry share. */
@@ -205,7 +211,7 @@ export class RowReader {
       this.#rowChange(r, base, rowDatas);
     }
     if (rowDatas.length === 0) {
-      out.push(new ReadRow(base, undefined, undefined, [], undefined, 0, 0));
+      out.push(statementRow(base));
       return;
     }
     for (let i = 0; i < rowDatas.length; i += 2) {
@@ -257,7 +263,7 @@ export class RowReader {
     }
   }
 
-  #row(bytes: Uint8Array, r: ProtoReader, base: RowBase, start: number, end: number): ReadRow {
+  #row(bytes: Uint8Array, r: ProtoReader, base: RowBase, start: number, end: number): FlatRow {
     const before = this.#before;
     const after = this.#after;
     before.reset();
@@ -277,7 +283,7 @@ export class RowReader {
       if (r.pos > end) throw new RangeError("premature end of RowData");
     }
     const keys = (after.count > 0 ? after.keys : before.keys) ?? [];
-    return new ReadRow(base, before.record, after.record, keys, bytes, start, end);
+    return changedRow(base, keys, before.record, after.record, bytes, start, end);
   }
 
   /** One Column message (r.end at its end) into its image's record and keys. */
