@@ -209,6 +209,7 @@ export class EntryWriter {
     if (c.length !== 0) s += 1 + varintSize(c.length);
     if (c.mysqlType !== "") s += 1 + this.#strSize(c.mysqlType);
     if (c.omitted) s += 3;
+    if (c.base64) s += 3;
     return this.#fill(slot, s);
   }
 
@@ -359,6 +360,7 @@ export class EntryWriter {
     if (c.length !== 0) this.#uint(9, c.length);
     if (c.mysqlType !== "") this.#string(10, c.mysqlType);
     if (c.omitted) this.#bool(100);
+    if (c.base64) this.#bool(101);
   }
 
   #pairs(field: number, pairs: readonly Pair[]): void {
