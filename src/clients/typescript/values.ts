@@ -11,7 +11,8 @@ import type { Column } from "../../gen/sluice/v1/entry_pb.js";
  * - Date: DATE (midnight UTC), DATETIME and TIMESTAMP (the wall-clock text read in
  *   `timeZone`, UTC by default; microseconds are only in the text);
  * - Buffer: every value the API sends as base64 (Column.base64): BINARY, VARBINARY, BLOB,
- *   GEOMETRY, VECTOR, and text in a charset the server cannot decode (the exact bytes);
+ *   GEOMETRY, VECTOR, and text in a charset the server cannot decode (the exact bytes). Where
+ *   there is no Buffer (a browser) these bytes are a plain Uint8Array;
  * - string: everything else, exactly as sent: DECIMAL (exact), TIME (may exceed 24 h), zero
  *   dates ("0000-00-00"), text, ENUM, SET, JSON.
  */
@@ -51,7 +52,7 @@ export function columnValue(col: Column, opts: ValueOptions = {}): ColumnValue {
   const text = col.value;
   // base64 says how the value is spelled whatever its type; sqlType BLOB also covers servers
   // from before that field, which sent binary data as BLOB only.
-  if (col.base64 || col.sqlType === SqlType.BLOB) return Buffer.from(text, "base64");
+  if (col.base64 || col.sqlType === SqlType.BLOB) return base64Bytes(text);
   const mysqlType = col.mysqlType.toLowerCase();
   switch (col.sqlType) {
     case SqlType.TINYINT:
@@ -102,4 +103,14 @@ function dateTime(text: string, timeZone: string): Date {
   const [hms, frac = ""] = time.split(".");
   const ms = frac ? `.${frac.slice(0, 3).padEnd(3, "0")}` : "";
   return new Date(`${date}T${hms}${ms}${zone}`);
+}
+
+/** Base64 text as bytes: a Buffer under Node, a Uint8Array in a browser (which has no Buffer). */
+function base64Bytes(text: string): Buffer {
+  const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+  if (NodeBuffer !== undefined) return NodeBuffer.from(text, "base64");
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes as Buffer;
 }
