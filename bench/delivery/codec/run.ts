@@ -14,9 +14,11 @@
 //   ... then deliver    ... and a batch is the concatenation of its entries' bytes
 //   gateway, Connect    fromBinary + toBinary of every batch (what it does for Connect streams)
 //   gateway, JSON       fromBinary + toJsonString of every batch (what it does for JSON clients)
-//   client, today       fromBinary(Batch) + flatRows + every value read (the TypeScript client)
-//   client, lazily      the client's path: the batch read with its entries as bytes, flat rows
-//                       straight from them (src/clients/typescript/wire/row-reader.ts) + every value
+//   client, decoded     fromBinary(Batch) + flatRows + every value read (the entries decoded into
+//                       objects, as the TypeScript client's batches are over JSON)
+//   client, from bytes  the TypeScript client over binary: the batch read with its entries as
+//                       bytes, flat rows straight from them (src/clients/typescript/wire/row-reader.ts)
+//                       + every value
 // Every byte string is checked equal to protobuf-es's, and every hand-read row equal to
 // flatRows's; a mismatch stops the run. With --expose-gc it also weighs the entries held as
 // objects (what the store keeps today) against the same entries as bytes.
@@ -230,10 +232,10 @@ function main(): void {
     "gateway, JSON: fromBinary + toJsonString per batch": () => {
       for (const b of encoded) toJsonString(BatchSchema, fromBinary(BatchSchema, b));
     },
-    "client, today: fromBinary + flatRows + every value": () => {
+    "client, decoded: fromBinary + flatRows + every value": () => {
       for (const b of encoded) touch(flatRows(fromBinary(BatchSchema, b).entries));
     },
-    "client, lazily: flat rows from the entries' bytes + every value": () => {
+    "client, from bytes: flat rows from the entries' bytes + every value": () => {
       for (const b of encoded) touch(lazyRows(b));
     },
   };
