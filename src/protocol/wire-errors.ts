@@ -81,7 +81,10 @@ export function errorFromGrpcStatus(fields: NodeHeaders | Headers): ConnectError
 // gRPC-Web ------------------------------------------------------------------------------------
 
 /** The last frame of a gRPC-Web answer: the status fields (and `trailers`) as header lines. */
-export function grpcWebTrailerFrame(err: ConnectError | undefined, trailers: Headers = new Headers()): Buffer {
+export function grpcWebTrailerFrame(
+  err: ConnectError | undefined,
+  trailers: Headers = new Headers(),
+): Buffer {
   const fields = new Headers(trailers);
   for (const [k, v] of Object.entries(grpcStatusFields(err))) fields.set(k, v);
   return encodeFrame(trailerSerialize(fields), FLAG_TRAILER);
@@ -132,7 +135,10 @@ export function errorFromConnectUnary(status: number, headers: Headers, body: Ui
 // Connect streams ----------------------------------------------------------------------------
 
 /** The last frame of a Connect stream: the error if any, and the trailers as metadata. */
-export function connectEndStreamFrame(err: ConnectError | undefined, trailers: Headers = new Headers()): Buffer {
+export function connectEndStreamFrame(
+  err: ConnectError | undefined,
+  trailers: Headers = new Headers(),
+): Buffer {
   const json = JSON.stringify(endStreamToJson(new Headers(trailers), err, {}));
   return encodeFrame(Buffer.from(json, "utf8"), FLAG_END_STREAM);
 }
