@@ -199,6 +199,8 @@ test("on entries generated from entry.proto's descriptors, the reader's rows are
       const actual = reader.rows(bytes);
       rows += expected.length;
       assert.deepStrictEqual(actual.map(plain), expected.map(plain));
+      // The same keys in the same order: a spread copy or Object.keys sees what flatRows() made.
+      assert.deepStrictEqual(actual.map(Object.keys), expected.map(Object.keys));
       assert.deepStrictEqual(actual.map(typedOrError), expected.map(typedOrError));
     }),
     { numRuns: 300 },

@@ -354,3 +354,28 @@ test("truncated bytes are an error, as they are to protobuf-es", () => {
     assert.equal(ours, protobufEs, `cut at ${cut}`);
   }
 });
+
+test("a row's raw columns: decoded once, replaceable, carried by a spread copy", () => {
+  const entry = toBinary(
+    EntrySchema,
+    create(EntrySchema, {
+      entryType: EntryType.ROWDATA,
+      header: { schemaName: "s", tableName: "t" },
+      payload: {
+        case: "rowChange",
+        value: {
+          eventType: EventType.INSERT,
+          rowDatas: [{ afterColumns: [{ name: "id", value: "1", isKey: true }] }],
+        },
+      },
+    }),
+  );
+  const [row] = new RowReader().rows([entry]);
+  assert.ok(row);
+  assert.equal(row.afterColumns, row.afterColumns, "the same array each time");
+  const copy = { ...row };
+  assert.equal(copy.afterColumns, row.afterColumns);
+  assert.deepEqual(Object.keys(copy), Object.keys(flatRows([fromBinary(EntrySchema, entry)])[0] ?? {}));
+  row.beforeColumns = row.afterColumns;
+  assert.equal(row.beforeColumns, row.afterColumns);
+});
