@@ -57,15 +57,16 @@ export class EntryEncoder {
   /**
    * The entry as one `entries` field of Batch and GetResponse (both field 2): its tag, its
    * length, the Entry message. A batch of such fields back to back is the batch's entries.
+   * `alloc` gives the buffer to copy them into (default: Node's, pooled for small sizes).
    */
-  encodeField(e: Entry): Buffer {
+  encodeField(e: Entry, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
     const w = this.#w;
     w.reset();
     w.tag(ENTRIES_FIELD, WIRE_LEN);
     const at = w.fork(GUESS_ENTRY);
     writeEntry(w, e);
     w.join(at, GUESS_ENTRY);
-    return this.#take();
+    return this.#take(alloc);
   }
 
   /** The Entry message alone (what protobuf-es's toBinary(EntrySchema, e) gives). */
@@ -73,12 +74,13 @@ export class EntryEncoder {
     const w = this.#w;
     w.reset();
     writeEntry(w, e);
-    return this.#take();
+    return this.#take(Buffer.allocUnsafe);
   }
 
-  /** The bytes written, copied (small ones share Node's buffer pool: no allocation each). */
-  #take(): Buffer {
-    const out = Buffer.from(this.#w.buf.subarray(0, this.#w.pos));
+  /** The bytes written, copied into `alloc(size)`. */
+  #take(alloc: (size: number) => Buffer): Buffer {
+    const out = alloc(this.#w.pos);
+    this.#w.buf.copy(out, 0, 0, this.#w.pos);
     if (this.#w.buf.length > KEEP_WRITER_BYTES) this.#w = new ProtoWriter();
     return out;
   }
