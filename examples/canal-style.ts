@@ -5,11 +5,20 @@
 //
 // SLUICE_URL (default http://127.0.0.1:11113), SLUICE_DESTINATION (example),
 // SLUICE_CLIENT_ID (1001), SLUICE_FILTER (default ".*\\..*"), SLUICE_MAX_ROWS (stop after that
-// many rows), SLUICE_IDLE_MS (stop after that long without changes).
-import { columnValues, createSluiceClient, EntryType } from "../src/clients/typescript/index.js";
+// many rows), SLUICE_IDLE_MS (stop after that long without changes), SLUICE_TOKEN or
+// SLUICE_TOKEN_FILE (the bearer token the gateway or server asks for).
+import {
+  columnValues,
+  createSluiceClient,
+  EntryType,
+  tokenFromEnv,
+} from "../src/clients/typescript/index.js";
 
 const env = process.env;
-const client = createSluiceClient({ baseUrl: env.SLUICE_URL ?? "http://127.0.0.1:11113" });
+const client = createSluiceClient({
+  baseUrl: env.SLUICE_URL ?? "http://127.0.0.1:11113",
+  token: tokenFromEnv(),
+});
 const connector = client.connector({
   destination: env.SLUICE_DESTINATION ?? "example",
   clientId: env.SLUICE_CLIENT_ID ?? "1001",

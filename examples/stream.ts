@@ -1,8 +1,9 @@
 // Streams a destination and prints each row as a JSON line once its batch is acked, so what it
 // prints is exactly what it consumed. Settings from the environment: SLUICE_URL (gateway or
 // server), SLUICE_DESTINATION, SLUICE_CLIENT_ID, SLUICE_FILTER, SLUICE_TRANSPORT
-// (connect|grpc|grpc-web), SLUICE_MAX_ROWS (stop after that many rows; default: until Ctrl-C).
-import { createSluiceClient } from "../src/clients/typescript/index.js";
+// (connect|grpc|grpc-web), SLUICE_MAX_ROWS (stop after that many rows; default: until Ctrl-C),
+// SLUICE_TOKEN or SLUICE_TOKEN_FILE (the bearer token the gateway or server asks for).
+import { createSluiceClient, tokenFromEnv } from "../src/clients/typescript/index.js";
 
 const env = process.env;
 const transport = (env.SLUICE_TRANSPORT ?? "connect") as "connect" | "grpc" | "grpc-web";
@@ -10,6 +11,7 @@ const client = createSluiceClient({
   baseUrl: env.SLUICE_URL ?? "http://127.0.0.1:11113",
   transport, // "connect" (HTTP/1.1 or 2), "grpc" (HTTP/2) or "grpc-web"
   httpVersion: transport === "grpc" ? "2" : "1.1",
+  token: tokenFromEnv(), // "authorization: Bearer ..." on every call
 });
 const maxRows = Number(env.SLUICE_MAX_ROWS ?? Number.POSITIVE_INFINITY);
 const stop = new AbortController();

@@ -3,14 +3,19 @@
 // consumer (the TypeScript client, through the gateway) that streams the row changes, prints
 // them and acks. Passwords go as in production (docs/security.md): the source's in the
 // environment, never in a command line; ZooKeeper's in a file, so that every node the servers
-// and the gateway create carries an ACL.
+// and the gateway create carries an ACL. Every port speaks TLS with certificates of a
+// throwaway CA made here: the servers take only callers with a certificate of that CA and the
+// gateways' shared secret (the gateway), the consumer and curl trust the CA. The gateway
+// authenticates callers with a bearer token made here (a token file holds its scrypt hash).
 //   node dist/scripts/quickstart.js [--seconds N]
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createSluiceClient } from "../src/clients/typescript/index.js";
+import { createToken } from "../src/security/tokens.js";
+import { probeTls, TestCa } from "../test/harness/certificates.js";
 import { startMariaDB } from "../test/harness/mariadb.js";
 import {
   freePort,
@@ -64,12 +69,26 @@ try {
       "created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))",
   );
 
+  // A throwaway CA and its certificates: the servers' and the gateway's name 127.0.0.1 (the
+  // address they are reached at), the gateway's also serves as its client certificate.
+  const ca = TestCa.create(work, "ca", "sluice quickstart CA");
+  const serverCert = ca.issue("server", { cn: "sluice-server", ips: ["127.0.0.1"], usage: "server" });
+  const gatewayCert = ca.issue("gateway", {
+    cn: "sluice-gateway",
+    ips: ["127.0.0.1"],
+    dns: ["localhost"],
+    usage: "both",
+  });
   // Two servers (one runs the destination, the other stands by) and a gateway in front.
-  const ready = async (name: string, p: ManagedProcess, port: number) =>
+  const ready = async (
+    name: string,
+    p: ManagedProcess,
+    port: number,
+    client?: { cert: string; key: string },
+  ) =>
     waitFor(
       name,
-      async () =>
-        (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
+      async () => ((await probeTls(port, "/readyz", { ca: ca.cert, ...client })) ? true : undefined),
       {
         timeoutMs: 30_000,
         failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),
@@ -78,6 +97,14 @@ try {
   // A throwaway ZooKeeper password, readable by this user only.
   const zkPasswordFile = join(work, "zk.password");
   writeFileSync(zkPasswordFile, `${randomBytes(18).toString("base64url")}\n`, { mode: 0o600 });
+  // The gateways' shared secret (servers serve only callers that prove it) and a token for the
+  // consumer and curl, what `sluice token create` makes.
+  const gatewaySecretFile = join(work, "gateway.secret");
+  writeFileSync(gatewaySecretFile, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+  const made = await createToken("quickstart", ["read:example", "admin:example"]);
+  const tokensFile = join(work, "tokens");
+  writeFileSync(tokensFile, `${made.line}\n`, { mode: 0o600 });
+  const token = made.token;
   const source = `mysql://${db.replUser}@127.0.0.1:${db.port}`;
   const env = {
     ...process.env,
@@ -104,12 +131,18 @@ try {
         "--destination=example",
         `--zk=${zk.connectString}`,
         "--metrics-port=off",
+        // TLS, and only callers with a certificate of the CA: the gateway.
+        `--tls-cert=${serverCert.cert}`,
+        `--tls-key=${serverCert.key}`,
+        `--tls-client-ca=${ca.cert}`,
+        "--tls-client-auth=require",
+        `--gateway-secret-file=${gatewaySecretFile}`,
       ],
       { logFile: join(work, `${name}.log`), env },
     );
     servers.push(server);
     cleanups.push(() => server.stop());
-    await ready(`sluice ${name}`, server, port);
+    await ready(`sluice ${name}`, server, port, gatewayCert);
   }
   const gateway = spawnManaged(
     "sluice-gateway",
@@ -121,32 +154,52 @@ try {
       `--port=${gatewayPort}`,
       `--zk=${zk.connectString}`,
       "--metrics-port=off",
+      `--tls-cert=${gatewayCert.cert}`,
+      `--tls-key=${gatewayCert.key}`,
+      // To the servers: TLS, trusting the CA, showing the gateway's certificate.
+      `--tls-upstream-ca=${ca.cert}`,
+      `--tls-upstream-cert=${gatewayCert.cert}`,
+      `--tls-upstream-key=${gatewayCert.key}`,
+      // Its callers: a token of the token file; to the servers: the shared secret.
+      `--auth-tokens=${tokensFile}`,
+      `--gateway-secret-file=${gatewaySecretFile}`,
     ],
     { logFile: join(work, "gateway.log"), env },
   );
   cleanups.push(() => gateway.stop());
   await ready("sluice gateway", gateway, gatewayPort);
-  const url = `http://127.0.0.1:${gatewayPort}`;
+  const url = `https://127.0.0.1:${gatewayPort}`;
 
   say("");
   say(`  MariaDB    127.0.0.1:${db.port}   source ${source} (password in SLUICE_SOURCE_PASSWORD)`);
   say(`  ZooKeeper  ${zk.connectString}   canal's layout under /otter/canal, writable only by user sluice`);
   say(
-    `  servers    http://127.0.0.1:${portA}, http://127.0.0.1:${portB}   one runs "example", the other stands by`,
+    `  servers    https://127.0.0.1:${portA}, https://127.0.0.1:${portB}   one runs "example", the other stands by;`,
   );
-  say(`  gateway    ${url}   routes to the runner, one holder per clientId`);
+  say("             they take only the gateway (a certificate of the CA and the gateways' secret)");
+  say(`  gateway    ${url}   routes to the runner, one holder per clientId;`);
+  say(`             takes callers with a token of ${tokensFile}`);
+  say(`  TLS        every port; the throwaway CA is ${ca.cert}`);
   say("");
   say("  Try it from another shell while this runs (kill a server: the consumer goes on):");
+  say(`    export SLUICE=${url} SLUICE_CA=${ca.cert} SLUICE_TOKEN=${token}`);
   say(
-    `    curl -s -H 'Content-Type: application/json' --data '{}' ${url}/sluice.v1.AdminService/ListDestinations`,
+    `    curl -s --cacert $SLUICE_CA -H "Authorization: Bearer $SLUICE_TOKEN" -H 'Content-Type: application/json' --data '{}' $SLUICE/sluice.v1.AdminService/ListDestinations`,
   );
-  say(`    node bin/sluice.js status --server ${url}`);
+  say("    node bin/sluice.js status --server $SLUICE --ca $SLUICE_CA   # sends SLUICE_TOKEN");
+  say("    # and the README's curl recipes");
   say("");
   say("Writing to shop.orders every second; a consumer (clientId 1001) streams through the gateway,");
   say("prints and acks:");
   say("");
 
-  const client = createSluiceClient({ baseUrl: url, transport: "connect", httpVersion: "1.1" });
+  const client = createSluiceClient({
+    baseUrl: url,
+    transport: "connect",
+    httpVersion: "1.1",
+    tls: { ca: readFileSync(ca.cert) },
+    token,
+  });
   const abort = new AbortController();
   cleanups.push(() => abort.abort());
   let changes = 0;

@@ -39,7 +39,8 @@ ensure_debian_packages() {
 
 # What the product and its tests run on: MariaDB, ZooKeeper (and Java for it), a C++
 # toolchain for the native ZooKeeper client, git for the generated-code check, haproxy (the
-# load balancer in front of two gateways in test/gateway).
+# load balancer in front of two gateways in test/gateway), openssl (the throwaway CA and
+# certificates of the quickstart and the TLS tests).
 ensure_runtime_packages() {
   ensure_debian_packages \
     /usr/sbin/mariadbd:mariadb-server \
@@ -52,6 +53,7 @@ ensure_runtime_packages() {
     python3:python3 \
     git:git \
     curl:curl \
+    openssl:openssl \
     /usr/sbin/haproxy:haproxy
 }
 

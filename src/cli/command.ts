@@ -1,4 +1,6 @@
 // What every `sluice` subcommand provides.
+import { InsecureListenError } from "../security/listen-rule.js";
+
 export interface Command {
   name: string;
   /** One line for `sluice --help`. */
@@ -19,4 +21,10 @@ export class UsageError extends Error {
     super(message);
     this.name = "UsageError";
   }
+}
+
+/** A start refused for its settings (an insecure listen) is bad usage: exit 2, the message as it is. */
+export function refusedAsUsage(err: unknown): never {
+  if (err instanceof InsecureListenError) throw new UsageError(err.message);
+  throw err;
 }

@@ -3,6 +3,8 @@
 import { parseArgs } from "node:util";
 import { createSluiceClient, type Position } from "../clients/typescript/index.js";
 import type { SetCursorRequest } from "../gen/sluice/v1/admin_service_pb.js";
+import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, withTls } from "./client-tls.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_FAILURE, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -30,16 +32,23 @@ TARGET, exactly one of:
                           ("2024-06-01T08:00:00Z") or milliseconds since the epoch
 
 Options:
-  --server URL            server or gateway (default $SLUICE_URL or http://127.0.0.1:11113)
+  --server URL            server or gateway (default $SLUICE_URL or http://127.0.0.1:11113;
+                          https://... for TLS)
+${CLIENT_TLS_HELP}
   -d, --destination NAME  the destination (required)
   -c, --client-id ID      the clientId (required for set and reset)
   -h, --help              this help
+
+${CLIENT_TOKEN_HELP}
 
 Exit codes: 0 ok, 1 refused (held, unknown file...) or unreachable, 2 bad usage, 3 unknown
 destination.`;
 
 interface Values {
   server?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
   destination?: string;
   "client-id"?: string;
   head?: boolean;
@@ -63,6 +72,7 @@ export const cursorCommand: Command = {
         args: rest,
         options: {
           server: { type: "string" },
+          ...CLIENT_TLS_OPTIONS,
           destination: { type: "string", short: "d" },
           "client-id": { type: "string", short: "c" },
           head: { type: "boolean" },
@@ -77,7 +87,11 @@ export const cursorCommand: Command = {
     const destination = values.destination;
     if (!destination) throw new UsageError("-d/--destination is required");
     const clientId = values["client-id"];
-    const client = createSluiceClient({ baseUrl: serverUrl(values.server) });
+    const client = createSluiceClient({
+      baseUrl: serverUrl(values.server),
+      ...clientToken(),
+      ...withTls(serverUrl(values.server), values),
+    });
     if (action === "show") return show(client, destination, clientId);
     if (!clientId) throw new UsageError(`-c/--client-id is required for ${action}`);
     const target = action === "reset" ? resetTarget(values) : setTarget(values);

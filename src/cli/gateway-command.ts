@@ -3,8 +3,17 @@ import { createLogger } from "../common/log.js";
 import type { ZkCredentials } from "../common/zk/acl.js";
 import { DEFAULT_ROOT } from "../common/zk/paths.js";
 import { startGateway } from "../gateway/gateway.js";
+import type { GatewaySecurity } from "../gateway/listen-security.js";
+import { type AuthSettings, authenticationConfigured } from "../security/settings.js";
 import { parseDuration, parseSize, UnitError } from "../server/config/units.js";
-import { type Command, UsageError } from "./command.js";
+import { type Command, refusedAsUsage, UsageError } from "./command.js";
+import {
+  emptyAuthFlags,
+  GATEWAY_AUTH_HELP,
+  gatewayAuthSettings,
+  readAuthFlag,
+} from "./gateway-auth-flags.js";
+import { GATEWAY_TLS_HELP, GatewayTlsFlags } from "./gateway-tls-flags.js";
 import { ZK_CREDENTIALS_HELP, zkCredentials, zkPasswordFlagError } from "./zk-credentials.js";
 
 const HELP = `Usage: sluice gateway --zk HOST:PORT[,...] [options]
@@ -20,7 +29,8 @@ Options:
   --zk-session-timeout DUR    ZooKeeper session timeout; a gateway that dies loses its
                               holds after this long (default 10s)
 ${ZK_CREDENTIALS_HELP}
-  --host ADDR                 address to listen on (default 127.0.0.1)
+  --host ADDR                 address to listen on (default 127.0.0.1; beyond loopback
+                              needs TLS and authentication, or --insecure)
   --port N                    port to listen on (default 8080; 0 picks a free one)
   --lease-idle DUR            a unary consumer's hold ends after this long without a call
                               (default 30s)
@@ -34,7 +44,10 @@ ${ZK_CREDENTIALS_HELP}
                               one above the server's 9464 so both fit on one host;
                               0 picks a free one; off serves none)
   --metrics-host ADDR         address metrics listen on (default: --host)
+${GATEWAY_TLS_HELP}
   -h, --help                  this help
+
+${GATEWAY_AUTH_HELP}
 
 Durations: 500ms, 5s, 1m. Sizes: 4MiB, 512KiB.
 Environment: SLUICE_LOG_LEVEL (debug, info, warn, error), SLUICE_LOG_FORMAT=json;
@@ -59,6 +72,10 @@ interface Flags {
   metricsPort: number | undefined;
   /** Undefined: the same as host. */
   metricsHost: string | undefined;
+  /** TLS, the insecure switch (gateway-tls-flags.ts). */
+  security: GatewaySecurity;
+  /** Authentication and authorization; undefined: none (every caller may do everything). */
+  auth: AuthSettings | undefined;
 }
 
 export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags {
@@ -76,7 +93,11 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     shutdownTimeoutMs: 10_000,
     metricsPort: GATEWAY_METRICS_PORT,
     metricsHost: undefined,
+    security: { insecure: false, authConfigured: false },
+    auth: undefined,
   };
+  const tlsFlags = new GatewayTlsFlags();
+  const authFlags = emptyAuthFlags(env);
   const credentialFlags: { user?: string; passwordFile?: string } = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -162,11 +183,18 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
         flags.metricsHost = value();
         break;
       default:
+        if (tlsFlags.take(name, value)) break;
+        if (readAuthFlag(name, value, authFlags)) break;
         throw new UsageError(`unknown option "${arg}"`);
     }
   }
   if (!flags.zk) throw new UsageError("--zk is required (or set SLUICE_ZK)");
   flags.zkCredentials = zkCredentials(credentialFlags, env);
+  flags.auth = gatewayAuthSettings(authFlags, env);
+  flags.security = {
+    ...tlsFlags.security(),
+    authConfigured: authenticationConfigured(flags.auth, "gateway"),
+  };
   if (flags.metricsPort !== undefined && flags.metricsPort !== 0 && flags.metricsPort === flags.port)
     throw new UsageError(`--metrics-port: must differ from --port (${flags.port})`);
   return flags;
@@ -184,7 +212,7 @@ export const gatewayCommand: Command = {
       ...rest,
       metrics: metricsPort === undefined ? undefined : { host: metricsHost ?? flags.host, port: metricsPort },
       logger: log,
-    });
+    }).catch(refusedAsUsage);
     // Scripts and tests wait for this line to know the port.
     process.stdout.write(`sluice gateway listening on ${gateway.url}\n`);
     const signal = await new Promise<string>((resolve) => {

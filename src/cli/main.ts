@@ -10,6 +10,7 @@ import { serverCommand } from "./server-command.js";
 import { skipEventCommand } from "./skip-event-command.js";
 import { statusCommand } from "./status-command.js";
 import { tailCommand } from "./tail-command.js";
+import { tokenCommand } from "./token-command.js";
 import { zkAclCommand } from "./zk-acl-command.js";
 
 const COMMANDS: Command[] = [
@@ -21,6 +22,7 @@ const COMMANDS: Command[] = [
   skipEventCommand,
   binlogCommand,
   zkAclCommand,
+  tokenCommand,
 ];
 
 // Named in docs/design.md and coming with later issues; listed so that --help tells the truth.

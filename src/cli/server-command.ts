@@ -4,7 +4,7 @@ import { SERVER_HELP } from "../server/config/args.js";
 import { ConfigError } from "../server/config/errors.js";
 import { loadServerConfig } from "../server/config/load.js";
 import { startServer } from "../server/server.js";
-import { type Command, UsageError } from "./command.js";
+import { type Command, refusedAsUsage, UsageError } from "./command.js";
 
 export const serverCommand: Command = {
   name: "server",
@@ -21,7 +21,7 @@ export const serverCommand: Command = {
     const log = createLogger("server");
     for (const note of config.notes ?? []) log.info(note);
     for (const warning of config.warnings ?? []) log.warn(warning);
-    const server = await startServer(config, log);
+    const server = await startServer(config, log).catch(refusedAsUsage);
     // Scripts and tests wait for this line to know the port.
     process.stdout.write(`sluice server listening on ${server.url}\n`);
     const signal = await new Promise<string | Error>((resolve) => {

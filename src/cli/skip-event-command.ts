@@ -2,6 +2,8 @@
 // (AdminService.SkipEvent), after an operator decided its changes may be lost.
 import { parseArgs } from "node:util";
 import { createSluiceClient } from "../clients/typescript/index.js";
+import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, withTls } from "./client-tls.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -19,10 +21,14 @@ over every undecodable event of a table as it comes, set filterTableError on the
 destination instead (docs/configuration.md); to leave a table out, use blackFilter.
 
 Options:
-  --server URL            server or gateway (default $SLUICE_URL or http://127.0.0.1:11113)
+  --server URL            server or gateway (default $SLUICE_URL or http://127.0.0.1:11113;
+                          https://... for TLS)
+${CLIENT_TLS_HELP}
   -d, --destination NAME  the destination (required)
   --at FILE:POSITION      the event, e.g. mysql-bin.000003:4711 (required)
   -h, --help              this help
+
+${CLIENT_TOKEN_HELP}
 
 Exit codes: 0 skipped, 1 refused (the destination did not stop on that event, or the event
 cannot be skipped; the message says why) or unreachable, 2 bad usage, 3 unknown destination.`;
@@ -32,12 +38,20 @@ export const skipEventCommand: Command = {
   summary: "pass over the one binlog event a destination stopped on",
   help: HELP,
   async run(args) {
-    let values: { server?: string; destination?: string; at?: string };
+    let values: {
+      server?: string;
+      ca?: string;
+      cert?: string;
+      key?: string;
+      destination?: string;
+      at?: string;
+    };
     try {
       ({ values } = parseArgs({
         args,
         options: {
           server: { type: "string" },
+          ...CLIENT_TLS_OPTIONS,
           destination: { type: "string", short: "d" },
           at: { type: "string" },
         },
@@ -47,7 +61,11 @@ export const skipEventCommand: Command = {
     }
     if (!values.destination) throw new UsageError("-d/--destination is required");
     const at = parseAt(values.at);
-    const client = createSluiceClient({ baseUrl: serverUrl(values.server) });
+    const client = createSluiceClient({
+      baseUrl: serverUrl(values.server),
+      ...clientToken(),
+      ...withTls(serverUrl(values.server), values),
+    });
     try {
       const res = await client.admin.skipEvent(
         { destination: values.destination, journalName: at.file, position: BigInt(at.position) },

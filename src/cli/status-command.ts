@@ -9,6 +9,8 @@ import {
   type Position,
 } from "../clients/typescript/index.js";
 import { DestinationFailure_Fix, ListDestinationsResponseSchema } from "../gen/sluice/v1/admin_service_pb.js";
+import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, withTls } from "./client-tls.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
 import { serverUrl } from "./tail-command.js";
@@ -20,10 +22,14 @@ standby servers, the head position, and each clientId's cursor, lag, outstanding
 holder and filter.
 
 Options:
-  --server URL            server or gateway (default $SLUICE_URL or http://127.0.0.1:11113)
+  --server URL            server or gateway (default $SLUICE_URL or http://127.0.0.1:11113;
+                          https://... for TLS)
+${CLIENT_TLS_HELP}
   -d, --destination NAME  only this destination
   --json                  AdminService's ListDestinationsResponse as JSON (proto3 JSON form)
   -h, --help              this help
+
+${CLIENT_TOKEN_HELP}
 
 Exit codes: 0 ok, 1 runtime failure (the server refused or could not be reached), 2 bad
 usage, 3 unknown destination.`;
@@ -33,12 +39,20 @@ export const statusCommand: Command = {
   summary: "destinations, running and standby servers, clients with cursor and lag",
   help: HELP,
   async run(args) {
-    let values: { server?: string; destination?: string; json?: boolean };
+    let values: {
+      server?: string;
+      ca?: string;
+      cert?: string;
+      key?: string;
+      destination?: string;
+      json?: boolean;
+    };
     try {
       ({ values } = parseArgs({
         args,
         options: {
           server: { type: "string" },
+          ...CLIENT_TLS_OPTIONS,
           destination: { type: "string", short: "d" },
           json: { type: "boolean" },
         },
@@ -46,7 +60,11 @@ export const statusCommand: Command = {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const client = createSluiceClient({ baseUrl: serverUrl(values.server) });
+    const client = createSluiceClient({
+      baseUrl: serverUrl(values.server),
+      ...clientToken(),
+      ...withTls(serverUrl(values.server), values),
+    });
     let destinations: DestinationStatus[];
     try {
       if (values.destination !== undefined) {

@@ -7,7 +7,10 @@ import {
   createSluiceClient,
   type FlatRow,
   type SluiceClient,
+  type SluiceTlsOptions,
 } from "../clients/typescript/index.js";
+import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, clientTls } from "./client-tls.js";
+import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { CLIENT_EXIT_CODES, reportClientError } from "./connect-exit.js";
 
@@ -18,7 +21,9 @@ By default it acks each batch once printed, moving the clientId's cursor: a late
 same --client-id goes on from there. --read-only never acks.
 
 Options:
-  --server URL            server or gateway (default $SLUICE_URL or http://127.0.0.1:11113)
+  --server URL            server or gateway (default $SLUICE_URL or http://127.0.0.1:11113;
+                          https://... for TLS)
+${CLIENT_TLS_HELP}
   -d, --destination NAME  destination (default example)
   -c, --client-id ID      consumer group to read as (default sluice-tail)
   --filter REGEX,...      canal's table filter on "schema.table", e.g. 'shop\\..*'
@@ -40,6 +45,8 @@ Options:
 JSON lines: {"schema","table","type","before","after","keys","sql","executeTime","lagMs",
 "gtid","position"}; before/after map column names to value text (null for SQL NULL).
 
+${CLIENT_TOKEN_HELP}
+
 ${CLIENT_EXIT_CODES}`;
 
 interface TailOptions {
@@ -56,6 +63,8 @@ interface TailOptions {
   transport: "connect" | "grpc" | "grpc-web";
   /** Seconds between progress lines on stderr; 0: none. */
   progressSeconds: number;
+  /** TLS for an https:// server (--ca, --cert, --key). */
+  tls: SluiceTlsOptions | undefined;
 }
 
 export const tailCommand: Command = {
@@ -65,7 +74,9 @@ export const tailCommand: Command = {
   async run(args) {
     const opts = parseTailArgs(args);
     const client = createSluiceClient({
+      ...clientToken(),
       baseUrl: opts.server,
+      ...(opts.tls ? { tls: opts.tls } : {}),
       transport: opts.transport,
       httpVersion: opts.transport === "grpc" ? "2" : "1.1",
     });
@@ -148,6 +159,7 @@ function parseTailArgs(args: string[]): TailOptions {
       args,
       options: {
         server: { type: "string" },
+        ...CLIENT_TLS_OPTIONS,
         destination: { type: "string", short: "d" },
         "client-id": { type: "string", short: "c" },
         filter: { type: "string" },
@@ -173,6 +185,10 @@ function parseTailArgs(args: string[]): TailOptions {
   }
   return {
     server: serverUrl(values.server as string | undefined),
+    tls: clientTls(
+      serverUrl(values.server as string | undefined),
+      values as { ca?: string; cert?: string; key?: string },
+    ),
     destination: (values.destination as string | undefined) ?? "example",
     clientId: (values["client-id"] as string | undefined) ?? "sluice-tail",
     filter: values.filter as string | undefined,

@@ -7,6 +7,7 @@ import { ZkError } from "../common/zk/client.js";
 import type { ZkPaths } from "../common/zk/paths.js";
 import { checkDestination } from "../contracts/names.js";
 import type { AdminService, DestinationStatus } from "../gen/sluice/v1/admin_service_pb.js";
+import { mayView, VISIBLE_DESTINATIONS } from "../security/authorize.js";
 import type { ClientHolds } from "./holds.js";
 import type { Relay } from "./relay.js";
 import type { GatewayZk } from "./zk-session.js";
@@ -49,8 +50,10 @@ export function createAdminProxy(
       } catch (err) {
         if (!(err instanceof ZkError && err.code === "NONODE")) throw err;
       }
+      // Only the destinations the caller may administer (the authorization hook says which).
+      const visible = ctx.values.get(VISIBLE_DESTINATIONS);
       const out: DestinationStatus[] = [];
-      for (const name of names.sort()) {
+      for (const name of names.filter((n) => mayView(visible, n)).sort()) {
         try {
           // No waiting for an election here: a destination without a runner is listed as such.
           await relay.runners.route(name, AbortSignal.abort());

@@ -5,7 +5,7 @@
 import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
 import { checkNames } from "../contracts/names.js";
-import { sessionEpoch } from "../contracts/session.js";
+import { parseSession } from "../contracts/session.js";
 import type { CanalService, StreamRequest, StreamResponse } from "../gen/sluice/v1/canal_service_pb.js";
 import { unavailable } from "../protocol/index.js";
 import { callOf } from "../protocol/pipeline.js";
@@ -192,7 +192,7 @@ function fromNode(
   return {
     destination,
     clientId,
-    epoch: sessionEpoch(token, clientId) as bigint,
+    epoch: (parseSession(token, clientId) as { epoch: bigint }).epoch,
     token,
     since: node.since,
     kind: node.kind,

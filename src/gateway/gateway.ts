@@ -14,18 +14,21 @@ import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { H2Pool } from "../protocol/h2/pool.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
+import { createSecurity } from "../security/security.js";
+import type { AuthSettings } from "../security/settings.js";
 import { createAdminProxy } from "./admin-proxy.js";
 import { withCallErrors } from "./call-errors.js";
 import { createCanalProxy } from "./canal-proxy.js";
 import { createHealthService } from "./health.js";
 import { ClientHolds } from "./holds.js";
+import { checkGatewayListeners, type GatewaySecurity } from "./listen-security.js";
 import { GatewayMetrics } from "./metrics.js";
 import { createRawStreamHandler, RawSessions } from "./raw-stream.js";
 import { createRawUnaryHandler } from "./raw-unary.js";
 import { createReflectionService } from "./reflection.js";
 import { Relay } from "./relay.js";
 import { RunnerTable } from "./runners.js";
-import { connectNoDelay, UpstreamPool } from "./upstream.js";
+import { CLEARTEXT, tlsDialer, UpstreamPool } from "./upstream.js";
 import { GatewayZk } from "./zk-session.js";
 
 export interface GatewayOptions {
@@ -46,10 +49,14 @@ export interface GatewayOptions {
   /** Largest answer message relayed from a server, in bytes. */
   maxMessageBytes: number;
   shutdownTimeoutMs: number;
-  /** Hooks every call runs, after the observers (tracing, metrics). */
+  /** Authentication and authorization of clients, and the secret shown to servers (docs/security.md). */
+  auth?: AuthSettings | undefined;
+  /** Hooks every call runs, after the observers (tracing, metrics) and authentication and authorization. */
   hooks?: CallHook[];
   /** Where Prometheus scrapes /metrics; absent: no metrics. */
   metrics?: { host: string; port: number } | undefined;
+  /** TLS on its ports and to servers, the insecure switch (listen-security.ts); absent: none. */
+  security?: GatewaySecurity | undefined;
   logger: Logger;
 }
 
@@ -57,7 +64,7 @@ export interface RunningGateway {
   readonly address: string;
   readonly port: number;
   readonly url: string;
-  /** "http://host:port/metrics" when metrics are served. */
+  /** "http(s)://host:port/metrics" when metrics are served. */
   readonly metricsUrl: string | undefined;
   /** Graceful stop: ends streams with unavailable, lets unary calls finish, ends the ZooKeeper session. */
   close(): Promise<void>;
@@ -65,13 +72,16 @@ export interface RunningGateway {
 
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const log = opts.logger;
+  // Beyond loopback only with TLS and authentication, or when told it is on purpose.
+  await checkGatewayListeners(opts, opts.metrics, opts.security, log);
   const paths = new ZkPaths(opts.zkRoot);
+  const security = createSecurity(opts.auth, "gateway", log);
   // Metrics on their own port; traces only when OTEL_* ask for them.
   const telemetry =
     opts.metrics || tracesRequested(process.env)
       ? await startTelemetry({
           serviceName: "sluice-gateway",
-          ...(opts.metrics ? { metrics: opts.metrics } : {}),
+          ...(opts.metrics ? { metrics: { ...opts.metrics, tls: opts.security?.metricsTls } } : {}),
           logger: log.child("telemetry"),
         })
       : undefined;
@@ -88,6 +98,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       logger: log.child("zk"),
     });
   } catch (err) {
+    security.close();
     await telemetry?.close();
     throw err;
   }
@@ -96,14 +107,18 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const holds = new ClientHolds(zk, paths, () => address, opts.leaseIdleMs, log.child("holds"));
   holds.onRenewed = () => metrics.leaseRenewed();
   metrics.observe(holds, runners);
-  const upstream = new UpstreamPool(opts.maxMessageBytes);
+  const upstreamTls = opts.security?.upstreamTls;
+  const dialer = upstreamTls ? tlsDialer(upstreamTls) : CLEARTEXT;
+  const upstream = new UpstreamPool(opts.maxMessageBytes, dialer);
   // The call pipeline: every call, on every path (connect-es's and the byte relays), runs these
   // hooks in order before anything is relayed (docs/design.md, "Calls and trust"). Observers
   // first, so that they see refusals too; then the checks (authentication, authorization,
-  // limits).
+  // limits). Authentication also puts the gateway's proof and the caller's principal in the
+  // headers of the calls relayed to servers.
   const pipeline = new CallPipeline([
     ...(tracer ? [tracingHook(tracer)] : []),
     metrics.hook(),
+    ...security.hooks,
     ...(opts.hooks ?? []),
   ]);
   const relay = new Relay(runners, upstream);
@@ -111,7 +126,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   // Every open relayed stream listens to it (Node would warn of a leak past 10 listeners).
   setMaxListeners(0, closing.signal);
   // gRPC clients' Stream, Get, Ack and Rollback are relayed as bytes (raw-stream.ts, raw-unary.ts).
-  const rawSessions = new RawSessions();
+  const rawSessions = new RawSessions(dialer);
   const rawStream = createRawStreamHandler(
     runners,
     holds,
@@ -121,7 +136,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     opts.maxRequestBytes,
     log.child("stream"),
   );
-  const unaryConnections = new H2Pool(connectNoDelay);
+  const unaryConnections = new H2Pool((address) => dialer.connect(address));
   const rawUnary = createRawUnaryHandler(
     runners,
     holds,
@@ -138,6 +153,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       logger: log.child("http"),
       readMaxBytes: opts.maxRequestBytes,
       shutdownTimeoutMs: opts.shutdownTimeoutMs,
+      tls: opts.security?.tls,
       pipeline,
       preempt: (req, res) => rawStream(req, res) || rawUnary(req, res),
       routes(router) {
@@ -155,7 +171,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
           createReflectionService([CanalService, AdminService, Health, ServerReflection]),
         );
       },
-      extraHandlers(req, res) {
+      extraHandlers: security.guardPlain((req, res) => {
         const path = (req.url ?? "").split("?")[0];
         if (path === "/healthz" || path === "/readyz") {
           const ok = path === "/healthz" || zk.connected;
@@ -164,10 +180,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
           return true;
         }
         return false;
-      },
+      }),
     });
   } catch (err) {
     zk.close();
+    security.close();
     await telemetry?.close();
     throw err;
   }
@@ -177,6 +194,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     zk: opts.zk,
     root: opts.zkRoot,
     zkUser: opts.zkCredentials?.user ?? "none (holds open to anyone)",
+    toServers: upstreamTls ? "TLS" : "h2c",
   });
   let closed: Promise<void> | undefined;
   return {
@@ -192,6 +210,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         rawSessions.close();
         unaryConnections.close();
         zk.close();
+        security.close();
         await telemetry?.close();
       })();
       return closed;

@@ -1,9 +1,10 @@
 // One holder per (destination, clientId), enforced in ZooKeeper so that it holds across every
 // gateway: the holder is canal's ephemeral {root}/destinations/{d}/{clientId}/running node
 // ({"active":true,"address":"<client ip:port>","clientId":1001} plus sluice's fields). Its
-// czxid is the hold's epoch; the session token handed to the client names it
-// (src/contracts/session.ts), so any gateway checks a token by reading the node: same czxid,
-// same hold.
+// czxid is the hold's epoch; the session token handed to the client names it and carries a
+// random secret whose digest the node stores (src/contracts/session.ts), so any gateway checks
+// a token by reading the node: same czxid and the secret's digest, same hold. Nothing another
+// caller can read (an error, the node, a status) gives the secret.
 //
 // Two kinds of hold (the node's "hold" field):
 // - "stream": taken by a Stream, kept while it is open, deleted when it ends;
@@ -17,7 +18,13 @@
 import type { Logger } from "../common/log.js";
 import { ZkError, type ZkStat, ZOO_EPHEMERAL } from "../common/zk/client.js";
 import type { ZkPaths } from "../common/zk/paths.js";
-import { makeSession, sessionEpoch } from "../contracts/session.js";
+import {
+  makeSession,
+  newSessionSecret,
+  parseSession,
+  sessionDigest,
+  sessionMatches,
+} from "../contracts/session.js";
 import { alreadyExists, failedPrecondition } from "../protocol/index.js";
 import { abortError } from "../protocol/server/call-guard.js";
 import type { GatewayZk } from "./zk-session.js";
@@ -38,6 +45,8 @@ export interface HoldNode {
   gateway: string;
   /** When the hold was taken, ms since the epoch (the node's ctime). */
   since: number;
+  /** The SHA-256 of the hold's session secret ("" on a node that has none: no token is valid). */
+  sessionDigest: string;
 }
 
 export interface Hold {
@@ -105,6 +114,7 @@ export class ClientHolds {
       if (opts.signal.aborted) throw abortError(opts.signal);
       const client = this.zk.client;
       const since = Date.now();
+      const secret = newSessionSecret();
       const body = {
         active: true,
         address: opts.peer,
@@ -113,6 +123,7 @@ export class ClientHolds {
         since,
         hold: opts.kind,
         ...(opts.kind === "lease" ? { leaseIdleMs: this.leaseIdleMs } : {}),
+        sessionDigest: sessionDigest(secret),
       };
       try {
         await client.create(path, JSON.stringify(body), ZOO_EPHEMERAL);
@@ -130,7 +141,7 @@ export class ClientHolds {
           destination,
           clientId,
           epoch: node.epoch,
-          token: makeSession(node.epoch, clientId),
+          token: makeSession(node.epoch, secret, clientId),
           since: node.since,
           kind: opts.kind,
         };
@@ -224,11 +235,9 @@ export class ClientHolds {
         `session: is required through a gateway; Subscribe (or open a Stream) for client ${clientId} first and pass the session it returns`,
       );
     }
-    const epoch = sessionEpoch(token, clientId);
-    if (epoch === undefined) {
-      throw failedPrecondition(
-        `session ${JSON.stringify(token)} is not a session of client ${clientId}; Subscribe again`,
-      );
+    const session = parseSession(token, clientId);
+    if (session === undefined) {
+      throw failedPrecondition(`session: not a session of client ${clientId}; Subscribe again`);
     }
     const path = this.path(destination, clientId);
     const node = await this.read(path);
@@ -238,9 +247,14 @@ export class ClientHolds {
           "(its lease ran out, its stream ended, or its gateway went away); subscribe again",
       );
     }
-    if (node.epoch !== epoch) {
+    if (node.epoch !== session.epoch) {
       throw failedPrecondition(
         `session lost: client ${clientId} of destination ${destination} is now held by ${describe(node)}; subscribe again`,
+      );
+    }
+    if (!sessionMatches(session.secret, node.sessionDigest)) {
+      throw failedPrecondition(
+        `session: not the session of the hold of client ${clientId} of destination ${destination}; Subscribe again`,
       );
     }
     if (node.kind === "lease") await this.#renew(path, node);
@@ -365,12 +379,14 @@ export class ClientHolds {
     token: string,
     opts: AcquireOptions,
   ): Promise<Hold | undefined> {
-    const epoch = sessionEpoch(token, clientId);
-    if (epoch === undefined) return undefined;
+    const session = parseSession(token, clientId);
+    if (session === undefined) return undefined;
     const path = this.path(destination, clientId);
     try {
-      const { stat } = await this.zk.client.get(path);
-      if (BigInt(stat.czxid) !== epoch) return undefined;
+      const { data, stat } = await this.zk.client.get(path);
+      const node = parseNode(data, stat);
+      if (node.epoch !== session.epoch || !sessionMatches(session.secret, node.sessionDigest))
+        return undefined;
       await this.zk.client.delete(path, stat.version);
     } catch (err) {
       if (err instanceof ZkError && (err.code === "NONODE" || err.code === "BADVERSION")) return undefined;
@@ -432,12 +448,14 @@ function parseNode(data: Buffer, stat: ZkStat): HoldNode {
     address: typeof body.address === "string" ? body.address : "",
     gateway: typeof body.gateway === "string" ? body.gateway : "",
     since: stat.ctime,
+    sessionDigest: typeof body.sessionDigest === "string" ? body.sessionDigest : "",
   };
 }
 
+/** Who holds a clientId and since when, for errors: never its epoch or session. */
 function describe(node: HoldNode | undefined): string {
   if (!node) return "another consumer";
   const who = node.address || "another consumer";
   const via = node.gateway ? ` through gateway ${node.gateway}` : "";
-  return `${who}${via} since ${new Date(node.since).toISOString()} (epoch ${node.epoch})`;
+  return `${who}${via} since ${new Date(node.since).toISOString()}`;
 }

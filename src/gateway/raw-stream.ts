@@ -24,7 +24,7 @@ import { takeStreamHold } from "./canal-proxy.js";
 import type { ClientHolds } from "./holds.js";
 import { relayHeaders } from "./relay.js";
 import type { RunnerTable } from "./runners.js";
-import { connectNoDelay } from "./upstream.js";
+import { CLEARTEXT, type Dialer } from "./upstream.js";
 
 const SERVICE = "sluice.v1.CanalService";
 const PATH = `/${SERVICE}/Stream`;
@@ -35,6 +35,8 @@ const RETRY_MS = 500;
 /** One HTTP/2 session per server address, made again when it closes. */
 export class RawSessions {
   readonly #byAddress = new Map<string, http2.ClientHttp2Session>();
+
+  constructor(private readonly dialer: Dialer = CLEARTEXT) {}
 
   close(): void {
     for (const s of this.#byAddress.values()) s.destroy();
@@ -58,8 +60,8 @@ export class RawSessions {
   get(address: string): http2.ClientHttp2Session {
     let s = this.#byAddress.get(address);
     if (!s || s.closed || s.destroyed) {
-      const session = http2.connect(`http://${address}`, {
-        createConnection: () => connectNoDelay(address),
+      const session = http2.connect(`${this.dialer.scheme}://${address}`, {
+        createConnection: () => this.dialer.connect(address),
       });
       session.on("error", () => {});
       session.once("close", () => {

@@ -95,8 +95,9 @@ const TRACE_HEADERS = ["traceparent", "tracestate"];
 /**
  * The headers every call the gateway makes to a server on behalf of `call` carries: the
  * consumer's hold epoch (consumer fencing, when the call has one) and the call's upstream
- * headers from its hooks (the tracing hook's span context). Without a tracing hook the
- * caller's own trace context goes on unchanged, so that the server's span joins its trace.
+ * headers from its hooks (the tracing hook's span context, the gateway's proof and principal).
+ * Without a tracing hook the caller's own trace context goes on unchanged, so that the
+ * server's span joins its trace. Nothing else of the caller's headers goes on.
  */
 export function relayHeaders(call: Call, epoch: bigint | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -104,7 +105,7 @@ export function relayHeaders(call: Call, epoch: bigint | undefined): Record<stri
   const upstream = call.upstreamHeadersIfAny;
   if (upstream !== undefined) {
     for (const name in upstream) out[name] = upstream[name] as string;
-    return out;
+    if (upstream.traceparent !== undefined) return out;
   }
   for (const name of TRACE_HEADERS) {
     const v = call.header(name);

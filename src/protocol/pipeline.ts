@@ -28,8 +28,10 @@ export type CallCodec = "proto" | "json";
 export interface CallPeer {
   /** "ip:port" ("[ipv6]:port"). Behind a TCP balancer: the balancer. */
   readonly address: string;
-  /** The client certificate of a TLS connection that sent one; undefined otherwise. */
+  /** The verified client certificate of a TLS connection that sent one; undefined otherwise. */
   readonly certificate: PeerCertificate | undefined;
+  /** True when TLS verified that certificate against the configured CAs (trust it only then). */
+  readonly authorized: boolean;
 }
 
 /** The request fields hooks may check, as the request message has them (empty when absent). */
@@ -271,12 +273,15 @@ function peerOf(socket: CallSocket): CallPeer {
   const address = `${ip.includes(":") ? `[${ip}]` : ip}:${socket.remotePort ?? 0}`;
   const tls = socket as Partial<TLSSocket>;
   let certificate: PeerCertificate | undefined;
-  if (tls.encrypted === true && typeof tls.getPeerCertificate === "function") {
+  // Only a certificate that verified against the listener's client CA: a listener asking for
+  // one without requiring it drops connections whose certificate fails (../tls.ts), and this
+  // keeps an unverified one from ever reaching a hook.
+  if (tls.encrypted === true && tls.authorized === true && typeof tls.getPeerCertificate === "function") {
     const cert = tls.getPeerCertificate();
     // Node gives an empty object when the client sent none.
     if (cert !== null && Object.keys(cert).length > 0) certificate = cert;
   }
-  return { address, certificate };
+  return { address, certificate, authorized: certificate !== undefined && tls.authorized === true };
 }
 
 function fieldsOf(message: unknown): CallFields {

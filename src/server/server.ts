@@ -20,6 +20,7 @@ import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
+import { createSecurity } from "../security/security.js";
 import { Balancer } from "./cluster/balancer.js";
 import { DestinationElection } from "./cluster/election.js";
 import { SessionLease } from "./cluster/session-lease.js";
@@ -27,6 +28,7 @@ import type { DestinationConfig, ServerConfig } from "./config/types.js";
 import { adoptCanalCursors, importCanalCursors } from "./destination/canal-import.js";
 import { Destination } from "./destination/destination.js";
 import { DestinationRegistry } from "./destination/registry.js";
+import { checkServerListeners } from "./listen-security.js";
 import type { CursorStore } from "./meta/cursor-store.js";
 import { FileCursorStore } from "./meta/file-cursor-store.js";
 import { ZkCursorStore } from "./meta/zk-cursor-store.js";
@@ -44,7 +46,7 @@ export interface RunningServer {
   readonly port: number;
   readonly url: string;
   readonly registry: DestinationRegistry;
-  /** "http://host:port/metrics" when metrics are served (metrics.enabled). */
+  /** "http(s)://host:port/metrics" when metrics are served (metrics.enabled). */
   readonly metricsUrl: string | undefined;
   /** Graceful stop: finishes calls, ends streams, stops readers, releases ZooKeeper nodes. */
   close(): Promise<void>;
@@ -62,6 +64,8 @@ export async function startServer(
   logger: Logger = createLogger("server"),
   options: ServerOptions = {},
 ): Promise<RunningServer> {
+  // Beyond loopback only with TLS and authentication, or when told it is on purpose.
+  await checkServerListeners(config, logger);
   const registry = new DestinationRegistry();
   for (const d of config.destinations) registry.starting.add(d.name);
   let fail!: (e: Error) => void;
@@ -100,13 +104,21 @@ export async function startServer(
     },
   };
   const zkPaths = new ZkPaths(config.zk?.root);
+  // Authentication and authorization (security: in the config; docs/security.md).
+  const security = createSecurity(config.auth, "server", logger);
   // Metrics on their own port (metrics.*); traces only when OTEL_* ask for them.
   const telemetry: Telemetry | undefined =
     config.metrics.enabled || tracesRequested(process.env)
       ? await startTelemetry({
           serviceName: "sluice-server",
           ...(config.metrics.enabled
-            ? { metrics: { host: config.metrics.host, port: config.metrics.port } }
+            ? {
+                metrics: {
+                  host: config.metrics.host,
+                  port: config.metrics.port,
+                  tls: config.security?.tls?.metrics,
+                },
+              }
             : {}),
           logger: logger.child("telemetry"),
         })
@@ -116,11 +128,13 @@ export async function startServer(
   const canal = createCanalService(registry, epochs);
   // The call pipeline: every call, on every path, runs these hooks in order before its handler
   // acts (docs/design.md, "Calls and trust"). Observers first, so that they see refusals too;
-  // then the checks (authentication, authorization, limits); consumer fencing last, as it acts.
+  // then the checks (authentication, authorization, limits); consumer fencing last, as it acts,
+  // and only on what gateways send once authentication is configured.
   const pipeline = new CallPipeline([
     ...(telemetry?.tracing ? [tracingHook(telemetry.tracer)] : []),
+    ...security.hooks,
     ...(options.hooks ?? []),
-    clientFencingHook(registry, epochs),
+    clientFencingHook(registry, epochs, security.fencingTrusted),
   ]);
   let http: ConnectServer;
   try {
@@ -132,6 +146,7 @@ export async function startServer(
       // Batches go out as the bytes the store holds; gzip would cost more CPU per row than
       // all the rest of delivery (docs/benchmarks.md), for loopback and LAN consumers.
       compressResponses: false,
+      tls: config.security?.tls?.listen,
       pipeline,
       grpcUnary: [{ service: CanalService, implementation: canal, methods: ["get", "ack", "rollback"] }],
       routes(router) {
@@ -147,7 +162,7 @@ export async function startServer(
           }),
         );
       },
-      extraHandlers(req, res) {
+      extraHandlers: security.guardPlain((req, res) => {
         if (req.url === "/healthz" || req.url === "/readyz") {
           const ready = req.url === "/healthz" || registry.starting.size === 0;
           const broken = registry.all.filter((d) => d.failure);
@@ -159,9 +174,10 @@ export async function startServer(
           return true;
         }
         return false;
-      },
+      }),
     });
   } catch (err) {
+    security.close();
     await telemetry?.close();
     throw err;
   }
@@ -193,6 +209,7 @@ export async function startServer(
     running.clear();
     lease?.stop();
     zk?.close();
+    security.close();
     await telemetry?.close();
   };
   const byName = new Map(config.destinations.map((d) => [d.name, d]));

@@ -3,6 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type ProbeTls, probeTls } from "../harness/certificates.js";
 import type { MariaDB } from "../harness/mariadb.js";
 import { type ManagedProcess, spawnManaged, waitFor } from "../harness/processes.js";
 import type { ZooKeeper } from "../harness/zookeeper.js";
@@ -34,11 +35,23 @@ export function writeServerConfig(dir: string, zk: ZooKeeper, db: MariaDB, sessi
   return file;
 }
 
-async function ready(name: string, p: ManagedProcess, port: number, path = "/readyz"): Promise<void> {
+async function ready(
+  name: string,
+  p: ManagedProcess,
+  port: number,
+  path = "/readyz",
+  tls?: ProbeTls,
+): Promise<void> {
   await waitFor(
     `${name} to be ready`,
     async () =>
-      (await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined))?.ok ? true : undefined,
+      (
+        tls
+          ? await probeTls(port, path, tls)
+          : (await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined))?.ok
+      )
+        ? true
+        : undefined,
     {
       timeoutMs: 30_000,
       failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),
@@ -55,7 +68,7 @@ export async function startSluiceServer(
   name: string,
   port: number,
   config: string,
-  opts: { extraArgs?: string[]; readyPath?: string; env?: Record<string, string> } = {},
+  opts: { extraArgs?: string[]; readyPath?: string; env?: Record<string, string>; tls?: ProbeTls } = {},
 ): Promise<ManagedProcess> {
   const p = spawnManaged(
     name,
@@ -66,7 +79,7 @@ export async function startSluiceServer(
       env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...opts.env },
     },
   );
-  await ready(name, p, port, opts.readyPath);
+  await ready(name, p, port, opts.readyPath, opts.tls);
   return p;
 }
 
@@ -77,6 +90,7 @@ export async function startSluiceGateway(
   zk: ZooKeeper,
   extra: string[] = [],
   env: Record<string, string> = {},
+  tls?: ProbeTls,
 ): Promise<ManagedProcess> {
   const args = [
     SLUICE,
@@ -95,6 +109,6 @@ export async function startSluiceGateway(
     logFile: join(dir, `${name}.log`),
     env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...env },
   });
-  await ready(name, p, port);
+  await ready(name, p, port, "/readyz", tls);
   return p;
 }

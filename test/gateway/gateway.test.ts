@@ -182,7 +182,7 @@ test("curl through the gateway over HTTP/1.1 JSON: subscribe, get, ack, rollback
   };
   const sub = post("Subscribe", { destination: "example", clientId: "curl" });
   const session = sub.session as string;
-  assert.match(session, /^\d+\.curl$/, JSON.stringify(sub));
+  assert.match(session, /^\d+\.[A-Za-z0-9_-]{24}\.curl$/, JSON.stringify(sub));
   await db.query("INSERT INTO shop.orders VALUES (1, 'curl'), (2, 'curl')");
   const got = post("Get", {
     destination: "example",
@@ -242,7 +242,7 @@ test("curl through the gateway over HTTP/1.1 JSON: subscribe, get, ack, rollback
   }
   const subscribed = messages[0]?.subscribed as { session: string } | undefined;
   assert.ok(subscribed, JSON.stringify(messages));
-  assert.match(subscribed.session, /^\d+\.curl$/);
+  assert.match(subscribed.session, /^\d+\.[A-Za-z0-9_-]{24}\.curl$/);
   assert.notEqual(subscribed.session, session);
   const batch = messages[1]?.batch as { entries: unknown[] } | undefined;
   assert.ok(batch && batch.entries.length > 0, JSON.stringify(messages));

@@ -3,6 +3,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type ProbeTls, probeTls } from "./certificates.js";
 import { freePort, type ManagedProcess, spawnManaged, waitFor } from "./processes.js";
 
 export const SLUICE_MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -27,6 +28,8 @@ export async function startSluiceServer(opts: {
   /** Prometheus metrics port; default "off". */
   metricsPort?: number | "off";
   env?: Record<string, string>;
+  /** The server serves TLS (its flags in extraArgs): how to probe it. */
+  tls?: ProbeTls;
 }): Promise<SluiceServerProcess> {
   const port = opts.port ?? (await freePort());
   const args = [
@@ -46,14 +49,20 @@ export async function startSluiceServer(opts: {
   await waitFor(
     `${opts.name} to listen`,
     async () =>
-      (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
+      (
+        opts.tls
+          ? await probeTls(port, "/readyz", opts.tls)
+          : (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok
+      )
+        ? true
+        : undefined,
     {
       timeoutMs: 30_000,
       failIf: () => (p.child.exitCode !== null ? `exited; see ${p.logFile}` : undefined),
     },
   );
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     process: p,
     stop: () => p.stop(),

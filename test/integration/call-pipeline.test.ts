@@ -3,24 +3,21 @@
 // gRPC-Web, Connect binary and Connect JSON on HTTP/1.1 and h2c), the fast paths included (the
 // server's lean gRPC path for Get/Ack/Rollback, the gateway's byte relays of gRPC and Connect
 // Get/Ack/Rollback and of gRPC streams); and a hook that refuses refuses every one of them
-// before anything acts: nothing reaches the server behind a refusing gateway.
+// before anything acts: nothing reaches the server behind a refusing gateway. The driver
+// (test/harness/call-driver.ts) is shared with the security tests.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
-import {
-  createConnectTransport,
-  createGrpcTransport,
-  createGrpcWebTransport,
-} from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { silentLogger } from "../../src/common/log.js";
 import { type RunningGateway, startGateway } from "../../src/gateway/gateway.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
-import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { permissionDenied } from "../../src/protocol/errors.js";
 import type { Call, CallHook } from "../../src/protocol/pipeline.js";
 import { loadServerConfig } from "../../src/server/config/load.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { writeServerConfig } from "../gateway/cluster.js";
+import { everyMethod, METHODS, TRANSPORTS } from "../harness/call-driver.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, makeTempDir, removeDir } from "../harness/processes.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
@@ -65,119 +62,6 @@ class CountingHook implements CallHook {
     const s = this.#byCall.get(call);
     if (s) s.ended = outcome.code;
   }
-}
-
-/** The protocols and transports every call is made over. */
-const TRANSPORTS: {
-  name: string;
-  protocol: string;
-  codec: string;
-  http: "1.1" | "2";
-  make: (url: string) => Transport;
-}[] = [
-  {
-    name: "gRPC",
-    protocol: "grpc",
-    codec: "proto",
-    http: "2",
-    make: (u) => createGrpcTransport({ baseUrl: u }),
-  },
-  {
-    name: "gRPC JSON",
-    protocol: "grpc",
-    codec: "json",
-    http: "2",
-    make: (u) => createGrpcTransport({ baseUrl: u, useBinaryFormat: false }),
-  },
-  ...(["1.1", "2"] as const).flatMap((http) => [
-    {
-      name: `gRPC-Web HTTP/${http}`,
-      protocol: "grpc-web",
-      codec: "proto",
-      http,
-      make: (u: string) => createGrpcWebTransport({ baseUrl: u, httpVersion: http }),
-    },
-    {
-      name: `gRPC-Web JSON HTTP/${http}`,
-      protocol: "grpc-web",
-      codec: "json",
-      http,
-      make: (u: string) => createGrpcWebTransport({ baseUrl: u, httpVersion: http, useBinaryFormat: false }),
-    },
-    {
-      name: `Connect binary HTTP/${http}`,
-      protocol: "connect",
-      codec: "proto",
-      http,
-      make: (u: string) => createConnectTransport({ baseUrl: u, httpVersion: http }),
-    },
-    {
-      name: `Connect JSON HTTP/${http}`,
-      protocol: "connect",
-      codec: "json",
-      http,
-      make: (u: string) => createConnectTransport({ baseUrl: u, httpVersion: http, useBinaryFormat: false }),
-    },
-  ]),
-];
-
-const METHODS = [
-  "sluice.v1.CanalService/Subscribe",
-  "sluice.v1.CanalService/Get",
-  "sluice.v1.CanalService/Ack",
-  "sluice.v1.CanalService/Rollback",
-  "sluice.v1.CanalService/Stream",
-  "sluice.v1.CanalService/Unsubscribe",
-  "sluice.v1.AdminService/ListDestinations",
-  "sluice.v1.AdminService/GetDestination",
-  "sluice.v1.AdminService/ReleaseDestination",
-];
-
-/** Every method once over `transport`, as client `clientId`; each call's outcome (a code). */
-async function everyMethod(
-  transport: Transport,
-  clientId: string,
-): Promise<Map<string, ConnectError | "ok">> {
-  const canal = createClient(CanalService, transport);
-  const admin = createClient(AdminService, transport);
-  const destination = "example";
-  const outcome = async (p: Promise<unknown>): Promise<ConnectError | "ok"> =>
-    p.then(
-      () => "ok" as const,
-      (e: unknown) => ConnectError.from(e),
-    );
-  const out = new Map<string, ConnectError | "ok">();
-  const sub = await canal.subscribe({ destination, clientId }).catch((e: unknown) => ConnectError.from(e));
-  out.set(METHODS[0] as string, sub instanceof ConnectError ? sub : "ok");
-  const session = sub instanceof ConnectError ? "" : sub.session;
-  out.set(METHODS[1] as string, await outcome(canal.get({ destination, clientId, session, batchSize: 10 })));
-  out.set(
-    METHODS[2] as string,
-    await outcome(canal.ack({ destination, clientId, session, batchId: "1-1-1" })),
-  );
-  out.set(METHODS[3] as string, await outcome(canal.rollback({ destination, clientId, session })));
-  // The stream: read up to `subscribed`, then cancel it (its call ends canceled).
-  const stop = new AbortController();
-  const stream = canal.stream(
-    { destination, clientId: `${clientId}-s`, batchSize: 10 },
-    { signal: stop.signal },
-  );
-  out.set(
-    METHODS[4] as string,
-    await outcome(
-      (async () => {
-        for await (const m of stream) {
-          assert.equal(m.message.case, "subscribed");
-          stop.abort();
-        }
-      })(),
-    ),
-  );
-  out.set(METHODS[5] as string, await outcome(canal.unsubscribe({ destination, clientId, session })));
-  out.set(METHODS[6] as string, await outcome(admin.listDestinations({})));
-  out.set(METHODS[7] as string, await outcome(admin.getDestination({ destination })));
-  out.set(METHODS[8] as string, await outcome(admin.releaseDestination({ destination })));
-  return out;
 }
 
 describe("the call pipeline", () => {

@@ -1,18 +1,23 @@
 // Runs the README's curl recipes exactly as written (taken from the README itself) against a
-// real server, and against a gateway in front of servers elected in ZooKeeper, over plain
-// HTTP/1.1, and checks what they print.
+// real server, and against a gateway in front of servers elected in ZooKeeper, over HTTP/1.1
+// and TLS as the quickstart runs them (servers that take only the gateway's client
+// certificate and its secret behind it), and checks what they print. Both authenticate
+// callers (a token file): the recipes send SLUICE_TOKEN.
 import assert from "node:assert/strict";
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { silentLogger } from "../../src/common/log.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
+import { createToken } from "../../src/security/tokens.js";
 import { loadServerConfig } from "../../src/server/config/load.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { startSluiceGateway, startSluiceServer, writeServerConfig } from "../gateway/cluster.js";
+import { type IssuedCertificate, TestCa } from "../harness/certificates.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, type ManagedProcess, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
 import { startZooKeeper } from "../harness/zookeeper.js";
@@ -38,17 +43,33 @@ function recipes(): { preamble: string; steps: Map<string, string> } {
 let db: MariaDB;
 let server: RunningServer;
 let dataDir: string;
+let ca: TestCa;
+let serverCert: IssuedCertificate;
+let gatewayCert: IssuedCertificate;
+/** The token the recipes send, and the token file that has it. */
+let token: string;
+let tokens: string;
 before(async () => {
   db = await startMariaDB();
   await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
   dataDir = makeTempDir("curl");
+  ca = TestCa.create(dataDir, "ca");
+  serverCert = ca.issue("server", { cn: "sluice-server", ips: ["127.0.0.1"], usage: "server" });
+  gatewayCert = ca.issue("gateway", { cn: "sluice-gateway", ips: ["127.0.0.1"], usage: "both" });
+  const made = await createToken("curl");
+  token = made.token;
+  tokens = join(dataDir, "tokens");
+  writeFileSync(tokens, `${made.line}\n`);
   const config = loadServerConfig({
     argv: [
       "--host=127.0.0.1",
       "--port=0",
       `--source=${db.sourceUrl}`,
-      `--data-dir=${dataDir}`,
+      `--data-dir=${dataDir}/cursors`,
       "--metrics-port=off",
+      `--tls-cert=${serverCert.cert}`,
+      `--tls-key=${serverCert.key}`,
+      `--auth-tokens=${tokens}`,
     ],
     env: {},
   });
@@ -63,7 +84,7 @@ after(async () => {
 // Asynchronous: the server runs in this process and must keep answering.
 async function run(base: string, script: string, env: Record<string, string> = {}): Promise<unknown> {
   const { stdout } = await execFileAsync("bash", ["-c", script], {
-    env: { ...process.env, SLUICE: base, ...env },
+    env: { ...process.env, SLUICE: base, SLUICE_CA: ca.cert, SLUICE_TOKEN: token, ...env },
     timeout: 30_000,
   });
   return JSON.parse(stdout);
@@ -96,6 +117,9 @@ async function runRecipes(
   );
   // The recipes must not ask curl for HTTP/2.
   for (const s of steps.values()) assert.ok(!s.includes("--http2"), s);
+  // Without the token every call is refused.
+  const refused = (await run(base, step("ListDestinations"), { SLUICE_TOKEN: "" })) as { code: string };
+  assert.equal(refused.code, "unauthenticated");
 
   const sub = (await run(base, step("Subscribe"))) as {
     session: string;
@@ -133,7 +157,9 @@ async function runRecipes(
   assert.deepEqual(rolled.rolledBackBatchIds, [again.batchId]);
 
   // The stream: the first line is `subscribed`, then the rolled back batch comes again.
-  const child = spawn("bash", ["-c", step("Stream")], { env: { ...process.env, SLUICE: base, SESSION } });
+  const child = spawn("bash", ["-c", step("Stream")], {
+    env: { ...process.env, SLUICE: base, SLUICE_CA: ca.cert, SLUICE_TOKEN: token, SESSION },
+  });
   const lines: string[] = [];
   let buffered = "";
   const done = new Promise<void>((resolve, reject) => {
@@ -199,7 +225,8 @@ async function runRecipes(
   checkRelease(await run(base, step("ReleaseDestination")));
 }
 
-test("the README's curl recipes work as written, over HTTP/1.1, against a server", async () => {
+test("the README's curl recipes work as written, over HTTP/1.1 and TLS, against a server", async () => {
+  assert.match(server.url, /^https:/);
   await runRecipes(server.url, new URL(server.url).host, (answer) => {
     // A standalone server has nobody to hand the destination to: the documented error, as JSON.
     const release = answer as { code: string; message: string };
@@ -217,8 +244,17 @@ test("the README's curl recipes work as written against a gateway (servers elect
   const started: ManagedProcess[] = [];
   try {
     const config = writeServerConfig(dir, zk, db);
+    // The servers serve the gateway only; the gateway authenticates the recipes' token.
+    const secret = join(dir, "gateway.secret");
+    writeFileSync(secret, "only-gateways-know-this\n");
     const [pa, pb, pg] = [await freePort(), await freePort(), await freePort()];
-    started.push(await startSluiceServer(dir, "server-a", pa, config));
+    // Servers take only clients with a certificate of the CA (the gateway's).
+    const serverTls = [
+      ...["--tls-cert", serverCert.cert, "--tls-key", serverCert.key, "--tls-client-ca", ca.cert],
+    ];
+    const probe = { ca: ca.cert, cert: gatewayCert.cert, key: gatewayCert.key };
+    const serverOpts = { extraArgs: [...serverTls, "--gateway-secret-file", secret], tls: probe };
+    started.push(await startSluiceServer(dir, "server-a", pa, config, serverOpts));
     const zkc = await ZkClient.connect(zk.connectString);
     const { data } = await waitFor(
       "a runner of example",
@@ -228,9 +264,30 @@ test("the README's curl recipes work as written against a gateway (servers elect
     zkc.close();
     const runner = (JSON.parse(data.toString("utf8")) as { address: string }).address;
     assert.equal(runner, `127.0.0.1:${pa}`);
-    started.push(await startSluiceServer(dir, "server-b", pb, config));
-    started.push(await startSluiceGateway(dir, "gateway", pg, zk));
-    await runRecipes(`http://127.0.0.1:${pg}`, runner, (answer) => {
+    started.push(await startSluiceServer(dir, "server-b", pb, config, serverOpts));
+    const gatewayTls = [
+      ...["--tls-cert", gatewayCert.cert, "--tls-key", gatewayCert.key],
+      ...[
+        "--tls-upstream-ca",
+        ca.cert,
+        "--tls-upstream-cert",
+        gatewayCert.cert,
+        "--tls-upstream-key",
+        gatewayCert.key,
+      ],
+    ];
+    started.push(
+      await startSluiceGateway(
+        dir,
+        "gateway",
+        pg,
+        zk,
+        [...gatewayTls, "--auth-tokens", tokens, "--gateway-secret-file", secret],
+        {},
+        { ca: ca.cert },
+      ),
+    );
+    await runRecipes(`https://127.0.0.1:${pg}`, runner, (answer) => {
       // With a standby in the cluster the runner lets the destination go; it names itself.
       assert.equal((answer as { released: { address: string } }).released.address, runner);
     });

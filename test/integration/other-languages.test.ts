@@ -1,10 +1,11 @@
 // The generated Go and Python clients, through their example consumers, built and run with
 // Debian's toolchains against a live `sluice server`: each consumes a known workload over
 // gRPC, acks it, and prints exactly the rows it acked, in order, also when the server is killed
-// and restarted under it.
+// and restarted under it. The standalone server authenticates its clients (a token file): the
+// examples send their token (Go from SLUICE_TOKEN, Python from SLUICE_TOKEN_FILE).
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -12,11 +13,13 @@ import { promisify } from "node:util";
 import { createSluiceClient } from "../../src/clients/typescript/index.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
+import { createToken } from "../../src/security/tokens.js";
 import {
   startSluiceServer as startElectedServer,
   startSluiceGateway,
   writeServerConfig,
 } from "../gateway/cluster.js";
+import { TestCa } from "../harness/certificates.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, type ManagedProcess, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
 import { type SluiceServerProcess, startSluiceServer } from "../harness/sluice-server.js";
@@ -30,12 +33,27 @@ let db: MariaDB;
 let dataDir: string;
 let server: SluiceServerProcess;
 let nextId = 1;
+/** The standalone server's flags (its token file) and the consumers' token. */
+let serverArgs: string[];
+let token: string;
+let tokenFile: string;
 
 before(async () => {
   db = await startMariaDB();
   await db.query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))");
   dataDir = makeTempDir("other-languages");
-  server = await startSluiceServer({ name: "server", sourceUrl: db.sourceUrl, dataDir });
+  const made = await createToken("consumers");
+  token = made.token;
+  writeFileSync(join(dataDir, "tokens"), `${made.line}\n`);
+  tokenFile = join(dataDir, "consumer.token");
+  writeFileSync(tokenFile, `${token}\n`);
+  serverArgs = ["--auth-tokens", join(dataDir, "tokens")];
+  server = await startSluiceServer({
+    name: "server",
+    sourceUrl: db.sourceUrl,
+    dataDir,
+    extraArgs: serverArgs,
+  });
 });
 after(async () => {
   await server?.stop();
@@ -49,7 +67,10 @@ after(async () => {
  */
 async function register(clientId: string, gateway?: string): Promise<void> {
   if (!gateway) {
-    await createSluiceClient({ baseUrl: server.url }).canal.subscribe({ destination: "example", clientId });
+    await createSluiceClient({ baseUrl: server.url, token }).canal.subscribe({
+      destination: "example",
+      clientId,
+    });
     return;
   }
   const stop = new AbortController();
@@ -144,6 +165,7 @@ async function consumeAcrossRestart(
         sourceUrl: db.sourceUrl,
         dataDir,
         port: server.port,
+        extraArgs: serverArgs,
       });
     }
     for (let i = 0; i < more.length; i += 10) {
@@ -208,11 +230,11 @@ test("Go (GOPATH mode, Debian's grpc): the example consumer acks exactly the wor
     const bin = await goConsumer();
     const expected = await workload("go");
     const { stdout } = await execFileAsync(bin, [], {
-      env: consumerEnv("go", expected.length),
+      env: { ...consumerEnv("go", expected.length), SLUICE_TOKEN: token },
       timeout: 60_000,
     });
     assert.deepEqual(summary(stdout), expected);
-    const status = await createSluiceClient({ baseUrl: server.url }).admin.getDestination({
+    const status = await createSluiceClient({ baseUrl: server.url, token }).admin.getDestination({
       destination: "example",
     });
     assert.equal(status.destination?.clients.find((c) => c.clientId === "go")?.outstandingBatches, 0);
@@ -224,11 +246,11 @@ test("Python (Debian's grpcio): the example consumer acks exactly the workload, 
     "/usr/bin/python3",
     [join(CLIENTS, "python/example.py")],
     "python",
-    { PYTHONDONTWRITEBYTECODE: "1" },
+    { PYTHONDONTWRITEBYTECODE: "1", SLUICE_TOKEN_FILE: tokenFile },
   );
   assert.deepEqual(printed, expected);
   assert.match(stderr, /opening it again/, "it noticed the crash and opened the stream again");
-  const status = await createSluiceClient({ baseUrl: server.url }).admin.getDestination({
+  const status = await createSluiceClient({ baseUrl: server.url, token }).admin.getDestination({
     destination: "example",
   });
   assert.equal(status.destination?.clients.find((c) => c.clientId === "python")?.outstandingBatches, 0);
@@ -313,6 +335,55 @@ test("Go and Python through a gateway (servers elected in ZooKeeper): exact acke
     await gateway?.stop();
     for (const p of servers) await p.stop();
     await zk.stop();
+    removeDir(dir);
+  }
+});
+
+test("Go and Python over TLS, with a client certificate (a server that requires one)", async () => {
+  const dir = makeTempDir("other-languages-tls");
+  const ca = TestCa.create(dir, "ca");
+  const cert = ca.issue("server", { cn: "sluice-server", ips: ["127.0.0.1"], usage: "server" });
+  const client = ca.issue("client", { cn: "consumer", usage: "client" });
+  const tls = { ca: ca.cert, cert: client.cert, key: client.key };
+  const secured = await startSluiceServer({
+    name: "tls-server",
+    sourceUrl: db.sourceUrl,
+    dataDir: dir,
+    extraArgs: ["--tls-cert", cert.cert, "--tls-key", cert.key, "--tls-client-ca", ca.cert],
+    tls,
+  });
+  try {
+    const pem = { ca: readFileSync(ca.cert), cert: readFileSync(client.cert), key: readFileSync(client.key) };
+    for (const [language, command, args] of [
+      ["go-tls", await goConsumer(), []],
+      ["python-tls", "/usr/bin/python3", [join(CLIENTS, "python/example.py")]],
+    ] as const) {
+      await createSluiceClient({ baseUrl: secured.url, tls: pem }).canal.subscribe({
+        destination: "example",
+        clientId: language,
+      });
+      const expected = await workload(`${language}-plain`);
+      const env = {
+        ...consumerEnv(language, expected.length, `127.0.0.1:${secured.port}`),
+        SLUICE_CA: ca.cert,
+        SLUICE_CERT: client.cert,
+        SLUICE_KEY: client.key,
+        PYTHONDONTWRITEBYTECODE: "1",
+      };
+      const { stdout } = await execFileAsync(command, [...args], { env, timeout: 60_000 });
+      assert.deepEqual(summary(stdout), expected, language);
+      // Without the client certificate the server lets nothing through.
+      const refused = await execFileAsync(command, [...args], {
+        env: { ...env, SLUICE_CERT: "", SLUICE_KEY: "", SLUICE_MAX_ROWS: "1" },
+        timeout: 20_000,
+      }).then(
+        () => "ran",
+        (err: Error) => err.message,
+      );
+      assert.notEqual(refused, "ran", `${language}: no client certificate, no rows`);
+    }
+  } finally {
+    await secured.stop();
     removeDir(dir);
   }
 });

@@ -1,4 +1,5 @@
-// Keeps the README's first command true: the quickstart starts, shows row changes, stops.
+// Keeps the README's first command true: the quickstart starts, shows row changes, stops;
+// every port speaks TLS with a throwaway CA's certificates.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
@@ -26,5 +27,16 @@ test("the quickstart shows row changes flowing and stops by itself", async () =>
   assert.match(out, /UPDATE shop\.orders {2}id=1 {2}status: new → paid/);
   assert.match(out, /Done: \d+ write rounds, \d+ row changes streamed and acked/);
   assert.match(out, /one runs "example", the other stands by/, "two servers run");
-  assert.match(out, /gateway {4}http:\/\/127\.0\.0\.1:\d+ {3}routes to the runner/, "a gateway runs");
+  assert.match(
+    out,
+    /gateway {4}https:\/\/127\.0\.0\.1:\d+ {3}routes to the runner/,
+    "a gateway runs, over TLS",
+  );
+  assert.match(out, /servers {4}https:\/\/127\.0\.0\.1:\d+, https:\/\/127\.0\.0\.1:\d+ /, "servers over TLS");
+  assert.match(out, /export SLUICE=https:\S+ SLUICE_CA=\/\S+\/ca\.crt SLUICE_TOKEN=quickstart\.\S+/);
+  assert.match(
+    out,
+    /curl -s --cacert \$SLUICE_CA -H "Authorization: Bearer \$SLUICE_TOKEN" /,
+    "the curl recipe trusts the CA, sends the token",
+  );
 });

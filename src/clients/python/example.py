@@ -6,7 +6,11 @@ Streams a destination with CanalService.Stream, acks each batch with the session
 with UNAVAILABLE (failover, restart) it opens it again and resumes after the durable cursor.
 
 Environment: SLUICE_ADDR (host:port, default 127.0.0.1:11113), SLUICE_DESTINATION (example),
-SLUICE_CLIENT_ID (1001), SLUICE_FILTER, SLUICE_MAX_ROWS (stop after that many rows).
+SLUICE_CLIENT_ID (1001), SLUICE_FILTER, SLUICE_MAX_ROWS (stop after that many rows),
+SLUICE_TOKEN or SLUICE_TOKEN_FILE (a bearer token, sent with every call).
+TLS: SLUICE_CA (PEM file of the CA the server's certificate chains to; SLUICE_TLS=1 trusts the
+system's CAs instead), SLUICE_CERT and SLUICE_KEY (a client certificate, for a server that asks
+for one).
 """
 import json
 import os
@@ -21,6 +25,15 @@ import grpc  # noqa: E402
 from sluice.v1 import canal_service_pb2 as canal  # noqa: E402
 from sluice.v1 import canal_service_pb2_grpc as canal_grpc  # noqa: E402
 from sluice.v1 import entry_pb2 as entry  # noqa: E402
+
+
+def token_metadata():
+    """("authorization", "Bearer ...") from SLUICE_TOKEN or the file SLUICE_TOKEN_FILE names."""
+    token = os.environ.get("SLUICE_TOKEN", "").strip()
+    if not token and os.environ.get("SLUICE_TOKEN_FILE"):
+        with open(os.environ["SLUICE_TOKEN_FILE"], encoding="utf-8") as f:
+            token = f.read().strip()
+    return [("authorization", f"Bearer {token}")] if token else []
 
 
 def image(columns):
@@ -47,7 +60,7 @@ def rows(entries):
             yield row
 
 
-def consume(stub, destination, client_id, progress, limit):
+def consume(stub, destination, client_id, progress, limit, metadata):
     """Opens one stream and acks its batches until `limit` rows are printed in all (None: no
     limit); progress["printed"] counts them."""
     # The hold's token, kept across streams in progress["session"]: reopening with it through a
@@ -61,7 +74,8 @@ def consume(stub, destination, client_id, progress, limit):
             batch_size=100,
             window=4,
             session=session,
-        )
+        ),
+        metadata=metadata,
     )
     try:
         for msg in responses:
@@ -80,6 +94,7 @@ def consume(stub, destination, client_id, progress, limit):
                     session=session,
                 ),
                 timeout=30,
+                metadata=metadata,
             )
             for row in rows(batch.entries):
                 print(json.dumps(row), flush=True)
@@ -91,17 +106,36 @@ def consume(stub, destination, client_id, progress, limit):
     raise grpc.RpcError("the server ended the stream")
 
 
+def channel_to(addr):
+    """TLS when SLUICE_CA or SLUICE_TLS says so, else cleartext (h2c)."""
+    ca, cert, key = (os.environ.get(n) for n in ("SLUICE_CA", "SLUICE_CERT", "SLUICE_KEY"))
+    if not ca and not os.environ.get("SLUICE_TLS"):
+        return grpc.insecure_channel(addr)
+
+    def read(name):
+        with open(name, "rb") as f:
+            return f.read()
+
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read(ca) if ca else None,
+        private_key=read(key) if key else None,
+        certificate_chain=read(cert) if cert else None,
+    )
+    return grpc.secure_channel(addr, credentials)
+
+
 def main():
     addr = os.environ.get("SLUICE_ADDR", "127.0.0.1:11113")
     destination = os.environ.get("SLUICE_DESTINATION", "example")
     client_id = os.environ.get("SLUICE_CLIENT_ID", "1001")
     max_rows = int(os.environ["SLUICE_MAX_ROWS"]) if os.environ.get("SLUICE_MAX_ROWS") else None
     progress = {"printed": 0}
-    with grpc.insecure_channel(addr) as channel:
+    metadata = token_metadata()
+    with channel_to(addr) as channel:
         stub = canal_grpc.CanalServiceStub(channel)
         while max_rows is None or progress["printed"] < max_rows:
             try:
-                consume(stub, destination, client_id, progress, max_rows)
+                consume(stub, destination, client_id, progress, max_rows, metadata)
             except grpc.RpcError as err:
                 code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNAVAILABLE
                 # UNAVAILABLE: failover, restart, a connection lost; FAILED_PRECONDITION: the

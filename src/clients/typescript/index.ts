@@ -14,10 +14,11 @@ export { type Column, type Entry, EntryType, EventType } from "../../gen/sluice/
 export type { DestinationFilter } from "../../gen/sluice/v1/filter_pb.js";
 export type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 export type { Position } from "../../gen/sluice/v1/position_pb.js";
+export { authorizationHeader, readTokenFile, tokenFromEnv, withAuthorization } from "./auth.js";
 export { SluiceClient } from "./client.js";
 export { CanalConnector, type ConnectorOptions, type GetOptions, type Message } from "./connector.js";
 export { AckOrderError, StaleBatchError } from "./errors.js";
-export { createSluiceClient, type SluiceClientOptions } from "./node.js";
+export { createSluiceClient, type SluiceClientOptions, type SluiceTlsOptions } from "./node.js";
 export { isRetryable, type RetryOptions, retryAfterMs } from "./retry.js";
 export { type ChangeType, type FlatRow, flatRows, typed } from "./rows.js";
 export { BatchStream, StreamBatch, type StreamOptions, type SubscriptionInfo } from "./stream.js";

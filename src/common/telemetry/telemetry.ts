@@ -1,15 +1,18 @@
 // OpenTelemetry for a sluice process (server or gateway): metrics served to Prometheus on
 // their own port, traces exported only when the standard OTEL_* variables ask for it.
 // The SDK registers itself globally (one per process); close() unregisters it again.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { TLSSocket } from "node:tls";
 import { context, type Meter, metrics, propagation, type Tracer, trace } from "@opentelemetry/api";
+import { clientRefusal, type TlsListenOptions, tlsServerOptions } from "../../protocol/tls.js";
 import type { Logger } from "../log.js";
 
 export interface TelemetryOptions {
   /** service.name of the resource: "sluice-server" or "sluice-gateway". */
   serviceName: string;
-  /** Where Prometheus scrapes /metrics; absent: no metrics are served. */
-  metrics?: { host: string; port: number };
+  /** Where Prometheus scrapes /metrics (over TLS when tls is given); absent: no metrics are served. */
+  metrics?: { host: string; port: number; tls?: TlsListenOptions | undefined };
   logger: Logger;
   env?: NodeJS.ProcessEnv;
 }
@@ -19,7 +22,7 @@ export interface Telemetry {
   readonly tracer: Tracer;
   /** True when spans are exported (a trace exporter was configured through OTEL_*). */
   readonly tracing: boolean;
-  /** "http://host:port/metrics" when metrics are served. */
+  /** "http://host:port/metrics" ("https://..." over TLS) when metrics are served. */
   readonly metricsUrl: string | undefined;
   readonly metricsPort: number | undefined;
   /** Flushes spans, stops the metrics listener, unregisters the SDK. */
@@ -71,7 +74,7 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
   let port: number | undefined;
   if (exporter && opts.metrics) {
     const handler = exporter.getMetricsRequestHandler.bind(exporter);
-    const listener = createServer((req, res) => {
+    const serve = (req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? "").split("?")[0];
       if (path === "/metrics" && (req.method === "GET" || req.method === "HEAD")) {
         handler(req, res);
@@ -79,7 +82,17 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
       }
       res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
       res.end("not found: metrics are served at /metrics\n");
-    });
+    };
+    const tls = opts.metrics.tls;
+    const listener = tls
+      ? createHttpsServer(tlsServerOptions(tls, ["http/1.1"]), serve)
+      : createServer(serve);
+    if (tls) {
+      // Client certificates checked as on the API port (protocol/tls.ts).
+      listener.on("secureConnection", (socket: TLSSocket) => {
+        if (clientRefusal(socket, tls.clientAuth) !== undefined) socket.destroy();
+      });
+    }
     try {
       port = await listen(listener, opts.metrics.host, opts.metrics.port);
     } catch (err) {
@@ -95,7 +108,9 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
   const host = opts.metrics?.host ?? "";
   const shownHost =
     host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-  const metricsUrl = server ? `http://${shownHost}:${port}/metrics` : undefined;
+  const metricsUrl = server
+    ? `${opts.metrics?.tls ? "https" : "http"}://${shownHost}:${port}/metrics`
+    : undefined;
   if (metricsUrl) opts.logger.info("metrics serving", { url: metricsUrl, listen: `${host}:${port}` });
   if (tracing) opts.logger.info("traces exported", { exporter: env.OTEL_TRACES_EXPORTER ?? "otlp" });
   let closed: Promise<void> | undefined;

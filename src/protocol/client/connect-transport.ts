@@ -10,6 +10,8 @@
 // or JSON of row text: gzip costs the server more CPU per batch than loopback or a LAN saves;
 // use connect-node's transport with interceptors for compression), and no HTTP GET.
 // Interceptors need connect-es's call pipeline: with interceptors every call uses it.
+import type * as https from "node:https";
+import type * as tls from "node:tls";
 import { create, type DescMessage, isMessage, toBinary, toJsonString } from "@bufbuild/protobuf";
 import {
   appendHeaders,
@@ -32,6 +34,11 @@ import { type Exchange, exchangeUnary, h1Exchange, h2Exchange, type RawResponse 
 export interface ConnectTransportOptions {
   baseUrl: string;
   httpVersion: "1.1" | "2";
+  /**
+   * For https:// URLs: HTTP/1.1, an https.Agent with the TLS options (`{ agent }`); HTTP/2,
+   * the TLS options of the session's connection.
+   */
+  nodeOptions?: { agent: https.Agent } | tls.ConnectionOptions;
   useBinaryFormat: boolean;
   interceptors?: Interceptor[];
   pingIntervalMs?: number;
@@ -46,20 +53,26 @@ type Input = Parameters<Transport["unary"]>[4];
 export function createSluiceConnectTransport(opts: ConnectTransportOptions): Transport {
   const sessionManager =
     opts.httpVersion === "2"
-      ? new Http2SessionManager(opts.baseUrl, {
-          pingIntervalMs: opts.pingIntervalMs,
-          pingTimeoutMs: opts.pingTimeoutMs,
-          pingIdleConnection: opts.pingIdleConnection,
-        })
+      ? new Http2SessionManager(
+          opts.baseUrl,
+          {
+            pingIntervalMs: opts.pingIntervalMs,
+            pingTimeoutMs: opts.pingTimeoutMs,
+            pingIdleConnection: opts.pingIdleConnection,
+          },
+          opts.nodeOptions as tls.ConnectionOptions | undefined,
+        )
       : undefined;
+  const agent =
+    opts.nodeOptions !== undefined && "agent" in opts.nodeOptions ? opts.nodeOptions.agent : undefined;
   const base =
     sessionManager !== undefined
-      ? createConnectTransport({ ...opts, httpVersion: "2", sessionManager })
-      : createConnectTransport({ ...opts, httpVersion: "1.1" });
+      ? createConnectTransport({ ...opts, nodeOptions: undefined, httpVersion: "2", sessionManager })
+      : createConnectTransport({ ...opts, nodeOptions: agent ? { agent } : undefined, httpVersion: "1.1" });
   if ((opts.interceptors?.length ?? 0) > 0) return base;
   const url = new URL(opts.baseUrl);
   const prefix = url.pathname.replace(/\/+$/, "");
-  const exchange = sessionManager !== undefined ? h2Exchange(sessionManager) : h1Exchange(url);
+  const exchange = sessionManager !== undefined ? h2Exchange(sessionManager) : h1Exchange(url, agent);
   return {
     unary(method, signal, timeoutMs, header, input) {
       const path = `${prefix}/${method.parent.typeName}/${method.name}`;

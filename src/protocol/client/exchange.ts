@@ -80,11 +80,15 @@ export function exchangeUnary<T>(
   });
 }
 
-/** HTTP/1.1 on Node's global agent (keep-alive), as connect-node does without nodeOptions. */
-export function h1Exchange(base: URL): Exchange {
+/**
+ * HTTP/1.1 on Node's global agent (keep-alive), as connect-node does without nodeOptions, or on
+ * `agent` (an https.Agent with TLS options).
+ */
+export function h1Exchange(base: URL, agent?: http.Agent): Exchange {
   const lib = base.protocol === "https:" ? https : http;
   return (path, headers, body, done) => {
     const req = lib.request({
+      ...(agent !== undefined ? { agent } : {}),
       protocol: base.protocol,
       hostname: base.hostname,
       port: base.port,

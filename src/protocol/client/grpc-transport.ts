@@ -14,6 +14,7 @@
 // @connectrpc/connect/protocol-grpc), on the same HTTP/2 connection as the streams (one
 // Http2SessionManager, with its keep-alive pings). Interceptors need connect-es's call
 // pipeline: with interceptors the unary calls use it too.
+import type * as tls from "node:tls";
 import { create, type DescMessage, isMessage, toBinary } from "@bufbuild/protobuf";
 import {
   Code,
@@ -31,6 +32,8 @@ import { type Exchange, exchangeUnary, h2Exchange } from "./exchange.js";
 
 export interface GrpcTransportOptions {
   baseUrl: string;
+  /** For https:// URLs: the TLS options of the session's connection. */
+  tls?: tls.ConnectionOptions;
   interceptors?: Interceptor[];
   pingIntervalMs?: number;
   pingTimeoutMs?: number;
@@ -38,11 +41,15 @@ export interface GrpcTransportOptions {
 }
 
 export function createSluiceGrpcTransport(opts: GrpcTransportOptions): Transport {
-  const sessionManager = new Http2SessionManager(opts.baseUrl, {
-    pingIntervalMs: opts.pingIntervalMs,
-    pingTimeoutMs: opts.pingTimeoutMs,
-    pingIdleConnection: opts.pingIdleConnection,
-  });
+  const sessionManager = new Http2SessionManager(
+    opts.baseUrl,
+    {
+      pingIntervalMs: opts.pingIntervalMs,
+      pingTimeoutMs: opts.pingTimeoutMs,
+      pingIdleConnection: opts.pingIdleConnection,
+    },
+    opts.tls,
+  );
   const base = createGrpcTransport({ ...opts, sessionManager });
   if ((opts.interceptors?.length ?? 0) > 0) return base;
   const prefix = new URL(opts.baseUrl).pathname.replace(/\/+$/, "");

@@ -1,19 +1,24 @@
-// One TCP port for everything Connect: HTTP/1.1 and HTTP/2 cleartext (h2c, prior knowledge), and
-// on them the Connect (JSON and binary), gRPC and gRPC-Web protocols. Used by `sluice server`
-// and `sluice gateway`. See docs/http.md.
+// One TCP port for everything Connect: HTTP/1.1 and HTTP/2, in cleartext (h2c, prior knowledge)
+// or over TLS, and on them the Connect (JSON and binary), gRPC and gRPC-Web protocols. Used by
+// `sluice server` and `sluice gateway`. See docs/http.md.
 //
 // Node's http2.createServer does not answer HTTP/1.1 in cleartext (its allowHTTP1 fallback needs
 // TLS and ALPN), so a plain net.Server accepts the connections and looks at their first bytes:
 // the HTTP/2 client preface hands the socket to an http2 server, anything else to an http
 // (HTTP/1.1) server. Neither of those listens itself. connect-node's adapter serves both.
+// With TLS a tls.Server accepts them instead, offering "h2" and "http/1.1" by ALPN; the
+// decrypted first bytes are sniffed as in cleartext (a client that offers no ALPN is served
+// too).
 import { setMaxListeners } from "node:events";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { Code, ConnectError, type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { capTimeoutHeaders, MAX_TIMER_MS } from "../deadline.js";
 import { reencodeGrpcMessage } from "../grpc-message.js";
 import { CallPipeline } from "../pipeline.js";
+import { type ClientAuth, clientRefusal, type TlsListenOptions, tlsServerOptions } from "../tls.js";
 import { connectAdapter } from "./adapter.js";
 import { callGuard } from "./call-guard.js";
 import { createGrpcUnaryHandler, type GrpcUnaryService } from "./grpc-unary.js";
@@ -78,8 +83,13 @@ export interface ConnectServerOptions {
   compressResponses?: boolean;
   /** Largest request message accepted, in bytes (resource_exhausted above). Default 4 MiB. */
   readMaxBytes?: number;
-  /** A connection that sends nothing for this long after connecting is dropped. Default 10000. */
+  /**
+   * A connection that sends nothing for this long after connecting (or, with TLS, that has not
+   * finished its handshake) is dropped. Default 10000.
+   */
   firstBytesTimeoutMs?: number;
+  /** Serve over TLS only (../tls.ts); absent: cleartext. */
+  tls?: TlsListenOptions | undefined;
 }
 
 export interface ConnectServer {
@@ -87,7 +97,7 @@ export interface ConnectServer {
   readonly port: number;
   /** "host:port" ("[::1]:port" for IPv6), as registered in ZooKeeper. */
   readonly address: string;
-  /** "http://host:port", for clients. */
+  /** "http://host:port" ("https://host:port" with TLS), for clients. */
   readonly url: string;
   /**
    * Graceful stop: stop accepting connections, close idle ones, let unary calls finish, fire the
@@ -314,10 +324,20 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
   });
   h2.on("sessionError", (err: Error) => log.debug("http/2 session error", { error: err }));
 
-  // The listener: sniffs each connection's first bytes.
+  // The listener: hands each connection to the HTTP/2 or the HTTP/1.1 server, by ALPN or by
+  // its first bytes.
   const sockets = new Set<net.Socket>();
   const sniffing = new Set<net.Socket>();
-  const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+  const toH2 = (socket: net.Socket) => {
+    // As an http2.Server's own sockets: the connection ends when the client's side does.
+    socket.allowHalfOpen = false;
+    h2.emit("connection", socket);
+  };
+  const toH1 = (socket: net.Socket) => {
+    h1Active.set(socket, 0);
+    h1.emit("connection", socket);
+  };
+  const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on("error", (err: NodeJS.ErrnoException) =>
       log.debug("connection error", { error: err, code: err.code }),
@@ -327,6 +347,8 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       sniffing.delete(socket);
       h1Active.delete(socket);
     });
+  };
+  const accept = (socket: net.Socket) => {
     if (closing) {
       socket.destroy();
       return;
@@ -354,13 +376,15 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       socket.pause();
       socket.unshift(head);
       if (verdict === "h2") {
-        // As an http2.Server's own sockets: the connection ends when the client's side does.
-        socket.allowHalfOpen = false;
+        // Node's http2 server drops a TLS connection that negotiated no ALPN protocol; one
+        // that sent the preface without ALPN spoke HTTP/2 with prior knowledge.
+        if (socket instanceof tls.TLSSocket && socket.alpnProtocol !== "h2") {
+          (socket as { alpnProtocol: string | false }).alpnProtocol = "h2";
+        }
         // The http2 session reads what is buffered in the socket (the preface) first.
-        h2.emit("connection", socket);
+        toH2(socket);
       } else {
-        h1Active.set(socket, 0);
-        h1.emit("connection", socket);
+        toH1(socket);
         // The http parser takes the socket's native stream over; the bytes put back are in the
         // JavaScript buffer and reach the parser through a "data" event once resumed.
         socket.resume();
@@ -368,7 +392,15 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     };
     socket.on("data", onData);
     socket.once("end", onEnd);
-  });
+  };
+  // Over TLS too the first bytes decide (ALPN lets the client choose; its choice shows in
+  // them), so that a connection that sends nothing after its handshake is dropped in time.
+  const listener = options.tls
+    ? tlsListener(options.tls, firstBytesTimeoutMs, log, track, accept)
+    : net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+        track(socket);
+        accept(socket);
+      });
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -387,7 +419,12 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
   const hostPart =
     bound.family === "IPv6" || bound.address.includes(":") ? `[${bound.address}]` : bound.address;
   const address = `${hostPart}:${bound.port}`;
-  log.info("listening", { address, protocols: "connect,grpc,grpc-web over http/1.1 and h2c" });
+  log.info("listening", {
+    address,
+    protocols: options.tls
+      ? `connect,grpc,grpc-web over http/1.1 and h2, TLS (client certificates: ${options.tls.clientAuth})`
+      : "connect,grpc,grpc-web over http/1.1 and h2c",
+  });
 
   let closed: Promise<void> | undefined;
   function close(): Promise<void> {
@@ -418,5 +455,48 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     return closed;
   }
 
-  return { port: bound.port, address, url: `http://${address}`, close };
+  const scheme = options.tls ? "https" : "http";
+  return { port: bound.port, address, url: `${scheme}://${address}`, close };
+}
+
+/**
+ * A TLS listener offering h2 and http/1.1. Every TCP connection is tracked from its start (so
+ * that close() can drop one stuck in its handshake), and again as the TLS socket once its
+ * handshake succeeded and its client certificate passes `clientAuth`; `secured` gets those.
+ */
+function tlsListener(
+  options: TlsListenOptions,
+  handshakeTimeoutMs: number,
+  log: ServerLogger,
+  track: (socket: net.Socket) => void,
+  secured: (socket: tls.TLSSocket) => void,
+): tls.Server {
+  const clientAuth: ClientAuth = options.clientAuth;
+  const server = tls.createServer(
+    {
+      ...tlsServerOptions(options, ["h2", "http/1.1"]),
+      allowHalfOpen: true,
+      handshakeTimeout: handshakeTimeoutMs,
+    },
+    (socket) => {
+      const refusal = clientRefusal(socket, clientAuth);
+      if (refusal !== undefined) {
+        log.debug("connection refused", { peer: socket.remoteAddress, reason: refusal });
+        socket.destroy();
+        return;
+      }
+      track(socket);
+      secured(socket);
+    },
+  );
+  server.on("connection", (socket: net.Socket) => {
+    socket.setNoDelay(true);
+    track(socket);
+  });
+  // Handshakes that fail (a client that does not trust this certificate, one without the client
+  // certificate required, a port scanner) are the client's problem: logged at debug.
+  server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) =>
+    log.debug("TLS handshake failed", { peer: socket.remoteAddress, error: err.message }),
+  );
+  return server;
 }

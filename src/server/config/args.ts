@@ -1,4 +1,6 @@
 // The flags and environment variables of `sluice server`, and its --help text.
+import { closest } from "./closest.js";
+import { BOOLEAN_FLAGS, SECURITY_OPTIONS } from "./security.js";
 
 /** One setting that flags and the environment can give. */
 export interface OptionSpec {
@@ -26,6 +28,10 @@ export const OPTIONS = [
   { flag: "data-dir", env: "SLUICE_DATA_DIR", arg: "DIR" },
   { flag: "metrics-port", env: "SLUICE_METRICS_PORT", arg: "N|off" },
   { flag: "max-request", env: "SLUICE_MAX_REQUEST", arg: "SIZE" },
+  ...SECURITY_OPTIONS,
+  { flag: "auth-tokens", env: "SLUICE_AUTH_TOKENS", arg: "FILE" },
+  { flag: "policy", env: "SLUICE_POLICY", arg: "FILE" },
+  { flag: "gateway-secret-file", env: "SLUICE_GATEWAY_SECRET_FILE", arg: "FILE" },
 ] as const satisfies readonly OptionSpec[];
 
 /**
@@ -76,7 +82,9 @@ Options:
                            destination, or "example" when there is none)
   --filter REGEX,...       that destination's table filter, canal's       SLUICE_FILTER
                            syntax, e.g. 'shop\\..*' (docs/filters.md)
-  --host ADDR              listen address (default 0.0.0.0)               SLUICE_HOST
+  --host ADDR              listen address (default 127.0.0.1; beyond      SLUICE_HOST
+                           loopback needs TLS and authentication, or
+                           --insecure)
   --port N                 Connect port (default 11113; 0: any free)      SLUICE_PORT
   --advertise IP[:PORT]    address other servers and gateways reach this  SLUICE_ADVERTISE
                            one at, registered in ZooKeeper (default: the
@@ -90,6 +98,26 @@ Options:
   --data-dir DIR           standalone cursor store (default ./.sluice)    SLUICE_DATA_DIR
   --metrics-port N|off     Prometheus metrics port (default 9464)         SLUICE_METRICS_PORT
   --max-request SIZE       largest request message (default 4MiB)         SLUICE_MAX_REQUEST
+  --tls-cert FILE          TLS on the API and metrics ports: certificate  SLUICE_TLS_CERT
+                           chain (PEM)
+  --tls-key FILE           its private key (PEM)                          SLUICE_TLS_KEY
+  --tls-client-ca FILE     CA that client certificates must chain to      SLUICE_TLS_CLIENT_CA
+  --tls-client-auth MODE   client certificates: none, request or require  SLUICE_TLS_CLIENT_AUTH
+                           (default: require with --tls-client-ca)
+  --tls-metrics-client-auth MODE
+                           the metrics port's (default: --tls-client-auth)
+                           env SLUICE_TLS_METRICS_CLIENT_AUTH
+  --insecure               listen beyond loopback without TLS or          SLUICE_INSECURE=true
+                           authentication anyway (docs/security.md)
+  --auth-tokens FILE       bearer tokens clients authenticate with        SLUICE_AUTH_TOKENS
+                           (scrypt-hashed; sluice token create NAME)
+  --policy FILE            who may read or administer which destinations  SLUICE_POLICY
+                           and clientIds
+  --gateway-secret-file FILE
+                           the secret sluice gateways show: their calls   SLUICE_GATEWAY_SECRET_FILE
+                           are trusted (consumer fencing, their clients'
+                           identity); with no client credentials set,
+                           only gateways are served (docs/security.md)
   -h, --help               this help
 
 Passwords never go in flags (every local user sees a process's arguments): give them in
@@ -145,6 +173,8 @@ export function parseFlags(argv: readonly string[], problems: string[]): Setting
     let value: string | undefined;
     if (eq >= 0) {
       value = arg.slice(eq + 1);
+    } else if (BOOLEAN_FLAGS.includes(name)) {
+      value = "true";
     } else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith("--")) {
       value = argv[++i];
     }
@@ -174,42 +204,4 @@ export function readEnv(env: NodeJS.ProcessEnv): Settings {
     if (value !== undefined && value !== "") settings[spec.name] = { value, label: spec.env };
   }
   return settings;
-}
-
-/** The candidate nearest to `word` (ignoring case, "-", "_"), if it is near enough to be a typo. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, "");
-  const w = norm(word);
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const n = norm(c);
-    const d = n === w ? 0 : n === w.replace(/ms$/, "") ? 0 : editDistance(w, n);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(1, Math.min(3, Math.floor(word.length / 3))) ? best : undefined;
-}
-
-/** Edit distance counting a swap of neighbours as one edit (optimal string alignment). */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number) => (d[i] as number[])[j] as number;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      let v = Math.min(
-        at(i - 1, j) + 1,
-        at(i, j - 1) + 1,
-        at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        v = Math.min(v, at(i - 2, j - 2) + 1);
-      (d[i] as number[])[j] = v;
-    }
-  }
-  return at(a.length, b.length);
 }

@@ -160,12 +160,11 @@ function mapServer(scope: CanalScope, tree: Record<string, unknown>, m: CanalMap
       `${labelOf("canal.withoutNetty", scope.raw("canal.withoutNetty") as { origin: string })}: Sluice serves its destinations over Connect all the same`,
     );
   }
+  // canal's user logs in with HTTP Basic over Sluice's API (docs/security.md, "canal's user").
   const user = readKey(scope, "canal.user", m);
-  if (user) {
-    m.warnings.push(
-      `${labelOf("canal.user", user)}: canal's clients had to log in; Sluice's API has no authentication yet: anyone who reaches its port can read rows and move cursors, so keep it on a network you trust (docs/security.md)`,
-    );
-  }
+  if (user) set(["security", "canal", "user"], user.value, labelOf("canal.user", user));
+  const passwd = readKey(scope, "canal.passwd", m);
+  if (user && passwd) set(["security", "canal", "passwd"], passwd.value, labelOf("canal.passwd", passwd));
   const lazy = readBoolean(scope, "canal.instance.global.lazy", m);
   if (lazy) {
     m.warnings.push(

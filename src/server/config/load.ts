@@ -2,10 +2,12 @@
 // the environment, then flags (later wins), validated at once. See docs/configuration.md.
 import { urlPassword } from "../../common/secrets.js";
 import { parseFlags, readEnv, type Setting, type Settings } from "./args.js";
+import { overlayAuthSettings } from "./auth.js";
 import { type CanalConf, readCanalConf, scrubQuoted, withCanalConf } from "./canal-conf.js";
 import { ConfigError } from "./errors.js";
 import { readConfigFile } from "./file.js";
 import { overlayConfigFile } from "./layers.js";
+import { overlaySecurity } from "./security.js";
 import type { ServerConfig } from "./types.js";
 import { DEFAULTS, type Origins, validate } from "./validate.js";
 
@@ -134,6 +136,7 @@ function overlay(raw: unknown, settings: Settings, origins: Origins, problems: s
       set(zk, "user", "zk.user", settings["zk-user"].value.trim(), settings["zk-user"].label);
     if (zk && zkPassword) setPassword(zk, "zk", zkPassword, set);
   }
+  overlayAuthSettings(settings, section, set);
   const metricsPort = settings["metrics-port"];
   if (metricsPort) {
     const metrics = section("metrics");
@@ -144,6 +147,8 @@ function overlay(raw: unknown, settings: Settings, origins: Origins, problems: s
       set(metrics, "enabled", "metrics.enabled", true, metricsPort.label);
     }
   }
+
+  overlaySecurity(settings, section, set);
 
   const { destination, source, filter } = settings;
   const password = passwordSetting(settings, "source-password", "source-password-file", problems);

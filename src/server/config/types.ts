@@ -2,8 +2,10 @@
 // Produced by loadServerConfig (load.ts) from a config file, the environment and flags; see
 // docs/configuration.md for the file syntax and the rules.
 import type { ZkCredentials } from "../../common/zk/acl.js";
+import type { AuthSettings } from "../../security/settings.js";
 import type { StartPosition } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
+import type { SecurityConfig } from "./security.js";
 
 /** Where a destination starts reading when none of its clientIds has a cursor yet. */
 export type ConfiguredStart =
@@ -74,7 +76,10 @@ export interface ZooKeeperConfig {
 }
 
 export interface ServerConfig {
-  /** Listen address of the Connect service. Default "0.0.0.0" (every IPv4 interface). */
+  /**
+   * Listen address of the Connect service. Default "127.0.0.1": beyond loopback needs TLS and
+   * authentication, or security.insecure (docs/security.md).
+   */
   host: string;
   /** Connect port. Default 11113; 0 picks a free port. */
   port: number;
@@ -124,6 +129,10 @@ export interface ServerConfig {
   };
   /** At least one; names are unique. */
   destinations: DestinationConfig[];
+  /** TLS and the insecure switch (security.ts); absent: no TLS, not insecure. */
+  security?: SecurityConfig;
+  /** Authentication and authorization (the security: keys of auth.ts); absent: none, every call is served. */
+  auth?: AuthSettings;
   /** The config file read, absolute; absent when none was. */
   configFile?: string;
   /** Settings that work but should change (a password in argv), to log once at startup. */

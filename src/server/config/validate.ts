@@ -7,15 +7,18 @@ import { resolve } from "node:path";
 import { readSecretFile, SecretFileError } from "../../common/secrets.js";
 import { credentialsProblem, type ZkCredentials } from "../../common/zk/acl.js";
 import { destinationProblem } from "../../contracts/names.js";
+import { authenticationConfigured } from "../../security/settings.js";
 import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
 import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
-import { closest } from "./args.js";
+import { readAuthSettings } from "./auth.js";
+import { closest } from "./closest.js";
+import { readSecurity } from "./security.js";
 import type { ConfiguredStart, DestinationConfig, ServerConfig, ZooKeeperConfig } from "./types.js";
 import { describeValue, parseDuration, parseSize, UnitError } from "./units.js";
 
 export const DEFAULTS = {
-  host: "0.0.0.0",
+  host: "127.0.0.1",
   port: 11113,
   dataDir: "./.sluice",
   zk: { root: "/otter/canal", sessionTimeoutMs: 10_000, regrabDelayMs: 1000, balance: true },
@@ -37,6 +40,7 @@ export const ROOT_KEYS = [
   "store",
   "stream",
   "destinations",
+  "security",
 ] as const;
 export const ZK_KEYS = [
   "connect",
@@ -401,6 +405,10 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
       readPositive(ctx, "stream.maxBatchSize", streamMap.maxBatchSize) ?? DEFAULTS.stream.maxBatchSize,
   };
 
+  // security: authentication and authorization (auth.ts), TLS and the insecure switch (security.ts)
+  const auth = readAuthSettings(ctx, root.security, options.cwd);
+  const security = readSecurity(ctx, root.security, options.cwd, authenticationConfigured(auth, "server"));
+
   // destinations
   const destinations: DestinationConfig[] = [];
   const rawDestinations = root.destinations;
@@ -436,6 +444,9 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
     store,
     stream,
     destinations,
+    // Absent when the section sets nothing: no TLS, not insecure.
+    ...(security && (security.tls || security.insecure || security.authConfigured) ? { security } : {}),
+    ...(auth ? { auth } : {}),
   };
 }
 

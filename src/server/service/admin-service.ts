@@ -10,6 +10,7 @@ import {
   type DestinationStatus,
   type SetCursorRequest,
 } from "../../gen/sluice/v1/admin_service_pb.js";
+import { mayView, VISIBLE_DESTINATIONS } from "../../security/authorize.js";
 import { type CursorTarget, CursorTargetError } from "../destination/cursor-target.js";
 import { type Destination, DestinationError } from "../destination/destination.js";
 import type { DestinationFailure as Failure } from "../destination/failure.js";
@@ -45,8 +46,11 @@ export function createAdminService(
   self: ServerIdentity,
 ): ServiceImpl<typeof AdminService> {
   return {
-    async listDestinations() {
-      return { destinations: await Promise.all(registry.all.map((d) => status(d, self))) };
+    async listDestinations(_req, ctx) {
+      // Only the destinations the caller may administer (the authorization hook says which).
+      const visible = ctx.values.get(VISIBLE_DESTINATIONS);
+      const shown = registry.all.filter((d) => mayView(visible, d.name));
+      return { destinations: await Promise.all(shown.map((d) => status(d, self))) };
     },
     async getDestination(req) {
       return { destination: await status(registry.require(req.destination), self) };

@@ -3,7 +3,7 @@
 import { Code, ConnectError, type ContextValues, type ServiceImpl } from "@connectrpc/connect";
 import { checkClientId } from "../../contracts/names.js";
 import { notApplied } from "../../contracts/not-applied.js";
-import { makeSession } from "../../contracts/session.js";
+import { makeSession, newSessionSecret } from "../../contracts/session.js";
 import {
   type Batch as BatchMessage,
   type CanalService,
@@ -51,7 +51,7 @@ export function createCanalService(
       checkClientId(req.clientId);
       const session = await call(() => destination.subscribe(req.clientId, req.filter));
       return {
-        session: makeSession(destination.epoch, req.clientId),
+        session: makeSession(destination.epoch, newSessionSecret(), req.clientId),
         epoch: destination.epoch,
         filter: session.filterText || (destination.filterOptions?.filter ?? ""),
         cursor: toPosition(session.cursor),
@@ -148,7 +148,7 @@ export function createCanalService(
           case: "subscribed",
           value: {
             $typeName: "sluice.v1.Subscribed",
-            session: makeSession(destination.epoch, req.clientId),
+            session: makeSession(destination.epoch, newSessionSecret(), req.clientId),
             epoch: destination.epoch,
             cursor: toPosition(session.cursor),
           },

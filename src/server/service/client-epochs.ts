@@ -27,7 +27,7 @@ export class ClientEpochs {
   admit(destination: string, clientId: string, epoch: bigint): boolean {
     const k = key(destination, clientId);
     const prev = this.#highest.get(k);
-    if (prev !== undefined && epoch < prev) throw superseded(destination, clientId, epoch, prev);
+    if (prev !== undefined && epoch < prev) throw superseded(destination, clientId, epoch);
     if (prev === epoch) return false;
     this.#highest.set(k, epoch);
     return prev !== undefined;
@@ -37,14 +37,15 @@ export class ClientEpochs {
   check(destination: string, clientId: string, epoch: bigint | undefined): void {
     if (epoch === undefined) return;
     const prev = this.#highest.get(key(destination, clientId));
-    if (prev !== undefined && epoch < prev) throw superseded(destination, clientId, epoch, prev);
+    if (prev !== undefined && epoch < prev) throw superseded(destination, clientId, epoch);
   }
 }
 
-function superseded(destination: string, clientId: string, epoch: bigint, newest: bigint): ConnectError {
+function superseded(destination: string, clientId: string, epoch: bigint): ConnectError {
   return new ConnectError(
-    `client ${clientId} of destination ${destination} has a newer holder (epoch ${newest}) than this ` +
-      `call's (epoch ${epoch}): this consumer lost its hold; subscribe again`,
+    // The newer holder's epoch is not said: no answer tells one caller another's epoch.
+    `client ${clientId} of destination ${destination} has a newer holder than this call's ` +
+      `(epoch ${epoch}): this consumer lost its hold; subscribe again`,
     Code.FailedPrecondition,
   );
 }

@@ -70,3 +70,7 @@ test("server and gateway never import each other", () => {
   assert.deepEqual(violations("src/server", ["src/gateway", "src/clients", "src/cli"]), []);
   assert.deepEqual(violations("src/gateway", ["src/server", "src/clients", "src/cli"]), []);
 });
+
+test("src/security, shared by server and gateway, imports neither of them, nor clients or the command", () => {
+  assert.deepEqual(violations("src/security", ["src/server", "src/gateway", "src/clients", "src/cli"]), []);
+});

@@ -498,18 +498,24 @@ test("unsupported keys are listed, keys that change nothing are not, MQ keys dep
 canal.instance.detecting.enable = false
 canal.instance.detecting.sql = select 1
 canal.user = canal
-canal.passwd = 5B6F3C1
+canal.passwd = E3619321C1A937C46A0D8BD1DAC39F93B27D4458
 `;
   const dir = confDir(canal, { example: instance({ "canal.instance.connectionCharset": "GBK" }) });
-  const warnings = load(["--canal-conf", dir]).warnings ?? [];
+  const config = load(["--canal-conf", dir]);
+  const warnings = config.warnings ?? [];
   const list = warnings.find((w) => w.includes("not supported")) as string;
   assert.match(list, /canal.instance.filter.dml.delete \(.*canal.properties:33\)/);
   assert.doesNotMatch(list, /detecting|filter.rows|kafka|canal.mq/);
-  assert.doesNotMatch(list, /5B6F3C1/, "values are never shown");
-  assert.ok(
-    warnings.some((w) =>
-      /^canal.user \(.*\): canal's clients had to log in; Sluice's API has no authentication yet/.test(w),
-    ),
+  assert.doesNotMatch(list, /E3619321/, "values are never shown");
+  // canal's user logs in over HTTP Basic (docs/security.md).
+  assert.deepEqual(config.auth?.canal, { user: "canal", passwd: "E3619321C1A937C46A0D8BD1DAC39F93B27D4458" });
+  assert.ok(!warnings.some((w) => w.startsWith("canal.user")));
+  const bad = confDir(canal.replace("E3619321C1A937C46A0D8BD1DAC39F93B27D4458", "5B6F3C1"));
+  assert.throws(
+    () => load(["--canal-conf", bad]),
+    (err: Error) =>
+      /canal.passwd \(.*canal.properties:\d+\): must be canal's canal.passwd/.test(err.message) &&
+      !err.message.includes("5B6F3C1"),
   );
   assert.ok(
     warnings.some((w) =>

@@ -71,13 +71,13 @@ const destinationDefaults = {
 test("defaults: a source flag is enough", () => {
   const config = load({ argv: ["--source", SOURCE] });
   assert.deepEqual(config, {
-    host: "0.0.0.0",
+    host: "127.0.0.1",
     port: 11113,
-    advertise: "10.9.8.7:11113",
+    advertise: "127.0.0.1:11113",
     advertiseConfigured: false,
     dataDir: join(dir, ".sluice"),
     maxRequest: 4 * 2 ** 20,
-    metrics: { enabled: true, host: "0.0.0.0", port: 9464 },
+    metrics: { enabled: true, host: "127.0.0.1", port: 9464 },
     store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },
     destinations: [
@@ -305,7 +305,8 @@ test("the examples in docs/configuration.md load, and the first shows the defaul
 
 test("advertise: derived from host and port, or given with or without port", () => {
   const cases: [string[], string, boolean][] = [
-    [[], "10.9.8.7:11113", false],
+    [[], "127.0.0.1:11113", false],
+    [["--host", "0.0.0.0"], "10.9.8.7:11113", false],
     [["--host", "127.0.0.1"], "127.0.0.1:11113", false],
     [["--host", "127.0.0.1", "--port", "0"], "127.0.0.1:0", false],
     [["--host", "::1", "--port", "5000"], "[::1]:5000", false],

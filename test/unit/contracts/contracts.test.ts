@@ -7,7 +7,13 @@ import { ZkPaths } from "../../../src/common/zk/paths.js";
 import { parseClientEpoch } from "../../../src/contracts/client-epoch.js";
 import { checkClientId, checkDestination, clientIdProblem, LAYOUT } from "../../../src/contracts/names.js";
 import { notApplied, wasNotApplied } from "../../../src/contracts/not-applied.js";
-import { makeSession, sessionEpoch } from "../../../src/contracts/session.js";
+import {
+  makeSession,
+  newSessionSecret,
+  parseSession,
+  sessionDigest,
+  sessionMatches,
+} from "../../../src/contracts/session.js";
 import { unavailable } from "../../../src/protocol/errors.js";
 import { FrameReader } from "../../../src/protocol/frame.js";
 import {
@@ -85,12 +91,27 @@ test("destinations: letters, digits, _ - ., not . or ..", () => {
   }
 });
 
-test("a session names a hold's epoch for one clientId", () => {
-  const s = makeSession(42n, "1001");
-  assert.equal(sessionEpoch(s, "1001"), 42n);
-  assert.equal(sessionEpoch(s, "1002"), undefined);
-  assert.equal(sessionEpoch("nonsense", "1001"), undefined);
-  assert.equal(sessionEpoch(makeSession(7n, "a.b"), "a.b"), 7n);
+test("a session names a hold's epoch for one clientId and carries an unguessable secret", () => {
+  const secret = newSessionSecret();
+  assert.match(secret, /^[A-Za-z0-9_-]{24}$/, "144 random bits, base64url");
+  assert.notEqual(newSessionSecret(), secret);
+  const s = makeSession(42n, secret, "1001");
+  assert.deepEqual(parseSession(s, "1001"), { epoch: 42n, secret });
+  assert.equal(parseSession(s, "1002"), undefined);
+  assert.equal(parseSession("nonsense", "1001"), undefined);
+  assert.deepEqual(parseSession(makeSession(7n, secret, "a.b"), "a.b"), { epoch: 7n, secret });
+  // The old form, <epoch>.<clientId>, is built from what anyone may see: not a session.
+  assert.equal(parseSession("42.1001", "1001"), undefined);
+  assert.equal(parseSession("42.short.1001", "1001"), undefined);
+});
+
+test("a hold's node stores the secret's digest: the digest matches the secret, and is not a secret", () => {
+  const secret = newSessionSecret();
+  const digest = sessionDigest(secret);
+  assert.ok(sessionMatches(secret, digest));
+  assert.ok(!sessionMatches(newSessionSecret(), digest));
+  assert.ok(!sessionMatches(digest.slice(0, 24), digest), "the digest read from the node is no secret");
+  assert.ok(!sessionMatches(secret, ""), "a node without a digest accepts no session");
 });
 
 test("the epoch header: a decimal, or invalid_argument naming the header", () => {

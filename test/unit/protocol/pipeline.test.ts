@@ -45,7 +45,7 @@ test("a call as hooks see it: names, protocol, peer, headers, fields", () => {
   assert.deepEqual([c.protocol, c.codec], ["grpc", "proto"]);
   assert.deepEqual(protocolOf("application/grpc-web+json"), { protocol: "grpc-web", codec: "json" });
   assert.deepEqual(protocolOf("application/json"), { protocol: "connect", codec: "json" });
-  assert.deepEqual(c.peer, { address: "[::1]:4242", certificate: undefined });
+  assert.deepEqual(c.peer, { address: "[::1]:4242", certificate: undefined, authorized: false });
   assert.equal(c.header("x-token"), "t");
   assert.equal(c.header("x-many"), "a, b");
   assert.equal(c.header("nope"), undefined);

@@ -4,23 +4,31 @@
 // again and resumes after the durable cursor.
 //
 // Environment: SLUICE_ADDR (host:port, default 127.0.0.1:11113), SLUICE_DESTINATION (example),
-// SLUICE_CLIENT_ID (1001), SLUICE_FILTER, SLUICE_MAX_ROWS (stop after that many rows).
+// SLUICE_CLIENT_ID (1001), SLUICE_FILTER, SLUICE_MAX_ROWS (stop after that many rows),
+// SLUICE_TOKEN or SLUICE_TOKEN_FILE (a bearer token, sent with every call).
+// TLS: SLUICE_CA (PEM file of the CA the server's certificate chains to; SLUICE_TLS=1 trusts
+// the system's CAs instead), SLUICE_CERT and SLUICE_KEY (a client certificate, for a server
+// that asks for one).
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	sluicev1 "sluice/clients/go/sluice/v1"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 )
 
@@ -30,6 +38,33 @@ func env(name, def string) string {
 	}
 	return def
 }
+
+// token is a bearer token sent with every call ("authorization: Bearer ..."), from
+// SLUICE_TOKEN or the file SLUICE_TOKEN_FILE names; "" when neither is set.
+func token() string {
+	if t := strings.TrimSpace(os.Getenv("SLUICE_TOKEN")); t != "" {
+		return t
+	}
+	if f := os.Getenv("SLUICE_TOKEN_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			log.Fatalf("SLUICE_TOKEN_FILE: %v", err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	return ""
+}
+
+// bearer puts the token on every call (grpc's per-RPC credentials).
+type bearer string
+
+func (b bearer) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+// RequireTransportSecurity: false so that the example also runs against a loopback server
+// without TLS (no SLUICE_CA); over a network, set SLUICE_CA so the token travels encrypted.
+func (b bearer) RequireTransportSecurity() bool { return false }
 
 // row is one changed row: column name -> value text (nil for SQL NULL).
 type row struct {
@@ -78,6 +113,33 @@ func rows(entries []*sluicev1.Entry) []row {
 	return out
 }
 
+// transportCredentials: TLS when SLUICE_CA or SLUICE_TLS says so, else cleartext (h2c).
+func transportCredentials() grpc.DialOption {
+	ca, certFile, keyFile := os.Getenv("SLUICE_CA"), os.Getenv("SLUICE_CERT"), os.Getenv("SLUICE_KEY")
+	if ca == "" && os.Getenv("SLUICE_TLS") == "" {
+		return grpc.WithInsecure()
+	}
+	config := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			log.Fatalf("SLUICE_CA: %v", err)
+		}
+		config.RootCAs = x509.NewCertPool()
+		if !config.RootCAs.AppendCertsFromPEM(pem) {
+			log.Fatalf("SLUICE_CA: %s holds no PEM certificate", ca)
+		}
+	}
+	if certFile != "" || keyFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			log.Fatalf("SLUICE_CERT, SLUICE_KEY: %v", err)
+		}
+		config.Certificates = []tls.Certificate{pair}
+	}
+	return grpc.WithTransportCredentials(credentials.NewTLS(config))
+}
+
 func main() {
 	addr := env("SLUICE_ADDR", "127.0.0.1:11113")
 	destination := env("SLUICE_DESTINATION", "example")
@@ -91,7 +153,11 @@ func main() {
 		maxRows = n
 	}
 
-	conn, err := grpc.Dial(addr, grpc.WithInsecure())
+	opts := []grpc.DialOption{transportCredentials()}
+	if t := token(); t != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer(t)))
+	}
+	conn, err := grpc.Dial(addr, opts...)
 	if err != nil {
 		log.Fatalf("dial %s: %v", addr, err)
 	}
