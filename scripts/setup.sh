@@ -58,18 +58,28 @@ ensure_runtime_packages() {
 }
 
 # The generated Go and Python clients (scripts/generate-clients.sh) and their example
-# consumers, which the tests build and run (scripts/test.sh; the quickstart does not need them): Debian's Go 1.19 (GOPATH mode) with its gRPC and
-# protobuf packages and protoc plugins, and /usr/bin/python3 with grpcio and grpc-tools.
+# consumers, which the tests build and run (scripts/test.sh; the quickstart does not need them): Debian's Go 1.19 (a module
+# vendoring Debian's gRPC and protobuf packages) and protoc plugins, and /usr/bin/python3 with
+# grpcio and grpc-tools, and pip, setuptools and wheel to install the Python client offline.
 ensure_client_toolchains() {
   ensure_debian_packages \
     /usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio \
     /usr/lib/python3/dist-packages/grpc_tools/protoc.py:python3-grpc-tools \
+    /usr/lib/python3/dist-packages/pip/__init__.py:python3-pip \
+    /usr/lib/python3/dist-packages/setuptools/__init__.py:python3-setuptools \
+    /usr/lib/python3/dist-packages/wheel/__init__.py:python3-wheel \
     /usr/bin/go:golang-go \
     /usr/share/gocode/src/google.golang.org/grpc/server.go:golang-google-grpc-dev \
     /usr/share/gocode/src/google.golang.org/protobuf/proto/encode.go:golang-google-protobuf-dev \
     /usr/share/gocode/src/github.com/golang/protobuf/proto/wire.go:golang-github-golang-protobuf-1-5-dev \
     /usr/bin/protoc-gen-go:protoc-gen-go \
     /usr/bin/protoc-gen-go-grpc:protoc-gen-go-grpc
+}
+
+# The status page's tests drive Debian's chromium headless through playwright-core (which
+# downloads no browser of its own). Tests only: the quickstart does not need it.
+ensure_test_browser() {
+  ensure_debian_packages /usr/bin/chromium:chromium
 }
 
 # Installs the locked npm dependencies when node_modules is missing or older than the lockfile.
@@ -93,4 +103,6 @@ build() {
   say "compiling TypeScript"
   rm -rf dist
   npx --no-install tsc -p tsconfig.json
+  # The status page's browser code has the DOM's types, not Node's: its own project.
+  npx --no-install tsc -p src/status-page/browser/tsconfig.json
 }

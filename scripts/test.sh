@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 require_node
 ensure_runtime_packages
 ensure_client_toolchains
+ensure_test_browser
 ensure_node_modules
 
 say "buf lint"
@@ -32,6 +33,7 @@ fi
 
 say "type check (tsc --noEmit)"
 npx --no-install tsc --noEmit -p tsconfig.json
+npx --no-install tsc --noEmit -p src/status-page/browser/tsconfig.json
 
 say "lint and format (biome ci)"
 npx --no-install biome ci --reporter=summary .

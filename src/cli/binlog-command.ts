@@ -3,7 +3,6 @@
 // change, in the flat form, or per entry.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { parseArgs } from "node:util";
 import { toJsonString } from "@bufbuild/protobuf";
 import { EntrySchema } from "../gen/sluice/v1/entry_pb.js";
 import { FlatMessageSchema } from "../gen/sluice/v1/flat_message_pb.js";
@@ -21,6 +20,7 @@ import { parseSchemaFile } from "../server/schema/create-table.js";
 import { DdlSchema } from "../server/schema/ddl-schema.js";
 import { filterEntry } from "../server/sink/entry-filter.js";
 import { type Command, UsageError } from "./command.js";
+import { parseCommandArgs } from "./parse-args.js";
 
 const HELP = `Usage: sluice binlog [options] FILE...
 
@@ -189,7 +189,7 @@ function hintNames(table: TableInfo, warned: Set<string>): void {
 }
 
 function parse(args: string[]) {
-  return parseArgs({
+  return parseCommandArgs({
     args,
     allowPositionals: true,
     options: {

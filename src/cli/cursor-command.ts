@@ -1,12 +1,13 @@
 // `sluice cursor show|set|reset`: a clientId's cursor, read and moved by an administrator
 // (AdminService.GetDestination / SetCursor).
-import { parseArgs } from "node:util";
+
 import { createSluiceClient, type Position } from "../clients/typescript/index.js";
 import type { SetCursorRequest } from "../gen/sluice/v1/admin_service_pb.js";
 import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, withTls } from "./client-tls.js";
 import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_FAILURE, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
+import { parseCommandArgs } from "./parse-args.js";
 import { serverUrl } from "./tail-command.js";
 
 const HELP = `Usage: sluice cursor show  -d DESTINATION [-c CLIENT_ID] [options]
@@ -68,7 +69,7 @@ export const cursorCommand: Command = {
     }
     let values: Values;
     try {
-      ({ values } = parseArgs({
+      ({ values } = parseCommandArgs({
         args: rest,
         options: {
           server: { type: "string" },

@@ -47,20 +47,17 @@ export interface AuthFlags {
   gatewaySecretFile?: string;
 }
 
-export function emptyAuthFlags(env: NodeJS.ProcessEnv): AuthFlags {
-  const flags: AuthFlags = { issuer: [], audience: [], certificates: false };
-  const fromEnv = (name: string) => (env[name]?.trim() ? env[name]?.trim() : undefined);
-  const tokens = fromEnv("SLUICE_AUTH_TOKENS");
-  const policy = fromEnv("SLUICE_POLICY");
-  const secret = fromEnv("SLUICE_GATEWAY_SECRET_FILE");
-  if (tokens) flags.tokens = tokens;
-  if (policy) flags.policy = policy;
-  if (secret) flags.gatewaySecretFile = secret;
-  return flags;
+export function emptyAuthFlags(): AuthFlags {
+  return { issuer: [], audience: [], certificates: false };
 }
 
 /** Reads one flag into `flags`; false when `name` is not one of these flags. */
-export function readAuthFlag(name: string, value: () => string, flags: AuthFlags): boolean {
+export function readAuthFlag(
+  name: string,
+  value: () => string,
+  flags: AuthFlags,
+  label: string = name,
+): boolean {
   switch (name) {
     case "--auth-tokens":
       flags.tokens = value();
@@ -81,7 +78,7 @@ export function readAuthFlag(name: string, value: () => string, flags: AuthFlags
       try {
         flags.clockSkewSeconds = parseDuration(value()) / 1000;
       } catch (err) {
-        if (err instanceof UnitError) throw new UsageError(`${name}: ${err.message}`);
+        if (err instanceof UnitError) throw new UsageError(`${label}: ${err.message}`);
         throw err;
       }
       return true;
@@ -93,15 +90,15 @@ export function readAuthFlag(name: string, value: () => string, flags: AuthFlags
       return true;
     case "--auth-canal-passwd":
       throw new UsageError(
-        `${name}: not a flag (arguments are visible to every local user); give --auth-canal-passwd-file FILE or SLUICE_AUTH_CANAL_PASSWD`,
+        `${label}: not a flag (arguments are visible to every local user); give --auth-canal-passwd-file FILE or SLUICE_AUTH_CANAL_PASSWD`,
       );
     case "--auth-certificates":
-      flags.certificates = true;
+      flags.certificates = value() !== "false";
       return true;
     case "--auth-health": {
       const v = value();
       if (v !== "open" && v !== "authenticated")
-        throw new UsageError(`${name}: must be open or authenticated, got "${v}"`);
+        throw new UsageError(`${label}: must be open or authenticated, got "${v}"`);
       flags.health = v;
       return true;
     }

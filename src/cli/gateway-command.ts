@@ -1,29 +1,43 @@
 // `sluice gateway`: runs the stateless gateway until SIGTERM/SIGINT, then stops gracefully.
+
+import type { GivenFlag } from "../common/flags.js";
 import { createLogger } from "../common/log.js";
 import type { ZkCredentials } from "../common/zk/acl.js";
 import { DEFAULT_ROOT } from "../common/zk/paths.js";
 import { startGateway } from "../gateway/gateway.js";
 import type { GatewaySecurity } from "../gateway/listen-security.js";
+import { DEFAULT_LIMITS, type Limits } from "../security/limits.js";
 import { type AuthSettings, authenticationConfigured } from "../security/settings.js";
 import { parseDuration, parseSize, UnitError } from "../server/config/units.js";
 import { type Command, refusedAsUsage, UsageError } from "./command.js";
 import {
+  type AuthFlags,
   emptyAuthFlags,
   GATEWAY_AUTH_HELP,
   gatewayAuthSettings,
   readAuthFlag,
 } from "./gateway-auth-flags.js";
+import { gatewayFlags } from "./gateway-options.js";
 import { GATEWAY_TLS_HELP, GatewayTlsFlags } from "./gateway-tls-flags.js";
-import { ZK_CREDENTIALS_HELP, zkCredentials, zkPasswordFlagError } from "./zk-credentials.js";
+import { isLimitFlag, LIMIT_FLAGS_HELP, limitsFromFlags } from "./limit-flags.js";
+import { ZK_CREDENTIALS_HELP, zkCredentials } from "./zk-credentials.js";
 
 const HELP = `Usage: sluice gateway --zk HOST:PORT[,...] [options]
 
 Stateless gateway in front of sluice servers: routes every call to the running server of
 its destination (found in ZooKeeper), holds each clientId for one consumer at a time across
 all gateways, and serves Connect, gRPC and gRPC-Web on one port, with gRPC health checking
-and reflection, /healthz and /readyz. Run as many as you like behind a load balancer.
+and reflection, /healthz, /readyz and a status page at /status. Run as many as you like
+behind a load balancer.
+
+Settings come from a config file, environment variables and flags; flags win over the
+environment, which wins over the file. The file (YAML or JSON) maps flag names to values
+(zk: "zk1:2181", tls-cert: /etc/sluice/gw.crt, auth-jwt-issuer: [a, b]); each flag's variable
+is SLUICE_ and its name in capitals (SLUICE_ZK, SLUICE_TLS_CERT; a repeatable flag's values
+separated by commas). See docs/gateway.md.
 
 Options:
+  --config FILE               config file, YAML or JSON (env SLUICE_GATEWAY_CONFIG)
   --zk HOST:PORT[,...]        ZooKeeper ensemble (required; env SLUICE_ZK)
   --zk-root PATH              ZooKeeper root of canal's layout (default ${DEFAULT_ROOT})
   --zk-session-timeout DUR    ZooKeeper session timeout; a gateway that dies loses its
@@ -44,6 +58,7 @@ ${ZK_CREDENTIALS_HELP}
                               one above the server's 9464 so both fit on one host;
                               0 picks a free one; off serves none)
   --metrics-host ADDR         address metrics listen on (default: --host)
+${LIMIT_FLAGS_HELP}
 ${GATEWAY_TLS_HELP}
   -h, --help                  this help
 
@@ -51,7 +66,7 @@ ${GATEWAY_AUTH_HELP}
 
 Durations: 500ms, 5s, 1m. Sizes: 4MiB, 512KiB.
 Environment: SLUICE_LOG_LEVEL (debug, info, warn, error), SLUICE_LOG_FORMAT=json;
-traces: OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT (see docs/observability.md).`;
+metrics and traces to a collector: OTEL_EXPORTER_OTLP_ENDPOINT (see docs/observability.md).`;
 
 export const GATEWAY_METRICS_PORT = 9465;
 
@@ -76,11 +91,13 @@ interface Flags {
   security: GatewaySecurity;
   /** Authentication and authorization; undefined: none (every caller may do everything). */
   auth: AuthSettings | undefined;
+  /** Per-client limits (--limit-*). */
+  limits: Limits;
 }
 
 export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags {
   const flags: Flags = {
-    zk: env.SLUICE_ZK ?? "",
+    zk: "",
     zkRoot: DEFAULT_ROOT,
     zkSessionTimeoutMs: 10_000,
     zkCredentials: undefined,
@@ -95,100 +112,16 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
     metricsHost: undefined,
     security: { insecure: false, authConfigured: false },
     auth: undefined,
+    limits: DEFAULT_LIMITS,
   };
   const tlsFlags = new GatewayTlsFlags();
-  const authFlags = emptyAuthFlags(env);
+  const authFlags = emptyAuthFlags();
   const credentialFlags: { user?: string; passwordFile?: string } = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = arg.indexOf("=");
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`${name} needs a value`);
-      return v;
-    };
-    /** The value read with a unit parser; a bad one is a usage error naming the flag. */
-    const parsed = (parse: (text: string) => number): number => {
-      const v = value();
-      try {
-        return parse(v);
-      } catch (err) {
-        if (err instanceof UnitError) throw new UsageError(`${name}: ${err.message}`);
-        throw err;
-      }
-    };
-    const size = () => parsed(parseSize);
-    const duration = () => parsed(parseDuration);
-    switch (name) {
-      case "--zk":
-        flags.zk = value();
-        break;
-      case "--zk-root":
-        flags.zkRoot = value();
-        if (!flags.zkRoot.startsWith("/") || flags.zkRoot.endsWith("/"))
-          throw new UsageError(`--zk-root: must start with "/" and not end with it, got "${flags.zkRoot}"`);
-        break;
-      case "--zk-session-timeout":
-        flags.zkSessionTimeoutMs = duration();
-        break;
-      case "--zk-user":
-        credentialFlags.user = value();
-        break;
-      case "--zk-password-file":
-        credentialFlags.passwordFile = value();
-        break;
-      case "--zk-password":
-        throw zkPasswordFlagError();
-      case "--host":
-        flags.host = value();
-        break;
-      case "--port": {
-        const v = value();
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port: must be 0..65535, got "${v}"`);
-        flags.port = n;
-        break;
-      }
-      case "--lease-idle":
-        flags.leaseIdleMs = duration();
-        if (flags.leaseIdleMs < 100) throw new UsageError("--lease-idle: must be at least 100ms");
-        break;
-      case "--hold":
-        flags.holdMs = duration();
-        break;
-      case "--max-request":
-        flags.maxRequestBytes = size();
-        break;
-      case "--max-message":
-        flags.maxMessageBytes = size();
-        break;
-      case "--shutdown-timeout":
-        flags.shutdownTimeoutMs = duration();
-        break;
-      case "--metrics-port": {
-        const v = value();
-        if (v === "off") {
-          flags.metricsPort = undefined;
-          break;
-        }
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n > 65535)
-          throw new UsageError(`--metrics-port: must be 0..65535 or "off", got "${v}"`);
-        flags.metricsPort = n;
-        break;
-      }
-      case "--metrics-host":
-        flags.metricsHost = value();
-        break;
-      default:
-        if (tlsFlags.take(name, value)) break;
-        if (readAuthFlag(name, value, authFlags)) break;
-        throw new UsageError(`unknown option "${arg}"`);
-    }
-  }
-  if (!flags.zk) throw new UsageError("--zk is required (or set SLUICE_ZK)");
+  const limitFlags = new Map<string, string>();
+  for (const given of gatewayFlags(args, env))
+    applyFlag(given, flags, { tlsFlags, authFlags, credentialFlags, limitFlags });
+  flags.limits = limitsFromFlags(limitFlags);
+  if (!flags.zk) throw new UsageError("--zk is required (or SLUICE_ZK, or zk: in the config file)");
   flags.zkCredentials = zkCredentials(credentialFlags, env);
   flags.auth = gatewayAuthSettings(authFlags, env);
   flags.security = {
@@ -198,6 +131,93 @@ export function parseGatewayArgs(args: string[], env: NodeJS.ProcessEnv): Flags 
   if (flags.metricsPort !== undefined && flags.metricsPort !== 0 && flags.metricsPort === flags.port)
     throw new UsageError(`--metrics-port: must differ from --port (${flags.port})`);
   return flags;
+}
+
+interface FlagSinks {
+  tlsFlags: GatewayTlsFlags;
+  authFlags: AuthFlags;
+  credentialFlags: { user?: string; passwordFile?: string };
+  /** --limit-* flag → its text, read together (limit-flags.ts: burst follows rate). */
+  limitFlags: Map<string, string>;
+}
+
+/** Reads one flag into the settings; a bad value is a usage error naming where it came from. */
+function applyFlag(given: GivenFlag, flags: Flags, sinks: FlagSinks): void {
+  const { label } = given;
+  const value = () => given.value;
+  /** The value read with a unit parser. */
+  const parsed = (parse: (text: string) => number): number => {
+    try {
+      return parse(given.value);
+    } catch (err) {
+      if (err instanceof UnitError) throw new UsageError(`${label}: ${err.message}`);
+      throw err;
+    }
+  };
+  const port = (what: string, off: boolean): number | undefined => {
+    const v = given.value;
+    if (off && v === "off") return undefined;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`${label}: must be ${what}, got "${v}"`);
+    return n;
+  };
+  switch (given.name) {
+    case "config":
+      return;
+    case "zk":
+      flags.zk = value();
+      return;
+    case "zk-root":
+      flags.zkRoot = value();
+      if (!flags.zkRoot.startsWith("/") || flags.zkRoot.endsWith("/"))
+        throw new UsageError(`${label}: must start with "/" and not end with it, got "${flags.zkRoot}"`);
+      return;
+    case "zk-session-timeout":
+      flags.zkSessionTimeoutMs = parsed(parseDuration);
+      return;
+    case "zk-user":
+      sinks.credentialFlags.user = value();
+      return;
+    case "zk-password-file":
+      sinks.credentialFlags.passwordFile = value();
+      return;
+    case "host":
+      flags.host = value();
+      return;
+    case "port":
+      flags.port = port("0..65535", false) as number;
+      return;
+    case "lease-idle":
+      flags.leaseIdleMs = parsed(parseDuration);
+      if (flags.leaseIdleMs < 100) throw new UsageError(`${label}: must be at least 100ms`);
+      return;
+    case "hold":
+      flags.holdMs = parsed(parseDuration);
+      return;
+    case "max-request":
+      flags.maxRequestBytes = parsed(parseSize);
+      return;
+    case "max-message":
+      flags.maxMessageBytes = parsed(parseSize);
+      return;
+    case "shutdown-timeout":
+      flags.shutdownTimeoutMs = parsed(parseDuration);
+      return;
+    case "metrics-port":
+      flags.metricsPort = port('0..65535 or "off"', true);
+      return;
+    case "metrics-host":
+      flags.metricsHost = value();
+      return;
+    default:
+      if (sinks.tlsFlags.take(`--${given.name}`, value, label)) return;
+      if (readAuthFlag(`--${given.name}`, value, sinks.authFlags, label)) return;
+      if (isLimitFlag(`--${given.name}`)) {
+        sinks.limitFlags.set(`--${given.name}`, value());
+        return;
+      }
+      throw new UsageError(`${label}: not a flag of sluice gateway`);
+  }
 }
 
 export const gatewayCommand: Command = {

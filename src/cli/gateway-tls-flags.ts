@@ -37,25 +37,32 @@ type ValueFlag = (typeof VALUE_FLAGS)[number];
 /** Collects the flags while parsing, then reads their files. */
 export class GatewayTlsFlags {
   readonly #given = new Map<ValueFlag, string>();
+  /** Where each value came from ("--tls-cert", "SLUICE_TLS_CERT", a config file's line), for errors. */
+  readonly #labels = new Map<ValueFlag, string>();
   #insecure = false;
 
-  /** Takes `name` when it is one of these flags (reading its value with `value`); false otherwise. */
-  take(name: string, value: () => string): boolean {
+  /**
+   * Takes `name` when it is one of these flags (reading its value with `value`; `label` says
+   * where it came from); false otherwise.
+   */
+  take(name: string, value: () => string, label: string = name): boolean {
     if (name === "--insecure") {
-      this.#insecure = true;
+      this.#insecure = value() !== "false";
       return true;
     }
     if (!(VALUE_FLAGS as readonly string[]).includes(name)) return false;
     this.#given.set(name as ValueFlag, value());
+    this.#labels.set(name as ValueFlag, label);
     return true;
   }
 
   /** The gateway's security settings, files read; a bad one is a UsageError naming its flag. */
   security(): GatewaySecurity {
     const g = (f: ValueFlag) => this.#given.get(f);
+    const l = (f: ValueFlag) => this.#labels.get(f) ?? f;
     const file = (f: ValueFlag) => {
       const path = g(f);
-      return path === undefined ? undefined : { path, name: f };
+      return path === undefined ? undefined : { path, name: l(f) };
     };
     const problems: string[] = [];
     const security: GatewaySecurity = { insecure: this.#insecure, authConfigured: false };
@@ -64,10 +71,10 @@ export class GatewayTlsFlags {
       const key = file("--tls-key");
       const listenFlags = ["--tls-client-ca", "--tls-client-auth", "--tls-metrics-client-auth"] as const;
       if (cert && key) {
-        const files = { cert, key, clientCa: { value: g("--tls-client-ca"), name: "--tls-client-ca" } };
+        const files = { cert, key, clientCa: { value: g("--tls-client-ca"), name: l("--tls-client-ca") } };
         security.tls = readListenTls({
           ...files,
-          clientAuth: { value: g("--tls-client-auth"), name: "--tls-client-auth" },
+          clientAuth: { value: g("--tls-client-auth"), name: l("--tls-client-auth") },
         });
         const metricsMode = g("--tls-metrics-client-auth");
         security.metricsTls =
@@ -77,15 +84,17 @@ export class GatewayTlsFlags {
                 ...files,
                 clientCa:
                   metricsMode.trim().toLowerCase() === "none"
-                    ? { value: undefined, name: "--tls-client-ca" }
+                    ? { value: undefined, name: l("--tls-client-ca") }
                     : files.clientCa,
-                clientAuth: { value: metricsMode, name: "--tls-metrics-client-auth" },
+                clientAuth: { value: metricsMode, name: l("--tls-metrics-client-auth") },
               });
       } else if (cert || key) {
-        problems.push(cert ? "--tls-cert: needs --tls-key" : "--tls-key: needs --tls-cert");
+        problems.push(
+          cert ? `${cert.name}: needs --tls-key` : `${(key as { name: string }).name}: needs --tls-cert`,
+        );
       } else {
         for (const f of listenFlags)
-          if (g(f) !== undefined) problems.push(`${f}: needs --tls-cert and --tls-key`);
+          if (g(f) !== undefined) problems.push(`${l(f)}: needs --tls-cert and --tls-key`);
       }
     } catch (err) {
       if (!(err instanceof TlsSettingsError)) throw err;
@@ -100,7 +109,7 @@ export class GatewayTlsFlags {
         security.upstreamTls = readConnectTls({ ca, cert: clientCert, key: clientKey, serverName: name });
       } else if (clientCert || clientKey || name !== undefined) {
         problems.push(
-          `${clientCert ? "--tls-upstream-cert" : clientKey ? "--tls-upstream-key" : "--tls-upstream-name"}: needs --tls-upstream-ca (the CA of the servers' certificates)`,
+          `${clientCert ? clientCert.name : clientKey ? clientKey.name : l("--tls-upstream-name")}: needs --tls-upstream-ca (the CA of the servers' certificates)`,
         );
       }
     } catch (err) {

@@ -1,11 +1,12 @@
 // `sluice skip-event`: passes over the one binlog event a destination stopped on
 // (AdminService.SkipEvent), after an operator decided its changes may be lost.
-import { parseArgs } from "node:util";
+
 import { createSluiceClient } from "../clients/typescript/index.js";
 import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, withTls } from "./client-tls.js";
 import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
+import { parseCommandArgs } from "./parse-args.js";
 import { serverUrl } from "./tail-command.js";
 
 const HELP = `Usage: sluice skip-event -d DESTINATION --at FILE:POSITION [options]
@@ -47,7 +48,7 @@ export const skipEventCommand: Command = {
       at?: string;
     };
     try {
-      ({ values } = parseArgs({
+      ({ values } = parseCommandArgs({
         args,
         options: {
           server: { type: "string" },

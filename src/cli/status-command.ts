@@ -1,6 +1,6 @@
 // `sluice status`: destinations, their running and standby servers, head, and each clientId's
 // cursor, holder, outstanding batches and lag, from AdminService (of a server or a gateway).
-import { parseArgs } from "node:util";
+
 import { toJsonString } from "@bufbuild/protobuf";
 import {
   createSluiceClient,
@@ -13,6 +13,7 @@ import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, withTls } from "./client-tls.js";
 import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { reportClientError } from "./connect-exit.js";
+import { parseCommandArgs } from "./parse-args.js";
 import { serverUrl } from "./tail-command.js";
 
 const HELP = `Usage: sluice status [options]
@@ -48,7 +49,7 @@ export const statusCommand: Command = {
       json?: boolean;
     };
     try {
-      ({ values } = parseArgs({
+      ({ values } = parseCommandArgs({
         args,
         options: {
           server: { type: "string" },

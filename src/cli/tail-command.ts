@@ -1,8 +1,8 @@
 // `sluice tail`: streams a destination and prints its row changes, as JSON lines or a readable
 // one-line-per-row view with the lag, acking as it goes (or read-only: never acks, gives
 // everything back on exit).
-import { parseArgs } from "node:util";
 import {
+  Code,
   ConnectError,
   createSluiceClient,
   type FlatRow,
@@ -13,6 +13,7 @@ import { CLIENT_TLS_HELP, CLIENT_TLS_OPTIONS, clientTls } from "./client-tls.js"
 import { CLIENT_TOKEN_HELP, clientToken } from "./client-token.js";
 import { type Command, EXIT_OK, UsageError } from "./command.js";
 import { CLIENT_EXIT_CODES, reportClientError } from "./connect-exit.js";
+import { parseCommandArgs } from "./parse-args.js";
 
 const HELP = `Usage: sluice tail [options]
 
@@ -93,6 +94,12 @@ export const tailCommand: Command = {
       return EXIT_OK;
     } catch (err) {
       if (stop.signal.aborted && !(err instanceof ConnectError)) return EXIT_OK; // cut by --max-seconds
+      if (err instanceof ConnectError && err.code === Code.AlreadyExists && !opts.wait) {
+        // The answer speaks to API callers (its request field "wait"); a CLI user has --wait.
+        process.stderr.write(
+          `sluice tail: clientId ${opts.clientId} is held by another consumer; --wait stands by and takes over when it goes\n`,
+        );
+      }
       return reportClientError("tail", err);
     } finally {
       clearTimeout(timer);
@@ -155,7 +162,7 @@ async function tailReadOnly(client: SluiceClient, opts: TailOptions, out: Printe
 function parseTailArgs(args: string[]): TailOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
+    ({ values } = parseCommandArgs({
       args,
       options: {
         server: { type: "string" },

@@ -7,6 +7,7 @@ import { canalPasswd } from "../security/canal-user.js";
 import { SecurityConfigError } from "../security/errors.js";
 import { createToken } from "../security/tokens.js";
 import { type Command, UsageError } from "./command.js";
+import { parseCommandArgs } from "./parse-args.js";
 
 const HELP = `Usage: sluice token create NAME [--scope SCOPE]... [--file FILE]
        sluice token canal-passwd < password
@@ -44,25 +45,16 @@ export const tokenCommand: Command = {
     }
     if (sub !== "create")
       throw new UsageError(`expected "create" or "canal-passwd", got ${JSON.stringify(sub ?? "")}`);
-    let name: string | undefined;
-    let file: string | undefined;
-    const scopes: string[] = [];
-    for (let i = 0; i < rest.length; i++) {
-      const arg = rest[i] as string;
-      const eq = arg.indexOf("=");
-      const flag = eq > 0 ? arg.slice(0, eq) : arg;
-      const value = () => {
-        if (eq > 0) return arg.slice(eq + 1);
-        const v = rest[++i];
-        if (v === undefined) throw new UsageError(`${flag} needs a value`);
-        return v;
-      };
-      if (flag === "--scope") scopes.push(value());
-      else if (flag === "--file") file = value();
-      else if (arg.startsWith("-")) throw new UsageError(`unknown option "${arg}"`);
-      else if (name === undefined) name = arg;
-      else throw new UsageError(`unexpected argument "${arg}"`);
-    }
+    const { values, positionals } = parseCommandArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { scope: { type: "string", multiple: true }, file: { type: "string" } },
+    });
+    if (positionals.length > 1)
+      throw new UsageError(`${JSON.stringify(positionals[1])}: unexpected argument`);
+    const name = positionals[0];
+    const file = values.file;
+    const scopes = values.scope ?? [];
     if (name === undefined) throw new UsageError("create needs the token's NAME");
     let made: { token: string; line: string };
     try {

@@ -6,6 +6,7 @@ import { applyAcl, auditAcl, describeFinding } from "../common/zk/acl-audit.js";
 import { ZkClient } from "../common/zk/client.js";
 import { DEFAULT_ROOT, ZkPaths } from "../common/zk/paths.js";
 import { type Command, UsageError } from "./command.js";
+import { parseCommandArgs } from "./parse-args.js";
 import { ZK_CREDENTIALS_HELP, zkCredentials, zkPasswordFlagError } from "./zk-credentials.js";
 
 const HELP = `Usage: sluice zk-acl --zk HOST:PORT[,...] --zk-user NAME [options]
@@ -35,24 +36,24 @@ interface Flags {
 }
 
 function parse(args: string[], env: NodeJS.ProcessEnv): Flags {
-  const flags: Flags = { zk: env.SLUICE_ZK ?? "", root: DEFAULT_ROOT, apply: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = arg.indexOf("=");
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      const v = eq > 0 ? arg.slice(eq + 1) : args[++i];
-      if (v === undefined || v === "") throw new UsageError(`${name} needs a value`);
-      return v;
-    };
-    if (name === "--zk") flags.zk = value();
-    else if (name === "--zk-root") flags.root = value();
-    else if (name === "--zk-user") flags.user = value();
-    else if (name === "--zk-password-file") flags.passwordFile = value();
-    else if (name === "--zk-password") throw zkPasswordFlagError();
-    else if (arg === "--apply") flags.apply = true;
-    else throw new UsageError(`unknown option "${arg}"`);
-  }
+  if (args.some((a) => a === "--zk-password" || a.startsWith("--zk-password="))) throw zkPasswordFlagError();
+  const { values } = parseCommandArgs({
+    args,
+    options: {
+      zk: { type: "string" },
+      "zk-root": { type: "string" },
+      "zk-user": { type: "string" },
+      "zk-password-file": { type: "string" },
+      apply: { type: "boolean" },
+    },
+  });
+  const flags: Flags = {
+    zk: values.zk ?? env.SLUICE_ZK ?? "",
+    root: values["zk-root"] ?? DEFAULT_ROOT,
+    apply: values.apply ?? false,
+  };
+  if (values["zk-user"] !== undefined) flags.user = values["zk-user"];
+  if (values["zk-password-file"] !== undefined) flags.passwordFile = values["zk-password-file"];
   if (!flags.zk) throw new UsageError("--zk is required (or set SLUICE_ZK)");
   return flags;
 }

@@ -27,7 +27,7 @@ const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 export function destinationProblem(destination: string): string | undefined {
   if (!destination) return "is required";
   if (!DESTINATION.test(destination) || destination === "." || destination === "..") {
-    return `must be 1 to 128 letters, digits, "_", "-" or ".", got ${JSON.stringify(destination)}`;
+    return `must be 1 to 128 letters, digits, "_", "-" or ".", got ${quoted(destination)}`;
   }
   return undefined;
 }
@@ -36,7 +36,7 @@ export function destinationProblem(destination: string): string | undefined {
 export function clientIdProblem(clientId: string): string | undefined {
   if (!clientId) return "is required";
   if (!CLIENT_ID.test(clientId)) {
-    return `must be 1 to 64 letters, digits, "_", "-" or ".", got ${JSON.stringify(clientId)}`;
+    return `must be 1 to 64 letters, digits, "_", "-" or ".", got ${quoted(clientId)}`;
   }
   if (RESERVED_CLIENT_IDS.has(clientId)) {
     return `${JSON.stringify(clientId)} is reserved (canal's ZooKeeper layout uses ${[...RESERVED_CLIENT_IDS]
@@ -44,6 +44,12 @@ export function clientIdProblem(clientId: string): string | undefined {
       .join(", ")}): choose another name`;
   }
   return undefined;
+}
+
+/** A name as a message quotes it: whole when it is short, else its start and its length. */
+function quoted(name: string): string {
+  if (name.length <= 140) return JSON.stringify(name);
+  return `${JSON.stringify(name.slice(0, 128))}... (${name.length} characters)`;
 }
 
 /** invalid_argument naming the field (`destination`) when the name is not valid. */

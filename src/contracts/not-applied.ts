@@ -6,9 +6,13 @@ import { create } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { NotAppliedSchema } from "../gen/sluice/v1/errors_pb.js";
 
-/** `err`, marked as not having taken effect (a NotApplied detail with `reason`). */
+/** Longest reason a NotApplied detail carries: it travels in a gRPC trailer. */
+const MAX_REASON = 1024;
+
+/** `err`, marked as not having taken effect (a NotApplied detail with `reason`, cut to MAX_REASON). */
 export function notApplied<E extends ConnectError>(err: E, reason = err.rawMessage): E {
-  err.details.push({ desc: NotAppliedSchema, value: create(NotAppliedSchema, { reason }) });
+  const cut = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 3)}...` : reason;
+  err.details.push({ desc: NotAppliedSchema, value: create(NotAppliedSchema, { reason: cut }) });
   return err;
 }
 

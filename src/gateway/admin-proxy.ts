@@ -35,7 +35,7 @@ export function createAdminProxy(
   }
 
   async function one(name: string, ctx: HandlerContext): Promise<DestinationStatus> {
-    const res = await relay.unary(name, undefined, ctx, (u, opts) =>
+    const res = await relay.unary(name, undefined, ctx, "runner", (u, opts) =>
       u.admin.getDestination({ destination: name }, opts),
     );
     if (!res.destination) throw new Error(`the runner of ${name} returned no status`);
@@ -83,17 +83,23 @@ export function createAdminProxy(
 
     async releaseDestination(req, ctx) {
       checkDestination(req.destination);
-      return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.releaseDestination(req, opts));
+      return relay.unary(req.destination, undefined, ctx, "handover", (u, opts) =>
+        u.admin.releaseDestination(req, opts),
+      );
     },
 
     async setCursor(req, ctx) {
       checkDestination(req.destination);
-      return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.setCursor(req, opts));
+      return relay.unary(req.destination, undefined, ctx, "durable", (u, opts) =>
+        u.admin.setCursor(req, opts),
+      );
     },
 
     async skipEvent(req, ctx) {
       checkDestination(req.destination);
-      return relay.unary(req.destination, undefined, ctx, (u, opts) => u.admin.skipEvent(req, opts));
+      return relay.unary(req.destination, undefined, ctx, "durable", (u, opts) =>
+        u.admin.skipEvent(req, opts),
+      );
     },
   };
 }

@@ -11,7 +11,7 @@ import { unavailable } from "../protocol/index.js";
 import { callOf } from "../protocol/pipeline.js";
 import { abortError, linkSignals } from "../protocol/server/call-guard.js";
 import type { ClientHolds, Hold } from "./holds.js";
-import { type Relay, upstreamError } from "./relay.js";
+import { openStream, type Relay, runnerChanged, upstreamError } from "./relay.js";
 
 const RETRY_MS = 500;
 
@@ -44,7 +44,7 @@ export function createCanalProxy(
       }
       const h = hold;
       try {
-        const res = await relay.unary(req.destination, h.epoch, ctx, (u, opts) =>
+        const res = await relay.unary(req.destination, h.epoch, ctx, "runner", (u, opts) =>
           u.canal.subscribe(req, opts),
         );
         return { ...res, session: h.token, epoch: h.epoch };
@@ -57,7 +57,7 @@ export function createCanalProxy(
     async unsubscribe(req, ctx) {
       checkNames(req.destination, req.clientId);
       const node = await holds.validate(req.destination, req.clientId, req.session);
-      const res = await relay.unary(req.destination, node.epoch, ctx, (u, opts) =>
+      const res = await relay.unary(req.destination, node.epoch, ctx, "durable", (u, opts) =>
         u.canal.unsubscribe(req, opts),
       );
       await holds.release({ destination: req.destination, clientId: req.clientId, epoch: node.epoch });
@@ -69,19 +69,23 @@ export function createCanalProxy(
     async get(req, ctx) {
       checkNames(req.destination, req.clientId);
       const node = await holds.validate(req.destination, req.clientId, req.session);
-      return relay.unary(req.destination, node.epoch, ctx, (u, opts) => u.canal.get(req, opts));
+      // autoAck writes the cursor: not to be sent again once it may have reached a runner.
+      const effects = req.autoAck ? "durable" : "runner";
+      return relay.unary(req.destination, node.epoch, ctx, effects, (u, opts) => u.canal.get(req, opts));
     },
 
     async ack(req, ctx) {
       checkNames(req.destination, req.clientId);
       const node = await holds.validate(req.destination, req.clientId, req.session);
-      return relay.unary(req.destination, node.epoch, ctx, (u, opts) => u.canal.ack(req, opts));
+      return relay.unary(req.destination, node.epoch, ctx, "durable", (u, opts) => u.canal.ack(req, opts));
     },
 
     async rollback(req, ctx) {
       checkNames(req.destination, req.clientId);
       const node = await holds.validate(req.destination, req.clientId, req.session);
-      return relay.unary(req.destination, node.epoch, ctx, (u, opts) => u.canal.rollback(req, opts));
+      return relay.unary(req.destination, node.epoch, ctx, "runner", (u, opts) =>
+        u.canal.rollback(req, opts),
+      );
     },
 
     async *stream(req, ctx) {
@@ -99,23 +103,24 @@ export function createCanalProxy(
         );
       });
       let stopRunner = () => {};
+      let upstream: AsyncIterator<StreamResponse> | undefined;
       try {
-        const runner = await runners.route(d, signal);
-        stopRunner = runners.onChange(d, (next) => {
-          ended.abort(
-            unavailable(
-              `the running server of destination ${d} changed (${runner.address} to ` +
-                `${next ? next.address : "none yet, election in progress"}); open the stream again: ` +
-                "it resumes after the last acked batch",
-              RETRY_MS,
-            ),
-          );
+        // Opened again while it did not take effect: during a failover the stream waits here
+        // for the new runner (within --hold), not in the client's back-off.
+        const opened = await openStream(relay.runners, d, signal, (runner, s) =>
+          relay.upstream.get(runner.address).canal.stream(req, relay.options(ctx, h.epoch, s)),
+        ).catch((err: unknown) => {
+          if (ended.signal.aborted && !ctx.signal.aborted) throw abortError(ended.signal);
+          throw err;
         });
-        const upstream = relay.upstream
-          .get(runner.address)
-          .canal.stream(req, relay.options(ctx, h.epoch, signal));
+        const { runner } = opened;
+        upstream = opened.rest;
+        stopRunner = runners.onMoved(d, runner, (next) =>
+          ended.abort(runnerChanged(d, runner, next, "the stream")),
+        );
         try {
-          for await (const m of upstream) {
+          for (let r = opened.first; !r.done; r = await opened.rest.next()) {
+            const m = r.value;
             if (m.message.case === "subscribed") {
               m.message.value.session = h.token;
               m.message.value.epoch = h.epoch;
@@ -130,6 +135,8 @@ export function createCanalProxy(
       } finally {
         stopRunner();
         stopLoss();
+        // The client went (or the stream failed): let go of the server's stream too.
+        void upstream?.return?.().catch(() => {});
         await taken.end().catch((err) => log.warn("releasing a hold failed", { error: err }));
       }
     },

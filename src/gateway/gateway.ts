@@ -1,10 +1,11 @@
 // `sluice gateway`: stateless. It keeps no state a restart would lose: the runner of each
 // destination and the holder of each clientId live in ZooKeeper (runners.ts, holds.ts), so
 // any number of gateways run behind a load balancer. One port serves Connect, gRPC and
-// gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz and /readyz.
+// gRPC-Web over HTTP/1.1 and h2c, gRPC health checking and reflection, /healthz, /readyz and
+// the status page (/status).
 import { setMaxListeners } from "node:events";
 import type { Logger } from "../common/log.js";
-import { startTelemetry, tracesRequested, tracingHook } from "../common/telemetry/index.js";
+import { startTelemetry, telemetryRequested, tracingHook } from "../common/telemetry/index.js";
 import { sluiceAclPolicy, type ZkCredentials } from "../common/zk/acl.js";
 import { ZkPaths } from "../common/zk/paths.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
@@ -14,8 +15,10 @@ import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { H2Pool } from "../protocol/h2/pool.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
+import { DEFAULT_LIMITS, type Limits, limitsHook } from "../security/limits.js";
 import { createSecurity } from "../security/security.js";
 import type { AuthSettings } from "../security/settings.js";
+import { serveStatusPage } from "../status-page/serve.js";
 import { createAdminProxy } from "./admin-proxy.js";
 import { withCallErrors } from "./call-errors.js";
 import { createCanalProxy } from "./canal-proxy.js";
@@ -53,6 +56,8 @@ export interface GatewayOptions {
   auth?: AuthSettings | undefined;
   /** Hooks every call runs, after the observers (tracing, metrics) and authentication and authorization. */
   hooks?: CallHook[];
+  /** Per-client limits (--limit-*; src/security/limits.ts). Default DEFAULT_LIMITS. */
+  limits?: Limits | undefined;
   /** Where Prometheus scrapes /metrics; absent: no metrics. */
   metrics?: { host: string; port: number } | undefined;
   /** TLS on its ports and to servers, the insecure switch (listen-security.ts); absent: none. */
@@ -76,15 +81,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   await checkGatewayListeners(opts, opts.metrics, opts.security, log);
   const paths = new ZkPaths(opts.zkRoot);
   const security = createSecurity(opts.auth, "gateway", log);
-  // Metrics on their own port; traces only when OTEL_* ask for them.
-  const telemetry =
-    opts.metrics || tracesRequested(process.env)
-      ? await startTelemetry({
-          serviceName: "sluice-gateway",
-          ...(opts.metrics ? { metrics: { ...opts.metrics, tls: opts.security?.metricsTls } } : {}),
-          logger: log.child("telemetry"),
-        })
-      : undefined;
+  // Metrics on their own port; pushed to a collector, and traces, only when OTEL_* ask for it.
+  const telemetry = telemetryRequested(Boolean(opts.metrics), process.env)
+    ? await startTelemetry({
+        serviceName: "sluice-gateway",
+        ...(opts.metrics ? { metrics: { ...opts.metrics, tls: opts.security?.metricsTls } } : {}),
+        logger: log.child("telemetry"),
+      })
+    : undefined;
   const metrics = telemetry ? new GatewayMetrics(telemetry.meter) : GatewayMetrics.noop();
   const tracer = telemetry?.tracing ? telemetry.tracer : undefined;
   let zk: GatewayZk;
@@ -120,6 +124,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     metrics.hook(),
     ...security.hooks,
     ...(opts.hooks ?? []),
+    limitsHook(opts.limits ?? DEFAULT_LIMITS, telemetry ? { meter: telemetry.meter } : {}),
   ]);
   const relay = new Relay(runners, upstream);
   const closing = new AbortController();
@@ -164,7 +169,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         );
         router.service(
           Health,
-          createHealthService(() => zk.connected),
+          createHealthService(() => zk.ready),
         );
         router.service(
           ServerReflection,
@@ -174,12 +179,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       extraHandlers: security.guardPlain((req, res) => {
         const path = (req.url ?? "").split("?")[0];
         if (path === "/healthz" || path === "/readyz") {
-          const ok = path === "/healthz" || zk.connected;
+          const ok = path === "/healthz" || zk.ready;
           res.writeHead(ok ? 200 : 503, { "content-type": "text/plain; charset=utf-8" });
-          res.end(ok ? "ok\n" : "not connected to ZooKeeper\n");
+          res.end(ok ? "ok\n" : "no ZooKeeper session\n");
           return true;
         }
-        return false;
+        return serveStatusPage(req, res);
       }),
     });
   } catch (err) {

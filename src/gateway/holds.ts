@@ -171,7 +171,7 @@ export class ClientHolds {
       if (!opts.wait) {
         throw alreadyExists(
           `client ${clientId} of destination ${destination} is held by ${describe(holder)}; ` +
-            "pass wait: true to stand by and take over when it goes",
+            'a Subscribe or Stream with "wait": true stands by and takes over when it goes',
         );
       }
       await new Promise<void>((resolve) => {

@@ -25,11 +25,13 @@ export class GatewayMetrics {
       unit: "{call}",
       description: "Calls ended, by method and Connect code (streams counted when they end)",
     });
-    this.#duration = meter.createHistogram("sluice.gateway.relay.duration_ms", {
-      unit: "ms",
+    this.#duration = meter.createHistogram("sluice.gateway.relay.duration_seconds", {
+      unit: "s",
       description: "Time a unary call took through the gateway: routing, hold check and the server's answer",
       advice: {
-        explicitBucketBoundaries: [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+        explicitBucketBoundaries: [
+          0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+        ],
       },
     });
     this.#streams = meter.createUpDownCounter("sluice.gateway.streams", {
@@ -42,10 +44,10 @@ export class GatewayMetrics {
     });
   }
 
-  /** A unary call ended with `code` after `ms`. `method`: "sluice.v1.CanalService/Get". */
+  /** A unary call ended with `code` after `ms` milliseconds. `method`: "sluice.v1.CanalService/Get". */
   unary(method: string, code: number, ms: number): void {
     this.#calls.add(1, { method, code: codeName(code) });
-    this.#duration.record(ms, { method });
+    this.#duration.record(ms / 1000, { method });
   }
 
   streamOpened(): void {

@@ -10,6 +10,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
 import { checkNames } from "../contracts/names.js";
+import { wasNotApplied } from "../contracts/not-applied.js";
 import { StreamRequestSchema, StreamResponseSchema } from "../gen/sluice/v1/canal_service_pb.js";
 import { parseGrpcTimeout } from "../protocol/deadline.js";
 import { encodeFrame, FRAME_HEADER_BYTES, FrameReader } from "../protocol/frame.js";
@@ -21,9 +22,9 @@ import { endWithGrpcStatus } from "../protocol/server/trailers-only.js";
 import { errorFromGrpcStatus, grpcStatusCode, grpcStatusFields } from "../protocol/wire-errors.js";
 import { callError } from "./call-errors.js";
 import { takeStreamHold } from "./canal-proxy.js";
-import type { ClientHolds } from "./holds.js";
-import { relayHeaders } from "./relay.js";
-import type { RunnerTable } from "./runners.js";
+import type { ClientHolds, Hold } from "./holds.js";
+import { RetryBudget, relayHeaders, runnerChanged } from "./relay.js";
+import type { Runner, RunnerTable } from "./runners.js";
 import { CLEARTEXT, type Dialer } from "./upstream.js";
 
 const SERVICE = "sluice.v1.CanalService";
@@ -118,6 +119,108 @@ export function createRawStreamHandler(
       res.addTrailers(grpcStatusFields(err));
       res.end();
     };
+    /**
+     * Relays the stream from `runner`. Resolves with undefined once the stream is over (ended
+     * by finish()), or with an error when the opening did not take effect (the runner could not
+     * be reached, answered NotApplied before any message, was reset before answering, or lost
+     * the destination before answering): the caller opens it again.
+     */
+    const relayFrom = async (
+      runner: Runner,
+      headers: http2.OutgoingHttpHeaders,
+      body: Buffer,
+      h: Hold,
+    ): Promise<ConnectError | undefined> => {
+      const dest = h.destination;
+      let session: http2.ClientHttp2Session;
+      try {
+        session = await sessions.connected(runner.address);
+      } catch (err) {
+        return unavailable(
+          `${runner.address}, the running server of destination ${dest}, cannot be reached: ${(err as Error).message}`,
+          RETRY_MS,
+        );
+      }
+      if (ended.signal.aborted) return undefined;
+      const up = session.request(headers);
+      /** The first message came: the stream is the client's from now on. */
+      let opened = false;
+      let status: http2.IncomingHttpHeaders | undefined;
+      let movedTo: Runner | null | undefined;
+      let stopMoved = () => {};
+      const cancel = () => up.close(http2.constants.NGHTTP2_CANCEL);
+      const broken = (reason: string) =>
+        unavailable(
+          `the connection to ${runner.address}, the running server of destination ${dest}, failed: ${reason}`,
+          0, // reopened at once, the stream waits in the gateway for a runner that serves
+        );
+      const over = new Promise<ConnectError | undefined>((resolve) => {
+        // Until the first message is rewritten: its bytes so far.
+        let head: FrameReader | undefined = new FrameReader();
+        const statusOf = (hs: http2.IncomingHttpHeaders) => {
+          if (grpcStatusCode(hs) !== undefined) status = hs;
+        };
+        up.on("error", () => {});
+        // The server may send its response headers before it refuses the stream (NotApplied in
+        // the trailers): the client's headers go out with the first message.
+        up.on("response", statusOf);
+        up.on("trailers", statusOf);
+        up.on("data", (chunk: Buffer) => {
+          if (finished) return;
+          if (!opened) {
+            opened = true;
+            if (!res.headersSent)
+              res.writeHead(200, { "content-type": "application/grpc+proto", [RELAY_HEADER]: "bytes" });
+          }
+          if (head !== undefined) {
+            head.push(chunk);
+            const frame = head.next();
+            if (frame === undefined) return;
+            const first = fromBinary(StreamResponseSchema, frame.message);
+            if (first.message.case === "subscribed") {
+              first.message.value.session = h.token;
+              first.message.value.epoch = h.epoch;
+            }
+            const bytes = toBinary(StreamResponseSchema, create(StreamResponseSchema, first));
+            chunk = Buffer.concat([encodeFrame(bytes, frame.flags), head.rest()]);
+            head = undefined;
+          }
+          if (!res.write(chunk)) {
+            up.pause();
+            res.once("drain", () => up.resume());
+          }
+        });
+        up.once("close", () => {
+          stopMoved();
+          ended.signal.removeEventListener("abort", cancel);
+          const error = status ? errorFromGrpcStatus(status) : undefined;
+          if (ended.signal.aborted) {
+            // finish() already ran (failover, hold lost, deadline) or the client went away.
+            resolve(undefined);
+          } else if (!opened && movedTo !== undefined) {
+            resolve(runnerChanged(dest, runner, movedTo, "the stream"));
+          } else if (!opened && (status === undefined || wasNotApplied(error))) {
+            resolve(error ? relayError(error) : broken(`the stream was reset (code ${up.rstCode})`));
+          } else {
+            if (status) finish(error === undefined ? undefined : relayError(error));
+            else finish(broken(`the stream was reset (code ${up.rstCode})`));
+            resolve(undefined);
+          }
+        });
+      });
+      ended.signal.addEventListener("abort", cancel, { once: true });
+      stopMoved = runners.onMoved(dest, runner, (next) => {
+        if (opened) {
+          finish(runnerChanged(dest, runner, next, "the stream"));
+        } else {
+          movedTo = next;
+          cancel();
+        }
+      });
+      up.end(body);
+      return over;
+    };
+
     const onShutdown = () => finish(new ConnectError("server is shutting down", Code.Unavailable));
     if (shutdown.aborted) {
       onShutdown();
@@ -166,24 +269,10 @@ export function createRawStreamHandler(
           unavailable(`the stream of client ${sreq.clientId} ended: ${reason}; open it again`, RETRY_MS),
         ),
       );
-      let stopRunner = () => {};
       cleanup = async () => {
-        stopRunner();
         stopLoss();
         await taken.end().catch((err) => log.warn("releasing a hold failed", { error: err }));
       };
-      const runner = await runners.route(sreq.destination, ended.signal);
-      stopRunner = runners.onChange(sreq.destination, (next) =>
-        finish(
-          unavailable(
-            `the running server of destination ${sreq.destination} changed (${runner.address} to ` +
-              `${next ? next.address : "none yet, election in progress"}); open the stream again: ` +
-              "it resumes after the last acked batch",
-            RETRY_MS,
-          ),
-        ),
-      );
-      if (ended.signal.aborted) return;
       const headers: http2.OutgoingHttpHeaders = {
         ":method": "POST",
         ":path": PATH,
@@ -193,60 +282,22 @@ export function createRawStreamHandler(
       };
       if (typeof req.headers["grpc-timeout"] === "string")
         headers["grpc-timeout"] = req.headers["grpc-timeout"];
-      const up = sessions.get(runner.address).request(headers);
-      const broken = (reason: string) =>
-        unavailable(
-          `the connection to ${runner.address}, the running server of destination ${sreq.destination}, failed: ${reason}`,
-          RETRY_MS,
-        );
-      ended.signal.addEventListener("abort", () => up.close(http2.constants.NGHTTP2_CANCEL), { once: true });
-      up.end(body);
-      await new Promise<void>((resolve) => {
-        // Until the first message is rewritten: its bytes so far.
-        let head: FrameReader | undefined = new FrameReader();
-        let status: http2.IncomingHttpHeaders | undefined;
-        const statusOf = (hs: http2.IncomingHttpHeaders) => {
-          if (grpcStatusCode(hs) !== undefined) status = hs;
-        };
-        up.on("response", (hs) => {
-          statusOf(hs);
-          if (!status && !res.headersSent)
-            res.writeHead(200, { "content-type": "application/grpc+proto", [RELAY_HEADER]: "bytes" });
-        });
-        up.on("trailers", statusOf);
-        up.on("data", (chunk: Buffer) => {
-          if (finished) return;
-          if (head !== undefined) {
-            head.push(chunk);
-            const frame = head.next();
-            if (frame === undefined) return;
-            const first = fromBinary(StreamResponseSchema, frame.message);
-            if (first.message.case === "subscribed") {
-              first.message.value.session = h.token;
-              first.message.value.epoch = h.epoch;
-            }
-            const bytes = toBinary(StreamResponseSchema, create(StreamResponseSchema, first));
-            chunk = Buffer.concat([encodeFrame(bytes, frame.flags), head.rest()]);
-            head = undefined;
-          }
-          if (!res.write(chunk)) {
-            up.pause();
-            res.once("drain", () => up.resume());
-          }
-        });
-        up.once("close", () => {
-          if (ended.signal.aborted) {
-            // finish() already ran (failover, hold lost, deadline) or the client went away.
-          } else if (status) {
-            const error = errorFromGrpcStatus(status);
-            finish(error === undefined ? undefined : relayError(error));
-          } else {
-            finish(broken(`the stream was reset (code ${up.rstCode})`));
-          }
-          resolve();
-        });
-        up.on("error", () => {});
-      });
+      // Opened again while it did not take effect (as typed streams are: relay.ts openStream):
+      // during a failover the stream waits here for the new runner, within --hold.
+      const budget = new RetryBudget(runners.holdMs);
+      let retry: { epoch: bigint; pauseMs: number } | undefined;
+      for (;;) {
+        const runner = await runners.route(sreq.destination, ended.signal, retry);
+        if (ended.signal.aborted) return;
+        const failed = await relayFrom(runner, headers, body, h);
+        if (failed === undefined || ended.signal.aborted) return;
+        const pauseMs = budget.next(runner.epoch);
+        if (pauseMs === undefined) {
+          finish(failed);
+          return;
+        }
+        retry = { epoch: runner.epoch, pauseMs };
+      }
     } catch (err) {
       finish(callError(err));
     } finally {

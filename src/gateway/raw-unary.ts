@@ -25,7 +25,7 @@ import {
   RollbackRequestSchema,
   RollbackResponseSchema,
 } from "../gen/sluice/v1/canal_service_pb.js";
-import type { CallCancel } from "../protocol/call-cancel.js";
+import { CallCancel } from "../protocol/call-cancel.js";
 import { parseGrpcTimeout } from "../protocol/deadline.js";
 import { encodeFrame, FRAME_HEADER_BYTES, singleMessage } from "../protocol/frame.js";
 import { type H2Answer, type H2Connection, H2RequestError } from "../protocol/h2/connection.js";
@@ -45,8 +45,8 @@ import { connectUnaryError, errorFromGrpcStatus } from "../protocol/wire-errors.
 import { callError } from "./call-errors.js";
 import type { ClientHolds } from "./holds.js";
 import { RELAY_HEADER } from "./raw-stream.js";
-import { RetryBudget, relayHeaders } from "./relay.js";
-import type { RunnerTable } from "./runners.js";
+import { RetryBudget, relayHeaders, runnerChanged } from "./relay.js";
+import type { Runner, RunnerTable } from "./runners.js";
 
 /** The methods relayed this way: their names, request and response messages. */
 interface Method {
@@ -263,11 +263,14 @@ export function createRawUnaryHandler(
     const budget = new RetryBudget(runners.holdMs);
     let retry: { epoch: bigint; pauseMs: number } | undefined;
     const again = (epoch: bigint): boolean => {
-      const pauseMs = gone.aborted ? undefined : budget.next();
+      const pauseMs = gone.aborted ? undefined : budget.next(epoch);
       if (pauseMs === undefined) return false;
       retry = { epoch, pauseMs };
       return true;
     };
+    // Get and Rollback act only on the runner's memory; Ack (and Get with autoAck) may write
+    // the cursor: see relay.ts, CallEffects.
+    const effects = call.method === "Ack" || msg.autoAck === true ? "durable" : "runner";
     for (;;) {
       const runner = await runners.route(msg.destination, gone, retry);
       let connection: H2Connection;
@@ -292,10 +295,23 @@ export function createRawUnaryHandler(
       if (grpcTimeout !== undefined) fields.push(["grpc-timeout", grpcTimeout]);
       for (const name in headers) fields.push([name, headers[name] as string]);
       let answer: H2Answer;
+      // Cut at once when the destination's runner changes before it answers (relay.ts says why).
+      const cut = new CallCancel();
+      const onGone = () => cut.abort(gone.reason);
+      gone.addEventListener("abort", onGone);
+      let movedTo: Runner | null | undefined;
+      const stopMoved = runners.onMoved(msg.destination, runner, (next) => {
+        movedTo = next;
+        cut.abort(runnerChanged(msg.destination, runner, next, "the call"));
+      });
       try {
-        answer = await connection.request(fields, body, gone, maxBytes.answer + FRAME_HEADER_BYTES);
+        answer = await connection.request(fields, body, cut, maxBytes.answer + FRAME_HEADER_BYTES);
       } catch (err) {
         if (gone.aborted) throw gone.reason;
+        if (movedTo !== undefined) {
+          if (effects === "runner" && again(runner.epoch)) continue;
+          throw runnerChanged(msg.destination, runner, movedTo, "the call");
+        }
         if (err instanceof H2RequestError && err.tooLarge) {
           throw new ConnectError(
             `answer: larger than the gateway's message limit (${maxBytes.answer} bytes); ask for smaller batches`,
@@ -309,6 +325,9 @@ export function createRawUnaryHandler(
           `the connection to ${runner.address}, the running server of destination ${msg.destination}, failed: ${(err as Error).message}`,
           500,
         );
+      } finally {
+        stopMoved();
+        gone.removeEventListener("abort", onGone);
       }
       const status = grpcStatus(answer);
       if (status === undefined) {
@@ -328,6 +347,8 @@ interface Addressed {
   destination: string;
   clientId: string;
   session: string;
+  /** Get's: the server acks what it returns. */
+  autoAck?: boolean;
 }
 
 /** True when nothing more can be written (an HTTP/2 response has no `destroyed` of its own). */

@@ -73,6 +73,26 @@ export class RunnerTable {
   }
 
   /**
+   * Fires `onMoved` once when `destination`'s runner is no longer `runner` (another server runs
+   * it, or none does while an election is in progress): whatever was relayed to `runner` and
+   * is still waiting for its answer will not be answered by the destination's runner (a
+   * frozen server, or one that lost or handed over the destination). Returns a stop function.
+   */
+  onMoved(destination: string, runner: Runner, onMoved: (next: Runner | null) => void): () => void {
+    const stop = this.onChange(destination, (next) => {
+      if (next?.address === runner.address && next.epoch === runner.epoch) return;
+      stop();
+      onMoved(next);
+    });
+    const now = this.#entries.get(destination)?.runner;
+    if (now !== undefined && (now === null || now.epoch !== runner.epoch || now.address !== runner.address)) {
+      stop();
+      onMoved(now);
+    }
+    return stop;
+  }
+
+  /**
    * The running server of `destination`. Waits up to the hold time (or the signal) while an
    * election is in progress, then fails with unavailable and a retry delay. not_found when
    * ZooKeeper has no such destination. `retry`: the runner of that epoch just answered that a

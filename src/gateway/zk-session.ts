@@ -21,6 +21,8 @@ function clientOptions(opts: GatewayZkOptions): ZkClientOptions {
 export class GatewayZk {
   #client: ZkClient;
   #closing = false;
+  /** When the session's connection was lost (undefined while connected). */
+  #disconnectedAt: number | undefined;
   readonly #renewed = new Set<(client: ZkClient) => void>();
   readonly #lost = new Set<(reason: string) => void>();
 
@@ -41,9 +43,28 @@ export class GatewayZk {
     return this.#client;
   }
 
-  /** True while the session is connected (what /readyz and the health service report). */
+  /** True while the session is connected. */
   get connected(): boolean {
     return this.#client.state === "connected";
+  }
+
+  /**
+   * What /readyz and the health service report: true while the session is connected, and
+   * while its connection is being made again for less than the session timeout (a ZooKeeper
+   * leader election, a member restarting). Meanwhile the gateway routes with what it knows
+   * (its watches fire when it reconnects), its holds live on with the session, and a balancer
+   * that took every gateway out at once would turn a short ZooKeeper hiccup into an outage.
+   * Past the session timeout the session has expired, or is about to, and its holds with it:
+   * not ready until a session is connected again.
+   */
+  get ready(): boolean {
+    const state = this.#client.state;
+    if (state === "connected") return true;
+    return (
+      state === "connecting" &&
+      this.#disconnectedAt !== undefined &&
+      performance.now() - this.#disconnectedAt < this.#client.sessionTimeoutMs
+    );
   }
 
   /** Called with the new client after the session was lost and a new one made. */
@@ -60,7 +81,15 @@ export class GatewayZk {
 
   #watch(client: ZkClient): void {
     client.onState((state, reason) => {
-      if (state !== "closed" || this.#closing || client !== this.#client) return;
+      if (client !== this.#client) return;
+      if (state === "connected") {
+        if (this.#disconnectedAt !== undefined) this.opts.logger.info("ZooKeeper connected again");
+        this.#disconnectedAt = undefined;
+      } else if (state === "connecting" && this.#disconnectedAt === undefined) {
+        this.#disconnectedAt = performance.now();
+        this.opts.logger.warn("ZooKeeper connection lost; reconnecting within the session");
+      }
+      if (state !== "closed" || this.#closing) return;
       this.opts.logger.warn("ZooKeeper session lost; its holds are gone; connecting again", { reason });
       for (const fn of this.#lost) fn(reason ?? "closed");
       void this.#reconnect();
@@ -76,6 +105,7 @@ export class GatewayZk {
           return;
         }
         this.#client = client;
+        this.#disconnectedAt = undefined;
         this.#watch(client);
         this.opts.logger.info("ZooKeeper session renewed");
         for (const fn of this.#renewed) fn(client);

@@ -4,7 +4,7 @@
 // gRPC-Web status, whatever protocol the client speaks.
 import { Code, ConnectError } from "@connectrpc/connect";
 
-/** Response header (Connect unary) or trailer (streams, gRPC, gRPC-Web) of `unavailable` errors. */
+/** Response header (Connect unary) or trailer (streams, gRPC, gRPC-Web) of `unavailable` and `resource_exhausted` errors. */
 export const RETRY_AFTER_MS = "retry-after-ms";
 
 /**
@@ -48,13 +48,29 @@ export function alreadyExists(message: string, cause?: unknown): ConnectError {
  * for gRPC and gRPC-Web, the end-of-stream message's metadata for Connect streams.
  */
 export function unavailable(message: string, retryAfterMs?: number, cause?: unknown): ConnectError {
-  if (retryAfterMs === undefined) {
-    return new ConnectError(message, Code.Unavailable, undefined, undefined, cause);
-  }
+  return withRetryAfter(message, Code.Unavailable, retryAfterMs, cause);
+}
+
+/**
+ * resource_exhausted: a limit refused the call (a client's request rate, open streams or calls
+ * in flight; a message over the size limit). Nothing was done. `retryAfterMs`, when the limit
+ * knows when there will be room, travels as for unavailable.
+ */
+export function resourceExhausted(message: string, retryAfterMs?: number, cause?: unknown): ConnectError {
+  return withRetryAfter(message, Code.ResourceExhausted, retryAfterMs, cause);
+}
+
+function withRetryAfter(
+  message: string,
+  code: Code,
+  retryAfterMs: number | undefined,
+  cause: unknown,
+): ConnectError {
+  if (retryAfterMs === undefined) return new ConnectError(message, code, undefined, undefined, cause);
   const ms = Math.max(0, Math.ceil(retryAfterMs));
   return new ConnectError(
     `${message} (retry after ${ms} ms)`,
-    Code.Unavailable,
+    code,
     { [RETRY_AFTER_MS]: String(ms) },
     undefined,
     cause,
@@ -72,7 +88,7 @@ export function unauthenticated(message: string, cause?: unknown): ConnectError 
 }
 
 /**
- * The retry delay of an `unavailable` error, from its `retry-after-ms` metadata or, failing that
+ * The retry delay of an `unavailable` or `resource_exhausted` error, from its `retry-after-ms` metadata or, failing that
  * (a client that only kept the message), its message. undefined when it has none.
  */
 export function retryAfterMs(err: unknown): number | undefined {

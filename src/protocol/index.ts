@@ -11,6 +11,7 @@ export {
   permissionDenied,
   RETRY_AFTER_MS,
   relayError,
+  resourceExhausted,
   retryAfterMs,
   unauthenticated,
   unavailable,

@@ -21,7 +21,7 @@ import {
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { encodeFrame, FLAG_END_STREAM, FLAG_TRAILER } from "./frame.js";
-import { decodeGrpcMessage, encodeGrpcMessage } from "./grpc-message.js";
+import { boundStatusDetails, decodeGrpcMessage, encodeGrpcMessage } from "./grpc-message.js";
 
 /** Header fields as Node gives them (pseudo-headers are skipped). */
 export type NodeHeaders = Record<string, string | string[] | number | undefined>;
@@ -56,6 +56,7 @@ export function headerRecord(h: Headers): Record<string, string> {
 export function grpcStatusFields(err: ConnectError | undefined): Record<string, string> {
   const fields = headerRecord(setTrailerStatus(new Headers(), err));
   if (err !== undefined) fields["grpc-message"] = encodeGrpcMessage(err.rawMessage);
+  boundStatusDetails(fields);
   return fields;
 }
 

@@ -11,7 +11,7 @@ export interface DestinationMetrics {
   read(bytes: number, rows: number): void;
   /** A batch of `entries` entries handed to clientId. */
   delivered(clientId: string, entries: number): void;
-  /** A batch acked; `ms` the time the ack (its cursor write) took. */
+  /** A batch acked; `ms` the time the ack (its cursor write) took, in milliseconds. */
   acked(clientId: string, ms: number): void;
   /** `batches` batches given back by a rollback. */
   rolledBack(clientId: string, batches: number): void;
@@ -86,10 +86,12 @@ export class ServerMetrics {
       unit: "{batch}",
       description: "Batches given back by Rollback, or when a stream ended with batches unacked",
     });
-    this.#ackDuration = meter.createHistogram("sluice.ack.duration_ms", {
-      unit: "ms",
+    this.#ackDuration = meter.createHistogram("sluice.ack.duration_seconds", {
+      unit: "s",
       description: "Time an Ack took, the cursor write (ZooKeeper or file) included",
-      advice: { explicitBucketBoundaries: [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] },
+      advice: {
+        explicitBucketBoundaries: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      },
     });
     this.#skipped = meter.createCounter("sluice.binlog.events_skipped", {
       unit: "{event}",
@@ -136,7 +138,7 @@ export class ServerMetrics {
       },
       acked: (clientId, ms) => {
         this.#acked.add(1, c(clientId));
-        this.#ackDuration.record(ms, c(clientId));
+        this.#ackDuration.record(ms / 1000, c(clientId));
       },
       rolledBack: (clientId, batches) => {
         this.#rolledBack.add(batches, c(clientId));
@@ -173,13 +175,13 @@ export class ServerMetrics {
       unit: "By",
       description: "Offset in its binlog file (label file) of the last entry read",
     });
-    const headLag = m.createObservableGauge("sluice.binlog.lag_ms", {
-      unit: "ms",
+    const headLag = m.createObservableGauge("sluice.binlog.lag_seconds", {
+      unit: "s",
       description:
         "How far the reader trails the source: 0 while the source's heartbeats say nothing is left to read, else now minus the source timestamp of the last entry read",
     });
-    const clientLag = m.createObservableGauge("sluice.client.lag_ms", {
-      unit: "ms",
+    const clientLag = m.createObservableGauge("sluice.client.lag_seconds", {
+      unit: "s",
       description:
         "Source time between the last entry read and the oldest entry the client has not acked; 0 when acked through the head",
     });
@@ -222,7 +224,7 @@ export class ServerMetrics {
           const head = p.lastPosition;
           if (head) r.observe(position, head.offset, { ...d, file: head.file });
           const lag = p.lagMs(now);
-          if (lag !== undefined) r.observe(headLag, lag, d);
+          if (lag !== undefined) r.observe(headLag, lag / 1000, d);
           for (const s of dest.clients) {
             const c = { ...d, client_id: s.clientId };
             r.observe(outstanding, s.outstanding.length, c);
@@ -231,7 +233,7 @@ export class ServerMetrics {
               const t = s.ring.get(s.neededSeq)?.position.timestamp || s.cursor?.resume.timestamp || 0;
               if (t > 0) lag = Math.max(0, head.timestamp - t);
             }
-            r.observe(clientLag, lag, c);
+            r.observe(clientLag, lag / 1000, c);
           }
         }
         for (const name of configured) r.observe(running, here.has(name) ? 1 : 0, { destination: name });

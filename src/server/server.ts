@@ -10,7 +10,12 @@
 //   With zk.balance, servers hand destinations over until each runs about its share.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createLogger, type Logger } from "../common/log.js";
-import { startTelemetry, type Telemetry, tracesRequested, tracingHook } from "../common/telemetry/index.js";
+import {
+  startTelemetry,
+  type Telemetry,
+  telemetryRequested,
+  tracingHook,
+} from "../common/telemetry/index.js";
 import { sluiceAclPolicy } from "../common/zk/acl.js";
 import { warnOfAclFindings } from "../common/zk/acl-warning.js";
 import { ZkClient, ZkError, ZOO_EPHEMERAL } from "../common/zk/client.js";
@@ -20,7 +25,9 @@ import { AdminService } from "../gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../gen/sluice/v1/canal_service_pb.js";
 import { type ConnectServer, startConnectServer } from "../protocol/index.js";
 import { type CallHook, CallPipeline } from "../protocol/pipeline.js";
+import { limitsHook } from "../security/limits.js";
 import { createSecurity } from "../security/security.js";
+import { serveStatusPage } from "../status-page/serve.js";
 import { Balancer } from "./cluster/balancer.js";
 import { DestinationElection } from "./cluster/election.js";
 import { SessionLease } from "./cluster/session-lease.js";
@@ -106,23 +113,22 @@ export async function startServer(
   const zkPaths = new ZkPaths(config.zk?.root);
   // Authentication and authorization (security: in the config; docs/security.md).
   const security = createSecurity(config.auth, "server", logger);
-  // Metrics on their own port (metrics.*); traces only when OTEL_* ask for them.
-  const telemetry: Telemetry | undefined =
-    config.metrics.enabled || tracesRequested(process.env)
-      ? await startTelemetry({
-          serviceName: "sluice-server",
-          ...(config.metrics.enabled
-            ? {
-                metrics: {
-                  host: config.metrics.host,
-                  port: config.metrics.port,
-                  tls: config.security?.tls?.metrics,
-                },
-              }
-            : {}),
-          logger: logger.child("telemetry"),
-        })
-      : undefined;
+  // Metrics on their own port (metrics.*); pushed to a collector, and traces, only when OTEL_* ask for it.
+  const telemetry: Telemetry | undefined = telemetryRequested(config.metrics.enabled, process.env)
+    ? await startTelemetry({
+        serviceName: "sluice-server",
+        ...(config.metrics.enabled
+          ? {
+              metrics: {
+                host: config.metrics.host,
+                port: config.metrics.port,
+                tls: config.security?.tls?.metrics,
+              },
+            }
+          : {}),
+        logger: logger.child("telemetry"),
+      })
+    : undefined;
   const metrics = telemetry ? new ServerMetrics(telemetry.meter) : ServerMetrics.noop();
   const epochs = new ClientEpochs();
   const canal = createCanalService(registry, epochs);
@@ -134,6 +140,7 @@ export async function startServer(
     ...(telemetry?.tracing ? [tracingHook(telemetry.tracer)] : []),
     ...security.hooks,
     ...(options.hooks ?? []),
+    limitsHook(config.limits, telemetry ? { meter: telemetry.meter } : {}),
     clientFencingHook(registry, epochs, security.fencingTrusted),
   ]);
   let http: ConnectServer;
@@ -173,7 +180,7 @@ export async function startServer(
           );
           return true;
         }
-        return false;
+        return serveStatusPage(req, res);
       }),
     });
   } catch (err) {
@@ -319,6 +326,12 @@ export async function startServer(
             zkc.regrabDelayMs,
             {
               async elected(epoch) {
+                // The running node is ours from now on: until the destination serves, calls
+                // are told it is starting (NotApplied, retry shortly), not that it runs
+                // elsewhere, so that a gateway sends them here again rather than wait for
+                // another runner.
+                registry.elsewhere.delete(dc.name);
+                registry.starting.add(dc.name);
                 // Never two readers of one destination in one process.
                 await running.get(dc.name)?.stop();
                 epochs.set(dc.name, epoch);
@@ -333,6 +346,9 @@ export async function startServer(
                   });
                   await d.start();
                 } catch (err) {
+                  // The election gives the node up: this server stands by again.
+                  registry.starting.delete(dc.name);
+                  registry.elsewhere.set(dc.name, () => election.runner?.address);
                   // The source refused this server for good (credentials, privileges, binlog
                   // settings): exit, so that a supervisor restarts it, rather than hold on.
                   if (err instanceof ReplicationError && !err.retryable) {
@@ -341,7 +357,6 @@ export async function startServer(
                   throw err;
                 }
                 running.set(dc.name, d);
-                registry.elsewhere.delete(dc.name);
                 registry.add(d);
                 registry.starting.delete(dc.name);
                 metrics.electionWon(dc.name);

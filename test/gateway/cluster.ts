@@ -92,19 +92,15 @@ export async function startSluiceGateway(
   env: Record<string, string> = {},
   tls?: ProbeTls,
 ): Promise<ManagedProcess> {
-  const args = [
-    SLUICE,
-    "gateway",
-    "--zk",
-    zk.connectString,
-    "--port",
-    String(port),
-    "--zk-session-timeout",
-    "2s",
-    // Several gateways run on one host; a test that scrapes metrics passes a port in extra.
-    "--metrics-port",
-    "off",
-  ];
+  // Defaults a test may override in extra (a flag is given once): several gateways run on one
+  // host, so metrics are off unless a test that scrapes them passes a port.
+  const defaults = [
+    ["--zk", zk.connectString],
+    ["--port", String(port)],
+    ["--zk-session-timeout", "2s"],
+    ["--metrics-port", "off"],
+  ].filter(([flag]) => !extra.some((a) => a === flag || a.startsWith(`${flag}=`)));
+  const args = [SLUICE, "gateway", ...defaults.flat()];
   const p = spawnManaged(name, process.execPath, [...args, ...extra], {
     logFile: join(dir, `${name}.log`),
     env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...env },

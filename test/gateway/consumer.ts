@@ -15,7 +15,14 @@ export interface ConsumerResult {
 
 export async function consumeExactly(
   client: () => Client<typeof CanalService>,
-  opts: { clientId: string; filter: string; rows: number; timeoutMs: number },
+  opts: {
+    clientId: string;
+    filter: string;
+    rows: number;
+    timeoutMs: number;
+    /** Called with the ids of each acked batch, for a test that waits for progress. */
+    onAcked?: (ids: number[]) => void;
+  },
 ): Promise<ConsumerResult> {
   const acked: number[] = [];
   const errors: string[] = [];
@@ -70,6 +77,7 @@ export async function consumeExactly(
             session,
           });
           acked.push(...got);
+          opts.onAcked?.(got);
         } catch (e) {
           const err = ConnectError.from(e);
           errors.push(`ack: ${err.message}`);

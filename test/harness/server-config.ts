@@ -1,6 +1,7 @@
 // The config of an in-process `startServer` for tests: one destination "example" reading the
 // harness MariaDB, on a free loopback port, metrics off, small store; each test overrides what
 // it is about.
+import { DEFAULT_LIMITS } from "../../src/security/limits.js";
 import type { DestinationConfig, ServerConfig } from "../../src/server/config/types.js";
 import { parseSourceUrl, redact } from "../../src/server/replication/source.js";
 import type { MariaDB } from "./mariadb.js";
@@ -20,6 +21,7 @@ export function serverConfig(
     metrics: { enabled: false, host: "127.0.0.1", port: 0 },
     store: { maxEntries: 1000, maxBytes: 16 << 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },
+    limits: DEFAULT_LIMITS,
     ...opts.server,
     destinations: [
       {

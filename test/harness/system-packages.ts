@@ -1,4 +1,4 @@
-// Tests use real MariaDB and ZooKeeper from Debian's packages. scripts/test.sh installs them up
+// Tests use real MariaDB, ZooKeeper and Chromium from Debian's packages. scripts/test.sh installs them up
 // front; this is the same check for anyone who runs a test file directly.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -15,6 +15,8 @@ export const MARIADB: SystemPackage[] = [
   { pkg: "mariadb-client", marker: "/usr/bin/mariadb" },
 ];
 export const ZOOKEEPER: SystemPackage[] = [{ pkg: "zookeeper", marker: "/usr/share/java/zookeeper.jar" }];
+/** The browser the status page's tests drive headless (through playwright-core, no download). */
+export const CHROMIUM: SystemPackage[] = [{ pkg: "chromium", marker: "/usr/bin/chromium" }];
 
 let updated = false;
 

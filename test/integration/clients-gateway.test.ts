@@ -333,7 +333,7 @@ describe("the TypeScript client through the gateway", SUITE, () => {
     })().catch((e: unknown) => e);
     assert.ok(refused instanceof ConnectError, String(refused));
     assert.equal(refused.code, Code.AlreadyExists);
-    assert.match(refused.rawMessage, /held by .* through gateway .* since .*wait: true/);
+    assert.match(refused.rawMessage, /held by .* through gateway .* since .*"wait": true/);
 
     // With wait: stands by, and goes on after the holder's last ack when the holder goes.
     const standbyStop = new AbortController();
@@ -419,6 +419,7 @@ describe("sluice tail and sluice status through the gateway", SUITE, () => {
       const held = await sluice(["tail", "-c", "gw-status", "--max-seconds", "10"]);
       assert.equal(held.code, 4, held.stderr);
       assert.match(held.stderr, /sluice tail: client gw-status of destination example is held by /);
+      assert.match(held.stderr, /--wait stands by and takes over when it goes/, "the CLI's own flag");
 
       // --wait: stands by while the holder holds, takes over when it exits, goes on after it.
       const waiting = spawn(

@@ -740,6 +740,47 @@ describe("one port speaks HTTP/1.1, h2c, Connect, gRPC and gRPC-Web", () => {
     }
   });
 
+  test("a body of no message or of two gets invalid_argument on every enveloped protocol, unary and streaming", async () => {
+    // connect-es's own answer is unimplemented, as if the method did not exist.
+    const bodies = {
+      none: Buffer.alloc(0),
+      two: Buffer.concat([encodeFrame(Buffer.alloc(0)), encodeFrame(Buffer.alloc(0))]),
+    };
+    const paths = ["/sluice.v1.AdminService/GetDestination", "/sluice.v1.CanalService/Stream"];
+    const session = http2.connect(server.url);
+    try {
+      for (const [name, body] of Object.entries(bodies)) {
+        for (const path of paths) {
+          const web = await fetch(`${server.url}${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/grpc-web+proto" },
+            body,
+          });
+          const last = splitFrames(Buffer.from(await web.arrayBuffer())).at(-1) as { message: Buffer };
+          const trailer = fromGrpcWebTrailer(last.message);
+          assert.equal(
+            trailer.error?.code,
+            Code.InvalidArgument,
+            `gRPC-Web ${path}, ${name}: ${trailer.error?.message}`,
+          );
+          const status = await rawGrpcStatus(session, path, body);
+          assert.equal(status, String(Code.InvalidArgument), `gRPC ${path}, ${name}`);
+        }
+        const stream = await fetch(`${server.url}/sluice.v1.CanalService/Stream`, {
+          method: "POST",
+          headers: { "content-type": "application/connect+proto" },
+          body,
+        });
+        const end = fromConnectEndStream(
+          splitFrames(Buffer.from(await stream.arrayBuffer())).at(-1)?.message as Buffer,
+        );
+        assert.equal(end.error?.code, Code.InvalidArgument, `Connect stream, ${name}: ${end.error?.message}`);
+      }
+    } finally {
+      session.close();
+    }
+  });
+
   test("a request message over 4 MiB is refused with resource_exhausted", async () => {
     const big = Buffer.from(JSON.stringify({ destination: "d".repeat(5 * 1024 * 1024) }));
     const r = await run(

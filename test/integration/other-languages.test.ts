@@ -5,7 +5,7 @@
 // examples send their token (Go from SLUICE_TOKEN, Python from SLUICE_TOKEN_FILE).
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -193,19 +193,24 @@ function consumerEnv(clientId: string, rows: number, addr = `127.0.0.1:${server.
 }
 
 let gopath: string | undefined;
-/** The Go example consumer, built once (GOPATH mode, Debian's grpc). */
+/**
+ * The Go example consumer, built once as the module src/clients/go builds for its users with
+ * no network: its debian-vendor.sh links vendor/ to Debian's Go packages, then `go build`
+ * (in a copy: vendor/ is made beside go.mod).
+ */
 async function goConsumer(): Promise<string> {
-  const bin = join(gopath ?? "", "consumer");
-  if (gopath) return bin;
+  if (gopath) return join(gopath, "consumer");
   gopath = makeTempDir("gopath");
-  // GOPATH mode: the generated package's import path is sluice/clients/go/sluice/v1.
-  mkdirSync(join(gopath, "src/sluice/clients"), { recursive: true });
-  symlinkSync(join(CLIENTS, "go"), join(gopath, "src/sluice/clients/go"));
-  await execFileAsync("go", ["build", "-o", join(gopath, "consumer"), "sluice/clients/go/example"], {
-    env: { ...process.env, GO111MODULE: "off", GOPATH: `${gopath}:/usr/share/gocode`, GOFLAGS: "" },
+  const bin = join(gopath, "consumer");
+  const module = join(gopath, "module");
+  cpSync(join(CLIENTS, "go"), module, { recursive: true, filter: (src) => !src.endsWith("/vendor") });
+  await execFileAsync("bash", [join(module, "debian-vendor.sh")], { timeout: 60_000 });
+  await execFileAsync("go", ["build", "-o", bin, "./example"], {
+    cwd: module,
+    env: { ...process.env, GO111MODULE: "on", GOPROXY: "off", GOFLAGS: "", GOPATH: gopath },
     timeout: 600_000,
   });
-  return join(gopath, "consumer");
+  return bin;
 }
 after(() => {
   if (gopath) removeDir(gopath);
@@ -225,7 +230,7 @@ test("the README's apt-get line for the Go and Python clients names every packag
     assert.ok(line.split(" ").includes(pkg), `README's apt-get line lacks ${pkg}: ${line}`);
 });
 
-test("Go (GOPATH mode, Debian's grpc): the example consumer acks exactly the workload", async () => {
+test("Go (a module built offline from Debian's packages): the example consumer acks exactly the workload", async () => {
   {
     const bin = await goConsumer();
     const expected = await workload("go");

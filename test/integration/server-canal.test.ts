@@ -11,6 +11,7 @@ import { ZkClient } from "../../src/common/zk/client.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { type Entry, EntryType } from "../../src/gen/sluice/v1/entry_pb.js";
+import { DEFAULT_LIMITS } from "../../src/security/limits.js";
 import type { ServerConfig } from "../../src/server/config/types.js";
 import { parseSourceUrl, redact } from "../../src/server/replication/source.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
@@ -29,6 +30,7 @@ function config(db: MariaDB, dataDir: string, port = 0): ServerConfig {
     metrics: { enabled: false, host: "127.0.0.1", port: 0 },
     store: { maxEntries: 1000, maxBytes: 16 << 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },
+    limits: DEFAULT_LIMITS,
     destinations: [
       {
         name: "example",

@@ -1,8 +1,11 @@
 // Metrics of `sluice server` as Prometheus scrapes them: a known workload read, consumed and
-// acked moves the counters by exactly its size; the gauges are there; `--metrics-port off`
-// serves nothing.
+// acked moves the counters by exactly its size; the gauges are there; scraped during a
+// workload, lag (in seconds), rows and unacked batches move; runtime and build-info series;
+// the same metrics pushed over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; `--metrics-port
+// off` serves nothing.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
@@ -17,6 +20,10 @@ import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
 import { type SluiceServerProcess, startSluiceServer } from "../harness/sluice-server.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
+
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 let db: MariaDB;
 let dataDir: string;
@@ -127,12 +134,12 @@ describe("server metrics", () => {
     assert.ok((value(now, "sluice_binlog_bytes_total", d) ?? 0) - bytesBefore > 0, "bytes read");
     assert.equal(value(now, "sluice_batches_delivered_total", c), batches);
     assert.equal(value(now, "sluice_batches_acked_total", c), batches);
-    assert.equal(value(now, "sluice_ack_duration_ms_count", c), batches);
+    assert.equal(value(now, "sluice_ack_duration_seconds_count", c), batches);
     assert.equal(value(now, "sluice_batches_rolled_back_total", c) ?? 0, 0);
     // Acked through the head: nothing outstanding, no lag.
     assert.equal(value(now, "sluice_client_outstanding_batches", c), 0);
-    assert.equal(value(now, "sluice_client_lag_ms", c), 0);
-    const headLag = value(now, "sluice_binlog_lag_ms", d);
+    assert.equal(value(now, "sluice_client_lag_seconds", c), 0);
+    const headLag = value(now, "sluice_binlog_lag_seconds", d);
     assert.ok(headLag !== undefined && headLag >= 0, "head lag is reported");
     assert.ok(value(now, "sluice_store_entries", d) !== undefined, "store entries reported");
     assert.ok((value(now, "sluice_store_bytes", d) ?? 0) >= 0, "store bytes reported");
@@ -168,6 +175,176 @@ describe("server metrics", () => {
 
     const other = await fetch(`http://127.0.0.1:${metricsPort}/`);
     assert.equal(other.status, 404, "only /metrics is served");
+  });
+});
+
+/** A tiny OTLP/HTTP receiver on loopback: keeps what is posted to /v1/metrics. */
+async function otlpReceiver(): Promise<{
+  url: string;
+  posts: Array<{ contentType: string; body: Buffer }>;
+  close: () => Promise<void>;
+}> {
+  const posts: Array<{ contentType: string; body: Buffer }> = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      if (req.method === "POST" && req.url === "/v1/metrics") {
+        posts.push({ contentType: req.headers["content-type"] ?? "", body: Buffer.concat(chunks) });
+      }
+      // An empty ExportMetricsServiceResponse: all accepted.
+      res.writeHead(200, { "content-type": req.headers["content-type"] ?? "application/x-protobuf" });
+      res.end(req.headers["content-type"]?.includes("json") ? "{}" : "");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    posts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe("during a workload, scraped and pushed over OTLP", () => {
+  let server: SluiceServerProcess;
+  let metricsPort: number;
+  let receiver: Awaited<ReturnType<typeof otlpReceiver>>;
+  let workloadDir: string;
+  before(async () => {
+    receiver = await otlpReceiver();
+    metricsPort = await freePort();
+    workloadDir = makeTempDir("telemetry-workload");
+    server = await startSluiceServer({
+      name: "metrics-workload",
+      sourceUrl: db.sourceUrl,
+      dataDir: workloadDir,
+      metricsPort,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: "300" },
+    });
+  });
+  after(async () => {
+    await server?.stop();
+    await receiver?.close();
+    if (workloadDir) removeDir(workloadDir);
+  });
+
+  test("lag in seconds, rows and unacked batches move; runtime and build info; OTLP export", async () => {
+    const d = { destination: "example" };
+    const c = { destination: "example", client_id: "live" };
+    const client = createSluiceClient({ baseUrl: server.url });
+    await client.canal.subscribe({ destination: "example", clientId: "live" });
+    // A row every 100 ms until stopped (bounded: 15 s at most).
+    let writing = true;
+    let id = 1000;
+    const writer = (async () => {
+      const end = Date.now() + 15_000;
+      while (writing && Date.now() < end) {
+        await db.query("INSERT INTO shop.orders VALUES (?, 'live')", [id++]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      // One batch delivered and held unacked while the source keeps writing.
+      const first = await waitFor(
+        "a first batch",
+        async () => {
+          const got = await client.canal.get({ ...d, clientId: "live", batchSize: 5, timeoutMs: 1000n });
+          return got.batchId ? got : undefined;
+        },
+        { timeoutMs: 10_000 },
+      );
+      // The client trails the head by whole seconds of source time once writing has gone on.
+      const behind = await waitFor(
+        "the client's lag to reach a second",
+        async () => {
+          const now = await scrape(metricsPort);
+          return (value(now, "sluice_client_lag_seconds", c) ?? 0) >= 1 ? now : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 200 },
+      );
+      const lag = value(behind, "sluice_client_lag_seconds", c) ?? 0;
+      assert.ok(lag >= 1 && lag < 60, `client lag in seconds: ${lag}`);
+      assert.equal(value(behind, "sluice_client_outstanding_batches", c), 1, "the held batch");
+      const headLag = value(behind, "sluice_binlog_lag_seconds", d);
+      assert.ok(headLag !== undefined && headLag >= 0 && headLag < 60, `binlog lag in seconds: ${headLag}`);
+      assert.equal(value(behind, "sluice_binlog_lag_ms", d), undefined, "no series in milliseconds");
+      // Rows keep moving while the workload runs, and the held batch keeps the lag growing.
+      const rowsThen = value(behind, "sluice_binlog_row_changes_total", d) ?? 0;
+      const later = await waitFor(
+        "more rows read",
+        async () => {
+          const now = await scrape(metricsPort);
+          return (value(now, "sluice_binlog_row_changes_total", d) ?? 0) > rowsThen ? now : undefined;
+        },
+        { timeoutMs: 5000, intervalMs: 200 },
+      );
+      assert.ok((value(later, "sluice_client_lag_seconds", c) ?? 0) >= lag, "the lag does not shrink");
+      // A second batch held: two unacked.
+      const second = await client.canal.get({ ...d, clientId: "live", batchSize: 5, timeoutMs: 1000n });
+      assert.ok(second.batchId);
+      assert.equal(value(await scrape(metricsPort), "sluice_client_outstanding_batches", c), 2);
+
+      // Writing stops; everything is acked: nothing unacked, no lag.
+      writing = false;
+      await writer;
+      await client.canal.ack({ ...d, clientId: "live", batchId: first.batchId });
+      await client.canal.ack({ ...d, clientId: "live", batchId: second.batchId });
+      for (;;) {
+        const got = await client.canal.get({ ...d, clientId: "live", batchSize: 1000, timeoutMs: 500n });
+        if (!got.batchId) break;
+        await client.canal.ack({ ...d, clientId: "live", batchId: got.batchId });
+      }
+      const done = await scrape(metricsPort);
+      assert.equal(value(done, "sluice_client_outstanding_batches", c), 0);
+      assert.equal(value(done, "sluice_client_lag_seconds", c), 0);
+      assert.ok((value(done, "sluice_ack_duration_seconds_count", c) ?? 0) >= 3, "acks timed");
+      const ackSeconds = value(done, "sluice_ack_duration_seconds_sum", c) ?? 0;
+      assert.ok(ackSeconds > 0 && ackSeconds < 10, `ack durations in seconds: ${ackSeconds}`);
+
+      // Runtime and process series, and the build.
+      assert.ok((value(done, "nodejs_eventloop_delay_p99") ?? -1) >= 0, "event-loop delay");
+      assert.ok((value(done, "nodejs_eventloop_utilization") ?? -1) >= 0, "event-loop utilization");
+      assert.ok((value(done, "v8js_gc_duration_count") ?? 0) > 0, "garbage collections");
+      assert.ok(
+        (value(done, "v8js_memory_heap_used", { v8js_heap_space_name: "old_space" }) ?? 0) > 0,
+        "heap",
+      );
+      assert.ok((value(done, "process_cpu_time_total", { cpu_mode: "user" }) ?? 0) > 0, "CPU time");
+      assert.ok((value(done, "process_memory_usage") ?? 0) > 0, "resident memory");
+      assert.equal(
+        value(done, "sluice_build_info", { version: PACKAGE_VERSION, node_version: process.versions.node }),
+        1,
+      );
+    } finally {
+      writing = false;
+      await writer;
+    }
+
+    // The same instruments pushed to the OTLP receiver (http/protobuf by default).
+    const names = [
+      "sluice.binlog.lag_seconds",
+      "sluice.client.lag_seconds",
+      "sluice.binlog.row_changes",
+      "sluice.client.outstanding_batches",
+      "sluice.build.info",
+      "nodejs.eventloop.delay.p99",
+      "sluice-server",
+    ];
+    const pushed = await waitFor(
+      "metrics pushed over OTLP",
+      async () => {
+        const p = receiver.posts.at(-1);
+        return p && names.every((n) => p.body.includes(n)) ? p : undefined;
+      },
+      { timeoutMs: 5000 },
+    );
+    assert.equal(pushed.contentType, "application/x-protobuf");
   });
 });
 
@@ -286,13 +463,16 @@ describe("gateway metrics, and a server's with ZooKeeper; traces from gateway to
     assert.equal(value(g, "sluice_gateway_calls_total", m("Get")), gets + 1);
     assert.equal(value(g, "sluice_gateway_calls_total", m("Ack")), batches);
     assert.equal(
-      value(g, "sluice_gateway_relay_duration_ms_count", { method: "sluice.v1.CanalService/Ack" }),
+      value(g, "sluice_gateway_relay_duration_seconds_count", { method: "sluice.v1.CanalService/Ack" }),
       batches,
     );
     assert.equal(value(g, "sluice_gateway_streams") ?? 0, 0);
     assert.equal(value(g, "sluice_gateway_holds"), 1, "the lease of client gw");
     assert.equal(value(g, "sluice_gateway_runners"), 1, "destination example's runner is known");
     assert.equal(value(g, "target_info", { service_name: "sluice-gateway" }), 1);
+    assert.equal(value(g, "sluice_build_info", { version: PACKAGE_VERSION }), 1);
+    assert.ok((value(g, "process_cpu_time_total", { cpu_mode: "user" }) ?? 0) > 0, "the gateway's CPU time");
+    assert.ok(value(g, "nodejs_eventloop_utilization") !== undefined, "the gateway's event loop");
 
     // A failing call is counted with its code.
     await connect.subscribe({ destination: "nope", clientId: "gw" }).catch(() => {});

@@ -42,9 +42,14 @@ export interface SluiceClientOptions {
 }
 
 // Over HTTP/2 a stream that waits for changes sends nothing for a long time: PING frames find
-// a connection that died silently (a host gone, a black-holed route), so the stream fails with
-// `unavailable` and the client subscribes again instead of waiting forever.
-const HTTP2_KEEPALIVE = { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: true };
+// a connection that died silently (a host gone, a black-holed route, a frozen gateway behind a
+// TCP balancer that keeps its connections), so the stream fails with `unavailable` and the
+// client subscribes again (through the balancer, to a live gateway) instead of waiting. A PING
+// goes out after 1 s without a byte from the other side and must be answered within 2 s: a
+// dead path is noticed within 3 s of its last byte, inside issue 22's goal of the ZooKeeper
+// session timeout (3 s at the least in docs/ha.md's settings) plus 1 s; 2 s rides out a busy
+// gateway's event loop (a frame at most every second costs nothing next to the batches).
+const HTTP2_KEEPALIVE = { pingIntervalMs: 1_000, pingTimeoutMs: 2_000, pingIdleConnection: true };
 
 export function createSluiceClient(opts: SluiceClientOptions): SluiceClient {
   const authorization = authorizationHeader({

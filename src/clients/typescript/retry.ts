@@ -33,12 +33,19 @@ export function isRetryable(err: unknown): boolean {
   return RETRYABLE.has(ConnectError.from(err).code);
 }
 
-/** Exponential back-off with full jitter, never below the server's hint. */
+/**
+ * Exponential back-off with full jitter, never below the server's hint. A hint of 0 (a gateway
+ * saying that the destination's new runner is known, or that it holds a reopened stream until
+ * one serves) is taken once, at once and without growing the back-off, between two batches:
+ * a failover then costs no back-off at all, and a hint of 0 that keeps coming cannot make the
+ * client spin.
+ */
 export class Backoff {
   readonly #initial: number;
   readonly #max: number;
   readonly #maxAttempts: number;
   #attempt = 0;
+  #immediateUsed = false;
 
   constructor(opts: RetryOptions = {}) {
     this.#initial = opts.initialDelayMs ?? 100;
@@ -53,10 +60,16 @@ export class Backoff {
   /** Called after progress (a delivered batch): the next failure starts from the first delay. */
   reset(): void {
     this.#attempt = 0;
+    this.#immediateUsed = false;
   }
 
   /** The delay before the next attempt, or undefined when the attempts are used up. */
   next(err: unknown): number | undefined {
+    const hint = retryAfterMs(err);
+    if (hint === 0 && !this.#immediateUsed && this.#attempt < this.#maxAttempts) {
+      this.#immediateUsed = true;
+      return 0;
+    }
     this.#attempt++;
     if (this.#attempt > this.#maxAttempts) return undefined;
     const ceiling = Math.min(this.#max, this.#initial * 2 ** (this.#attempt - 1));

@@ -122,6 +122,12 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
   /** The last ack in flight: acks go out one after the other. */
   #ackChain: Promise<unknown> = Promise.resolve();
   #current?: AbortController;
+  /**
+   * Aborts the acks in flight of the current subscription when it fails: their fate is
+   * unknown either way, and the next subscription, which resumes after the durable cursor,
+   * must not wait for them (a frozen runner answers only when it thaws).
+   */
+  #acks?: AbortController;
   /** Why the client itself ended the current subscription (an ack found it gone). */
   #endedBy?: ConnectError;
   #iterated = false;
@@ -154,6 +160,7 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
         };
         signal?.addEventListener("abort", onAbort, { once: true });
         this.#current = ctl;
+        this.#acks = new AbortController();
         this.#endedBy = undefined;
         const subscription = ++this.#subscription;
         try {
@@ -199,6 +206,8 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
         } catch (caught) {
           if (signal?.aborted) return;
           const err = this.#endedBy ?? ConnectError.from(caught);
+          // Acks still in flight are given up, not waited for (#acks says why).
+          this.#acks?.abort(err);
           this.#endSubscription();
           await this.#ackChain.catch(() => {});
           if (!isRetryable(err) && !(err.code === Code.AlreadyExists && this.#opts.wait)) throw err;
@@ -234,7 +243,8 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
     }
     batch.setState("acking");
     const run = async (): Promise<boolean> => {
-      if (this.#isStale(batch)) {
+      const acks = this.#acks;
+      if (this.#isStale(batch) || !acks || acks.signal.aborted) {
         batch.setState("stale");
         return false;
       }
@@ -246,10 +256,15 @@ export class BatchStream implements AsyncIterable<StreamBatch> {
             batchId: batch.batchId,
             session: this.#session,
           },
-          { timeoutMs: ACK_TIMEOUT_MS },
+          { timeoutMs: ACK_TIMEOUT_MS, signal: acks.signal },
         );
       } catch (caught) {
         const err = ConnectError.from(caught);
+        if (acks.signal.aborted) {
+          // Its subscription failed meanwhile: its fate is unknown, the next subscription settles it.
+          batch.setState("stale");
+          return false;
+        }
         if (!isRetryable(err)) {
           batch.setState("unacked");
           throw err;

@@ -1,2 +1,9 @@
 export { tracingHook } from "./rpc-spans.js";
-export { startTelemetry, type Telemetry, type TelemetryOptions, tracesRequested } from "./telemetry.js";
+export {
+  metricsExportRequested,
+  startTelemetry,
+  type Telemetry,
+  type TelemetryOptions,
+  telemetryRequested,
+  tracesRequested,
+} from "./telemetry.js";

@@ -1,5 +1,6 @@
 // OpenTelemetry for a sluice process (server or gateway): metrics served to Prometheus on
-// their own port, traces exported only when the standard OTEL_* variables ask for it.
+// their own port and pushed over OTLP, traces exported, only when the standard OTEL_*
+// variables ask for it.
 // The SDK registers itself globally (one per process); close() unregisters it again.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -7,6 +8,8 @@ import type { TLSSocket } from "node:tls";
 import { context, type Meter, metrics, propagation, type Tracer, trace } from "@opentelemetry/api";
 import { clientRefusal, type TlsListenOptions, tlsServerOptions } from "../../protocol/tls.js";
 import type { Logger } from "../log.js";
+import { sluiceVersion } from "../version.js";
+import { observeRuntime } from "./runtime-metrics.js";
 
 export interface TelemetryOptions {
   /** service.name of the resource: "sluice-server" or "sluice-gateway". */
@@ -22,6 +25,8 @@ export interface Telemetry {
   readonly tracer: Tracer;
   /** True when spans are exported (a trace exporter was configured through OTEL_*). */
   readonly tracing: boolean;
+  /** True when metrics are pushed over OTLP (OTEL_* asked for it). */
+  readonly exportingMetrics: boolean;
   /** "http://host:port/metrics" ("https://..." over TLS) when metrics are served. */
   readonly metricsUrl: string | undefined;
   readonly metricsPort: number | undefined;
@@ -40,6 +45,21 @@ export function tracesRequested(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
+/**
+ * True when the environment asks for metrics pushed to a collector: OTEL_METRICS_EXPORTER
+ * naming otlp, or (unset) an OTLP endpoint. Prometheus is served on its own port regardless.
+ */
+export function metricsExportRequested(env: NodeJS.ProcessEnv): boolean {
+  const exporter = (env.OTEL_METRICS_EXPORTER ?? "").trim();
+  if (exporter) return exporter.split(",").some((e) => e.trim() === "otlp");
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT);
+}
+
+/** Whether startTelemetry has anything to do: metrics to serve or push, or traces. */
+export function telemetryRequested(serveMetrics: boolean, env: NodeJS.ProcessEnv): boolean {
+  return serveMetrics || tracesRequested(env) || metricsExportRequested(env);
+}
+
 export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry> {
   const env = opts.env ?? process.env;
   if (/^(true|1)$/i.test((env.OTEL_SDK_DISABLED ?? "").trim())) {
@@ -49,27 +69,33 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
       meter: metrics.getMeter(opts.serviceName),
       tracer: trace.getTracer(opts.serviceName),
       tracing: false,
+      exportingMetrics: false,
       metricsUrl: undefined,
       metricsPort: undefined,
       close: async () => {},
     };
   }
   const tracing = tracesRequested(env);
+  const exportingMetrics = metricsExportRequested(env);
   // Loaded here, not at the top: the SDK takes most of a second to load, which every `sluice`
   // command would pay otherwise.
   const { NodeSDK, resources } = await import("@opentelemetry/sdk-node");
   const { PrometheusExporter } = await import("@opentelemetry/exporter-prometheus");
   const exporter = opts.metrics ? new PrometheusExporter({ preventServerStart: true }) : undefined;
+  const readers: MetricReader[] = exporter ? [exporter] : [];
+  if (exportingMetrics) readers.push(await otlpMetricReader(env));
   const sdk = new NodeSDK({
     serviceName: opts.serviceName,
     resourceDetectors: resourceDetectors(resources, env),
-    metricReaders: exporter ? [exporter] : [],
+    metricReaders: readers,
     // No spans at all unless asked for: the tracer provider stays the no-op one.
     ...(tracing ? {} : { spanProcessors: [] }),
     // Logs go to the process's own log, not to OTLP.
     logRecordProcessors: [],
   });
   sdk.start();
+  const meter = metrics.getMeter(opts.serviceName);
+  const stopRuntime = observeRuntime(meter, sluiceVersion());
   let server: Server | undefined;
   let port: number | undefined;
   if (exporter && opts.metrics) {
@@ -96,6 +122,7 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
     try {
       port = await listen(listener, opts.metrics.host, opts.metrics.port);
     } catch (err) {
+      stopRuntime();
       await sdk.shutdown().catch(() => {});
       unregister();
       throw new Error(
@@ -112,12 +139,14 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
     ? `${opts.metrics?.tls ? "https" : "http"}://${shownHost}:${port}/metrics`
     : undefined;
   if (metricsUrl) opts.logger.info("metrics serving", { url: metricsUrl, listen: `${host}:${port}` });
+  if (exportingMetrics) opts.logger.info("metrics exported", { exporter: "otlp", ...otlpTarget(env) });
   if (tracing) opts.logger.info("traces exported", { exporter: env.OTEL_TRACES_EXPORTER ?? "otlp" });
   let closed: Promise<void> | undefined;
   return {
-    meter: metrics.getMeter(opts.serviceName),
+    meter,
     tracer: trace.getTracer(opts.serviceName),
     tracing,
+    exportingMetrics,
     metricsUrl,
     metricsPort: port,
     close() {
@@ -128,6 +157,8 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
           s.closeAllConnections();
           await done;
         }
+        stopRuntime();
+        // Flushes the last metrics and spans to a collector.
         await sdk.shutdown().catch((err: Error) => {
           opts.logger.warn("telemetry shutdown failed", { error: err.message });
         });
@@ -136,6 +167,47 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
       return closed;
     },
   };
+}
+
+type MetricReader = import("@opentelemetry/sdk-node").metrics.MetricReader;
+
+/**
+ * A reader that pushes metrics every OTEL_METRIC_EXPORT_INTERVAL ms (default 60000) with the
+ * OTLP exporter of OTEL_EXPORTER_OTLP_METRICS_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL
+ * (http/protobuf by default, http/json, grpc); the exporter reads its endpoint, headers and
+ * timeout from OTEL_EXPORTER_OTLP_* itself.
+ */
+async function otlpMetricReader(env: NodeJS.ProcessEnv): Promise<MetricReader> {
+  const { metrics: sdkMetrics } = await import("@opentelemetry/sdk-node");
+  const protocol = otlpTarget(env).protocol;
+  const { OTLPMetricExporter } =
+    protocol === "grpc"
+      ? await import("@opentelemetry/exporter-metrics-otlp-grpc")
+      : protocol === "http/json"
+        ? await import("@opentelemetry/exporter-metrics-otlp-http")
+        : await import("@opentelemetry/exporter-metrics-otlp-proto");
+  const interval = positiveNumber(env.OTEL_METRIC_EXPORT_INTERVAL) ?? 60_000;
+  const timeout = Math.min(positiveNumber(env.OTEL_METRIC_EXPORT_TIMEOUT) ?? 30_000, interval);
+  return new sdkMetrics.PeriodicExportingMetricReader({
+    exporter: new OTLPMetricExporter(),
+    exportIntervalMillis: interval,
+    exportTimeoutMillis: timeout,
+  });
+}
+
+/** The OTLP protocol and endpoint metrics go to, as the environment names them (for the log). */
+function otlpTarget(env: NodeJS.ProcessEnv): { protocol: string; endpoint: string } {
+  const protocol =
+    (env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "").trim() ||
+    "http/protobuf";
+  const endpoint =
+    env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "(the exporter's default)";
+  return { protocol, endpoint };
+}
+
+function positiveNumber(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text !== undefined && text.trim() !== "" && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 type Resources = typeof import("@opentelemetry/sdk-node").resources;

@@ -1,11 +1,14 @@
 // connect-es's services on Node's requests: what connect-node's connectNodeAdapter does (route
 // by path, hand the request to connect-es's handler, write its answer), plus one correction.
 // connect-es answers a request message it cannot parse (malformed protobuf, garbage in a
-// gRPC frame) with `internal`, as if the server were broken; it is the caller's mistake, so
-// such an answer becomes `invalid_argument` with the same message. connect-es parses a unary
-// request before any interceptor runs, so "internal, and the call pipeline never started"
-// is exactly a request that could not be read. (Streams read their request message in the
-// pipeline's interceptor, which makes the same correction: pipeline-interceptor.ts.)
+// gRPC frame) with `internal`, as if the server were broken, and a gRPC or gRPC-Web body of
+// no message or of two with `unimplemented`, as if the method did not exist; both are the
+// caller's mistake, so such an answer becomes `invalid_argument` with the same message (as
+// the lean gRPC path and the gateway's relays answer them: request-body.ts). connect-es reads
+// a unary request before any interceptor runs, so "internal or unimplemented, and the call
+// pipeline never started" is exactly a request that could not be read. (Streams read their
+// request message in the pipeline's interceptor, which makes the same correction:
+// pipeline-interceptor.ts.)
 import {
   Code,
   ConnectError,
@@ -75,16 +78,17 @@ export function connectAdapter(options: AdapterOptions): (req: HttpRequest, res:
 }
 
 /**
- * An `internal` answer of a call whose pipeline never started, as `invalid_argument` with the
- * same message, in its protocol's form: Connect (HTTP 500 and a JSON error), gRPC (the
- * trailers' status), gRPC-Web (the last frame's status). Any other answer as it is.
+ * An `internal` or `unimplemented` answer of a call whose pipeline never started (a request
+ * that could not be read), as `invalid_argument` with the same message, in its protocol's
+ * form: Connect (HTTP 500 and a JSON error), gRPC (the trailers' status), gRPC-Web (the last
+ * frame's status). Any other answer as it is.
  */
 async function unreadableAsInvalid(uRes: UniversalServerResponse): Promise<UniversalServerResponse> {
   const type = uRes.header?.get("content-type") ?? "";
   if (type.startsWith("application/json") && uRes.status === 500) {
     const body = await readAll(uRes.body);
     const err = errorFromConnectUnary(uRes.status, uRes.header ?? new Headers(), body);
-    if (err.code !== Code.Internal) return { ...uRes, body: once(body) };
+    if (!unreadable(err)) return { ...uRes, body: once(body) };
     const answer = connectUnaryError(invalid(err));
     return { ...uRes, status: answer.status, header: new Headers(answer.headers), body: once(answer.body) };
   }
@@ -99,15 +103,20 @@ async function unreadableAsInvalid(uRes: UniversalServerResponse): Promise<Unive
       return { ...uRes, body: once(body) };
     }
     const { trailers, error } = fromGrpcWebTrailer(last.message);
-    if (error?.code !== Code.Internal) return { ...uRes, body: once(body) };
+    if (error === undefined || !unreadable(error)) return { ...uRes, body: once(body) };
     for (const name of ["grpc-status", "grpc-message", "grpc-status-details-bin"]) trailers.delete(name);
     return { ...uRes, body: once(grpcWebTrailerFrame(invalid(error), trailers)) };
   }
   if (type.startsWith("application/grpc") && uRes.trailer !== undefined) {
     const error = errorFromGrpcStatus(uRes.trailer);
-    if (error?.code === Code.Internal) uRes.trailer.set("grpc-status", String(Code.InvalidArgument));
+    if (unreadable(error)) uRes.trailer.set("grpc-status", String(Code.InvalidArgument));
   }
   return uRes;
+}
+
+/** What connect-es answers a request it could not read with (see the top of this file). */
+function unreadable(err: ConnectError | undefined): boolean {
+  return err?.code === Code.Internal || err?.code === Code.Unimplemented;
 }
 
 function invalid(err: ConnectError): ConnectError {

@@ -56,7 +56,8 @@ export function pipelineInterceptor(pipeline: CallPipeline): Interceptor {
       const r = await input.next().catch((err: unknown) => {
         throw unreadable(err);
       });
-      first = r.done ? undefined : r.value;
+      if (r.done) throw new ConnectError("request: expected one message, got none", Code.InvalidArgument);
+      first = r.value;
       request = { ...req, message: replay(r, input) };
     }
     const call = new Call({ ...init, message: first });
@@ -66,20 +67,23 @@ export function pipelineInterceptor(pipeline: CallPipeline): Interceptor {
     try {
       res = (await next(request)) as StreamResponse;
     } catch (err) {
-      pipeline.end(call, err);
-      throw err;
+      // Before the handler runs, connect-es fails a second request message `unimplemented`.
+      const e = unreadable(err, Code.Unimplemented);
+      pipeline.end(call, e);
+      throw e;
     }
     return { ...res, message: new EndingIterable(res.message, pipeline, call, req.signal) };
   };
 }
 
 /**
- * A request message connect-es could not parse fails `internal`, as if the server were broken;
- * it is the caller's mistake: invalid_argument, with the same message (see adapter.ts).
+ * A request message connect-es could not parse fails `internal`, as if the server were broken,
+ * and one too many `unimplemented`, as if the method did not exist; it is the caller's
+ * mistake: invalid_argument, with the same message (see adapter.ts).
  */
-function unreadable(err: unknown): ConnectError {
+function unreadable(err: unknown, code = Code.Internal): ConnectError {
   const e = ConnectError.from(err);
-  return e.code === Code.Internal ? new ConnectError(e.rawMessage, Code.InvalidArgument) : e;
+  return e.code === code ? new ConnectError(e.rawMessage, Code.InvalidArgument) : e;
 }
 
 /**

@@ -16,7 +16,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { Code, ConnectError, type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { capTimeoutHeaders, MAX_TIMER_MS } from "../deadline.js";
-import { reencodeGrpcMessage } from "../grpc-message.js";
+import { boundStatusDetails, reencodeGrpcMessage } from "../grpc-message.js";
 import { CallPipeline } from "../pipeline.js";
 import { type ClientAuth, clientRefusal, type TlsListenOptions, tlsServerOptions } from "../tls.js";
 import { connectAdapter } from "./adapter.js";
@@ -204,12 +204,16 @@ function plain(res: HttpResponse, status: number, text: string): void {
   res.end(text);
 }
 
-/** Re-encodes the grpc-message trailer of a gRPC response as the gRPC spec says (see grpc-message.ts). */
+/**
+ * Re-encodes the grpc-message trailer of a gRPC response as the gRPC spec says, and bounds the
+ * status details (see grpc-message.ts).
+ */
 function fixGrpcMessage(res: HttpResponse): void {
   const addTrailers = res.addTrailers.bind(res) as (headers: Record<string, unknown>) => void;
   res.addTrailers = (headers: Record<string, unknown>) => {
     const message = headers["grpc-message"];
     if (typeof message === "string") headers["grpc-message"] = reencodeGrpcMessage(message);
+    boundStatusDetails(headers);
     addTrailers(headers);
   };
 }

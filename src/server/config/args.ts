@@ -1,5 +1,7 @@
 // The flags and environment variables of `sluice server`, and its --help text.
-import { closest } from "./closest.js";
+
+import { readFlags } from "../../common/flags.js";
+import { DEFAULT_LIMITS as L } from "../../security/limits.js";
 import { BOOLEAN_FLAGS, SECURITY_OPTIONS } from "./security.js";
 
 /** One setting that flags and the environment can give. */
@@ -28,6 +30,10 @@ export const OPTIONS = [
   { flag: "data-dir", env: "SLUICE_DATA_DIR", arg: "DIR" },
   { flag: "metrics-port", env: "SLUICE_METRICS_PORT", arg: "N|off" },
   { flag: "max-request", env: "SLUICE_MAX_REQUEST", arg: "SIZE" },
+  { flag: "limit-streams", env: "SLUICE_LIMIT_STREAMS", arg: "N" },
+  { flag: "limit-calls", env: "SLUICE_LIMIT_CALLS", arg: "N" },
+  { flag: "limit-rate", env: "SLUICE_LIMIT_RATE", arg: "N" },
+  { flag: "limit-burst", env: "SLUICE_LIMIT_BURST", arg: "N" },
   ...SECURITY_OPTIONS,
   { flag: "auth-tokens", env: "SLUICE_AUTH_TOKENS", arg: "FILE" },
   { flag: "policy", env: "SLUICE_POLICY", arg: "FILE" },
@@ -59,7 +65,8 @@ export const SERVER_HELP = `Usage: sluice server [options]
 Runs the canal server: one process serving one or more destinations, each the row changes
 of one MySQL or MariaDB source, read as a replica. Without --zk it runs standalone (cursors
 in --data-dir, no election, canal's file mode); with --zk the servers elect a runner for
-each destination through ZooKeeper.
+each destination through ZooKeeper. Its port also serves /healthz, /readyz and a status page
+at /status.
 
 Settings come from a config file (YAML or JSON), environment variables and flags; flags win
 over the environment, which wins over the file. See docs/configuration.md for the file.
@@ -98,6 +105,13 @@ Options:
   --data-dir DIR           standalone cursor store (default ./.sluice)    SLUICE_DATA_DIR
   --metrics-port N|off     Prometheus metrics port (default 9464)         SLUICE_METRICS_PORT
   --max-request SIZE       largest request message (default 4MiB)         SLUICE_MAX_REQUEST
+  --limit-streams N        per client (principal, else IP address):       SLUICE_LIMIT_STREAMS
+                           streams open at once
+  --limit-calls N          unary calls in flight at once                  SLUICE_LIMIT_CALLS
+  --limit-rate N           calls started a second                         SLUICE_LIMIT_RATE
+  --limit-burst N          calls started at once after a quiet spell      SLUICE_LIMIT_BURST
+                           (defaults: ${L.streams}, ${L.calls}, ${L.rate} and twice the rate;
+                           ten times that with --zk, where gateways call)
   --tls-cert FILE          TLS on the API and metrics ports: certificate  SLUICE_TLS_CERT
                            chain (PEM)
   --tls-key FILE           its private key (PEM)                          SLUICE_TLS_KEY
@@ -136,59 +150,25 @@ export function wantsHelp(argv: readonly string[]): boolean {
 
 /** Settings from flags: `--name value` or `--name=value`. Problems are collected, not thrown. */
 export function parseFlags(argv: readonly string[], problems: string[]): Settings {
-  const settings: Settings = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === "-h" || arg === "--help") continue;
-    if (!arg.startsWith("--") || arg === "--") {
-      problems.push(
-        arg === "--"
-          ? `"--": sluice server takes no arguments after "--"`
-          : `${JSON.stringify(arg)}: unexpected argument; sluice server takes only --flags (see --help)`,
-      );
-      if (arg === "--") break;
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    const spec = OPTIONS.find((o) => o.flag === name);
-    const secret = SECRET_ENV.find((o) => o.name === name);
-    if (secret) {
-      problems.push(
-        `--${name}: is not a flag, so that the password stays out of the process's arguments ` +
-          `(which every local user can read): set ${secret.env}, or give --${secret.file} FILE`,
-      );
-      if (eq < 0 && argv[i + 1] !== undefined && !argv[i + 1]?.startsWith("-")) i++;
-      continue;
-    }
-    if (!spec) {
-      const guess = closest(
-        name,
-        OPTIONS.map((o) => o.flag),
-      );
-      problems.push(`--${name}: unknown flag${guess ? ` (did you mean --${guess}?)` : ""}; see --help`);
-      if (eq < 0 && argv[i + 1] !== undefined && !argv[i + 1]?.startsWith("-")) i++;
-      continue;
-    }
-    let value: string | undefined;
-    if (eq >= 0) {
-      value = arg.slice(eq + 1);
-    } else if (BOOLEAN_FLAGS.includes(name)) {
-      value = "true";
-    } else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith("--")) {
-      value = argv[++i];
-    }
-    const label = `--${name}`;
-    if (value === undefined || value === "") {
-      problems.push(`${label}: needs a value (${label} ${spec.arg})`);
-      continue;
-    }
-    if (settings[spec.flag] !== undefined) {
-      problems.push(`${label}: given more than once`);
-      continue;
-    }
-    settings[spec.flag] = { value, label };
+  const specs = OPTIONS.map((o) => ({ name: o.flag, arg: BOOLEAN_FLAGS.includes(o.flag) ? "" : o.arg }));
+  const refused = new Map<string, string>(
+    SECRET_ENV.map((s) => [
+      s.name,
+      `--${s.name}: is not a flag, so that the password stays out of the process's arguments ` +
+        `(which every local user can read): set ${s.env}, or give --${s.file} FILE`,
+    ]),
+  );
+  const read = readFlags(
+    argv.filter((a) => a !== "-h" && a !== "--help"),
+    specs,
+    refused,
+  );
+  problems.push(...read.problems);
+  for (const p of read.positionals) {
+    problems.push(`${JSON.stringify(p)}: unexpected argument; sluice server takes only --flags (see --help)`);
   }
+  const settings: Settings = {};
+  for (const f of read.flags) settings[f.name as OptionName] = { value: f.value, label: f.label };
   return settings;
 }
 

@@ -7,6 +7,7 @@ import { type CanalConf, readCanalConf, scrubQuoted, withCanalConf } from "./can
 import { ConfigError } from "./errors.js";
 import { readConfigFile } from "./file.js";
 import { overlayConfigFile } from "./layers.js";
+import { LIMIT_SETTINGS } from "./limits.js";
 import { overlaySecurity } from "./security.js";
 import type { ServerConfig } from "./types.js";
 import { DEFAULTS, type Origins, validate } from "./validate.js";
@@ -148,6 +149,20 @@ function overlay(raw: unknown, settings: Settings, origins: Origins, problems: s
     }
   }
 
+  const limitFlags = LIMIT_SETTINGS.filter((l) => settings[l.flag]);
+  const security = limitFlags.length > 0 ? section("security") : undefined;
+  const limits = security?.limits;
+  if (
+    security &&
+    (limits === undefined || limits === null || (typeof limits === "object" && !Array.isArray(limits)))
+  ) {
+    const copy: Record<string, unknown> = { ...(limits as Record<string, unknown> | null | undefined) };
+    security.limits = copy;
+    for (const l of limitFlags) {
+      const s = settings[l.flag] as Setting;
+      set(copy, l.key, `security.limits.${l.key}`, s.value, s.label);
+    }
+  }
   overlaySecurity(settings, section, set);
 
   const { destination, source, filter } = settings;

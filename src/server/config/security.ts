@@ -9,11 +9,12 @@
 //       clientCa: /etc/sluice/ca.crt     # CA of client certificates
 //       clientAuth: require              # none | request | require (default: require with clientCa)
 //       metricsClientAuth: none          # the metrics port's (default: clientAuth)
+
+import { closest } from "../../common/closest.js";
 import type { TlsListenOptions } from "../../protocol/tls.js";
 import { readListenTls, TlsSettingsError } from "../../security/tls.js";
 import type { Settings } from "./args.js";
 import { AUTH_KEYS } from "./auth.js";
-import { closest } from "./closest.js";
 import { describeValue } from "./units.js";
 
 export interface SecurityConfig {
@@ -37,7 +38,7 @@ export interface ServerTlsConfig {
 }
 
 /** Every key of security: (auth.ts reads the authentication and authorization ones). */
-export const SECURITY_KEYS = ["insecure", "tls", ...AUTH_KEYS] as const;
+export const SECURITY_KEYS = ["insecure", "tls", "limits", ...AUTH_KEYS] as const;
 export const TLS_KEYS = ["cert", "key", "clientCa", "clientAuth", "metricsClientAuth"] as const;
 
 /** The flags and variables of this section (appended to args.ts's OPTIONS). */

@@ -2,6 +2,7 @@
 // Produced by loadServerConfig (load.ts) from a config file, the environment and flags; see
 // docs/configuration.md for the file syntax and the rules.
 import type { ZkCredentials } from "../../common/zk/acl.js";
+import type { Limits } from "../../security/limits.js";
 import type { AuthSettings } from "../../security/settings.js";
 import type { StartPosition } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
@@ -127,6 +128,8 @@ export interface ServerConfig {
     /** Largest batch (entries) one get or stream message may ask for. Default 10000. */
     maxBatchSize: number;
   };
+  /** Per-client limits on calls (security.limits; src/security/limits.ts). */
+  limits: Limits;
   /** At least one; names are unique. */
   destinations: DestinationConfig[];
   /** TLS and the insecure switch (security.ts); absent: no TLS, not insecure. */

@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
+import { closest } from "../../common/closest.js";
 import { readSecretFile, SecretFileError } from "../../common/secrets.js";
 import { credentialsProblem, type ZkCredentials } from "../../common/zk/acl.js";
 import { destinationProblem } from "../../contracts/names.js";
@@ -12,7 +13,7 @@ import { EventFilter, FilterError, type FilterField } from "../filter/index.js";
 import { parseStartGtid } from "../replication/gtid-set.js";
 import { parseSourceUrl, type SourceConfig, SourceUrlError } from "../replication/source.js";
 import { readAuthSettings } from "./auth.js";
-import { closest } from "./closest.js";
+import { defaultLimits, readLimits } from "./limits.js";
 import { readSecurity } from "./security.js";
 import type { ConfiguredStart, DestinationConfig, ServerConfig, ZooKeeperConfig } from "./types.js";
 import { describeValue, parseDuration, parseSize, UnitError } from "./units.js";
@@ -405,9 +406,19 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
       readPositive(ctx, "stream.maxBatchSize", streamMap.maxBatchSize) ?? DEFAULTS.stream.maxBatchSize,
   };
 
-  // security: authentication and authorization (auth.ts), TLS and the insecure switch (security.ts)
+  // security: authentication and authorization (auth.ts), TLS and the insecure switch
+  // (security.ts), per-client limits (limits.ts)
   const auth = readAuthSettings(ctx, root.security, options.cwd);
   const security = readSecurity(ctx, root.security, options.cwd, authenticationConfigured(auth, "server"));
+  const securityMap = isMapValue(root.security) ? root.security : {};
+  const limits = readLimits(
+    securityMap.limits,
+    {
+      map: (path, value, keys) => readMap(ctx, path, value, keys, keys.join(", ")),
+      positive: (path, value) => readPositive(ctx, path, value),
+    },
+    defaultLimits(zk !== undefined),
+  );
 
   // destinations
   const destinations: DestinationConfig[] = [];
@@ -443,6 +454,7 @@ export function validate(raw: unknown, origins: Origins, options: ValidateOption
     metrics,
     store,
     stream,
+    limits,
     destinations,
     // Absent when the section sets nothing: no TLS, not insecure.
     ...(security && (security.tls || security.insecure || security.authConfigured) ? { security } : {}),

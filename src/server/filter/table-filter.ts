@@ -95,7 +95,25 @@ export function parseTableFilter(text: string, options: TableFilterOptions = {})
   for (const pattern of patterns) checkPattern(field, pattern);
   // Canal's order; Array.prototype.sort is stable, like Java's Collections.sort.
   patterns.sort((a, b) => b.length - a.length);
-  return new RegexTableFilter(patterns, options.cacheSize ?? DEFAULT_CACHE_SIZE);
+  try {
+    return new RegexTableFilter(patterns, options.cacheSize ?? DEFAULT_CACHE_SIZE);
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    // The patterns together too large a regex. V8's message quotes it whole: name the filter
+    // by its start instead.
+    throw new FilterError(field, quotedStart(text), `is not a valid regex: ${regexFailure(e)}`, { cause: e });
+  }
+}
+
+/** What V8 says is wrong with a regex, without the regex it quotes ("Regular expression too large"). */
+function regexFailure(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.slice(message.lastIndexOf(": ") + 2);
+}
+
+/** A filter's text as a message quotes it: whole when short, else its start and its length. */
+function quotedStart(text: string): string {
+  return text.length <= 128 ? text : `${text.slice(0, 128)}... (${text.length} characters)`;
 }
 
 function checkPattern(field: FilterField, pattern: string): void {
@@ -109,11 +127,13 @@ function checkPattern(field: FilterField, pattern: string): void {
     throw e;
   }
   try {
-    new RegExp(`^(?:${source})$`, TRANSLATED_FLAGS);
+    // V8 compiles a regex when it first runs: run it once, so that one too large fails here.
+    new RegExp(`^(?:${source})$`, TRANSLATED_FLAGS).test("");
   } catch (e) {
-    // Not expected: the translator only writes valid sources.
-    const detail = e instanceof Error ? e.message : String(e);
-    throw new FilterError(field, pattern, `is not a valid regex: ${detail}`, { cause: e });
+    // The translator only writes valid sources; what fails is a regex too large to compile.
+    throw new FilterError(field, quotedStart(pattern), `is not a valid regex: ${regexFailure(e)}`, {
+      cause: e,
+    });
   }
 }
 
@@ -136,6 +156,9 @@ class RegexTableFilter implements TableFilter {
         return `(?:${t.source})`;
       });
       this.regex = new RegExp(`^(?:${alternatives.join("|")})$`, TRANSLATED_FLAGS);
+      // Compiled now (V8 compiles on first use), so that a regex too large fails the parse,
+      // not every later match.
+      this.regex.test("");
     }
   }
 

@@ -287,10 +287,12 @@ export function mapError(err: unknown): unknown {
         return notApplied(new ConnectError(`${err.message}; retry shortly`, Code.Unavailable));
     }
   }
-  // A cursor write that failed, or anything unexpected: the call did not take effect.
+  // A cursor write that failed, or anything unexpected: the call did not take effect. Its
+  // message may quote a request field whole (a regex's source): quoted by its start.
+  const message = err instanceof Error ? err.message : String(err);
   return notApplied(
     new ConnectError(
-      `the request did not take effect: ${err instanceof Error ? err.message : String(err)}`,
+      `the request did not take effect: ${message.length > 1024 ? `${message.slice(0, 1021)}...` : message}`,
       Code.Unavailable,
     ),
   );

@@ -1,6 +1,7 @@
 // The direction of imports (docs/design.md, "The parts"), checked on the sources: the protocol is
 // a leaf, contracts sit just above it, clients never pull in server, gateway or common code,
-// and server and gateway never import each other.
+// server and gateway never import each other, and the status page's browser code loads only its own
+// files.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -73,4 +74,32 @@ test("server and gateway never import each other", () => {
 
 test("src/security, shared by server and gateway, imports neither of them, nor clients or the command", () => {
   assert.deepEqual(violations("src/security", ["src/server", "src/gateway", "src/clients", "src/cli"]), []);
+});
+
+test("src/status-page, which server and gateway serve, imports only protocol and generated code", () => {
+  assert.deepEqual(
+    violations("src/status-page", [
+      "src/common",
+      "src/contracts",
+      "src/security",
+      "src/server",
+      "src/gateway",
+      "src/clients",
+      "src/cli",
+    ]),
+    [],
+  );
+});
+
+test("the status page's browser code loads only its own files (generated code only as types, which compile away)", () => {
+  const out: string[] = [];
+  for (const file of sources("src/status-page/browser")) {
+    const text = readFileSync(join(ROOT, file), "utf8");
+    for (const m of text.matchAll(/^import\s+(type\s+)?[^;]*?from\s*"([^"]+)"/gms)) {
+      const target = relative(ROOT, resolve(dirname(join(ROOT, file)), m[2] as string));
+      const own = target.startsWith("src/status-page/browser/");
+      if (!own && !(m[1] && target.startsWith("src/gen/"))) out.push(`${file} imports ${m[2]}`);
+    }
+  }
+  assert.deepEqual(out, []);
 });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { UsageError } from "../../../src/cli/command.js";
 import { parseGatewayArgs } from "../../../src/cli/gateway-command.js";
+import { DEFAULT_LIMITS } from "../../../src/security/limits.js";
 
 test("sluice gateway flags: defaults, durations, sizes, and errors that name the flag", () => {
   const d = parseGatewayArgs(["--zk", "zk1.example:21810"], {});
@@ -43,7 +44,7 @@ test("sluice gateway flags: defaults, durations, sizes, and errors that name the
   assert.throws(() => parseGatewayArgs(["--zk", "z", "--port", "x"], {}), /--port/);
   assert.throws(() => parseGatewayArgs(["--zk", "z", "--lease-idle", "soon"], {}), /--lease-idle/);
   assert.throws(() => parseGatewayArgs(["--zk", "z", "--zk-root", "otter/"], {}), /--zk-root/);
-  assert.throws(() => parseGatewayArgs(["--zk", "z", "--nope"], {}), /unknown option "--nope"/);
+  assert.throws(() => parseGatewayArgs(["--zk", "z", "--nope"], {}), /--nope: unknown flag/);
 });
 
 test("sluice gateway --metrics-port and --metrics-host", () => {
@@ -112,4 +113,99 @@ test("sluice gateway ZooKeeper credentials: user by flag or env, password by fil
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("sluice gateway --limit-*: per-client limits, burst twice the rate unless given", () => {
+  assert.deepEqual(parseGatewayArgs(["--zk", "z"], {}).limits, DEFAULT_LIMITS);
+  assert.deepEqual(
+    parseGatewayArgs(["--zk", "z", "--limit-streams", "3", "--limit-calls=4", "--limit-rate", "50"], {})
+      .limits,
+    { streams: 3, calls: 4, rate: 50, burst: 100 },
+  );
+  assert.equal(parseGatewayArgs(["--zk", "z", "--limit-rate=50", "--limit-burst=7"], {}).limits.burst, 7);
+  for (const bad of ["0", "-1", "1.5", "many"]) {
+    assert.throws(
+      () => parseGatewayArgs(["--zk", "z", `--limit-rate=${bad}`], {}),
+      (e) => e instanceof UsageError && /--limit-rate: must be a positive integer/.test(e.message),
+      bad,
+    );
+  }
+  assert.throws(() => parseGatewayArgs(["--zk", "z", "--limit-streams"], {}), /--limit-streams/);
+  assert.equal(parseGatewayArgs(["--zk", "z"], { SLUICE_LIMIT_RATE: "30" }).limits.rate, 30);
+});
+
+test("sluice gateway settings from a config file and SLUICE_* variables: flags win over the environment, which wins over the file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-gateway-config-"));
+  try {
+    const config = join(dir, "gateway.yaml");
+    writeFileSync(
+      config,
+      ["zk: zk-from-file:2181", "port: 9090", "lease-idle: 2s", "hold: 3s", "insecure: true", ""].join("\n"),
+    );
+    const fromFile = parseGatewayArgs(["--config", config], {});
+    assert.deepEqual(
+      [fromFile.zk, fromFile.port, fromFile.leaseIdleMs, fromFile.holdMs, fromFile.security.insecure],
+      ["zk-from-file:2181", 9090, 2000, 3000, true],
+    );
+    const layered = parseGatewayArgs(["--config", config, "--port", "7070"], {
+      SLUICE_ZK: "zk-from-env:2181",
+      SLUICE_PORT: "6060",
+      SLUICE_INSECURE: "false",
+    });
+    assert.deepEqual(
+      [layered.zk, layered.port, layered.leaseIdleMs, layered.security.insecure],
+      ["zk-from-env:2181", 7070, 2000, false],
+      "flag over variable over file, key by key",
+    );
+    assert.equal(parseGatewayArgs([], { SLUICE_GATEWAY_CONFIG: config }).zk, "zk-from-file:2181");
+    // Mistakes name where they are.
+    writeFileSync(config, "zk: z\nprot: 1\nzk-password: secret\nport: [1, 2]\n");
+    assert.throws(
+      () => parseGatewayArgs(["--config", config], {}),
+      (e) =>
+        e instanceof UsageError &&
+        /gateway\.yaml:2:1: prot: unknown key \(did you mean port\?\)/.test(e.message) &&
+        /gateway\.yaml:3:1: zk-password: a config file holds no password/.test(e.message) &&
+        /gateway\.yaml:4:1: port: takes one value, not a list/.test(e.message) &&
+        !e.message.includes("secret"),
+    );
+    writeFileSync(config, "zk: z\nport: 99999\n");
+    assert.throws(
+      () => parseGatewayArgs(["--config", config], {}),
+      /port \(\S+gateway\.yaml:2:1\): must be 0\.\.65535/,
+    );
+    assert.throws(
+      () => parseGatewayArgs([], { SLUICE_ZK: "z", SLUICE_LEASE_IDLE: "soon" }),
+      /SLUICE_LEASE_IDLE: /,
+    );
+    assert.throws(
+      () => parseGatewayArgs([], { SLUICE_ZK: "z", SLUICE_INSECURE: "yes" }),
+      /SLUICE_INSECURE: must be true or false/,
+    );
+    assert.throws(
+      () => parseGatewayArgs(["--config", join(dir, "missing.yaml")], {}),
+      /--config: cannot read/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("sluice gateway flags are read by node:util.parseArgs: every problem at once, each naming its flag", () => {
+  assert.throws(
+    () =>
+      parseGatewayArgs(
+        ["--zk", "z", "--prot", "1", "--port", "--host", "h", "stray", "--zk-password", "pw"],
+        {},
+      ),
+    (e) =>
+      e instanceof UsageError &&
+      /--prot: unknown flag \(did you mean --port\?\)/.test(e.message) &&
+      /--port: needs a value \(--port N\)/.test(e.message) &&
+      /"stray": unexpected argument/.test(e.message) &&
+      /--zk-password: is not a flag/.test(e.message) &&
+      !e.message.includes('pw"'),
+  );
+  assert.throws(() => parseGatewayArgs(["--zk", "a", "--zk", "b"], {}), /--zk: given more than once/);
+  assert.equal(parseGatewayArgs(["--zk", "z", "--insecure=false"], {}).security.insecure, false);
 });

@@ -44,6 +44,21 @@ test("the server's retry hint, from metadata or from the message; back-off never
   assert.ok((backoff.next(byMessage) as number) >= 1200, "the hint wins over a shorter back-off");
 });
 
+test("a retry hint of 0 (the gateway knows the new runner, or holds the reopened stream) is taken at once, once between batches, without growing the back-off", () => {
+  const backoff = new Backoff({ initialDelayMs: 100, maxDelayMs: 1000 });
+  const now = new ConnectError("runner changed", Code.Unavailable, { "retry-after-ms": "0" });
+  const plain = new ConnectError("x", Code.Unavailable);
+  assert.equal(backoff.next(now), 0);
+  assert.equal(backoff.attempt, 0, "not counted as a back-off step");
+  const first = backoff.next(plain) as number;
+  assert.ok(first >= 50 && first <= 100, `the first step after it: ${first}`);
+  // Twice in a row without a batch in between: the back-off takes over, so it cannot spin.
+  const second = backoff.next(now) as number;
+  assert.ok(second >= 100 && second <= 200, `a second 0 hint waits the next step: ${second}`);
+  backoff.reset();
+  assert.equal(backoff.next(now), 0, "after a batch, at once again");
+});
+
 test("typed values: zero dates, omitted, ENUM index, BIGINT UNSIGNED vs DECIMAL, time zones", () => {
   const col = (sqlType: number, value: string, more: Record<string, unknown> = {}) =>
     create(ColumnSchema, { sqlType, value, ...more });

@@ -80,6 +80,7 @@ test("defaults: a source flag is enough", () => {
     metrics: { enabled: true, host: "127.0.0.1", port: 9464 },
     store: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, catchUpReaders: 4 },
     stream: { window: 4, maxBatchSize: 10_000 },
+    limits: { streams: 100, calls: 100, rate: 10_000, burst: 20_000 },
     destinations: [
       {
         name: "example",
@@ -119,6 +120,12 @@ store:
 stream:
   window: 8
   maxBatchSize: 5000
+security:
+  limits:
+    streams: 10
+    calls: 20
+    rate: 300
+    burst: 400
 destinations:
   - name: orders
     source: mysql://repl:s%40fe@db1:3306?ssl=verify-ca&ca=/etc/ca.pem
@@ -156,6 +163,7 @@ const FULL_EXPECTED: ServerConfig = {
   metrics: { enabled: true, host: "0.0.0.0", port: 9465 },
   store: { maxEntries: 4096, maxBytes: 256 * 2 ** 20, catchUpReaders: 2 },
   stream: { window: 8, maxBatchSize: 5000 },
+  limits: { streams: 10, calls: 20, rate: 300, burst: 400 },
   destinations: [
     {
       name: "orders",
@@ -214,6 +222,7 @@ test("a JSON file sets every key the same way", () => {
     metrics: { host: "0.0.0.0", port: 9465 },
     store: { maxEntries: 4096, maxBytes: 268435456, catchUpReaders: 2 },
     stream: { window: 8, maxBatchSize: 5000 },
+    security: { limits: { streams: 10, calls: 20, rate: 300, burst: 400 } },
     destinations: [
       {
         name: "orders",
@@ -460,6 +469,44 @@ test("flag and variable values are parsed as text", () => {
     false,
   );
   assert.equal(load({ argv: ["--source", SOURCE, "--help"] }).port, 11113, "--help is left to the CLI");
+});
+
+test("per-client limits: file, environment and flags (flags win), burst twice the rate unless given", () => {
+  const file = "security:\n  limits: { streams: 5, calls: 6, rate: 70 }\n";
+  assert.deepEqual(load({ yaml: file, argv: ["--source", SOURCE] }).limits, {
+    streams: 5,
+    calls: 6,
+    rate: 70,
+    burst: 140,
+  });
+  const c = load({
+    yaml: file,
+    env: { SLUICE_LIMIT_STREAMS: "7", SLUICE_LIMIT_BURST: "9" },
+    argv: ["--source", SOURCE, "--limit-streams", "8", "--limit-calls", " 11 "],
+  });
+  assert.deepEqual(c.limits, { streams: 8, calls: 11, rate: 70, burst: 9 });
+  assert.deepEqual(
+    load({ argv: ["--source", SOURCE, "--zk", "zk:2181"] }).limits,
+    { streams: 1000, calls: 1000, rate: 100_000, burst: 200_000 },
+    "an elected server's defaults: ten gateways' worth",
+  );
+  const problems = problemsOf({
+    yaml: "security:\n  limits: { streams: 0, rate: -1, burst: 1.5, calls: lots, bursts: 3 }\n",
+    argv: ["--source", SOURCE, "--limit-calls", "x"],
+  }).join("\n");
+  for (const p of [
+    /^security\.limits\.streams: must be a positive integer, got 0/m,
+    /^security\.limits\.rate: must be a positive integer, got -1/m,
+    /^security\.limits\.burst: must be a positive integer, got 1\.5/m,
+    /^--limit-calls: must be a positive integer, got "x"/m,
+    /^security\.limits\.bursts: unknown key \(did you mean "burst"\?\)/m,
+  ]) {
+    assert.match(problems, p);
+  }
+  const unknown = problemsOf({ yaml: "security: { limit: {} }\n", argv: ["--source", SOURCE] });
+  assert.match(unknown.join("\n"), /security\.limit: unknown key/);
+  const notMap = problemsOf({ yaml: "security: 3\n", argv: ["--source", SOURCE] });
+  assert.match(notMap.join("\n"), /security: must be a map/);
 });
 
 test("start positions", () => {

@@ -5,7 +5,13 @@ import { test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ZkPaths } from "../../../src/common/zk/paths.js";
 import { parseClientEpoch } from "../../../src/contracts/client-epoch.js";
-import { checkClientId, checkDestination, clientIdProblem, LAYOUT } from "../../../src/contracts/names.js";
+import {
+  checkClientId,
+  checkDestination,
+  clientIdProblem,
+  destinationProblem,
+  LAYOUT,
+} from "../../../src/contracts/names.js";
 import { notApplied, wasNotApplied } from "../../../src/contracts/not-applied.js";
 import {
   makeSession,
@@ -135,4 +141,13 @@ test("NotApplied survives every wire form; a message alone never says it", () =>
   // The text of a retryable error is not the contract.
   assert.equal(wasNotApplied(new ConnectError("the request did not take effect", Code.Unavailable)), false);
   assert.equal(wasNotApplied(new Error("x")), false);
+});
+
+test("a long name is quoted by its start and its length, not whole", () => {
+  assert.equal(
+    clientIdProblem("x".repeat(70_000)),
+    `must be 1 to 64 letters, digits, "_", "-" or ".", got "${"x".repeat(128)}"... (70000 characters)`,
+  );
+  assert.match(destinationProblem("d".repeat(200)) as string, /got "d{128}"\.\.\. \(200 characters\)$/);
+  assert.match(clientIdProblem("é".repeat(65)) as string, /got "é{65}"$/);
 });

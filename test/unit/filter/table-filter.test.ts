@@ -212,3 +212,17 @@ test("splitTablePatterns: top-level commas only", () => {
   ];
   for (const [text, expected] of split) assert.deepEqual(splitTablePatterns(text), expected, text);
 });
+
+test("table filter: a regex too large to compile is refused when parsed, named by its start (not at its first match)", () => {
+  // V8 compiles a regex on first use; a pattern of 100,000 characters parses, then fails there.
+  for (const text of ["x".repeat(100_000), `a,${"y".repeat(60_000)},${"z".repeat(60_000)}`]) {
+    assert.throws(
+      () => parseTableFilter(text),
+      (e: Error) =>
+        e.name === "FilterError" &&
+        /^filter: ".{128}\.\.\. \(\d+ characters\)" is not a valid regex: Regular expression too large$/.test(
+          e.message,
+        ),
+    );
+  }
+});

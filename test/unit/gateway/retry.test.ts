@@ -7,19 +7,28 @@ import { callError, withCallErrors } from "../../../src/gateway/call-errors.js";
 import { RetryBudget } from "../../../src/gateway/relay.js";
 import { retryAfterMs } from "../../../src/protocol/errors.js";
 
-test("a call that did not take effect is sent again after growing pauses, for the hold time in all", () => {
+test("a call that did not take effect is sent again after short growing pauses, for the hold time in all", () => {
   let now = 1000;
   const budget = new RetryBudget(2000, () => now);
   const pauses: number[] = [];
-  for (let p = budget.next(); p !== undefined; p = budget.next()) {
+  for (let p = budget.next(7n); p !== undefined; p = budget.next(7n)) {
     pauses.push(p);
     now += p;
   }
-  assert.deepEqual(pauses.slice(0, 5), [50, 100, 200, 400, 500]);
-  assert.ok(pauses.slice(4).every((p) => p === 500));
+  assert.deepEqual(pauses.slice(0, 4), [25, 50, 100, 100]);
+  assert.ok(pauses.slice(2).every((p) => p === 100));
   // It spends at most the hold time, then gives up: the last pause ends at or after it.
   const spent = pauses.reduce((a, b) => a + b, 0);
-  assert.ok(spent >= 2000 && spent < 2500, `spent ${spent} ms`);
+  assert.ok(spent >= 2000 && spent < 2100, `spent ${spent} ms`);
+});
+
+test("a new runner (another epoch) gets short pauses again, within the same hold time", () => {
+  let now = 0;
+  const budget = new RetryBudget(5000, () => now);
+  const pauses = [budget.next(1n), budget.next(1n), budget.next(1n), budget.next(2n), budget.next(2n)];
+  assert.deepEqual(pauses, [25, 50, 100, 25, 50]);
+  now = 5000;
+  assert.equal(budget.next(3n), undefined, "the hold time counts from the first failure");
 });
 
 test("ZooKeeper failing under a call is unavailable with a retry delay, never unknown", () => {

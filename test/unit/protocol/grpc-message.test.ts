@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { notApplied, wasNotApplied } from "../../../src/contracts/not-applied.js";
+import { NotAppliedSchema } from "../../../src/gen/sluice/v1/errors_pb.js";
 import {
   decodeGrpcMessage,
   encodeGrpcMessage,
+  MAX_GRPC_MESSAGE,
+  MAX_STATUS_DETAILS,
   reencodeGrpcMessage,
 } from "../../../src/protocol/grpc-message.js";
+import { errorFromGrpcStatus, grpcStatusFields } from "../../../src/protocol/wire-errors.js";
 
 test("only bytes outside 0x20-0x7E and % are escaped", () => {
   assert.equal(encodeGrpcMessage("destination: must not be empty"), "destination: must not be empty");
@@ -32,4 +39,40 @@ test("connect-es's encodeURIComponent form is re-encoded the spec's way", () => 
     "clientId 1001 is held by 10.0.0.9:40000 (d%C3%A9j%C3%A0)",
   );
   assert.equal(decodeURI(reencodeGrpcMessage(encodeURIComponent(m))), m);
+});
+
+test("a long message is cut to MAX_GRPC_MESSAGE, between characters, and ends in ...", () => {
+  const long = encodeGrpcMessage(`clientId: got "${"x".repeat(70_000)}"`);
+  assert.equal(long.length, MAX_GRPC_MESSAGE);
+  assert.ok(long.endsWith("x..."));
+  for (const ch of ["é", "日", "✓", "😀", "%"]) {
+    const wire = encodeGrpcMessage(ch.repeat(5000));
+    assert.ok(wire.length <= MAX_GRPC_MESSAGE, ch);
+    assert.ok(wire.endsWith("..."), ch);
+    const text = decodeGrpcMessage(wire);
+    assert.ok(!text.includes("\uFFFD"), `${ch}: no character was split`);
+    assert.equal(text, `${ch.repeat([...text].length - 3)}...`);
+  }
+  assert.equal(encodeGrpcMessage("short").length, 5);
+});
+
+test("a status whose details would pass MAX_STATUS_DETAILS reaches the client without them: code and cut message", () => {
+  // google.rpc.Status repeats the whole message: an error quoting 100 KiB with a detail.
+  const long = new ConnectError(`filter: "${"x".repeat(100_000)}" is too large`, Code.Unavailable);
+  long.details.push({ desc: NotAppliedSchema, value: create(NotAppliedSchema, { reason: "x" }) });
+  const fields = grpcStatusFields(long);
+  assert.equal(fields["grpc-status-details-bin"], undefined);
+  assert.equal(fields["grpc-status"], String(Code.Unavailable));
+  assert.ok((fields["grpc-message"] as string).length <= MAX_GRPC_MESSAGE);
+  // A short one keeps them, and says the call did not take effect.
+  const short = grpcStatusFields(
+    notApplied(new ConnectError("destination example is starting", Code.Unavailable)),
+  );
+  assert.ok((short["grpc-status-details-bin"] as string).length <= MAX_STATUS_DETAILS);
+  assert.equal(wasNotApplied(errorFromGrpcStatus(short)), true);
+  // NotApplied's reason is cut at the source, so that the detail stays small.
+  const cut = grpcStatusFields(
+    notApplied(new ConnectError("y".repeat(3000), Code.Unavailable), "z".repeat(50_000)),
+  );
+  assert.equal(wasNotApplied(errorFromGrpcStatus(cut)), true);
 });
