@@ -29,6 +29,7 @@ const PARTS: Array<[string, (name: string, url: string) => boolean]> = [
   ["server: binlog decoder", (_, u) => u.includes("/src/server/binlog/")],
   ["server: replication (socket, framing)", (_, u) => u.includes("/src/server/replication/")],
   ["server: entry building (parse/)", (_, u) => u.includes("/src/server/parse/")],
+  ["server: entry encoding (encode/)", (_, u) => u.includes("/src/server/encode/")],
   [
     "server: store, service, destination",
     (_, u) => /\/src\/server\/(store|service|destination|sink)\//.test(u),
@@ -55,6 +56,7 @@ const CALLS: Array<[string, (name: string, url: string) => boolean]> = [
   ["flatRows", (n) => n === "flatRows"],
   ["EntryBuilder (server: entries from events)", (_, u) => u.includes("/src/server/parse/entry-builder.")],
   ["binlog decoder (src/server/binlog)", (_, u) => u.includes("/src/server/binlog/")],
+  ["entry encoding (src/server/encode)", (_, u) => u.includes("/src/server/encode/")],
 ];
 
 export interface PartTime {

@@ -150,6 +150,9 @@ export async function startServer(
       port: config.port,
       logger: logger.child("http"),
       readMaxBytes: config.maxRequest,
+      // Batches go out as the bytes the store holds; gzip would cost more CPU per row than
+      // all the rest of delivery (docs/benchmarks.md), for loopback and LAN consumers.
+      compressResponses: false,
       tls: config.security?.tls?.listen,
       pipeline,
       grpcUnary: [{ service: CanalService, implementation: canal, methods: ["get", "ack", "rollback"] }],

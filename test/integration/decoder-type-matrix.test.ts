@@ -7,6 +7,8 @@ import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { toBinary } from "@bufbuild/protobuf";
+import { EntrySchema } from "../../src/gen/sluice/v1/entry_pb.js";
 import {
   type BinlogEvent,
   type ColumnInfo,
@@ -14,7 +16,9 @@ import {
   readBinlogFile,
   type SchemaProvider,
 } from "../../src/server/binlog/index.js";
-import { BinlogReader } from "../../src/server/parse/binlog-reader.js";
+import { EntryEncoder } from "../../src/server/encode/entry-encoder.js";
+import { BinlogReader, type SourceEvent } from "../../src/server/parse/binlog-reader.js";
+import { EntryBuilder } from "../../src/server/parse/entry-builder.js";
 import { parseSourceUrl } from "../../src/server/replication/source.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 
@@ -186,6 +190,9 @@ const MORE_FLOATS: [number, string, string][] = [
 ];
 
 describe("MariaDB live: decoded binlog values equal the client's SELECT output", () => {
+  /** What the replication test read, for the encoding test after it. */
+  const liveSource: SourceEvent[] = [];
+  let liveFlavor: "mysql" | "mariadb" = "mariadb";
   let db: MariaDB;
   const events: BinlogEvent[] = [];
   let provider: SchemaProvider;
@@ -357,7 +364,10 @@ describe("MariaDB live: decoded binlog values equal the client's SELECT output",
     const reader = new BinlogReader({
       source: parseSourceUrl(db.sourceUrl),
       start: { kind: "file", file: first, position: 4 },
-      onEvent: (e) => live.push(e.event),
+      onEvent: (e) => {
+        live.push(e.event);
+        liveSource.push(e);
+      },
       onFatal: (e) => assert.fail(e),
     });
     await reader.start();
@@ -369,6 +379,7 @@ describe("MariaDB live: decoded binlog values equal the client's SELECT output",
       while (liveRows().length < want.length && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 50));
       assert.equal(reader.serverInfo?.timeZone, TZ, "TIMESTAMP zone detected from the server");
+      liveFlavor = reader.serverInfo?.flavor ?? "mariadb";
       const got = liveRows() as typeof want;
       assert.equal(got.length, want.length);
       for (let i = 0; i < want.length; i++) {
@@ -385,6 +396,21 @@ describe("MariaDB live: decoded binlog values equal the client's SELECT output",
     } finally {
       await reader.stop();
     }
+  });
+
+  test("entries built from the replication stream encode to protobuf-es's bytes (the server's encoder)", () => {
+    assert.ok(liveSource.length > 0, "the test before read the stream");
+    const builder = new EntryBuilder({ flavor: liveFlavor });
+    const encoder = new EntryEncoder();
+    let rows = 0;
+    for (const e of liveSource) {
+      const entry = builder.build(e);
+      if (!entry) continue;
+      if (entry.payload.case === "rowChange") rows += entry.payload.value.rowDatas.length;
+      const expected = Buffer.from(toBinary(EntrySchema, entry));
+      assert.ok(encoder.encode(entry).equals(expected), `the entry of ${e.file}:${e.offset}`);
+    }
+    assert.ok(rows >= rowsOf("all_types").length, `row changes encoded: ${rows}`);
   });
 
   test("update pairs carry before and after images", () => {

@@ -305,17 +305,23 @@ test("Go and Python through a gateway (servers elected in ZooKeeper): exact acke
       {
         gateway: url,
         crash: async () => {
+          const paths = new ZkPaths();
+          const killed = (await zkc.get(paths.destinationRunning("example"))).stat.ephemeralOwner;
           await killRunner();
-          // The consumer reopens its stream until the new runner serves, each time under a new
-          // hold. Kill the gateway only once one hold has lasted: a hold taken just before the
-          // kill, whose session never reached the consumer, would stand (already_exists) until
-          // the dead gateway's ZooKeeper session expires.
-          const hold = new ZkPaths().clientRunning("example", "python-gw");
+          // The consumer reopens its stream until the new runner serves; the gateway keeps a
+          // reopened stream waiting for the new runner, its hold taken. Kill the gateway only
+          // once the new runner and the hold have both lasted: a hold whose session never
+          // reached the consumer would stand (already_exists) until the dead gateway's
+          // ZooKeeper session expires.
           await waitFor(
             "the consumer's stream to settle on the new runner",
             async () => {
-              const node = await zkc.get(hold).catch(() => undefined);
-              return node && Date.now() - node.stat.ctime > 1500 ? true : undefined;
+              const running = await zkc.get(paths.destinationRunning("example")).catch(() => undefined);
+              if (!running || running.stat.ephemeralOwner === killed) return undefined;
+              const hold = await zkc.get(paths.clientRunning("example", "python-gw")).catch(() => undefined);
+              if (!hold) return undefined;
+              const settled = Math.max(hold.stat.ctime, running.stat.ctime);
+              return Date.now() - settled > 1500 ? true : undefined;
             },
             { timeoutMs: 30_000, intervalMs: 100 },
           );

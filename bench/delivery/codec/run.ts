@@ -8,10 +8,9 @@
 // The entries are built exactly as the server builds them (BinlogDecoder, TransactionTracker,
 // EntryBuilder over the binlog files of a dataset saved by bench/delivery or bench/decode
 // --datadir), cut into batches of --batch-size entries. Per pass, CPU µs per row of:
-//   server, today       toBinary(Batch) per delivery (protobuf-es)
-//   server, by hand     the same bytes from a hand-written encoder (codec/entry-writer.ts)
-//   encode once         each entry encoded once (as it would be when it enters the store) ...
-//   ... then deliver    ... and a batch is the concatenation of its entries' bytes
+//   server, before     toBinary(Batch) per delivery (protobuf-es): what the server did
+//   encode once        each entry as it enters the store (src/server/encode, the server's) ...
+//   ... per delivery   ... and a StreamResponse made of its entries' bytes
 //   gateway, Connect    fromBinary + toBinary of every batch (what it does for Connect streams)
 //   gateway, JSON       fromBinary + toJsonString of every batch (what it does for JSON clients)
 //   client, decoded     fromBinary(Batch) + flatRows + every value read (the entries decoded into
@@ -21,7 +20,7 @@
 //                       + every value
 // Every byte string is checked equal to protobuf-es's, and every hand-read row equal to
 // flatRows's; a mismatch stops the run. With --expose-gc it also weighs the entries held as
-// objects (what the store keeps today) against the same entries as bytes.
+// objects (what the store kept) against the same entries as the store holds them now.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -30,13 +29,19 @@ import { fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { EncodedEntries } from "../../../src/clients/typescript/batch-entries.js";
 import { type FlatRow, flatRows } from "../../../src/clients/typescript/rows.js";
 import { rawBatchSchema } from "../../../src/clients/typescript/wire/raw-canal-service.js";
-import { type Batch, BatchSchema } from "../../../src/gen/sluice/v1/canal_service_pb.js";
+import {
+  type Batch,
+  BatchSchema,
+  StreamResponseSchema,
+} from "../../../src/gen/sluice/v1/canal_service_pb.js";
 import type { Entry } from "../../../src/gen/sluice/v1/entry_pb.js";
 import { BinlogDecoder } from "../../../src/server/binlog/index.js";
+import { encodeStreamBatch } from "../../../src/server/encode/responses.js";
 import { EntryBuilder } from "../../../src/server/parse/entry-builder.js";
 import { TransactionTracker } from "../../../src/server/parse/transaction-tracker.js";
+import type { EntryPosition } from "../../../src/server/store/positions.js";
+import { EntryStorer } from "../../../src/server/store/stored-entry.js";
 import { type Dataset, parseArgs, parseCount } from "../../decode/common.js";
-import { EntryWriter } from "./entry-writer.js";
 
 const log = (s: string) => process.stderr.write(`[bench/delivery/codec] ${s}\n`);
 
@@ -98,18 +103,15 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-/** Tag and length of field 2 (Batch.entries) in front of an entry's bytes. */
-function entryPrefix(length: number): Buffer {
-  const out = [0x12];
-  for (let n = length; ; n >>>= 7) {
-    if (n < 0x80) {
-      out.push(n);
-      break;
-    }
-    out.push((n & 0x7f) | 0x80);
-  }
-  return Buffer.from(out);
-}
+const POSITION: EntryPosition = {
+  file: "mysql-bin.000001",
+  offset: 4,
+  after: undefined,
+  before: { file: "mysql-bin.000001", position: 4, gtid: "", timestamp: 0 },
+  timestamp: 0,
+  gtid: "",
+  serverId: 1,
+};
 
 function main(): void {
   const a = parseArgs(process.argv.slice(2));
@@ -125,15 +127,16 @@ function main(): void {
   // JS heap plus the buffers' memory outside it.
   const memory = () => {
     gc?.();
+    gc?.();
     const m = process.memoryUsage();
     return m.heapUsed + m.arrayBuffers;
   };
   const mem0 = memory();
   const entries = buildEntries(dir, ds, wanted);
   const mem1 = memory();
-  // The same entries as bytes (what an encode-once store would hold instead).
-  const held = new EntryWriter();
-  const heldBytes = entries.map((e) => held.entry(e));
+  // The same entries as the server's store holds them (src/server/store/stored-entry.ts).
+  const storer = new EntryStorer();
+  const held = entries.map((e) => storer.store(e, POSITION));
   const memHeld = memory() - mem1;
   const rows = entries.reduce(
     (s, e) => s + (e.payload.case === "rowChange" ? e.payload.value.rowDatas.length : 0),
@@ -153,28 +156,29 @@ function main(): void {
     `${entries.length} entries, ${rows} row changes, ${batches.length} batches of up to ${batchSize} entries`,
   );
 
-  // Proofs first: the hand-written encoder and reader against protobuf-es, on every batch.
-  const writer = new EntryWriter();
+  // Proofs first: the server's encoder and the hand-written reader against protobuf-es, on
+  // every batch.
   const rawBatch = rawBatchSchema();
-  const lazyRows = (b: Buffer) =>
-    new EncodedEntries((fromBinary(rawBatch, b) as unknown as { entries: Uint8Array[] }).entries).rows();
+  const reader = {
+    /** The client's path: the batch with its entries as bytes, flat rows read from them. */
+    rows: (b: Buffer) =>
+      new EncodedEntries((fromBinary(rawBatch, b) as unknown as { entries: Uint8Array[] }).entries).rows(),
+  };
   const encoded = batches.map((b) => Buffer.from(toBinary(BatchSchema, b)));
-  const entryBytes = entries.map((e) => writer.entry(e));
+  const entryBytes = held.map((h) => h.bytes);
   let at = 0;
   for (const [i, b] of batches.entries()) {
-    const mine = writer.batch(b.batchId, b.entries);
-    if (!mine.equals(encoded[i] as Buffer))
-      throw new Error(`batch ${i}: the hand-written encoder differs from toBinary`);
-    const parts = [writer.batch(b.batchId, [])];
-    for (let j = 0; j < b.entries.length; j++) {
-      const bytes = entryBytes[at++] as Buffer;
-      parts.push(entryPrefix(bytes.length), bytes);
-    }
-    if (!Buffer.concat(parts).equals(encoded[i] as Buffer))
-      throw new Error(`batch ${i}: the concatenated entries differ from toBinary`);
-    const expected = flatRows(fromBinary(BatchSchema, encoded[i] as Buffer).entries);
-    const got = lazyRows(encoded[i] as Buffer);
-    // Field by field: the client's rows are objects of a class (their raw columns are getters).
+    const fields = entryBytes.slice(at, at + b.entries.length);
+    at += b.entries.length;
+    const expected = toBinary(StreamResponseSchema, {
+      $typeName: "sluice.v1.StreamResponse",
+      message: { case: "batch", value: b },
+    });
+    if (!encodeStreamBatch(b.batchId, fields, []).equals(expected))
+      throw new Error(`batch ${i}: the server's encoding differs from toBinary`);
+    const rows = flatRows(fromBinary(BatchSchema, encoded[i] as Buffer).entries);
+    const got = reader.rows(encoded[i] as Buffer);
+    // The raw columns are compared on one row below (reading them all would decode them all).
     const plain = (rs: FlatRow[]) =>
       rs.map((r) => [
         r.schema,
@@ -190,40 +194,29 @@ function main(): void {
         r.logfileName,
         r.logfileOffset,
       ]);
-    if (!isDeepStrictEqual(plain(got), plain(expected)))
+    if (!isDeepStrictEqual(plain(got), plain(rows)))
       throw new Error(`batch ${i}: the hand-written reader's rows differ from flatRows`);
-    const k = Math.floor(expected.length / 2);
-    if (!isDeepStrictEqual(got[k]?.afterColumns, expected[k]?.afterColumns))
+    const k = Math.floor(rows.length / 2);
+    if (!isDeepStrictEqual(got[k]?.afterColumns, rows[k]?.afterColumns))
       throw new Error(`batch ${i}: the lazily decoded columns differ`);
   }
-  log("checked: hand-written bytes = toBinary, concatenated entries = toBinary, hand-read rows = flatRows");
+  log("checked: the server's bytes = toBinary, hand-read rows = flatRows");
 
   const entryBytesTotal = entryBytes.reduce((s, b) => s + b.length, 0);
-  heldBytes.length = 0;
 
   const ops: Record<string, () => void> = {
-    "server, today: toBinary(Batch) per delivery": () => {
+    "server, before: toBinary(Batch) per delivery (protobuf-es)": () => {
       for (const b of encoded) toBinary(BatchSchema, fromBatch(b));
     },
-    "server, by hand: the same bytes, hand-written encoder": () => {
-      for (const b of encoded) {
-        const m = fromBatch(b);
-        writer.batch(m.batchId, m.entries);
-      }
+    "encode once: each entry as it enters the store (src/server/encode)": () => {
+      for (const b of encoded) for (const e of fromBatch(b).entries) storer.store(e, POSITION);
     },
-    "encode once: each entry as it enters the store (hand-written)": () => {
-      for (const b of encoded) for (const e of fromBatch(b).entries) writer.entry(e);
-    },
-    "encode once, then per delivery: concatenate the entries' bytes": () => {
+    "then per delivery: a StreamResponse from the entries' bytes": () => {
       let k = 0;
       for (const b of encoded) {
         const m = fromBatch(b);
-        const parts = [writer.batch(m.batchId, [])];
-        for (let j = 0; j < m.entries.length; j++) {
-          const bytes = entryBytes[k++] as Buffer;
-          parts.push(entryPrefix(bytes.length), bytes);
-        }
-        Buffer.concat(parts);
+        encodeStreamBatch(m.batchId, entryBytes.slice(k, k + m.entries.length), []);
+        k += m.entries.length;
       }
     },
     "gateway, Connect: fromBinary + toBinary per batch": () => {
@@ -236,7 +229,7 @@ function main(): void {
       for (const b of encoded) touch(flatRows(fromBinary(BatchSchema, b).entries));
     },
     "client, from bytes: flat rows from the entries' bytes + every value": () => {
-      for (const b of encoded) touch(lazyRows(b));
+      for (const b of encoded) touch(reader.rows(b));
     },
   };
   // The server-side operations work on message objects: decode them once, outside the timing.

@@ -39,6 +39,8 @@ export interface AdapterOptions {
   routes: (router: ConnectRouter) => void;
   interceptors: Interceptor[];
   readMaxBytes: number;
+  /** False: responses are never compressed (compressed requests are still read). */
+  compressResponses: boolean;
   contextValues: (req: HttpRequest) => ContextValues;
   /** Requests whose path is not an RPC. */
   fallback: (req: HttpRequest, res: HttpResponse) => void;
@@ -50,6 +52,8 @@ export function connectAdapter(options: AdapterOptions): (req: HttpRequest, res:
     interceptors: options.interceptors,
     readMaxBytes: options.readMaxBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
+    // connect-es compresses a message of at least this many bytes when the client accepts it.
+    ...(options.compressResponses ? {} : { compressMinBytes: Number.POSITIVE_INFINITY }),
   });
   options.routes(router);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));

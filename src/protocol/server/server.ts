@@ -76,6 +76,11 @@ export interface ConnectServerOptions {
    * connections that are left. Default 10000.
    */
   shutdownTimeoutMs?: number;
+  /**
+   * Compress responses when the client accepts gzip or brotli (default true). Compressed
+   * requests are read either way.
+   */
+  compressResponses?: boolean;
   /** Largest request message accepted, in bytes (resource_exhausted above). Default 4 MiB. */
   readMaxBytes?: number;
   /**
@@ -234,6 +239,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       callGuard({ shutdown: shutdown.signal, force: force.signal }),
     ],
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    compressResponses: options.compressResponses ?? true,
     contextValues(req) {
       const values = createContextValues();
       values.set(callTransportKey, {

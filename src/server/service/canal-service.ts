@@ -1,27 +1,31 @@
 // CanalService on a server: validates requests, maps them onto destinations, and turns
 // failures into the error codes of docs/api.md.
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type ServiceImpl } from "@connectrpc/connect";
 import { checkClientId } from "../../contracts/names.js";
 import { notApplied } from "../../contracts/not-applied.js";
 import { makeSession, newSessionSecret } from "../../contracts/session.js";
-import type {
-  Batch as BatchMessage,
-  CanalService,
-  GetResponse,
-  StreamResponse,
+import {
+  type Batch as BatchMessage,
+  type CanalService,
+  type GetResponse,
+  GetResponseSchema,
+  type StreamResponse,
+  StreamResponseSchema,
 } from "../../gen/sluice/v1/canal_service_pb.js";
-import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { DestinationFilter } from "../../gen/sluice/v1/filter_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
 import { invalidArgument } from "../../protocol/errors.js";
+import { callOf } from "../../protocol/pipeline.js";
 import { cancelSignalOf } from "../../protocol/server/call-guard.js";
 import { type Destination, DestinationError } from "../destination/destination.js";
 import type { DestinationRegistry } from "../destination/registry.js";
+import { encodeGetResponse, encodeStreamBatch, preEncoded } from "../encode/responses.js";
 import type { EventFilterOptions } from "../filter/index.js";
 import { toFlatMessage } from "../parse/flat-message.js";
 import { type Batch, BatchError, type ClientSession } from "../store/client-session.js";
 import type { Cursor } from "../store/positions.js";
+import { decodeStored } from "../store/stored-entry.js";
 import { type ClientEpochs, clientEpochKey } from "./client-epochs.js";
 
 export const MAX_BATCH_SIZE = 10_000;
@@ -89,11 +93,19 @@ export function createCanalService(
         epochs.check(destination.name, req.clientId, epoch);
       }
       if (req.autoAck) await call(() => destination.ack(req.clientId, batch.id));
+      const batchId = req.autoAck ? "" : batch.id;
+      const flat = req.flat ? flatten(batch) : [];
+      if (binary(ctx)) {
+        return preEncoded(
+          GetResponseSchema,
+          encodeGetResponse(batchId, batch.entries, flat, destination.epoch),
+        );
+      }
       return {
         $typeName: "sluice.v1.GetResponse",
-        batchId: req.autoAck ? "" : batch.id,
-        entries: batch.entries,
-        flatMessages: req.flat ? flatten(batch) : [],
+        batchId,
+        entries: batch.entries.map(decodeStored),
+        flatMessages: flat,
         epoch: destination.epoch,
       } satisfies GetResponse;
     },
@@ -159,14 +171,19 @@ export function createCanalService(
             await destination.rollback(req.clientId, undefined).catch(() => {});
             continue;
           }
+          const flat = req.flat ? flatten(batch) : [];
+          if (binary(ctx)) {
+            yield preEncoded(StreamResponseSchema, encodeStreamBatch(batch.id, batch.entries, flat));
+            continue;
+          }
           yield {
             message: {
               case: "batch",
               value: {
                 $typeName: "sluice.v1.Batch",
                 batchId: batch.id,
-                entries: batch.entries,
-                flatMessages: req.flat ? flatten(batch) : [],
+                entries: batch.entries.map(decodeStored),
+                flatMessages: flat,
               } satisfies BatchMessage,
             },
           } as StreamResponse;
@@ -186,6 +203,15 @@ export function createCanalService(
   };
 }
 
+/**
+ * True when the call's answer is written with protobuf's binary codec: batches go out as the
+ * bytes the store holds (../encode/responses.ts). JSON calls, and calls outside the pipeline,
+ * get them as objects.
+ */
+function binary(ctx: { values: ContextValues }): boolean {
+  return callOf(ctx)?.codec === "proto";
+}
+
 /** Per client session, how many streams have taken it over (the newest owns its batches). */
 const streamGenerations = new WeakMap<ClientSession, number>();
 
@@ -197,8 +223,8 @@ function flatten(batch: Batch): FlatMessage[] {
   const id = BigInt(batch.id.slice(batch.id.lastIndexOf("-") + 1));
   const now = BigInt(Date.now());
   const out: FlatMessage[] = [];
-  for (const e of batch.entries as Entry[]) {
-    const flat = toFlatMessage(e, id, now);
+  for (const e of batch.entries) {
+    const flat = toFlatMessage(decodeStored(e), id, now);
     if (flat) out.push(flat);
   }
   return out;

@@ -8,15 +8,16 @@
 //   - Ack persists the cursor (through the last entry the batch covered) before it returns;
 //   - a transaction none of whose row changes pass the client's filter is not delivered at
 //     all (no empty BEGIN/END pair); filtered entries still move the cursor on ack.
-import { type Entry, EntryType } from "../../gen/sluice/v1/entry_pb.js";
+import { EntryType } from "../../gen/sluice/v1/entry_pb.js";
 import type { EventFilter } from "../filter/index.js";
-import { filterEntry } from "../sink/entry-filter.js";
 import type { EntryRing, StoredEntry } from "./entry-ring.js";
 import { type Cursor, coveredBy, cursorAfter, type EntryPosition } from "./positions.js";
+import { filterStored } from "./stored-entry.js";
 
 export interface Batch {
   id: string;
-  entries: Entry[];
+  /** Each entry's bytes, as stored (stored-entry.ts); pruned copies for a field filter. */
+  entries: Buffer[];
   /** Ring sequence of the first entry this batch examined. */
   firstSeq: number;
   /** Ring sequence after the last entry this batch examined (where the next batch starts). */
@@ -135,7 +136,7 @@ export class ClientSession {
    * out) until one of its changes passes the filter; if none does, it is skipped whole.
    */
   take(batchSize: number): Batch | undefined {
-    const entries: Entry[] = [];
+    const entries: Buffer[] = [];
     const firstSeq = this.readSeq;
     let seq = this.readSeq;
     // Entries before settledSeq are decided (handed out or skipped); settledPos is the last.
@@ -154,7 +155,7 @@ export class ClientSession {
         if (!held) [settledSeq, settledPos] = [seq, p];
         continue;
       }
-      const type = stored.entry.entryType;
+      const type = stored.entryType;
       if (type === EntryType.TRANSACTION_BEGIN) {
         held = stored;
         continue;
@@ -162,17 +163,17 @@ export class ClientSession {
       if (type === EntryType.TRANSACTION_END) {
         if (held)
           held = undefined; // nothing of it passed the filter
-        else entries.push(stored.entry);
+        else entries.push(stored.bytes);
         [settledSeq, settledPos] = [seq, p];
         continue;
       }
-      const passed = this.filter ? filterEntry(stored.entry, this.filter) : stored.entry;
+      const passed = this.filter ? filterStored(stored, this.filter) : stored.bytes;
       if (passed && held) {
         if (entries.length > 0 && entries.length + 2 > batchSize) {
           held = undefined; // BEGIN and this entry go together, in the next batch
           break;
         }
-        entries.push(held.entry);
+        entries.push(held.bytes);
         held = undefined;
       }
       if (passed) entries.push(passed);
@@ -181,7 +182,7 @@ export class ClientSession {
     if (held && this.ring.full) {
       // The undecided transaction fills the ring: deliver its BEGIN after all (as canal
       // would) rather than wait for an END that cannot arrive until the ring drains.
-      entries.push(held.entry);
+      entries.push(held.bytes);
       [settledSeq, settledPos] = [seq, lastSeen];
     }
     if (settledSeq === firstSeq) return undefined;

@@ -4,17 +4,11 @@
 // reader needs the oldest entries any more. When it is full, `full` is true and the reader
 // must wait (back-pressure) until trim() frees room.
 
-import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { CancelSignal } from "../../protocol/call-cancel.js";
-import { type BinlogPoint, comparePoints, type EntryPosition } from "./positions.js";
+import { type BinlogPoint, comparePoints } from "./positions.js";
+import type { StoredEntry } from "./stored-entry.js";
 
-export interface StoredEntry {
-  seq: number;
-  entry: Entry;
-  position: EntryPosition;
-  /** Approximate memory held, in bytes. */
-  size: number;
-}
+export type { StoredEntry } from "./stored-entry.js";
 
 export interface RingLimits {
   maxEntries: number;
@@ -55,10 +49,11 @@ export class EntryRing {
     return this.count >= this.limits.maxEntries || this.#bytes >= this.limits.maxBytes;
   }
 
-  append(entry: Entry, position: EntryPosition, size: number): StoredEntry {
-    const stored: StoredEntry = { seq: this.#next++, entry, position, size };
+  /** Appends `stored`, giving it the next sequence number. */
+  append(stored: StoredEntry): StoredEntry {
+    stored.seq = this.#next++;
     this.#entries.push(stored);
-    this.#bytes += size;
+    this.#bytes += stored.size;
     for (const w of this.#appendWaiters) w();
     this.#appendWaiters.clear();
     return stored;

@@ -1,7 +1,8 @@
 // One binlog reader feeding one ring: parse (BinlogReader) → entries (EntryBuilder) → store
-// (EntryRing), with back-pressure: the reader pauses while the ring is full. A destination
-// runs one shared pipeline; a client that falls behind the shared ring's window gets a
-// private one from its own cursor until it catches up (see destination.ts).
+// (EntryRing, each entry encoded once as it enters: stored-entry.ts), with back-pressure:
+// the reader pauses while the ring is full. A destination runs one shared pipeline; a client
+// that falls behind the shared ring's window gets a private one from its own cursor until it
+// catches up (see destination.ts).
 import { createLogger, type Logger } from "../../common/log.js";
 import type { SkippedTableEvent } from "../binlog/index.js";
 import type { EventFilter } from "../filter/index.js";
@@ -12,6 +13,7 @@ import type { SourceConfig } from "../replication/source.js";
 import { filterEntry } from "../sink/entry-filter.js";
 import { EntryRing, type RingLimits } from "./entry-ring.js";
 import type { BinlogPoint, Boundary, EntryPosition } from "./positions.js";
+import { EntryStorer } from "./stored-entry.js";
 
 export interface PipelineOptions {
   source: SourceConfig;
@@ -39,15 +41,12 @@ export interface PipelineOptions {
   onSkipped?(event: SkippedTableEvent, file: string, offset: number): void;
 }
 
-// Rough memory of an entry: the JS objects of an entry weigh several times the event's bytes.
-const ENTRY_OVERHEAD = 600;
-const BYTES_FACTOR = 4;
-
 export class Pipeline {
   readonly ring: EntryRing;
   readonly #reader: BinlogReader;
   readonly #log: Logger;
   #builder: EntryBuilder | undefined;
+  readonly #storer = new EntryStorer();
   /** The boundary after the last complete transaction appended (or the start point). */
   #boundary: Boundary = { file: "", position: 0, gtid: "", timestamp: 0 };
   /** Everything from this point on is (or was) appended; entries before it never were. */
@@ -193,11 +192,7 @@ export class Pipeline {
         gtid: e.gtid,
         serverId: e.serverId,
       };
-      this.ring.append(
-        entry,
-        position,
-        Number(entry.header?.eventLength ?? 0n) * BYTES_FACTOR + ENTRY_OVERHEAD,
-      );
+      this.ring.append(this.#storer.store(entry, position));
       this.#last = position;
     }
     if (after) this.#boundary = after;

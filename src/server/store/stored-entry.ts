@@ -1,0 +1,87 @@
+// An entry as the store keeps it: encoded once, when it enters the store, as the bytes every
+// batch that carries it is made of (src/server/encode), with beside them only what the
+// store, the clients' filters and the cursors read. No object graph per entry lives on: the
+// garbage collector has little to trace or promote, and `store.maxBytes` counts what is held.
+import { fromBinary } from "@bufbuild/protobuf";
+import { type Entry, EntrySchema, type EntryType } from "../../gen/sluice/v1/entry_pb.js";
+import { EntryEncoder, entryMessage } from "../encode/entry-encoder.js";
+import type { EventFilter } from "../filter/index.js";
+import { type FilterSubject, filterSubject, judge, pruneColumns } from "../sink/entry-filter.js";
+import type { EntryPosition } from "./positions.js";
+
+export interface StoredEntry {
+  seq: number;
+  /** The entry as one `entries` field of Batch and GetResponse (EntryEncoder.encodeField). */
+  bytes: Buffer;
+  entryType: EntryType;
+  /** What client filters look at (undefined: the entry always passes them). */
+  subject: FilterSubject | undefined;
+  position: EntryPosition;
+  /** Memory held: the bytes and the objects around them. */
+  size: number;
+}
+
+/**
+ * Heap of a stored entry besides its bytes: this object, its Buffer view, its position and
+ * filter subject (strings mostly shared with the schema cache). Measured with --expose-gc on
+ * row changes of the bench's shape (330-380 bytes); counted so that many small entries fill
+ * the store too.
+ */
+export const STORED_ENTRY_OVERHEAD = 400;
+
+/** Room of one slab of entry bytes; entries over an eighth of it get a buffer of their own. */
+const SLAB_BYTES = 256 * 1024;
+
+const encoder = new EntryEncoder();
+
+/**
+ * Makes the stored form of one ring's entries. Their bytes go into slabs shared by consecutive
+ * entries of the ring, which drops entries in the order it took them, so a slab is freed soon
+ * after its last entry: Node's own pool (8 KiB slabs, for buffers under 4 KiB) wasted a sixth
+ * of the room on the bench's entries, and a buffer of its own costs each entry an ArrayBuffer.
+ */
+export class EntryStorer {
+  #slab = Buffer.allocUnsafeSlow(0);
+  #used = 0;
+  readonly #alloc = (size: number): Buffer => this.#allocate(size);
+
+  /** The stored form of `entry` (its sequence is the ring's to set). */
+  store(entry: Entry, position: EntryPosition): StoredEntry {
+    const bytes = encoder.encodeField(entry, this.#alloc);
+    return {
+      seq: 0,
+      bytes,
+      entryType: entry.entryType,
+      subject: filterSubject(entry),
+      position,
+      size: bytes.length + STORED_ENTRY_OVERHEAD,
+    };
+  }
+
+  #allocate(size: number): Buffer {
+    if (size > SLAB_BYTES / 8) return Buffer.allocUnsafeSlow(size);
+    if (this.#used + size > this.#slab.length) {
+      this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.#used = 0;
+    }
+    const out = this.#slab.subarray(this.#used, this.#used + size);
+    this.#used += size;
+    return out;
+  }
+}
+
+/**
+ * The bytes of `stored` as a client with `filter` gets them: the stored ones, the same entry
+ * with fewer columns (decoded and encoded again: field filters only), or undefined (dropped).
+ */
+export function filterStored(stored: StoredEntry, filter: EventFilter): Buffer | undefined {
+  const verdict = judge(stored.subject, filter);
+  if (verdict === true) return stored.bytes;
+  if (verdict === false) return undefined;
+  return encoder.encodeField(pruneColumns(decodeStored(stored.bytes), verdict));
+}
+
+/** The entry of stored bytes, as objects (JSON calls, flat messages, pruning columns). */
+export function decodeStored(bytes: Uint8Array): Entry {
+  return fromBinary(EntrySchema, entryMessage(bytes));
+}

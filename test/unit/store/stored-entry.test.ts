@@ -1,0 +1,113 @@
+// A client's filter on stored entries (src/server/store/stored-entry.ts), which judges an
+// entry from its filter subject and prunes columns from its bytes, gives what the filter gives
+// on the entry as objects (src/server/sink/entry-filter.ts): the same entries dropped, the
+// same columns kept; entries that pass whole are the stored bytes themselves, not copies.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import fc from "fast-check";
+import { type Entry, EntrySchema, EntryType, EventType } from "../../../src/gen/sluice/v1/entry_pb.js";
+import { EventFilter, type EventFilterOptions } from "../../../src/server/filter/index.js";
+import { filterEntry } from "../../../src/server/sink/entry-filter.js";
+import type { EntryPosition } from "../../../src/server/store/positions.js";
+import { decodeStored, EntryStorer, filterStored } from "../../../src/server/store/stored-entry.js";
+
+const POSITION: EntryPosition = {
+  file: "mysql-bin.000001",
+  offset: 4,
+  after: undefined,
+  before: { file: "mysql-bin.000001", position: 4, gtid: "", timestamp: 0 },
+  timestamp: 0,
+  gtid: "",
+  serverId: 1,
+};
+
+const storer = new EntryStorer();
+const COLUMNS = ["id", "note", "price"];
+const STATEMENTS = [
+  "ALTER TABLE orders ADD c INT",
+  "CREATE TABLE other.items (a INT)",
+  "RENAME TABLE orders TO other.orders",
+  "DROP TABLE shop.items, other.orders",
+  "GRANT SELECT ON *.* TO u",
+  "BEGIN",
+];
+
+const columns = fc
+  .subarray(COLUMNS, { minLength: 1 })
+  .map((names) => names.map((name, index) => ({ index, name, value: `${name}!`, sqlType: 12 })));
+
+const ENTRY: fc.Arbitrary<Entry> = fc.oneof(
+  fc
+    .record({
+      schema: fc.constantFrom("shop", "other"),
+      table: fc.constantFrom("orders", "items"),
+      eventType: fc.constantFrom(EventType.INSERT, EventType.UPDATE, EventType.DELETE),
+      rows: fc.array(fc.record({ beforeColumns: columns, afterColumns: columns }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+    })
+    .map(({ schema, table, eventType, rows }) =>
+      create(EntrySchema, {
+        entryType: EntryType.ROWDATA,
+        header: { schemaName: schema, tableName: table, eventType },
+        payload: { case: "rowChange", value: { eventType, rowDatas: rows } },
+      }),
+    ),
+  fc
+    .record({
+      schema: fc.constantFrom("shop", "other", ""),
+      sql: fc.constantFrom(...STATEMENTS),
+      isDdl: fc.boolean(),
+    })
+    .map(({ schema, sql, isDdl }) =>
+      create(EntrySchema, {
+        entryType: EntryType.ROWDATA,
+        header: { schemaName: schema, eventType: isDdl ? EventType.ALTER : EventType.QUERY },
+        payload: {
+          case: "rowChange",
+          value: { isDdl, sql, ddlSchemaName: schema, eventType: isDdl ? EventType.ALTER : EventType.QUERY },
+        },
+      }),
+    ),
+  fc.constant(create(EntrySchema, { entryType: EntryType.TRANSACTION_BEGIN })),
+);
+
+const FILTERS: EventFilterOptions[] = [
+  {},
+  { filter: "shop\\..*" },
+  { blackFilter: "shop.items" },
+  { fieldFilter: "shop.orders:id/note" },
+  { fieldBlackFilter: "shop.orders:price,other.items:id" },
+  { filter: "other\\..*", fieldFilter: "other.items:id" },
+];
+
+describe("a client's filter on stored entries (fast-check)", () => {
+  test("drops, keeps and prunes as the filter on objects does", () => {
+    const filters = FILTERS.map((f) => new EventFilter(f));
+    fc.assert(
+      fc.property(ENTRY, fc.nat({ max: FILTERS.length - 1 }), (entry, i) => {
+        const filter = filters[i] as EventFilter;
+        const stored = storer.store(entry, POSITION);
+        const bytes = filterStored(stored, filter);
+        const expected = filterEntry(entry, filter);
+        if (expected === undefined) {
+          assert.equal(bytes, undefined, "dropped");
+          return;
+        }
+        assert.ok(bytes !== undefined, "kept");
+        const normalized = fromBinary(EntrySchema, toBinary(EntrySchema, expected));
+        assert.deepEqual(decodeStored(bytes), normalized);
+        if (expected === entry) assert.equal(bytes, stored.bytes, "passed whole: the stored bytes, shared");
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("the size counted is the bytes held plus a fixed overhead", () => {
+    const stored = storer.store(create(EntrySchema, { entryType: EntryType.TRANSACTION_END }), POSITION);
+    assert.ok(stored.size > stored.bytes.length);
+    assert.equal(stored.subject, undefined);
+  });
+});
