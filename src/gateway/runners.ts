@@ -112,6 +112,9 @@ export class RunnerTable {
     }
     for (;;) {
       if (entry.runner === undefined) await this.#refresh(destination);
+      // Taken before the awaits below: a runner elected while they wait wakes this one at once
+      // (read after them, it would be the promise of the change after that: a wait in vain).
+      const changed = entry.changed;
       const r = entry.runner;
       if (r) return r;
       if (r === null) {
@@ -128,7 +131,7 @@ export class RunnerTable {
           500,
         );
       }
-      await waitFor(entry.changed, Math.min(left, 1000), signal);
+      await waitFor(changed, Math.min(left, 1000), signal);
     }
   }
 
