@@ -130,7 +130,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const closing = new AbortController();
   // Every open relayed stream listens to it (Node would warn of a leak past 10 listeners).
   setMaxListeners(0, closing.signal);
-  // gRPC clients' Stream, Get, Ack and Rollback are relayed as bytes (raw-stream.ts, raw-unary.ts).
+  // Stream (gRPC, binary Connect), Get, Ack and Rollback (gRPC, Connect) are relayed as bytes
+  // (raw-stream.ts, raw-unary.ts).
   const rawSessions = new RawSessions(dialer);
   const rawStream = createRawStreamHandler(
     runners,

@@ -1,25 +1,28 @@
-// The fast path of Stream for gRPC clients (HTTP/2, application/grpc[+proto], uncompressed):
-// the gateway relays the server's response bytes as they are, rewriting only the first
-// message (`subscribed`: the hold's session and epoch), instead of decoding and encoding
-// every batch. Holds, routing and failover are those of the typed Stream (canal-proxy.ts);
-// errors end the stream with grpc-status trailers. Back-pressure: the upstream HTTP/2 stream
-// is paused while the client's is full. Other protocols (Connect, gRPC-Web, JSON) take the
-// typed path.
+// The fast path of Stream: the gateway relays the server's response bytes as they are,
+// rewriting only the first message (`subscribed`: the hold's session and epoch), instead of
+// decoding and encoding every batch. Two wire forms take it (protocol/server/stream-wire.ts):
+// gRPC (HTTP/2, application/grpc[+proto], uncompressed) and the Connect protocol's binary
+// streams (HTTP/1.1 or 2, application/connect+proto, uncompressed): both carry messages in the
+// envelope the server's gRPC answer has, so its frames go on as they are; only how the answer
+// ends differs (gRPC status trailers, or Connect's end-of-stream message). Holds, routing and
+// failover are those of the typed Stream (canal-proxy.ts). Back-pressure: the upstream HTTP/2
+// stream is paused while the client's is full. Other protocols (gRPC-Web, Connect JSON,
+// compressed requests) take the typed path.
 import * as http2 from "node:http2";
+import type { Writable } from "node:stream";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
 import { checkNames } from "../contracts/names.js";
 import { wasNotApplied } from "../contracts/not-applied.js";
 import { StreamRequestSchema, StreamResponseSchema } from "../gen/sluice/v1/canal_service_pb.js";
-import { parseGrpcTimeout } from "../protocol/deadline.js";
-import { encodeFrame, FRAME_HEADER_BYTES, FrameReader } from "../protocol/frame.js";
+import { encodeFrame, FRAME_HEADER_BYTES, FrameReader, WholeFrames } from "../protocol/frame.js";
 import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
 import { Call, type CallPipeline, nodeCallHeaders } from "../protocol/pipeline.js";
 import { raceAbort } from "../protocol/server/call-guard.js";
 import { decodeRequest, readGrpcRequest } from "../protocol/server/request-body.js";
-import { endWithGrpcStatus } from "../protocol/server/trailers-only.js";
-import { errorFromGrpcStatus, grpcStatusCode, grpcStatusFields } from "../protocol/wire-errors.js";
+import { type StreamWire, streamWireOf } from "../protocol/server/stream-wire.js";
+import { errorFromGrpcStatus, grpcStatusCode } from "../protocol/wire-errors.js";
 import { callError } from "./call-errors.js";
 import { takeStreamHold } from "./canal-proxy.js";
 import type { ClientHolds, Hold } from "./holds.js";
@@ -31,6 +34,7 @@ const SERVICE = "sluice.v1.CanalService";
 const PATH = `/${SERVICE}/Stream`;
 /** Response header of streams relayed as bytes (for tests and curious operators). */
 export const RELAY_HEADER = "sluice-relay";
+const RELAYED = { [RELAY_HEADER]: "bytes" };
 const RETRY_MS = 500;
 
 /** One HTTP/2 session per server address, made again when it closes. */
@@ -89,18 +93,17 @@ export function createRawStreamHandler(
   log: Logger,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   const handler = (req: HttpRequest, res: HttpResponse): boolean => {
-    if (req.method !== "POST" || req.url !== PATH || req.httpVersionMajor !== 2) return false;
-    if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
-    const encoding = req.headers["grpc-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
-    relayStream(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse).catch((err: unknown) =>
-      log.warn("raw stream failed", { error: err }),
-    );
+    if (req.method !== "POST" || req.url !== PATH) return false;
+    const wire = streamWireOf(req);
+    if (wire === undefined) return false;
+    relayStream(wire, req, res).catch((err: unknown) => log.warn("raw stream failed", { error: err }));
     return true;
   };
   return handler;
 
-  async function relayStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
+  async function relayStream(wire: StreamWire, req: HttpRequest, res: HttpResponse): Promise<void> {
+    // The answer as a stream of bytes (HTTP/1.1 and HTTP/2 responses write alike).
+    const out = res as Writable;
     const ended = new AbortController();
     let finished = false;
     /** How the stream ended, for its hooks: its error, or 0. */
@@ -111,13 +114,7 @@ export function createRawStreamHandler(
       finished = true;
       result = err ?? 0;
       ended.abort(err);
-      if (res.writableEnded || res.stream.destroyed) return;
-      if (!res.headersSent) {
-        endWithGrpcStatus(res, err);
-        return;
-      }
-      res.addTrailers(grpcStatusFields(err));
-      res.end();
+      wire.end(res, err, RELAYED);
     };
     /**
      * Relays the stream from `runner`. Resolves with undefined once the stream is over (ended
@@ -157,6 +154,8 @@ export function createRawStreamHandler(
       const over = new Promise<ConnectError | undefined>((resolve) => {
         // Until the first message is rewritten: its bytes so far.
         let head: FrameReader | undefined = new FrameReader();
+        // Only whole messages go on, so that the answer can end between two at any moment.
+        const whole = new WholeFrames();
         const statusOf = (hs: http2.IncomingHttpHeaders) => {
           if (grpcStatusCode(hs) !== undefined) status = hs;
         };
@@ -169,8 +168,7 @@ export function createRawStreamHandler(
           if (finished) return;
           if (!opened) {
             opened = true;
-            if (!res.headersSent)
-              res.writeHead(200, { "content-type": "application/grpc+proto", [RELAY_HEADER]: "bytes" });
+            if (!res.headersSent) res.writeHead(200, { "content-type": wire.contentType, ...RELAYED });
           }
           if (head !== undefined) {
             head.push(chunk);
@@ -185,7 +183,9 @@ export function createRawStreamHandler(
             chunk = Buffer.concat([encodeFrame(bytes, frame.flags), head.rest()]);
             head = undefined;
           }
-          if (!res.write(chunk)) {
+          let full = false;
+          for (const bytes of whole.push(chunk)) full = !out.write(bytes);
+          if (full) {
             up.pause();
             res.once("drain", () => up.resume());
           }
@@ -237,8 +237,7 @@ export function createRawStreamHandler(
         ended.abort(result);
       }
     });
-    const grpcTimeout = req.headers["grpc-timeout"];
-    const timeout = typeof grpcTimeout === "string" ? parseGrpcTimeout(grpcTimeout) : undefined;
+    const timeout = wire.timeoutMs;
     const deadline =
       timeout === undefined
         ? undefined
@@ -251,9 +250,9 @@ export function createRawStreamHandler(
         service: SERVICE,
         method: "Stream",
         streaming: true,
-        protocol: "grpc",
+        protocol: wire.protocol,
         codec: "proto",
-        httpVersion: "2",
+        httpVersion: req.httpVersionMajor === 2 ? "2" : "1.1",
         headers: nodeCallHeaders(req.headers),
         socket: req.socket,
         message: sreq,
@@ -280,8 +279,7 @@ export function createRawStreamHandler(
         te: "trailers",
         ...relayHeaders(call, h.epoch),
       };
-      if (typeof req.headers["grpc-timeout"] === "string")
-        headers["grpc-timeout"] = req.headers["grpc-timeout"];
+      if (wire.grpcTimeout !== undefined) headers["grpc-timeout"] = wire.grpcTimeout;
       // Opened again while it did not take effect (as typed streams are: relay.ts openStream):
       // during a failover the stream waits here for the new runner, within --hold.
       const budget = new RetryBudget(runners.holdMs);

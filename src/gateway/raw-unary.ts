@@ -40,6 +40,7 @@ import {
 } from "../protocol/pipeline.js";
 import { raceAbort, watchCall } from "../protocol/server/call-guard.js";
 import { decodeRequest, readGrpcRequest, readRequestBody } from "../protocol/server/request-body.js";
+import { answerEnded } from "../protocol/server/stream-wire.js";
 import { endTrailersOnly, endWithGrpcStatus } from "../protocol/server/trailers-only.js";
 import { connectUnaryError, errorFromGrpcStatus } from "../protocol/wire-errors.js";
 import { callError } from "./call-errors.js";
@@ -215,7 +216,7 @@ export function createRawUnaryHandler(
       if (data === undefined) {
         throw new ConnectError("the server's answer is not one uncompressed message", Code.Internal);
       }
-      if (ended(res)) {
+      if (answerEnded(res)) {
         pipeline.end(call, Code.Canceled);
         return;
       }
@@ -232,7 +233,7 @@ export function createRawUnaryHandler(
     } catch (err) {
       const e = gone.aborted ? ConnectError.from(gone.reason) : callError(err);
       if (call !== undefined) pipeline.end(call, e);
-      if (ended(res) || res.headersSent) return;
+      if (answerEnded(res) || res.headersSent) return;
       const answer = connectUnaryError(e);
       res.writeHead(answer.status, answer.headers);
       res.end(answer.body);
@@ -349,11 +350,6 @@ interface Addressed {
   session: string;
   /** Get's: the server acks what it returns. */
   autoAck?: boolean;
-}
-
-/** True when nothing more can be written (an HTTP/2 response has no `destroyed` of its own). */
-function ended(res: HttpResponse): boolean {
-  return res.writableEnded || ("stream" in res ? res.stream.destroyed : res.destroyed);
 }
 
 /** The error of an answer whose gRPC status is not 0 (undefined when ok). */

@@ -80,3 +80,50 @@ export function splitFrames(body: Buffer): Frame[] {
   if (reader.pending > 0) throw new Error(`a frame is cut short: ${reader.pending} bytes left over`);
   return out;
 }
+
+/**
+ * Passes a stream's chunks on in whole frames, without copying them: `push` a chunk, get back
+ * the bytes (the chunks, or parts of them) that complete frames; the start of a frame not yet
+ * whole is held until it is. So a relay can end a stream with a frame of its own (Connect's
+ * end-of-stream message) or with trailers at any moment without cutting a message in two.
+ */
+export class WholeFrames {
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  /** The size (header included) of the frame the held bytes begin, once its header is whole. */
+  #size: number | undefined;
+
+  push(chunk: Buffer): Buffer[] {
+    // Where the frame being read starts, relative to `chunk` (negative: in the held bytes).
+    let start = -this.#heldBytes;
+    let size = this.#size;
+    for (;;) {
+      if (size === undefined) {
+        if (start + FRAME_HEADER_BYTES > chunk.length) break;
+        size = FRAME_HEADER_BYTES + this.#lengthAt(chunk, start);
+      }
+      if (start + size > chunk.length) break;
+      start += size;
+      size = undefined;
+    }
+    this.#size = size;
+    if (start < 0) {
+      // No frame completed: hold it all.
+      this.#held.push(chunk);
+      this.#heldBytes += chunk.length;
+      return [];
+    }
+    const out = this.#held;
+    if (start > 0) out.push(start === chunk.length ? chunk : chunk.subarray(0, start));
+    this.#held = start < chunk.length ? [chunk.subarray(start)] : [];
+    this.#heldBytes = chunk.length - start;
+    return out;
+  }
+
+  /** The message length in the header of the frame at `start` (negative: its header begins in the held bytes). */
+  #lengthAt(chunk: Buffer, start: number): number {
+    if (start >= 0) return chunk.readUInt32BE(start + 1);
+    // The header straddles the held bytes (fewer than a header's) and this chunk.
+    return Buffer.concat([...this.#held, chunk.subarray(0, FRAME_HEADER_BYTES)]).readUInt32BE(1);
+  }
+}

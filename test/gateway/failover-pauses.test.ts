@@ -10,6 +10,7 @@ import { createSluiceClient } from "../../src/clients/typescript/node.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { retryAfterMs } from "../../src/protocol/index.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, type ManagedProcess, makeTempDir, removeDir, waitFor } from "../harness/processes.js";
 import { startTcpProxy } from "../harness/tcp-proxy.js";
@@ -119,13 +120,18 @@ async function subscribed<T>(stream: AsyncIterable<T>, subscriptions: number[]):
   };
 }
 
-test("a stream opened through the gateway while its runner is dead (session not expired yet) waits for the election and is served by the new runner, on the gRPC byte relay and the typed path", async () => {
+test("a stream opened through the gateway while its runner is dead (session not expired yet) waits for the election and is served by the new runner, on the byte relays (gRPC, binary Connect) and the typed path (Connect JSON)", async () => {
   const dead = await runner();
   await servers.get(dead.name)?.p.kill();
-  const open = async (clientId: string, grpc: boolean) => {
-    const transport = grpc
-      ? createGrpcTransport({ baseUrl: gatewayUrl })
-      : createConnectTransport({ baseUrl: gatewayUrl, httpVersion: "1.1" });
+  const open = async (clientId: string, wire: "grpc" | "connect" | "json") => {
+    const transport =
+      wire === "grpc"
+        ? createGrpcTransport({ baseUrl: gatewayUrl })
+        : createConnectTransport({
+            baseUrl: gatewayUrl,
+            httpVersion: "1.1",
+            useBinaryFormat: wire === "connect",
+          });
     const stop = new AbortController();
     try {
       for await (const m of createClient(CanalService, transport).stream(
@@ -140,16 +146,18 @@ test("a stream opened through the gateway while its runner is dead (session not 
     }
   };
   // Opened at once, before ZooKeeper expired the dead runner's session (2 s).
-  let grpc: string | undefined;
-  let connect: string | undefined;
+  let opened: (string | undefined)[] = [];
   try {
-    [grpc, connect] = await Promise.all([open("dead-grpc", true), open("dead-connect", false)]);
+    opened = await Promise.all([
+      open("dead-grpc", "grpc"),
+      open("dead-connect", "connect"),
+      open("dead-json", "json"),
+    ]);
   } finally {
     await restart(dead.name);
   }
   const taken = await runner();
-  assert.equal(grpc, "subscribed");
-  assert.equal(connect, "subscribed");
+  assert.deepEqual(opened, ["subscribed", "subscribed", "subscribed"]);
   assert.notEqual(taken.epoch, dead.epoch);
 });
 
@@ -192,6 +200,57 @@ test("calls waiting at a runner that froze are cut when another server takes ove
     const res = await get;
     assert.equal(res.epoch, taken.epoch, "the Get was answered by the new runner");
     assert.deepEqual(ids(res.entries), rows);
+    p.resume();
+    thawed = true;
+  } finally {
+    if (!thawed) p.resume();
+  }
+});
+
+test("binary Connect streams (HTTP/1.1 and HTTP/2: the byte relay) end with unavailable and retry-after-ms when their runner freezes and another takes over", async () => {
+  const frozen = await runner();
+  const p = servers.get(frozen.name)?.p as ManagedProcess;
+  const open = (httpVersion: "1.1" | "2") => {
+    const transport = createConnectTransport({ baseUrl: gatewayUrl, httpVersion, useBinaryFormat: true });
+    let relay: string | null = null;
+    const it = createClient(CanalService, transport)
+      .stream(
+        { destination: "example", clientId: `moved-${httpVersion}`, batchSize: 10 },
+        {
+          onHeader: (h) => {
+            relay = h.get("sluice-relay");
+          },
+        },
+      )
+      [Symbol.asyncIterator]();
+    return { httpVersion, it, relay: () => relay };
+  };
+  const streams = [open("1.1"), open("2")];
+  for (const s of streams) {
+    const first = await s.it.next();
+    assert.equal(first.value?.message.case, "subscribed", s.httpVersion);
+    assert.equal(s.relay(), "bytes", `HTTP/${s.httpVersion}: the byte relay`);
+  }
+  const ends = streams.map(async (s) => {
+    try {
+      for (let r = await s.it.next(); !r.done; r = await s.it.next());
+      return "ended";
+    } catch (e) {
+      return ConnectError.from(e);
+    }
+  });
+  p.pause();
+  let thawed = false;
+  try {
+    await nextRunner(frozen.epoch);
+    for (const [i, end] of ends.entries()) {
+      const err = await end;
+      const what = `HTTP/${streams[i]?.httpVersion}`;
+      assert.ok(err instanceof ConnectError, `${what}: ${String(err)}`);
+      assert.equal(err.code, Code.Unavailable, `${what}: ${err.message}`);
+      assert.match(err.message, /running server of destination example changed/, what);
+      assert.equal(retryAfterMs(err), 0, `${what}: reopen at once`);
+    }
     p.resume();
     thawed = true;
   } finally {

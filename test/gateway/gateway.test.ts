@@ -616,6 +616,108 @@ test("Connect Get, Ack and Rollback (binary and JSON) skip connect-es, with the 
   await binary.unsubscribe({ destination: "example", clientId: "raw-connect", session: sub.session });
 });
 
+test("binary Connect Stream over HTTP/1.1 and HTTP/2 is relayed as bytes: exactly the rows, acks, and the typed path's errors", async () => {
+  // Connect JSON streams take the typed path through connect-es: the reference for errors.
+  const typed = createClient(
+    CanalService,
+    createConnectTransport({ baseUrl: urlA, httpVersion: "1.1", useBinaryFormat: false }),
+  );
+  /** How a stream opens: its first message's case and the relay header, or its error. */
+  const opening = async (c: typeof typed, req: { destination: string; clientId: string; wait?: boolean }) => {
+    let relay: string | null = null;
+    const stop = new AbortController();
+    try {
+      for await (const m of c.stream(
+        { ...req, batchSize: 10 },
+        {
+          signal: stop.signal,
+          onHeader: (h) => {
+            relay = h.get("sluice-relay");
+          },
+        },
+      )) {
+        return { first: m.message.case, relay };
+      }
+      return { first: "ended", relay };
+    } catch (err) {
+      const e = ConnectError.from(err);
+      return {
+        code: e.code,
+        message: e.rawMessage,
+        retry: e.metadata.get("retry-after-ms"),
+        details: e.details.map((d) => ("desc" in d ? d.desc.typeName : d.type)),
+      };
+    } finally {
+      stop.abort();
+    }
+  };
+  let row = 90;
+  for (const httpVersion of ["1.1", "2"] as const) {
+    const c = createClient(
+      CanalService,
+      createConnectTransport({ baseUrl: urlA, httpVersion, useBinaryFormat: true }),
+    );
+    const what = `HTTP/${httpVersion}`;
+    const clientId = `connect-stream-${httpVersion === "2" ? "h2" : "h1"}`;
+    let relay: string | null = null;
+    const stop = new AbortController();
+    const it = c
+      .stream(
+        { destination: "example", clientId, batchSize: 2 },
+        {
+          signal: stop.signal,
+          onHeader: (h) => {
+            relay = h.get("sluice-relay");
+          },
+        },
+      )
+      [Symbol.asyncIterator]();
+    try {
+      const first = await it.next();
+      assert.equal(first.value?.message.case, "subscribed", what);
+      assert.equal(relay, "bytes", `${what}: the byte relay`);
+      const subscribed = first.value?.message.value as { session: string; epoch: bigint };
+      // The first message carries the gateway's hold, not the server's.
+      assert.match(subscribed.session, new RegExp(`^${subscribed.epoch}\\.[A-Za-z0-9_-]{24}\\.${clientId}$`));
+      const rows = [row, row + 1, row + 2, row + 3, row + 4];
+      row += rows.length;
+      await db.query(`INSERT INTO shop.orders VALUES ${rows.map((id) => `(${id}, 'cs')`).join(", ")}`);
+      const got: number[] = [];
+      while (got.length < rows.length) {
+        const m = await it.next();
+        assert.ok(!m.done, `${what}: the stream ended early`);
+        if (m.value.message.case !== "batch") continue;
+        got.push(...ids(m.value.message.value.entries));
+        const acked = await c.ack({
+          destination: "example",
+          clientId,
+          batchId: m.value.message.value.batchId,
+          session: subscribed.session,
+        });
+        assert.ok(acked.cursor, what);
+      }
+      assert.deepEqual(got, rows, what);
+      // The clientId is held by this stream: a second one is refused as on the typed path.
+      const held = await opening(c, { destination: "example", clientId });
+      assert.equal(held.code, Code.AlreadyExists, `${what}: ${JSON.stringify(held)}`);
+      assert.deepEqual(held, await opening(typed, { destination: "example", clientId }), what);
+    } finally {
+      stop.abort();
+      await it.return?.().catch(() => {});
+    }
+    // Refused before anything is held: the same code, message and details as the typed path.
+    for (const [req, code] of [
+      [{ destination: "example", clientId: "a b" }, Code.InvalidArgument],
+      [{ destination: "example", clientId: "cursor" }, Code.InvalidArgument],
+      [{ destination: "nope", clientId: "1" }, Code.NotFound],
+    ] as const) {
+      const bytes = await opening(c, req);
+      assert.equal(bytes.code, code, `${what} ${JSON.stringify(req)}: ${JSON.stringify(bytes)}`);
+      assert.deepEqual(bytes, await opening(typed, req), `${what} ${JSON.stringify(req)}`);
+    }
+  }
+});
+
 test("HTTP/1.1 binary Connect: a request over the gateway's request limit gets resource_exhausted, and the connection goes on", async () => {
   // Gateway B takes requests of up to 1 MiB (--max-request). connect-es's HTTP/1.1 client sends the whole body
   // before it reads the answer: the gateway must read and drop the rest of a refused request.

@@ -1,6 +1,7 @@
-// The body of a gRPC request that carries one message (unary calls, a server stream's request),
-// read whole: shared by the server's lean path (grpc-unary.ts) and the gateway's byte relays;
-// and the body of a Connect unary request, for the gateway's relay of those.
+// The body of a gRPC request that carries one message (unary calls, a server stream's request;
+// a Connect stream's request is the same envelope), read whole: shared by the server's lean
+// path (grpc-unary.ts) and the gateway's byte relays; and the body of a Connect unary request,
+// for the gateway's relay of those.
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
@@ -15,10 +16,7 @@ type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
  * as it passes the limit; what follows is read and dropped, not kept, so that the caller can
  * still answer and the client can finish sending.
  */
-export async function readGrpcRequest(
-  req: http2.Http2ServerRequest,
-  maxMessageBytes: number,
-): Promise<Buffer> {
+export async function readGrpcRequest(req: HttpRequest, maxMessageBytes: number): Promise<Buffer> {
   const body = await readBody(req, maxMessageBytes + FRAME_HEADER_BYTES, maxMessageBytes);
   if (singleMessage(body) === undefined) {
     throw new ConnectError("request: expected one uncompressed gRPC message", Code.InvalidArgument);

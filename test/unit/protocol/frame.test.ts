@@ -7,6 +7,7 @@ import {
   FrameReader,
   singleMessage,
   splitFrames,
+  WholeFrames,
 } from "../../../src/protocol/frame.js";
 
 test("a frame is flags, a big-endian length and the message", () => {
@@ -55,4 +56,39 @@ test("splitFrames reads a whole body and refuses one cut inside a frame", () => 
     ],
   );
   assert.throws(() => splitFrames(body.subarray(0, body.length - 1)), /cut short/);
+});
+
+test("WholeFrames passes on whole frames only, however the bytes are cut, without copying", () => {
+  const frames = [
+    encodeFrame(Buffer.from("first message")),
+    encodeFrame(new Uint8Array(0)),
+    encodeFrame(Buffer.alloc(300, 7)),
+    encodeFrame(Buffer.from("x"), FLAG_END_STREAM),
+  ];
+  const all = Buffer.concat(frames);
+  const ends = new Set<number>([0]);
+  let at = 0;
+  for (const f of frames) {
+    at += f.length;
+    ends.add(at);
+  }
+  // Every way of cutting the bytes into pieces of one size, from 1 byte to all at once.
+  for (let size = 1; size <= all.length; size++) {
+    const whole = new WholeFrames();
+    let passed = 0;
+    const out: Buffer[] = [];
+    for (let i = 0; i < all.length; i += size) {
+      for (const b of whole.push(all.subarray(i, i + size))) {
+        assert.equal(b.buffer, all.buffer, "a view of the pushed bytes, not a copy");
+        out.push(b);
+        passed += b.length;
+      }
+      assert.ok(ends.has(passed), `pieces of ${size}: ${passed} bytes passed, not at a frame's end`);
+      // Everything that makes whole frames so far has passed.
+      const got = Math.min(i + size, all.length);
+      const lastEnd = Math.max(...[...ends].filter((e) => e <= got));
+      assert.equal(passed, lastEnd, `pieces of ${size}, after ${got} bytes`);
+    }
+    assert.deepEqual(Buffer.concat(out), all);
+  }
 });
