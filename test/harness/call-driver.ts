@@ -1,8 +1,9 @@
 // Every method of the API over every protocol and transport (gRPC and gRPC JSON on h2c;
 // gRPC-Web, Connect binary and Connect JSON on HTTP/1.1 and h2c): the fast paths included (the
 // server's lean gRPC path for Get/Ack/Rollback, the gateway's byte relays of gRPC and Connect
-// Get/Ack/Rollback and of gRPC streams). Used by the call-pipeline and security tests to show
-// that a hook sees, and a check refuses, every call whichever path answers it.
+// Get/Ack/Rollback and of gRPC and binary Connect streams). Used by the call-pipeline and
+// security tests to show that a hook sees, and a check refuses, every call whichever path
+// answers it.
 import assert from "node:assert/strict";
 import { ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import {

@@ -2,8 +2,9 @@
 // sees every call of every method over every protocol and transport (gRPC and gRPC JSON on h2c;
 // gRPC-Web, Connect binary and Connect JSON on HTTP/1.1 and h2c), the fast paths included (the
 // server's lean gRPC path for Get/Ack/Rollback, the gateway's byte relays of gRPC and Connect
-// Get/Ack/Rollback and of gRPC streams); and a hook that refuses refuses every one of them
-// before anything acts: nothing reaches the server behind a refusing gateway. The driver
+// Get/Ack/Rollback and of gRPC and binary Connect streams); and a hook that refuses refuses
+// every one of them before anything acts: nothing reaches the server behind a refusing
+// gateway. The driver
 // (test/harness/call-driver.ts) is shared with the security tests.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
