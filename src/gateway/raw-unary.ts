@@ -26,7 +26,7 @@ import {
   RollbackResponseSchema,
 } from "../gen/sluice/v1/canal_service_pb.js";
 import { CallCancel } from "../protocol/call-cancel.js";
-import { parseGrpcTimeout } from "../protocol/deadline.js";
+import { formatGrpcTimeout, parseGrpcTimeout } from "../protocol/deadline.js";
 import { encodeFrame, FRAME_HEADER_BYTES, singleMessage } from "../protocol/frame.js";
 import { type H2Answer, type H2Connection, H2RequestError } from "../protocol/h2/connection.js";
 import type { H2Pool } from "../protocol/h2/pool.js";
@@ -205,7 +205,7 @@ export function createRawUnaryHandler(
         req,
         msg,
         body,
-        timeout === undefined ? undefined : `${timeout}m`,
+        timeout === undefined ? undefined : formatGrpcTimeout(Number(timeout)),
         gone,
       );
       const error = answerError(answer);

@@ -705,6 +705,41 @@ test("binary Connect Stream over HTTP/1.1 and HTTP/2 is relayed as bytes: exactl
       stop.abort();
       await it.return?.().catch(() => {});
     }
+    // Deadlines (connect-timeout-ms): one that passes ends the stream with deadline_exceeded; a
+    // long one (more digits than grpc-timeout takes) goes on to the server in its form.
+    for (const [timeoutMs, expected] of [
+      [300, { code: Code.DeadlineExceeded }],
+      [100_000_000, { first: "subscribed" }],
+    ] as const) {
+      let relay: string | null = null;
+      const outcome = await (async () => {
+        try {
+          for await (const m of c.stream(
+            { destination: "example", clientId: `${clientId}-deadline`, batchSize: 10 },
+            {
+              timeoutMs,
+              onHeader: (h) => {
+                relay = h.get("sluice-relay");
+              },
+            },
+          )) {
+            if (timeoutMs > 300) return { first: m.message.case };
+          }
+          return { first: "ended" };
+        } catch (err) {
+          return { code: ConnectError.from(err).code };
+        }
+      })();
+      assert.deepEqual(outcome, expected, `${what}, timeout ${timeoutMs} ms`);
+      assert.equal(relay, "bytes", `${what}, timeout ${timeoutMs} ms`);
+    }
+    // A unary call with such a deadline, on the Connect unary relay.
+    const sub = await c.subscribe({ destination: "example", clientId: `${clientId}-unary` });
+    await c.get(
+      { destination: "example", clientId: `${clientId}-unary`, batchSize: 1, session: sub.session },
+      { timeoutMs: 100_000_000 },
+    );
+    await c.unsubscribe({ destination: "example", clientId: `${clientId}-unary`, session: sub.session });
     // Refused before anything is held: the same code, message and details as the typed path.
     for (const [req, code] of [
       [{ destination: "example", clientId: "a b" }, Code.InvalidArgument],
