@@ -224,6 +224,42 @@ describe("authentication on every method, protocol and path", () => {
     );
   });
 
+  test("a binary Connect Stream refused through the gateway (the byte relay) gets what the typed path gives", async () => {
+    const refusal = async (httpVersion: "1.1" | "2", binary: boolean, token?: string) => {
+      let relay: string | null = null;
+      const canal = createClient(
+        CanalService,
+        createConnectTransport({ baseUrl: gateway.url, httpVersion, useBinaryFormat: binary }),
+      );
+      try {
+        for await (const _ of canal.stream(
+          { destination: "example", clientId: "anonymous-stream", batchSize: 1 },
+          {
+            headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+            onHeader: (h) => {
+              relay = h.get("sluice-relay");
+            },
+          },
+        ))
+          return { ok: true, relay };
+        return { ended: true, relay };
+      } catch (err) {
+        const e = ConnectError.from(err);
+        return { code: e.code, message: e.rawMessage, details: e.details.length, relay };
+      }
+    };
+    for (const httpVersion of ["1.1", "2"] as const) {
+      for (const token of [undefined, `${tokens.admin}x`]) {
+        const bytes = await refusal(httpVersion, true, token);
+        const typed = await refusal(httpVersion, false, token);
+        const what = `HTTP/${httpVersion}, ${token === undefined ? "no credentials" : "wrong token"}`;
+        assert.equal(bytes.relay, "bytes", `${what}: the byte relay answered`);
+        assert.equal(bytes.code, Code.Unauthenticated, `${what}: ${JSON.stringify(bytes)}`);
+        assert.deepEqual({ ...bytes, relay: null }, typed, what);
+      }
+    }
+  });
+
   test("a valid token passes authentication and authorization on every method, protocol and path", async () => {
     for (const [name, url] of [
       ["the gateway", gateway.url],
