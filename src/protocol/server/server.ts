@@ -52,8 +52,9 @@ export interface ConnectServerOptions {
   extraHandlers?: (req: HttpRequest, res: HttpResponse) => boolean;
   /**
    * Asked first for every request, before Connect: return true when it handled the request
-   * itself (e.g. the gateway's byte-relaying path of gRPC streams). It runs outside the call
-   * guard: it must end its calls on shutdown itself, and run `pipeline` on each call itself.
+   * itself (e.g. the gateway's byte-relaying path of gRPC and Connect streams). It runs outside
+   * the call guard: it must end its calls on shutdown itself, and run `pipeline` on each call
+   * itself.
    */
   preempt?: (req: HttpRequest, res: HttpResponse) => boolean;
   /**
