@@ -361,8 +361,11 @@ describe("fuzzing: random and malformed requests against every method", () => {
       // And it still serves.
       const health = await fetch(`${target.url}/readyz`);
       assert.equal(health.status, 200, `${target.name}: /readyz after the fuzzing`);
-      const { session, batch } = await prepare(target, KNOWN_CLIENTS[1] as string);
-      assert.ok(session && batch, `${target.name}: Subscribe and Get after the fuzzing`);
+      // A clientId the fuzzing never named (a fuzzed Subscribe may hold the fuzzer's own), and
+      // a few Gets: one may come back empty when the rows written meanwhile are all read.
+      let after = { session: "", batch: "" };
+      for (let i = 0; i < 10 && !after.batch; i++) after = await prepare(target, "after-fuzzing");
+      assert.ok(after.session && after.batch, `${target.name}: Subscribe and Get after the fuzzing`);
     });
   }
 });
