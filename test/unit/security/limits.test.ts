@@ -50,7 +50,7 @@ test("a call counts against its peer's IP address (an IPv6 peer's /64), whatever
   assert.equal(peerIp("[::1]:4242"), "0:0:0:0::/64");
   assert.equal(peerIp("[2001:db8:1:2:aaaa::5]:80"), "2001:db8:1:2::/64");
   assert.equal(peerIp("[2001:db8:1:2:bbbb:cccc:dddd:eeee]:81"), "2001:db8:1:2::/64");
-  assert.equal(peerIp("[::ffff:10.1.2.3]:80"), "10.1.2.3");
+  assert.equal(peerIp("[::ffff:127.1.2.3]:80"), "127.1.2.3");
   assert.equal(peerIp("unknown:0"), "unknown");
   assert.deepEqual(
     limitClientOf(call("127.0.0.2", { port: 1 })),
@@ -74,34 +74,34 @@ test("the rate: a burst passes, then one call per 1/rate s; the refusal says whe
   let now = 0;
   const p = new CallPipeline([limitsHook(LIMITS, { now: () => now })]);
   for (let i = 0; i < 5; i++) {
-    const c = call("10.0.0.1");
+    const c = call("127.0.0.11");
     assert.equal(refusal(p, c), undefined, `call ${i} of the burst`);
     p.end(c);
   }
-  const refused = refusal(p, call("10.0.0.1"));
+  const refused = refusal(p, call("127.0.0.11"));
   assert.equal(refused?.code, Code.ResourceExhausted);
-  assert.match(refused?.rawMessage ?? "", /client 10\.0\.0\.1 started more than 10 calls a second/);
+  assert.match(refused?.rawMessage ?? "", /client 127\.0\.0\.11 started more than 10 calls a second/);
   assert.equal(retryAfterMs(refused), 100);
-  assert.equal(refusal(p, call("10.0.0.2")), undefined, "another client is not refused");
+  assert.equal(refusal(p, call("127.0.0.12")), undefined, "another client is not refused");
   now = 100;
-  assert.equal(refusal(p, call("10.0.0.1")), undefined, "a token came back");
+  assert.equal(refusal(p, call("127.0.0.11")), undefined, "a token came back");
 });
 
 test("calls in flight and streams open: bounded per client, given back when they end", () => {
   const p = new CallPipeline([limitsHook({ ...LIMITS, rate: 1000, burst: 1000 })]);
-  const open = [call("10.0.0.1"), call("10.0.0.1"), call("10.0.0.1")];
+  const open = [call("127.0.0.11"), call("127.0.0.11"), call("127.0.0.11")];
   for (const c of open) assert.equal(refusal(p, c), undefined);
-  const fourth = refusal(p, call("10.0.0.1"));
+  const fourth = refusal(p, call("127.0.0.11"));
   assert.equal(fourth?.code, Code.ResourceExhausted);
   assert.match(fourth?.rawMessage ?? "", /has 3 calls in progress, the most it may/);
   assert.equal(retryAfterMs(fourth), undefined);
-  assert.equal(refusal(p, call("10.0.0.1", { streaming: true })), undefined, "streams count apart");
-  assert.equal(refusal(p, call("10.0.0.1", { streaming: true })), undefined);
-  const third = refusal(p, call("10.0.0.1", { streaming: true }));
+  assert.equal(refusal(p, call("127.0.0.11", { streaming: true })), undefined, "streams count apart");
+  assert.equal(refusal(p, call("127.0.0.11", { streaming: true })), undefined);
+  const third = refusal(p, call("127.0.0.11", { streaming: true }));
   assert.match(third?.rawMessage ?? "", /has 2 streams open, the most it may/);
-  assert.equal(refusal(p, call("10.0.0.2")), undefined, "another client is not refused");
+  assert.equal(refusal(p, call("127.0.0.12")), undefined, "another client is not refused");
   p.end(open[0] as Call, 0);
-  assert.equal(refusal(p, call("10.0.0.1")), undefined, "room again once a call ended");
+  assert.equal(refusal(p, call("127.0.0.11")), undefined, "room again once a call ended");
 });
 
 test("a call refused by a later hook gives its count back; a refused call holds none", () => {
@@ -114,29 +114,29 @@ test("a call refused by a later hook gives its count back; a refused call holds 
     },
   };
   const p = new CallPipeline([limits, later]);
-  for (let i = 0; i < 10; i++) assert.equal(refusal(p, call("10.0.0.1"))?.code, Code.PermissionDenied);
+  for (let i = 0; i < 10; i++) assert.equal(refusal(p, call("127.0.0.11"))?.code, Code.PermissionDenied);
   refuseAll = false;
-  const open = [call("10.0.0.1"), call("10.0.0.1"), call("10.0.0.1")];
+  const open = [call("127.0.0.11"), call("127.0.0.11"), call("127.0.0.11")];
   for (const c of open) assert.equal(refusal(p, c), undefined, "no count was left behind");
-  for (let i = 0; i < 5; i++) assert.equal(refusal(p, call("10.0.0.1"))?.code, Code.ResourceExhausted);
+  for (let i = 0; i < 5; i++) assert.equal(refusal(p, call("127.0.0.11"))?.code, Code.ResourceExhausted);
   for (const c of open) p.end(c, 0);
-  assert.equal(refusal(p, call("10.0.0.1")), undefined, "refusals held no count");
+  assert.equal(refusal(p, call("127.0.0.11")), undefined, "refusals held no count");
 });
 
 test("clients with nothing open and a full bucket are forgotten", () => {
   let now = 0;
   const hook = limitsHook(LIMITS, { now: () => now });
   const p = new CallPipeline([hook]);
-  const kept = call("10.0.0.1", { streaming: true });
+  const kept = call("127.0.0.11", { streaming: true });
   p.start(kept);
   for (let i = 0; i < 100; i++) {
-    const c = call(`10.1.0.${i}`);
+    const c = call(`127.1.0.${i}`);
     p.start(c);
     p.end(c, 0);
   }
   assert.equal(hook.clients, 101);
   now = 60_000;
-  const c = call("10.0.0.9");
+  const c = call("127.0.0.9");
   p.start(c);
   assert.equal(hook.clients, 2, "the one with a stream open, and the new one");
   p.end(c, 0);
