@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { silentLogger } from "../../src/common/log.js";
-import { type RunningGateway, startGateway } from "../../src/gateway/gateway.js";
+import type { RunningGateway } from "../../src/gateway/gateway.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { permissionDenied } from "../../src/protocol/errors.js";
 import type { Call, CallHook } from "../../src/protocol/pipeline.js";
@@ -19,6 +19,7 @@ import { loadServerConfig } from "../../src/server/config/load.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { writeServerConfig } from "../gateway/cluster.js";
 import { everyMethod, METHODS, TRANSPORTS } from "../harness/call-driver.js";
+import { startInProcessGateway } from "../harness/gateway.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, makeTempDir, removeDir } from "../harness/processes.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
@@ -83,20 +84,7 @@ describe("the call pipeline", () => {
       silentLogger,
       { hooks: [serverHook] },
     );
-    gateway = await startGateway({
-      host: "127.0.0.1",
-      port: 0,
-      zk: zk.connectString,
-      zkRoot: "/otter/canal",
-      zkSessionTimeoutMs: 6000,
-      holdMs: 5000,
-      leaseIdleMs: 30_000,
-      maxRequestBytes: 4 << 20,
-      maxMessageBytes: 64 << 20,
-      shutdownTimeoutMs: 1000,
-      logger: silentLogger,
-      hooks: [gatewayHook],
-    });
+    gateway = await startInProcessGateway(zk.connectString, { hooks: [gatewayHook] });
   });
   after(async () => {
     await gateway?.close();

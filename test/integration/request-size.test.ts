@@ -14,12 +14,13 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { silentLogger } from "../../src/common/log.js";
-import { type RunningGateway, startGateway } from "../../src/gateway/gateway.js";
+import type { RunningGateway } from "../../src/gateway/gateway.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { loadServerConfig } from "../../src/server/config/load.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { writeServerConfig } from "../gateway/cluster.js";
+import { startInProcessGateway } from "../harness/gateway.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { freePort, makeTempDir, removeDir } from "../harness/processes.js";
 import { startZooKeeper, type ZooKeeper } from "../harness/zookeeper.js";
@@ -128,19 +129,7 @@ describe("the request size limit, on every path", () => {
       }),
       silentLogger,
     );
-    gateway = await startGateway({
-      host: "127.0.0.1",
-      port: 0,
-      zk: zk.connectString,
-      zkRoot: "/otter/canal",
-      zkSessionTimeoutMs: 6000,
-      holdMs: 5000,
-      leaseIdleMs: 30_000,
-      maxRequestBytes: LIMIT,
-      maxMessageBytes: 64 << 20,
-      shutdownTimeoutMs: 1000,
-      logger: silentLogger,
-    });
+    gateway = await startInProcessGateway(zk.connectString, { maxRequestBytes: LIMIT });
   });
   after(async () => {
     await gateway?.close();

@@ -21,7 +21,7 @@ import { silentLogger } from "../../src/common/log.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
 import { CLIENT_EPOCH_HEADER } from "../../src/contracts/client-epoch.js";
-import { type RunningGateway, startGateway } from "../../src/gateway/gateway.js";
+import type { RunningGateway } from "../../src/gateway/gateway.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
 import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { canalPasswd } from "../../src/security/canal-user.js";
@@ -30,6 +30,7 @@ import { createToken, readTokenFile, verifyToken } from "../../src/security/toke
 import { loadServerConfig } from "../../src/server/config/load.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { everyMethod, METHODS, type Outcomes, TRANSPORTS } from "../harness/call-driver.js";
+import { startInProcessGateway } from "../harness/gateway.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
 import { makeTempDir, removeDir } from "../harness/processes.js";
 import { SLUICE_MAIN } from "../harness/sluice-server.js";
@@ -135,18 +136,7 @@ before(async () => {
   const load = (file: string) => loadServerConfig({ argv: ["--config", file], env: {}, cwd: dir });
   gated = await startServer(load("gated.yaml"), silentLogger);
   standalone = await startServer(load("standalone.yaml"), silentLogger);
-  gateway = await startGateway({
-    host: "127.0.0.1",
-    port: 0,
-    zk: zk.connectString,
-    zkRoot: "/otter/canal",
-    zkSessionTimeoutMs: 6000,
-    holdMs: 5000,
-    leaseIdleMs: 30_000,
-    maxRequestBytes: 4 << 20,
-    maxMessageBytes: 64 << 20,
-    shutdownTimeoutMs: 1000,
-    logger: silentLogger,
+  gateway = await startInProcessGateway(zk.connectString, {
     auth: {
       tokensFile: join(dir, "tokens"),
       jwt: { keyFile: join(dir, "jwt.pem"), issuer: [ISSUER], audience: [AUDIENCE], clockSkewSeconds: 30 },
