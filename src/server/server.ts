@@ -35,6 +35,7 @@ import type { DestinationConfig, ServerConfig } from "./config/types.js";
 import { adoptCanalCursors, importCanalCursors } from "./destination/canal-import.js";
 import { Destination } from "./destination/destination.js";
 import { DestinationRegistry } from "./destination/registry.js";
+import type { Boundary } from "./entry/positions.js";
 import { checkServerListeners } from "./listen-security.js";
 import type { CursorStore } from "./meta/cursor-store.js";
 import { FileCursorStore } from "./meta/file-cursor-store.js";
@@ -46,7 +47,6 @@ import { type ClusterView, createAdminService } from "./service/admin-service.js
 import { createCanalService } from "./service/canal-service.js";
 import { ClientEpochs } from "./service/client-epochs.js";
 import { clientFencingHook } from "./service/client-fencing.js";
-import type { Boundary } from "./store/positions.js";
 
 export interface RunningServer {
   readonly address: string;
