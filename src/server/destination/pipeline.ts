@@ -2,9 +2,9 @@
 // each statement classified once, carried on the entry's filter subject) → filter (the
 // destination's own, sink/entry-filter.ts) → store (EntryRing, each entry encoded once as it
 // enters: store/stored-entry.ts), with back-pressure: the reader pauses while the ring is full.
-// It lives above parse, sink and store so that none of them imports another. A destination runs one shared pipeline; a client
-// that falls behind the shared ring's window gets a private one from its own cursor until it
-// catches up (see destination.ts).
+// It lives above parse, sink and store so that none of them imports another. A destination
+// runs one shared pipeline; a client that falls behind the shared ring's window gets a private
+// one from its own cursor until it catches up (see destination.ts).
 import { createLogger, type Logger } from "../../common/log.js";
 import type { SkippedTableEvent } from "../binlog/index.js";
 import { filterSubject } from "../entry/filter-subject.js";
