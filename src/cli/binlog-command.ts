@@ -12,9 +12,11 @@ import {
   readBinlogEvents,
   type TableInfo,
 } from "../server/binlog/index.js";
+import { toFlatMessage } from "../server/encode/flat-message.js";
+import { filterSubject } from "../server/entry/filter-subject.js";
 import { EventFilter, FilterError } from "../server/filter/index.js";
+import { classifyQuery } from "../server/parse/ddl.js";
 import { EntryBuilder } from "../server/parse/entry-builder.js";
-import { toFlatMessage } from "../server/parse/flat-message.js";
 import { TransactionTracker } from "../server/parse/transaction-tracker.js";
 import { parseSchemaFile } from "../server/schema/create-table.js";
 import { DdlSchema } from "../server/schema/ddl-schema.js";
@@ -153,6 +155,7 @@ async function decodeFiles(
       if (event.type === "table_map") hintNames(event.table, unnamed);
       const gtid = tracker.observe(event, raw.offset, nextOffset);
       if (event.type === "format_description") builder ??= new EntryBuilder({ flavor: event.flavor });
+      const statement = event.type === "query" ? classifyQuery(event) : undefined;
       const built = builder?.build({
         event,
         file: basename(path),
@@ -160,8 +163,9 @@ async function decodeFiles(
         nextOffset,
         gtid,
         serverId: event.header.serverId,
+        statement,
       });
-      const entry = built && filterEntry(built, filter);
+      const entry = built && filterEntry(built, filterSubject(built, statement), filter);
       if (!entry) continue;
       if (format === "entry") {
         await out.write(toJsonString(EntrySchema, entry));

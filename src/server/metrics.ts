@@ -3,7 +3,7 @@
 // elections); gauges are read from the running destinations at each scrape.
 import { createNoopMeter, type Meter } from "@opentelemetry/api";
 import type { DestinationRegistry } from "./destination/registry.js";
-import { coveredBy } from "./store/positions.js";
+import { coveredBy } from "./entry/positions.js";
 
 /** What a destination reports as it reads and serves. */
 export interface DestinationMetrics {

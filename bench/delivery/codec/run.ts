@@ -34,12 +34,14 @@ import {
   BatchSchema,
   StreamResponseSchema,
 } from "../../../src/gen/sluice/v1/canal_service_pb.js";
-import type { Entry } from "../../../src/gen/sluice/v1/entry_pb.js";
+import { type Entry, EventType } from "../../../src/gen/sluice/v1/entry_pb.js";
 import { BinlogDecoder } from "../../../src/server/binlog/index.js";
 import { encodeStreamBatch } from "../../../src/server/encode/responses.js";
+import { type FilterSubject, filterSubject } from "../../../src/server/entry/filter-subject.js";
+import type { EntryPosition } from "../../../src/server/entry/positions.js";
+import { classifyStatement } from "../../../src/server/parse/ddl.js";
 import { EntryBuilder } from "../../../src/server/parse/entry-builder.js";
 import { TransactionTracker } from "../../../src/server/parse/transaction-tracker.js";
-import type { EntryPosition } from "../../../src/server/store/positions.js";
 import { EntryStorer } from "../../../src/server/store/stored-entry.js";
 import { type Dataset, parseArgs, parseCount } from "../../decode/common.js";
 
@@ -136,7 +138,7 @@ function main(): void {
   const mem1 = memory();
   // The same entries as the server's store holds them (src/server/store/stored-entry.ts).
   const storer = new EntryStorer();
-  const held = entries.map((e) => storer.store(e, POSITION));
+  const held = entries.map((e) => storer.store(e, subjectOf(e), POSITION));
   const memHeld = memory() - mem1;
   const rows = entries.reduce(
     (s, e) => s + (e.payload.case === "rowChange" ? e.payload.value.rowDatas.length : 0),
@@ -209,7 +211,7 @@ function main(): void {
       for (const b of encoded) toBinary(BatchSchema, fromBatch(b));
     },
     "encode once: each entry as it enters the store (src/server/encode)": () => {
-      for (const b of encoded) for (const e of fromBatch(b).entries) storer.store(e, POSITION);
+      for (const b of encoded) for (const e of fromBatch(b).entries) storer.store(e, subjectOf(e), POSITION);
     },
     "then per delivery: a StreamResponse from the entries' bytes": () => {
       let k = 0;
@@ -265,3 +267,10 @@ function main(): void {
 }
 
 main();
+
+/** The filter subject the server's pipeline hands the store beside an entry (src/server/entry). */
+function subjectOf(e: Entry): FilterSubject | undefined {
+  const change = e.payload.case === "rowChange" ? e.payload.value : undefined;
+  const isStatement = change !== undefined && (change.isDdl || change.eventType === EventType.QUERY);
+  return filterSubject(e, isStatement ? classifyStatement(change.sql, change.ddlSchemaName) : undefined);
+}

@@ -7,11 +7,11 @@
 // into points to resume from.
 import { readFile } from "node:fs/promises";
 import type { Logger } from "../../common/log.js";
+import type { Cursor } from "../entry/positions.js";
 import { parseCanalMetaFile } from "../meta/canal-meta-file.js";
 import type { CursorStore } from "../meta/cursor-store.js";
 import { findCanalResume } from "../parse/find-start.js";
 import type { SourceConfig } from "../replication/source.js";
-import type { Cursor } from "../store/positions.js";
 
 export interface CanalImportOptions {
   destination: string;

@@ -11,9 +11,9 @@
 
 import type { Logger } from "../../common/log.js";
 import type { CancelSignal } from "../../protocol/call-cancel.js";
+import { type Boundary, comparePoints } from "../entry/positions.js";
 import type { ClientSession } from "../store/client-session.js";
-import type { Pipeline } from "../store/pipeline.js";
-import { type Boundary, comparePoints } from "../store/positions.js";
+import type { Pipeline } from "./pipeline.js";
 
 export interface CatchUpHost {
   /** The destination's shared pipeline. */

@@ -1,10 +1,11 @@
 // Where an administrator moves a client's cursor (AdminService.SetCursor), turned into a
 // boundary between transactions that the source can stream from.
+
+import type { Boundary } from "../entry/positions.js";
 import { findBoundaryAfterGtid, findBoundaryAtTime } from "../parse/find-start.js";
 import { parseStartGtid } from "../replication/gtid-set.js";
 import { ReplicationClient } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
-import type { Boundary } from "../store/positions.js";
 
 export type CursorTarget =
   | { kind: "head" }

@@ -11,18 +11,19 @@
 import { createLogger, type Logger } from "../../common/log.js";
 import type { CancelSignal } from "../../protocol/call-cancel.js";
 import type { SkippedTableEvent } from "../binlog/index.js";
+import { type Boundary, type Cursor, comparePoints, earliest } from "../entry/positions.js";
 import { EventFilter, type EventFilterOptions } from "../filter/index.js";
 import type { CursorStore, SkippedEventRecord } from "../meta/cursor-store.js";
 import { FencedError } from "../meta/zk-cursor-store.js";
 import type { DestinationMetrics } from "../metrics.js";
 import type { SourceConfig } from "../replication/source.js";
-import { type Batch, ClientSession } from "../store/client-session.js";
+import { encodedFilter } from "../sink/entry-filter.js";
+import { type Batch, ClientSession, type StoredEntryFilter } from "../store/client-session.js";
 import type { RingLimits } from "../store/entry-ring.js";
-import { Pipeline } from "../store/pipeline.js";
-import { type Boundary, type Cursor, comparePoints, earliest } from "../store/positions.js";
 import { CatchUpReaders } from "./catch-up.js";
 import { type CursorTarget, resolveTarget } from "./cursor-target.js";
 import { type DestinationFailure, describeFailure, fixHint, SkipLog } from "./failure.js";
+import { Pipeline } from "./pipeline.js";
 
 export interface DestinationOptions {
   name: string;
@@ -388,10 +389,11 @@ export class Destination {
     await this.start();
   }
 
-  #parseFilter(text: string): EventFilter | undefined {
+  /** A client's filter, as the store applies it to stored entries (the sink stage's). */
+  #parseFilter(text: string): StoredEntryFilter | undefined {
     if (text.trim() === "") return undefined;
     try {
-      return new EventFilter({ filter: text });
+      return encodedFilter(new EventFilter({ filter: text }));
     } catch (err) {
       throw new DestinationError("bad_filter", (err as Error).message);
     }

@@ -10,15 +10,17 @@
 // entries with every field of every message set (fast-check), and fails when entry.proto
 // gains a field that ENTRY_FIELDS below does not list; test/integration/decoder-type-matrix
 // on live MariaDB rows of every column type.
-import type {
-  Column,
-  Entry,
-  Header,
-  Pair,
-  RowChange,
-  RowData,
-  TransactionBegin,
-  TransactionEnd,
+import { fromBinary } from "@bufbuild/protobuf";
+import {
+  type Column,
+  type Entry,
+  EntrySchema,
+  type Header,
+  type Pair,
+  type RowChange,
+  type RowData,
+  type TransactionBegin,
+  type TransactionEnd,
 } from "../../gen/sluice/v1/entry_pb.js";
 import { ProtoWriter, WIRE_LEN, WIRE_VARINT } from "./proto-writer.js";
 
@@ -91,6 +93,11 @@ export function entryMessage(field: Uint8Array): Uint8Array {
   let i = 1; // the tag: one byte for field 2
   while ((field[i] as number) & 0x80) i++;
   return field.subarray(i + 1);
+}
+
+/** The entry of an `entries` field, as objects (JSON calls, flat messages, pruning columns). */
+export function decodeEntryField(field: Uint8Array): Entry {
+  return fromBinary(EntrySchema, entryMessage(field));
 }
 
 function writeEntry(w: ProtoWriter, e: Entry): void {

@@ -7,7 +7,7 @@
 // first transaction not fully acked; included=false: nothing at it is consumed yet). sluice
 // adds one object, "sluice", for what canal cannot say: how far into that transaction the
 // client has acked.
-import type { Cursor } from "../store/positions.js";
+import type { Cursor } from "../entry/positions.js";
 
 export interface CanalLogPosition {
   "@type": "com.alibaba.otter.canal.protocol.position.LogPosition";

@@ -1,7 +1,7 @@
 // Where clients' cursors and filters live: ZooKeeper in a cluster, a local directory in
 // standalone mode. Every write is durable before its promise resolves; a write that fails
 // rejects, and the Ack that caused it fails with it.
-import type { Cursor } from "../store/positions.js";
+import type { Cursor } from "../entry/positions.js";
 
 export interface StoredClient {
   clientId: string;

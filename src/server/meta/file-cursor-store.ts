@@ -5,7 +5,7 @@
 import { constants } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Cursor } from "../store/positions.js";
+import type { Cursor } from "../entry/positions.js";
 import { fromCanalPosition, toCanalPosition } from "./canal-position.js";
 import {
   type CursorImportRecord,

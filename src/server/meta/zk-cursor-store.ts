@@ -8,7 +8,7 @@
 // epoch (a newer runner exists; this one is a zombie) refuses to write: FencedError.
 import { type ZkClient, ZkError } from "../../common/zk/client.js";
 import type { ZkPaths } from "../../common/zk/paths.js";
-import type { Cursor } from "../store/positions.js";
+import type { Cursor } from "../entry/positions.js";
 import {
   epochOfCanalPosition,
   fromCanalPosition,

@@ -25,9 +25,9 @@ import {
   describeBreak,
   EventChain,
   eventTypeName,
-  type QueryEvent,
   type TableInfo,
 } from "../binlog/index.js";
+import type { DdlInfo } from "../entry/statement.js";
 import {
   type BinlogDump,
   makeReplicaServerId,
@@ -38,7 +38,7 @@ import {
 } from "../replication/replication-client.js";
 import { describeSource, type SourceConfig } from "../replication/source.js";
 import { SchemaCache } from "../schema/schema-cache.js";
-import { classifyStatement } from "./ddl.js";
+import { classifyQuery } from "./ddl.js";
 import { SourceTimeZone } from "./source-time-zone.js";
 import { type TransactionBoundary, TransactionTracker } from "./transaction-tracker.js";
 
@@ -56,6 +56,11 @@ export interface SourceEvent {
   gtid: string;
   /** Server id of the source server that wrote the event. */
   serverId: number;
+  /**
+   * A QUERY event's statement as classified once when it was read (parse/ddl.ts): its entry
+   * and every filter take it from here. Set on the QUERY events that become entries.
+   */
+  statement?: DdlInfo | undefined;
 }
 
 export interface BinlogReaderOptions {
@@ -406,7 +411,8 @@ export class BinlogReader {
     }
     this.#chain.accept(bytes);
     const gtid = this.#tracker.observe(event, offset, logPos);
-    if (event.type === "query" && event.statement === "ddl") this.#forgetSchemas(event);
+    const statement = event.type === "query" ? classifyQuery(event) : undefined;
+    if (statement && event.type === "query" && event.statement === "ddl") this.#forgetSchemas(statement);
     const file = this.#tracker.file;
 
     const suppress = this.#suppressThrough;
@@ -425,6 +431,7 @@ export class BinlogReader {
       nextOffset: logPos,
       gtid,
       serverId: event.header.serverId,
+      statement,
     });
     return true;
   }
@@ -496,9 +503,8 @@ export class BinlogReader {
   }
 
   /** A DDL changed tables: their cached schemas are stale. */
-  #forgetSchemas(event: QueryEvent): void {
+  #forgetSchemas(info: DdlInfo): void {
     if (!this.#schema) return;
-    const info = classifyStatement(event.sql, event.schema);
     for (const t of info.tables) this.#schema.invalidate(t.schema, t.table);
     if (info.schemaOnly) this.#schema.invalidateSchema(info.schemaOnly);
     if (info.tables.length > 0 || info.schemaOnly) this.#decoder?.invalidateSchema();

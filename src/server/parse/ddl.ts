@@ -1,28 +1,15 @@
 // What a statement in a QUERY event is: canal's DDL kinds (CREATE, ALTER, ERASE, TRUNCATE,
 // RENAME, CINDEX, DINDEX, QUERY) and the tables it touches, so that entries carry the right
-// event type, filters can match DDL by table, and cached table schemas are refreshed.
+// event type, filters can match DDL by table, and cached table schemas are refreshed. The
+// binlog reader classifies each statement once (classifyQuery) and the result travels on the
+// event and its entry (entry/statement.ts); later stages never parse the SQL again.
 //
 // A small tokenizer rather than canal's regexes: comments, quoted names, `IF [NOT] EXISTS`
 // and several tables per statement are where regexes go wrong. It reads only the statement's
 // head; anything it does not recognise is a plain QUERY, never an error.
 
-export type DdlKind = "CREATE" | "ALTER" | "ERASE" | "TRUNCATE" | "RENAME" | "CINDEX" | "DINDEX" | "QUERY";
-
-export interface TableName {
-  /** Schema named in the statement, else the QUERY event's default schema ("" if none). */
-  schema: string;
-  table: string;
-}
-
-export interface DdlInfo {
-  kind: DdlKind;
-  /** Tables the statement changes, in statement order (RENAME: each target after its source). */
-  tables: TableName[];
-  /** True for statements that change tables, false for QUERY (GRANT, CREATE USER, SET ...). */
-  isDdl: boolean;
-  /** Statements about a whole schema (CREATE/DROP/ALTER DATABASE): the schema name. */
-  schemaOnly?: string;
-}
+import type { QueryEvent } from "../binlog/index.js";
+import type { DdlInfo, TableName } from "../entry/statement.js";
 
 type Token = { kind: "word" | "quoted" | "punct"; text: string };
 
@@ -128,6 +115,24 @@ class Cursor {
 }
 
 const QUERY: DdlInfo = { kind: "QUERY", tables: [], isDdl: false };
+
+/** Statements that frame transactions (or are passed over): they make no statement entry. */
+const NO_STATEMENT_ENTRY: ReadonlySet<QueryEvent["statement"]> = new Set([
+  "begin",
+  "commit",
+  "rollback",
+  "savepoint",
+  "xa",
+]);
+
+/**
+ * The classification of a QUERY event that becomes a statement entry (DDL, statement-based
+ * DML, GRANT ...); undefined for those that frame transactions.
+ */
+export function classifyQuery(event: QueryEvent): DdlInfo | undefined {
+  if (NO_STATEMENT_ENTRY.has(event.statement)) return undefined;
+  return classifyStatement(event.sql, event.schema);
+}
 
 /** Classifies one statement; `defaultSchema` is the QUERY event's current database. */
 export function classifyStatement(sql: string, defaultSchema = ""): DdlInfo {

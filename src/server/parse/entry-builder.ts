@@ -6,6 +6,9 @@
 //   - DDL becomes one ROWDATA entry with is_ddl, canal's event type (CREATE, ALTER, ERASE,
 //     TRUNCATE, RENAME, CINDEX, DINDEX, QUERY) and the SQL; it is not framed (it commits itself);
 //   - other statements (GRANT, CREATE USER...) become QUERY entries, as in canal.
+// A statement's kind and tables come from its classification on the SourceEvent (made once by
+// the binlog reader, parse/ddl.ts); the filter subject made from the same classification
+// (entry/filter-subject.ts) carries it on to the filters.
 // Heartbeats, table maps, rotates and GTID bookkeeping produce no entry; the GTID of a
 // transaction travels in every entry's header.
 //
@@ -29,8 +32,9 @@ import {
   type RowsEvent,
   type TableInfo,
 } from "../binlog/index.js";
+import type { DdlKind } from "../entry/statement.js";
 import type { SourceEvent } from "./binlog-reader.js";
-import { classifyStatement, type DdlKind } from "./ddl.js";
+import { classifyStatement } from "./ddl.js";
 
 export interface EntryBuilderOptions {
   flavor: "mysql" | "mariadb";
@@ -103,7 +107,8 @@ export class EntryBuilder {
       case "xa":
         return undefined;
       default: {
-        const info = classifyStatement(event.sql, event.schema);
+        // Classified once as the event was read; events made elsewhere (tests) may come without.
+        const info = e.statement ?? classifyStatement(event.sql, event.schema);
         const first = info.tables[0];
         const schema = first?.schema ?? info.schemaOnly ?? event.schema;
         const eventType = info.isDdl ? DDL_EVENT_TYPES[info.kind] : EventType.QUERY;

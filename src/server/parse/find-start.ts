@@ -11,10 +11,10 @@
 
 import type { BinlogEvent } from "../binlog/index.js";
 import { BinlogDecoder, EventType } from "../binlog/index.js";
+import type { Boundary } from "../entry/positions.js";
 import { type GtidSet, parseMysqlGtidSet } from "../replication/gtid-set.js";
 import { makeReplicaServerId, ReplicationClient } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
-import type { Boundary } from "../store/positions.js";
 import { TransactionTracker } from "./transaction-tracker.js";
 
 const NEEDED: ReadonlySet<number> = new Set<number>([

@@ -20,12 +20,12 @@ import { callOf } from "../../protocol/pipeline.js";
 import { cancelSignalOf } from "../../protocol/server/call-guard.js";
 import { type Destination, DestinationError } from "../destination/destination.js";
 import type { DestinationRegistry } from "../destination/registry.js";
+import { decodeEntryField } from "../encode/entry-encoder.js";
+import { toFlatMessage } from "../encode/flat-message.js";
 import { encodeGetResponse, encodeStreamBatch, preEncoded } from "../encode/responses.js";
+import type { Cursor } from "../entry/positions.js";
 import type { EventFilterOptions } from "../filter/index.js";
-import { toFlatMessage } from "../parse/flat-message.js";
 import { type Batch, BatchError, type ClientSession } from "../store/client-session.js";
-import type { Cursor } from "../store/positions.js";
-import { decodeStored } from "../store/stored-entry.js";
 import { type ClientEpochs, clientEpochKey } from "./client-epochs.js";
 
 export const MAX_BATCH_SIZE = 10_000;
@@ -104,7 +104,7 @@ export function createCanalService(
       return {
         $typeName: "sluice.v1.GetResponse",
         batchId,
-        entries: batch.entries.map(decodeStored),
+        entries: batch.entries.map(decodeEntryField),
         flatMessages: flat,
         epoch: destination.epoch,
       } satisfies GetResponse;
@@ -182,7 +182,7 @@ export function createCanalService(
               value: {
                 $typeName: "sluice.v1.Batch",
                 batchId: batch.id,
-                entries: batch.entries.map(decodeStored),
+                entries: batch.entries.map(decodeEntryField),
                 flatMessages: flat,
               } satisfies BatchMessage,
             },
@@ -224,7 +224,7 @@ function flatten(batch: Batch): FlatMessage[] {
   const now = BigInt(Date.now());
   const out: FlatMessage[] = [];
   for (const e of batch.entries) {
-    const flat = toFlatMessage(decodeStored(e), id, now);
+    const flat = toFlatMessage(decodeEntryField(e), id, now);
     if (flat) out.push(flat);
   }
   return out;

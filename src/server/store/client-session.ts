@@ -9,10 +9,16 @@
 //   - a transaction none of whose row changes pass the client's filter is not delivered at
 //     all (no empty BEGIN/END pair); filtered entries still move the cursor on ack.
 import { EntryType } from "../../gen/sluice/v1/entry_pb.js";
-import type { EventFilter } from "../filter/index.js";
+import type { FilterSubject } from "../entry/filter-subject.js";
+import { type Cursor, coveredBy, cursorAfter, type EntryPosition } from "../entry/positions.js";
 import type { EntryRing, StoredEntry } from "./entry-ring.js";
-import { type Cursor, coveredBy, cursorAfter, type EntryPosition } from "./positions.js";
-import { filterStored } from "./stored-entry.js";
+
+/**
+ * A client's filter as the store applies it to a stored entry: the bytes the client gets (the
+ * stored ones, or a copy with fewer columns), or undefined when it drops the entry. The sink
+ * stage makes it (sink/entry-filter.ts encodedFilter); the store only calls it.
+ */
+export type StoredEntryFilter = (bytes: Buffer, subject: FilterSubject | undefined) => Buffer | undefined;
 
 export interface Batch {
   id: string;
@@ -34,7 +40,7 @@ export class BatchError extends Error {
 }
 
 export class ClientSession {
-  filter: EventFilter | undefined;
+  filter: StoredEntryFilter | undefined;
   filterText: string;
   /** Durable cursor (what the store holds). */
   cursor: Cursor | undefined;
@@ -54,7 +60,7 @@ export class ClientSession {
     public ring: EntryRing,
     readonly epoch: bigint,
     opts: {
-      filter: EventFilter | undefined;
+      filter: StoredEntryFilter | undefined;
       filterText: string;
       cursor: Cursor | undefined;
       readSeq: number;
@@ -167,7 +173,7 @@ export class ClientSession {
         [settledSeq, settledPos] = [seq, p];
         continue;
       }
-      const passed = this.filter ? filterStored(stored, this.filter) : stored.bytes;
+      const passed = this.filter ? this.filter(stored.bytes, stored.subject) : stored.bytes;
       if (passed && held) {
         if (entries.length > 0 && entries.length + 2 > batchSize) {
           held = undefined; // BEGIN and this entry go together, in the next batch

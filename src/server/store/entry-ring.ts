@@ -5,7 +5,7 @@
 // must wait (back-pressure) until trim() frees room.
 
 import type { CancelSignal } from "../../protocol/call-cancel.js";
-import { type BinlogPoint, comparePoints } from "./positions.js";
+import { type BinlogPoint, comparePoints } from "../entry/positions.js";
 import type { StoredEntry } from "./stored-entry.js";
 
 export type { StoredEntry } from "./stored-entry.js";

@@ -1,13 +1,11 @@
 // An entry as the store keeps it: encoded once, when it enters the store, as the bytes every
 // batch that carries it is made of (src/server/encode), with beside them only what the
-// store, the clients' filters and the cursors read. No object graph per entry lives on: the
+// store, the clients' filters (the subject the parse stage made) and the cursors read. No object graph per entry lives on: the
 // garbage collector has little to trace or promote, and `store.maxBytes` counts what is held.
-import { fromBinary } from "@bufbuild/protobuf";
-import { type Entry, EntrySchema, type EntryType } from "../../gen/sluice/v1/entry_pb.js";
-import { EntryEncoder, entryMessage } from "../encode/entry-encoder.js";
-import type { EventFilter } from "../filter/index.js";
-import { type FilterSubject, filterSubject, judge, pruneColumns } from "../sink/entry-filter.js";
-import type { EntryPosition } from "./positions.js";
+import type { Entry, EntryType } from "../../gen/sluice/v1/entry_pb.js";
+import { EntryEncoder } from "../encode/entry-encoder.js";
+import type { FilterSubject } from "../entry/filter-subject.js";
+import type { EntryPosition } from "../entry/positions.js";
 
 export interface StoredEntry {
   seq: number;
@@ -46,13 +44,13 @@ export class EntryStorer {
   readonly #alloc = (size: number): Buffer => this.#allocate(size);
 
   /** The stored form of `entry` (its sequence is the ring's to set). */
-  store(entry: Entry, position: EntryPosition): StoredEntry {
+  store(entry: Entry, subject: FilterSubject | undefined, position: EntryPosition): StoredEntry {
     const bytes = encoder.encodeField(entry, this.#alloc);
     return {
       seq: 0,
       bytes,
       entryType: entry.entryType,
-      subject: filterSubject(entry),
+      subject,
       position,
       size: bytes.length + STORED_ENTRY_OVERHEAD,
     };
@@ -68,20 +66,4 @@ export class EntryStorer {
     this.#used += size;
     return out;
   }
-}
-
-/**
- * The bytes of `stored` as a client with `filter` gets them: the stored ones, the same entry
- * with fewer columns (decoded and encoded again: field filters only), or undefined (dropped).
- */
-export function filterStored(stored: StoredEntry, filter: EventFilter): Buffer | undefined {
-  const verdict = judge(stored.subject, filter);
-  if (verdict === true) return stored.bytes;
-  if (verdict === false) return undefined;
-  return encoder.encodeField(pruneColumns(decodeStored(stored.bytes), verdict));
-}
-
-/** The entry of stored bytes, as objects (JSON calls, flat messages, pruning columns). */
-export function decodeStored(bytes: Uint8Array): Entry {
-  return fromBinary(EntrySchema, entryMessage(bytes));
 }

@@ -103,3 +103,71 @@ test("the status page's browser code loads only its own files (generated code on
   }
   assert.deepEqual(out, []);
 });
+
+// Inside the server the stages run one way (docs/design.md, "The server's stages"): parse →
+// filter (sink) → store → cursors (meta) → service, composed by destination/ and elected by
+// cluster/. What every stage passes on (positions, a statement's classification, the filter
+// subject) is in entry/, which imports no stage. No stage imports one after it, and the store
+// knows neither where its entries come from nor how clients' filters judge them.
+const SERVER_PARTS = [
+  "binlog",
+  "cluster",
+  "config",
+  "destination",
+  "encode",
+  "entry",
+  "filter",
+  "meta",
+  "parse",
+  "replication",
+  "schema",
+  "service",
+  "sink",
+  "store",
+];
+
+/** Each import of a file under src/server/`part` that points into a server part not in `allowed`. */
+function serverViolations(part: string, allowed: string[]): string[] {
+  const forbidden = SERVER_PARTS.filter((p) => p !== part && !allowed.includes(p)).map(
+    (p) => `src/server/${p}`,
+  );
+  return violations(`src/server/${part}`, forbidden);
+}
+
+test("entry/, what the stages pass on, imports no server part", () => {
+  assert.deepEqual(serverViolations("entry", []), []);
+});
+
+test("parse imports neither the filter stage, the store, the cursors nor the service", () => {
+  assert.deepEqual(serverViolations("parse", ["binlog", "replication", "schema", "entry"]), []);
+});
+
+test("the filter stage (sink) imports neither parse, the store, the cursors nor the service", () => {
+  assert.deepEqual(serverViolations("sink", ["entry", "filter", "encode"]), []);
+});
+
+test("the store imports neither parse, the filter stage, the cursors, the service, destinations nor the cluster", () => {
+  assert.deepEqual(serverViolations("store", ["entry", "encode"]), []);
+});
+
+test("the cursors (meta) import neither parse, the filter stage, the store's entries nor the service", () => {
+  assert.deepEqual(serverViolations("meta", ["entry"]), []);
+});
+
+test("the service imports neither parse, the filter stage nor the cluster", () => {
+  const out = violations("src/server/service", ["src/server/parse", "src/server/sink", "src/server/cluster"]);
+  assert.deepEqual(out, []);
+});
+
+test("the cluster imports neither parse, the filter stage, the store nor the service", () => {
+  assert.deepEqual(
+    violations("src/server/cluster", [
+      "src/server/parse",
+      "src/server/sink",
+      "src/server/store",
+      "src/server/service",
+      "src/server/destination",
+    ]),
+    [],
+  );
+});

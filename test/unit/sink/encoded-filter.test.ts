@@ -1,16 +1,20 @@
-// A client's filter on stored entries (src/server/store/stored-entry.ts), which judges an
-// entry from its filter subject and prunes columns from its bytes, gives what the filter gives
-// on the entry as objects (src/server/sink/entry-filter.ts): the same entries dropped, the
+// A client's filter on stored entries (encodedFilter, src/server/sink/entry-filter.ts), which
+// judges an entry from the filter subject stored beside its bytes and prunes columns from
+// them, gives what the filter gives on the entry as objects: the same entries dropped, the
 // same columns kept; entries that pass whole are the stored bytes themselves, not copies.
+// Statements are judged from the classification carried on their subject, never their SQL.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { type Entry, EntrySchema, EntryType, EventType } from "../../../src/gen/sluice/v1/entry_pb.js";
+import { decodeEntryField } from "../../../src/server/encode/entry-encoder.js";
+import { type FilterSubject, filterSubject } from "../../../src/server/entry/filter-subject.js";
+import type { EntryPosition } from "../../../src/server/entry/positions.js";
 import { EventFilter, type EventFilterOptions } from "../../../src/server/filter/index.js";
-import { filterEntry } from "../../../src/server/sink/entry-filter.js";
-import type { EntryPosition } from "../../../src/server/store/positions.js";
-import { decodeStored, EntryStorer, filterStored } from "../../../src/server/store/stored-entry.js";
+import { classifyStatement } from "../../../src/server/parse/ddl.js";
+import { encodedFilter, filterEntry } from "../../../src/server/sink/entry-filter.js";
+import { EntryStorer } from "../../../src/server/store/stored-entry.js";
 
 const POSITION: EntryPosition = {
   file: "mysql-bin.000001",
@@ -74,6 +78,13 @@ const ENTRY: fc.Arbitrary<Entry> = fc.oneof(
   fc.constant(create(EntrySchema, { entryType: EntryType.TRANSACTION_BEGIN })),
 );
 
+/** The subject the parse stage makes: a statement's classification made once, from its SQL. */
+function subjectOf(entry: Entry): FilterSubject | undefined {
+  const change = entry.payload.case === "rowChange" ? entry.payload.value : undefined;
+  const isStatement = change !== undefined && (change.isDdl || change.eventType === EventType.QUERY);
+  return filterSubject(entry, isStatement ? classifyStatement(change.sql, change.ddlSchemaName) : undefined);
+}
+
 const FILTERS: EventFilterOptions[] = [
   {},
   { filter: "shop\\..*" },
@@ -89,16 +100,17 @@ describe("a client's filter on stored entries (fast-check)", () => {
     fc.assert(
       fc.property(ENTRY, fc.nat({ max: FILTERS.length - 1 }), (entry, i) => {
         const filter = filters[i] as EventFilter;
-        const stored = storer.store(entry, POSITION);
-        const bytes = filterStored(stored, filter);
-        const expected = filterEntry(entry, filter);
+        const subject = subjectOf(entry);
+        const stored = storer.store(entry, subject, POSITION);
+        const bytes = encodedFilter(filter)(stored.bytes, stored.subject);
+        const expected = filterEntry(entry, subject, filter);
         if (expected === undefined) {
           assert.equal(bytes, undefined, "dropped");
           return;
         }
         assert.ok(bytes !== undefined, "kept");
         const normalized = fromBinary(EntrySchema, toBinary(EntrySchema, expected));
-        assert.deepEqual(decodeStored(bytes), normalized);
+        assert.deepEqual(decodeEntryField(bytes), normalized);
         if (expected === entry) assert.equal(bytes, stored.bytes, "passed whole: the stored bytes, shared");
       }),
       { numRuns: 1000 },
@@ -106,7 +118,8 @@ describe("a client's filter on stored entries (fast-check)", () => {
   });
 
   test("the size counted is the bytes held plus a fixed overhead", () => {
-    const stored = storer.store(create(EntrySchema, { entryType: EntryType.TRANSACTION_END }), POSITION);
+    const end = create(EntrySchema, { entryType: EntryType.TRANSACTION_END });
+    const stored = storer.store(end, subjectOf(end), POSITION);
     assert.ok(stored.size > stored.bytes.length);
     assert.equal(stored.subject, undefined);
   });

@@ -1,19 +1,22 @@
-// One binlog reader feeding one ring: parse (BinlogReader) → entries (EntryBuilder) → store
-// (EntryRing, each entry encoded once as it enters: stored-entry.ts), with back-pressure:
-// the reader pauses while the ring is full. A destination runs one shared pipeline; a client
-// that falls behind the shared ring's window gets a private one from its own cursor until it
-// catches up (see destination.ts).
+// One binlog reader feeding one ring, the stages in order: parse (BinlogReader, EntryBuilder;
+// each statement classified once, carried on the entry's filter subject) → filter (the
+// destination's own, sink/entry-filter.ts) → store (EntryRing, each entry encoded once as it
+// enters: store/stored-entry.ts), with back-pressure: the reader pauses while the ring is full.
+// It lives above parse, sink and store so that none of them imports another. A destination
+// runs one shared pipeline; a client that falls behind the shared ring's window gets a private
+// one from its own cursor until it catches up (see destination.ts).
 import { createLogger, type Logger } from "../../common/log.js";
 import type { SkippedTableEvent } from "../binlog/index.js";
+import { filterSubject } from "../entry/filter-subject.js";
+import type { BinlogPoint, Boundary, EntryPosition } from "../entry/positions.js";
 import type { EventFilter } from "../filter/index.js";
 import { BinlogReader, type SourceEvent } from "../parse/binlog-reader.js";
 import { EntryBuilder } from "../parse/entry-builder.js";
 import type { StartPosition } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
 import { filterEntry } from "../sink/entry-filter.js";
-import { EntryRing, type RingLimits } from "./entry-ring.js";
-import type { BinlogPoint, Boundary, EntryPosition } from "./positions.js";
-import { EntryStorer } from "./stored-entry.js";
+import { EntryRing, type RingLimits } from "../store/entry-ring.js";
+import { EntryStorer } from "../store/stored-entry.js";
 
 export interface PipelineOptions {
   source: SourceConfig;
@@ -171,7 +174,8 @@ export class Pipeline {
       this.opts.onSkipped?.(e.event, e.file, e.offset);
     }
     const built = this.#builder.build(e);
-    const entry = built && this.opts.filter ? filterEntry(built, this.opts.filter) : built;
+    const subject = built && filterSubject(built, e.statement);
+    const entry = built && this.opts.filter ? filterEntry(built, subject, this.opts.filter) : built;
     if (e.offset > 0) {
       const rows = entry?.payload.case === "rowChange" ? entry.payload.value.rowDatas.length : 0;
       this.opts.onRead?.(e.event.header.eventSize, rows);
@@ -192,7 +196,7 @@ export class Pipeline {
         gtid: e.gtid,
         serverId: e.serverId,
       };
-      this.ring.append(this.#storer.store(entry, position));
+      this.ring.append(this.#storer.store(entry, subject, position));
       this.#last = position;
     }
     if (after) this.#boundary = after;
