@@ -18,15 +18,15 @@ export interface Report {
 }
 
 /** Issue 20's throughput targets, rows/s, by client. */
-const TARGET_ROWS: Record<ClientKind, number> = {
+export const TARGET_ROWS: Record<ClientKind, number> = {
   "ts-grpc": 200_000,
   "ts-connect": 200_000,
   python: 150_000,
   go: 150_000,
   json: 50_000,
 };
-const P99_TARGET_MS: Record<number, number> = { 1000: 20, 10000: 50 };
-const RSS_HEADROOM_MB = 100;
+export const P99_TARGET_MS: Record<number, number> = { 1000: 20, 10000: 50 };
+export const RSS_HEADROOM_MB = 100;
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return Number.NaN;
@@ -46,7 +46,7 @@ const k = (n: number) =>
 const f1 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? "-" : n.toFixed(1));
 const met = (ok: boolean) => (ok ? "met" : "NOT met");
 
-function throughputTable(r: Report): string[] {
+export function throughputTable(r: Report): string[] {
   const out = [
     "| consumer | path | rows/s median | best | target | client CPU µs/row | server µs/row (prefill) | gateway µs/row | gateway / server (target ≤ 10%) | server peak RSS MB | runs ok |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -80,7 +80,7 @@ function throughputTable(r: Report): string[] {
   return out;
 }
 
-function latencyTable(r: Report): string[] {
+export function latencyTable(r: Report): string[] {
   const out = [
     "| client (through the gateway) | rows/s | p50 ms | p99 ms | max ms | p99 target | server µs/row | gateway µs/row | client µs/row | runs ok |",
     "|---|---|---|---|---|---|---|---|---|---|",
@@ -99,7 +99,7 @@ function latencyTable(r: Report): string[] {
   return out;
 }
 
-function memoryTable(r: Report): string[] {
+export function memoryTable(r: Report): string[] {
   const limit = r.maxBytes / 1e6 + RSS_HEADROOM_MB;
   const out = [
     `| scenario | server peak RSS MB | target ≤ store.maxBytes + 100 MB = ${limit.toFixed(0)} MB | rows acked (slow / fast) | RSS each second, MB |`,
@@ -113,7 +113,7 @@ function memoryTable(r: Report): string[] {
   return out;
 }
 
-function runList(r: Report): string[] {
+export function runList(r: Report): string[] {
   const out = [
     "every run (load = 1-minute load average before → after; other work on the 2 cores slows runs):",
   ];

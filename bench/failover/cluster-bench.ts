@@ -11,7 +11,7 @@ import { Consumer, consumerScript } from "./consumers.js";
 import { FAULTS, type FaultContext, type FaultKind } from "./faults.js";
 import type { BenchOptions } from "./options.js";
 import { type Gap, largestGap } from "./pauses.js";
-import { type FaultRecord, resultTable } from "./report.js";
+import { type FailoverReport, type FaultRecord, resultTable } from "./report.js";
 import { timeline } from "./timeline.js";
 import { Writer } from "./writer.js";
 
@@ -123,7 +123,7 @@ async function run(opts: BenchOptions, state: RunState): Promise<boolean> {
       problem: c.problem,
       redelivered: c.consumer.ledger.redelivered,
     }));
-    const report = {
+    const report: FailoverReport = {
       options: opts,
       cores: cpus().length,
       faults: state.records,

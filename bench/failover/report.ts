@@ -24,6 +24,16 @@ export interface FaultRecord {
   noticed: Record<string, string[]>;
 }
 
+/** What --json writes: every fault's record and the exactness checks. */
+export interface FailoverReport {
+  options: BenchOptions;
+  cores: number;
+  faults: FaultRecord[];
+  /** Rows committed by the writer over the whole run. */
+  rows: number;
+  checks: { consumer: string; exact: boolean; problem?: string; redelivered: number }[];
+}
+
 /** Issue 22's goal: a graceful handover 0.5 s, any other single fault the session timeout + 1 s. */
 export function goalMs(kind: Pick<FaultKind, "graceful">, sessionTimeoutMs: number): number {
   return kind.graceful ? 500 : sessionTimeoutMs + 1000;
