@@ -121,9 +121,12 @@ export async function startGateway(o: {
   zk: ZooKeeper;
   zkRoot: string;
   nodeArgs?: string[];
+  /** More `sluice gateway` options, e.g. its limits. */
+  extraArgs?: string[];
 }): Promise<SluiceProcess> {
   const port = await freePort();
   const args = ["gateway", "--zk", o.zk.connectString, "--zk-root", o.zkRoot, "--port", String(port)];
+  args.push(...(o.extraArgs ?? []));
   return spawnSluice({
     dir: o.dir,
     name: o.name,

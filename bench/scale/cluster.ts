@@ -2,7 +2,7 @@
 // the harness's MariaDB with one database per destination (s01.t, s02.t, ...), the harness's
 // ZooKeeper, `--servers` sluice servers sharing one configuration of every destination (each
 // filtered to its own database, so each carries rows of its own) with balancing on, and one
-// gateway. Servers are started together, as a deployment's would be, and the bench watches
+// gateway whose per-client limits leave room for every stream. Servers are started together, as a deployment's would be, and the bench watches
 // the runners settle through the gateway's AdminService.ListDestinations.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -33,6 +33,8 @@ export async function startScaleCluster(o: {
   dir: string;
   destinations: number;
   servers: number;
+  /** Streams the gateway will carry (its per-client limits are set from it). */
+  streams: number;
   /** store.maxBytes, bytes. */
   maxBytes: number;
 }): Promise<ScaleCluster> {
@@ -55,7 +57,11 @@ export async function startScaleCluster(o: {
     const zkRoot = `/bench-scale-${process.pid}`;
     const config = join(o.dir, "sluice.yaml");
     writeFileSync(config, serverConfig(db, zk, zkRoot, destinations, o.maxBytes));
-    const gateway = await startGateway({ dir: o.dir, name: "gateway", zk, zkRoot });
+    // The gateway's per-client limits count every consumer here as one client (127.0.0.1):
+    // room for every stream and one ack of each, as for consumers of one host behind a NAT.
+    const limits = ["--limit-streams", String(2 * o.streams), "--limit-calls", String(2 * o.streams)];
+    limits.push("--limit-rate", String(Math.max(10_000, 100 * o.streams)));
+    const gateway = await startGateway({ dir: o.dir, name: "gateway", zk, zkRoot, extraArgs: limits });
     stopped.push(() => gateway.stop());
     const ports = await Promise.all(Array.from({ length: o.servers }, () => freePort()));
     const startedAt = performance.now();

@@ -4,6 +4,7 @@
 // Configured by BENCH_SCALE_CONFIG (JSON, ConsumerConfig); prints "subscribed" when a stream
 // first subscribes and "first" when it first receives rows (the bench counts them), and one
 // ConsumerResult as its last line of stdout.
+import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
 import { createSluiceClient } from "../../src/clients/typescript/index.js";
 import { type IdRun, RunRecorder } from "../delivery/check.js";
@@ -26,6 +27,8 @@ export interface StreamResult {
   destination: string;
   clientId: string;
   rows: number;
+  /** Batches acked (each one Ack through the gateway, a cursor written to ZooKeeper). */
+  batches: number;
   /** The first runs of ids it acked (all of them unless something is wrong). */
   runs: IdRun[];
   subscriptions: number;
@@ -61,6 +64,7 @@ async function consume(
     destination,
     clientId,
     rows: 0,
+    batches: 0,
     runs: [],
     subscriptions: 0,
     retries: [],
@@ -107,6 +111,7 @@ async function consume(
       r.valueChars = charsBefore;
       continue;
     }
+    r.batches++;
     for (const us of lat) latency.add(us);
     r.lastAckEpochMs = performance.timeOrigin + performance.now();
     if (r.rows >= c.rowsEach) break;
@@ -121,6 +126,8 @@ async function main(): Promise<ConsumerResult> {
   const client = createSluiceClient({ baseUrl: c.url, transport: "grpc" });
   const latency = new LatencyHistogram();
   const signal = AbortSignal.timeout(c.timeoutMs);
+  // Every stream listens to it.
+  setMaxListeners(0, signal);
   const streams = await Promise.all(c.streams.map((s) => consume(client, c, s, latency, signal)));
   const cpu = process.cpuUsage();
   return {

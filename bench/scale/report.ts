@@ -38,6 +38,8 @@ export interface ScaleReport {
     rowsPerSec: number;
     /** Last ack minus the writer's end: how far behind the streams finished. */
     tailS: number;
+    /** Batches acked over all streams (each an Ack call and a cursor write). */
+    batches: number;
     /** Streams that subscribed more than once, and why (the first few reasons). */
     reopened: number;
     retries: string[];
@@ -57,6 +59,10 @@ export interface ScaleReport {
     peakRssMB: number;
   }>;
   consumers?: { cpuUsPerRow: number; cores: number; peakRssMB: number };
+  /** MariaDB's CPU (a binlog dump per destination), and the whole machine's busy cores (/proc/stat). */
+  mariadb?: { cores: number };
+  zookeeper?: { cores: number };
+  machineBusyCores?: number;
   loadAverage: { start: number[]; end: number[] };
   seconds: number;
 }
@@ -82,9 +88,9 @@ export function formatReport(r: ScaleReport): string {
   const d = r.delivery;
   if (d) {
     out.push(
-      "| delivered rows/s (all streams) | commit → consumer p50 / p99 / max ms | last ack after the writer's end s | writer rows/s | streams reopened |",
-      "|---|---|---|---|---|",
-      `| ${d.rowsPerSec.toFixed(0)} (${d.rows} rows in ${f1(d.seconds)} s) | ${f1(d.p50Ms)} / ${f1(d.p99Ms)} / ${f1(d.maxMs)} (${d.latencySamples} rows) | ${f2(d.tailS)} | ${f1(r.load.achievedRate)} | ${d.reopened}${d.retries.length ? ` (${d.retries.join("; ")})` : ""} |`,
+      "| delivered rows/s (all streams) | batches (acks)/s | commit → consumer p50 / p99 / max ms | last ack after the writer's end s | writer rows/s | streams reopened |",
+      "|---|---|---|---|---|---|",
+      `| ${d.rowsPerSec.toFixed(0)} (${d.rows} rows in ${f1(d.seconds)} s) | ${(d.batches / d.seconds).toFixed(0)} | ${f1(d.p50Ms)} / ${f1(d.p99Ms)} / ${f1(d.maxMs)} (${d.latencySamples} rows) | ${f2(d.tailS)} | ${f1(r.load.achievedRate)} | ${d.reopened}${d.retries.length ? ` (${d.retries.join("; ")})` : ""} |`,
       "",
       "| process | destinations | CPU µs per delivered row | cores used | peak RSS MB |",
       "|---|---|---|---|---|",
@@ -94,6 +100,9 @@ export function formatReport(r: ScaleReport): string {
           `| ${s.name} (${s.address}) | ${s.destinations} | ${f2(s.cpuUsPerRow)} | ${f2(s.cores)} | ${f1(s.peakRssMB)} |`,
       ),
       `| consumers (all ${r.streams.processes}; RSS: the largest) | - | ${f2(r.consumers?.cpuUsPerRow)} | ${f2(r.consumers?.cores)} | ${f1(r.consumers?.peakRssMB)} |`,
+      `| mariadbd (${o.destinations} binlog dumps) | - | - | ${f2(r.mariadb?.cores)} | - |`,
+      `| ZooKeeper (cursors) | - | - | ${f2(r.zookeeper?.cores)} | - |`,
+      `| the whole machine (busy, /proc/stat; other work too) | - | - | ${f2(r.machineBusyCores)} | - |`,
       "",
       `destinations per server at the end: ${spread(r.balance.perServerAtEnd)}`,
     );

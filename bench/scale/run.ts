@@ -19,6 +19,7 @@ import { performance } from "node:perf_hooks";
 import { parseSize } from "../../src/server/config/units.js";
 import { makeTempDir, removeDir, waitFor } from "../../test/harness/processes.js";
 import { parseArgs, parseCount } from "../decode/common.js";
+import { machineBusySeconds, processCpuSeconds } from "../decode/measure.js";
 import { sampleRss } from "../delivery/throughput.js";
 import { spreadOf } from "./balance.js";
 import { checkStreams } from "./check.js";
@@ -109,6 +110,9 @@ function cpuNow(c: ScaleCluster, fleet: ConsumerFleet) {
     servers: c.servers.map((s) => s.cpuSeconds()),
     gateway: c.gateway.cpuSeconds(),
     consumers: fleet.cpuSeconds(),
+    mariadb: processCpuSeconds(c.db.process.child.pid as number) ?? Number.NaN,
+    zookeeper: processCpuSeconds(c.zk.nodes[0]?.process.child.pid as number) ?? Number.NaN,
+    machine: machineBusySeconds() ?? Number.NaN,
   };
 }
 
@@ -196,6 +200,7 @@ async function steadyLoad(
     seconds,
     rowsPerSec: delivered / seconds,
     tailS: seconds - w.seconds,
+    batches: streams.reduce((s, x) => s + x.batches, 0),
     reopened: streams.filter((s) => s.subscriptions > 1).length,
     retries: [...new Set(streams.flatMap((s) => s.retries))].slice(0, 5),
     latencySamples: latency.count,
@@ -222,6 +227,9 @@ async function steadyLoad(
       peakRssMB: peaks[i] as number,
     };
   });
+  r.mariadb = { cores: (cpu1.mariadb - cpu0.mariadb) / window };
+  r.zookeeper = { cores: (cpu1.zookeeper - cpu0.zookeeper) / window };
+  r.machineBusyCores = (cpu1.machine - cpu0.machine) / window;
   r.consumers = {
     cpuUsPerRow: perRow(cpu1.consumers - cpu0.consumers),
     cores: (cpu1.consumers - cpu0.consumers) / window,
@@ -268,6 +276,7 @@ async function main(): Promise<number> {
       dir,
       destinations: o.destinations,
       servers: o.servers,
+      streams: o.streams,
       maxBytes: o.maxBytes,
     });
     await measure(cluster, o, r, dir);

@@ -85,6 +85,7 @@ test("a stream is exact only with its destination's ids 1..n in order, and the s
     destination: d,
     clientId: c,
     rows: runs.reduce((s, r) => s + r[3], 0),
+    batches: 1,
     runs,
     subscriptions: 1,
     retries: [],
