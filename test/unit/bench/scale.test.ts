@@ -19,8 +19,9 @@ test("balanced: every destination runs and no server runs two more than another"
     unassigned: 0,
     balanced: true,
   });
-  // 3/1/0 is where the balancer still moves one.
+  // 3/1/0 and 2/2/0 are where the balancer still moves one (to a server running two fewer).
   assert.equal(spreadOf([A, A, A, B], [A, B, C]).balanced, false);
+  assert.equal(spreadOf([A, A, B, B], [A, B, C]).balanced, false);
   // A server running nothing is counted.
   assert.deepEqual(spreadOf([A, B], [A, B, C]).perServer, { [A]: 1, [B]: 1, [C]: 0 });
   assert.equal(spreadOf([A, B], [A, B, C]).balanced, true);
