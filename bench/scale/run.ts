@@ -242,14 +242,21 @@ async function steadyLoad(
   ).perServer;
 }
 
+/** Prints the report and writes its JSON (also when the time limit cuts the run short). */
+function finish(r: ScaleReport, o: Options, t0: number): void {
+  r.ok = r.errors.length === 0;
+  r.loadAverage.end = loadavg();
+  r.seconds = (performance.now() - t0) / 1000;
+  process.stdout.write(`\n${formatReport(r)}\n`);
+  if (o.json) {
+    writeFileSync(o.json, `${JSON.stringify(r, null, 2)}\n`);
+    log(`JSON written to ${o.json}`);
+  }
+}
+
 async function main(): Promise<number> {
   const t0 = performance.now();
   const o = options();
-  const limit = setTimeout(() => {
-    log(`the bench ran past --time-limit ${o.timeLimitS} s: stopping (children are killed)`);
-    process.exit(2);
-  }, o.timeLimitS * 1000);
-  limit.unref();
   const dir = makeTempDir("bench-scale");
   const r: ScaleReport = {
     header: [
@@ -267,6 +274,13 @@ async function main(): Promise<number> {
     loadAverage: { start: loadavg(), end: [] },
     seconds: 0,
   };
+  const limit = setTimeout(() => {
+    log(`the bench ran past --time-limit ${o.timeLimitS} s: stopping (children are killed)`);
+    r.errors.push(`ran past --time-limit ${o.timeLimitS} s`);
+    finish(r, o, t0);
+    process.exit(2);
+  }, o.timeLimitS * 1000);
+  limit.unref();
   let cluster: ScaleCluster | undefined;
   try {
     log(
@@ -285,14 +299,7 @@ async function main(): Promise<number> {
   } finally {
     await cluster?.stop();
   }
-  r.ok = r.errors.length === 0;
-  r.loadAverage.end = loadavg();
-  r.seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(`\n${formatReport(r)}\n`);
-  if (o.json) {
-    writeFileSync(o.json, `${JSON.stringify(r, null, 2)}\n`);
-    log(`JSON written to ${o.json}`);
-  }
+  finish(r, o, t0);
   if (r.ok && !o.keep) removeDir(dir);
   else log(`the processes' logs are kept in ${dir}`);
   return r.ok ? 0 : 1;
