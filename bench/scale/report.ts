@@ -30,6 +30,10 @@ export interface ScaleReport {
     achievedRate?: number;
     writeSeconds?: number;
     rowsPerDestination?: number;
+    /** The writer's round trips (statements due together share one), mean and max ms. */
+    queries?: number;
+    queryMeanMs?: number;
+    queryMaxMs?: number;
   };
   delivery?: {
     /** Rows acked over all streams (the first rows left out), and from the load's start to the last ack. */
@@ -91,6 +95,7 @@ export function formatReport(r: ScaleReport): string {
       "| delivered rows/s (all streams) | batches (acks)/s | commit → consumer p50 / p99 / max ms | last ack after the writer's end s | writer rows/s | streams reopened |",
       "|---|---|---|---|---|---|",
       `| ${d.rowsPerSec.toFixed(0)} (${d.rows} rows in ${f1(d.seconds)} s) | ${(d.batches / d.seconds).toFixed(0)} | ${f1(d.p50Ms)} / ${f1(d.p99Ms)} / ${f1(d.maxMs)} (${d.latencySamples} rows) | ${f2(d.tailS)} | ${f1(r.load.achievedRate)} | ${d.reopened}${d.retries.length ? ` (${d.retries.join("; ")})` : ""} |`,
+      `the writer: ${r.load.queries} round trips to MariaDB, ${f1(r.load.queryMeanMs)} ms on average, ${f1(r.load.queryMaxMs)} at the most`,
       "",
       "| process | destinations | CPU µs per delivered row | cores used | peak RSS MB |",
       "|---|---|---|---|---|",

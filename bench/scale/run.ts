@@ -119,8 +119,9 @@ function cpuNow(c: ScaleCluster, fleet: ConsumerFleet) {
 async function measure(c: ScaleCluster, o: Options, r: ScaleReport, dir: string): Promise<void> {
   await settle(c, r, o.balanceTimeoutS * 1000);
   log(`balanced after ${r.balance.balancedS?.toFixed(1)} s: ${JSON.stringify(r.balance.perServer)}`);
-  const rounds = Math.max(1, Math.round((o.rate * o.seconds) / (o.destinations * o.txRows)));
-  const rowsEach = 1 + rounds * o.txRows;
+  // Whole transactions per destination; the first row (id 1) comes before the load.
+  const txEach = Math.max(1, Math.round((o.rate * o.seconds) / (o.destinations * o.txRows)));
+  const rowsEach = 1 + txEach * o.txRows;
   const pairs = streamPairs(c.destinations, o.streams);
   const launchedAt = performance.now();
   const fleet = launchConsumers(dir, pairs, o.processes, {
@@ -144,7 +145,7 @@ async function measure(c: ScaleCluster, o: Options, r: ScaleReport, dir: string)
     await fleetReaches(fleet, () => fleet.firsts() === o.streams, "every stream's first row", 120_000);
     r.streams.seedToAllFirstS = (fleet.allFirstAt() - seedAt) / 1000;
     log(`every stream had its first row ${r.streams.seedToAllFirstS.toFixed(2)} s after it was written`);
-    await steadyLoad(c, o, r, fleet, { rounds, rowsEach, pairs });
+    await steadyLoad(c, o, r, fleet, { rowsEach, pairs });
   } finally {
     await fleet.kill();
   }
@@ -155,7 +156,7 @@ async function steadyLoad(
   o: Options,
   r: ScaleReport,
   fleet: ConsumerFleet,
-  plan: { rounds: number; rowsEach: number; pairs: Array<[string, string]> },
+  plan: { rowsEach: number; pairs: Array<[string, string]> },
 ): Promise<void> {
   const rss = [...c.servers, c.gateway].map((s) => sampleRss(s));
   const consumerRss: number[] = [];
@@ -166,12 +167,12 @@ async function steadyLoad(
   const cpu0 = cpuNow(c, fleet);
   const loadStart = Date.now();
   log(
-    `writing ${o.rate} rows/s for ${o.seconds} s (${plan.rounds} rounds of ${o.txRows} rows per destination)`,
+    `writing ${o.rate} rows/s for ${o.seconds} s (${(plan.rowsEach - 1) / o.txRows} transactions of ${o.txRows} rows per destination)`,
   );
   const w = await writeLoad(c.db, {
     destinations: c.destinations,
     firstId: 2,
-    rounds: plan.rounds,
+    rowsEach: plan.rowsEach - 1,
     txRows: o.txRows,
     rate: o.rate,
   });
@@ -180,6 +181,9 @@ async function steadyLoad(
     achievedRate: w.achievedRate,
     writeSeconds: w.seconds,
     rowsPerDestination: w.rowsEach,
+    queries: w.queries,
+    queryMeanMs: w.queryMeanMs,
+    queryMaxMs: w.queryMaxMs,
   };
   const results = await fleet.results;
   // The consumers have exited: their CPU is what they reported (the whole process's, as /proc's).
