@@ -8,7 +8,7 @@ import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
 import { createSluiceClient } from "../../src/clients/typescript/index.js";
 import { type IdRun, RunRecorder } from "../delivery/check.js";
-import { type HistogramBuckets, LatencyHistogram } from "./histogram.js";
+import { type HistogramBuckets, histogramAt, LatencyHistogram } from "./histogram.js";
 
 export interface ConsumerConfig {
   url: string;
@@ -46,8 +46,24 @@ export interface ConsumerResult {
   /** Commit → receive, µs, of every acked row past warmIds. */
   latencyUs: HistogramBuckets;
   latencyMaxUs: number;
+  /** The same by SLICE_MS of commit time: [slice's start, ms since the epoch; buckets; max]. */
+  latencyBySlice: Array<[number, HistogramBuckets, number]>;
   /** The process's CPU (user + system) from its start to its last ack, as /proc counts it. */
   cpuSeconds: number;
+}
+
+/** Latencies are also kept by slices of this much commit time (is a lag steady, or a spell?). */
+export const SLICE_MS = 5000;
+
+/** Commit → receive of every row, in all and by the SLICE_MS its commit fell in. */
+class Latencies {
+  readonly all = new LatencyHistogram();
+  readonly bySlice = new Map<number, LatencyHistogram>();
+
+  add(commitUs: number, us: number): void {
+    this.all.add(us);
+    histogramAt(this.bySlice, Math.floor(commitUs / 1000 / SLICE_MS)).add(us);
+  }
 }
 
 const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
@@ -56,7 +72,7 @@ async function consume(
   client: ReturnType<typeof createSluiceClient>,
   c: ConsumerConfig,
   [destination, clientId]: [string, string],
-  latency: LatencyHistogram,
+  latency: Latencies,
   signal: AbortSignal,
 ): Promise<StreamResult> {
   const recorder = new RunRecorder();
@@ -89,7 +105,7 @@ async function consume(
     const before = recorder.mark();
     const rowsBefore = r.rows;
     const charsBefore = r.valueChars;
-    const lat: number[] = [];
+    const lat: Array<[number, number]> = [];
     for (const row of batch.rows()) {
       const image = row.after;
       if (!image || row.table !== "t") continue;
@@ -97,7 +113,7 @@ async function consume(
       // Every value read, as a user's code would.
       for (const k in image) r.valueChars += image[k]?.length ?? 0;
       recorder.add(row.table, row.type.charAt(0), id);
-      if (id > c.warmIds) lat.push(received - Number(image.t_us));
+      if (id > c.warmIds) lat.push([Number(image.t_us), received - Number(image.t_us)]);
       r.rows++;
     }
     if (r.rows > rowsBefore && first) {
@@ -112,7 +128,7 @@ async function consume(
       continue;
     }
     r.batches++;
-    for (const us of lat) latency.add(us);
+    for (const [commitUs, us] of lat) latency.add(commitUs, us);
     r.lastAckEpochMs = performance.timeOrigin + performance.now();
     if (r.rows >= c.rowsEach) break;
   }
@@ -124,7 +140,7 @@ async function consume(
 async function main(): Promise<ConsumerResult> {
   const c = JSON.parse(process.env.BENCH_SCALE_CONFIG ?? "") as ConsumerConfig;
   const client = createSluiceClient({ baseUrl: c.url, transport: "grpc" });
-  const latency = new LatencyHistogram();
+  const latency = new Latencies();
   const signal = AbortSignal.timeout(c.timeoutMs);
   // Every stream listens to it.
   setMaxListeners(0, signal);
@@ -133,8 +149,13 @@ async function main(): Promise<ConsumerResult> {
   return {
     ok: true,
     streams,
-    latencyUs: latency.buckets(),
-    latencyMaxUs: latency.max,
+    latencyUs: latency.all.buckets(),
+    latencyMaxUs: latency.all.max,
+    latencyBySlice: [...latency.bySlice.entries()].map(([slice, h]) => [
+      slice * SLICE_MS,
+      h.buckets(),
+      h.max,
+    ]),
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
 }
@@ -146,6 +167,7 @@ const result = await main().catch(
     streams: [],
     latencyUs: [],
     latencyMaxUs: Number.NaN,
+    latencyBySlice: [],
     cpuSeconds: 0,
   }),
 );

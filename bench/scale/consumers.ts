@@ -117,6 +117,7 @@ function collect(
       streams: [],
       latencyUs: [],
       latencyMaxUs: Number.NaN,
+      latencyBySlice: [],
       cpuSeconds: 0,
     };
   });

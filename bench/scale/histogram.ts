@@ -60,3 +60,13 @@ export function bucketOf(value: number): number {
   const step = 10 ** (Math.floor(Math.log10(value)) - 2);
   return Math.floor(value / step) * step;
 }
+
+/** The histogram under `key` in `map`, made empty when there is none yet. */
+export function histogramAt<K>(map: Map<K, LatencyHistogram>, key: K): LatencyHistogram {
+  let h = map.get(key);
+  if (!h) {
+    h = new LatencyHistogram();
+    map.set(key, h);
+  }
+  return h;
+}

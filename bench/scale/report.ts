@@ -51,6 +51,8 @@ export interface ScaleReport {
     p50Ms: number;
     p99Ms: number;
     maxMs: number;
+    /** The same by 5 s of commit time (slices of the clock), each from its start in the load. */
+    bySlice: Array<{ fromS: number; rows: number; p50Ms: number; p99Ms: number; maxMs: number }>;
   };
   gateway?: { cpuUsPerRow: number; cores: number; peakRssMB: number };
   servers?: Array<{
@@ -95,6 +97,7 @@ export function formatReport(r: ScaleReport): string {
       "| delivered rows/s (all streams) | batches (acks)/s | commit → consumer p50 / p99 / max ms | last ack after the writer's end s | writer rows/s | streams reopened |",
       "|---|---|---|---|---|---|",
       `| ${d.rowsPerSec.toFixed(0)} (${d.rows} rows in ${f1(d.seconds)} s) | ${(d.batches / d.seconds).toFixed(0)} | ${f1(d.p50Ms)} / ${f1(d.p99Ms)} / ${f1(d.maxMs)} (${d.latencySamples} rows) | ${f2(d.tailS)} | ${f1(r.load.achievedRate)} | ${d.reopened}${d.retries.length ? ` (${d.retries.join("; ")})` : ""} |`,
+      `p50 / p99 / max ms by 5 s of commit time: ${d.bySlice.map((x) => `${x.fromS.toFixed(0)} s: ${f1(x.p50Ms)} / ${f1(x.p99Ms)} / ${f1(x.maxMs)}`).join("; ")}`,
       `the writer: ${r.load.queries} round trips to MariaDB, ${f1(r.load.queryMeanMs)} ms on average, ${f1(r.load.queryMaxMs)} at the most`,
       "",
       "| process | destinations | CPU µs per delivered row | cores used | peak RSS MB |",

@@ -25,7 +25,7 @@ import { spreadOf } from "./balance.js";
 import { checkStreams } from "./check.js";
 import { type ScaleCluster, startScaleCluster } from "./cluster.js";
 import { type ConsumerFleet, launchConsumers, streamPairs } from "./consumers.js";
-import { LatencyHistogram } from "./histogram.js";
+import { histogramAt, LatencyHistogram } from "./histogram.js";
 import { formatReport, type ScaleReport } from "./report.js";
 import { roundSql, writeLoad } from "./writer.js";
 
@@ -199,6 +199,10 @@ async function steadyLoad(
   const seconds = (lastAck - loadStart) / 1000;
   const latency = new LatencyHistogram();
   for (const x of results) latency.merge(x.latencyUs, x.latencyMaxUs);
+  const slices = new Map<number, LatencyHistogram>();
+  for (const [start, buckets, max] of results.flatMap((x) => x.latencyBySlice)) {
+    histogramAt(slices, start).merge(buckets, max);
+  }
   r.delivery = {
     rows: delivered,
     seconds,
@@ -211,6 +215,16 @@ async function steadyLoad(
     p50Ms: latency.percentile(50) / 1000,
     p99Ms: latency.percentile(99) / 1000,
     maxMs: latency.max / 1000,
+    bySlice: [...slices.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([start, h]) => ({
+        // Slices are of the clock: the first starts before the load, the last may be short.
+        fromS: Math.max(0, (start - loadStart) / 1000),
+        rows: h.count,
+        p50Ms: h.percentile(50) / 1000,
+        p99Ms: h.percentile(99) / 1000,
+        maxMs: h.max / 1000,
+      })),
   };
   const perRow = (cpu: number) => (cpu * 1e6) / delivered;
   const window = (Date.now() - loadStart) / 1000;
