@@ -25,7 +25,7 @@ import { spreadOf } from "./balance.js";
 import { checkStreams } from "./check.js";
 import { type ScaleCluster, startScaleCluster } from "./cluster.js";
 import { type ConsumerFleet, launchConsumers, streamPairs } from "./consumers.js";
-import { histogramAt, LatencyHistogram } from "./histogram.js";
+import { deliveryOf } from "./figures.js";
 import { formatReport, type ScaleReport } from "./report.js";
 import { roundSql, writeLoad } from "./writer.js";
 
@@ -151,6 +151,43 @@ async function measure(c: ScaleCluster, o: Options, r: ScaleReport, dir: string)
   }
 }
 
+type Cpu = ReturnType<typeof cpuNow>;
+
+/** CPU per delivered row, cores used and peak RSS of each process, over the load's `window` s. */
+function processFigures(
+  c: ScaleCluster,
+  r: ScaleReport,
+  m: { cpu0: Cpu; cpu1: Cpu; peaks: number[]; consumerRss: number[]; delivered: number; window: number },
+): void {
+  const { cpu0, cpu1, peaks, consumerRss, delivered, window } = m;
+  const perRow = (cpu: number) => (cpu * 1e6) / delivered;
+  r.gateway = {
+    cpuUsPerRow: perRow(cpu1.gateway - cpu0.gateway),
+    cores: (cpu1.gateway - cpu0.gateway) / window,
+    peakRssMB: peaks[c.servers.length] as number,
+  };
+  r.servers = c.servers.map((s, i) => {
+    const cpu = (cpu1.servers[i] as number) - (cpu0.servers[i] as number);
+    return {
+      name: s.name,
+      address: `127.0.0.1:${s.port}`,
+      destinations: r.balance.perServer?.[`127.0.0.1:${s.port}`] ?? 0,
+      cpuSeconds: cpu,
+      cores: cpu / window,
+      cpuUsPerRow: perRow(cpu),
+      peakRssMB: peaks[i] as number,
+    };
+  });
+  r.mariadb = { cores: (cpu1.mariadb - cpu0.mariadb) / window };
+  r.zookeeper = { cores: (cpu1.zookeeper - cpu0.zookeeper) / window };
+  r.machineBusyCores = (cpu1.machine - cpu0.machine) / window;
+  r.consumers = {
+    cpuUsPerRow: perRow(cpu1.consumers - cpu0.consumers),
+    cores: (cpu1.consumers - cpu0.consumers) / window,
+    peakRssMB: Math.max(0, ...consumerRss) / 1e6,
+  };
+}
+
 async function steadyLoad(
   c: ScaleCluster,
   o: Options,
@@ -194,70 +231,13 @@ async function steadyLoad(
     r.errors.push(`a consumer failed: ${bad.error?.split("\n")[0]}`);
   const streams = results.flatMap((x) => x.streams);
   r.errors.push(...checkStreams(streams, plan.pairs, plan.rowsEach).slice(0, 20));
-  const lastAck = Math.max(...streams.map((s) => s.lastAckEpochMs));
-  const delivered = streams.reduce((s, x) => s + x.rows - 1, 0);
-  const seconds = (lastAck - loadStart) / 1000;
-  const latency = new LatencyHistogram();
-  for (const x of results) latency.merge(x.latencyUs, x.latencyMaxUs);
-  const slices = new Map<number, LatencyHistogram>();
-  for (const [start, buckets, max] of results.flatMap((x) => x.latencyBySlice)) {
-    histogramAt(slices, start).merge(buckets, max);
-  }
-  r.delivery = {
-    rows: delivered,
-    seconds,
-    rowsPerSec: delivered / seconds,
-    tailS: seconds - w.seconds,
-    batches: streams.reduce((s, x) => s + x.batches, 0),
-    reopened: streams.filter((s) => s.subscriptions > 1).length,
-    retries: [...new Set(streams.flatMap((s) => s.retries))].slice(0, 5),
-    latencySamples: latency.count,
-    p50Ms: latency.percentile(50) / 1000,
-    p99Ms: latency.percentile(99) / 1000,
-    maxMs: latency.max / 1000,
-    bySlice: [...slices.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([start, h]) => ({
-        // Slices are of the clock: the first starts before the load, the last may be short.
-        fromS: Math.max(0, (start - loadStart) / 1000),
-        rows: h.count,
-        p50Ms: h.percentile(50) / 1000,
-        p99Ms: h.percentile(99) / 1000,
-        maxMs: h.max / 1000,
-      })),
-  };
-  const perRow = (cpu: number) => (cpu * 1e6) / delivered;
+  r.delivery = deliveryOf(results, loadStart, w.seconds);
+  const delivered = r.delivery.rows;
   const window = (Date.now() - loadStart) / 1000;
-  r.gateway = {
-    cpuUsPerRow: perRow(cpu1.gateway - cpu0.gateway),
-    cores: (cpu1.gateway - cpu0.gateway) / window,
-    peakRssMB: peaks[c.servers.length] as number,
-  };
-  r.servers = c.servers.map((s, i) => {
-    const cpu = (cpu1.servers[i] as number) - (cpu0.servers[i] as number);
-    return {
-      name: s.name,
-      address: `127.0.0.1:${s.port}`,
-      destinations: r.balance.perServer?.[`127.0.0.1:${s.port}`] ?? 0,
-      cpuSeconds: cpu,
-      cores: cpu / window,
-      cpuUsPerRow: perRow(cpu),
-      peakRssMB: peaks[i] as number,
-    };
-  });
-  r.mariadb = { cores: (cpu1.mariadb - cpu0.mariadb) / window };
-  r.zookeeper = { cores: (cpu1.zookeeper - cpu0.zookeeper) / window };
-  r.machineBusyCores = (cpu1.machine - cpu0.machine) / window;
-  r.consumers = {
-    cpuUsPerRow: perRow(cpu1.consumers - cpu0.consumers),
-    cores: (cpu1.consumers - cpu0.consumers) / window,
-    peakRssMB: Math.max(0, ...consumerRss) / 1e6,
-  };
+  processFigures(c, r, { cpu0, cpu1, peaks, consumerRss, delivered, window });
   const end = await c.runners().catch(() => []);
-  r.balance.perServerAtEnd = spreadOf(
-    end,
-    r.servers.map((s) => s.address),
-  ).perServer;
+  const servers = c.servers.map((s) => `127.0.0.1:${s.port}`);
+  r.balance.perServerAtEnd = spreadOf(end, servers).perServer;
 }
 
 /** Prints the report and writes its JSON (also when the time limit cuts the run short). */
