@@ -181,26 +181,41 @@ export function planWorkload(rows: number, wideEvery = DEFAULT_WIDE_EVERY): Plan
   return plan;
 }
 
-export async function generate(db: BenchServer, opts: GenerateOptions): Promise<Dataset> {
-  const t0 = performance.now();
-  const [ver] = await db.query<Array<{ v: string }>>("SELECT VERSION() AS v");
-  const [mbs] = await db.query<Array<{ v: string }>>("SELECT @@max_binlog_size AS v");
-  const [ann] = await db.query<Array<{ v: string }>>("SELECT @@binlog_annotate_row_events AS v");
-  if (String(ann?.v) !== "0") throw new Error("binlog_annotate_row_events must be OFF for this benchmark");
+/** The workload's schema (database sbtest, tables sbtest1 and wide16). */
+export async function createSchema(db: Pick<BenchServer, "query">): Promise<void> {
   await db.query(DDL.join(";"));
+}
 
-  const wideEvery = opts.wideEvery ?? DEFAULT_WIDE_EVERY;
-  const plan = planWorkload(opts.rows, wideEvery);
-  const perTable: Record<TableName, number> = { sbtest1: 0, wide16: 0 };
-  let inserts = 0;
-  let updates = 0;
-  let deletes = 0;
-  let transactions = 0;
-  let total = 0;
+/** What writeStatements wrote. */
+export interface Written {
+  perTable: Record<TableName, number>;
+  inserts: number;
+  updates: number;
+  deletes: number;
+  transactions: number;
+  total: number;
+}
+
+/**
+ * Runs planned statements in order, STATEMENTS_PER_QUERY autocommit statements per round trip,
+ * and checks that each changed exactly TX_ROWS rows. A part of a plan can be written, then the
+ * rest (bench/delivery's catch-up writes its first statements before stopping the consumer).
+ */
+export async function writeStatements(
+  db: Pick<BenchServer, "query">,
+  stmtsToWrite: PlannedStatement[],
+): Promise<Written> {
+  const w: Written = {
+    perTable: { sbtest1: 0, wide16: 0 },
+    inserts: 0,
+    updates: 0,
+    deletes: 0,
+    transactions: 0,
+    total: 0,
+  };
   let nextLog = performance.now() + 10_000;
-
-  for (let at = 0; at < plan.length; at += STATEMENTS_PER_QUERY) {
-    const stmts = plan.slice(at, at + STATEMENTS_PER_QUERY);
+  for (let at = 0; at < stmtsToWrite.length; at += STATEMENTS_PER_QUERY) {
+    const stmts = stmtsToWrite.slice(at, at + STATEMENTS_PER_QUERY);
     const results = await db
       .query<Array<{ affectedRows: number }> | { affectedRows: number }>(stmts.map((s) => s.sql).join(";"))
       .catch((err: Error & { sql?: string }) => {
@@ -214,18 +229,32 @@ export async function generate(db: BenchServer, opts: GenerateOptions): Promise<
       if (r.affectedRows !== TX_ROWS) {
         throw new Error(`a ${s.kind} on ${s.table} changed ${r.affectedRows} rows, not ${TX_ROWS}: ${s.sql}`);
       }
-      if (s.kind === "I") inserts += TX_ROWS;
-      else if (s.kind === "U") updates += TX_ROWS;
-      else deletes += TX_ROWS;
-      perTable[s.table] += TX_ROWS;
-      transactions++;
-      total += TX_ROWS;
+      if (s.kind === "I") w.inserts += TX_ROWS;
+      else if (s.kind === "U") w.updates += TX_ROWS;
+      else w.deletes += TX_ROWS;
+      w.perTable[s.table] += TX_ROWS;
+      w.transactions++;
+      w.total += TX_ROWS;
     }
     if (performance.now() > nextLog) {
-      log(`generating: ${total.toLocaleString("en-US")} row changes so far`);
+      log(`generating: ${w.total.toLocaleString("en-US")} row changes so far`);
       nextLog = performance.now() + 10_000;
     }
   }
+  return w;
+}
+
+export async function generate(db: BenchServer, opts: GenerateOptions): Promise<Dataset> {
+  const t0 = performance.now();
+  const [ver] = await db.query<Array<{ v: string }>>("SELECT VERSION() AS v");
+  const [mbs] = await db.query<Array<{ v: string }>>("SELECT @@max_binlog_size AS v");
+  const [ann] = await db.query<Array<{ v: string }>>("SELECT @@binlog_annotate_row_events AS v");
+  if (String(ann?.v) !== "0") throw new Error("binlog_annotate_row_events must be OFF for this benchmark");
+  await createSchema(db);
+
+  const wideEvery = opts.wideEvery ?? DEFAULT_WIDE_EVERY;
+  const plan = planWorkload(opts.rows, wideEvery);
+  const { perTable, inserts, updates, deletes, transactions, total } = await writeStatements(db, plan);
 
   const [head] = await db.query<Array<{ File: string; Position: string | number }>>("SHOW MASTER STATUS");
   if (!head) throw new Error("SHOW MASTER STATUS returned nothing");

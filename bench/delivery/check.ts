@@ -19,6 +19,8 @@ export interface ConsumerResult {
   digest: number;
   /** From the first batch received to the last ack answered. */
   seconds: number;
+  /** When the last ack was answered, ms since the epoch (TypeScript consumer). */
+  lastAckEpochMs?: number;
   /** The consumer's own CPU (user + system) from before it subscribed to after its last ack. */
   cpuSeconds: number;
   /** TypeScript consumer: subscriptions its stream made (more than 1: it resubscribed). */

@@ -1,7 +1,7 @@
 // How run.ts configures a consumer child: environment variables (the Go and Python consumers
 // read the same ones). consumerEnv() writes them, readConsumerEnv() reads them back.
 
-export type ConsumerMode = "throughput" | "latency" | "slow";
+export type ConsumerMode = "throughput" | "latency" | "slow" | "catchup";
 
 export interface ConsumerConfig {
   mode: ConsumerMode;
@@ -11,7 +11,7 @@ export interface ConsumerConfig {
   transport: "grpc" | "connect";
   destination: string;
   clientId: string;
-  /** Stop after this many row changes of `tables` (throughput and latency modes). */
+  /** Stop after this many row changes of `tables` (throughput, latency and catch-up modes). */
   rows: number;
   /** Tables whose row changes are counted and checked (others are read, not counted). */
   tables: string[];
@@ -53,7 +53,8 @@ export function readConsumerEnv(e: NodeJS.ProcessEnv = process.env): ConsumerCon
     return n;
   };
   const mode = need("BENCH_MODE");
-  if (mode !== "throughput" && mode !== "latency" && mode !== "slow") throw new Error(`BENCH_MODE: ${mode}?`);
+  if (mode !== "throughput" && mode !== "latency" && mode !== "slow" && mode !== "catchup")
+    throw new Error(`BENCH_MODE: ${mode}?`);
   const transport = need("BENCH_TRANSPORT");
   if (transport !== "grpc" && transport !== "connect") throw new Error(`BENCH_TRANSPORT: ${transport}?`);
   return {

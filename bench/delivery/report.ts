@@ -1,5 +1,6 @@
 // bench/delivery's printed report: one table per measurement, each figure next to issue 20's
 // target for it, then every run with the machine's load average, then the profiles.
+import type { CatchupRun } from "./catchup.js";
 import { CLIENT_LABELS, type ClientKind } from "./consumers.js";
 import type { LatencyRun } from "./latency.js";
 import type { MemoryRun } from "./memory.js";
@@ -13,6 +14,7 @@ export interface Report {
   throughput: ThroughputRun[];
   latency: LatencyRun[];
   memory: MemoryRun[];
+  catchup: CatchupRun[];
   profiles: { title: string; processes: ProcessProfile[] }[];
   seconds: number;
 }
@@ -113,6 +115,24 @@ export function memoryTable(r: Report): string[] {
   return out;
 }
 
+export function catchupTable(r: Report): string[] {
+  const out = [
+    "| rows written while stopped (in s) | stopped s | server peak RSS MB stopped / catching up | target ≤ store.maxBytes + 100 MB | gateway peak RSS MB | catch-up s | rows/s | µs/row server / gateway / client | stream reopened |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const c of r.catchup) {
+    if (!c.ok) {
+      out.push(`| ${k(c.stoppedRows)} | FAILED: ${c.error?.split("\n")[0]} |  |  |  |  |  |  |  |`);
+      continue;
+    }
+    const peak = Math.max(c.serverPeakStoppedMB, c.serverPeakCatchupMB);
+    out.push(
+      `| ${k(c.stoppedRows)} (${f1(c.writeSeconds)}) | ${f1(c.stoppedSeconds)} | ${f1(c.serverPeakStoppedMB)} / ${f1(c.serverPeakCatchupMB)} | ≤ ${c.limitMB.toFixed(0)}: ${met(peak <= c.limitMB)} | ${f1(c.gatewayPeakMB)} | ${f1(c.catchupSeconds)} | ${k(c.rowsPerSec)} | ${f1(c.serverCpuUs)} / ${f1(c.gatewayCpuUs)} / ${f1(c.clientCpuUs)} | ${(c.subscriptions ?? 1) - 1}${c.retries?.length ? ` (${c.retries.join("; ")})` : ""} |`,
+    );
+  }
+  return out;
+}
+
 export function runList(r: Report): string[] {
   const out = [
     "every run (load = 1-minute load average before → after; other work on the 2 cores slows runs):",
@@ -133,6 +153,7 @@ export function runList(r: Report): string[] {
     );
   }
   for (const m of r.memory) out.push(`  memory, ${m.scenario}: load ${f1(m.load)} at the start`);
+  for (const c of r.catchup) out.push(`  catch-up: load ${f1(c.loadBefore)} → ${f1(c.loadAfter)}`);
   return out;
 }
 
@@ -153,6 +174,12 @@ export function formatReport(r: Report): string {
   if (r.memory.length > 0) {
     out.push("server memory with a slow consumer (through the gateway)");
     out.push(...memoryTable(r), "");
+  }
+  if (r.catchup.length > 0) {
+    out.push(
+      "catch-up: a consumer (ts-grpc, through the gateway) stopped with SIGSTOP while rows are written, then resumed; rows/s from SIGCONT to its last ack",
+    );
+    out.push(...catchupTable(r), "");
   }
   out.push(...runList(r), "");
   for (const p of r.profiles) {

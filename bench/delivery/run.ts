@@ -1,10 +1,10 @@
 // bench/delivery: how fast row changes reach consumers, against issue 20's targets, in one run.
 //
 //   node dist/bench/delivery/run.js [--rows N] [--datadir DIR] [--repeat N] [--consumers LIST]
-//     [--phases decode,throughput,latency,memory] [--batch-size N] [--window N]
+//     [--phases decode,throughput,latency,memory,catchup] [--batch-size N] [--window N]
 //     [--json-batch-size N] [--max-bytes SIZE] [--latency-rates 1000,10000]
 //     [--latency-seconds S] [--latency-tx-rows N] [--latency-clients ts-grpc,ts-connect]
-//     [--slow-seconds S] [--slow-ack-ms MS] [--slow-batch-size N]
+//     [--slow-seconds S] [--slow-ack-ms MS] [--slow-batch-size N] [--catchup-rows N]
 //     [--cpu-prof [LIST]] [--cpu-prof-latency] [--cpu-prof-dir DIR] [--timeout S]
 //     [--time-limit S] [--json FILE]
 //
@@ -18,7 +18,9 @@
 //   consumer's own account); the count and the id sequence are checked against the workload
 //   plan, and every consumer's digest of the values it read must agree;
 // - latency: commit → consumer p50/p99/max through the gateway at each --latency-rates;
-// - memory: the server's RSS with a slow consumer, alone and beside a fast one.
+// - memory: the server's RSS with a slow consumer, alone and beside a fast one;
+// - catchup: a consumer stopped (SIGSTOP) while --catchup-rows row changes are written into a
+//   MariaDB of its own: the server's RSS meanwhile, then rows/s until it has caught up.
 // Rounds (--repeat) run every decode and throughput measurement once each, in an order that
 // rotates from round to round, so drift on the machine hits all alike; latency runs alternate
 // rates and clients the same way. --cpu-prof adds one run per listed consumer with the server,
@@ -43,6 +45,7 @@ import {
   startFreshServer,
   startSavedServer,
 } from "../decode/server.js";
+import { catchupRun } from "./catchup.js";
 import { expectedRuns } from "./check.js";
 import { buildGoConsumer, type ClientKind, label, parseConsumers } from "./consumers.js";
 import { latencyPhase } from "./latency.js";
@@ -55,7 +58,7 @@ import { decodeRun, type RunContext, startRunCluster, throughputRun } from "./th
 const DEFAULT_CONSUMERS =
   "ts-grpc:gateway,ts-connect:gateway,ts-grpc:direct,ts-connect:direct,python:gateway,go:gateway,json:gateway";
 const PROFILED = "ts-grpc:gateway,ts-connect:gateway,json:gateway";
-const PHASES = ["decode", "throughput", "latency", "memory"] as const;
+const PHASES = ["decode", "throughput", "latency", "memory", "catchup"] as const;
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url)).replace(/\/$/, "");
 const log = (s: string) => process.stderr.write(`[bench/delivery] ${s}\n`);
 
@@ -65,7 +68,7 @@ function options() {
     ...["rows", "datadir", "repeat", "consumers", "phases", "batch-size", "window", "json-batch-size"],
     ...["max-bytes", "latency-rates", "latency-seconds", "latency-tx-rows", "latency-clients"],
     ...["slow-seconds", "slow-ack-ms", "slow-batch-size", "cpu-prof", "cpu-prof-dir", "timeout"],
-    ...["time-limit", "json", "no-verify", "cpu-prof-latency"],
+    ...["time-limit", "json", "no-verify", "cpu-prof-latency", "catchup-rows"],
   ]);
   for (const key of a.keys()) if (!known.has(key)) throw new Error(`unknown option --${key}`);
   const count = (name: string, def: number) => (a.has(name) ? parseCount(a.get(name) as string) : def);
@@ -95,6 +98,7 @@ function options() {
     slowSeconds: count("slow-seconds", 30),
     slowAckMs: count("slow-ack-ms", 1000),
     slowBatchSize: count("slow-batch-size", 100),
+    catchupRows: count("catchup-rows", 1_000_000),
     profiled: a.has("cpu-prof") ? parseConsumers(a.get("cpu-prof") || PROFILED) : [],
     profileKeep: a.get("cpu-prof-dir") || undefined,
     profileLatency: a.has("cpu-prof-latency"),
@@ -200,6 +204,7 @@ async function main(): Promise<number> {
       throughput: [],
       latency: [],
       memory: [],
+      catchup: [],
       profiles: [],
       seconds: 0,
     };
@@ -259,6 +264,14 @@ async function main(): Promise<number> {
         report.memory.push(m);
       }
     }
+    if (o.phases.has("catchup")) {
+      const timeoutMs = o.timeoutMs + Math.ceil(o.catchupRows / 2000) * 1000;
+      const c = await catchupRun(ctx, { rows: o.catchupRows, timeoutMs }, log);
+      log(
+        `catch-up of ${c.stoppedRows} rows: ${c.ok ? `${Math.round(c.rowsPerSec)} rows/s, server peak RSS ${c.serverPeakStoppedMB.toFixed(0)} MB stopped, ${c.serverPeakCatchupMB.toFixed(0)} MB catching up` : `FAILED ${c.error}`}`,
+      );
+      report.catchup.push(c);
+    }
     for (const spec of o.profiled) {
       const profDir = join(dir, `profile-${ctx.nextRun()}`);
       log(`profiling ${label(spec)} (node --cpu-prof)`);
@@ -305,7 +318,8 @@ async function main(): Promise<number> {
       report.decode.some((d) => !d.ok) ||
       report.throughput.some((t) => !t.ok) ||
       report.latency.some((l) => !l.ok) ||
-      report.memory.some((m) => !m.ok);
+      report.memory.some((m) => !m.ok) ||
+      report.catchup.some((c) => !c.ok);
     keepLogs = failed;
     return failed ? 1 : 0;
   } finally {

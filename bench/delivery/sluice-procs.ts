@@ -11,7 +11,7 @@ import type { ZooKeeper } from "../../test/harness/zookeeper.js";
 import type { BinlogPos } from "../decode/common.js";
 import { processCpuSeconds } from "../decode/measure.js";
 
-const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+export const SLUICE = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 export const DESTINATION = "example";
 
 export interface SluiceProcess {
@@ -81,20 +81,38 @@ export async function startServer(o: ServerOptions): Promise<SluiceProcess> {
     ].join("\n"),
   );
   const port = await freePort();
-  const p = spawnManaged(
-    o.name,
-    process.execPath,
-    [...(o.nodeArgs ?? []), SLUICE, "server", "--config", config, "--port", String(port)],
-    { logFile: join(o.dir, `${o.name}.log`), env: { ...process.env, SLUICE_LOG_LEVEL: "warn" } },
-  );
-  const server = wrap(o.name, port, p);
+  return spawnSluice({
+    dir: o.dir,
+    name: o.name,
+    port,
+    args: [...(o.nodeArgs ?? []), SLUICE, "server", "--config", config, "--port", String(port)],
+  });
+}
+
+/**
+ * Starts `node args...` (a sluice server or gateway listening on `port`) as a child process
+ * logging into dir/name.log, and waits until `readyPath` answers 200 (stopping it if it does not).
+ */
+export async function spawnSluice(o: {
+  dir: string;
+  name: string;
+  port: number;
+  args: string[];
+  readyPath?: string;
+  logLevel?: string;
+}): Promise<SluiceProcess> {
+  const p = spawnManaged(o.name, process.execPath, o.args, {
+    logFile: join(o.dir, `${o.name}.log`),
+    env: { ...process.env, SLUICE_LOG_LEVEL: o.logLevel ?? "warn" },
+  });
+  const s = wrap(o.name, o.port, p);
   try {
-    await ready(server);
+    await ready(s, o.readyPath ?? "/readyz");
   } catch (err) {
-    await server.stop();
+    await s.stop();
     throw err;
   }
-  return server;
+  return s;
 }
 
 export async function startGateway(o: {
@@ -103,29 +121,24 @@ export async function startGateway(o: {
   zk: ZooKeeper;
   zkRoot: string;
   nodeArgs?: string[];
+  /** More `sluice gateway` options, e.g. its limits. */
+  extraArgs?: string[];
 }): Promise<SluiceProcess> {
   const port = await freePort();
   const args = ["gateway", "--zk", o.zk.connectString, "--zk-root", o.zkRoot, "--port", String(port)];
-  const p = spawnManaged(
-    o.name,
-    process.execPath,
-    [...(o.nodeArgs ?? []), SLUICE, ...args, "--metrics-port", "off"],
-    { logFile: join(o.dir, `${o.name}.log`), env: { ...process.env, SLUICE_LOG_LEVEL: "warn" } },
-  );
-  const gateway = wrap(o.name, port, p);
-  try {
-    await ready(gateway);
-  } catch (err) {
-    await gateway.stop();
-    throw err;
-  }
-  return gateway;
+  args.push(...(o.extraArgs ?? []));
+  return spawnSluice({
+    dir: o.dir,
+    name: o.name,
+    port,
+    args: [...(o.nodeArgs ?? []), SLUICE, ...args, "--metrics-port", "off"],
+  });
 }
 
-async function ready(s: SluiceProcess): Promise<void> {
+async function ready(s: SluiceProcess, path: string): Promise<void> {
   await waitFor(
     `${s.name} to be ready`,
-    async () => ((await fetch(`${s.url}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+    async () => ((await fetch(`${s.url}${path}`).catch(() => undefined))?.ok ? true : undefined),
     {
       timeoutMs: 30_000,
       failIf: () => (s.process.child.exitCode !== null ? `exited; see ${s.process.logFile}` : undefined),

@@ -5,7 +5,9 @@
 //
 // Modes: "throughput" stops after BENCH_ROWS row changes of BENCH_TABLES; "latency" does the
 // same and also takes, per row, its receive time minus the commit time in its t_us column;
-// "slow" acks each batch BENCH_ACK_DELAY_MS after it came and stops after BENCH_DURATION_MS.
+// "slow" acks each batch BENCH_ACK_DELAY_MS after it came and stops after BENCH_DURATION_MS;
+// "catchup" is "throughput" that prints "acked N" (row changes counted so far) after each ack,
+// so the bench knows when to stop (SIGSTOP) it.
 import { performance } from "node:perf_hooks";
 import { createSluiceClient } from "../../src/clients/typescript/index.js";
 import { type ConsumerResult, RunRecorder } from "./check.js";
@@ -77,6 +79,7 @@ async function main(): Promise<ConsumerResult> {
         continue;
       }
       last = performance.now();
+      if (env.mode === "catchup") process.stdout.write(`acked ${rows}\n`);
       if (rows >= env.rows) break;
     }
     if (stop.signal.aborted && stop.signal.reason !== "duration")
@@ -93,6 +96,7 @@ async function main(): Promise<ConsumerResult> {
     runs: recorder.runs,
     digest,
     seconds: (last - first) / 1000,
+    lastAckEpochMs: performance.timeOrigin + last,
     cpuSeconds: (used.user + used.system) / 1e6,
     subscriptions,
     retries,
