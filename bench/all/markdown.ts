@@ -3,7 +3,14 @@
 // hand-written table of what was tried and did not pay (bench/all/did-not-pay.md).
 
 import { formatProfile } from "../delivery/profile.js";
-import { latencyTable, memoryTable, runList, throughputTable } from "../delivery/report.js";
+import {
+  catchupTable,
+  type Report as DeliveryReport,
+  latencyTable,
+  memoryTable,
+  runList,
+  throughputTable,
+} from "../delivery/report.js";
 import { resultTable } from "../failover/report.js";
 import type { Machine } from "./machine.js";
 import type { PartName } from "./options.js";
@@ -109,7 +116,10 @@ export function outcomeText(o: PartOutcome): string {
 
 function partSection(p: PartRecord, r: Results): string[] {
   const head = [`## ${p.title}`, "", `\`${p.command}\``, ""];
-  if (p.name === "delivery" && r.delivery) return [...head, ...deliveryBody(r)];
+  if (p.name === "delivery" && r.delivery) return [...head, ...deliveryBody(r.delivery)];
+  if (p.name === "catchup" && r.catchup) {
+    return [...head, ...catchupTable(r.catchup), "", ...textBlock(runList(r.catchup).join("\n")), ""];
+  }
   if (p.name === "failover" && r.failover && r.faultKinds) {
     const table = resultTable(r.failover.faults, r.faultKinds, r.failover.options);
     // The part's own report up to its table (the table is above, as Markdown).
@@ -119,9 +129,7 @@ function partSection(p: PartRecord, r: Results): string[] {
   return [...head, ...textBlock(p.outcome.stdout || "(no output)"), ""];
 }
 
-function deliveryBody(r: Results): string[] {
-  const d = r.delivery;
-  if (!d) return [];
+function deliveryBody(d: DeliveryReport): string[] {
   const out = [...textBlock(d.header.join("\n")), ""];
   if (d.throughput.length)
     out.push(

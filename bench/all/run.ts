@@ -85,7 +85,7 @@ async function runOne(
   log(`${name}: exit ${outcome.exit} after ${(outcome.seconds / 60).toFixed(1)} min`);
   if (existsSync(json)) {
     const report = JSON.parse(readFileSync(json, "utf8"));
-    if (name === "decode" || name === "delivery" || name === "failover") results[name] = report;
+    results[name] = report;
   }
   return { name, title: plan.title, command, outcome };
 }

@@ -14,12 +14,16 @@ import {
 import type { FaultKind } from "../failover/faults.js";
 import { summarize } from "../failover/pauses.js";
 import { type FailoverReport, goalMs } from "../failover/report.js";
+import type { ScaleReport } from "../scale/report.js";
 
 export interface Results {
   cores: number;
   decode?: DecodeReport;
   delivery?: DeliveryReport;
   failover?: FailoverReport;
+  /** bench/delivery's report of its catchup phase alone. */
+  catchup?: DeliveryReport;
+  scale?: ScaleReport;
   /** The failover bench's fault kinds (title, goal), for its rows. */
   faultKinds?: FaultKind[];
 }
@@ -45,7 +49,13 @@ const k = (n: number) =>
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "-");
 
 export function targetRows(r: Results): TargetRow[] {
-  return [...decodeRows(r.decode), ...deliveryRows(r.delivery, r.cores), ...failoverRows(r)];
+  return [
+    ...decodeRows(r.decode),
+    ...deliveryRows(r.delivery, r.cores),
+    ...catchupRows(r.catchup),
+    ...failoverRows(r),
+    ...scaleRows(r.scale),
+  ];
 }
 
 function decodeRows(d: DecodeReport | undefined): TargetRow[] {
@@ -229,6 +239,69 @@ function failoverRows(r: Results): TargetRow[] {
           .map((c) => `${c.consumer}: ${c.problem}`)
           .join("; "),
     met: exact,
+  });
+  return rows;
+}
+
+function catchupRows(d: DeliveryReport | undefined): TargetRow[] {
+  return (d?.catchup ?? []).flatMap((c): TargetRow[] => {
+    const what = `a consumer stopped for ${k(c.stoppedRows)} row changes`;
+    if (!c.ok)
+      return [
+        {
+          area: "memory",
+          target: `server RSS ≤ store.maxBytes + 100 MB (${what})`,
+          measured: "failed",
+          met: undefined,
+        },
+      ];
+    const rows: TargetRow[] = [];
+    for (const [phase, peak] of [
+      ["while it is stopped", c.serverPeakStoppedMB],
+      ["while it catches up", c.serverPeakCatchupMB],
+    ] as const) {
+      rows.push({
+        area: "memory",
+        target: `server RSS ≤ store.maxBytes + 100 MB = ${c.limitMB.toFixed(0)} MB, ${what}, ${phase}`,
+        measured: `${f1(peak)} MB`,
+        met: peak <= c.limitMB,
+        ...(peak <= c.limitMB ? {} : { gap: `${f1(peak - c.limitMB)} MB over` }),
+      });
+    }
+    rows.push({
+      area: "catch-up",
+      target: `${what} gets every row exactly once it runs again`,
+      measured: `${k(c.rowsPerSec)} rows/s, ${f1(c.catchupSeconds)} s`,
+      met: true,
+    });
+    return rows;
+  });
+}
+
+function scaleRows(s: ScaleReport | undefined): TargetRow[] {
+  if (!s) return [];
+  const spread = (x: Record<string, number> | undefined) => (x ? Object.values(x).join("/") : "-");
+  const servers = s.servers?.length ?? 0;
+  const rows: TargetRow[] = [
+    {
+      area: "scale",
+      target: `${s.options.destinations} destinations over ${servers} servers: every one running, the spread balanced`,
+      measured:
+        s.balance.balancedS === undefined
+          ? "not balanced"
+          : `${f1(s.balance.balancedS)} s (${spread(s.balance.perServer)})`,
+      met: s.balance.balancedS !== undefined,
+    },
+  ];
+  const d = s.delivery;
+  rows.push({
+    area: "scale",
+    target: `${s.streams.count} streams through one gateway: every stream's rows exact`,
+    measured: d
+      ? `${k(d.rowsPerSec)} rows/s delivered; p50 ${f1(d.p50Ms)} ms, p99 ${f1(d.p99Ms)} ms`
+      : s.errors.join("; ") || "no delivery",
+    met: s.ok,
+    ...(s.ok ? {} : { gap: s.errors.slice(0, 3).join("; ") }),
   });
   return rows;
 }

@@ -10,6 +10,7 @@ import type { Report as DeliveryReport } from "../../../bench/delivery/report.js
 import type { ThroughputRun } from "../../../bench/delivery/throughput.js";
 import { FAULTS } from "../../../bench/failover/faults.js";
 import type { FailoverReport } from "../../../bench/failover/report.js";
+import type { ScaleReport } from "../../../bench/scale/report.js";
 
 const run = (consumer: string, rowsPerSec: number, us: [number, number, number?]): ThroughputRun =>
   ({
@@ -71,6 +72,7 @@ function delivery(): DeliveryReport {
       { scenario: "slow", ok: true, peakMB: 210, perSecondMB: [200, 205, 210], slowRows: 3000, load: 1 },
     ],
     profiles: [],
+    catchup: [],
     seconds: 600,
   };
 }
@@ -170,6 +172,61 @@ describe("bench/all targets", () => {
         ],
       ],
     );
+  });
+
+  test("catch-up: the RSS while stopped and while catching up, each against the bound", () => {
+    const c = delivery();
+    c.catchup = [
+      {
+        ok: true,
+        rows: 1_000_000,
+        warmRows: 1000,
+        stoppedRows: 999_000,
+        writeSeconds: 10,
+        stoppedSeconds: 12,
+        serverPeakStoppedMB: 160,
+        serverPeakCatchupMB: 300,
+        limitMB: 167,
+        gatewayPeakMB: 90,
+        catchupSeconds: 10,
+        rowsPerSec: 99_900,
+        serverCpuUs: 10,
+        gatewayCpuUs: 2,
+        clientCpuUs: 7,
+        loadBefore: 1,
+        loadAfter: 1,
+      },
+    ] as DeliveryReport["catchup"];
+    const r = targetRows({ cores: 2, catchup: c });
+    assert.deepEqual(
+      r.map((x) => [x.area, x.measured, x.met, x.gap]),
+      [
+        ["memory", "160.0 MB", true, undefined],
+        ["memory", "300.0 MB", false, "133.0 MB over"],
+        ["catch-up", "99.9k rows/s, 10.0 s", true, undefined],
+      ],
+    );
+  });
+
+  test("scale: balanced or not, and a stream not exact fails its row with the bench's errors", () => {
+    const scale = {
+      options: { destinations: 50 },
+      ok: false,
+      errors: ["stream d07/c3: id 12 after 10"],
+      balance: { balancedS: 2.4, perServer: { a: 16, b: 17, c: 17 }, runnerChanges: 0 },
+      streams: { count: 500, processes: 5 },
+      servers: [{}, {}, {}],
+      delivery: { rowsPerSec: 46_000, p50Ms: 3400, p99Ms: 7400 },
+    } as unknown as ScaleReport;
+    const r = targetRows({ cores: 2, scale });
+    assert.deepEqual(
+      r.map((x) => [x.measured, x.met, x.gap]),
+      [
+        ["2.4 s (16/17/17)", true, undefined],
+        ["46.0k rows/s delivered; p50 3400.0 ms, p99 7400.0 ms", false, "stream d07/c3: id 12 after 10"],
+      ],
+    );
+    assert.match(r[0]?.target ?? "", /^50 destinations over 3 servers/);
   });
 
   test("the document names each target's state and a part that failed", () => {
