@@ -32,6 +32,13 @@ export interface Batch {
   last: EntryPosition | undefined;
 }
 
+interface WaitingAck {
+  batchId: string;
+  persist: (cursor: Cursor) => Promise<void>;
+  resolve: (cursor: Cursor | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
 export class BatchError extends Error {
   constructor(message: string) {
     super(message);
@@ -53,6 +60,8 @@ export class ClientSession {
   readonly #changeWaiters = new Set<() => void>();
   /** Set while an Ack's cursor write is in flight (acks are serialized per client). */
   #acking: Promise<void> = Promise.resolve();
+  /** Acks waiting for the cursor write in flight: the next write covers them all. */
+  #waitingAcks: WaitingAck[] = [];
 
   constructor(
     readonly clientId: string,
@@ -206,18 +215,22 @@ export class ClientSession {
     return batch;
   }
 
-  /** Validates that `batchId` names the oldest outstanding batch; returns it. */
-  oldest(batchId: string, what: "ack" | "rollback"): Batch {
+  /**
+   * Validates that `batchId` names the oldest outstanding batch once the first `acked` are
+   * gone (acks answered by the same cursor write); returns it.
+   */
+  oldest(batchId: string, what: "ack" | "rollback", acked = 0): Batch {
     const given = this.#givenBack.get(batchId);
     if (given) throw new BatchError(`cannot ${what} batch "${batchId}": ${given}`);
-    const oldest = this.outstanding[0];
+    const outstanding = acked === 0 ? this.outstanding : this.outstanding.slice(acked);
+    const oldest = outstanding[0];
     if (!oldest) {
       throw new BatchError(
         `cannot ${what} batch "${batchId}": client ${this.clientId} has no outstanding batch`,
       );
     }
     if (oldest.id !== batchId) {
-      const known = this.outstanding.some((b) => b.id === batchId);
+      const known = outstanding.some((b) => b.id === batchId);
       throw new BatchError(
         known
           ? `cannot ${what} batch "${batchId}": batches are acked in order and the oldest outstanding is "${oldest.id}"`
@@ -229,20 +242,47 @@ export class ClientSession {
 
   /**
    * Acks the oldest batch: `persist` must make the new cursor durable; only then is the batch
-   * removed and the cursor moved. Acks of one client run one after another.
+   * removed and the cursor moved. Acks of one client run one after another; acks that arrive
+   * while a cursor write is in flight are answered together by one write, of the cursor after
+   * the last of them (group commit: a consumer with several batches in flight pays one write
+   * per round, not one per batch, and no ack returns before its batch is durable).
    */
   ack(batchId: string, persist: (cursor: Cursor) => Promise<void>): Promise<Cursor | undefined> {
-    return this.serialize(async () => {
-      const batch = this.oldest(batchId, "ack");
-      const next = batch.last ? cursorAfter(batch.last) : this.cursor;
-      if (next) await persist(next);
-      // Between the check and here no other ack ran (serialized) and a rollback only touches
-      // batches while no ack is in flight, so `batch` is still the oldest.
-      this.outstanding.shift();
-      this.cursor = next;
-      this.#changed();
-      return next;
+    return new Promise((resolve, reject) => {
+      this.#waitingAcks.push({ batchId, persist, resolve, reject });
+      if (this.#waitingAcks.length === 1) void this.serialize(() => this.#ackWaiting());
     });
+  }
+
+  /** One cursor write for every ack waiting, each checked as if the ones before it had run. */
+  async #ackWaiting(): Promise<void> {
+    const acks = this.#waitingAcks;
+    this.#waitingAcks = [];
+    const accepted: { ack: WaitingAck; batch: Batch; cursor: Cursor | undefined }[] = [];
+    let cursor = this.cursor;
+    for (const ack of acks) {
+      try {
+        const batch = this.oldest(ack.batchId, "ack", accepted.length);
+        if (batch.last) cursor = cursorAfter(batch.last);
+        accepted.push({ ack, batch, cursor });
+      } catch (err) {
+        ack.reject(err);
+      }
+    }
+    const first = accepted[0];
+    if (!first) return;
+    try {
+      if (cursor) await first.ack.persist(cursor);
+    } catch (err) {
+      for (const a of accepted) a.ack.reject(err);
+      return;
+    }
+    // No other ack ran meanwhile (serialized) and a rollback only touches batches while no
+    // ack is in flight; a give-back may have emptied the list, so only these batches go.
+    for (const a of accepted) if (this.outstanding[0] === a.batch) this.outstanding.shift();
+    this.cursor = cursor;
+    this.#changed();
+    for (const a of accepted) a.ack.resolve(a.cursor);
   }
 
   /**
