@@ -75,7 +75,7 @@ async function runOne(
   if (!existsSync(script)) throw new Error(`${script} is missing: compile first (npx tsc -p tsconfig.json)`);
   const json = join(c.work, `${name}.json`);
   rmSync(json, { force: true });
-  const command = `node dist/${plan.script} ${plan.args.join(" ")}`;
+  const command = ["node", `dist/${plan.script}`, ...plan.args].join(" ");
   log(`${name}: ${command}`);
   const outcome = await runPart(name, [script, ...plan.args, "--json", json], {
     cwd: ROOT,

@@ -111,6 +111,36 @@ describe("bench/all targets", () => {
     );
   });
 
+  test("the gateway's gap names where its CPU goes in the run's profile, and whose profile", () => {
+    const d = delivery();
+    const part = (name: string, percent: number) => ({ name, ms: 1, usPerRow: 0, percent });
+    d.profiles = [
+      {
+        title: "ts-grpc:gateway (200000 rows delivered)",
+        processes: [
+          {
+            process: "gateway",
+            per: "delivered row",
+            cpuMs: 1,
+            usPerRow: 2,
+            sampledUsPerRow: 2,
+            parts: [part("garbage collector", 59.2), part("node internals", 14.3)],
+            calls: [],
+            top: [],
+          },
+        ],
+      },
+    ];
+    d.throughput.push(run("python:gateway", 60_000, [8, 10, 2]));
+    const gaps = targetRows({ cores: 2, delivery: d })
+      .filter((r) => r.target.startsWith("gateway CPU") && r.met === false)
+      .map((r) => r.gap);
+    assert.deepEqual(gaps, [
+      "this path is relayed as bytes; its profile puts the gateway's CPU in garbage collector 59%, node internals 14%",
+      "this path is relayed as bytes; the ts-grpc:gateway run's profile puts the gateway's CPU in garbage collector 59%, node internals 14%",
+    ]);
+  });
+
   test("latency and memory against their limits; memory's gap says where the RSS was", () => {
     assert.equal(find("p99 ≤ 20 ms at 1,000 rows/s").met, true);
     const mem = find("server RSS");
