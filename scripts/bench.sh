@@ -13,5 +13,5 @@ ensure_client_toolchains
 ensure_node_modules
 build
 
-say "benchmarks (about 45 minutes; --quick about 10)"
+say "benchmarks (about 10 minutes on 2 cores; --quick about 3)"
 exec node dist/bench/all/run.js "$@"
