@@ -1,180 +1,325 @@
-// sluice.v1.Entry (proto/sluice/v1/entry.proto) to proto3 JSON, by hand: exactly what
-// protobuf-es's `toJsonString(EntrySchema, entry)` writes with connect-es's defaults (the
-// server's Connect JSON codec sets no options of its own): fields in number order under their
-// JSON names, proto3 defaults (0, "", false, empty lists, unset messages and oneof) left out,
-// int64 as decimal strings, enums by name (a number the schema does not name as that number),
-// strings as JSON.stringify writes them (lone surrogates escaped, other text as it is).
+// A stored entry's proto3 JSON, written straight from its protobuf bytes (the `entries` field
+// EntryEncoder.encodeField makes, as the store holds it): exactly what connect-es writes for
+// the entry those bytes decode to, i.e. protobuf-es's `toJsonString(EntrySchema,
+// fromBinary(EntrySchema, bytes))` with connect-es's options (the server's Connect JSON codec
+// sets none for writing): fields in number order under their JSON names, proto3 defaults left
+// out, int64 as decimal strings, enums by name (a number the schema does not name as that
+// number), text as JSON.stringify writes it (quote, backslash and control characters escaped,
+// the rest as it is: its UTF-8 bytes are copied). The field tables are made from entry.proto's
+// own descriptors, so a new field of a kind written here (int32, int64, bool, string, enum,
+// message, repeated message) is written at once; any other kind stops the server at start.
 //
-// Why not toJsonString: it builds an object per message and per field, then JSON.stringify
-// walks them: several times this writer's CPU per row (bench/delivery/codec). The server
-// makes an entry's JSON once and shares it with every JSON client (entry-json-cache.ts).
-// test/unit/encode/entry-json.test.ts proves it on the decoder's fixtures and on generated
-// entries with every field of every message set (fast-check), and fails when entry.proto gains
-// a field that ENTRY_JSON_FIELDS below does not list.
-import type { DescEnum } from "@bufbuild/protobuf";
+// Why by hand: protobuf-es decodes the bytes into objects and builds a JSON object per message
+// and per field that JSON.stringify then walks: about 21 µs per row on the bench's entries,
+// against about 2 here (bench/delivery/codec). The bytes come from this server's encoder,
+// which writes fields in number order and repeated ones together; bytes in another order (or
+// with a field the tables lack) are written by protobuf-es instead, so the answer is the same.
+// test/unit/encode/entry-json.test.ts proves it on the decoder's fixtures, on generated entries
+// with every field of every message set (fast-check) and on every UTF-16 code unit.
 import {
-  type Column,
-  type Entry,
-  EntryTypeSchema,
-  EventTypeSchema,
-  type Header,
-  type Pair,
-  type RowChange,
-  type RowData,
-  SourceTypeSchema,
-  type TransactionBegin,
-  type TransactionEnd,
-} from "../../gen/sluice/v1/entry_pb.js";
+  type DescEnum,
+  type DescField,
+  type DescMessage,
+  fromBinary,
+  ScalarType,
+  toJsonString,
+} from "@bufbuild/protobuf";
+import { EntrySchema } from "../../gen/sluice/v1/entry_pb.js";
+import { entryMessage } from "./entry-encoder.js";
+
+enum Kind {
+  Int32,
+  Int64,
+  Bool,
+  String,
+  Enum,
+  Message,
+}
+
+interface FieldJson {
+  /** `"jsonName":` as UTF-8. */
+  key: Buffer;
+  kind: Kind;
+  repeated: boolean;
+  /** Enum fields: each named number's `"NAME"` as UTF-8. */
+  names?: Map<number, Buffer>;
+  /** Message fields: the nested message's fields. */
+  message?: MessageJson;
+}
+
+/** A message's fields by number (undefined: a number the message does not have). */
+type MessageJson = (FieldJson | undefined)[];
+
+function messageJson(desc: DescMessage, made: Map<string, MessageJson>): MessageJson {
+  const known = made.get(desc.typeName);
+  if (known !== undefined) return known;
+  const fields: MessageJson = [];
+  made.set(desc.typeName, fields);
+  for (const f of desc.fields) fields[f.number] = fieldJson(f, made);
+  return fields;
+}
+
+function fieldJson(f: DescField, made: Map<string, MessageJson>): FieldJson {
+  const key = Buffer.from(`${JSON.stringify(f.jsonName)}:`, "utf8");
+  const unknown = () => new Error(`entry-json.ts cannot write ${f.toString()}: teach it this kind of field`);
+  if (f.fieldKind === "list") {
+    if (f.listKind !== "message") throw unknown();
+    return { key, kind: Kind.Message, repeated: true, message: messageJson(f.message, made) };
+  }
+  if (f.fieldKind === "message") {
+    return { key, kind: Kind.Message, repeated: false, message: messageJson(f.message, made) };
+  }
+  // Explicit presence (proto3 `optional`) would write zero values too: not handled.
+  if (f.presence !== 2 /* IMPLICIT */ && !f.oneof) throw unknown();
+  if (f.fieldKind === "enum") return { key, kind: Kind.Enum, repeated: false, names: enumNames(f.enum) };
+  if (f.fieldKind !== "scalar") throw unknown();
+  switch (f.scalar) {
+    case ScalarType.INT32:
+      return { key, kind: Kind.Int32, repeated: false };
+    case ScalarType.INT64:
+      return { key, kind: Kind.Int64, repeated: false };
+    case ScalarType.BOOL:
+      return { key, kind: Kind.Bool, repeated: false };
+    case ScalarType.STRING:
+      return { key, kind: Kind.String, repeated: false };
+    default:
+      throw unknown();
+  }
+}
+
+function enumNames(desc: DescEnum): Map<number, Buffer> {
+  const names = new Map<number, Buffer>();
+  for (const v of desc.values) names.set(v.number, Buffer.from(JSON.stringify(v.jsonName), "utf8"));
+  return names;
+}
+
+const ENTRY = messageJson(EntrySchema, new Map());
+
+/** Bytes this writer does not write (out of order, a field it lacks): protobuf-es does. */
+class NotCanonical extends Error {}
+
+/** Reusable output buffer; grown as needed, dropped after a huge entry. */
+let out = Buffer.allocUnsafe(1 << 16);
+let pos = 0;
+const KEEP_BYTES = 1 << 20;
 
 /**
- * The fields this writer writes, per message of entry.proto, by number (as ENTRY_FIELDS of the
- * binary encoder). The test compares it with the schema.
+ * The JSON of the entry stored as `field` (an `entries` field, EntryEncoder.encodeField), in a
+ * buffer of its own.
  */
-export const ENTRY_JSON_FIELDS: Readonly<Record<string, readonly number[]>> = {
-  "sluice.v1.Entry": [1, 2, 100, 101, 102],
-  "sluice.v1.Header": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
-  "sluice.v1.RowChange": [1, 2, 10, 11, 12, 13, 14],
-  "sluice.v1.RowData": [1, 2, 3],
-  "sluice.v1.Column": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 100, 101],
-  "sluice.v1.TransactionBegin": [3, 4],
-  "sluice.v1.TransactionEnd": [2, 3],
-  "sluice.v1.Pair": [1, 2],
-};
-
-/** An enum's JSON names by number (names from the schema itself). */
-function enumNames(desc: DescEnum): (n: number) => string {
-  const byNumber = new Map<number, string>();
-  for (const v of desc.values) byNumber.set(v.number, JSON.stringify(v.jsonName));
-  return (n) => byNumber.get(n) ?? String(n);
-}
-const entryTypeName = enumNames(EntryTypeSchema);
-const eventTypeName = enumNames(EventTypeSchema);
-const sourceTypeName = enumNames(SourceTypeSchema);
-
-/** The entry's proto3 JSON, as protobuf-es's toJsonString(EntrySchema, entry) writes it. */
-export function entryJson(e: Entry): string {
-  let s = "{";
-  if (e.header !== undefined) s += `"header":${headerJson(e.header)}`;
-  if (e.entryType !== 0) s += `${sep(s)}"entryType":${entryTypeName(e.entryType)}`;
-  const p = e.payload;
-  if (p.case === "rowChange") s += `${sep(s)}"rowChange":${rowChangeJson(p.value)}`;
-  else if (p.case === "transactionBegin") s += `${sep(s)}"transactionBegin":${beginJson(p.value)}`;
-  else if (p.case === "transactionEnd") s += `${sep(s)}"transactionEnd":${endJson(p.value)}`;
-  return `${s}}`;
+export function storedEntryJsonBytes(field: Uint8Array): Buffer {
+  return (
+    writeEntryJson(field) ??
+    Buffer.from(toJsonString(EntrySchema, fromBinary(EntrySchema, entryMessage(field))), "utf8")
+  );
 }
 
-/** The comma before a member, unless it is the object's first. */
-function sep(s: string): string {
-  return s.length === 1 ? "" : ",";
+/** The same, by this writer only: undefined for bytes it does not write (see the top). */
+export function writeEntryJson(field: Uint8Array): Buffer | undefined {
+  const message = entryMessage(field);
+  pos = 0;
+  try {
+    writeMessage(ENTRY, message, 0, message.length);
+  } catch (err) {
+    if (err instanceof NotCanonical) return undefined;
+    throw err;
+  }
+  const json = Buffer.from(out.subarray(0, pos));
+  if (out.length > KEEP_BYTES) out = Buffer.allocUnsafe(1 << 16);
+  return json;
 }
 
-function headerJson(h: Header): string {
-  let s = "{";
-  if (h.version !== 0) s += `"version":${h.version}`;
-  if (h.logfileName !== "") s += `${sep(s)}"logfileName":${str(h.logfileName)}`;
-  if (h.logfileOffset !== 0n) s += `${sep(s)}"logfileOffset":"${h.logfileOffset}"`;
-  if (h.serverId !== 0n) s += `${sep(s)}"serverId":"${h.serverId}"`;
-  if (h.serverEncoding !== "") s += `${sep(s)}"serverEncoding":${str(h.serverEncoding)}`;
-  if (h.executeTime !== 0n) s += `${sep(s)}"executeTime":"${h.executeTime}"`;
-  if (h.sourceType !== 0) s += `${sep(s)}"sourceType":${sourceTypeName(h.sourceType)}`;
-  if (h.schemaName !== "") s += `${sep(s)}"schemaName":${str(h.schemaName)}`;
-  if (h.tableName !== "") s += `${sep(s)}"tableName":${str(h.tableName)}`;
-  if (h.eventLength !== 0n) s += `${sep(s)}"eventLength":"${h.eventLength}"`;
-  if (h.eventType !== 0) s += `${sep(s)}"eventType":${eventTypeName(h.eventType)}`;
-  if (h.props.length > 0) s += `${sep(s)}"props":${pairsJson(h.props)}`;
-  if (h.gtid !== "") s += `${sep(s)}"gtid":${str(h.gtid)}`;
-  return `${s}}`;
+function ensure(n: number): void {
+  if (pos + n <= out.length) return;
+  const grown = Buffer.allocUnsafe(Math.max(pos + n, out.length * 2));
+  out.copy(grown, 0, 0, pos);
+  out = grown;
 }
 
-function rowChangeJson(v: RowChange): string {
-  let s = "{";
-  if (v.tableId !== 0n) s += `"tableId":"${v.tableId}"`;
-  if (v.eventType !== 0) s += `${sep(s)}"eventType":${eventTypeName(v.eventType)}`;
-  if (v.isDdl) s += `${sep(s)}"isDdl":true`;
-  if (v.sql !== "") s += `${sep(s)}"sql":${str(v.sql)}`;
-  if (v.rowDatas.length > 0) {
-    s += `${sep(s)}"rowDatas":[`;
-    for (let i = 0; i < v.rowDatas.length; i++) {
-      if (i > 0) s += ",";
-      s += rowDataJson(v.rowDatas[i] as RowData);
+function byte(c: number): void {
+  ensure(1);
+  out[pos++] = c;
+}
+
+function ascii(s: string): void {
+  ensure(s.length);
+  for (let i = 0; i < s.length; i++) out[pos++] = s.charCodeAt(i);
+}
+
+// The varint being read: its low and high 32 bits, and where it ended.
+let lo = 0;
+let hi = 0;
+let at = 0;
+
+/** Reads the varint at `i` of `b` into lo/hi; `at` after it. */
+function varint(b: Uint8Array, i: number): void {
+  let l = 0;
+  let h = 0;
+  let shift = 0;
+  for (; shift < 28; shift += 7) {
+    const c = b[i++] as number;
+    if (c === undefined) throw new NotCanonical();
+    l |= (c & 0x7f) << shift;
+    if (c < 0x80) {
+      lo = l >>> 0;
+      hi = 0;
+      at = i;
+      return;
     }
-    s += "]";
   }
-  if (v.props.length > 0) s += `${sep(s)}"props":${pairsJson(v.props)}`;
-  if (v.ddlSchemaName !== "") s += `${sep(s)}"ddlSchemaName":${str(v.ddlSchemaName)}`;
-  return `${s}}`;
-}
-
-function rowDataJson(rd: RowData): string {
-  let s = "{";
-  if (rd.beforeColumns.length > 0) s += `"beforeColumns":${columnsJson(rd.beforeColumns)}`;
-  if (rd.afterColumns.length > 0) s += `${sep(s)}"afterColumns":${columnsJson(rd.afterColumns)}`;
-  if (rd.props.length > 0) s += `${sep(s)}"props":${pairsJson(rd.props)}`;
-  return `${s}}`;
-}
-
-function columnsJson(list: readonly Column[]): string {
-  let s = "[";
-  for (let i = 0; i < list.length; i++) {
-    if (i > 0) s += ",";
-    s += columnJson(list[i] as Column);
+  // Bits 28..34: four to the low word, three to the high one.
+  let c = b[i++] as number;
+  if (c === undefined) throw new NotCanonical();
+  l |= (c & 0x0f) << 28;
+  h = (c & 0x7f) >> 4;
+  for (shift = 3; c >= 0x80; shift += 7) {
+    if (shift > 31) throw new NotCanonical();
+    c = b[i++] as number;
+    if (c === undefined) throw new NotCanonical();
+    h |= (c & 0x7f) << shift;
   }
-  return `${s}]`;
+  lo = l >>> 0;
+  hi = h >>> 0;
+  at = i;
 }
 
-function columnJson(c: Column): string {
-  let s = "{";
-  if (c.index !== 0) s += `"index":${c.index}`;
-  if (c.sqlType !== 0) s += `${sep(s)}"sqlType":${c.sqlType}`;
-  if (c.name !== "") s += `${sep(s)}"name":${str(c.name)}`;
-  if (c.isKey) s += `${sep(s)}"isKey":true`;
-  if (c.updated) s += `${sep(s)}"updated":true`;
-  if (c.isNull) s += `${sep(s)}"isNull":true`;
-  if (c.props.length > 0) s += `${sep(s)}"props":${pairsJson(c.props)}`;
-  if (c.value !== "") s += `${sep(s)}"value":${str(c.value)}`;
-  if (c.length !== 0) s += `${sep(s)}"length":${c.length}`;
-  if (c.mysqlType !== "") s += `${sep(s)}"mysqlType":${str(c.mysqlType)}`;
-  if (c.omitted) s += `${sep(s)}"omitted":true`;
-  if (c.base64) s += `${sep(s)}"base64":true`;
-  return `${s}}`;
-}
-
-function beginJson(v: TransactionBegin): string {
-  let s = "{";
-  if (v.props.length > 0) s += `"props":${pairsJson(v.props)}`;
-  if (v.threadId !== 0n) s += `${sep(s)}"threadId":"${v.threadId}"`;
-  return `${s}}`;
-}
-
-function endJson(v: TransactionEnd): string {
-  let s = "{";
-  if (v.transactionId !== "") s += `"transactionId":${str(v.transactionId)}`;
-  if (v.props.length > 0) s += `${sep(s)}"props":${pairsJson(v.props)}`;
-  return `${s}}`;
-}
-
-function pairsJson(list: readonly Pair[]): string {
-  let s = "[";
-  for (let i = 0; i < list.length; i++) {
-    const p = list[i] as Pair;
-    if (i > 0) s += ",";
-    let o = "{";
-    if (p.key !== "") o += `"key":${str(p.key)}`;
-    if (p.value !== "") o += `${sep(o)}"value":${str(p.value)}`;
-    s += `${o}}`;
+/** Writes the message in b[start, end) as a JSON object. */
+function writeMessage(fields: MessageJson, b: Uint8Array, start: number, end: number): void {
+  byte(0x7b); // {
+  let i = start;
+  let last = 0; // field number of the member written last
+  let open = false; // an array of `last` is open
+  while (i < end) {
+    varint(b, i);
+    i = at;
+    const number = lo >>> 3;
+    const wire = lo & 7;
+    const f = fields[number];
+    if (f === undefined) throw new NotCanonical();
+    if (number === last && f.repeated) {
+      byte(0x2c); // ,
+    } else {
+      if (number <= last) throw new NotCanonical();
+      if (open) byte(0x5d); // ]
+      open = false;
+    }
+    if (f.kind === Kind.Message || f.kind === Kind.String) {
+      if (wire !== 2) throw new NotCanonical();
+      varint(b, i);
+      const len = lo;
+      i = at;
+      const stop = i + len;
+      if (stop > end) throw new NotCanonical();
+      if (f.kind === Kind.String) {
+        if (len > 0) {
+          member(f, last);
+          last = number;
+          writeString(b, i, stop);
+        }
+      } else {
+        if (number !== last) {
+          member(f, last);
+          if (f.repeated) {
+            byte(0x5b); // [
+            open = true;
+          }
+          last = number;
+        }
+        writeMessage(f.message as MessageJson, b, i, stop);
+      }
+      i = stop;
+      continue;
+    }
+    if (wire !== 0) throw new NotCanonical();
+    varint(b, i);
+    i = at;
+    if (lo === 0 && hi === 0) continue; // a default: protobuf-es leaves it out
+    member(f, last);
+    last = number;
+    switch (f.kind) {
+      case Kind.Int32:
+        ascii(String(lo | 0));
+        break;
+      case Kind.Int64:
+        byte(0x22);
+        ascii(
+          hi < 0x200000
+            ? String(hi * 0x100000000 + lo)
+            : String(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo))),
+        );
+        byte(0x22);
+        break;
+      case Kind.Bool:
+        ascii("true");
+        break;
+      case Kind.Enum: {
+        const name = (f.names as Map<number, Buffer>).get(lo | 0);
+        if (name !== undefined) raw(name);
+        else ascii(String(lo | 0));
+        break;
+      }
+    }
   }
-  return `${s}]`;
+  if (open) byte(0x5d);
+  byte(0x7d); // }
 }
+
+/** A member's key, after a comma unless it is the object's first. */
+function member(f: FieldJson, last: number): void {
+  if (last !== 0) byte(0x2c);
+  raw(f.key);
+}
+
+const HEX = Buffer.from("0123456789abcdef");
+/** The letter of each escape JSON.stringify writes as a backslash and one letter (else 0). */
+const SHORT_ESCAPE = new Uint8Array(0x60);
+for (const [c, letter] of [
+  [0x22, '"'],
+  [0x5c, "\\"],
+  [0x08, "b"],
+  [0x09, "t"],
+  [0x0a, "n"],
+  [0x0c, "f"],
+  [0x0d, "r"],
+] as const)
+  SHORT_ESCAPE[c] = letter.charCodeAt(0);
 
 /**
- * A string as JSON.stringify writes it. Text with nothing to escape (no quote, backslash,
- * control character or surrogate: most names, types and values) is quoted as it is, by a
- * loop cheaper than the call.
+ * UTF-8 text in b[start, end) as a JSON string, escaped as JSON.stringify does. Byte by byte
+ * with the output in locals: V8 keeps them in registers, not the module's slots.
  */
-function str(v: string): string {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(v);
+function writeString(b: Uint8Array, start: number, end: number): void {
+  ensure((end - start) * 6 + 2);
+  const o = out;
+  let p = pos;
+  o[p++] = 0x22;
+  for (let i = start; i < end; i++) {
+    const c = b[i] as number;
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+      o[p++] = c;
+      continue;
+    }
+    o[p++] = 0x5c;
+    const letter = SHORT_ESCAPE[c] as number;
+    if (letter !== 0) {
+      o[p++] = letter;
+      continue;
+    }
+    o[p++] = 0x75; // u00XX
+    o[p++] = 0x30;
+    o[p++] = 0x30;
+    o[p++] = HEX[c >> 4] as number;
+    o[p++] = HEX[c & 15] as number;
   }
-  return `"${v}"`;
+  o[p++] = 0x22;
+  pos = p;
+}
+
+/** A short byte string (a key, a name) into the output. */
+function raw(b: Uint8Array): void {
+  ensure(b.length);
+  const o = out;
+  let p = pos;
+  for (let i = 0; i < b.length; i++) o[p++] = b[i] as number;
+  pos = p;
 }
