@@ -16,12 +16,19 @@ import { type FlatMessage, FlatMessageSchema } from "../../gen/sluice/v1/flat_me
 import { storedEntryJsonBytes } from "./entry-json.js";
 
 const jsonOfStored = new WeakMap<Uint8Array, Buffer>();
+let made = 0;
+
+/** How many JSON forms of entries this process has made (tests: they are made once and shared). */
+export function entryJsonFormsMade(): number {
+  return made;
+}
 
 /** The JSON form of an entry stored as `field` (an `entries` field, EntryEncoder.encodeField). */
 export function storedEntryJson(field: Uint8Array): Buffer {
   let json = jsonOfStored.get(field);
   if (json === undefined) {
     json = storedEntryJsonBytes(field);
+    made++;
     jsonOfStored.set(field, json);
   }
   return json;
