@@ -339,6 +339,7 @@ describe("canal server, standalone", () => {
     typed.batchId = ours.batchId;
     typed.flatMessages.forEach((m, i) => {
       m.ts = ours.flatMessages[i]?.ts ?? 0n;
+      m.id = ours.flatMessages[i]?.id ?? 0n;
     });
     assert.equal(typed.flatMessages.length, 3);
     assert.ok(typed.epoch > 0n && typed.batchId !== "", "epoch and batchId are in the JSON too");

@@ -8,8 +8,8 @@
 // the store holds, which every batch carrying the entry shares): made on the entry's first
 // JSON delivery, it lives exactly as long as the stored bytes do (the store's ring and the
 // batches still outstanding), so a server without JSON clients makes none, and one with them
-// holds at most the JSON form of what its store holds besides (on the bench's rows about 2.4
-// times the bytes `store.maxBytes` counts: docs/configuration.md). A pruned copy (a client's
+// holds at most the JSON form of what its store holds besides (on the bench's rows twice the
+// entries' protobuf bytes: docs/configuration.md, store.maxBytes). A pruned copy (a client's
 // field filter) is a Buffer of its own and gets a JSON form of its own.
 import { toJsonString } from "@bufbuild/protobuf";
 import { type FlatMessage, FlatMessageSchema } from "../../gen/sluice/v1/flat_message_pb.js";
