@@ -228,26 +228,36 @@ export function createRawUnaryHandler(
       const answer = await forward(call, req, msg, upstream, gone);
       const error = json ? connectAnswerError(answer) : answerError(answer);
       if (error !== undefined) throw relayError(error);
-      let out: Buffer;
       if (json) {
-        // The server's JSON, relayed unparsed.
-        out = answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body);
-      } else {
-        const data = singleMessage(
-          answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body),
-        );
-        if (data === undefined) {
-          throw new ConnectError("the server's answer is not one uncompressed message", Code.Internal);
+        // The server's JSON, relayed unparsed, in the pieces it came in (no copy).
+        if (answerEnded(res)) {
+          pipeline.end(call, Code.Canceled);
+          return;
         }
-        out = data;
+        let length = 0;
+        for (const chunk of answer.body) length += chunk.length;
+        res.writeHead(200, {
+          ...pass(answer.headers),
+          "content-type": "application/json",
+          "content-length": String(length),
+          [RELAY_HEADER]: "bytes",
+        });
+        writeAll(res, answer.body);
+        pipeline.end(call);
+        return;
+      }
+      const out = singleMessage(
+        answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body),
+      );
+      if (out === undefined) {
+        throw new ConnectError("the server's answer is not one uncompressed message", Code.Internal);
       }
       if (answerEnded(res)) {
         pipeline.end(call, Code.Canceled);
         return;
       }
       res.writeHead(200, {
-        ...(json ? pass(answer.headers) : {}),
-        "content-type": json ? "application/json" : "application/proto",
+        "content-type": "application/proto",
         "content-length": String(out.length),
         [RELAY_HEADER]: "bytes",
       });
@@ -375,6 +385,19 @@ interface Addressed {
   session: string;
   /** Get's: the server acks what it returns. */
   autoAck?: boolean;
+}
+
+/** Ends the answer with `chunks` as its body, in one write to the socket where it can (HTTP/1.1). */
+function writeAll(res: HttpResponse, chunks: Buffer[]): void {
+  if ("socket" in res && !("stream" in res)) {
+    res.cork();
+    for (const c of chunks) res.write(c);
+    res.end();
+    res.uncork();
+    return;
+  }
+  for (const c of chunks) (res as http2.Http2ServerResponse).write(c);
+  res.end();
 }
 
 /** What is sent to the server: the message's format, its headers (type, deadline) and body. */
