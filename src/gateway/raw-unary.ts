@@ -412,7 +412,7 @@ interface Upstream {
  * The error of a Connect unary answer other than 200 (undefined when ok), with what the typed
  * path keeps of a server's error: code, message, details and retry-after-ms.
  */
-function connectAnswerError(answer: H2Answer): ConnectError | undefined {
+export function connectAnswerError(answer: H2Answer): ConnectError | undefined {
   const status = Number(answer.headers[":status"]);
   if (status === 200) return undefined;
   const body = answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body);

@@ -20,7 +20,7 @@ import type { HttpRequest, HttpResponse } from "./server.js";
 import { answerEnded } from "./stream-wire.js";
 
 /** The content types of Connect JSON unary calls (connect-es's). */
-export const CONNECT_JSON = /^application\/json(?:;\s*charset=utf-?8)?$/i;
+export const CONNECT_JSON = /^application\/json(?:; ?charset=utf-?8)?$/i;
 
 // connect-es reads JSON with unknown fields ignored and writes it with protobuf-es's defaults.
 const JSON_READ = { ignoreUnknownFields: true };
