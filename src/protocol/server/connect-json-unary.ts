@@ -14,7 +14,7 @@ import { JsonAnswer, jsonAnswerKey } from "../json-answer.js";
 import { Call, callKey } from "../pipeline.js";
 import { connectUnaryError, headerRecord, webHeaders } from "../wire-errors.js";
 import { abortError, callCancelKey, raceAbort, watchCall } from "./call-guard.js";
-import { LeanContext, type LeanOptions, type Route } from "./grpc-unary.js";
+import { LeanContext, type LeanOptions, type Route } from "./lean-context.js";
 import { readRequestBody } from "./request-body.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { answerEnded } from "./stream-wire.js";

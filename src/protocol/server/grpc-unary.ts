@@ -1,30 +1,28 @@
 // gRPC unary calls of chosen methods served without connect-es's call machinery: the request
 // is read, decoded, handed to the same method implementation with a HandlerContext, and the
 // answer written as headers, one message and
-// trailers. Connect JSON calls of the same methods take a path of the same kind
-// (connect-json-unary.ts). Why: on connect-es 2.2 every call runs through a chain of async generators and
-// abort controllers that cost about 1 ms of CPU per empty Get here and that V8 promotes to the
+// trailers (Connect JSON calls of the same methods take a path of the same kind:
+// connect-json-unary.ts). Why: on connect-es 2.2 every call runs through a chain of async
+// generators and abort controllers that cost about 1 ms of CPU per empty Get here and that V8 promotes to the
 // old generation (they outlive the scavenges that should free them), which makes 5-10 ms
 // scavenge pauses: the p99 of every Get, Ack and Rollback, the calls a consumer makes per
 // batch. Other protocols (binary Connect, gRPC-Web, gRPC with JSON), compressed requests and
-// every other method take connect-es's path, with identical results (test/integration/http-server.test.ts).
+// every other method take connect-es's path, with identical results
+// (test/integration/http-server.test.ts).
 // The call pipeline's hooks run here as on connect-es's path, once the request is decoded.
 import type * as http2 from "node:http2";
 import { create, type DescMethodUnary, type DescService, toBinary } from "@bufbuild/protobuf";
-import { ConnectError, type ContextValues, type HandlerContext } from "@connectrpc/connect";
-import { abortSignalOf, type CallCancel } from "../call-cancel.js";
+import { ConnectError } from "@connectrpc/connect";
 import { parseGrpcTimeout } from "../deadline.js";
 import { encodeFrame } from "../frame.js";
-import { Call, type CallPipeline, callKey } from "../pipeline.js";
+import { Call, callKey } from "../pipeline.js";
 import { grpcStatusFields, headerRecord, webHeaders } from "../wire-errors.js";
 import { abortError, callCancelKey, raceAbort, watchCall } from "./call-guard.js";
 import { CONNECT_JSON, takeConnectJson } from "./connect-json-unary.js";
+import { LeanContext, type LeanOptions, type Route, type UnaryImplementation } from "./lean-context.js";
 import { decodeRequest, readGrpcRequest } from "./request-body.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { endWithGrpcStatus } from "./trailers-only.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: implementations are typed by their service
-type UnaryImplementation = (request: any, context: HandlerContext) => unknown;
 
 export interface GrpcUnaryService {
   service: DescService;
@@ -32,21 +30,6 @@ export interface GrpcUnaryService {
   implementation: object;
   /** Local names of the unary methods to serve this way, e.g. ["get", "ack"]. */
   methods: string[];
-}
-
-export interface LeanOptions {
-  readMaxBytes: number;
-  /** The server compresses answers when clients accept it: such Connect calls go to connect-es. */
-  compressResponses: boolean;
-  /** Ends calls still running with its reason (the server's shutdown timeout passed). */
-  force: AbortSignal;
-  pipeline: CallPipeline;
-}
-
-export interface Route {
-  service: DescService;
-  method: DescMethodUnary;
-  impl: UnaryImplementation;
 }
 
 /**
@@ -148,41 +131,3 @@ async function serve(
     done();
   }
 }
-
-/**
- * The handler context of a lean call. A class, not an object literal with a `get signal()`:
- * V8 keeps a literal's accessor pair in the old generation, and through the getter's closure
- * that kept the whole call (request, response, stream) alive past young-generation GCs:
- * 7 KB promoted per call, measured with the sampling heap profiler, against 0.7 KB so.
- */
-export class LeanContext implements HandlerContext {
-  readonly service: DescService;
-  readonly method: DescMethodUnary;
-  readonly requestMethod = "POST";
-  readonly responseHeader: Headers = new Headers();
-  readonly responseTrailer: Headers = new Headers();
-  timeoutMs: () => number | undefined = noDeadline;
-  readonly #cancel: CallCancel;
-  #signal: AbortSignal | undefined;
-
-  constructor(
-    readonly protocolName: "grpc" | "connect",
-    route: Route,
-    readonly url: string,
-    readonly requestHeader: Headers,
-    cancel: CallCancel,
-    readonly values: ContextValues,
-  ) {
-    this.service = route.service;
-    this.method = route.method;
-    this.#cancel = cancel;
-  }
-
-  /** Made when first read (an AbortSignal per call costs: ../call-cancel.ts). */
-  get signal(): AbortSignal {
-    this.#signal ??= abortSignalOf(this.#cancel);
-    return this.#signal;
-  }
-}
-
-const noDeadline = () => undefined;
