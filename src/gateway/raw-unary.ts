@@ -1,18 +1,21 @@
 // The fast path of Get, Ack and Rollback (the calls a consumer makes per batch) without
 // connect-es's machinery in between: the gateway decodes the small request to check the
-// session (holds.ts), then relays the request to the runner over its own HTTP/2 connections as
-// one gRPC message. Two kinds of callers take it:
+// session (holds.ts) and run the call pipeline, then relays the request to the runner over its
+// own HTTP/2 connections. Three kinds of callers take it:
 // - gRPC (HTTP/2, application/grpc[+proto], uncompressed): the request and the response
 //   (headers, message, trailers) are relayed as they are;
-// - the Connect protocol (HTTP/1.1 or 2, application/proto or application/json, uncompressed,
-//   POST): the message is put into / taken out of its gRPC envelope (JSON converted with
-//   connect-es's own rules), and an error becomes Connect's JSON error with the same code,
-//   message, details and retry-after-ms as on the typed path.
+// - Connect JSON (HTTP/1.1 or 2, application/json, uncompressed, POST): the caller's JSON goes
+//   to the server as a Connect JSON call, and the server's JSON answer comes back unparsed (the
+//   server writes a Get's entries from the JSON form it keeps of each: no per-row work here);
+// - Connect binary (HTTP/1.1 or 2, application/proto, uncompressed, POST): the message is put
+//   into / taken out of a gRPC envelope.
+// A Connect caller's error is Connect's JSON error with the same code, message, details and
+// retry-after-ms as on the typed path.
 // Retries are those of the typed path (relay.ts): only when the server could not be reached,
 // or answered unavailable before doing anything. gRPC-Web, compressed and GET calls take the
 // typed path (canal-proxy.ts).
 import type * as http2 from "node:http2";
-import { type DescMessage, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { type DescMessage, fromJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../common/log.js";
 import { checkNames } from "../contracts/names.js";
@@ -30,7 +33,13 @@ import { formatGrpcTimeout, parseGrpcTimeout } from "../protocol/deadline.js";
 import { encodeFrame, FRAME_HEADER_BYTES, singleMessage } from "../protocol/frame.js";
 import { type H2Answer, type H2Connection, H2RequestError } from "../protocol/h2/connection.js";
 import type { H2Pool } from "../protocol/h2/pool.js";
-import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
+import {
+  type HttpRequest,
+  type HttpResponse,
+  RETRY_AFTER_MS,
+  relayError,
+  unavailable,
+} from "../protocol/index.js";
 import {
   Call,
   type CallCodec,
@@ -42,7 +51,7 @@ import { raceAbort, watchCall } from "../protocol/server/call-guard.js";
 import { decodeRequest, readGrpcRequest, readRequestBody } from "../protocol/server/request-body.js";
 import { answerEnded } from "../protocol/server/stream-wire.js";
 import { endTrailersOnly, endWithGrpcStatus } from "../protocol/server/trailers-only.js";
-import { connectUnaryError, errorFromGrpcStatus } from "../protocol/wire-errors.js";
+import { connectUnaryError, errorFromConnectUnary, errorFromGrpcStatus } from "../protocol/wire-errors.js";
 import { callError } from "./call-errors.js";
 import type { ClientHolds } from "./holds.js";
 import { RELAY_HEADER } from "./raw-stream.js";
@@ -136,14 +145,12 @@ export function createRawUnaryHandler(
       const body = await readGrpcRequest(req, maxBytes.request);
       const msg = decodeRequest(method.input, body.subarray(FRAME_HEADER_BYTES)) as unknown as Addressed;
       call = callOf(req, method, msg, "grpc", "proto");
-      const answer = await forward(
-        call,
-        req,
-        msg,
-        body,
-        typeof grpcTimeout === "string" ? grpcTimeout : undefined,
-        gone,
-      );
+      const fields: [string, string][] = [
+        ["content-type", "application/grpc+proto"],
+        ["te", "trailers"],
+      ];
+      if (typeof grpcTimeout === "string") fields.push(["grpc-timeout", grpcTimeout]);
+      const answer = await forward(call, req, msg, { json: false, body, fields }, gone);
       if (res.writableEnded || res.stream.destroyed) {
         pipeline.end(call, Code.Canceled);
         return;
@@ -186,45 +193,71 @@ export function createRawUnaryHandler(
     try {
       const bytes = await readRequestBody(req, maxBytes.request);
       let msg: Addressed;
-      let message: Buffer;
       if (json) {
         try {
           msg = fromJsonString(method.input, bytes.toString("utf8"), JSON_READ) as unknown as Addressed;
         } catch (err) {
           throw ConnectError.from(err, Code.InvalidArgument);
         }
-        message = Buffer.from(toBinary(method.input, msg as never));
       } else {
         msg = decodeRequest(method.input, bytes) as unknown as Addressed;
-        message = bytes;
       }
       call = callOf(req, method, msg, "connect", json ? "json" : "proto");
-      const body = encodeFrame(message);
-      const answer = await forward(
-        call,
-        req,
-        msg,
-        body,
-        timeout === undefined ? undefined : formatGrpcTimeout(Number(timeout)),
-        gone,
-      );
-      const error = answerError(answer);
+      // JSON goes to the server as the caller wrote it, over Connect; binary in a gRPC envelope.
+      const upstream: Upstream = json
+        ? {
+            json: true,
+            body: bytes,
+            fields: [
+              ["content-type", "application/json"],
+              ["connect-protocol-version", "1"],
+              ...(timeout === undefined ? [] : [["connect-timeout-ms", timeout] as [string, string]]),
+            ],
+          }
+        : {
+            json: false,
+            body: encodeFrame(bytes),
+            fields: [
+              ["content-type", "application/grpc+proto"],
+              ["te", "trailers"],
+              ...(timeout === undefined
+                ? []
+                : [["grpc-timeout", formatGrpcTimeout(Number(timeout))] as [string, string]]),
+            ],
+          };
+      const answer = await forward(call, req, msg, upstream, gone);
+      const error = json ? connectAnswerError(answer) : answerError(answer);
       if (error !== undefined) throw relayError(error);
-      const data = singleMessage(
+      if (json) {
+        // The server's JSON, relayed unparsed, in the pieces it came in (no copy).
+        if (answerEnded(res)) {
+          pipeline.end(call, Code.Canceled);
+          return;
+        }
+        let length = 0;
+        for (const chunk of answer.body) length += chunk.length;
+        res.writeHead(200, {
+          ...pass(answer.headers),
+          "content-type": "application/json",
+          "content-length": String(length),
+          [RELAY_HEADER]: "bytes",
+        });
+        writeAll(res, answer.body);
+        pipeline.end(call);
+        return;
+      }
+      const out = singleMessage(
         answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body),
       );
-      if (data === undefined) {
+      if (out === undefined) {
         throw new ConnectError("the server's answer is not one uncompressed message", Code.Internal);
       }
       if (answerEnded(res)) {
         pipeline.end(call, Code.Canceled);
         return;
       }
-      const out = json
-        ? Buffer.from(toJsonString(method.output, fromBinary(method.output, data)), "utf8")
-        : data;
       res.writeHead(200, {
-        "content-type": json ? "application/json" : "application/proto",
+        "content-type": "application/proto",
         "content-length": String(out.length),
         [RELAY_HEADER]: "bytes",
       });
@@ -243,16 +276,15 @@ export function createRawUnaryHandler(
   }
 
   /**
-   * Runs the call's hooks, then sends one enveloped request to the destination's runner after
-   * the session check, trying the next runner while the call surely did not take effect.
-   * Resolves with an answer that carries a gRPC status; rejects with what the caller should see.
+   * Runs the call's hooks, then sends one request to the destination's runner after the session
+   * check, trying the next runner while the call surely did not take effect. Resolves with the
+   * answer (one that carries a gRPC status, for gRPC); rejects with what the caller should see.
    */
   async function forward(
     call: Call,
     req: HttpRequest,
     msg: Addressed,
-    body: Buffer,
-    grpcTimeout: string | undefined,
+    upstream: Upstream,
     gone: CallCancel,
   ): Promise<H2Answer> {
     const waiting = pipeline.start(call);
@@ -290,10 +322,8 @@ export function createRawUnaryHandler(
         [":scheme", "http"],
         [":authority", runner.address],
         [":path", req.url ?? ""],
-        ["content-type", "application/grpc+proto"],
-        ["te", "trailers"],
+        ...upstream.fields,
       ];
-      if (grpcTimeout !== undefined) fields.push(["grpc-timeout", grpcTimeout]);
       for (const name in headers) fields.push([name, headers[name] as string]);
       let answer: H2Answer;
       // Cut at once when the destination's runner changes before it answers (relay.ts says why).
@@ -306,7 +336,7 @@ export function createRawUnaryHandler(
         cut.abort(runnerChanged(msg.destination, runner, next, "the call"));
       });
       try {
-        answer = await connection.request(fields, body, cut, maxBytes.answer + FRAME_HEADER_BYTES);
+        answer = await connection.request(fields, upstream.body, cut, maxBytes.answer + FRAME_HEADER_BYTES);
       } catch (err) {
         if (gone.aborted) throw gone.reason;
         if (movedTo !== undefined) {
@@ -330,6 +360,11 @@ export function createRawUnaryHandler(
         stopMoved();
         gone.removeEventListener("abort", onGone);
       }
+      if (upstream.json) {
+        const error = connectAnswerError(answer);
+        if (error !== undefined && wasNotApplied(error) && again(runner.epoch)) continue;
+        return answer;
+      }
       const status = grpcStatus(answer);
       if (status === undefined) {
         throw unavailable(
@@ -350,6 +385,44 @@ interface Addressed {
   session: string;
   /** Get's: the server acks what it returns. */
   autoAck?: boolean;
+}
+
+/** Ends the answer with `chunks` as its body, in one write to the socket where it can (HTTP/1.1). */
+function writeAll(res: HttpResponse, chunks: Buffer[]): void {
+  if ("socket" in res && !("stream" in res)) {
+    res.cork();
+    for (const c of chunks) res.write(c);
+    res.end();
+    res.uncork();
+    return;
+  }
+  for (const c of chunks) (res as http2.Http2ServerResponse).write(c);
+  res.end();
+}
+
+/** What is sent to the server: the message's format, its headers (type, deadline) and body. */
+interface Upstream {
+  /** Connect JSON (`application/json`), else gRPC. */
+  json: boolean;
+  fields: [string, string][];
+  body: Buffer;
+}
+
+/**
+ * The error of a Connect unary answer other than 200 (undefined when ok), with what the typed
+ * path keeps of a server's error: code, message, details and retry-after-ms.
+ */
+export function connectAnswerError(answer: H2Answer): ConnectError | undefined {
+  const status = Number(answer.headers[":status"]);
+  if (status === 200) return undefined;
+  const body = answer.body.length === 1 ? (answer.body[0] as Buffer) : Buffer.concat(answer.body);
+  const e = errorFromConnectUnary(status, new Headers(pass(answer.headers)), body);
+  const metadata = new Headers();
+  const retry = e.metadata.get(RETRY_AFTER_MS);
+  if (retry !== null) metadata.set(RETRY_AFTER_MS, retry);
+  const kept = new ConnectError(e.rawMessage, e.code, metadata);
+  kept.details = e.details;
+  return kept;
 }
 
 /** The error of an answer whose gRPC status is not 0 (undefined when ok). */

@@ -4,15 +4,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { silentLogger } from "../../src/common/log.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { AdminService } from "../../src/gen/sluice/v1/admin_service_pb.js";
-import { CanalService } from "../../src/gen/sluice/v1/canal_service_pb.js";
+import { CanalService, GetResponseSchema } from "../../src/gen/sluice/v1/canal_service_pb.js";
 import { type Entry, EntryType } from "../../src/gen/sluice/v1/entry_pb.js";
 import { DEFAULT_LIMITS } from "../../src/security/limits.js";
 import type { ServerConfig } from "../../src/server/config/types.js";
+import { entryJsonFormsMade } from "../../src/server/encode/json-responses.js";
 import { parseSourceUrl, redact } from "../../src/server/replication/source.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { type MariaDB, startMariaDB } from "../harness/mariadb.js";
@@ -286,16 +288,83 @@ describe("canal server, standalone", () => {
     assert.ok(!list.destination?.clients.some((c) => c.clientId === "hose"));
   });
 
+  test("a Connect JSON Get answers with each entry's JSON made once for every JSON client, as connect-es would", async () => {
+    const client = (httpVersion: "1.1" | "2", useBinaryFormat: boolean) =>
+      createClient(
+        CanalService,
+        createConnectTransport({ baseUrl: server.url, httpVersion, useBinaryFormat }),
+      );
+    const http2 = client("2", false);
+    const binary = client("1.1", true);
+    for (const clientId of ["json-1", "json-2", "json-bin"])
+      await binary.subscribe({ destination: "example", clientId, filter: "shop\\.audit" });
+    const made = entryJsonFormsMade();
+    for (const [i, note] of ["plain", 'q" \\ \t é', "ctl \u0001"].entries())
+      await db.query("INSERT INTO shop.audit VALUES (?, ?)", [700 + i, note]);
+    await new Promise((r) => setTimeout(r, 500)); // all three transactions in the store
+    // The raw body over HTTP/1.1, as a JSON client gets it.
+    const res = await fetch(`${server.url}/sluice.v1.CanalService/Get`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        destination: "example",
+        clientId: "json-1",
+        batchSize: 10,
+        timeoutMs: "5000",
+        flat: true,
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/json");
+    const first = Buffer.from(await res.arrayBuffer());
+    // A second JSON client, over HTTP/2.
+    const second = await http2.get({
+      destination: "example",
+      clientId: "json-2",
+      batchSize: 10,
+      timeoutMs: 5000n,
+    });
+    assert.equal(second.entries.length, 9, "three transactions of BEGIN, ROWDATA, END");
+    assert.equal(entryJsonFormsMade() - made, 9, "each entry's JSON made once, for both JSON clients");
+    // Byte for byte what connect-es writes for the same GetResponse made the typed way: the
+    // same entries through a binary Get, with the JSON answer's batchId and flat timestamps.
+    const typed = await binary.get({
+      destination: "example",
+      clientId: "json-bin",
+      batchSize: 10,
+      timeoutMs: 5000n,
+      flat: true,
+    });
+    const ours = fromJsonString(GetResponseSchema, first.toString("utf8"));
+    typed.batchId = ours.batchId;
+    typed.flatMessages.forEach((m, i) => {
+      m.ts = ours.flatMessages[i]?.ts ?? 0n;
+      m.id = ours.flatMessages[i]?.id ?? 0n;
+    });
+    assert.equal(typed.flatMessages.length, 3);
+    assert.ok(typed.epoch > 0n && typed.batchId !== "", "epoch and batchId are in the JSON too");
+    const expected = Buffer.from(new TextEncoder().encode(toJsonString(GetResponseSchema, typed)));
+    assert.equal(first.toString("utf8"), expected.toString("utf8"));
+    assert.ok(first.equals(expected));
+    assert.deepEqual(second.entries, typed.entries, "over HTTP/2 too");
+  });
+
   test("bad input gets the documented error and the server keeps serving", async () => {
-    // Over Connect (HTTP/1.1) and over gRPC, whose Get, Ack and Rollback take the lean path
-    // (src/protocol/server/grpc-unary.ts): the same codes and messages.
+    // Over Connect (HTTP/1.1) and over gRPC and Connect JSON, whose Get, Ack and Rollback take
+    // the lean path (src/protocol/server/grpc-unary.ts, connect-json-unary.ts): the same codes
+    // and messages.
     const sessions = new Http2SessionManager(server.url);
     try {
       const grpc = createClient(
         CanalService,
         createGrpcTransport({ baseUrl: server.url, sessionManager: sessions }),
       );
-      for (const c of [canal, grpc]) await badInput(c);
+      // Connect JSON: Get, Ack and Rollback take the lean path too (connect-json-unary.ts).
+      const json = createClient(
+        CanalService,
+        createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: false }),
+      );
+      for (const c of [canal, grpc, json]) await badInput(c);
       // Over the 4 MiB message limit (the lean path): refused with a code, not a reset stream;
       // the same connection serves the calls below.
       const big = await grpc

@@ -12,7 +12,10 @@
 //   encode once        each entry as it enters the store (src/server/encode, the server's) ...
 //   ... per delivery   ... and a StreamResponse made of its entries' bytes
 //   gateway, Connect    fromBinary + toBinary of every batch (what it does for Connect streams)
-//   gateway, JSON       fromBinary + toJsonString of every batch (what it does for JSON clients)
+//   gateway, JSON       fromBinary + toJsonString of every batch (what it did for JSON clients)
+//   JSON, per entry     each entry's JSON written from its stored bytes by the hand-written writer
+//                       (src/server/encode/entry-json.ts): once per entry, on its first JSON delivery
+//   JSON, per delivery  a GetResponse's JSON from its entries' JSON forms (json-responses.ts)
 //   client, decoded     fromBinary(Batch) + flatRows + every value read (the entries decoded into
 //                       objects, as the TypeScript client's batches are over JSON)
 //   client, from bytes  the TypeScript client over binary: the batch read with its entries as
@@ -32,10 +35,14 @@ import { rawBatchSchema } from "../../../src/clients/typescript/wire/raw-canal-s
 import {
   type Batch,
   BatchSchema,
+  GetResponseSchema,
   StreamResponseSchema,
 } from "../../../src/gen/sluice/v1/canal_service_pb.js";
-import { type Entry, EventType } from "../../../src/gen/sluice/v1/entry_pb.js";
+import { type Entry, EntrySchema, EventType } from "../../../src/gen/sluice/v1/entry_pb.js";
 import { BinlogDecoder } from "../../../src/server/binlog/index.js";
+import { entryMessage } from "../../../src/server/encode/entry-encoder.js";
+import { writeEntryJson } from "../../../src/server/encode/entry-json.js";
+import { encodeGetResponseJson } from "../../../src/server/encode/json-responses.js";
 import { encodeStreamBatch } from "../../../src/server/encode/responses.js";
 import { type FilterSubject, filterSubject } from "../../../src/server/entry/filter-subject.js";
 import type { EntryPosition } from "../../../src/server/entry/positions.js";
@@ -202,9 +209,28 @@ function main(): void {
     if (!isDeepStrictEqual(got[k]?.afterColumns, rows[k]?.afterColumns))
       throw new Error(`batch ${i}: the lazily decoded columns differ`);
   }
-  log("checked: the server's bytes = toBinary, hand-read rows = flatRows");
+  for (const [i, e] of entries.entries()) {
+    if (writeEntryJson(entryBytes[i] as Buffer)?.toString("utf8") !== toJsonString(EntrySchema, e))
+      throw new Error(`entry ${i}: the JSON writer's text differs from toJsonString`);
+  }
+  at = 0;
+  for (const [i, b] of batches.entries()) {
+    const fields = entryBytes.slice(at, at + b.entries.length);
+    at += b.entries.length;
+    const expected = toJsonString(GetResponseSchema, {
+      $typeName: "sluice.v1.GetResponse",
+      batchId: b.batchId,
+      entries: b.entries,
+      flatMessages: [],
+      epoch: 7n,
+    });
+    if (encodeGetResponseJson(b.batchId, fields, [], 7n).toString("utf8") !== expected)
+      throw new Error(`batch ${i}: the server's GetResponse JSON differs from toJsonString`);
+  }
+  log("checked: the server's bytes = toBinary, its JSON = toJsonString, hand-read rows = flatRows");
 
   const entryBytesTotal = entryBytes.reduce((s, b) => s + b.length, 0);
+  const jsonBytesTotal = entryBytes.reduce((s, f) => s + (writeEntryJson(f)?.length ?? 0), 0);
 
   const ops: Record<string, () => void> = {
     "server, before: toBinary(Batch) per delivery (protobuf-es)": () => {
@@ -226,6 +252,21 @@ function main(): void {
     },
     "gateway, JSON: fromBinary + toJsonString per batch": () => {
       for (const b of encoded) toJsonString(BatchSchema, fromBinary(BatchSchema, b));
+    },
+    "JSON once per entry: from its stored bytes (entry-json.ts)": () => {
+      for (const f of entryBytes) writeEntryJson(f);
+    },
+    "  (the same by protobuf-es: fromBinary + toJsonString per entry)": () => {
+      for (const f of entryBytes)
+        Buffer.from(toJsonString(EntrySchema, fromBinary(EntrySchema, entryMessage(f))));
+    },
+    "then per JSON delivery: a GetResponse from the entries' JSON (json-responses.ts)": () => {
+      let k = 0;
+      for (const b of encoded) {
+        const m = fromBatch(b);
+        encodeGetResponseJson(m.batchId, entryBytes.slice(k, k + m.entries.length), [], 7n);
+        k += m.entries.length;
+      }
     },
     "client, decoded: fromBinary + flatRows + every value": () => {
       for (const b of encoded) touch(flatRows(fromBinary(BatchSchema, b).entries));
@@ -258,7 +299,7 @@ function main(): void {
       ([name, xs]) =>
         `  ${median(xs).toFixed(2).padStart(7)}  (${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)})  ${name}`,
     ),
-    `bytes per row: encoded entries ${(entryBytesTotal / rows).toFixed(0)}, the store's estimate (eventLength × 4 + 600 per entry) ${(storeEstimate / rows).toFixed(0)}` +
+    `bytes per row: encoded entries ${(entryBytesTotal / rows).toFixed(0)}, as JSON ${(jsonBytesTotal / rows).toFixed(0)}, the store's estimate (eventLength × 4 + 600 per entry) ${(storeEstimate / rows).toFixed(0)}` +
       (gc
         ? `; memory held (heap + buffers, after a full GC): the entries as objects ${((mem1 - mem0) / rows).toFixed(0)}, as bytes ${(memHeld / rows).toFixed(0)}`
         : " (run with --expose-gc to weigh them in memory)"),

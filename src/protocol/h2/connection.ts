@@ -377,9 +377,32 @@ export class H2Connection {
   #read(chunk: Buffer): void {
     this.#lastReadAt = performance.now();
     this.#pingSentAt = 0;
-    let buf = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
-    this.#pending = null;
+    let buf = chunk;
     let at = 0;
+    const pending = this.#pending;
+    if (pending !== null) {
+      this.#pending = null;
+      if (pending.length < 9) {
+        buf = Buffer.concat([pending, chunk]);
+      } else {
+        // Complete the pending frame with the start of the chunk, and read the rest of the
+        // chunk where it is: copying the whole chunk behind the partial frame copied every
+        // byte of a large answer once more.
+        const missing = 9 + pending.readUIntBE(0, 3) - pending.length;
+        if (chunk.length < missing) {
+          this.#pending = Buffer.concat([pending, chunk]);
+          return;
+        }
+        const frame = Buffer.concat([pending, chunk.subarray(0, missing)]);
+        this.#frame(
+          frame[3] as number,
+          frame[4] as number,
+          frame.readUInt32BE(5) & 0x7fffffff,
+          frame.subarray(9),
+        );
+        at = missing;
+      }
+    }
     while (!this.#closed && buf.length - at >= 9) {
       const length = buf.readUIntBE(at, 3);
       if (length > MAX_FRAME) {

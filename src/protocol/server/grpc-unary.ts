@@ -1,28 +1,28 @@
 // gRPC unary calls of chosen methods served without connect-es's call machinery: the request
 // is read, decoded, handed to the same method implementation with a HandlerContext, and the
 // answer written as headers, one message and
-// trailers. Why: on connect-es 2.2 every call runs through a chain of async generators and
-// abort controllers that cost about 1 ms of CPU per empty Get here and that V8 promotes to the
+// trailers (Connect JSON calls of the same methods take a path of the same kind:
+// connect-json-unary.ts). Why: on connect-es 2.2 every call runs through a chain of async
+// generators and abort controllers that cost about 1 ms of CPU per empty Get here and that V8 promotes to the
 // old generation (they outlive the scavenges that should free them), which makes 5-10 ms
 // scavenge pauses: the p99 of every Get, Ack and Rollback, the calls a consumer makes per
-// batch. Other protocols (Connect, gRPC-Web, JSON), compressed requests and every other
-// method take connect-es's path, with identical results (test/integration/http-server.test.ts).
+// batch. Other protocols (binary Connect, gRPC-Web, gRPC with JSON), compressed requests and
+// every other method take connect-es's path, with identical results
+// (test/integration/http-server.test.ts).
 // The call pipeline's hooks run here as on connect-es's path, once the request is decoded.
 import type * as http2 from "node:http2";
 import { create, type DescMethodUnary, type DescService, toBinary } from "@bufbuild/protobuf";
-import { ConnectError, type ContextValues, type HandlerContext } from "@connectrpc/connect";
-import { abortSignalOf, type CallCancel } from "../call-cancel.js";
+import { ConnectError } from "@connectrpc/connect";
 import { parseGrpcTimeout } from "../deadline.js";
 import { encodeFrame } from "../frame.js";
-import { Call, type CallPipeline, callKey } from "../pipeline.js";
+import { Call, callKey } from "../pipeline.js";
 import { grpcStatusFields, headerRecord, webHeaders } from "../wire-errors.js";
 import { abortError, callCancelKey, raceAbort, watchCall } from "./call-guard.js";
+import { CONNECT_JSON, takeConnectJson } from "./connect-json-unary.js";
+import { LeanContext, type LeanOptions, type Route, type UnaryImplementation } from "./lean-context.js";
 import { decodeRequest, readGrpcRequest } from "./request-body.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { endWithGrpcStatus } from "./trailers-only.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: implementations are typed by their service
-type UnaryImplementation = (request: any, context: HandlerContext) => unknown;
 
 export interface GrpcUnaryService {
   service: DescService;
@@ -30,19 +30,6 @@ export interface GrpcUnaryService {
   implementation: object;
   /** Local names of the unary methods to serve this way, e.g. ["get", "ack"]. */
   methods: string[];
-}
-
-interface LeanOptions {
-  readMaxBytes: number;
-  /** Ends calls still running with its reason (the server's shutdown timeout passed). */
-  force: AbortSignal;
-  pipeline: CallPipeline;
-}
-
-interface Route {
-  service: DescService;
-  method: DescMethodUnary;
-  impl: UnaryImplementation;
 }
 
 /**
@@ -70,10 +57,13 @@ export function createGrpcUnaryHandler(
     }
   }
   return (req, res) => {
-    if (req.httpVersionMajor !== 2 || req.method !== "POST") return false;
+    if (req.method !== "POST") return false;
     const route = routes.get(req.url ?? "");
     if (route === undefined) return false;
-    if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
+    const type = req.headers["content-type"] ?? "";
+    if (CONNECT_JSON.test(type)) return takeConnectJson(route, req, res, opts);
+    if (req.httpVersionMajor !== 2) return false;
+    if (!/^application\/grpc(\+proto)?$/i.test(type)) return false;
     const encoding = req.headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
     const timeout = req.headers["grpc-timeout"];
@@ -119,7 +109,7 @@ async function serve(
     const values = call.values;
     values.set(callCancelKey, gone);
     values.set(callKey, call);
-    const ctx = new LeanContext(route, `http://${req.authority}${req.url}`, headers, gone, values);
+    const ctx = new LeanContext("grpc", route, `http://${req.authority}${req.url}`, headers, gone, values);
     if (deadlineAt !== undefined) ctx.timeoutMs = () => deadlineAt - performance.now();
     // The deadline and a forced shutdown end the call even if the handler waits on.
     const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [gone, opts.force]);
@@ -141,41 +131,3 @@ async function serve(
     done();
   }
 }
-
-/**
- * The handler context of a lean call. A class, not an object literal with a `get signal()`:
- * V8 keeps a literal's accessor pair in the old generation, and through the getter's closure
- * that kept the whole call (request, response, stream) alive past young-generation GCs:
- * 7 KB promoted per call, measured with the sampling heap profiler, against 0.7 KB so.
- */
-class LeanContext implements HandlerContext {
-  readonly service: DescService;
-  readonly method: DescMethodUnary;
-  readonly protocolName = "grpc";
-  readonly requestMethod = "POST";
-  readonly responseHeader = new Headers();
-  readonly responseTrailer = new Headers();
-  timeoutMs: () => number | undefined = noDeadline;
-  readonly #cancel: CallCancel;
-  #signal: AbortSignal | undefined;
-
-  constructor(
-    route: Route,
-    readonly url: string,
-    readonly requestHeader: Headers,
-    cancel: CallCancel,
-    readonly values: ContextValues,
-  ) {
-    this.service = route.service;
-    this.method = route.method;
-    this.#cancel = cancel;
-  }
-
-  /** Made when first read (an AbortSignal per call costs: ../call-cancel.ts). */
-  get signal(): AbortSignal {
-    this.#signal ??= abortSignalOf(this.#cancel);
-    return this.#signal;
-  }
-}
-
-const noDeadline = () => undefined;

@@ -58,9 +58,10 @@ export interface ConnectServerOptions {
    */
   preempt?: (req: HttpRequest, res: HttpResponse) => boolean;
   /**
-   * Unary methods whose gRPC calls (HTTP/2, uncompressed) are served without connect-es's call
-   * machinery (grpc-unary.ts): the same implementations, much less CPU per call, the same
-   * pipeline.
+   * Unary methods whose gRPC calls (HTTP/2, uncompressed) and Connect JSON calls (POST,
+   * uncompressed) are served without connect-es's call machinery (grpc-unary.ts,
+   * connect-json-unary.ts): the same implementations, much less CPU per call, the same
+   * pipeline; a handler may answer a Connect JSON call with its JSON bytes (../json-answer.ts).
    */
   grpcUnary?: GrpcUnaryService[];
   /** The hooks every call runs (../pipeline.ts): on connect-es's path and the lean one. */
@@ -256,6 +257,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
   const grpcUnary = options.grpcUnary?.length
     ? createGrpcUnaryHandler(options.grpcUnary, {
         readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+        compressResponses: options.compressResponses ?? true,
         force: force.signal,
         pipeline,
       })

@@ -16,12 +16,14 @@ import type { DestinationFilter } from "../../gen/sluice/v1/filter_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
 import { invalidArgument } from "../../protocol/errors.js";
+import { answersJsonBytes, JsonAnswer } from "../../protocol/json-answer.js";
 import { callOf } from "../../protocol/pipeline.js";
 import { cancelSignalOf } from "../../protocol/server/call-guard.js";
 import { type Destination, DestinationError } from "../destination/destination.js";
 import type { DestinationRegistry } from "../destination/registry.js";
 import { decodeEntryField } from "../encode/entry-encoder.js";
 import { toFlatMessage } from "../encode/flat-message.js";
+import { encodeGetResponseJson } from "../encode/json-responses.js";
 import { encodeGetResponse, encodeStreamBatch, preEncoded } from "../encode/responses.js";
 import type { Cursor } from "../entry/positions.js";
 import type { EventFilterOptions } from "../filter/index.js";
@@ -100,6 +102,11 @@ export function createCanalService(
           GetResponseSchema,
           encodeGetResponse(batchId, batch.entries, flat, destination.epoch),
         );
+      }
+      if (answersJsonBytes(ctx)) {
+        // Connect JSON on the lean path: each entry's JSON, made once for every JSON client.
+        const json = encodeGetResponseJson(batchId, batch.entries, flat, destination.epoch);
+        return new JsonAnswer(json) as unknown as GetResponse;
       }
       return {
         $typeName: "sluice.v1.GetResponse",

@@ -1,0 +1,127 @@
+// Connect JSON unary calls (POST, application/json, uncompressed, HTTP/1.1 or 2) of the lean
+// path's methods (grpc-unary.ts), served without connect-es's call machinery, as its gRPC calls
+// are: the JSON read with connect-es's rules, the pipeline's hooks run, the same implementation
+// called with a HandlerContext, the answer written as connect-es writes it (200,
+// application/json, the message in proto3 JSON; an error as Connect's JSON error with its
+// metadata as headers). Besides connect-es's per-call cost (grpc-unary.ts), the reason is the
+// answer: a handler may return a JsonAnswer (../json-answer.ts) whose bytes go out as they are,
+// which is how the server sends a Get's entries in the JSON form it made once for every JSON
+// client (src/server/encode/json-responses.ts). GET calls, compressed requests, answers the
+// client would have compressed and malformed deadlines take connect-es's path.
+import { create, type DescMessage, fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { JsonAnswer, jsonAnswerKey } from "../json-answer.js";
+import { Call, callKey } from "../pipeline.js";
+import { connectUnaryError, headerRecord, webHeaders } from "../wire-errors.js";
+import { abortError, callCancelKey, raceAbort, watchCall } from "./call-guard.js";
+import { LeanContext, type LeanOptions, type Route } from "./lean-context.js";
+import { readRequestBody } from "./request-body.js";
+import type { HttpRequest, HttpResponse } from "./server.js";
+import { answerEnded } from "./stream-wire.js";
+
+/** The content types of Connect JSON unary calls (connect-es's). */
+export const CONNECT_JSON = /^application\/json(?:; ?charset=utf-?8)?$/i;
+
+// connect-es reads JSON with unknown fields ignored and writes it with protobuf-es's defaults.
+const JSON_READ = { ignoreUnknownFields: true };
+const decoder = new TextDecoder();
+
+/** Serves the call and returns true, or returns false to leave it to connect-es. */
+export function takeConnectJson(
+  route: Route,
+  req: HttpRequest,
+  res: HttpResponse,
+  opts: LeanOptions,
+): boolean {
+  const encoding = req.headers["content-encoding"];
+  if (encoding !== undefined && encoding !== "identity") return false;
+  const timeout = req.headers["connect-timeout-ms"];
+  if (timeout !== undefined && !/^\d{1,10}$/.test(timeout as string)) return false; // connect-es's error
+  if (opts.compressResponses && req.headers["accept-encoding"] !== undefined) return false;
+  void serve(route, req, res, timeout === undefined ? undefined : Number(timeout), opts);
+  return true;
+}
+
+async function serve(
+  route: Route,
+  req: HttpRequest,
+  res: HttpResponse,
+  timeoutMs: number | undefined,
+  opts: LeanOptions,
+): Promise<void> {
+  const { cancel: gone, deadlineAt, done } = watchCall(res, timeoutMs);
+  let call: Call | undefined;
+  try {
+    const body = await readRequestBody(req, opts.readMaxBytes);
+    const input = parse(route.method.input, body);
+    const headers = webHeaders(req.headers);
+    call = new Call({
+      service: route.service.typeName,
+      method: route.method.name,
+      streaming: false,
+      protocol: "connect",
+      codec: "json",
+      httpVersion: req.httpVersionMajor === 2 ? "2" : "1.1",
+      headers,
+      socket: req.socket,
+      message: input,
+    });
+    const waiting = opts.pipeline.start(call);
+    if (waiting !== undefined) await raceAbort(waiting, [gone, opts.force]);
+    const values = call.values;
+    values.set(callCancelKey, gone);
+    values.set(callKey, call);
+    values.set(jsonAnswerKey, true);
+    const authority = req.headers[":authority"] ?? req.headers.host ?? "";
+    const ctx = new LeanContext("connect", route, `http://${authority}${req.url}`, headers, gone, values);
+    if (deadlineAt !== undefined) ctx.timeoutMs = () => deadlineAt - performance.now();
+    // The deadline and a forced shutdown end the call even if the handler waits on.
+    const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [gone, opts.force]);
+    const answer =
+      output instanceof JsonAnswer
+        ? output.bytes
+        : Buffer.from(
+            toJsonString(route.method.output, create(route.method.output, output as never)),
+            "utf8",
+          );
+    if (answerEnded(res)) {
+      opts.pipeline.end(call, Code.Canceled);
+      return;
+    }
+    res.writeHead(200, {
+      ...headerRecord(ctx.responseHeader),
+      ...trailerHeaders(ctx.responseTrailer),
+      "content-type": "application/json",
+      "content-length": String(answer.length),
+    });
+    res.end(answer);
+    opts.pipeline.end(call);
+  } catch (err) {
+    const e = gone.aborted ? abortError(gone) : ConnectError.from(err);
+    if (call !== undefined) opts.pipeline.end(call, e);
+    if (answerEnded(res) || res.headersSent) return;
+    const answer = connectUnaryError(e);
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
+  } finally {
+    done();
+  }
+}
+
+/** The request message, read as connect-es reads it: a body that is not one is invalid_argument. */
+function parse(schema: DescMessage, body: Buffer): unknown {
+  try {
+    return fromJsonString(schema, decoder.decode(body), JSON_READ);
+  } catch (err) {
+    throw ConnectError.from(err, Code.InvalidArgument);
+  }
+}
+
+/** Trailers of a Connect unary answer: headers named `trailer-...`, as connect-es sends them. */
+function trailerHeaders(trailers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  trailers.forEach((v, k) => {
+    out[`trailer-${k}`] = v;
+  });
+  return out;
+}
