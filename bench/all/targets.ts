@@ -102,8 +102,8 @@ function throughputOf(d: DeliveryReport, consumer: string): Throughput | undefin
 
 /**
  * The CPU-bound ceiling of the measured window: every process of the path shares the machine's
- * cores. The server read and encoded the dataset before the consumer came (the prefill), so the
- * window holds only its delivering; a live source costs it the prefill's share as well.
+ * cores. The server filled its store from the binlog before the consumer came (the prefill,
+ * outside the window); a live source costs it that share as well.
  */
 export function cpuGap(t: Throughput, cores: number): string {
   const delivering = t.server - t.prefill;
@@ -115,9 +115,9 @@ export function cpuGap(t: Throughput, cores: number): string {
     `client ${f1(t.client)}`,
   ];
   return (
-    `delivering, CPU per row adds up to ${f1(sum)} µs (${parts.join(", ")}): on ${cores} cores shared with ` +
-    `MariaDB that allows at most ${k((cores * 1e6) / sum)} rows/s; reading and encoding the binlog cost the ` +
-    `server another ${f1(t.prefill)} µs a row before the consumer came`
+    `while the consumer read, CPU per row added up to ${f1(sum)} µs (${parts.join(", ")}): on ${cores} cores ` +
+    `shared with MariaDB that allows at most ${k((cores * 1e6) / sum)} rows/s; filling its store before the ` +
+    `consumer came cost the server another ${f1(t.prefill)} µs a row`
   );
 }
 
