@@ -6,6 +6,8 @@ import type { ClientKind } from "../delivery/consumers.js";
 import { CLIENT_LABELS } from "../delivery/consumers.js";
 import {
   type Report as DeliveryReport,
+  formatOneDecimal as f1,
+  formatRate as k,
   median,
   P99_TARGET_MS,
   RSS_HEADROOM_MB,
@@ -37,16 +39,6 @@ export interface TargetRow {
   /** For a target not met: how far off, and what this run shows of the cause. */
   gap?: string;
 }
-
-const k = (n: number) =>
-  !Number.isFinite(n)
-    ? "-"
-    : n >= 1e6
-      ? `${(n / 1e6).toFixed(2)}M`
-      : n >= 1e3
-        ? `${(n / 1e3).toFixed(1)}k`
-        : n.toFixed(0);
-const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "-");
 
 export function targetRows(r: Results): TargetRow[] {
   return [

@@ -48,6 +48,9 @@ const k = (n: number) =>
 const f1 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? "-" : n.toFixed(1));
 const met = (ok: boolean) => (ok ? "met" : "NOT met");
 
+/** Rows/s and such ("88.1k", "1.14M"), and one decimal ("-" when not a number): as the tables print them. */
+export { f1 as formatOneDecimal, k as formatRate };
+
 export function throughputTable(r: Report): string[] {
   const out = [
     "| consumer | path | rows/s median | best | target | client CPU µs/row | server µs/row (prefill) | gateway µs/row | gateway / server (target ≤ 10%) | server peak RSS MB | runs ok |",

@@ -11,10 +11,10 @@
 import { create, type DescMessage, fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { JsonAnswer, jsonAnswerKey } from "../json-answer.js";
-import { Call, callKey } from "../pipeline.js";
+import type { Call } from "../pipeline.js";
 import { connectUnaryError, headerRecord, webHeaders } from "../wire-errors.js";
-import { abortError, callCancelKey, raceAbort, watchCall } from "./call-guard.js";
-import { LeanContext, type LeanOptions, type Route } from "./lean-context.js";
+import { abortError, watchCall } from "./call-guard.js";
+import { type LeanOptions, type LeanWire, leanCall, type Route, runLean } from "./lean-context.js";
 import { readRequestBody } from "./request-body.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { answerEnded } from "./stream-wire.js";
@@ -54,29 +54,18 @@ async function serve(
   try {
     const body = await readRequestBody(req, opts.readMaxBytes);
     const input = parse(route.method.input, body);
-    const headers = webHeaders(req.headers);
-    call = new Call({
-      service: route.service.typeName,
-      method: route.method.name,
-      streaming: false,
+    const authority = req.headers[":authority"] ?? req.headers.host ?? "";
+    const wire: LeanWire = {
       protocol: "connect",
       codec: "json",
       httpVersion: req.httpVersionMajor === 2 ? "2" : "1.1",
-      headers,
+      headers: webHeaders(req.headers),
       socket: req.socket,
-      message: input,
-    });
-    const waiting = opts.pipeline.start(call);
-    if (waiting !== undefined) await raceAbort(waiting, [gone, opts.force]);
-    const values = call.values;
-    values.set(callCancelKey, gone);
-    values.set(callKey, call);
-    values.set(jsonAnswerKey, true);
-    const authority = req.headers[":authority"] ?? req.headers.host ?? "";
-    const ctx = new LeanContext("connect", route, `http://${authority}${req.url}`, headers, gone, values);
-    if (deadlineAt !== undefined) ctx.timeoutMs = () => deadlineAt - performance.now();
-    // The deadline and a forced shutdown end the call even if the handler waits on.
-    const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [gone, opts.force]);
+      url: `http://${authority}${req.url}`,
+    };
+    call = leanCall(route, input, wire);
+    call.values.set(jsonAnswerKey, true);
+    const { ctx, output } = await runLean(call, route, input, wire, { gone, deadlineAt }, opts);
     const answer =
       output instanceof JsonAnswer
         ? output.bytes

@@ -15,11 +15,18 @@ import { create, type DescMethodUnary, type DescService, toBinary } from "@bufbu
 import { ConnectError } from "@connectrpc/connect";
 import { parseGrpcTimeout } from "../deadline.js";
 import { encodeFrame } from "../frame.js";
-import { Call, callKey } from "../pipeline.js";
+import type { Call } from "../pipeline.js";
 import { grpcStatusFields, headerRecord, webHeaders } from "../wire-errors.js";
-import { abortError, callCancelKey, raceAbort, watchCall } from "./call-guard.js";
+import { abortError, watchCall } from "./call-guard.js";
 import { CONNECT_JSON, takeConnectJson } from "./connect-json-unary.js";
-import { LeanContext, type LeanOptions, type Route, type UnaryImplementation } from "./lean-context.js";
+import {
+  type LeanOptions,
+  type LeanWire,
+  leanCall,
+  type Route,
+  runLean,
+  type UnaryImplementation,
+} from "./lean-context.js";
 import { decodeRequest, readGrpcRequest } from "./request-body.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { endWithGrpcStatus } from "./trailers-only.js";
@@ -92,27 +99,16 @@ async function serve(
   try {
     const body = (await readGrpcRequest(req, opts.readMaxBytes)).subarray(5);
     const input = decodeRequest(route.method.input, body);
-    const headers = webHeaders(req.headers);
-    call = new Call({
-      service: route.service.typeName,
-      method: route.method.name,
-      streaming: false,
+    const wire: LeanWire = {
       protocol: "grpc",
       codec: "proto",
       httpVersion: "2",
-      headers,
+      headers: webHeaders(req.headers),
       socket: req.socket,
-      message: input,
-    });
-    const waiting = opts.pipeline.start(call);
-    if (waiting !== undefined) await raceAbort(waiting, [gone, opts.force]);
-    const values = call.values;
-    values.set(callCancelKey, gone);
-    values.set(callKey, call);
-    const ctx = new LeanContext("grpc", route, `http://${req.authority}${req.url}`, headers, gone, values);
-    if (deadlineAt !== undefined) ctx.timeoutMs = () => deadlineAt - performance.now();
-    // The deadline and a forced shutdown end the call even if the handler waits on.
-    const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [gone, opts.force]);
+      url: `http://${req.authority}${req.url}`,
+    };
+    call = leanCall(route, input, wire);
+    const { ctx, output } = await runLean(call, route, input, wire, { gone, deadlineAt }, opts);
     const message = toBinary(route.method.output, create(route.method.output, output as never));
     if (res.writableEnded || res.stream.destroyed) return;
     res.writeHead(200, { ...headerRecord(ctx.responseHeader), "content-type": "application/grpc+proto" });

@@ -1,9 +1,11 @@
 // What the lean paths of unary calls (grpc-unary.ts, connect-json-unary.ts) share: a method's
-// route, their options, and the HandlerContext they give implementations.
+// route, their options, the HandlerContext they give implementations, and the running of a
+// call (its pipeline hooks, then the implementation); each path reads and answers its wire.
 import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import { abortSignalOf, type CallCancel } from "../call-cancel.js";
-import type { CallPipeline } from "../pipeline.js";
+import { Call, type CallCodec, type CallPipeline, type CallSocket, callKey } from "../pipeline.js";
+import { callCancelKey, raceAbort } from "./call-guard.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: implementations are typed by their service
 export type UnaryImplementation = (request: any, context: HandlerContext) => unknown;
@@ -60,3 +62,52 @@ export class LeanContext implements HandlerContext {
 }
 
 const noDeadline = () => undefined;
+
+/** How a lean call came: what its Call and its handler context say of it. */
+export interface LeanWire {
+  protocol: "grpc" | "connect";
+  codec: CallCodec;
+  httpVersion: "1.1" | "2";
+  headers: Headers;
+  socket: CallSocket;
+  url: string;
+}
+
+/** The pipeline's Call of a lean unary call. */
+export function leanCall(route: Route, input: unknown, wire: LeanWire): Call {
+  return new Call({
+    service: route.service.typeName,
+    method: route.method.name,
+    streaming: false,
+    protocol: wire.protocol,
+    codec: wire.codec,
+    httpVersion: wire.httpVersion,
+    headers: wire.headers,
+    socket: wire.socket,
+    message: input,
+  });
+}
+
+/**
+ * Runs the pipeline's hooks on `call`, then the implementation with a handler context; the
+ * call's cancel (client gone, deadline) and a forced shutdown end either even if it waits on.
+ */
+export async function runLean(
+  call: Call,
+  route: Route,
+  input: unknown,
+  wire: LeanWire,
+  watch: { gone: CallCancel; deadlineAt: number | undefined },
+  opts: LeanOptions,
+): Promise<{ ctx: LeanContext; output: unknown }> {
+  const waiting = opts.pipeline.start(call);
+  if (waiting !== undefined) await raceAbort(waiting, [watch.gone, opts.force]);
+  const values = call.values;
+  values.set(callCancelKey, watch.gone);
+  values.set(callKey, call);
+  const ctx = new LeanContext(wire.protocol, route, wire.url, wire.headers, watch.gone, values);
+  const { deadlineAt } = watch;
+  if (deadlineAt !== undefined) ctx.timeoutMs = () => deadlineAt - performance.now();
+  const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [watch.gone, opts.force]);
+  return { ctx, output };
+}

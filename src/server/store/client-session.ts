@@ -222,15 +222,14 @@ export class ClientSession {
   oldest(batchId: string, what: "ack" | "rollback", acked = 0): Batch {
     const given = this.#givenBack.get(batchId);
     if (given) throw new BatchError(`cannot ${what} batch "${batchId}": ${given}`);
-    const outstanding = acked === 0 ? this.outstanding : this.outstanding.slice(acked);
-    const oldest = outstanding[0];
+    const oldest = this.outstanding[acked];
     if (!oldest) {
       throw new BatchError(
         `cannot ${what} batch "${batchId}": client ${this.clientId} has no outstanding batch`,
       );
     }
     if (oldest.id !== batchId) {
-      const known = outstanding.some((b) => b.id === batchId);
+      const known = this.outstanding.some((b, i) => i >= acked && b.id === batchId);
       throw new BatchError(
         known
           ? `cannot ${what} batch "${batchId}": batches are acked in order and the oldest outstanding is "${oldest.id}"`

@@ -153,17 +153,10 @@ class RowFromBytes implements FlatRow {
 }
 
 /** What the rows of one entry share. */
-interface RowBase {
-  schema: string;
-  table: string;
-  type: ChangeType;
-  sql: string;
-  isDdl: boolean;
-  executeTime: number;
-  gtid: string;
-  logfileName: string;
-  logfileOffset: bigint;
-}
+type RowBase = Pick<
+  FlatRow,
+  "schema" | "table" | "type" | "sql" | "isDdl" | "executeTime" | "gtid" | "logfileName" | "logfileOffset"
+>;
 
 /** Strings that recur from entry to entry and row to row, by slot: decoded again only when their bytes change. */
 class StringCache {
