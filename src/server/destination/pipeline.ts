@@ -6,9 +6,11 @@
 // runs one shared pipeline; a client that falls behind the shared ring's window gets a private
 // one from its own cursor until it catches up (see destination.ts).
 import { createLogger, type Logger } from "../../common/log.js";
+import type { Entry } from "../../gen/sluice/v1/entry_pb.js";
 import type { SkippedTableEvent } from "../binlog/index.js";
 import { filterSubject } from "../entry/filter-subject.js";
 import type { BinlogPoint, Boundary, EntryPosition } from "../entry/positions.js";
+import { isRowChanges, type RowChanges, rowChangeCount } from "../entry/row-changes.js";
 import type { EventFilter } from "../filter/index.js";
 import { BinlogReader, type SourceEvent } from "../parse/binlog-reader.js";
 import { EntryBuilder } from "../parse/entry-builder.js";
@@ -173,11 +175,11 @@ export class Pipeline {
     if (e.event.type === "skipped_table" && e.event.reason !== "filtered") {
       this.opts.onSkipped?.(e.event, e.file, e.offset);
     }
-    const built = this.#builder.build(e);
+    const built = this.#builder.buildForStore(e);
     const subject = built && filterSubject(built, e.statement);
     const entry = built && this.opts.filter ? filterEntry(built, subject, this.opts.filter) : built;
     if (e.offset > 0) {
-      const rows = entry?.payload.case === "rowChange" ? entry.payload.value.rowDatas.length : 0;
+      const rows = entry === undefined ? 0 : rowsOf(entry);
       this.opts.onRead?.(e.event.header.eventSize, rows);
     }
     const b = this.#reader.boundary;
@@ -211,4 +213,10 @@ export class Pipeline {
 function filterTables(filter: EventFilter): ((schema: string, table: string) => boolean) | undefined {
   if (filter.filter.isEmpty && filter.blackFilter.isEmpty) return undefined;
   return (schema, table) => filter.acceptsTable(schema, table);
+}
+
+/** Row changes (rowDatas) an entry holds. */
+function rowsOf(entry: Entry | RowChanges): number {
+  if (isRowChanges(entry)) return rowChangeCount(entry);
+  return entry.payload.case === "rowChange" ? entry.payload.value.rowDatas.length : 0;
 }

@@ -22,11 +22,23 @@ import {
   type TransactionBegin,
   type TransactionEnd,
 } from "../../gen/sluice/v1/entry_pb.js";
+import { isRowChanges, type RowChanges } from "../entry/row-changes.js";
+import {
+  boolField,
+  GUESS_SMALL,
+  int32Field,
+  int64Field,
+  pairs,
+  stringField,
+  writeHeader,
+} from "./entry-fields.js";
 import { ProtoWriter, WIRE_LEN, WIRE_VARINT } from "./proto-writer.js";
+import { writeRowChanges } from "./row-changes-encoder.js";
 
 /**
  * The fields this encoder writes, per message of entry.proto, by number. The test compares it
- * with the schema: a field added to the proto and not written here fails it.
+ * with the schema: a field added to the proto and not written here fails it. (A field of
+ * RowChange, RowData or Column is also one for row-changes-encoder.ts and entry/row-changes.ts.)
  */
 export const ENTRY_FIELDS: Readonly<Record<string, readonly number[]>> = {
   "sluice.v1.Entry": [1, 2, 100, 101, 102],
@@ -45,7 +57,6 @@ const GUESS_ENTRY = 2;
 const GUESS_ROW_CHANGE = 2;
 const GUESS_ROW_DATA = 2;
 const GUESS_COLUMN = 1;
-const GUESS_SMALL = 1;
 
 /** `repeated Entry entries = 2` of Batch and GetResponse: the field every stored entry is. */
 export const ENTRIES_FIELD = 2;
@@ -61,21 +72,23 @@ export class EntryEncoder {
    * length, the Entry message. A batch of such fields back to back is the batch's entries.
    * `alloc` gives the buffer to copy them into (default: Node's, pooled for small sizes).
    */
-  encodeField(e: Entry, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
+  encodeField(e: Entry | RowChanges, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
     const w = this.#w;
     w.reset();
     w.tag(ENTRIES_FIELD, WIRE_LEN);
     const at = w.fork(GUESS_ENTRY);
-    writeEntry(w, e);
+    if (isRowChanges(e)) writeRowChanges(w, e);
+    else writeEntry(w, e);
     w.join(at, GUESS_ENTRY);
     return this.#take(alloc);
   }
 
   /** The Entry message alone (what protobuf-es's toBinary(EntrySchema, e) gives). */
-  encode(e: Entry): Buffer {
+  encode(e: Entry | RowChanges): Buffer {
     const w = this.#w;
     w.reset();
-    writeEntry(w, e);
+    if (isRowChanges(e)) writeRowChanges(w, e);
+    else writeEntry(w, e);
     return this.#take(Buffer.allocUnsafe);
   }
 
@@ -130,22 +143,6 @@ function writeEntry(w: ProtoWriter, e: Entry): void {
   }
 }
 
-function writeHeader(w: ProtoWriter, h: Header): void {
-  int32Field(w, 1, h.version);
-  stringField(w, 2, h.logfileName);
-  int64Field(w, 3, h.logfileOffset);
-  int64Field(w, 4, h.serverId);
-  stringField(w, 5, h.serverEncoding);
-  int64Field(w, 6, h.executeTime);
-  int32Field(w, 7, h.sourceType);
-  stringField(w, 8, h.schemaName);
-  stringField(w, 9, h.tableName);
-  int64Field(w, 10, h.eventLength);
-  int32Field(w, 11, h.eventType);
-  pairs(w, 12, h.props);
-  stringField(w, 13, h.gtid);
-}
-
 function writeRowChange(w: ProtoWriter, v: RowChange): void {
   int64Field(w, 1, v.tableId);
   int32Field(w, 2, v.eventType);
@@ -193,40 +190,4 @@ function writeTransactionBegin(w: ProtoWriter, v: TransactionBegin): void {
 function writeTransactionEnd(w: ProtoWriter, v: TransactionEnd): void {
   stringField(w, 2, v.transactionId);
   pairs(w, 3, v.props);
-}
-
-function pairs(w: ProtoWriter, field: number, list: readonly Pair[]): void {
-  for (let i = 0; i < list.length; i++) {
-    const p = list[i] as Pair;
-    w.tag(field, WIRE_LEN);
-    const at = w.fork(GUESS_SMALL);
-    stringField(w, 1, p.key);
-    stringField(w, 2, p.value);
-    w.join(at, GUESS_SMALL);
-  }
-}
-
-function stringField(w: ProtoWriter, field: number, s: string): void {
-  if (s === "") return;
-  w.tag(field, WIRE_LEN);
-  w.string(s);
-}
-
-function int32Field(w: ProtoWriter, field: number, n: number): void {
-  if (n === 0) return;
-  w.tag(field, WIRE_VARINT);
-  w.int32(n);
-}
-
-function int64Field(w: ProtoWriter, field: number, n: bigint): void {
-  if (n === 0n) return;
-  w.tag(field, WIRE_VARINT);
-  w.int64(n);
-}
-
-function boolField(w: ProtoWriter, field: number, b: boolean): void {
-  if (!b) return;
-  w.tag(field, WIRE_VARINT);
-  w.ensure(1);
-  w.buf[w.pos++] = 1;
 }

@@ -3,6 +3,7 @@
 // the destination's filter and every client's filter judge an entry without decoding its bytes
 // or parsing its SQL again.
 import { type Entry, EntryType, EventType } from "../../gen/sluice/v1/entry_pb.js";
+import { isRowChanges, type RowChanges } from "./row-changes.js";
 import type { DdlInfo } from "./statement.js";
 
 export interface FilterSubject {
@@ -16,7 +17,12 @@ export interface FilterSubject {
  * The subject of `entry`, undefined for entries every filter passes (transaction begin/end).
  * `statement`: the classification of the QUERY event a statement entry was built from.
  */
-export function filterSubject(entry: Entry, statement: DdlInfo | undefined): FilterSubject | undefined {
+export function filterSubject(
+  entry: Entry | RowChanges,
+  statement: DdlInfo | undefined,
+): FilterSubject | undefined {
+  if (isRowChanges(entry))
+    return { schema: entry.header.schemaName, table: entry.header.tableName, statement: undefined };
   if (entry.entryType !== EntryType.ROWDATA || entry.payload.case !== "rowChange") return undefined;
   const change = entry.payload.value;
   const isStatement = change.isDdl || change.eventType === EventType.QUERY;

@@ -13,25 +13,19 @@
 // transaction travels in every entry's header.
 //
 // Entries are built as plain objects of the generated types (protobuf-es messages are plain
-// objects), not with create(), which would cost a reflection pass per column.
+// objects), not with create(), which would cost a reflection pass per column. For the store,
+// a rows event's entry is RowChanges (entry/row-changes.ts): the table's column specs, made
+// once per table definition, and the decoder's row images, with no object per column.
 
-import {
-  type Column,
-  type Entry,
-  EntryType,
-  EventType,
-  type Header,
-  type RowData,
-  SourceType,
-} from "../../gen/sluice/v1/entry_pb.js";
+import { type Entry, EntryType, EventType, type Header, SourceType } from "../../gen/sluice/v1/entry_pb.js";
 import {
   type BinlogEvent,
   type ColumnInfo,
   ColumnType,
-  type RowImage,
   type RowsEvent,
   type TableInfo,
 } from "../binlog/index.js";
+import { type ColumnSpec, isRowChanges, type RowChanges, rowChangesEntry } from "../entry/row-changes.js";
 import type { DdlKind } from "../entry/statement.js";
 import type { SourceEvent } from "./binlog-reader.js";
 import { classifyStatement } from "./ddl.js";
@@ -66,13 +60,24 @@ const ROW_EVENT_TYPES = {
 
 export class EntryBuilder {
   readonly #sourceType: SourceType;
+  /** Column specs per table definition (the decoder keeps one TableInfo per TABLE_MAP it holds). */
+  readonly #specs = new WeakMap<TableInfo, { of: readonly ColumnInfo[]; specs: readonly ColumnSpec[] }>();
 
   constructor(opts: EntryBuilderOptions) {
     this.#sourceType = opts.flavor === "mariadb" ? SourceType.MARIADB : SourceType.MYSQL;
   }
 
-  /** The entry for one event, or undefined when the event makes none. */
+  /** The entry for one event, as objects, or undefined when the event makes none. */
   build(e: SourceEvent): Entry | undefined {
+    const built = this.buildForStore(e);
+    return built && isRowChanges(built) ? rowChangesEntry(built) : built;
+  }
+
+  /**
+   * The entry for one event as the store takes it: a rows event's as RowChanges (its values,
+   * no object per column), any other as an Entry; undefined when the event makes none.
+   */
+  buildForStore(e: SourceEvent): Entry | RowChanges | undefined {
     const event = e.event;
     switch (event.type) {
       case "mariadb_gtid":
@@ -136,51 +141,25 @@ export class EntryBuilder {
     });
   }
 
-  #rows(e: SourceEvent, event: RowsEvent): Entry {
+  #rows(e: SourceEvent, event: RowsEvent): RowChanges {
     const table = event.table;
-    const eventType = ROW_EVENT_TYPES[event.kind];
-    const rowDatas: RowData[] = [];
-    if (event.kind === "update") {
-      for (const row of event.rows) {
-        rowDatas.push({
-          $typeName: "sluice.v1.RowData",
-          beforeColumns: columns(table, row.before, undefined, false),
-          afterColumns: columns(table, row.after, row.before, true),
-          props: [],
-        });
-      }
-    } else if (event.kind === "insert") {
-      for (const row of event.rows) {
-        rowDatas.push({
-          $typeName: "sluice.v1.RowData",
-          beforeColumns: [],
-          afterColumns: columns(table, row, undefined, true),
-          props: [],
-        });
-      }
-    } else {
-      for (const row of event.rows) {
-        rowDatas.push({
-          $typeName: "sluice.v1.RowData",
-          beforeColumns: columns(table, row, undefined, false),
-          afterColumns: [],
-          props: [],
-        });
-      }
-    }
-    return this.#entry(e, EntryType.ROWDATA, eventType, table.schema, table.name, {
-      case: "rowChange",
-      value: {
-        $typeName: "sluice.v1.RowChange",
-        tableId: BigInt(event.tableId),
-        eventType,
-        isDdl: false,
-        sql: "",
-        rowDatas,
-        props: [],
-        ddlSchemaName: "",
-      },
-    });
+    return {
+      kind: "rowChanges",
+      header: this.#header(e, ROW_EVENT_TYPES[event.kind], table.schema, table.name),
+      tableId: BigInt(event.tableId),
+      eventType: ROW_EVENT_TYPES[event.kind],
+      columns: this.#columnSpecs(table),
+      change: event,
+    };
+  }
+
+  /** The column specs of a table definition, made once per definition the decoder holds. */
+  #columnSpecs(table: TableInfo): readonly ColumnSpec[] {
+    const known = this.#specs.get(table);
+    if (known && known.of === table.columns) return known.specs;
+    const specs = table.columns.map(columnSpec);
+    this.#specs.set(table, { of: table.columns, specs });
+    return specs;
   }
 
   #entry(
@@ -191,8 +170,13 @@ export class EntryBuilder {
     tableName: string,
     payload: Entry["payload"],
   ): Entry {
+    const header = this.#header(e, eventType, schemaName, tableName);
+    return { $typeName: "sluice.v1.Entry", header, entryType, payload };
+  }
+
+  #header(e: SourceEvent, eventType: EventType, schemaName: string, tableName: string): Header {
     const h = e.event.header;
-    const header: Header = {
+    return {
       $typeName: "sluice.v1.Header",
       version: 1,
       logfileName: e.file,
@@ -208,49 +192,17 @@ export class EntryBuilder {
       props: [],
       gtid: e.gtid,
     };
-    return { $typeName: "sluice.v1.Entry", header, entryType, payload };
   }
 }
 
-/**
- * One row image as columns. `updatedFlags`: the after image of an INSERT or UPDATE, where
- * canal marks changed columns; `before` is the UPDATE's before image to compare with.
- */
-function columns(
-  table: TableInfo,
-  image: RowImage,
-  before: RowImage | undefined,
-  updatedFlags: boolean,
-): Column[] {
-  const out: Column[] = new Array(table.columns.length);
-  for (let i = 0; i < table.columns.length; i++) {
-    const info = table.columns[i] as ColumnInfo;
-    const value = image[i];
-    const omitted = value === undefined;
-    const isNull = value === null;
-    let updated = false;
-    if (updatedFlags && !omitted) {
-      if (before === undefined) updated = true;
-      else {
-        const old = before[i];
-        updated = old === undefined || old !== value;
-      }
-    }
-    out[i] = {
-      $typeName: "sluice.v1.Column",
-      index: i,
-      sqlType: info.jdbcType,
-      name: info.name ?? "",
-      isKey: info.isKey ?? false,
-      updated,
-      isNull,
-      props: [],
-      value: typeof value === "string" ? value : "",
-      length: STRING_TYPES.has(info.type) ? (info.length ?? 0) : 0,
-      mysqlType: info.typeName ?? "",
-      omitted,
-      base64: info.valueFormat === "base64",
-    };
-  }
-  return out;
+function columnSpec(info: ColumnInfo, i: number): ColumnSpec {
+  return {
+    index: i,
+    sqlType: info.jdbcType,
+    name: info.name ?? "",
+    isKey: info.isKey ?? false,
+    length: STRING_TYPES.has(info.type) ? (info.length ?? 0) : 0,
+    mysqlType: info.typeName ?? "",
+    base64: info.valueFormat === "base64",
+  };
 }

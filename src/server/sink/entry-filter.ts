@@ -7,6 +7,7 @@
 import type { Column, Entry } from "../../gen/sluice/v1/entry_pb.js";
 import { decodeEntryField, EntryEncoder } from "../encode/entry-encoder.js";
 import type { FilterSubject } from "../entry/filter-subject.js";
+import { isRowChanges, type RowChanges } from "../entry/row-changes.js";
 import type { EventFilter } from "../filter/index.js";
 
 /** Keep the entry (true), drop it (false), or keep only the columns the function accepts. */
@@ -32,15 +33,17 @@ export function judge(subject: FilterSubject | undefined, filter: EventFilter): 
 }
 
 /** `entry` as `filter` passes it: itself, a copy with fewer columns, or undefined (dropped). */
-export function filterEntry(
-  entry: Entry,
+export function filterEntry<E extends Entry | RowChanges>(
+  entry: E,
   subject: FilterSubject | undefined,
   filter: EventFilter,
-): Entry | undefined {
+): E | undefined {
   const verdict = judge(subject, filter);
   if (verdict === true) return entry;
   if (verdict === false) return undefined;
-  return pruneColumns(entry, verdict);
+  if (isRowChanges(entry))
+    return { ...entry, keep: entry.columns.map((c, i) => (entry.keep?.[i] ?? true) && verdict(c.name)) };
+  return pruneColumns(entry as Entry, verdict) as E;
 }
 
 const encoder = new EntryEncoder();

@@ -2,10 +2,11 @@
 // batch that carries it is made of (src/server/encode), with beside them only what the
 // store, the clients' filters (the subject the parse stage made) and the cursors read. No object graph per entry lives on: the
 // garbage collector has little to trace or promote, and `store.maxBytes` counts what is held.
-import type { Entry, EntryType } from "../../gen/sluice/v1/entry_pb.js";
+import { type Entry, EntryType } from "../../gen/sluice/v1/entry_pb.js";
 import { EntryEncoder } from "../encode/entry-encoder.js";
 import type { FilterSubject } from "../entry/filter-subject.js";
 import type { EntryPosition } from "../entry/positions.js";
+import { isRowChanges, type RowChanges } from "../entry/row-changes.js";
 
 export interface StoredEntry {
   seq: number;
@@ -44,12 +45,12 @@ export class EntryStorer {
   readonly #alloc = (size: number): Buffer => this.#allocate(size);
 
   /** The stored form of `entry` (its sequence is the ring's to set). */
-  store(entry: Entry, subject: FilterSubject | undefined, position: EntryPosition): StoredEntry {
+  store(entry: Entry | RowChanges, subject: FilterSubject | undefined, position: EntryPosition): StoredEntry {
     const bytes = encoder.encodeField(entry, this.#alloc);
     return {
       seq: 0,
       bytes,
-      entryType: entry.entryType,
+      entryType: isRowChanges(entry) ? EntryType.ROWDATA : entry.entryType,
       subject,
       position,
       size: bytes.length + STORED_ENTRY_OVERHEAD,

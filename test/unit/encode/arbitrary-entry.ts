@@ -3,7 +3,7 @@
 // field added to entry.proto is generated at once.
 import { create, type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import fc from "fast-check";
-import { type Entry, EntrySchema } from "../../../src/gen/sluice/v1/entry_pb.js";
+import { type Entry, EntrySchema, type Header, HeaderSchema } from "../../../src/gen/sluice/v1/entry_pb.js";
 
 /** Every message type reachable from `root` (Entry), by name. */
 export function messagesOf(root: DescMessage): Map<string, DescMessage> {
@@ -105,6 +105,9 @@ function fieldValue(f: DescField, depth: number): fc.Arbitrary<unknown> {
       throw new Error(`the generator does not know map fields (${f.toString()}): add them`);
   }
 }
+
+/** Any Header (every field set or not). */
+export const HEADER = message(HeaderSchema, 1) as fc.Arbitrary<Header>;
 
 /** Any Entry, nested up to four messages deep. */
 export const ENTRY = message(EntrySchema, 4) as fc.Arbitrary<Entry>;
