@@ -156,6 +156,7 @@ export async function startServer(
       tls: config.security?.tls?.listen,
       pipeline,
       grpcUnary: [{ service: CanalService, implementation: canal, methods: ["get", "ack", "rollback"] }],
+      grpcStream: [{ service: CanalService, implementation: canal, methods: ["stream"] }],
       routes(router) {
         router.service(CanalService, canal);
         router.service(

@@ -24,6 +24,7 @@ import {
   type ConnectRouter,
   createClient,
   type HandlerContext,
+  type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
 import {
@@ -147,28 +148,34 @@ async function* stream(req: StreamRequest, ctx: HandlerContext) {
 }
 
 function routes(router: ConnectRouter): void {
-  router.service(AdminService, {
-    listDestinations: () => DESTINATIONS,
-    async getDestination(req, ctx) {
-      const make = ERRORS[req.destination];
-      if (make !== undefined) throw make();
-      if (req.destination === "example") return { destination: { name: "example" } };
-      if (req.destination === "timeout") {
-        // Reports the deadline the handler got, and whether its signal fired within 50 ms.
-        const timeoutMs = ctx.timeoutMs();
-        await sleep(50);
-        return { destination: { name: `timeoutMs=${timeoutMs} aborted=${ctx.signal.aborted}` } };
-      }
-      throw notFound(`destination ${req.destination} not found`);
-    },
-    // Sleeps toAddress milliseconds, ignoring its signal (a slow unary call).
-    async releaseDestination(req) {
-      await sleep(Number(req.toAddress));
-      return { released: { address: `slept ${req.toAddress}` } };
-    },
-  });
-  router.service(CanalService, { stream });
+  router.service(AdminService, admin);
+  router.service(CanalService, canal);
 }
+
+const admin: Partial<ServiceImpl<typeof AdminService>> = {
+  listDestinations: () => DESTINATIONS,
+  async getDestination(req, ctx) {
+    const make = ERRORS[req.destination];
+    if (make !== undefined) throw make();
+    if (req.destination === "example") return { destination: { name: "example" } };
+    if (req.destination === "timeout") {
+      // Reports the deadline the handler got, and whether its signal fired within 50 ms.
+      const timeoutMs = ctx.timeoutMs();
+      await sleep(50);
+      return { destination: { name: `timeoutMs=${timeoutMs} aborted=${ctx.signal.aborted}` } };
+    }
+    throw notFound(`destination ${req.destination} not found`);
+  },
+  // Sleeps toAddress milliseconds, ignoring its signal (a slow unary call).
+  async releaseDestination(req) {
+    await sleep(Number(req.toAddress));
+    return { released: { address: `slept ${req.toAddress}` } };
+  },
+};
+
+// Its gRPC streams take the server's lean path (src/protocol/server/grpc-stream.ts), as the
+// sluice server's do: every gRPC stream test below runs on it; other protocols take connect-es's.
+const canal = { stream };
 
 const healthz = (req: HttpRequest, res: HttpResponse) => {
   if (req.url !== "/healthz") return false;
@@ -178,7 +185,14 @@ const healthz = (req: HttpRequest, res: HttpResponse) => {
 };
 
 function start(extra: Partial<Parameters<typeof startConnectServer>[0]> = {}): Promise<ConnectServer> {
-  return startConnectServer({ host: "127.0.0.1", port: 0, routes, extraHandlers: healthz, ...extra });
+  return startConnectServer({
+    host: "127.0.0.1",
+    port: 0,
+    routes,
+    extraHandlers: healthz,
+    grpcStream: [{ service: CanalService, implementation: canal, methods: ["stream"] }],
+    ...extra,
+  });
 }
 
 // ---- helpers -------------------------------------------------------------------------------------
@@ -1003,6 +1017,58 @@ function rawExchange(port: number, packets: string[], responses: number): Promis
     });
   });
 }
+
+describe("a client that goes away", () => {
+  test("ends a lean gRPC call at once, unary or stream, and its hooks see it canceled", async () => {
+    const ended: { procedure: string; code: number; at: number }[] = [];
+    const hook = {
+      name: "ends",
+      end: (call: { procedure: string }, o: { code: number }) =>
+        ended.push({ procedure: call.procedure, code: o.code, at: performance.now() }),
+    };
+    const server = await start({
+      pipeline: new CallPipeline([hook]),
+      grpcUnary: [{ service: AdminService, implementation: admin, methods: ["releaseDestination"] }],
+    });
+    try {
+      const transport = createGrpcTransport({ baseUrl: server.url });
+      const adminClient = createClient(AdminService, transport);
+      const canalClient = createClient(CanalService, transport);
+      // A unary call whose handler sleeps 3 s, ignoring its signal.
+      const stop = new AbortController();
+      const call = adminClient.releaseDestination(
+        { destination: "x", toAddress: "3000" },
+        { signal: stop.signal },
+      );
+      await sleep(200);
+      const canceledAt = performance.now();
+      stop.abort();
+      await assert.rejects(call);
+      // A stream whose handler never ends by itself, canceled after its first message.
+      const stopStream = new AbortController();
+      const messages = canalClient.stream(
+        { destination: "stubborn-x", clientId: "1" },
+        { signal: stopStream.signal },
+      );
+      await assert.rejects(
+        (async () => {
+          for await (const _ of messages) stopStream.abort();
+        })(),
+      );
+      for (let i = 0; i < 100 && ended.length < 2; i++) await sleep(20);
+      const unary = ended.find((e) => e.procedure.endsWith("/ReleaseDestination"));
+      const stream = ended.find((e) => e.procedure.endsWith("/Stream"));
+      assert.equal(unary?.code, Code.Canceled, "unary: the hook saw it canceled");
+      assert.ok(
+        (unary?.at ?? Infinity) - canceledAt < 1000,
+        "unary: ended within 1 s of the cancel, not at 3 s",
+      );
+      assert.equal(stream?.code, Code.Canceled, "stream: the hook saw it canceled");
+    } finally {
+      await server.close();
+    }
+  });
+});
 
 describe("deadlines", () => {
   let server: ConnectServer;

@@ -183,13 +183,15 @@ export interface WatchedCall {
  * per call fills the old generation (../call-cancel.ts).
  */
 export function watchCall(
-  res: { once(event: "close", fn: () => void): unknown; readonly writableFinished: boolean },
+  res: { once(event: "close", fn: () => void): unknown; readonly writableEnded: boolean },
   timeoutMs: number | undefined,
 ): WatchedCall {
   const cancel = new CallCancel();
   // After a whole answer, "close" is the normal end: no error (and its stack trace) to build.
+  // writableEnded (end() was called), not writableFinished: Node's HTTP/2 compatibility
+  // response reports itself finished when the client resets the stream.
   res.once("close", () => {
-    if (!res.writableFinished) cancel.abort(new ConnectError("the client went away", Code.Canceled));
+    if (!res.writableEnded) cancel.abort(new ConnectError("the client went away", Code.Canceled));
   });
   if (timeoutMs === undefined) return { cancel, deadlineAt: undefined, done: noop };
   const timer = setTimeout(

@@ -1,9 +1,9 @@
-// What the lean paths of unary calls (grpc-unary.ts, connect-json-unary.ts) share: a method's
-// route, their options, the HandlerContext they give implementations, and the running of a
-// call (its pipeline hooks, then the implementation); each path reads and answers its wire.
-import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
+// What the lean paths (grpc-unary.ts, connect-json-unary.ts, grpc-stream.ts) share: a method's
+// route, their options, the HandlerContext they give implementations, and the start of a call
+// (its pipeline hooks, then its handler context); each path reads and answers its wire.
+import type { DescMethod, DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
-import { abortSignalOf, type CallCancel } from "../call-cancel.js";
+import { abortSignalOf, type CallCancel, type CancelSignal } from "../call-cancel.js";
 import { Call, type CallCodec, type CallPipeline, type CallSocket, callKey } from "../pipeline.js";
 import { callCancelKey, raceAbort } from "./call-guard.js";
 
@@ -33,20 +33,20 @@ export interface Route {
  */
 export class LeanContext implements HandlerContext {
   readonly service: DescService;
-  readonly method: DescMethodUnary;
+  readonly method: DescMethod;
   readonly requestMethod = "POST";
   readonly responseHeader: Headers = new Headers();
   readonly responseTrailer: Headers = new Headers();
   timeoutMs: () => number | undefined = noDeadline;
-  readonly #cancel: CallCancel;
+  readonly #cancel: CancelSignal;
   #signal: AbortSignal | undefined;
 
   constructor(
     readonly protocolName: "grpc" | "connect",
-    route: Route,
+    route: { service: DescService; method: DescMethod },
     readonly url: string,
     readonly requestHeader: Headers,
-    cancel: CallCancel,
+    cancel: CancelSignal,
     readonly values: ContextValues,
   ) {
     this.service = route.service;
@@ -73,12 +73,17 @@ export interface LeanWire {
   url: string;
 }
 
-/** The pipeline's Call of a lean unary call. */
-export function leanCall(route: Route, input: unknown, wire: LeanWire): Call {
+/** The pipeline's Call of a lean call (`streaming`: a server stream). */
+export function leanCall(
+  route: { service: DescService; method: DescMethod },
+  input: unknown,
+  wire: LeanWire,
+  streaming = false,
+): Call {
   return new Call({
     service: route.service.typeName,
     method: route.method.name,
-    streaming: false,
+    streaming,
     protocol: wire.protocol,
     codec: wire.codec,
     httpVersion: wire.httpVersion,
@@ -86,6 +91,14 @@ export function leanCall(route: Route, input: unknown, wire: LeanWire): Call {
     socket: wire.socket,
     message: input,
   });
+}
+
+/** What ends a lean call: the client gone or its deadline (`gone`), and when that deadline is. */
+export interface LeanWatch {
+  gone: CallCancel;
+  deadlineAt: number | undefined;
+  /** What the handler's context fires on (default `gone`): a stream's also fires on shutdown. */
+  handler?: CancelSignal;
 }
 
 /**
@@ -97,17 +110,30 @@ export async function runLean(
   route: Route,
   input: unknown,
   wire: LeanWire,
-  watch: { gone: CallCancel; deadlineAt: number | undefined },
+  watch: LeanWatch,
   opts: LeanOptions,
 ): Promise<{ ctx: LeanContext; output: unknown }> {
+  const ctx = await startLean(call, route, wire, watch, opts);
+  const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [watch.gone, opts.force]);
+  return { ctx, output };
+}
+
+/** Runs the pipeline's hooks on `call` (until the call's cancel or a forced shutdown), then makes its handler context. */
+export async function startLean(
+  call: Call,
+  route: { service: DescService; method: DescMethod },
+  wire: LeanWire,
+  watch: LeanWatch,
+  opts: LeanOptions,
+): Promise<LeanContext> {
   const waiting = opts.pipeline.start(call);
   if (waiting !== undefined) await raceAbort(waiting, [watch.gone, opts.force]);
   const values = call.values;
-  values.set(callCancelKey, watch.gone);
+  const handler = watch.handler ?? watch.gone;
+  values.set(callCancelKey, handler);
   values.set(callKey, call);
-  const ctx = new LeanContext(wire.protocol, route, wire.url, wire.headers, watch.gone, values);
+  const ctx = new LeanContext(wire.protocol, route, wire.url, wire.headers, handler, values);
   const { deadlineAt } = watch;
   if (deadlineAt !== undefined) ctx.timeoutMs = () => deadlineAt - performance.now();
-  const output = await raceAbort(Promise.resolve(route.impl(input, ctx)), [watch.gone, opts.force]);
-  return { ctx, output };
+  return ctx;
 }

@@ -21,6 +21,7 @@ import { CallPipeline } from "../pipeline.js";
 import { type ClientAuth, clientRefusal, type TlsListenOptions, tlsServerOptions } from "../tls.js";
 import { connectAdapter } from "./adapter.js";
 import { callGuard } from "./call-guard.js";
+import { createGrpcStreamHandler, type GrpcStreamService } from "./grpc-stream.js";
 import { createGrpcUnaryHandler, type GrpcUnaryService } from "./grpc-unary.js";
 import { callTransportKey, pipelineInterceptor } from "./pipeline-interceptor.js";
 import { sniffProtocol } from "./preface.js";
@@ -64,6 +65,12 @@ export interface ConnectServerOptions {
    * pipeline; a handler may answer a Connect JSON call with its JSON bytes (../json-answer.ts).
    */
   grpcUnary?: GrpcUnaryService[];
+  /**
+   * Server-streaming methods served over gRPC (HTTP/2, uncompressed) without connect-es's call
+   * machinery (grpc-stream.ts): the same implementations and pipeline; a handler may yield a
+   * message already encoded (../encoded-answer.ts), written without a copy.
+   */
+  grpcStream?: GrpcStreamService[];
   /** The hooks every call runs (../pipeline.ts): on connect-es's path and the lean one. */
   pipeline?: CallPipeline;
   logger?: ServerLogger;
@@ -254,6 +261,15 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     onError: (method, err) => log.warn("a call's answer could not be written", { method, error: err }),
   });
 
+  const grpcStream = options.grpcStream?.length
+    ? createGrpcStreamHandler(options.grpcStream, {
+        readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+        compressResponses: options.compressResponses ?? true,
+        force: force.signal,
+        shutdown: shutdown.signal,
+        pipeline,
+      })
+    : undefined;
   const grpcUnary = options.grpcUnary?.length
     ? createGrpcUnaryHandler(options.grpcUnary, {
         readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
@@ -285,6 +301,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       // calls themselves): the rest of a refused upload is read and dropped, within bounds.
       endUploadAfterResponse(req, res, () => closing);
       if (grpcUnary?.(req, res)) return;
+      if (grpcStream?.(req, res)) return;
       if (options.preempt?.(req, res)) return;
       connectHandler(req, res);
     } catch (err) {

@@ -15,8 +15,6 @@ import {
   type Column,
   type Entry,
   EntrySchema,
-  type Header,
-  type Pair,
   type RowChange,
   type RowData,
   type TransactionBegin,

@@ -53,6 +53,15 @@ export function encodeStreamBatch(
   entries: readonly Uint8Array[],
   flat: readonly FlatMessage[],
 ): Buffer {
+  return Buffer.concat(streamBatchParts(batchId, entries, flat));
+}
+
+/** encodeStreamBatch's bytes in parts, back to back: its own fields around the entries, which are not copied. */
+export function streamBatchParts(
+  batchId: string,
+  entries: readonly Uint8Array[],
+  flat: readonly FlatMessage[],
+): Uint8Array[] {
   const own = new ProtoWriter(64);
   if (batchId !== "") {
     own.tag(BATCH_BATCH_ID, WIRE_LEN);
@@ -66,7 +75,9 @@ export function encodeStreamBatch(
   head.tag(STREAM_BATCH, WIRE_LEN);
   head.varint(size);
   head.raw(written(own));
-  return Buffer.concat([written(head), ...entries, written(tail)]);
+  const parts = [written(head), ...entries];
+  if (tail.pos > 0) parts.push(written(tail));
+  return parts;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import type { DestinationFilter } from "../../gen/sluice/v1/filter_pb.js";
 import type { FlatMessage } from "../../gen/sluice/v1/flat_message_pb.js";
 import type { Position } from "../../gen/sluice/v1/position_pb.js";
+import { answersEncoded, EncodedMessage } from "../../protocol/encoded-answer.js";
 import { invalidArgument } from "../../protocol/errors.js";
 import { answersJsonBytes, JsonAnswer } from "../../protocol/json-answer.js";
 import { callOf } from "../../protocol/pipeline.js";
@@ -24,7 +25,7 @@ import type { DestinationRegistry } from "../destination/registry.js";
 import { decodeEntryField } from "../encode/entry-encoder.js";
 import { toFlatMessage } from "../encode/flat-message.js";
 import { encodeGetResponseJson } from "../encode/json-responses.js";
-import { encodeGetResponse, encodeStreamBatch, preEncoded } from "../encode/responses.js";
+import { encodeGetResponse, encodeStreamBatch, preEncoded, streamBatchParts } from "../encode/responses.js";
 import type { Cursor } from "../entry/positions.js";
 import type { EventFilterOptions } from "../filter/index.js";
 import { type Batch, BatchError, type ClientSession } from "../store/client-session.js";
@@ -179,6 +180,13 @@ export function createCanalService(
             continue;
           }
           const flat = req.flat ? flatten(batch) : [];
+          if (answersEncoded(ctx)) {
+            // The lean gRPC path writes the parts as they are (protocol/server/grpc-stream.ts).
+            yield new EncodedMessage(
+              streamBatchParts(batch.id, batch.entries, flat),
+            ) as unknown as StreamResponse;
+            continue;
+          }
           if (binary(ctx)) {
             yield preEncoded(StreamResponseSchema, encodeStreamBatch(batch.id, batch.entries, flat));
             continue;
