@@ -23,14 +23,13 @@ import {
 } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { CallCancel, type CancelSignal } from "../call-cancel.js";
-import { parseGrpcTimeout } from "../deadline.js";
 import { EncodedMessage, encodedAnswerKey } from "../encoded-answer.js";
 import { encodeFrame, FRAME_HEADER_BYTES } from "../frame.js";
 import type { Call } from "../pipeline.js";
-import { grpcStatusFields, headerRecord, webHeaders } from "../wire-errors.js";
+import { grpcStatusFields, headerRecord } from "../wire-errors.js";
 import { abortError, raceAbort, shutdownSignalKey, watchCall } from "./call-guard.js";
-import { type LeanContext, type LeanOptions, type LeanWire, leanCall, startLean } from "./lean-context.js";
-import { decodeRequest, readGrpcRequest } from "./request-body.js";
+import { leanGrpcDeadline, readLeanGrpc } from "./grpc-request.js";
+import { type LeanContext, type LeanOptions, leanCall, startLean } from "./lean-context.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { endTrailersOnly, endWithGrpcStatus } from "./trailers-only.js";
 
@@ -80,19 +79,18 @@ export function createGrpcStreamHandler(
     }
   }
   return (req, res) => {
-    if (req.method !== "POST" || req.httpVersionMajor !== 2) return false;
+    if (req.method !== "POST") return false;
     const route = routes.get(req.url ?? "");
     if (route === undefined) return false;
-    if (!/^application\/grpc(\+proto)?$/i.test(req.headers["content-type"] ?? "")) return false;
-    const encoding = req.headers["grpc-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
-    const timeout = req.headers["grpc-timeout"];
-    let timeoutMs: number | undefined;
-    if (timeout !== undefined) {
-      timeoutMs = typeof timeout === "string" ? parseGrpcTimeout(timeout) : undefined;
-      if (timeoutMs === undefined) return false; // connect-es answers a malformed one
-    }
-    void serve(route, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse, timeoutMs, opts);
+    const deadline = leanGrpcDeadline(req);
+    if (deadline === undefined) return false;
+    void serve(
+      route,
+      req as http2.Http2ServerRequest,
+      res as http2.Http2ServerResponse,
+      deadline.timeoutMs,
+      opts,
+    );
     return true;
   };
 }
@@ -109,16 +107,7 @@ async function serve(
   let call: Call | undefined;
   let messages: AsyncIterator<unknown> | undefined;
   try {
-    const body = (await readGrpcRequest(req, opts.readMaxBytes)).subarray(FRAME_HEADER_BYTES);
-    const input = decodeRequest(route.method.input, body);
-    const wire: LeanWire = {
-      protocol: "grpc",
-      codec: "proto",
-      httpVersion: "2",
-      headers: webHeaders(req.headers),
-      socket: req.socket,
-      url: `http://${req.authority}${req.url}`,
-    };
+    const { input, wire } = await readLeanGrpc(req, route.method.input, opts.readMaxBytes);
     call = leanCall(route, input, wire, true);
     call.values.set(encodedAnswerKey, true);
     call.values.set(shutdownSignalKey, opts.shutdown);

@@ -13,21 +13,13 @@
 import type * as http2 from "node:http2";
 import { create, type DescMethodUnary, type DescService, toBinary } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
-import { parseGrpcTimeout } from "../deadline.js";
 import { encodeFrame } from "../frame.js";
 import type { Call } from "../pipeline.js";
-import { grpcStatusFields, headerRecord, webHeaders } from "../wire-errors.js";
+import { grpcStatusFields, headerRecord } from "../wire-errors.js";
 import { abortError, watchCall } from "./call-guard.js";
 import { CONNECT_JSON, takeConnectJson } from "./connect-json-unary.js";
-import {
-  type LeanOptions,
-  type LeanWire,
-  leanCall,
-  type Route,
-  runLean,
-  type UnaryImplementation,
-} from "./lean-context.js";
-import { decodeRequest, readGrpcRequest } from "./request-body.js";
+import { leanGrpcDeadline, readLeanGrpc } from "./grpc-request.js";
+import { type LeanOptions, leanCall, type Route, runLean, type UnaryImplementation } from "./lean-context.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { endWithGrpcStatus } from "./trailers-only.js";
 
@@ -69,17 +61,15 @@ export function createGrpcUnaryHandler(
     if (route === undefined) return false;
     const type = req.headers["content-type"] ?? "";
     if (CONNECT_JSON.test(type)) return takeConnectJson(route, req, res, opts);
-    if (req.httpVersionMajor !== 2) return false;
-    if (!/^application\/grpc(\+proto)?$/i.test(type)) return false;
-    const encoding = req.headers["grpc-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
-    const timeout = req.headers["grpc-timeout"];
-    let timeoutMs: number | undefined;
-    if (timeout !== undefined) {
-      timeoutMs = typeof timeout === "string" ? parseGrpcTimeout(timeout) : undefined;
-      if (timeoutMs === undefined) return false; // connect-es answers a malformed one
-    }
-    void serve(route, req as http2.Http2ServerRequest, res as http2.Http2ServerResponse, timeoutMs, opts);
+    const deadline = leanGrpcDeadline(req);
+    if (deadline === undefined) return false;
+    void serve(
+      route,
+      req as http2.Http2ServerRequest,
+      res as http2.Http2ServerResponse,
+      deadline.timeoutMs,
+      opts,
+    );
     return true;
   };
 }
@@ -97,16 +87,7 @@ async function serve(
   const { cancel: gone, deadlineAt, done } = watchCall(res, timeoutMs);
   let call: Call | undefined;
   try {
-    const body = (await readGrpcRequest(req, opts.readMaxBytes)).subarray(5);
-    const input = decodeRequest(route.method.input, body);
-    const wire: LeanWire = {
-      protocol: "grpc",
-      codec: "proto",
-      httpVersion: "2",
-      headers: webHeaders(req.headers),
-      socket: req.socket,
-      url: `http://${req.authority}${req.url}`,
-    };
+    const { input, wire } = await readLeanGrpc(req, route.method.input, opts.readMaxBytes);
     call = leanCall(route, input, wire);
     const { ctx, output } = await runLean(call, route, input, wire, { gone, deadlineAt }, opts);
     const message = toBinary(route.method.output, create(route.method.output, output as never));
