@@ -155,8 +155,8 @@ export async function startServer(
       compressResponses: false,
       tls: config.security?.tls?.listen,
       pipeline,
-      grpcUnary: [{ service: CanalService, implementation: canal, methods: ["get", "ack", "rollback"] }],
-      grpcStream: [{ service: CanalService, implementation: canal, methods: ["stream"] }],
+      leanUnary: [{ service: CanalService, implementation: canal, methods: ["get", "ack", "rollback"] }],
+      leanStream: [{ service: CanalService, implementation: canal, methods: ["stream"] }],
       routes(router) {
         router.service(CanalService, canal);
         router.service(

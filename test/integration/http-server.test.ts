@@ -190,7 +190,7 @@ function start(extra: Partial<Parameters<typeof startConnectServer>[0]> = {}): P
     port: 0,
     routes,
     extraHandlers: healthz,
-    grpcStream: [{ service: CanalService, implementation: canal, methods: ["stream"] }],
+    leanStream: [{ service: CanalService, implementation: canal, methods: ["stream"] }],
     ...extra,
   });
 }
@@ -1028,7 +1028,7 @@ describe("a client that goes away", () => {
     };
     const server = await start({
       pipeline: new CallPipeline([hook]),
-      grpcUnary: [{ service: AdminService, implementation: admin, methods: ["releaseDestination"] }],
+      leanUnary: [{ service: AdminService, implementation: admin, methods: ["releaseDestination"] }],
     });
     try {
       const transport = createGrpcTransport({ baseUrl: server.url });

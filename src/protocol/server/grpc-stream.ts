@@ -29,17 +29,9 @@ import type { Call } from "../pipeline.js";
 import { grpcStatusFields, headerRecord } from "../wire-errors.js";
 import { abortError, raceAbort, shutdownSignalKey, watchCall } from "./call-guard.js";
 import { leanGrpcDeadline, readLeanGrpc } from "./grpc-request.js";
-import { type LeanContext, type LeanOptions, leanCall, startLean } from "./lean-context.js";
+import { type LeanContext, type LeanOptions, type LeanService, leanCall, startLean } from "./lean-context.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { endTrailersOnly, endWithGrpcStatus } from "./trailers-only.js";
-
-export interface GrpcStreamService {
-  service: DescService;
-  /** The service's implementation, as registered with the router (the same object). */
-  implementation: object;
-  /** Local names of the server-streaming methods to serve this way, e.g. ["stream"]. */
-  methods: string[];
-}
 
 export interface GrpcStreamOptions extends LeanOptions {
   /** Fires when the server starts to close: handlers' signals fire with its reason. */
@@ -60,7 +52,7 @@ interface StreamRoute {
  * true, or returns false for anything else.
  */
 export function createGrpcStreamHandler(
-  services: GrpcStreamService[],
+  services: LeanService[],
   opts: GrpcStreamOptions,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   const routes = new Map<string, StreamRoute>();

@@ -11,7 +11,7 @@
 // (test/integration/http-server.test.ts).
 // The call pipeline's hooks run here as on connect-es's path, once the request is decoded.
 import type * as http2 from "node:http2";
-import { create, type DescMethodUnary, type DescService, toBinary } from "@bufbuild/protobuf";
+import { create, type DescMethodUnary, toBinary } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { encodeFrame } from "../frame.js";
 import type { Call } from "../pipeline.js";
@@ -19,17 +19,16 @@ import { grpcStatusFields, headerRecord } from "../wire-errors.js";
 import { abortError, watchCall } from "./call-guard.js";
 import { CONNECT_JSON, takeConnectJson } from "./connect-json-unary.js";
 import { leanGrpcDeadline, readLeanGrpc } from "./grpc-request.js";
-import { type LeanOptions, leanCall, type Route, runLean, type UnaryImplementation } from "./lean-context.js";
+import {
+  type LeanOptions,
+  type LeanService,
+  leanCall,
+  type Route,
+  runLean,
+  type UnaryImplementation,
+} from "./lean-context.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { endWithGrpcStatus } from "./trailers-only.js";
-
-export interface GrpcUnaryService {
-  service: DescService;
-  /** The service's implementation, as registered with the router (the same object). */
-  implementation: object;
-  /** Local names of the unary methods to serve this way, e.g. ["get", "ack"]. */
-  methods: string[];
-}
 
 /**
  * Returns a handler that serves the chosen methods over HTTP/2 gRPC (uncompressed) and
@@ -37,7 +36,7 @@ export interface GrpcUnaryService {
  * reason (the server's shutdown timeout passed).
  */
 export function createGrpcUnaryHandler(
-  services: GrpcUnaryService[],
+  services: LeanService[],
   opts: LeanOptions,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   const routes = new Map<string, Route>();

@@ -19,6 +19,15 @@ export interface LeanOptions {
   pipeline: CallPipeline;
 }
 
+/** Methods of a service that a lean path serves. */
+export interface LeanService {
+  service: DescService;
+  /** The service's implementation, as registered with the router (the same object). */
+  implementation: object;
+  /** Local names of the methods to serve this way, e.g. ["get", "ack"] or ["stream"]. */
+  methods: string[];
+}
+
 export interface Route {
   service: DescService;
   method: DescMethodUnary;

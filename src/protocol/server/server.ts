@@ -21,8 +21,9 @@ import { CallPipeline } from "../pipeline.js";
 import { type ClientAuth, clientRefusal, type TlsListenOptions, tlsServerOptions } from "../tls.js";
 import { connectAdapter } from "./adapter.js";
 import { callGuard } from "./call-guard.js";
-import { createGrpcStreamHandler, type GrpcStreamService } from "./grpc-stream.js";
-import { createGrpcUnaryHandler, type GrpcUnaryService } from "./grpc-unary.js";
+import { createGrpcStreamHandler } from "./grpc-stream.js";
+import { createGrpcUnaryHandler } from "./grpc-unary.js";
+import type { LeanService } from "./lean-context.js";
 import { callTransportKey, pipelineInterceptor } from "./pipeline-interceptor.js";
 import { sniffProtocol } from "./preface.js";
 
@@ -64,13 +65,13 @@ export interface ConnectServerOptions {
    * connect-json-unary.ts): the same implementations, much less CPU per call, the same
    * pipeline; a handler may answer a Connect JSON call with its JSON bytes (../json-answer.ts).
    */
-  grpcUnary?: GrpcUnaryService[];
+  leanUnary?: LeanService[];
   /**
    * Server-streaming methods served over gRPC (HTTP/2, uncompressed) without connect-es's call
    * machinery (grpc-stream.ts): the same implementations and pipeline; a handler may yield a
    * message already encoded (../encoded-answer.ts), written without a copy.
    */
-  grpcStream?: GrpcStreamService[];
+  leanStream?: LeanService[];
   /** The hooks every call runs (../pipeline.ts): on connect-es's path and the lean one. */
   pipeline?: CallPipeline;
   logger?: ServerLogger;
@@ -261,8 +262,8 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     onError: (method, err) => log.warn("a call's answer could not be written", { method, error: err }),
   });
 
-  const grpcStream = options.grpcStream?.length
-    ? createGrpcStreamHandler(options.grpcStream, {
+  const leanStream = options.leanStream?.length
+    ? createGrpcStreamHandler(options.leanStream, {
         readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
         compressResponses: options.compressResponses ?? true,
         force: force.signal,
@@ -270,8 +271,8 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
         pipeline,
       })
     : undefined;
-  const grpcUnary = options.grpcUnary?.length
-    ? createGrpcUnaryHandler(options.grpcUnary, {
+  const leanUnary = options.leanUnary?.length
+    ? createGrpcUnaryHandler(options.leanUnary, {
         readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
         compressResponses: options.compressResponses ?? true,
         force: force.signal,
@@ -300,8 +301,8 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       // Every HTTP/1.1 request, whoever answers it (the gateway's relays answer binary Connect
       // calls themselves): the rest of a refused upload is read and dropped, within bounds.
       endUploadAfterResponse(req, res, () => closing);
-      if (grpcUnary?.(req, res)) return;
-      if (grpcStream?.(req, res)) return;
+      if (leanUnary?.(req, res)) return;
+      if (leanStream?.(req, res)) return;
       if (options.preempt?.(req, res)) return;
       connectHandler(req, res);
     } catch (err) {
