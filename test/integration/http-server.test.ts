@@ -1267,13 +1267,24 @@ describe("back-pressure: a slow client slows a server-streaming handler", () => 
     await server?.close();
   });
 
-  for (const httpVersion of ["1.1", "2"] as const) {
-    test(`Connect over HTTP/${httpVersion}: 1 MiB messages to a client that stops reading`, async (t) => {
+  const transports = [
+    [
+      "Connect over HTTP/1.1",
+      "1.1",
+      (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+    ],
+    [
+      "Connect over HTTP/2",
+      "2",
+      (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+    ],
+    // The server's lean path of gRPC streams (src/protocol/server/grpc-stream.ts).
+    ["gRPC", "grpc", (baseUrl: string) => createGrpcTransport({ baseUrl })],
+  ] as const;
+  for (const [name, httpVersion, transport] of transports) {
+    test(`${name}: 1 MiB messages to a client that stops reading`, async (t) => {
       const d = `big-${httpVersion}`;
-      const canal = createClient(
-        CanalService,
-        createConnectTransport({ baseUrl: server.url, httpVersion, useBinaryFormat: true }),
-      );
+      const canal = createClient(CanalService, transport(server.url));
       const abort = new AbortController();
       const it = canal.stream({ destination: d }, { signal: abort.signal })[Symbol.asyncIterator]();
       const memBefore = process.memoryUsage().arrayBuffers;
@@ -1285,7 +1296,7 @@ describe("back-pressure: a slow client slows a server-streaming handler", () => 
       assert.ok(stalled <= 40, `${stalled} MiB produced for a client that reads nothing`);
       const grown = process.memoryUsage().arrayBuffers - memBefore;
       t.diagnostic(
-        `HTTP/${httpVersion}: ${stalled} messages of 1 MiB produced, buffers +${Math.round(grown / 1048576)} MiB`,
+        `${name}: ${stalled} messages of 1 MiB produced, buffers +${Math.round(grown / 1048576)} MiB`,
       );
       assert.ok(grown < 200 * 1024 * 1024, `buffers grew by ${Math.round(grown / 1048576)} MiB`);
       // Reading resumes the handler.
