@@ -379,3 +379,94 @@ test("a row's raw columns: decoded once, replaceable, carried by a spread copy",
   row.beforeColumns = row.afterColumns;
   assert.equal(row.beforeColumns, row.afterColumns);
 });
+
+/** An entry of one INSERT row whose after image has a column per value, each value given as raw bytes. */
+function entryWithRawValues(values: Uint8Array[]): Uint8Array {
+  const w = new BinaryWriter();
+  w.tag(2, WireType.Varint).int32(EntryType.ROWDATA);
+  w.tag(100, WireType.LengthDelimited).fork();
+  w.tag(2, WireType.Varint).int32(EventType.INSERT);
+  w.tag(12, WireType.LengthDelimited).fork();
+  for (const [i, value] of values.entries()) {
+    w.tag(2, WireType.LengthDelimited).fork();
+    w.tag(3, WireType.LengthDelimited).string(`c${i}`);
+    w.tag(4, WireType.Varint).bool(i === 0);
+    w.tag(8, WireType.LengthDelimited).bytes(value);
+    w.join();
+  }
+  w.join();
+  w.join();
+  return w.finish();
+}
+
+/** The rows of entries, or the error reading them: by the row reader and by protobuf-es. */
+function outcomes(bytes: Uint8Array[], reader: RowReader): { ours: unknown; protobufEs: unknown } {
+  const attempt = (read: () => FlatRow[]) => {
+    try {
+      return read().map(plain);
+    } catch (err) {
+      return `${(err as Error).name}: ${(err as Error).message}`;
+    }
+  };
+  return {
+    ours: attempt(() => reader.rows(bytes)),
+    protobufEs: attempt(() => flatRows(bytes.map((b) => fromBinary(EntrySchema, b)))),
+  };
+}
+
+test("values of any bytes read as protobuf-es reads them: a leading U+FEFF kept, invalid UTF-8 refused", () => {
+  const BOM = [0xef, 0xbb, 0xbf];
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 40 }),
+    fc.uint8Array({ maxLength: 40 }).map((b) => new Uint8Array([...BOM, ...b])),
+    fc.uint8Array({ min: 0x20, max: 0x7e, maxLength: 140 }),
+    fc.string({ unit: "grapheme" }).map((s) => new TextEncoder().encode(s)),
+    fc.string({ unit: "grapheme" }).map((s) => new TextEncoder().encode(`\ufeff${s}\ufffd`)),
+  );
+  const reader = new RowReader();
+  fc.assert(
+    fc.property(fc.array(bytes, { minLength: 1, maxLength: 6 }), (values) => {
+      const { ours, protobufEs } = outcomes([entryWithRawValues(values)], reader);
+      assert.deepStrictEqual(ours, protobufEs);
+    }),
+    { numRuns: 500 },
+  );
+  const read = (...values: number[][]) =>
+    outcomes([entryWithRawValues(values.map((v) => new Uint8Array(v)))], reader);
+  // Always: U+FEFF at the start is text; U+FFFD sent is text; an invalid sequence is an error.
+  const [row] = reader.rows([
+    entryWithRawValues([new Uint8Array([...BOM, 0x61]), new Uint8Array([0xef, 0xbf, 0xbd])]),
+  ]);
+  assert.deepStrictEqual(row?.after, { c0: "\ufeffa", c1: "\ufffd" });
+  const invalid = read([0x61], [0xff, 0x61]);
+  assert.match(String(invalid.ours), /^TypeError/);
+  assert.deepStrictEqual(invalid.ours, invalid.protobufEs);
+});
+
+test("each row has its own keys array", () => {
+  const entry = toBinary(
+    EntrySchema,
+    create(EntrySchema, {
+      entryType: EntryType.ROWDATA,
+      payload: {
+        case: "rowChange",
+        value: {
+          eventType: EventType.UPDATE,
+          rowDatas: [1, 2].map((id) => ({
+            beforeColumns: [{ name: "id", value: `${id}`, isKey: true }],
+            afterColumns: [
+              { name: "id", value: `${id}`, isKey: true },
+              { name: "k", value: "x", isKey: true },
+            ],
+          })),
+        },
+      },
+    }),
+  );
+  const reader = new RowReader();
+  const [a, b] = reader.rows([entry]);
+  assert.deepStrictEqual(a?.keys, ["id", "k"]);
+  a?.keys.push("changed");
+  assert.deepStrictEqual(b?.keys, ["id", "k"]);
+  assert.deepStrictEqual(reader.rows([entry])[0]?.keys, ["id", "k"]);
+});

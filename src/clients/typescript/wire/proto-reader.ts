@@ -109,7 +109,7 @@ export class ProtoReader {
     return end;
   }
 
-  /** A string field (UTF-8; an invalid sequence becomes U+FFFD). */
+  /** A string field (UTF-8; invalid UTF-8 is an error, as to protobuf-es). */
   string(): string {
     const end = this.len();
     const start = this.pos;
@@ -154,11 +154,15 @@ export class ProtoReader {
   }
 }
 
-const decoder = new TextDecoder();
+/**
+ * As protobuf-es reads a string field: a leading U+FEFF is text, not a byte order mark, and
+ * invalid UTF-8 is an error (proto3 strings are validated), the decoder's TypeError.
+ */
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
- * UTF-8 text of buf[start, end). Very short ASCII strings (numbers, flags) are built in
- * JavaScript: a call into the decoder costs more than the loop for them.
+ * UTF-8 text of buf[start, end), as protobuf-es reads it. Very short ASCII strings (flags,
+ * names) are built in JavaScript: a call into the decoder costs more than the loop for them.
  */
 export function utf8(buf: Uint8Array, start: number, end: number): string {
   const n = end - start;

@@ -12,6 +12,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { type Column, EntryType, EventType, RowDataSchema } from "../../../gen/sluice/v1/entry_pb.js";
 import type { ChangeType, FlatRow } from "../rows.js";
 import { ProtoReader, sameBytes, utf8 } from "./proto-reader.js";
+import { ValueText } from "./value-text.js";
 
 // Field numbers of entry.proto.
 const ENTRY_HEADER = 1;
@@ -61,7 +62,8 @@ function statementRow(base: RowBase): FlatRow {
 }
 
 /** The accessors of a RowFromBytes's raw columns, shared by all rows (set in its static block). */
-let rawColumnAccessors: PropertyDescriptorMap;
+let beforeColumnsAccessor: PropertyDescriptor;
+let afterColumnsAccessor: PropertyDescriptor;
 
 /**
  * A changed row with flatRows()'s keys in its order. Its raw columns are decoded by protobuf-es
@@ -69,7 +71,8 @@ let rawColumnAccessors: PropertyDescriptorMap;
  * columns' unknown fields are what decoding the whole entry gives. They are own enumerable
  * accessors, so a spread copy (`{...row}`) or Object.keys sees them as on flatRows()'s rows;
  * accessors shared by every row (not getters in an object literal, closures per row, which
- * cost a quarter of the reader's time).
+ * cost a quarter of the reader's time), defined one by one: Object.defineProperties with a map
+ * of both cost twice as much per row.
  */
 class RowFromBytes implements FlatRow {
   schema: string;
@@ -115,31 +118,30 @@ class RowFromBytes implements FlatRow {
     this.#entry = entry;
     this.#start = start;
     this.#end = end;
-    Object.defineProperties(this, rawColumnAccessors);
+    Object.defineProperty(this, "beforeColumns", beforeColumnsAccessor);
+    Object.defineProperty(this, "afterColumns", afterColumnsAccessor);
   }
 
   static {
-    rawColumnAccessors = {
-      beforeColumns: {
-        get(this: RowFromBytes) {
-          return this.#raw().before;
-        },
-        set(this: RowFromBytes, columns: Column[]) {
-          this.#raw().before = columns;
-        },
-        enumerable: true,
-        configurable: true,
+    beforeColumnsAccessor = {
+      get(this: RowFromBytes) {
+        return this.#raw().before;
       },
-      afterColumns: {
-        get(this: RowFromBytes) {
-          return this.#raw().after;
-        },
-        set(this: RowFromBytes, columns: Column[]) {
-          this.#raw().after = columns;
-        },
-        enumerable: true,
-        configurable: true,
+      set(this: RowFromBytes, columns: Column[]) {
+        this.#raw().before = columns;
       },
+      enumerable: true,
+      configurable: true,
+    };
+    afterColumnsAccessor = {
+      get(this: RowFromBytes) {
+        return this.#raw().after;
+      },
+      set(this: RowFromBytes, columns: Column[]) {
+        this.#raw().after = columns;
+      },
+      enumerable: true,
+      configurable: true,
     };
   }
 
@@ -176,12 +178,14 @@ class StringCache {
 /** One image of a row while its columns are read. */
 class ImageReader {
   record: Record<string, string | null> | undefined;
-  keys: string[] | undefined;
+  /** The image's key column names (the first keyCount): reused from row to row, a row gets a copy. */
+  readonly keys: string[] = [];
+  keyCount = 0;
   count = 0;
 
   reset(): void {
     this.record = undefined;
-    this.keys = undefined;
+    this.keyCount = 0;
     this.count = 0;
   }
 }
@@ -192,6 +196,7 @@ export class RowReader {
   readonly #afterNames = new StringCache();
   readonly #before = new ImageReader();
   readonly #after = new ImageReader();
+  readonly #text = new ValueText();
 
   /** The row changes and statements of the entries' bytes, in order (flatRows()'s rows). */
   rows(entries: readonly Uint8Array[]): FlatRow[] {
@@ -248,6 +253,7 @@ export class RowReader {
       out.push(statementRow(base));
       return;
     }
+    this.#text.entry(bytes);
     for (let i = 0; i < rowDatas.length; i += 2) {
       out.push(this.#row(bytes, r, base, rowDatas[i] as number, rowDatas[i + 1] as number));
     }
@@ -316,7 +322,8 @@ export class RowReader {
       } else r.skip(wire, field);
       if (r.pos > end) throw new RangeError("premature end of RowData");
     }
-    const keys = (after.count > 0 ? after.keys : before.keys) ?? [];
+    const image = after.count > 0 ? after : before;
+    const keys = image.keys.slice(0, image.keyCount);
     return new RowFromBytes(base, keys, before.record, after.record, bytes, start, end);
   }
 
@@ -350,11 +357,8 @@ export class RowReader {
     }
     image.count++;
     image.record ??= {};
-    if (isKey) {
-      image.keys ??= [];
-      image.keys.push(name);
-    }
+    if (isKey) image.keys[image.keyCount++] = name;
     if (omitted) return;
-    image.record[name || `#${index}`] = isNull ? null : utf8(r.buf, valueStart, valueEnd);
+    image.record[name || `#${index}`] = isNull ? null : this.#text.value(valueStart, valueEnd);
   }
 }
