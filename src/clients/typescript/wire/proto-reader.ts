@@ -162,21 +162,58 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * UTF-8 text of buf[start, end), as protobuf-es reads it. Very short ASCII strings (flags,
- * names) are built in JavaScript: a call into the decoder costs more than the loop for them.
+ * numbers, names) are made in JavaScript: a call into the decoder costs more for them.
  */
 export function utf8(buf: Uint8Array, start: number, end: number): string {
-  const n = end - start;
-  if (n === 0) return "";
-  if (n <= 8) {
-    let s = "";
-    for (let i = start; i < end; i++) {
-      const c = buf[i] as number;
-      if (c > 0x7f) return decoder.decode(buf.subarray(start, end));
-      s += String.fromCharCode(c);
-    }
-    return s;
-  }
+  if (start === end) return "";
+  if (end - start <= 8 && isAscii(buf, start, end)) return shortAscii(buf, start, end);
   return decoder.decode(buf.subarray(start, end));
+}
+
+/** Whether buf[start, end) is all ASCII. */
+export function isAscii(b: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if ((b[i] as number) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * The text of buf[start, end), at most 8 ASCII bytes (see isAscii). One String.fromCharCode
+ * call with the bytes as its arguments: the string is made once (adding a character at a time
+ * made a string per character).
+ */
+export function shortAscii(b: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  const c = String.fromCharCode;
+  const s = start;
+  switch (n) {
+    case 0:
+      return "";
+    case 1:
+      return c(b[s] as number);
+    case 2:
+      return c(b[s] as number, b[s + 1] as number);
+    case 3:
+      return c(b[s] as number, b[s + 1] as number, b[s + 2] as number);
+    case 4:
+      return c(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number);
+    case 5:
+      return c(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+      );
+    case 6:
+      // biome-ignore format: one call per length reads best on one line
+      return c(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number, b[s + 5] as number);
+    case 7:
+      // biome-ignore format: one call per length reads best on one line
+      return c(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number, b[s + 5] as number, b[s + 6] as number);
+    default:
+      // biome-ignore format: one call per length reads best on one line
+      return c(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number, b[s + 5] as number, b[s + 6] as number, b[s + 7] as number);
+  }
 }
 
 /** Whether buf[start, end) holds the same bytes as known. */

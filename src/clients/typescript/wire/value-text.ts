@@ -1,5 +1,6 @@
 // The text of column values. Under Node a value is read through the entry's bytes as a Buffer
-// (Buffer#toString, one call, no copy of the bytes): TextDecoder needed a subarray view per
+// (Buffer#toString, one call, no copy of the bytes), a short ASCII one in JavaScript (a call
+// costs more for it; proto-reader.ts shortAscii): TextDecoder needed a subarray view per
 // value, and the short values (ids, numbers) built in JavaScript a character at a time made an
 // intermediate string per character; the two were most of the client's garbage (bench/delivery's
 // TypeScript consumer spent about 30% of its CPU in the garbage collector; this halved the
@@ -8,7 +9,7 @@
 // refuses the message: a value with U+FFFD in it is read again by utf8(), which refuses it too
 // (or gives the same text, when the U+FFFD was sent). Where there is no Buffer (a browser),
 // every value goes to utf8().
-import { utf8 } from "./proto-reader.js";
+import { isAscii, shortAscii, utf8 } from "./proto-reader.js";
 
 const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 
@@ -27,6 +28,7 @@ export class ValueText {
   value(start: number, end: number): string {
     if (start === end) return "";
     if (this.#nodeBuf === undefined) return utf8(this.#buf, start, end);
+    if (end - start <= 8 && isAscii(this.#buf, start, end)) return shortAscii(this.#buf, start, end);
     const text = this.#nodeBuf.toString("utf8", start, end);
     return text.includes("\ufffd") ? utf8(this.#buf, start, end) : text;
   }
