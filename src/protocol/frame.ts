@@ -71,6 +71,66 @@ export class FrameReader {
   }
 }
 
+/**
+ * Frames from a stream whose frames may be far larger than its chunks (a batch of megabytes
+ * comes in HTTP/2 DATA frames of 16 KB): the chunks of a frame cut across reads are held in a
+ * list and joined once, when the last of them comes (FrameReader joins what it holds with every
+ * chunk, and connect-es's envelope reader sums the held chunks' lengths at every chunk and then
+ * copies them into a new, zeroed, array); a frame inside one chunk is a view of it.
+ */
+export class ChunkedFrameReader {
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  /** The size (header included) of the frame the held bytes begin, once its header is whole. */
+  #size: number | undefined;
+
+  /** Bytes read that are not yet part of a whole frame. */
+  get pending(): number {
+    return this.#heldBytes;
+  }
+
+  /** The frames the chunk completes, in order. */
+  push(chunk: Buffer): Frame[] {
+    const out: Frame[] = [];
+    if (this.#heldBytes === 0) {
+      this.#take(chunk, out);
+      return out;
+    }
+    this.#held.push(chunk);
+    this.#heldBytes += chunk.length;
+    if (this.#size === undefined && this.#heldBytes >= FRAME_HEADER_BYTES) {
+      // The header came cut: the held bytes are a few plus this chunk.
+      const joined = Buffer.concat(this.#held, this.#heldBytes);
+      this.#held = [joined];
+      this.#size = FRAME_HEADER_BYTES + joined.readUInt32BE(1);
+    }
+    if (this.#size === undefined || this.#heldBytes < this.#size) return out;
+    const joined =
+      this.#held.length === 1 ? (this.#held[0] as Buffer) : Buffer.concat(this.#held, this.#heldBytes);
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#size = undefined;
+    this.#take(joined, out);
+    return out;
+  }
+
+  /** The whole frames of `bytes` into `out`; the rest held. */
+  #take(bytes: Buffer, out: Frame[]): void {
+    let at = 0;
+    while (bytes.length - at >= FRAME_HEADER_BYTES) {
+      const end = at + FRAME_HEADER_BYTES + bytes.readUInt32BE(at + 1);
+      if (end > bytes.length) break;
+      out.push({ flags: bytes[at] as number, message: bytes.subarray(at + FRAME_HEADER_BYTES, end) });
+      at = end;
+    }
+    if (at === bytes.length) return;
+    const rest = bytes.subarray(at);
+    this.#held = [rest];
+    this.#heldBytes = rest.length;
+    this.#size = rest.length >= FRAME_HEADER_BYTES ? FRAME_HEADER_BYTES + rest.readUInt32BE(1) : undefined;
+  }
+}
+
 /** Every whole frame of `body`, in order; throws when it ends inside a frame. */
 export function splitFrames(body: Buffer): Frame[] {
   const reader = new FrameReader();

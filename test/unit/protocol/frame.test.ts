@@ -1,7 +1,9 @@
 // The message envelope: written and read back, whole, in pieces and cut short.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import {
+  ChunkedFrameReader,
   encodeFrame,
   FLAG_END_STREAM,
   FrameReader,
@@ -91,4 +93,42 @@ test("WholeFrames passes on whole frames only, however the bytes are cut, withou
     }
     assert.deepEqual(Buffer.concat(out), all);
   }
+});
+
+test("ChunkedFrameReader gives every frame however the bytes are cut, a frame inside a chunk without a copy", () => {
+  const FRAMES = fc.array(
+    fc
+      .tuple(fc.constantFrom(0, 1, 0x80), fc.uint8Array({ maxLength: 300 }))
+      .map(([flags, m]) => encodeFrame(m, flags)),
+    { maxLength: 8 },
+  );
+  fc.assert(
+    fc.property(FRAMES, fc.array(fc.nat(400), { maxLength: 12 }), (frames, cuts) => {
+      const body = Buffer.concat(frames);
+      const at = [...new Set(cuts.map((c) => c % (body.length + 1)))].sort((a, b) => a - b);
+      const chunks = [0, ...at, body.length]
+        .slice(1)
+        .map((end, i, ends) => body.subarray(i === 0 ? 0 : ends[i - 1], end));
+      const reader = new ChunkedFrameReader();
+      const got = chunks.flatMap((c) => reader.push(c));
+      assert.deepEqual(
+        got.map((f) => [f.flags, [...f.message]]),
+        splitFrames(body).map((f) => [f.flags, [...f.message]]),
+      );
+      assert.equal(reader.pending, 0);
+    }),
+    { numRuns: 300 },
+  );
+  const reader = new ChunkedFrameReader();
+  const chunk = Buffer.concat([
+    encodeFrame(Buffer.from("abc")),
+    encodeFrame(Buffer.from("defg")).subarray(0, 7),
+  ]);
+  const [whole] = reader.push(chunk);
+  assert.equal(whole?.message.buffer, chunk.buffer, "a view of the chunk");
+  assert.equal(reader.pending, 7);
+  assert.deepEqual(
+    reader.push(Buffer.from("fg")).map((f) => f.message.toString()),
+    ["defg"],
+  );
 });
