@@ -6,7 +6,7 @@
 // (toBinary, then its envelope): on the delivery path those copies and the garbage they make
 // were about a tenth of the server's CPU per row (bench/delivery --cpu-prof). Other protocols
 // (Connect streams, gRPC-Web) and compressed requests take connect-es's path, with identical
-// results (test/integration/grpc-stream.test.ts).
+// results (test/integration/http-server.test.ts runs its gRPC stream tests on this path).
 //
 // The rules of connect-es's path hold here too: the handler's signal fires when the client goes
 // away, at the deadline, and when the server starts to close (call-guard.ts); a forced
