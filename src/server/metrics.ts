@@ -169,7 +169,8 @@ export class ServerMetrics {
     });
     const storeBytes = m.createObservableGauge("sluice.store.bytes", {
       unit: "By",
-      description: "Approximate memory held by the destination's shared store ring",
+      description:
+        "Memory held by the destination's store (its shared ring and its catch-up readers' rings), bounded by store.maxBytes",
     });
     const position = m.createObservableGauge("sluice.binlog.position", {
       unit: "By",
@@ -217,7 +218,7 @@ export class ServerMetrics {
           if (!p) continue;
           const d = { destination: dest.name };
           r.observe(storeEntries, p.ring.count, d);
-          r.observe(storeBytes, p.ring.bytes, d);
+          r.observe(storeBytes, dest.storeBytes, d);
           const readers = dest.catchUpReaders;
           r.observe(catchUp, readers.running, { ...d, state: "running" });
           r.observe(catchUp, readers.waiting, { ...d, state: "waiting" });

@@ -103,13 +103,17 @@ export class CatchUpReaders {
     if (!r) return;
     this.#readers.delete(clientId);
     void r.pipeline.stop();
+    r.pipeline.ring.leaveBudget();
     if (r.ready) this.#wakeSlotWaiters();
   }
 
   async stopAll(): Promise<void> {
     const all = [...this.#readers.values()];
     this.#readers.clear();
-    for (const r of all) await r.pipeline.stop();
+    for (const r of all) {
+      await r.pipeline.stop();
+      r.pipeline.ring.leaveBudget();
+    }
   }
 
   /** Trims each reader's ring to what its client still needs. */
@@ -117,24 +121,32 @@ export class CatchUpReaders {
     for (const [clientId, r] of this.#readers) {
       const s = session(clientId);
       if (s) r.pipeline.ring.trimTo(s.neededSeq);
-      r.pipeline.spaceFreed();
     }
+  }
+
+  /** Resumes the readers that paused for room and have some again. */
+  spaceFreed(): void {
+    for (const r of this.#readers.values()) r.pipeline.spaceFreed();
   }
 
   /**
    * The shared ring is full and a client that wants more waits at its head while others lag
-   * far behind: those lagging clients are detached onto readers of their own, so that they
-   * neither block the others nor make the ring grow. Their outstanding batches are given back
-   * (delivered again from their cursor); a late ack of one gets a clear error.
+   * far behind, or a catch-up reader's client waits for entries its reader has no room for
+   * (the shared ring holds the destination's budget): those lagging clients are detached onto
+   * readers of their own, so that they neither block the others nor make the ring grow. Their
+   * outstanding batches are given back (delivered again from their cursor); a late ack of one
+   * gets a clear error.
    */
   detachLaggards(): void {
     const pipeline = this.host.shared();
     const ring = pipeline.ring;
-    if (!pipeline.waitingForSpace) return;
     const attached = [...this.host.sessions()].filter(
       (s) => s.ring === ring && !this.#readers.has(s.clientId),
     );
-    const someoneWaits = attached.some((s) => s.readSeq >= ring.next && s.outstanding.length === 0);
+    const someoneWaits =
+      (pipeline.waitingForSpace &&
+        attached.some((s) => s.readSeq >= ring.next && s.outstanding.length === 0)) ||
+      (ring.count > 0 && this.#starved());
     if (!someoneWaits) return;
     const halfway = ring.first + Math.floor(ring.count / 2);
     for (const s of attached) {
@@ -154,6 +166,21 @@ export class CatchUpReaders {
         },
       );
     }
+  }
+
+  /**
+   * A running reader whose client has read everything it holds and waits, while the budget
+   * (not its own limits) keeps it from reading more.
+   */
+  #starved(): boolean {
+    for (const s of this.host.sessions()) {
+      const r = this.#readers.get(s.clientId);
+      if (!r?.ready || s.ring !== r.pipeline.ring) continue;
+      const ring = r.pipeline.ring;
+      const ownLimit = ring.count >= ring.limits.maxEntries || ring.bytes >= ring.limits.maxBytes;
+      if (ring.full && !ownLimit && s.readSeq >= ring.next && s.outstanding.length === 0) return true;
+    }
+    return false;
   }
 
   /** A reader that reached the shared ring's window hands its client back to it. */
@@ -187,6 +214,8 @@ export class CatchUpReaders {
   /** Starts `r` if a slot is free, or can be freed from an idle reader. */
   #start(r: Reader): boolean {
     if (this.running >= this.limit && !this.#reclaimIdle()) return false;
+    // Its ring's room is kept out of the shared ring's share of the budget while it reads.
+    r.pipeline.ring.reserve(r.pipeline.ring.limits.maxBytes);
     r.ready = r.pipeline.start();
     r.ready.catch((err: Error) => {
       r.failed = err;

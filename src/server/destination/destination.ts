@@ -20,6 +20,7 @@ import type { SourceConfig } from "../replication/source.js";
 import { encodedFilter } from "../sink/entry-filter.js";
 import { type Batch, ClientSession, type StoredEntryFilter } from "../store/client-session.js";
 import type { RingLimits } from "../store/entry-ring.js";
+import { catchUpRingBytes, StoreBudget } from "../store/store-budget.js";
 import { CatchUpReaders } from "./catch-up.js";
 import { type CursorTarget, resolveTarget } from "./cursor-target.js";
 import { type DestinationFailure, describeFailure, fixHint, SkipLog } from "./failure.js";
@@ -71,14 +72,18 @@ export class DestinationError extends Error {
   }
 }
 
-// A catch-up reader's ring: enough to keep its client busy, small enough to have several.
-const PRIVATE_LIMITS: RingLimits = { maxEntries: 4096, maxBytes: 16 << 20 };
+// A catch-up reader's ring: enough to keep its client busy, small enough to have several. Its
+// bytes come out of the destination's store budget (store-budget.ts), a share of it at most.
+const CATCH_UP_MAX_ENTRIES = 4096;
+const CATCH_UP_MAX_BYTES = 16 << 20;
 
 export class Destination {
   readonly name: string;
   #pipeline: Pipeline | undefined;
   readonly #sessions = new Map<string, ClientSession>();
   readonly #catchUp: CatchUpReaders;
+  /** store.maxBytes, shared by the shared ring and the catch-up readers' rings. */
+  readonly #budget: StoreBudget;
   readonly #log: Logger;
   #epoch = 0n;
   #initialStart: Boundary | undefined;
@@ -112,10 +117,16 @@ export class Destination {
         f.filterTableError);
     // The config was validated: a bad filter cannot reach here.
     this.#filter = bounded ? new EventFilter(f) : undefined;
-    this.#catchUp = new CatchUpReaders(opts.catchUpReaders ?? DEFAULT_CATCH_UP_READERS, CATCH_UP_IDLE_MS, {
+    this.#budget = new StoreBudget(opts.limits.maxBytes);
+    const readers = opts.catchUpReaders ?? DEFAULT_CATCH_UP_READERS;
+    const catchUpLimits: RingLimits = {
+      maxEntries: Math.min(CATCH_UP_MAX_ENTRIES, opts.limits.maxEntries),
+      maxBytes: catchUpRingBytes(opts.limits.maxBytes, readers, CATCH_UP_MAX_BYTES),
+    };
+    this.#catchUp = new CatchUpReaders(readers, CATCH_UP_IDLE_MS, {
       shared: () => this.#pipeline as Pipeline,
       sessions: () => this.#sessions.values(),
-      makePipeline: (from) => this.#makePipeline(from, PRIVATE_LIMITS),
+      makePipeline: (from) => this.#makePipeline(from, catchUpLimits),
       log: this.#log,
     });
   }
@@ -193,6 +204,7 @@ export class Destination {
       source: this.opts.source,
       start,
       limits,
+      budget: this.#budget,
       ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
       ...(this.opts.timeZone ? { timeZone: this.opts.timeZone } : {}),
       ...(this.opts.schemaLookup ? { schemaLookup: this.opts.schemaLookup } : {}),
@@ -267,6 +279,11 @@ export class Destination {
     });
     await this.#restart();
     return record;
+  }
+
+  /** Bytes the destination's store holds: its shared ring and its catch-up readers' rings. */
+  get storeBytes(): number {
+    return this.#budget.held;
   }
 
   /** Catch-up readers reading (holding one of the store.catchUpReaders slots) and waiting for one. */
@@ -377,6 +394,7 @@ export class Destination {
   /** Starts again from the stored cursors: every outstanding batch is given back. */
   async #restart(): Promise<void> {
     await this.#pipeline?.stop();
+    this.#pipeline?.ring.leaveBudget();
     await this.#catchUp.stopAll();
     for (const s of this.#sessions.values()) {
       s.giveBack(`destination ${this.name} was restarted`);
@@ -540,22 +558,26 @@ export class Destination {
     return ids;
   }
 
-  /** Drops ring entries no attached client needs any more, and lets the reader go on. */
+  /**
+   * Drops ring entries no client needs any more, and lets the readers go on: every ring is
+   * trimmed before any reader resumes, since they share one budget.
+   */
   #trim(): void {
     const pipeline = this.#pipeline as Pipeline;
+    this.#trimShared(pipeline);
+    pipeline.spaceFreed();
+    this.#catchUp.detachLaggards();
+    this.#trimShared(pipeline);
+    this.#catchUp.trim((clientId) => this.#sessions.get(clientId));
+    pipeline.spaceFreed();
+    this.#catchUp.spaceFreed();
+  }
+
+  #trimShared(pipeline: Pipeline): void {
     let needed = pipeline.ring.next;
     for (const s of this.#sessions.values()) {
       if (s.ring === pipeline.ring) needed = Math.min(needed, s.neededSeq);
     }
     pipeline.ring.trimTo(needed);
-    pipeline.spaceFreed();
-    this.#catchUp.detachLaggards();
-    needed = pipeline.ring.next;
-    for (const s of this.#sessions.values()) {
-      if (s.ring === pipeline.ring) needed = Math.min(needed, s.neededSeq);
-    }
-    pipeline.ring.trimTo(needed);
-    pipeline.spaceFreed();
-    this.#catchUp.trim((clientId) => this.#sessions.get(clientId));
   }
 }

@@ -18,6 +18,7 @@ import type { StartPosition } from "../replication/replication-client.js";
 import type { SourceConfig } from "../replication/source.js";
 import { filterEntry } from "../sink/entry-filter.js";
 import { EntryRing, type RingLimits } from "../store/entry-ring.js";
+import type { StoreBudget } from "../store/store-budget.js";
 import { EntryStorer } from "../store/stored-entry.js";
 
 export interface PipelineOptions {
@@ -25,6 +26,8 @@ export interface PipelineOptions {
   /** Where to start; undefined = the source's current head. */
   start: Boundary | undefined;
   limits: RingLimits;
+  /** The destination's store budget, shared with its other rings (store-budget.ts). */
+  budget?: StoreBudget;
   heartbeatMs?: number;
   timeZone?: string;
   schemaLookup?: "auto" | "never";
@@ -65,7 +68,7 @@ export class Pipeline {
   #caughtUpAt = 0;
 
   constructor(readonly opts: PipelineOptions) {
-    this.ring = new EntryRing(opts.limits);
+    this.ring = new EntryRing(opts.limits, opts.budget);
     this.#log = opts.logger ?? createLogger("pipeline");
     const includeTable = opts.filter && filterTables(opts.filter);
     const start: StartPosition | undefined = opts.start

@@ -2,10 +2,12 @@
 // MemoryEventStoreWithBuffer), bounded by entry count and bytes. Entries get consecutive
 // sequence numbers; the ring keeps [first, next) and drops from the front when told that no
 // reader needs the oldest entries any more. When it is full, `full` is true and the reader
-// must wait (back-pressure) until trim() frees room.
+// must wait (back-pressure) until trim() frees room. A ring may share a byte budget with other
+// rings (store-budget.ts): it is then also full when the budget has no room for it.
 
 import type { CancelSignal } from "../../protocol/call-cancel.js";
 import { type BinlogPoint, comparePoints } from "../entry/positions.js";
+import type { StoreBudget } from "./store-budget.js";
 import type { StoredEntry } from "./stored-entry.js";
 
 export type { StoredEntry } from "./stored-entry.js";
@@ -22,10 +24,19 @@ export class EntryRing {
   #first = 1;
   #next = 1;
   #bytes = 0;
+  #reserved = 0;
+  #budget: StoreBudget | undefined;
   readonly #appendWaiters = new Set<() => void>();
   readonly #spaceWaiters = new Set<() => void>();
 
-  constructor(readonly limits: RingLimits) {}
+  /** `budget`: the bytes this ring shares with others (joined at once); none: its limits only. */
+  constructor(
+    readonly limits: RingLimits,
+    budget?: StoreBudget,
+  ) {
+    this.#budget = budget;
+    budget?.join(this);
+  }
 
   /** Sequence number of the oldest entry held (== next when empty). */
   get first(): number {
@@ -45,8 +56,29 @@ export class EntryRing {
     return this.#bytes;
   }
 
+  /** Bytes the budget keeps for this ring even while it holds less (see reserve()). */
+  get reserved(): number {
+    return this.#reserved;
+  }
+
   get full(): boolean {
-    return this.count >= this.limits.maxEntries || this.#bytes >= this.limits.maxBytes;
+    return (
+      this.count >= this.limits.maxEntries ||
+      this.#bytes >= this.limits.maxBytes ||
+      (this.#budget !== undefined && !this.#budget.hasRoom(this))
+    );
+  }
+
+  /** Keeps `bytes` of the shared budget for this ring (0: none). */
+  reserve(bytes: number): void {
+    this.#reserved = bytes;
+  }
+
+  /** Gives everything this ring holds or reserves back to the budget (the ring is dropped). */
+  leaveBudget(): void {
+    this.#budget?.leave(this);
+    this.#budget = undefined;
+    this.#reserved = 0;
   }
 
   /** Appends `stored`, giving it the next sequence number. */

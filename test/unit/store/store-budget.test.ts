@@ -1,0 +1,120 @@
+// One byte budget (store.maxBytes) for every ring of a destination (src/server/store/
+// store-budget.ts): the shared ring and the catch-up readers' rings together stay within it,
+// and a running catch-up reader keeps the room it reserved.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { EntryRing, type StoredEntry } from "../../../src/server/store/entry-ring.js";
+import { catchUpRingBytes, StoreBudget } from "../../../src/server/store/store-budget.js";
+
+const MiB = 1 << 20;
+
+function entry(size: number): StoredEntry {
+  return {
+    seq: 0,
+    bytes: Buffer.alloc(0),
+    entryType: 0,
+    subject: undefined,
+    position: {
+      file: "bin.000001",
+      offset: 4,
+      after: undefined,
+      before: { file: "bin.000001", position: 4, gtid: "", timestamp: 0 },
+      timestamp: 0,
+      gtid: "",
+      serverId: 1,
+    },
+    size,
+  };
+}
+
+/** Appends entries of `size` as a reader does: while the ring is not full. */
+function fill(ring: EntryRing, size: number): number {
+  let n = 0;
+  while (!ring.full) {
+    ring.append(entry(size));
+    n++;
+  }
+  return n;
+}
+
+describe("StoreBudget", () => {
+  test("the shared ring and a catch-up ring together hold no more than the budget", () => {
+    const budget = new StoreBudget(64 * MiB);
+    const shared = new EntryRing({ maxEntries: 1 << 20, maxBytes: 64 * MiB }, budget);
+    const catchUp = new EntryRing({ maxEntries: 4096, maxBytes: 8 * MiB }, budget);
+    fill(shared, 8192);
+    assert.equal(shared.bytes, 64 * MiB);
+    // The catch-up reader starts: it has no room until the shared ring gives some back.
+    catchUp.reserve(catchUp.limits.maxBytes);
+    assert.equal(catchUp.full, true);
+    assert.equal(fill(catchUp, 8192), 0);
+    shared.trimTo(shared.first + shared.count / 2);
+    fill(catchUp, 8192);
+    assert.equal(catchUp.bytes, 8 * MiB, "the catch-up ring fills up to its own limit");
+    assert.equal(budget.held, shared.bytes + catchUp.bytes);
+    assert.ok(budget.held <= 64 * MiB);
+  });
+
+  test("the shared reader cannot take the room a running catch-up reader reserved", () => {
+    const budget = new StoreBudget(64 * MiB);
+    const shared = new EntryRing({ maxEntries: 1 << 20, maxBytes: 64 * MiB }, budget);
+    const catchUp = new EntryRing({ maxEntries: 4096, maxBytes: 8 * MiB }, budget);
+    catchUp.reserve(8 * MiB);
+    fill(shared, 8192);
+    assert.equal(shared.bytes, 56 * MiB);
+    fill(catchUp, 8192);
+    assert.equal(catchUp.bytes, 8 * MiB);
+    // Its client acks: the room freed stays the catch-up reader's.
+    catchUp.trimTo(catchUp.next);
+    assert.equal(shared.full, true);
+    assert.equal(catchUp.full, false);
+  });
+
+  test("a ring that leaves the budget gives back what it held and reserved", () => {
+    const budget = new StoreBudget(16 * MiB);
+    const shared = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
+    const catchUp = new EntryRing({ maxEntries: 4096, maxBytes: 4 * MiB }, budget);
+    catchUp.reserve(4 * MiB);
+    catchUp.append(entry(MiB));
+    fill(shared, 4096);
+    assert.equal(shared.bytes, 12 * MiB);
+    catchUp.leaveBudget();
+    assert.equal(budget.held, 12 * MiB);
+    assert.equal(shared.full, false);
+    assert.equal(fill(shared, 4096), 1024);
+  });
+
+  test("whatever the readers and clients do, the rings hold at most the budget and one entry each", () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const max = 64 * MiB;
+    const budget = new StoreBudget(max);
+    const limit = catchUpRingBytes(max, 4, 16 * MiB);
+    const rings = [new EntryRing({ maxEntries: 16384, maxBytes: max }, budget)];
+    for (let i = 0; i < 4; i++) rings.push(new EntryRing({ maxEntries: 4096, maxBytes: limit }, budget));
+    const largest = 200_000;
+    let peak = 0;
+    for (let step = 0; step < 100_000; step++) {
+      const ring = rings[Math.floor(random() * rings.length)] as EntryRing;
+      const r = random();
+      if (ring !== rings[0] && r < 0.01) ring.reserve(ring.reserved ? 0 : limit);
+      else if (r < 0.97) {
+        if (!ring.full) ring.append(entry(400 + Math.floor(random() * largest)));
+      } else ring.trimTo(ring.first + Math.floor((random() * (ring.count + 1)) / 4));
+      assert.ok(budget.held < max + rings.length * (400 + largest), `step ${step}: ${budget.held}`);
+      peak = Math.max(peak, budget.held);
+    }
+    assert.ok(peak > max - 400 - largest, "the rings filled the budget");
+  });
+});
+
+describe("catchUpRingBytes", () => {
+  test("the catch-up readers share at most half the store, each no more than the cap", () => {
+    assert.equal(catchUpRingBytes(64 * MiB, 4, 16 * MiB), 8 * MiB);
+    assert.equal(catchUpRingBytes(1024 * MiB, 4, 16 * MiB), 16 * MiB);
+    assert.equal(catchUpRingBytes(8 * MiB, 1, 16 * MiB), 4 * MiB);
+  });
+});
