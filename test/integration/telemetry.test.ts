@@ -317,6 +317,11 @@ describe("during a workload, scraped and pushed over OTLP", () => {
       );
       assert.ok((value(done, "process_cpu_time_total", { cpu_mode: "user" }) ?? 0) > 0, "CPU time");
       assert.ok((value(done, "process_memory_usage") ?? 0) > 0, "resident memory");
+      assert.ok((value(done, "nodejs_memory_array_buffers") ?? 0) > 0, "array buffers");
+      assert.ok(
+        (value(done, "nodejs_memory_external") ?? 0) >= (value(done, "nodejs_memory_array_buffers") ?? 0),
+        "external memory, array buffers included",
+      );
       assert.equal(
         value(done, "sluice_build_info", { version: PACKAGE_VERSION, node_version: process.versions.node }),
         1,

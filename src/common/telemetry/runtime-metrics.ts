@@ -135,6 +135,17 @@ function observeProcess(meter: Meter): void {
     unit: "By",
     description: "Resident memory of this process (RSS)",
   });
+  // Outside the V8 heap: what a process's RSS holds beside v8js.memory.heap.* (a server's
+  // store, its binlog reads and its responses are array buffers).
+  const external = meter.createObservableGauge("nodejs.memory.external", {
+    unit: "By",
+    description:
+      "Memory of objects outside the V8 heap that JavaScript objects hold (array buffers included)",
+  });
+  const arrayBuffers = meter.createObservableGauge("nodejs.memory.array_buffers", {
+    unit: "By",
+    description: "Memory of ArrayBuffers and Buffers (part of nodejs.memory.external)",
+  });
   const uptime = meter.createObservableGauge("process.uptime", {
     unit: "s",
     description: "Time since this process started",
@@ -144,9 +155,12 @@ function observeProcess(meter: Meter): void {
       const { user, system } = process.cpuUsage();
       r.observe(cpu, user / 1e6, { "cpu.mode": "user" });
       r.observe(cpu, system / 1e6, { "cpu.mode": "system" });
-      r.observe(memory, process.memoryUsage.rss());
+      const m = process.memoryUsage();
+      r.observe(memory, m.rss);
+      r.observe(external, m.external);
+      r.observe(arrayBuffers, m.arrayBuffers);
       r.observe(uptime, process.uptime());
     },
-    [cpu, memory, uptime],
+    [cpu, memory, external, arrayBuffers, uptime],
   );
 }
