@@ -7,6 +7,7 @@
 
 import type { CancelSignal } from "../../protocol/call-cancel.js";
 import { type BinlogPoint, comparePoints } from "../entry/positions.js";
+import { droppedEntries } from "./dropped-entries.js";
 import type { StoreBudget } from "./store-budget.js";
 import type { StoredEntry } from "./stored-entry.js";
 
@@ -76,6 +77,7 @@ export class EntryRing {
 
   /** Gives everything this ring holds or reserves back to the budget (the ring is dropped). */
   leaveBudget(): void {
+    droppedEntries.dropped(this.#bytes);
     this.#budget?.leave(this);
     this.#budget = undefined;
     this.#reserved = 0;
@@ -114,11 +116,13 @@ export class EntryRing {
   trimTo(seq: number): void {
     const upto = Math.min(seq, this.#next);
     if (upto <= this.#first) return;
+    const held = this.#bytes;
     for (let s = this.#first; s < upto; s++) {
       const i = this.#start + (s - this.#first);
       this.#bytes -= (this.#entries[i] as StoredEntry).size;
       this.#entries[i] = undefined as unknown as StoredEntry;
     }
+    droppedEntries.dropped(held - this.#bytes);
     this.#start += upto - this.#first;
     this.#first = upto;
     if (this.#start > 4096 && this.#start * 2 > this.#entries.length) {

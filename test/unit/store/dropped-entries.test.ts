@@ -1,0 +1,65 @@
+// Entries the stores drop are collected soon (src/server/store/dropped-entries.ts): a full
+// collection every threshold of bytes dropped, and V8's own collection frees them.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DroppedEntries, droppedEntries } from "../../../src/server/store/dropped-entries.js";
+import { EntryRing, type StoredEntry } from "../../../src/server/store/entry-ring.js";
+import { StoreBudget } from "../../../src/server/store/store-budget.js";
+
+const MiB = 1 << 20;
+
+describe("DroppedEntries", () => {
+  test("asks for one collection per threshold of bytes dropped", () => {
+    let collected = 0;
+    const d = new DroppedEntries(16 * MiB, () => collected++);
+    d.dropped(10 * MiB);
+    assert.equal(collected, 0);
+    d.dropped(6 * MiB);
+    assert.equal(collected, 1);
+    for (let i = 0; i < 31; i++) d.dropped(MiB);
+    assert.equal(collected, 2);
+  });
+
+  test("asks for nothing where V8 gives no way to collect", () => {
+    const d = new DroppedEntries(1, undefined);
+    d.dropped(64 * MiB);
+    assert.equal(d.collections, 0);
+  });
+
+  test("the entries a ring drops are freed by V8's collection, not left for later", async () => {
+    const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 1 << 30 }, new StoreBudget(1 << 30));
+    for (let i = 0; i < 64; i++) ring.append(stored(Buffer.alloc(MiB, 1)));
+    // Long enough for the entries to reach the old generation.
+    for (let i = 0; i < 20; i++) {
+      const junk: object[] = [];
+      for (let j = 0; j < 100_000; j++) junk.push({ j });
+      await sleep(1);
+    }
+    const before = droppedEntries.collections;
+    ring.trimTo(ring.next);
+    assert.ok(droppedEntries.collections > before, "a collection asked for");
+    await sleep(100);
+    const left = process.memoryUsage().arrayBuffers;
+    assert.ok(left < 32 * MiB, `${left} bytes of array buffers left`);
+  });
+});
+
+function stored(bytes: Buffer): StoredEntry {
+  return {
+    seq: 0,
+    bytes,
+    entryType: 0,
+    subject: undefined,
+    position: {
+      file: "bin.000001",
+      offset: 4,
+      after: undefined,
+      before: { file: "bin.000001", position: 4, gtid: "", timestamp: 0 },
+      timestamp: 0,
+      gtid: "",
+      serverId: 1,
+    },
+    size: bytes.length,
+  };
+}
