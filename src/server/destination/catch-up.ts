@@ -21,6 +21,8 @@ export interface CatchUpHost {
   sessions(): Iterable<ClientSession>;
   /** A pipeline (not started) reading from `from`, with a catch-up reader's ring limits. */
   makePipeline(from: Boundary): Pipeline;
+  /** What a running reader's ring reserves of the destination's store budget. */
+  reserveBytes: number;
   log: Logger;
 }
 
@@ -215,7 +217,7 @@ export class CatchUpReaders {
   #start(r: Reader): boolean {
     if (this.running >= this.limit && !this.#reclaimIdle()) return false;
     // Its ring's room is kept out of the shared ring's share of the budget while it reads.
-    r.pipeline.ring.reserve(r.pipeline.ring.limits.maxBytes);
+    r.pipeline.ring.reserve(this.host.reserveBytes);
     r.ready = r.pipeline.start();
     r.ready.catch((err: Error) => {
       r.failed = err;

@@ -20,7 +20,7 @@ import type { SourceConfig } from "../replication/source.js";
 import { encodedFilter } from "../sink/entry-filter.js";
 import { type Batch, ClientSession, type StoredEntryFilter } from "../store/client-session.js";
 import type { RingLimits } from "../store/entry-ring.js";
-import { catchUpRingBytes, StoreBudget } from "../store/store-budget.js";
+import { catchUpRing, StoreBudget } from "../store/store-budget.js";
 import { CatchUpReaders } from "./catch-up.js";
 import { type CursorTarget, resolveTarget } from "./cursor-target.js";
 import { type DestinationFailure, describeFailure, fixHint, SkipLog } from "./failure.js";
@@ -119,14 +119,16 @@ export class Destination {
     this.#filter = bounded ? new EventFilter(f) : undefined;
     this.#budget = new StoreBudget(opts.limits.maxBytes);
     const readers = opts.catchUpReaders ?? DEFAULT_CATCH_UP_READERS;
+    const ring = catchUpRing(opts.limits.maxBytes, readers, CATCH_UP_MAX_BYTES);
     const catchUpLimits: RingLimits = {
       maxEntries: Math.min(CATCH_UP_MAX_ENTRIES, opts.limits.maxEntries),
-      maxBytes: catchUpRingBytes(opts.limits.maxBytes, readers, CATCH_UP_MAX_BYTES),
+      maxBytes: ring.maxBytes,
     };
     this.#catchUp = new CatchUpReaders(readers, CATCH_UP_IDLE_MS, {
       shared: () => this.#pipeline as Pipeline,
       sessions: () => this.#sessions.values(),
       makePipeline: (from) => this.#makePipeline(from, catchUpLimits),
+      reserveBytes: ring.reserved,
       log: this.#log,
     });
   }

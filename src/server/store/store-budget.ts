@@ -53,10 +53,19 @@ export class StoreBudget {
 }
 
 /**
- * The byte limit of one catch-up reader's ring: `catchUpReaders` of them together take at most
- * half the destination's store, so the shared ring always keeps at least the other half; and
- * no more than `cap` each (a ring larger than a few batches does not read faster).
+ * One catch-up reader's ring: its byte limit, `cap` but no more than half the store, and what
+ * it reserves of the budget while it reads, so that `catchUpReaders` of them together reserve
+ * at most half the store and the shared ring always keeps the other half. A ring reads past its
+ * reservation, up to its limit, while the budget has room.
  */
-export function catchUpRingBytes(maxBytes: number, catchUpReaders: number, cap: number): number {
-  return Math.min(cap, Math.floor(maxBytes / (2 * Math.max(1, catchUpReaders))));
+export function catchUpRing(
+  maxBytes: number,
+  catchUpReaders: number,
+  cap: number,
+): { maxBytes: number; reserved: number } {
+  const limit = Math.min(cap, Math.floor(maxBytes / 2));
+  return {
+    maxBytes: limit,
+    reserved: Math.min(limit, Math.floor(maxBytes / (2 * Math.max(1, catchUpReaders)))),
+  };
 }

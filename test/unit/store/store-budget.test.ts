@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { EntryRing, type StoredEntry } from "../../../src/server/store/entry-ring.js";
-import { catchUpRingBytes, StoreBudget } from "../../../src/server/store/store-budget.js";
+import { catchUpRing, StoreBudget } from "../../../src/server/store/store-budget.js";
 
 const MiB = 1 << 20;
 
@@ -45,7 +45,7 @@ describe("StoreBudget", () => {
     fill(shared, 8192);
     assert.equal(shared.bytes, 64 * MiB);
     // The catch-up reader starts: it has no room until the shared ring gives some back.
-    catchUp.reserve(catchUp.limits.maxBytes);
+    catchUp.reserve(8 * MiB);
     assert.equal(catchUp.full, true);
     assert.equal(fill(catchUp, 8192), 0);
     shared.trimTo(shared.first + shared.count / 2);
@@ -92,7 +92,7 @@ describe("StoreBudget", () => {
     };
     const max = 64 * MiB;
     const budget = new StoreBudget(max);
-    const limit = catchUpRingBytes(max, 4, 16 * MiB);
+    const { maxBytes: limit, reserved } = catchUpRing(max, 4, 16 * MiB);
     const rings = [new EntryRing({ maxEntries: 16384, maxBytes: max }, budget)];
     for (let i = 0; i < 4; i++) rings.push(new EntryRing({ maxEntries: 4096, maxBytes: limit }, budget));
     const largest = 200_000;
@@ -100,7 +100,7 @@ describe("StoreBudget", () => {
     for (let step = 0; step < 100_000; step++) {
       const ring = rings[Math.floor(random() * rings.length)] as EntryRing;
       const r = random();
-      if (ring !== rings[0] && r < 0.01) ring.reserve(ring.reserved ? 0 : limit);
+      if (ring !== rings[0] && r < 0.01) ring.reserve(ring.reserved ? 0 : reserved);
       else if (r < 0.97) {
         if (!ring.full) ring.append(entry(400 + Math.floor(random() * largest)));
       } else ring.trimTo(ring.first + Math.floor((random() * (ring.count + 1)) / 4));
@@ -111,10 +111,24 @@ describe("StoreBudget", () => {
   });
 });
 
-describe("catchUpRingBytes", () => {
-  test("the catch-up readers share at most half the store, each no more than the cap", () => {
-    assert.equal(catchUpRingBytes(64 * MiB, 4, 16 * MiB), 8 * MiB);
-    assert.equal(catchUpRingBytes(1024 * MiB, 4, 16 * MiB), 16 * MiB);
-    assert.equal(catchUpRingBytes(8 * MiB, 1, 16 * MiB), 4 * MiB);
+describe("catchUpRing", () => {
+  test("the catch-up readers reserve at most half the store; each reads up to its limit", () => {
+    assert.deepEqual(catchUpRing(64 * MiB, 4, 16 * MiB), { maxBytes: 16 * MiB, reserved: 8 * MiB });
+    assert.deepEqual(catchUpRing(1024 * MiB, 4, 16 * MiB), { maxBytes: 16 * MiB, reserved: 16 * MiB });
+    assert.deepEqual(catchUpRing(8 * MiB, 1, 16 * MiB), { maxBytes: 4 * MiB, reserved: 4 * MiB });
+  });
+
+  test("a catch-up ring reads past its reservation while the budget has room, not into the shared ring's", () => {
+    const budget = new StoreBudget(64 * MiB);
+    const shared = new EntryRing({ maxEntries: 1 << 20, maxBytes: 64 * MiB }, budget);
+    const catchUp = new EntryRing({ maxEntries: 4096, maxBytes: 16 * MiB }, budget);
+    catchUp.reserve(8 * MiB);
+    fill(catchUp, 8192);
+    assert.equal(catchUp.bytes, 16 * MiB, "room in the budget: up to its limit");
+    catchUp.trimTo(catchUp.next);
+    fill(shared, 8192);
+    assert.equal(shared.bytes, 56 * MiB, "the shared ring leaves the reservation");
+    fill(catchUp, 8192);
+    assert.equal(catchUp.bytes, 8 * MiB, "the budget is full: its reservation only");
   });
 });
