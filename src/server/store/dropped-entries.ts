@@ -6,18 +6,19 @@
 // it holds (measured: 100 MB of array buffers beside a store of 8 MB, with a consumer that fell
 // behind), and malloc keeps such a peak resident.
 //
-// So once the stores have dropped `threshold` bytes since the last time, V8 is asked for a full
-// collection, run as a task of its own (execution "async": the caller does not wait). A
-// collection of this heap takes a few ms: with the default threshold, one per 16 MiB of
-// entries delivered, about 0.05 µs a row.
+// So when a store drops `threshold` bytes or more at once (a client that fell behind moved off
+// the shared ring, which then lets go of what only it needed; a catch-up reader's ring let go;
+// a destination started again), V8 is asked for a full collection, run as a task of its own
+// (execution "async": the caller does not wait). Not for the small drops of every ack: a full
+// collection takes 15-30 ms of CPU here, and one per 16 MiB acked cost 2-3 µs a row
+// (bench/delivery --phases throughput); V8's own collections take care of those.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 export const DROPPED_BYTES_PER_COLLECTION = 16 << 20;
 
-/** Counts bytes the stores drop; every `threshold` of them, calls `collect`. */
+/** Calls `collect` when `threshold` bytes or more are dropped at once. */
 export class DroppedEntries {
-  #dropped = 0;
   /** Collections asked for. */
   collections = 0;
 
@@ -28,10 +29,7 @@ export class DroppedEntries {
 
   /** Told of every drop: the bytes the dropped entries held (StoredEntry.size). */
   dropped(bytes: number): void {
-    if (!this.collect) return;
-    this.#dropped += bytes;
-    if (this.#dropped < this.threshold) return;
-    this.#dropped = 0;
+    if (!this.collect || bytes < this.threshold) return;
     this.collections++;
     this.collect();
   }
