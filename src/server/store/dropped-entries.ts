@@ -9,27 +9,35 @@
 // So when a store drops `threshold` bytes or more at once (a client that fell behind moved off
 // the shared ring, which then lets go of what only it needed; a catch-up reader's ring let go;
 // a destination started again), V8 is asked for a full collection, run as a task of its own
-// (execution "async": the caller does not wait). Not for the small drops of every ack: a full
-// collection takes 15-30 ms of CPU here, and one per 16 MiB acked cost 2-3 µs a row
-// (bench/delivery --phases throughput); V8's own collections take care of those.
+// (execution "async": the caller does not wait), at most one per `minIntervalMs`. Not for the
+// small drops of every ack: a full collection takes 15-30 ms of CPU here, and one per 16 MiB
+// acked cost 2-3 µs a row (bench/delivery --phases throughput); V8's own collections take care
+// of those, and of bulk drops that come more often than the interval.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 export const DROPPED_BYTES_PER_COLLECTION = 16 << 20;
+export const MIN_COLLECTION_INTERVAL_MS = 1000;
 
-/** Calls `collect` when `threshold` bytes or more are dropped at once. */
+/** Calls `collect` when `threshold` bytes or more are dropped at once, at most every `minIntervalMs`. */
 export class DroppedEntries {
   /** Collections asked for. */
   collections = 0;
+  #last = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly threshold: number,
     private readonly collect: (() => void) | undefined,
+    readonly minIntervalMs = MIN_COLLECTION_INTERVAL_MS,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Told of every drop: the bytes the dropped entries held (StoredEntry.size). */
   dropped(bytes: number): void {
     if (!this.collect || bytes < this.threshold) return;
+    const now = this.now();
+    if (now - this.#last < this.minIntervalMs) return;
+    this.#last = now;
     this.collections++;
     this.collect();
   }

@@ -12,11 +12,21 @@ const MiB = 1 << 20;
 describe("DroppedEntries", () => {
   test("asks for a collection when a store drops the threshold or more at once, not for small drops", () => {
     let collected = 0;
-    const d = new DroppedEntries(16 * MiB, () => collected++);
+    let now = 0;
+    const d = new DroppedEntries(
+      16 * MiB,
+      () => collected++,
+      5000,
+      () => now,
+    );
     for (let i = 0; i < 64; i++) d.dropped(MiB);
     assert.equal(collected, 0, "the drops of acks");
     d.dropped(16 * MiB);
     assert.equal(collected, 1);
+    now = 1000;
+    d.dropped(60 * MiB);
+    assert.equal(collected, 1, "not again within the interval");
+    now = 5000;
     d.dropped(60 * MiB);
     assert.equal(collected, 2);
   });
