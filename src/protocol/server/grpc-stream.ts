@@ -29,7 +29,14 @@ import type { Call } from "../pipeline.js";
 import { grpcStatusFields, headerRecord } from "../wire-errors.js";
 import { abortError, raceAbort, shutdownSignalKey, watchCall } from "./call-guard.js";
 import { leanGrpcDeadline, readLeanGrpc } from "./grpc-request.js";
-import { type LeanContext, type LeanOptions, type LeanService, leanCall, startLean } from "./lean-context.js";
+import {
+  type LeanContext,
+  type LeanOptions,
+  type LeanService,
+  leanCall,
+  leanRoutes,
+  startLean,
+} from "./lean-context.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { endTrailersOnly, endWithGrpcStatus } from "./trailers-only.js";
 
@@ -55,21 +62,7 @@ export function createGrpcStreamHandler(
   services: LeanService[],
   opts: GrpcStreamOptions,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
-  const routes = new Map<string, StreamRoute>();
-  for (const s of services) {
-    for (const name of s.methods) {
-      const method = s.service.methods.find((m) => m.localName === name);
-      const impl = (s.implementation as Record<string, unknown>)[name];
-      if (method === undefined || method.methodKind !== "server_streaming" || typeof impl !== "function") {
-        throw new Error(`${s.service.typeName} has no server-streaming method ${name} to serve`);
-      }
-      routes.set(`/${s.service.typeName}/${method.name}`, {
-        service: s.service,
-        method: method as DescMethodServerStreaming,
-        impl: impl.bind(s.implementation) as StreamImplementation,
-      });
-    }
-  }
+  const routes = leanRoutes<StreamRoute>(services, "server_streaming");
   return (req, res) => {
     if (req.method !== "POST") return false;
     const route = routes.get(req.url ?? "");

@@ -11,7 +11,7 @@
 // (test/integration/http-server.test.ts).
 // The call pipeline's hooks run here as on connect-es's path, once the request is decoded.
 import type * as http2 from "node:http2";
-import { create, type DescMethodUnary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { encodeFrame } from "../frame.js";
 import type { Call } from "../pipeline.js";
@@ -23,9 +23,9 @@ import {
   type LeanOptions,
   type LeanService,
   leanCall,
+  leanRoutes,
   type Route,
   runLean,
-  type UnaryImplementation,
 } from "./lean-context.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
 import { endWithGrpcStatus } from "./trailers-only.js";
@@ -39,21 +39,7 @@ export function createGrpcUnaryHandler(
   services: LeanService[],
   opts: LeanOptions,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
-  const routes = new Map<string, Route>();
-  for (const s of services) {
-    for (const name of s.methods) {
-      const method = s.service.methods.find((m) => m.localName === name);
-      const impl = (s.implementation as Record<string, unknown>)[name];
-      if (method === undefined || method.methodKind !== "unary" || typeof impl !== "function") {
-        throw new Error(`${s.service.typeName} has no unary method ${name} to serve`);
-      }
-      routes.set(`/${s.service.typeName}/${method.name}`, {
-        service: s.service,
-        method: method as DescMethodUnary,
-        impl: impl.bind(s.implementation) as UnaryImplementation,
-      });
-    }
-  }
+  const routes = leanRoutes<Route>(services, "unary");
   return (req, res) => {
     if (req.method !== "POST") return false;
     const route = routes.get(req.url ?? "");

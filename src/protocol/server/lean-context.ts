@@ -28,6 +28,29 @@ export interface LeanService {
   methods: string[];
 }
 
+/**
+ * The routes ("/package.Service/Method") of the chosen methods, each one of `kind`; throws for
+ * a method the service does not have as one.
+ */
+export function leanRoutes<R extends { service: DescService; method: DescMethod; impl: unknown }>(
+  services: readonly LeanService[],
+  kind: DescMethod["methodKind"],
+): Map<string, R> {
+  const routes = new Map<string, R>();
+  for (const s of services) {
+    for (const name of s.methods) {
+      const method = s.service.methods.find((m) => m.localName === name);
+      const impl = (s.implementation as Record<string, unknown>)[name];
+      if (method === undefined || method.methodKind !== kind || typeof impl !== "function") {
+        throw new Error(`${s.service.typeName} has no ${kind.replace("_", "-")} method ${name} to serve`);
+      }
+      const route = { service: s.service, method, impl: impl.bind(s.implementation) };
+      routes.set(`/${s.service.typeName}/${method.name}`, route as R);
+    }
+  }
+  return routes;
+}
+
 export interface Route {
   service: DescService;
   method: DescMethodUnary;
