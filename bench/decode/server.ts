@@ -102,7 +102,9 @@ export async function startSavedServer(dir: string, ds: Dataset): Promise<BenchS
   });
   let exited: string | undefined;
   proc.exited.then((code) => {
-    exited = `mariadbd exited with ${code} (see ${join(run, "error.log")})`;
+    // Read now: stop() removes the run directory, error.log with it.
+    const log = join(run, "error.log");
+    exited = `mariadbd exited with ${code}: ${startupFailure(existsSync(log) ? readFileSync(log, "utf8") : "", dataDir)}`;
   });
   const pid = proc.child.pid;
   const stop = async () => {
@@ -133,4 +135,18 @@ export async function startSavedServer(dir: string, ds: Dataset): Promise<BenchS
     },
     stop,
   };
+}
+
+/**
+ * Why mariadbd stopped before it was ready, from its error log: a saved dataset that another
+ * mariadbd holds (InnoDB locks its files: another bench on the same --datadir) is said so;
+ * otherwise the log's last errors.
+ */
+export function startupFailure(errorLog: string, dataDir: string): string {
+  const errors = errorLog.split("\n").filter((l) => l.includes("[ERROR]"));
+  if (errors.some((l) => /Unable to lock/i.test(l))) {
+    return `the saved dataset ${dataDir} is in use by another mariadbd (another bench with the same --datadir?): wait for it, or give each run a copy of its own`;
+  }
+  const last = errors.slice(-3).map((l) => l.replace(/^.*?\[ERROR\]\s*/, ""));
+  return last.length > 0 ? last.join("; ") : "no error in its log";
 }
