@@ -1,5 +1,6 @@
 // Shared pieces of bench/decode: the dataset manifest, reader results, binlog positions and the
 // little event-header parsing every reader needs to know where it is and when to stop.
+import { existsSync, readFileSync } from "node:fs";
 
 /** A binlog position: file name and byte offset in it. */
 export interface BinlogPos {
@@ -145,6 +146,7 @@ function rotateTarget(ev: Buffer, checksumLength: number): string {
 
 /** Tiny argv parser: --flag, --key value, --key=value. */
 export function parseArgs(argv: string[]): Map<string, string> {
+  if (argv.includes("--help") || argv.includes("-h")) printUsage();
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -163,6 +165,22 @@ export function parseArgs(argv: string[]): Map<string, string> {
     }
   }
   return out;
+}
+
+/**
+ * Prints the running script's usage, the comment it opens with (every bench's run.ts says
+ * there how to call it and what it measures), and exits.
+ */
+function printUsage(): never {
+  const script = process.argv[1] ?? "";
+  const lines = existsSync(script) ? readFileSync(script, "utf8").split("\n") : [];
+  const head: string[] = [];
+  for (const line of lines) {
+    if (!line.startsWith("//")) break;
+    head.push(line.replace(/^\/\/ ?/, ""));
+  }
+  process.stdout.write(`${head.length > 0 ? head.join("\n") : "see docs/benchmarks.md"}\n`);
+  process.exit(0);
 }
 
 /** "1M" / "250k" / "1000000" / "1_000_000" -> number. */
