@@ -10,12 +10,11 @@ import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protob
 import fc from "fast-check";
 import { BatchSchema } from "../../../src/gen/sluice/v1/canal_service_pb.js";
 import { type Entry, EntrySchema } from "../../../src/gen/sluice/v1/entry_pb.js";
-import { BinlogDecoder } from "../../../src/server/binlog/index.js";
 import { ENTRY_FIELDS, EntryEncoder, entryMessage } from "../../../src/server/encode/entry-encoder.js";
 import { EntryBuilder } from "../../../src/server/parse/entry-builder.js";
-import { TransactionTracker } from "../../../src/server/parse/transaction-tracker.js";
-import { fixtureProvider, fixturesDir, loadFixture } from "../binlog/helpers.js";
+import { fixturesDir, loadFixture } from "../binlog/helpers.js";
 import { ENTRY, messagesOf } from "./arbitrary-entry.js";
+import { fixtureSourceEvents } from "./fixture-events.js";
 
 const encoder = new EntryEncoder();
 
@@ -112,28 +111,13 @@ describe("entries of the decoder's fixtures", { skip }, () => {
     test(`${name}: every entry encodes to protobuf-es's bytes`, () => {
       const fx = loadFixture(dir as string, name);
       for (const withProvider of [false, true]) {
-        const decoder = new BinlogDecoder({ schemaProvider: withProvider ? fixtureProvider(fx) : undefined });
-        const tracker = new TransactionTracker();
-        tracker.file = "mysql-bin.000001";
         const builder = new EntryBuilder({ flavor: "mysql" });
         const kinds = new Set<string>();
-        let offset = 4;
-        for (const hex of fx.packets) {
-          const bytes = Buffer.from(hex, "hex").subarray(1);
-          const event = decoder.decode(bytes, { file: "mysql-bin.000001", offset });
-          const gtid = tracker.observe(event, offset, offset + bytes.length);
-          const entry = builder.build({
-            event,
-            file: "mysql-bin.000001",
-            offset,
-            nextOffset: offset + bytes.length,
-            gtid,
-            serverId: 1,
-          });
-          offset += bytes.length;
+        for (const source of fixtureSourceEvents(fx, withProvider)) {
+          const entry = builder.build(source);
           if (!entry) continue;
           kinds.add(`${entry.entryType}/${entry.header?.eventType}`);
-          assertSameBytes(entry, `${name} at ${offset}`);
+          assertSameBytes(entry, `${name} at ${source.nextOffset}`);
         }
         // begin, insert, update, delete, end, and statements
         assert.ok(kinds.size >= 5, `event kinds covered: ${[...kinds].join(" ")}`);

@@ -9,13 +9,12 @@ import { describe, test } from "node:test";
 import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { type Entry, EntrySchema, PairSchema } from "../../../src/gen/sluice/v1/entry_pb.js";
-import { BinlogDecoder } from "../../../src/server/binlog/index.js";
 import { EntryEncoder, entryMessage } from "../../../src/server/encode/entry-encoder.js";
 import { storedEntryJsonBytes, writeEntryJson } from "../../../src/server/encode/entry-json.js";
 import { EntryBuilder } from "../../../src/server/parse/entry-builder.js";
-import { TransactionTracker } from "../../../src/server/parse/transaction-tracker.js";
-import { fixtureProvider, fixturesDir, loadFixture } from "../binlog/helpers.js";
+import { fixturesDir, loadFixture } from "../binlog/helpers.js";
 import { ENTRY } from "./arbitrary-entry.js";
+import { fixtureSourceEvents } from "./fixture-events.js";
 
 const encoder = new EntryEncoder();
 
@@ -96,28 +95,13 @@ describe("entries of the decoder's fixtures", { skip }, () => {
     test(`${name}: every entry writes protobuf-es's JSON`, () => {
       const fx = loadFixture(dir as string, name);
       for (const withProvider of [false, true]) {
-        const decoder = new BinlogDecoder({ schemaProvider: withProvider ? fixtureProvider(fx) : undefined });
-        const tracker = new TransactionTracker();
-        tracker.file = "mysql-bin.000001";
         const builder = new EntryBuilder({ flavor: "mysql" });
         let count = 0;
-        let offset = 4;
-        for (const hex of fx.packets) {
-          const bytes = Buffer.from(hex, "hex").subarray(1);
-          const event = decoder.decode(bytes, { file: "mysql-bin.000001", offset });
-          const gtid = tracker.observe(event, offset, offset + bytes.length);
-          const entry = builder.build({
-            event,
-            file: "mysql-bin.000001",
-            offset,
-            nextOffset: offset + bytes.length,
-            gtid,
-            serverId: 1,
-          });
-          offset += bytes.length;
+        for (const source of fixtureSourceEvents(fx, withProvider)) {
+          const entry = builder.build(source);
           if (!entry) continue;
           count++;
-          assertSameJson(entry, `${name} at ${offset}`);
+          assertSameJson(entry, `${name} at ${source.nextOffset}`);
         }
         assert.ok(count > 10, `entries checked: ${count}`);
       }

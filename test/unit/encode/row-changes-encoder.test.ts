@@ -10,7 +10,6 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { BatchSchema } from "../../../src/gen/sluice/v1/canal_service_pb.js";
 import { EventType, HeaderSchema } from "../../../src/gen/sluice/v1/entry_pb.js";
-import { BinlogDecoder } from "../../../src/server/binlog/index.js";
 import { EntryEncoder } from "../../../src/server/encode/entry-encoder.js";
 import { filterSubject } from "../../../src/server/entry/filter-subject.js";
 import {
@@ -23,10 +22,10 @@ import {
 } from "../../../src/server/entry/row-changes.js";
 import { EventFilter } from "../../../src/server/filter/index.js";
 import { EntryBuilder } from "../../../src/server/parse/entry-builder.js";
-import { TransactionTracker } from "../../../src/server/parse/transaction-tracker.js";
 import { filterEntry } from "../../../src/server/sink/entry-filter.js";
-import { fixtureProvider, fixturesDir, loadFixture } from "../binlog/helpers.js";
+import { fixturesDir, loadFixture } from "../binlog/helpers.js";
 import { HEADER, INT32, INT64, STRING } from "./arbitrary-entry.js";
+import { fixtureSourceEvents } from "./fixture-events.js";
 
 const encoder = new EntryEncoder();
 const TEST_HEADER = create(HeaderSchema, {
@@ -174,29 +173,13 @@ describe("row changes of the decoder's fixtures", { skip }, () => {
     test(`${name}: every rows event encodes to protobuf-es's bytes, and build() gives the same entry`, () => {
       const fx = loadFixture(dir as string, name);
       for (const withProvider of [false, true]) {
-        const decoder = new BinlogDecoder({ schemaProvider: withProvider ? fixtureProvider(fx) : undefined });
-        const tracker = new TransactionTracker();
-        tracker.file = "mysql-bin.000001";
         const builder = new EntryBuilder({ flavor: "mysql" });
         let rowsEvents = 0;
-        let offset = 4;
-        for (const hex of fx.packets) {
-          const bytes = Buffer.from(hex, "hex").subarray(1);
-          const event = decoder.decode(bytes, { file: "mysql-bin.000001", offset });
-          const gtid = tracker.observe(event, offset, offset + bytes.length);
-          const source = {
-            event,
-            file: "mysql-bin.000001",
-            offset,
-            nextOffset: offset + bytes.length,
-            gtid,
-            serverId: 1,
-          };
+        for (const source of fixtureSourceEvents(fx, withProvider)) {
           const built = builder.buildForStore(source);
-          offset += bytes.length;
           if (!built || !isRowChanges(built)) continue;
           rowsEvents++;
-          assertSameBytes(built, `${name} at ${offset}`);
+          assertSameBytes(built, `${name} at ${source.nextOffset}`);
           assert.deepEqual(builder.build(source), rowChangesEntry(built));
         }
         assert.ok(rowsEvents >= 3, `rows events: ${rowsEvents}`);

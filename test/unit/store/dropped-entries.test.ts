@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DroppedEntries, droppedEntries } from "../../../src/server/store/dropped-entries.js";
-import { EntryRing, type StoredEntry } from "../../../src/server/store/entry-ring.js";
+import { EntryRing } from "../../../src/server/store/entry-ring.js";
 import { StoreBudget } from "../../../src/server/store/store-budget.js";
+import { storedEntry } from "./stored-entries.js";
 
 const MiB = 1 << 20;
 
@@ -39,7 +40,7 @@ describe("DroppedEntries", () => {
 
   test("the entries a ring drops are freed by V8's collection, not left for later", async () => {
     const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 1 << 30 }, new StoreBudget(1 << 30));
-    for (let i = 0; i < 64; i++) ring.append(stored(Buffer.alloc(MiB, 1)));
+    for (let i = 0; i < 64; i++) ring.append(storedEntry(Buffer.alloc(MiB, 1)));
     // Long enough for the entries to reach the old generation.
     for (let i = 0; i < 20; i++) {
       const junk: object[] = [];
@@ -54,22 +55,3 @@ describe("DroppedEntries", () => {
     assert.ok(left < 32 * MiB, `${left} bytes of array buffers left`);
   });
 });
-
-function stored(bytes: Buffer): StoredEntry {
-  return {
-    seq: 0,
-    bytes,
-    entryType: 0,
-    subject: undefined,
-    position: {
-      file: "bin.000001",
-      offset: 4,
-      after: undefined,
-      before: { file: "bin.000001", position: 4, gtid: "", timestamp: 0 },
-      timestamp: 0,
-      gtid: "",
-      serverId: 1,
-    },
-    size: bytes.length,
-  };
-}

@@ -3,29 +3,15 @@
 // and a running catch-up reader keeps the room it reserved.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { EntryRing, type StoredEntry } from "../../../src/server/store/entry-ring.js";
+import { EntryRing } from "../../../src/server/store/entry-ring.js";
 import { catchUpRing, StoreBudget } from "../../../src/server/store/store-budget.js";
+import { storedEntry } from "./stored-entries.js";
 
 const MiB = 1 << 20;
 
-function entry(size: number): StoredEntry {
-  return {
-    seq: 0,
-    bytes: Buffer.alloc(0),
-    entryType: 0,
-    subject: undefined,
-    position: {
-      file: "bin.000001",
-      offset: 4,
-      after: undefined,
-      before: { file: "bin.000001", position: 4, gtid: "", timestamp: 0 },
-      timestamp: 0,
-      gtid: "",
-      serverId: 1,
-    },
-    size,
-  };
-}
+const EMPTY = Buffer.alloc(0);
+/** An entry that counts `size` bytes. */
+const entry = (size: number) => storedEntry(EMPTY, size);
 
 /** Appends entries of `size` as a reader does: while the ring is not full. */
 function fill(ring: EntryRing, size: number): number {
