@@ -73,61 +73,30 @@ export class FrameReader {
 
 /**
  * Frames from a stream whose frames may be far larger than its chunks (a batch of megabytes
- * comes in HTTP/2 DATA frames of 16 KB): the chunks of a frame cut across reads are held in a
- * list and joined once, when the last of them comes (FrameReader joins what it holds with every
- * chunk, and connect-es's envelope reader sums the held chunks' lengths at every chunk and then
- * copies them into a new, zeroed, array); a frame inside one chunk is a view of it.
+ * comes in HTTP/2 DATA frames of 16 KB), as WholeFrames cuts them: a frame inside one chunk is
+ * a view of it, a frame cut across chunks a copy made as its pieces come. (FrameReader joins
+ * what it holds with every chunk; connect-es's envelope reader sums the held chunks' lengths at
+ * every chunk and then copies them into a new, zeroed, array.)
  */
 export class ChunkedFrameReader {
-  #held: Buffer[] = [];
-  #heldBytes = 0;
-  /** The size (header included) of the frame the held bytes begin, once its header is whole. */
-  #size: number | undefined;
+  readonly #whole = new WholeFrames();
 
   /** Bytes read that are not yet part of a whole frame. */
   get pending(): number {
-    return this.#heldBytes;
+    return this.#whole.pending;
   }
 
   /** The frames the chunk completes, in order. */
   push(chunk: Buffer): Frame[] {
     const out: Frame[] = [];
-    if (this.#heldBytes === 0) {
-      this.#take(chunk, out);
-      return out;
+    for (const bytes of this.#whole.push(chunk)) {
+      for (let at = 0; at < bytes.length; ) {
+        const end = at + FRAME_HEADER_BYTES + bytes.readUInt32BE(at + 1);
+        out.push({ flags: bytes[at] as number, message: bytes.subarray(at + FRAME_HEADER_BYTES, end) });
+        at = end;
+      }
     }
-    this.#held.push(chunk);
-    this.#heldBytes += chunk.length;
-    if (this.#size === undefined && this.#heldBytes >= FRAME_HEADER_BYTES) {
-      // The header came cut: the held bytes are a few plus this chunk.
-      const joined = Buffer.concat(this.#held, this.#heldBytes);
-      this.#held = [joined];
-      this.#size = FRAME_HEADER_BYTES + joined.readUInt32BE(1);
-    }
-    if (this.#size === undefined || this.#heldBytes < this.#size) return out;
-    const joined =
-      this.#held.length === 1 ? (this.#held[0] as Buffer) : Buffer.concat(this.#held, this.#heldBytes);
-    this.#held = [];
-    this.#heldBytes = 0;
-    this.#size = undefined;
-    this.#take(joined, out);
     return out;
-  }
-
-  /** The whole frames of `bytes` into `out`; the rest held. */
-  #take(bytes: Buffer, out: Frame[]): void {
-    let at = 0;
-    while (bytes.length - at >= FRAME_HEADER_BYTES) {
-      const end = at + FRAME_HEADER_BYTES + bytes.readUInt32BE(at + 1);
-      if (end > bytes.length) break;
-      out.push({ flags: bytes[at] as number, message: bytes.subarray(at + FRAME_HEADER_BYTES, end) });
-      at = end;
-    }
-    if (at === bytes.length) return;
-    const rest = bytes.subarray(at);
-    this.#held = [rest];
-    this.#heldBytes = rest.length;
-    this.#size = rest.length >= FRAME_HEADER_BYTES ? FRAME_HEADER_BYTES + rest.readUInt32BE(1) : undefined;
   }
 }
 
@@ -159,6 +128,11 @@ export class WholeFrames {
   #filled = 0;
   /** The first bytes of a frame whose header is not yet whole (fewer than a header's). */
   #head: Buffer | undefined;
+
+  /** Bytes pushed that are not yet part of a whole frame. */
+  get pending(): number {
+    return this.#partial !== undefined ? this.#filled : (this.#head?.length ?? 0);
+  }
 
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
