@@ -123,9 +123,19 @@ export function splitFrames(body: Buffer): Frame[] {
  * costs a memcpy; the chunks die young.
  */
 export class WholeFrames {
-  /** The frame being completed, its size known; `#filled` bytes of it so far. */
+  /**
+   * @param maxMessageBytes the largest message passed on: a larger one throws FrameTooLarge.
+   * @param presizedBytes the most set aside for a frame before its bytes come.
+   */
+  constructor(
+    private readonly maxMessageBytes = Number.POSITIVE_INFINITY,
+    private readonly presizedBytes = PRESIZED_FRAME_BYTES,
+  ) {}
+
+  /** The frame being completed: `#filled` bytes of its `#size` so far, in `#partial`. */
   #partial: Buffer | undefined;
   #filled = 0;
+  #size = 0;
   /** The first bytes of a frame whose header is not yet whole (fewer than a header's). */
   #head: Buffer | undefined;
 
@@ -145,38 +155,71 @@ export class WholeFrames {
         return out;
       }
       this.#head = undefined;
-      const header = Buffer.concat([head, chunk.subarray(0, need)]);
-      this.#partial = Buffer.allocUnsafe(FRAME_HEADER_BYTES + header.readUInt32BE(1));
-      header.copy(this.#partial, 0);
-      this.#filled = FRAME_HEADER_BYTES;
+      this.#begin(Buffer.concat([head, chunk.subarray(0, need)]), 0, FRAME_HEADER_BYTES);
       at = need;
     }
-    const partial = this.#partial;
-    if (partial !== undefined) {
-      const n = Math.min(partial.length - this.#filled, chunk.length - at);
-      chunk.copy(partial, this.#filled, at, at + n);
-      this.#filled += n;
-      at += n;
-      if (this.#filled < partial.length) return out;
-      out.push(partial);
+    if (this.#partial !== undefined) {
+      at += this.#fill(chunk, at);
+      if (this.#filled < this.#size) return out;
+      out.push(this.#partial.length === this.#size ? this.#partial : this.#partial.subarray(0, this.#size));
       this.#partial = undefined;
     }
     // The whole frames that follow, as one view of the chunk.
     let end = at;
     while (chunk.length - end >= FRAME_HEADER_BYTES) {
-      const next = end + FRAME_HEADER_BYTES + chunk.readUInt32BE(end + 1);
+      const next = end + this.#frameSize(chunk, end);
       if (next > chunk.length) break;
       end = next;
     }
     if (end > at) out.push(at === 0 && end === chunk.length ? chunk : chunk.subarray(at, end));
     if (end === chunk.length) return out;
-    if (chunk.length - end < FRAME_HEADER_BYTES) {
-      this.#head = Buffer.from(chunk.subarray(end));
-      return out;
-    }
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + chunk.readUInt32BE(end + 1));
-    this.#filled = chunk.copy(frame, 0, end);
-    this.#partial = frame;
+    if (chunk.length - end < FRAME_HEADER_BYTES) this.#head = Buffer.from(chunk.subarray(end));
+    else this.#begin(chunk, end, chunk.length - end);
     return out;
+  }
+
+  /** A frame cut short: its first `n` bytes are at `at` of `b` (its header whole). */
+  #begin(b: Buffer, at: number, n: number): void {
+    this.#size = this.#frameSize(b, at);
+    // Set aside what the header announces, up to a bound: a frame claiming gigabytes grows as
+    // its bytes really come.
+    this.#partial = Buffer.allocUnsafe(Math.min(this.#size, Math.max(n, this.presizedBytes)));
+    this.#filled = b.copy(this.#partial, 0, at, at + n);
+  }
+
+  /** Copies what `chunk` has of the frame being completed from `at`; how many bytes it took. */
+  #fill(chunk: Buffer, at: number): number {
+    const n = Math.min(this.#size - this.#filled, chunk.length - at);
+    let partial = this.#partial as Buffer;
+    if (this.#filled + n > partial.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.#size, Math.max(this.#filled + n, partial.length * 2)));
+      partial.copy(grown, 0, 0, this.#filled);
+      partial = grown;
+      this.#partial = grown;
+    }
+    chunk.copy(partial, this.#filled, at, at + n);
+    this.#filled += n;
+    return n;
+  }
+
+  /** The size, header included, of the frame whose header is at `at` of `b`. */
+  #frameSize(b: Buffer, at: number): number {
+    const length = b.readUInt32BE(at + 1);
+    if (length > this.maxMessageBytes) throw new FrameTooLarge(length, this.maxMessageBytes);
+    return FRAME_HEADER_BYTES + length;
+  }
+}
+
+/** The most WholeFrames sets aside for a frame before its bytes come. */
+const PRESIZED_FRAME_BYTES = 64 << 20;
+
+/** A frame's message is larger than the reader takes. */
+export class FrameTooLarge extends Error {
+  override name = "FrameTooLarge";
+  constructor(
+    readonly length: number,
+    readonly maxBytes: number,
+  ) {
+    super(`a message of ${length} bytes, larger than the limit of ${maxBytes}`);
   }
 }

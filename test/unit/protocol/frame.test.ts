@@ -7,6 +7,7 @@ import {
   encodeFrame,
   FLAG_END_STREAM,
   FrameReader,
+  FrameTooLarge,
   singleMessage,
   splitFrames,
   WholeFrames,
@@ -74,9 +75,11 @@ test("WholeFrames passes on whole frames only, however the bytes are cut; only f
     at += f.length;
     ends.add(at);
   }
-  // Every way of cutting the bytes into pieces of one size, from 1 byte to all at once.
-  for (let size = 1; size <= all.length; size++) {
-    const whole = new WholeFrames();
+  // Every way of cutting the bytes into pieces of one size, from 1 byte to all at once; a frame
+  // cut short set aside whole, or grown as it comes.
+  for (let cut = 0; cut < all.length * 2; cut++) {
+    const size = (cut >> 1) + 1;
+    const whole = new WholeFrames(Number.POSITIVE_INFINITY, cut & 1 ? 7 : undefined);
     let passed = 0;
     const out: Buffer[] = [];
     for (let i = 0; i < all.length; i += size) {
@@ -100,6 +103,15 @@ test("WholeFrames passes on whole frames only, however the bytes are cut; only f
     }
     assert.deepEqual(Buffer.concat(out), all);
   }
+});
+
+test("WholeFrames refuses a message above its limit, whether its header comes whole or cut", () => {
+  const big = encodeFrame(Buffer.alloc(101));
+  assert.throws(() => new WholeFrames(100).push(big), FrameTooLarge);
+  const cut = new WholeFrames(100);
+  cut.push(big.subarray(0, 3));
+  assert.throws(() => cut.push(big.subarray(3)), /a message of 101 bytes, larger than the limit of 100/);
+  assert.equal(new WholeFrames(101).push(big)[0], big);
 });
 
 test("ChunkedFrameReader gives every frame however the bytes are cut, a frame inside a chunk without a copy", () => {
