@@ -145,7 +145,7 @@ function rotateTarget(ev: Buffer, checksumLength: number): string {
 }
 
 /** Tiny argv parser: --flag, --key value, --key=value. */
-export function parseArgs(argv: string[]): Map<string, string> {
+export function parseArgs(argv: string[], known: readonly string[]): Map<string, string> {
   if (argv.includes("--help") || argv.includes("-h")) printUsage();
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -163,6 +163,9 @@ export function parseArgs(argv: string[]): Map<string, string> {
         out.set(a.slice(2), "");
       }
     }
+  }
+  for (const key of out.keys()) {
+    if (!known.includes(key)) throw new Error(`unknown option --${key} (--help lists the options)`);
   }
   return out;
 }

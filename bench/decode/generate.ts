@@ -375,7 +375,9 @@ export function describeDataset(ds: Dataset): string {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), [
+    ...["rows", "datadir", "max-binlog-size", "wide-every", "no-verify"],
+  ]);
   const rows = args.has("rows") ? parseCount(args.get("rows") as string) : DEFAULT_ROWS;
   const maxBinlogSize = args.has("max-binlog-size")
     ? parseCount(args.get("max-binlog-size") as string)

@@ -107,7 +107,7 @@ function hashValues(
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), ["datadir", "hash", "repeat", "table"]);
   const dir = args.get("datadir");
   if (!dir) throw new Error("--datadir DIR is required (a dataset saved by run.js --datadir DIR or --keep)");
   const repeat = Math.max(2, Number(args.get("repeat") ?? 5));

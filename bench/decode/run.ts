@@ -47,7 +47,10 @@ const repoRoot = join(here, "..", "..", "..").replace(/\/dist$/, "");
 
 async function main(): Promise<number> {
   const tStart = performance.now();
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), [
+    ...["rows", "keep", "datadir", "json", "cpu-prof", "cpu-prof-out", "repeat", "timeout"],
+    ...["readers", "max-binlog-size", "wide-every", "no-verify"],
+  ]);
   const rows = args.has("rows") ? parseCount(args.get("rows") as string) : DEFAULT_ROWS;
   const keep = args.has("keep");
   const datadir = args.get("datadir") || undefined;

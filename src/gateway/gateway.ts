@@ -139,7 +139,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     pipeline,
     closing.signal,
     rawSessions,
-    opts.maxRequestBytes,
+    { request: opts.maxRequestBytes, answer: opts.maxMessageBytes },
     log.child("stream"),
   );
   const unaryConnections = new H2Pool((address) => dialer.connect(address));

@@ -16,7 +16,13 @@ import type { Logger } from "../common/log.js";
 import { checkNames } from "../contracts/names.js";
 import { wasNotApplied } from "../contracts/not-applied.js";
 import { StreamRequestSchema, StreamResponseSchema } from "../gen/sluice/v1/canal_service_pb.js";
-import { encodeFrame, FRAME_HEADER_BYTES, FrameReader, WholeFrames } from "../protocol/frame.js";
+import {
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  FrameReader,
+  FrameTooLarge,
+  WholeFrames,
+} from "../protocol/frame.js";
 import { type HttpRequest, type HttpResponse, relayError, unavailable } from "../protocol/index.js";
 import { Call, type CallPipeline, nodeCallHeaders } from "../protocol/pipeline.js";
 import { raceAbort } from "../protocol/server/call-guard.js";
@@ -88,8 +94,8 @@ export function createRawStreamHandler(
   /** Fires when the gateway starts to close: open streams end with unavailable. */
   shutdown: AbortSignal,
   sessions: RawSessions,
-  /** The largest request message (--max-request). */
-  maxRequestBytes: number,
+  /** The largest request and answer messages relayed (--max-request, --max-message). */
+  maxBytes: { request: number; answer: number },
   log: Logger,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
   const handler = (req: HttpRequest, res: HttpResponse): boolean => {
@@ -155,7 +161,7 @@ export function createRawStreamHandler(
         // Until the first message is rewritten: its bytes so far.
         let head: FrameReader | undefined = new FrameReader();
         // Only whole messages go on, so that the answer can end between two at any moment.
-        const whole = new WholeFrames();
+        const whole = new WholeFrames(maxBytes.answer);
         const statusOf = (hs: http2.IncomingHttpHeaders) => {
           if (grpcStatusCode(hs) !== undefined) status = hs;
         };
@@ -184,7 +190,20 @@ export function createRawStreamHandler(
             head = undefined;
           }
           let full = false;
-          for (const bytes of whole.push(chunk)) full = !out.write(bytes);
+          let frames: Buffer[];
+          try {
+            frames = whole.push(chunk);
+          } catch (err) {
+            if (!(err instanceof FrameTooLarge)) throw err;
+            finish(
+              new ConnectError(
+                `the server sent a message of ${err.length} bytes, larger than the gateway's message limit (${err.maxBytes} bytes); ask for smaller batches`,
+                Code.ResourceExhausted,
+              ),
+            );
+            return;
+          }
+          for (const bytes of frames) full = !out.write(bytes);
           if (full) {
             up.pause();
             res.once("drain", () => up.resume());
@@ -244,7 +263,7 @@ export function createRawStreamHandler(
         : setTimeout(() => finish(new ConnectError("the deadline passed", Code.DeadlineExceeded)), timeout);
     let cleanup = async () => {};
     try {
-      const body = await readGrpcRequest(req, maxRequestBytes);
+      const body = await readGrpcRequest(req, maxBytes.request);
       const sreq = decodeRequest(StreamRequestSchema, body.subarray(FRAME_HEADER_BYTES));
       call = new Call({
         service: SERVICE,

@@ -782,6 +782,57 @@ test("HTTP/1.1 binary Connect: a request over the gateway's request limit gets r
   await c.unsubscribe({ destination: "example", clientId: "too-large", session: sub.session });
 });
 
+test("a server's message above the gateway's --max-message ends a relayed stream, and a Get, with resource_exhausted", async () => {
+  const port = await freePort();
+  const gwC = await startSluiceGateway(dir, "gateway-c", port, zk, ["--max-message", "1KiB"]);
+  try {
+    // Rows written after a client subscribed come to it: 40 rows, one entry above 1 KiB.
+    let next = 900;
+    const insert = () => {
+      const values = Array.from({ length: 40 }, () => `(${next++}, 'limit')`).join(", ");
+      return db.query(`INSERT INTO shop.orders VALUES ${values}`);
+    };
+    const overLimit = (err: unknown) => {
+      const e = ConnectError.from(err);
+      assert.equal(e.code, Code.ResourceExhausted, e.message);
+      assert.match(
+        e.message,
+        /larger than the gateway's message limit \(1024 bytes\); ask for smaller batches/,
+      );
+      return true;
+    };
+    const g = canal(`http://127.0.0.1:${port}`, true);
+    let relay: string | null = null;
+    let messages = 0;
+    await assert.rejects(async () => {
+      const stream = g.stream(
+        { destination: "example", clientId: "limited", batchSize: 100 },
+        { onHeader: (h) => (relay = h.get("sluice-relay")) },
+      );
+      for await (const _ of stream) {
+        if (++messages > 1) break; // the batch came through: no rejection
+        await insert();
+      }
+    }, overLimit);
+    assert.equal(relay, "bytes");
+    assert.equal(messages, 1, "the subscription came, the batch did not");
+    const sub = await g.subscribe({ destination: "example", clientId: "limited-get" });
+    await insert();
+    await assert.rejects(
+      g.get({
+        destination: "example",
+        clientId: "limited-get",
+        session: sub.session,
+        batchSize: 100,
+        timeoutMs: 5000n,
+      }),
+      overLimit,
+    );
+  } finally {
+    await gwC.stop();
+  }
+});
+
 test("15 streams open at once: no MaxListenersExceededWarning in the gateway or the server", async () => {
   // Every relayed stream listens to the gateway's closing signal, and every open call to the
   // server's shutdown signals; Node warns of a leak past 10 listeners on one signal.

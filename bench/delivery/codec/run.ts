@@ -123,7 +123,7 @@ const POSITION: EntryPosition = {
 };
 
 function main(): void {
-  const a = parseArgs(process.argv.slice(2));
+  const a = parseArgs(process.argv.slice(2), ["datadir", "rows", "batch-size", "repeat"]);
   const dir = a.get("datadir");
   if (!dir)
     throw new Error("--datadir DIR is required (a dataset saved with bench/delivery/run.js --datadir DIR)");

@@ -18,6 +18,7 @@
 // stream, TLS (the gateway reaches servers over h2c).
 import type { Socket } from "node:net";
 import type { CancelSignal } from "../call-cancel.js";
+import { AnswerBody } from "./answer-body.js";
 import { encodeHeaderBlock, HpackDecoder } from "./hpack.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -88,6 +89,8 @@ export interface H2ConnectionOptions {
 interface Stream {
   readonly id: number;
   readonly answer: H2Answer;
+  /** The answer's body as it comes; into `answer.body` when it ends. */
+  readonly body: AnswerBody;
   readonly maxAnswerBytes: number;
   answerBytes: number;
   gotHeaders: boolean;
@@ -269,6 +272,7 @@ export class H2Connection {
     const stream: Stream = {
       id,
       answer: { headers: {}, body: [], trailers: {} },
+      body: new AnswerBody(),
       maxAnswerBytes: w.maxAnswerBytes,
       answerBytes: 0,
       gotHeaders: false,
@@ -365,6 +369,7 @@ export class H2Connection {
     // The server answered before the whole request was sent: the rest is not wanted.
     if (stream.unsent !== null) this.#rst(stream.id, NO_ERROR);
     this.#end(stream);
+    stream.answer.body = stream.body.parts();
     stream.resolve(stream.answer);
   }
 
@@ -537,7 +542,7 @@ export class H2Connection {
       );
       return;
     }
-    if (body.length > 0) stream.answer.body.push(body);
+    stream.body.add(body);
     stream.recvUnacked += payload.length;
     if (flags & END_STREAM) {
       this.#finish(stream);
@@ -566,6 +571,7 @@ export class H2Connection {
       if (status !== undefined && status.length === 3 && status[0] === "1") return;
       stream.gotHeaders = true;
       Object.assign(stream.answer.headers, fields);
+      stream.body.expect(fields["content-length"], stream.maxAnswerBytes);
     } else {
       Object.assign(stream.answer.trailers, fields);
     }

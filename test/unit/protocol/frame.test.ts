@@ -7,6 +7,7 @@ import {
   encodeFrame,
   FLAG_END_STREAM,
   FrameReader,
+  FrameTooLarge,
   singleMessage,
   splitFrames,
   WholeFrames,
@@ -60,7 +61,7 @@ test("splitFrames reads a whole body and refuses one cut inside a frame", () => 
   assert.throws(() => splitFrames(body.subarray(0, body.length - 1)), /cut short/);
 });
 
-test("WholeFrames passes on whole frames only, however the bytes are cut, without copying", () => {
+test("WholeFrames passes on whole frames only, however the bytes are cut; only frames cut across chunks are copied", () => {
   const frames = [
     encodeFrame(Buffer.from("first message")),
     encodeFrame(new Uint8Array(0)),
@@ -74,14 +75,23 @@ test("WholeFrames passes on whole frames only, however the bytes are cut, withou
     at += f.length;
     ends.add(at);
   }
-  // Every way of cutting the bytes into pieces of one size, from 1 byte to all at once.
-  for (let size = 1; size <= all.length; size++) {
-    const whole = new WholeFrames();
+  // Every way of cutting the bytes into pieces of one size, from 1 byte to all at once; a frame
+  // cut short set aside whole, or grown as it comes.
+  for (let cut = 0; cut < all.length * 2; cut++) {
+    const size = (cut >> 1) + 1;
+    const whole = new WholeFrames(Number.POSITIVE_INFINITY, cut & 1 ? 7 : undefined);
     let passed = 0;
     const out: Buffer[] = [];
     for (let i = 0; i < all.length; i += size) {
       for (const b of whole.push(all.subarray(i, i + size))) {
-        assert.equal(b.buffer, all.buffer, "a view of the pushed bytes, not a copy");
+        if (b.buffer !== all.buffer) {
+          // A copy: exactly one frame, which the pushed chunks cut.
+          assert.ok(
+            frames.some((f) => f.equals(b)),
+            `pieces of ${size}: a copy that is not one frame`,
+          );
+          assert.ok(Math.floor(passed / size) !== Math.floor((passed + b.length - 1) / size));
+        }
         out.push(b);
         passed += b.length;
       }
@@ -93,6 +103,15 @@ test("WholeFrames passes on whole frames only, however the bytes are cut, withou
     }
     assert.deepEqual(Buffer.concat(out), all);
   }
+});
+
+test("WholeFrames refuses a message above its limit, whether its header comes whole or cut", () => {
+  const big = encodeFrame(Buffer.alloc(101));
+  assert.throws(() => new WholeFrames(100).push(big), FrameTooLarge);
+  const cut = new WholeFrames(100);
+  cut.push(big.subarray(0, 3));
+  assert.throws(() => cut.push(big.subarray(3)), /a message of 101 bytes, larger than the limit of 100/);
+  assert.equal(new WholeFrames(101).push(big)[0], big);
 });
 
 test("ChunkedFrameReader gives every frame however the bytes are cut, a frame inside a chunk without a copy", () => {
