@@ -10,8 +10,8 @@
 // message, repeated message) is written at once; any other kind stops the server at start.
 //
 // Why by hand: protobuf-es decodes the bytes into objects and builds a JSON object per message
-// and per field that JSON.stringify then walks: about 21 µs per row on the bench's entries,
-// against about 2 here (bench/delivery/codec). The bytes come from this server's encoder,
+// and per field that JSON.stringify then walks: 22-30 µs per row on the bench's entries,
+// against about 3 here (bench/delivery/codec). The bytes come from this server's encoder,
 // which writes fields in number order and repeated ones together; bytes in another order (or
 // with a field the tables lack) are written by protobuf-es instead, so the answer is the same.
 // What makes it fast: a column's fields that are the same in every row of a table (its
@@ -256,7 +256,8 @@ function varint(b: Uint8Array, i: number): void {
 // The run cache: a run is consecutive fixed fields of a Column (COLUMN_FIXED), in increasing
 // number order, as bytes, with the JSON members they write. Rows of a table repeat them: a run
 // whose bytes equal a cached run's writes that run's JSON (the same bytes parse to the same
-// fields, so the JSON is the same; the members before and after only decide the comma).
+// fields, so the JSON is the same; the member before it decides only the comma, and the run's
+// first field is checked for order as any field is: its fields increase, so the rest pass).
 // Cached per place: the column's position in its list and the run's in the column, two ways
 // (entries of two tables alternate). Bounded: MAX_ORDINAL × RUNS × WAYS runs of one column.
 interface Run {
