@@ -2,16 +2,22 @@
 // Connect JSON calls (server/connect-json-unary.ts), which sends its bytes as they are. A
 // handler returns one only when the call's context says that path serves it
 // (`answersJsonBytes(ctx)`): connect-es's own path writes what a handler returns with
-// toJsonString and has no way to be handed bytes. The bytes must be what toJsonString with
-// connect-es's defaults would write for the answer the handler means (the server's
+// toJsonString and has no way to be handed bytes. The parts, back to back, must be what
+// toJsonString with connect-es's defaults would write for the answer the handler means (the server's
 // src/server/encode/json-responses.ts proves its GetResponse so).
 import { type ContextValues, createContextKey } from "@connectrpc/connect";
 
 export class JsonAnswer {
+  readonly length: number;
+
   constructor(
-    /** The answer message in proto3 JSON, UTF-8. */
-    readonly bytes: Uint8Array,
-  ) {}
+    /** The answer message in proto3 JSON, UTF-8, in parts (written one after the other). */
+    readonly parts: readonly Uint8Array[],
+  ) {
+    let n = 0;
+    for (const p of parts) n += p.length;
+    this.length = n;
+  }
 }
 
 /** Set by the paths that send a JsonAnswer's bytes as they are. */

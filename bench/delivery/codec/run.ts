@@ -15,7 +15,8 @@
 //   gateway, JSON       fromBinary + toJsonString of every batch (what it did for JSON clients)
 //   JSON, per entry     each entry's JSON written from its stored bytes by the hand-written writer
 //                       (src/server/encode/entry-json.ts): once per entry, on its first JSON delivery
-//   JSON, per delivery  a GetResponse's JSON from its entries' JSON forms (json-responses.ts)
+//   JSON, per delivery  a GetResponse's JSON from its entries' JSON forms (json-responses.ts), in
+//                       parts the server writes one after the other
 //   client, decoded     fromBinary(Batch) + flatRows + every value read (the entries decoded into
 //                       objects, as the TypeScript client's batches are over JSON)
 //   client, from bytes  the TypeScript client over binary: the batch read with its entries as
@@ -224,7 +225,7 @@ function main(): void {
       flatMessages: [],
       epoch: 7n,
     });
-    if (encodeGetResponseJson(b.batchId, fields, [], 7n).toString("utf8") !== expected)
+    if (Buffer.concat(encodeGetResponseJson(b.batchId, fields, [], 7n)).toString("utf8") !== expected)
       throw new Error(`batch ${i}: the server's GetResponse JSON differs from toJsonString`);
   }
   log("checked: the server's bytes = toBinary, its JSON = toJsonString, hand-read rows = flatRows");

@@ -1,8 +1,9 @@
 // GetResponse in proto3 JSON (what a Connect JSON `Get` answers) made from each entry's JSON
 // form (entry-json.ts), made once per stored entry and shared by every JSON client: a batch is
-// its few own members around its entries' JSON, copied once into one buffer. The bytes are
-// those connect-es writes for the same GetResponse (toJsonString with its defaults, UTF-8):
-// test/unit/encode/json-responses.test.ts.
+// its few own members around its entries' JSON, in parts the server writes one after the other
+// (protocol/json-answer.ts), not copied into one buffer (a megabyte per Get, and its garbage).
+// The parts, back to back, are those connect-es writes for the same GetResponse (toJsonString
+// with its defaults, UTF-8): test/unit/encode/json-responses.test.ts.
 //
 // Each entry's JSON is kept beside its stored bytes, in a WeakMap keyed by them (the Buffer
 // the store holds, which every batch carrying the entry shares): made on the entry's first
@@ -37,15 +38,16 @@ export function storedEntryJson(field: Uint8Array): Buffer {
 const COMMA = Buffer.from(",");
 
 /**
- * GetResponse's JSON: `entries` are stored entries (`entries` fields, as the store holds them),
- * `flat` the flat messages (written here by protobuf-es: a rare path).
+ * GetResponse's JSON, in parts to be sent one after the other: `entries` are stored entries
+ * (`entries` fields, as the store holds them), `flat` the flat messages (written here by
+ * protobuf-es: a rare path).
  */
 export function encodeGetResponseJson(
   batchId: string,
   entries: readonly Uint8Array[],
   flat: readonly FlatMessage[],
   epoch: bigint,
-): Buffer {
+): Buffer[] {
   const parts: Buffer[] = [];
   let head = "{";
   if (batchId !== "") head += `"batchId":${JSON.stringify(batchId)}`;
@@ -64,5 +66,5 @@ export function encodeGetResponseJson(
   }
   if (epoch !== 0n) tail += `${first() ? "" : ","}"epoch":"${epoch}"`;
   parts.push(Buffer.from(`${tail}}`, "utf8"));
-  return Buffer.concat(parts);
+  return parts;
 }

@@ -4,6 +4,7 @@
 import { create, type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { type Entry, EntrySchema, type Header, HeaderSchema } from "../../../src/gen/sluice/v1/entry_pb.js";
+import type { ColumnSpec, ColumnValue } from "../../../src/server/entry/row-changes.js";
 
 /** Every message type reachable from `root` (Entry), by name. */
 export function messagesOf(root: DescMessage): Map<string, DescMessage> {
@@ -111,3 +112,22 @@ export const HEADER = message(HeaderSchema, 1) as fc.Arbitrary<Header>;
 
 /** Any Entry, nested up to four messages deep. */
 export const ENTRY = message(EntrySchema, 4) as fc.Arbitrary<Entry>;
+
+/** What a table definition gives each column of its row changes (src/server/entry/row-changes.ts). */
+export const COLUMN_SPEC: fc.Arbitrary<ColumnSpec> = fc.record({
+  index: INT32,
+  sqlType: INT32,
+  name: STRING,
+  isKey: fc.boolean(),
+  length: INT32,
+  mysqlType: STRING,
+  base64: fc.boolean(),
+});
+
+// A column value of row changes: text (the encoder guesses a column's length prefix from it), SQL NULL, not in the image.
+export const VALUE: fc.Arbitrary<ColumnValue> = fc.oneof(
+  STRING,
+  fc.string({ unit: "binary", minLength: 90, maxLength: 140 }),
+  fc.constant(null),
+  fc.constant(undefined),
+);

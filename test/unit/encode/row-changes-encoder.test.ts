@@ -13,8 +13,6 @@ import { EventType, HeaderSchema } from "../../../src/gen/sluice/v1/entry_pb.js"
 import { EntryEncoder } from "../../../src/server/encode/entry-encoder.js";
 import { filterSubject } from "../../../src/server/entry/filter-subject.js";
 import {
-  type ColumnSpec,
-  type ColumnValue,
   isRowChanges,
   type RowChangeRows,
   type RowChanges,
@@ -24,7 +22,7 @@ import { EventFilter } from "../../../src/server/filter/index.js";
 import { EntryBuilder } from "../../../src/server/parse/entry-builder.js";
 import { filterEntry } from "../../../src/server/sink/entry-filter.js";
 import { fixturesDir, loadFixture } from "../binlog/helpers.js";
-import { HEADER, INT32, INT64, STRING } from "./arbitrary-entry.js";
+import { COLUMN_SPEC, HEADER, INT64, VALUE } from "./arbitrary-entry.js";
 import { fixtureSourceEvents } from "./fixture-events.js";
 
 const encoder = new EntryEncoder();
@@ -44,24 +42,6 @@ function assertSameBytes(r: RowChanges, what: string): void {
   // And the Entry message alone, as EntryEncoder.encode gives it.
   assert.ok(encoder.encode(r).equals(encoder.encode(rowChangesEntry(r))), `${what}: encode`);
 }
-
-const COLUMN_SPEC: fc.Arbitrary<ColumnSpec> = fc.record({
-  index: INT32,
-  sqlType: INT32,
-  name: STRING,
-  isKey: fc.boolean(),
-  length: INT32,
-  mysqlType: STRING,
-  base64: fc.boolean(),
-});
-
-// Text (the encoder guesses a column's length prefix from it), SQL NULL, not in the image.
-const VALUE: fc.Arbitrary<ColumnValue> = fc.oneof(
-  STRING,
-  fc.string({ unit: "binary", minLength: 90, maxLength: 140 }),
-  fc.constant(null),
-  fc.constant(undefined),
-);
 
 const ROW_CHANGES: fc.Arbitrary<RowChanges> = fc.array(COLUMN_SPEC, { maxLength: 6 }).chain((columns) => {
   const image = fc.array(VALUE, { minLength: columns.length, maxLength: columns.length });
