@@ -5,6 +5,17 @@
 // A catch-up ring reserves its own limit while its reader runs, so the shared reader, which
 // reads ahead as long as there is room, cannot take the room a catch-up reader needs and
 // starve it; the shared ring gets what the running catch-up readers neither hold nor reserve.
+//
+// Entries a ring dropped count against the budget until V8 has collected the memory they lived
+// in (entry-memory.ts): a store refilling what its consumers drop would otherwise occupy up
+// to twice store.maxBytes until V8 collects, late. When such uncollected bytes are what keeps
+// a ring from reading, and they are a quarter of the store or more, the budget asks for a full
+// collection, at most one per `minIntervalMs` (15-30 ms of CPU each here; each frees at least
+// that quarter). At most half the store is counted for them, so that memory held by anything
+// else (a write in flight) cannot stop the readers; past that (a ring let go at once) a
+// collection is asked for whether or not a reader waits.
+import type { CollectedListener } from "./entry-memory.js";
+import type { StoredEntry } from "./stored-entry.js";
 
 /** A ring as the budget sees it. */
 export interface BudgetMember {
@@ -14,10 +25,75 @@ export interface BudgetMember {
   readonly reserved: number;
 }
 
-export class StoreBudget {
-  readonly #members = new Set<BudgetMember>();
+export interface StoreBudgetOptions {
+  /** Starts a full garbage collection (none: the budget never asks for one). */
+  collect?: () => void;
+  /** Uncollected bytes worth a collection when they keep a ring from reading (maxBytes / 4). */
+  collectAt?: number;
+  minIntervalMs?: number;
+  now?: () => number;
+}
 
-  constructor(readonly maxBytes: number) {}
+export const MIN_COLLECTION_INTERVAL_MS = 100;
+
+export class StoreBudget implements CollectedListener {
+  readonly #members = new Set<BudgetMember>();
+  #uncollected = 0;
+  /** Told when collected memory made room (the readers waiting for it may go on). */
+  onCollected: (() => void) | undefined;
+  #wakeQueued = false;
+  #lastCollection = Number.NEGATIVE_INFINITY;
+  #collectTimer: NodeJS.Timeout | undefined;
+  readonly #collectAt: number;
+  readonly #minIntervalMs: number;
+  readonly #now: () => number;
+
+  constructor(
+    readonly maxBytes: number,
+    private readonly opts: StoreBudgetOptions = {},
+  ) {
+    this.#collectAt = opts.collectAt ?? Math.floor(maxBytes / 4);
+    this.#minIntervalMs = opts.minIntervalMs ?? MIN_COLLECTION_INTERVAL_MS;
+    this.#now = opts.now ?? (() => performance.now());
+  }
+
+  /** Bytes of dropped entries whose memory V8 has not collected yet. */
+  get uncollected(): number {
+    return this.#uncollected;
+  }
+
+  /** Uncollected bytes the budget counts: at most half of it. */
+  get #counted(): number {
+    return Math.min(this.#uncollected, Math.floor(this.maxBytes / 2));
+  }
+
+  /** A member dropped `entry`: its bytes count until their slab is collected. */
+  dropped(entry: StoredEntry): void {
+    const slab = entry.slab;
+    if (!slab) return;
+    slab.dropped += entry.size;
+    slab.owner = this;
+    this.#uncollected += entry.size;
+  }
+
+  /** V8 collected a slab whose entries counted `bytes` here. */
+  collected(bytes: number): void {
+    this.#uncollected = Math.max(0, this.#uncollected - bytes);
+    if (this.#wakeQueued || !this.onCollected) return;
+    // A collection frees many slabs, each told by a callback of its own: one wake for them all.
+    this.#wakeQueued = true;
+    setImmediate(() => {
+      this.#wakeQueued = false;
+      this.onCollected?.();
+    });
+  }
+
+  /** Stops a collection still to be asked for (the destination stopped). */
+  close(): void {
+    if (this.#collectTimer) clearTimeout(this.#collectTimer);
+    this.#collectTimer = undefined;
+    this.onCollected = undefined;
+  }
 
   join(member: BudgetMember): void {
     this.#members.add(member);
@@ -48,7 +124,30 @@ export class StoreBudget {
   hasRoom(member: BudgetMember): boolean {
     let claimed = member.bytes;
     for (const m of this.#members) if (m !== member) claimed += Math.max(m.bytes, m.reserved);
-    return claimed < this.maxBytes;
+    const counted = this.#counted;
+    // Past half the store, uncollected bytes no longer stop the readers: collect them.
+    if (this.#uncollected > counted) this.#collectSoon();
+    if (claimed + counted < this.maxBytes) return true;
+    if (claimed < this.maxBytes && this.#uncollected >= this.#collectAt) this.#collectSoon();
+    return false;
+  }
+
+  /** A full collection now, or once `minIntervalMs` has passed since the last. */
+  #collectSoon(): void {
+    const collect = this.opts.collect;
+    if (!collect || this.#collectTimer) return;
+    const wait = this.#lastCollection + this.#minIntervalMs - this.#now();
+    if (wait <= 0) {
+      this.#lastCollection = this.#now();
+      collect();
+      return;
+    }
+    // Asked again later, as nothing else may ask: the readers wait for this room.
+    this.#collectTimer = setTimeout(() => {
+      this.#collectTimer = undefined;
+      this.#lastCollection = this.#now();
+      collect();
+    }, wait);
   }
 }
 
