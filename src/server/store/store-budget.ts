@@ -9,11 +9,14 @@
 // Entries a ring dropped count against the budget until V8 has collected the memory they lived
 // in (entry-memory.ts): a store refilling what its consumers drop would otherwise occupy up
 // to twice store.maxBytes until V8 collects, late. When such uncollected bytes are what keeps
-// a ring from reading, and they are a quarter of the store or more, the budget asks for a full
-// collection, at most one per `minIntervalMs` (15-30 ms of CPU each here; each frees at least
-// that quarter). At most half the store is counted for them, so that memory held by anything
-// else (a write in flight) cannot stop the readers; past that (a ring let go at once) a
-// collection is asked for whether or not a reader waits.
+// a ring from reading, the budget asks for a full collection once they are three quarters of
+// the store, at most one per `minIntervalMs`: the readers wait for it while their consumers
+// read on from the quarter left. Forced collections cost more CPU than V8's own (one per 16
+// MiB a consumer catching up read cost 2 µs a row), so each frees as much as it can. At most
+// those three quarters are counted, so that memory held by anything else (a write in flight)
+// cannot stop the readers; past them (a consumer faster than its reader, which then drops
+// everything it reads) V8's own collections (every 64 MiB outside its heap) and bulk drops'
+// (dropped-entries.ts) take care of it.
 import type { CollectedListener } from "./entry-memory.js";
 import type { StoredEntry } from "./stored-entry.js";
 
@@ -28,13 +31,18 @@ export interface BudgetMember {
 export interface StoreBudgetOptions {
   /** Starts a full garbage collection (none: the budget never asks for one). */
   collect?: () => void;
-  /** Uncollected bytes worth a collection when they keep a ring from reading (maxBytes / 4). */
+  /** Uncollected bytes worth a collection when they keep a ring from reading (3/4 maxBytes). */
   collectAt?: number;
   minIntervalMs?: number;
   now?: () => number;
 }
 
 export const MIN_COLLECTION_INTERVAL_MS = 100;
+
+/** Uncollected bytes past this many no longer count against a budget of maxBytes. */
+function uncountedPast(maxBytes: number): number {
+  return Math.floor((maxBytes / 4) * 3);
+}
 
 export class StoreBudget implements CollectedListener {
   readonly #members = new Set<BudgetMember>();
@@ -52,7 +60,7 @@ export class StoreBudget implements CollectedListener {
     readonly maxBytes: number,
     private readonly opts: StoreBudgetOptions = {},
   ) {
-    this.#collectAt = opts.collectAt ?? Math.floor(maxBytes / 4);
+    this.#collectAt = opts.collectAt ?? uncountedPast(maxBytes);
     this.#minIntervalMs = opts.minIntervalMs ?? MIN_COLLECTION_INTERVAL_MS;
     this.#now = opts.now ?? (() => performance.now());
   }
@@ -62,9 +70,9 @@ export class StoreBudget implements CollectedListener {
     return this.#uncollected;
   }
 
-  /** Uncollected bytes the budget counts: at most half of it. */
+  /** Uncollected bytes the budget counts: at most three quarters of it. */
   get #counted(): number {
-    return Math.min(this.#uncollected, Math.floor(this.maxBytes / 2));
+    return Math.min(this.#uncollected, uncountedPast(this.maxBytes));
   }
 
   /** A member dropped `entry`: its bytes count until their slab is collected. */
@@ -124,10 +132,7 @@ export class StoreBudget implements CollectedListener {
   hasRoom(member: BudgetMember): boolean {
     let claimed = member.bytes;
     for (const m of this.#members) if (m !== member) claimed += Math.max(m.bytes, m.reserved);
-    const counted = this.#counted;
-    // Past half the store, uncollected bytes no longer stop the readers: collect them.
-    if (this.#uncollected > counted) this.#collectSoon();
-    if (claimed + counted < this.maxBytes) return true;
+    if (claimed + this.#counted < this.maxBytes) return true;
     if (claimed < this.maxBytes && this.#uncollected >= this.#collectAt) this.#collectSoon();
     return false;
   }

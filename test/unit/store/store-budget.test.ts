@@ -156,13 +156,13 @@ describe("StoreBudget: memory not yet collected", () => {
     assert.equal(fillIn(ring, new SlabMemory(), MiB), 8);
   });
 
-  test("asks for a collection when uncollected bytes (a quarter of the store or more) keep a ring from reading", () => {
+  test("asks for a collection when uncollected bytes (three quarters of the store) keep a ring from reading", () => {
     const { budget, clock } = counting(16 * MiB);
     const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
     fillIn(ring, new SlabMemory(), MiB);
-    ring.trimTo(ring.first + 3);
+    ring.trimTo(ring.first + 11);
     assert.equal(ring.full, true);
-    assert.equal(clock.collections, 0, "3 MiB uncollected: less than a quarter");
+    assert.equal(clock.collections, 0, "11 MiB uncollected: less than three quarters");
     ring.trimTo(ring.first + 1);
     assert.equal(ring.full, true);
     assert.equal(clock.collections, 1);
@@ -176,7 +176,8 @@ describe("StoreBudget: memory not yet collected", () => {
     let collections = 0;
     const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
     fillIn(ring, new SlabMemory(), MiB);
-    ring.trimTo(ring.first + 8);
+    ring.trimTo(ring.first + 12);
+    assert.equal(ring.full, true);
     assert.equal(collections, 1);
     assert.equal(ring.full, true);
     assert.equal(collections, 1);
@@ -198,23 +199,14 @@ describe("StoreBudget: memory not yet collected", () => {
     assert.equal(woken, 1, "one wake for the slabs one collection freed");
   });
 
-  test("uncollected bytes count at most half the store", () => {
-    const { budget } = counting(16 * MiB);
+  test("uncollected bytes count at most three quarters of the store", () => {
+    const { budget, clock } = counting(16 * MiB);
     const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
     fillIn(ring, new SlabMemory(), MiB);
     ring.trimTo(ring.next);
     assert.equal(budget.uncollected, 16 * MiB);
-    assert.equal(fillIn(ring, new SlabMemory(), MiB), 8);
-  });
-
-  test("past half the store, uncollected bytes are collected whether or not a reader waits", () => {
-    const { budget, clock } = counting(16 * MiB);
-    const shared = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
-    const catchUp = new EntryRing({ maxEntries: 4096, maxBytes: 16 * MiB }, budget);
-    fillIn(catchUp, new SlabMemory(), MiB);
-    catchUp.leaveBudget();
-    assert.equal(shared.full, false);
-    assert.equal(clock.collections, 1);
+    assert.equal(fillIn(ring, new SlabMemory(), MiB), 4);
+    assert.equal(clock.collections, 1, "they keep it from reading");
   });
 
   test("a ring that leaves the budget leaves what it held uncollected", () => {
