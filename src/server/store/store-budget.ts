@@ -11,7 +11,9 @@
 // to twice store.maxBytes until V8 collects, late. When such uncollected bytes are what keeps
 // a ring from reading, the budget asks for a full collection once they are three quarters of
 // the store, at most one per `minIntervalMs`: the readers wait for it while their consumers
-// read on from the quarter left. Forced collections cost more CPU than V8's own (one per 16
+// read on from the quarter left. Fewer keep a reader waiting only until `patienceMs` has passed
+// (no consumer may drop more: one waits at the head while idle clients' catch-up readers keep
+// their reservations). Forced collections cost more CPU than V8's own (one per 16
 // MiB a consumer catching up read cost 2 µs a row), so each frees as much as it can. At most
 // those three quarters are counted, so that memory held by anything else (a write in flight)
 // cannot stop the readers; past them (a consumer faster than its reader, which then drops
@@ -34,10 +36,13 @@ export interface StoreBudgetOptions {
   /** Uncollected bytes worth a collection when they keep a ring from reading (3/4 maxBytes). */
   collectAt?: number;
   minIntervalMs?: number;
+  /** How long fewer uncollected bytes than collectAt may keep a ring waiting. */
+  patienceMs?: number;
   now?: () => number;
 }
 
 export const MIN_COLLECTION_INTERVAL_MS = 100;
+export const COLLECTION_PATIENCE_MS = 1000;
 
 /** Uncollected bytes past this many no longer count against a budget of maxBytes. */
 function uncountedPast(maxBytes: number): number {
@@ -52,8 +57,11 @@ export class StoreBudget implements CollectedListener {
   #wakeQueued = false;
   #lastCollection = Number.NEGATIVE_INFINITY;
   #collectTimer: NodeJS.Timeout | undefined;
+  /** When the collection #collectTimer runs is due. */
+  #collectDue = 0;
   readonly #collectAt: number;
   readonly #minIntervalMs: number;
+  readonly #patienceMs: number;
   readonly #now: () => number;
 
   constructor(
@@ -62,6 +70,7 @@ export class StoreBudget implements CollectedListener {
   ) {
     this.#collectAt = opts.collectAt ?? uncountedPast(maxBytes);
     this.#minIntervalMs = opts.minIntervalMs ?? MIN_COLLECTION_INTERVAL_MS;
+    this.#patienceMs = opts.patienceMs ?? COLLECTION_PATIENCE_MS;
     this.#now = opts.now ?? (() => performance.now());
   }
 
@@ -133,26 +142,37 @@ export class StoreBudget implements CollectedListener {
     let claimed = member.bytes;
     for (const m of this.#members) if (m !== member) claimed += Math.max(m.bytes, m.reserved);
     if (claimed + this.#counted < this.maxBytes) return true;
-    if (claimed < this.maxBytes && this.#uncollected >= this.#collectAt) this.#collectSoon();
+    if (claimed < this.maxBytes)
+      this.#collectSoon(this.#uncollected >= this.#collectAt ? 0 : this.#patienceMs);
     return false;
   }
 
-  /** A full collection now, or once `minIntervalMs` has passed since the last. */
-  #collectSoon(): void {
+  /**
+   * A full collection in `delayMs`, and not before `minIntervalMs` has passed since the last;
+   * one asked for sooner than one already due takes its place.
+   */
+  #collectSoon(delayMs: number): void {
     const collect = this.opts.collect;
-    if (!collect || this.#collectTimer) return;
-    const wait = this.#lastCollection + this.#minIntervalMs - this.#now();
-    if (wait <= 0) {
-      this.#lastCollection = this.#now();
-      collect();
-      return;
+    if (!collect) return;
+    const now = this.#now();
+    const due = Math.max(now + delayMs, this.#lastCollection + this.#minIntervalMs);
+    if (this.#collectTimer) {
+      if (due >= this.#collectDue) return;
+      clearTimeout(this.#collectTimer);
+      this.#collectTimer = undefined;
     }
-    // Asked again later, as nothing else may ask: the readers wait for this room.
-    this.#collectTimer = setTimeout(() => {
+    const run = () => {
       this.#collectTimer = undefined;
       this.#lastCollection = this.#now();
       collect();
-    }, wait);
+    };
+    if (due <= now) {
+      run();
+      return;
+    }
+    // A timer, as nothing else may ask: the readers wait for this room.
+    this.#collectDue = due;
+    this.#collectTimer = setTimeout(run, due - now);
   }
 }
 

@@ -171,6 +171,23 @@ describe("StoreBudget: memory not yet collected", () => {
     assert.equal(clock.collections, 1, "at most one per interval");
   });
 
+  test("fewer uncollected bytes keep a ring waiting only until the patience has passed", async () => {
+    const budget = new StoreBudget(16 * MiB, { collect: () => collections++, patienceMs: 30 });
+    let collections = 0;
+    const shared = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
+    const catchUp = new EntryRing({ maxEntries: 4096, maxBytes: 8 * MiB }, budget);
+    // An idle client's catch-up reader keeps its reservation; the shared ring's client read and
+    // acked everything: nobody will drop more.
+    catchUp.reserve(8 * MiB);
+    fillIn(shared, new SlabMemory(), MiB);
+    shared.trimTo(shared.next);
+    assert.equal(shared.full, true);
+    assert.equal(collections, 0, "8 MiB uncollected: less than three quarters");
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(collections, 1);
+    budget.close();
+  });
+
   test("a collection asked for within the interval runs once it has passed", async () => {
     const budget = new StoreBudget(16 * MiB, { collect: () => collections++, minIntervalMs: 30 });
     let collections = 0;
