@@ -90,7 +90,14 @@ export async function startServer(o: ServerOptions): Promise<SluiceProcess> {
 }
 
 /**
- * Starts `node args...` (a sluice server or gateway listening on `port`) as a child process
+ * The environment docs/deploy.md gives sluice processes (deploy/sluice-server.service,
+ * deploy/Containerfile), so that the bench measures what users run: glibc hands buffers of
+ * 128 KiB and more back to the system when they are freed. One already set is kept.
+ */
+export const DEPLOY_ENV = { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? "131072" };
+
+/**
+ * Starts `node args...` (a sluice server or gateway listening on `port`, with DEPLOY_ENV) as a child process
  * logging into dir/name.log, and waits until `readyPath` answers 200 (stopping it if it does not).
  */
 export async function spawnSluice(o: {
@@ -103,7 +110,7 @@ export async function spawnSluice(o: {
 }): Promise<SluiceProcess> {
   const p = spawnManaged(o.name, process.execPath, o.args, {
     logFile: join(o.dir, `${o.name}.log`),
-    env: { ...process.env, SLUICE_LOG_LEVEL: o.logLevel ?? "warn" },
+    env: { ...process.env, ...DEPLOY_ENV, SLUICE_LOG_LEVEL: o.logLevel ?? "warn" },
   });
   const s = wrap(o.name, o.port, p);
   try {

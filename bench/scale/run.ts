@@ -13,6 +13,7 @@
 // p50/p99/max across streams, CPU per delivered row and peak RSS of the gateway, the servers
 // and the consumers. Every stream's rows are checked exact (check.ts); exit 1 when one is not,
 // or anything failed. Everything on 127.0.0.1, a child of the bench, killed however it ends.
+
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -20,6 +21,7 @@ import { parseSize } from "../../src/server/config/units.js";
 import { makeTempDir, removeDir, waitFor } from "../../test/harness/processes.js";
 import { parseArgs, parseCount } from "../decode/common.js";
 import { machineBusySeconds, processCpuSeconds } from "../decode/measure.js";
+import { DEPLOY_ENV } from "../delivery/sluice-procs.js";
 import { sampleRss } from "../delivery/throughput.js";
 import { spreadOf } from "./balance.js";
 import { checkStreams } from "./check.js";
@@ -259,6 +261,9 @@ async function main(): Promise<number> {
   const r: ScaleReport = {
     header: [
       `bench/scale: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), node ${process.version}`,
+      `sluice processes run with ${Object.entries(DEPLOY_ENV)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")}, as the deploy files set (docs/deploy.md)`,
       `load average at the start: ${loadavg()
         .map((x) => x.toFixed(2))
         .join(" ")}`,

@@ -19,6 +19,7 @@ import type { DestinationMetrics } from "../metrics.js";
 import type { SourceConfig } from "../replication/source.js";
 import { encodedFilter } from "../sink/entry-filter.js";
 import { type Batch, ClientSession, type StoredEntryFilter } from "../store/client-session.js";
+import { fullCollection } from "../store/dropped-entries.js";
 import type { RingLimits } from "../store/entry-ring.js";
 import { catchUpRing, StoreBudget } from "../store/store-budget.js";
 import { CatchUpReaders } from "./catch-up.js";
@@ -117,7 +118,13 @@ export class Destination {
         f.filterTableError);
     // The config was validated: a bad filter cannot reach here.
     this.#filter = bounded ? new EventFilter(f) : undefined;
-    this.#budget = new StoreBudget(opts.limits.maxBytes);
+    this.#budget = new StoreBudget(opts.limits.maxBytes, fullCollection ? { collect: fullCollection } : {});
+    // Memory collected: the readers that waited for it read on.
+    this.#budget.onCollected = () => {
+      if (this.#stopped) return;
+      this.#pipeline?.spaceFreed();
+      this.#catchUp.spaceFreed();
+    };
     const readers = opts.catchUpReaders ?? DEFAULT_CATCH_UP_READERS;
     const ring = catchUpRing(opts.limits.maxBytes, readers, CATCH_UP_MAX_BYTES);
     const catchUpLimits: RingLimits = {
@@ -197,6 +204,7 @@ export class Destination {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#budget.close();
     await this.#pipeline?.stop();
     await this.#catchUp.stopAll();
   }

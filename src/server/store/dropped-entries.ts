@@ -62,5 +62,8 @@ function v8FullCollection(): (() => void) | undefined {
   return typeof collect === "function" ? () => collect({ type: "major", execution: "async" }) : undefined;
 }
 
+/** V8's full collection, run as a task (undefined where it cannot be had). */
+export const fullCollection = v8FullCollection();
+
 /** The process's: every ring tells it what it drops. */
-export const droppedEntries = new DroppedEntries(DROPPED_BYTES_PER_COLLECTION, v8FullCollection());
+export const droppedEntries = new DroppedEntries(DROPPED_BYTES_PER_COLLECTION, fullCollection);

@@ -78,6 +78,8 @@ export class EntryRing {
   /** Gives everything this ring holds or reserves back to the budget (the ring is dropped). */
   leaveBudget(): void {
     droppedEntries.dropped(this.#bytes);
+    if (this.#budget)
+      for (let s = this.#first; s < this.#next; s++) this.#budget.dropped(this.get(s) as StoredEntry);
     this.#budget?.leave(this);
     this.#budget = undefined;
     this.#reserved = 0;
@@ -119,7 +121,9 @@ export class EntryRing {
     const held = this.#bytes;
     for (let s = this.#first; s < upto; s++) {
       const i = this.#start + (s - this.#first);
-      this.#bytes -= (this.#entries[i] as StoredEntry).size;
+      const dropped = this.#entries[i] as StoredEntry;
+      this.#bytes -= dropped.size;
+      this.#budget?.dropped(dropped);
       this.#entries[i] = undefined as unknown as StoredEntry;
     }
     droppedEntries.dropped(held - this.#bytes);

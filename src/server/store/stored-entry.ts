@@ -7,6 +7,7 @@ import { EntryEncoder } from "../encode/entry-encoder.js";
 import type { FilterSubject } from "../entry/filter-subject.js";
 import type { EntryPosition } from "../entry/positions.js";
 import { isRowChanges, type RowChanges } from "../entry/row-changes.js";
+import { followSlab, type SlabMemory } from "./entry-memory.js";
 
 export interface StoredEntry {
   seq: number;
@@ -18,6 +19,8 @@ export interface StoredEntry {
   position: EntryPosition;
   /** Memory held: the bytes and the objects around them. */
   size: number;
+  /** The slab its bytes live in, followed until V8 collects it (none: counted freed when dropped). */
+  slab?: SlabMemory;
 }
 
 /**
@@ -41,6 +44,9 @@ const encoder = new EntryEncoder();
  */
 export class EntryStorer {
   #slab = Buffer.allocUnsafeSlow(0);
+  #slabMemory: SlabMemory | undefined;
+  /** The slab of the last allocation. */
+  #lastSlab: SlabMemory | undefined;
   #used = 0;
   readonly #alloc = (size: number): Buffer => this.#allocate(size);
 
@@ -54,15 +60,22 @@ export class EntryStorer {
       subject,
       position,
       size: bytes.length + STORED_ENTRY_OVERHEAD,
+      slab: this.#lastSlab,
     };
   }
 
   #allocate(size: number): Buffer {
-    if (size > SLAB_BYTES / 8) return Buffer.allocUnsafeSlow(size);
+    if (size > SLAB_BYTES / 8) {
+      const own = Buffer.allocUnsafeSlow(size);
+      this.#lastSlab = followSlab(own.buffer);
+      return own;
+    }
     if (this.#used + size > this.#slab.length) {
       this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.#slabMemory = followSlab(this.#slab.buffer);
       this.#used = 0;
     }
+    this.#lastSlab = this.#slabMemory;
     const out = this.#slab.subarray(this.#used, this.#used + size);
     this.#used += size;
     return out;

@@ -3,6 +3,7 @@
 // and a running catch-up reader keeps the room it reserved.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { SlabMemory } from "../../../src/server/store/entry-memory.js";
 import { EntryRing } from "../../../src/server/store/entry-ring.js";
 import { catchUpRing, StoreBudget } from "../../../src/server/store/store-budget.js";
 import { storedEntry } from "./stored-entries.js";
@@ -116,5 +117,134 @@ describe("catchUpRing", () => {
     assert.equal(shared.bytes, 56 * MiB, "the shared ring leaves the reservation");
     fill(catchUp, 8192);
     assert.equal(catchUp.bytes, 8 * MiB, "the budget is full: its reservation only");
+  });
+});
+
+describe("StoreBudget: memory not yet collected", () => {
+  /** A budget whose collections are counted, on a clock the test moves. */
+  function counting(max: number) {
+    const clock = { now: 0, collections: 0 };
+    const budget = new StoreBudget(max, {
+      collect: () => clock.collections++,
+      minIntervalMs: 100,
+      now: () => clock.now,
+    });
+    return { budget, clock };
+  }
+  /** Appends entries of `size` in `slab` while the ring is not full. */
+  function fillIn(ring: EntryRing, slab: SlabMemory, size: number): number {
+    let n = 0;
+    while (!ring.full) {
+      ring.append(storedEntry(EMPTY, size, slab));
+      n++;
+    }
+    return n;
+  }
+
+  test("dropped entries count against the budget until their slab is collected", () => {
+    const { budget } = counting(16 * MiB);
+    const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
+    const slab = new SlabMemory();
+    assert.equal(fillIn(ring, slab, MiB), 16);
+    ring.trimTo(ring.first + 8);
+    assert.equal(ring.bytes, 8 * MiB);
+    assert.equal(budget.uncollected, 8 * MiB);
+    assert.equal(ring.full, true, "what was dropped still occupies memory");
+    slab.owner?.collected(slab.dropped);
+    assert.equal(budget.uncollected, 0);
+    assert.equal(ring.full, false);
+    assert.equal(fillIn(ring, new SlabMemory(), MiB), 8);
+  });
+
+  test("asks for a collection when uncollected bytes (three quarters of the store) keep a ring from reading", () => {
+    const { budget, clock } = counting(16 * MiB);
+    const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
+    fillIn(ring, new SlabMemory(), MiB);
+    ring.trimTo(ring.first + 11);
+    assert.equal(ring.full, true);
+    assert.equal(clock.collections, 0, "11 MiB uncollected: less than three quarters");
+    ring.trimTo(ring.first + 1);
+    assert.equal(ring.full, true);
+    assert.equal(clock.collections, 1);
+    clock.now += 50;
+    assert.equal(ring.full, true);
+    assert.equal(clock.collections, 1, "at most one per interval");
+  });
+
+  test("fewer uncollected bytes keep a ring waiting only until the patience has passed", async () => {
+    const budget = new StoreBudget(16 * MiB, { collect: () => collections++, patienceMs: 30 });
+    let collections = 0;
+    const shared = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
+    const catchUp = new EntryRing({ maxEntries: 4096, maxBytes: 8 * MiB }, budget);
+    // An idle client's catch-up reader keeps its reservation; the shared ring's client read and
+    // acked everything: nobody will drop more.
+    catchUp.reserve(8 * MiB);
+    fillIn(shared, new SlabMemory(), MiB);
+    shared.trimTo(shared.next);
+    assert.equal(shared.full, true);
+    assert.equal(collections, 0, "8 MiB uncollected: less than three quarters");
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(collections, 1);
+    budget.close();
+  });
+
+  test("a collection asked for within the interval runs once it has passed", async () => {
+    const budget = new StoreBudget(16 * MiB, { collect: () => collections++, minIntervalMs: 30 });
+    let collections = 0;
+    const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
+    fillIn(ring, new SlabMemory(), MiB);
+    ring.trimTo(ring.first + 12);
+    assert.equal(ring.full, true);
+    assert.equal(collections, 1);
+    assert.equal(ring.full, true);
+    assert.equal(collections, 1);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(collections, 2, "nothing else would ask while the readers wait");
+    budget.close();
+  });
+
+  test("wakes the waiting readers once collected memory made room", async () => {
+    const { budget } = counting(16 * MiB);
+    let woken = 0;
+    budget.onCollected = () => woken++;
+    const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
+    const slabs = [new SlabMemory(), new SlabMemory()];
+    for (const slab of slabs) for (let i = 0; i < 8; i++) ring.append(storedEntry(EMPTY, MiB, slab));
+    ring.trimTo(ring.next);
+    for (const slab of slabs) slab.owner?.collected(slab.dropped);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(woken, 1, "one wake for the slabs one collection freed");
+  });
+
+  test("uncollected bytes count at most three quarters of the store", () => {
+    const { budget, clock } = counting(16 * MiB);
+    const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
+    fillIn(ring, new SlabMemory(), MiB);
+    ring.trimTo(ring.next);
+    assert.equal(budget.uncollected, 16 * MiB);
+    assert.equal(fillIn(ring, new SlabMemory(), MiB), 4);
+    assert.equal(clock.collections, 1, "they keep it from reading");
+  });
+
+  test("a ring that leaves the budget leaves what it held uncollected", () => {
+    const { budget } = counting(16 * MiB);
+    const shared = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
+    const catchUp = new EntryRing({ maxEntries: 4096, maxBytes: 8 * MiB }, budget);
+    const slab = new SlabMemory();
+    fillIn(catchUp, slab, MiB);
+    catchUp.leaveBudget();
+    assert.equal(budget.uncollected, 8 * MiB);
+    assert.equal(fillIn(shared, new SlabMemory(), MiB), 8);
+    slab.owner?.collected(slab.dropped);
+    assert.equal(fillIn(shared, new SlabMemory(), MiB), 8);
+  });
+
+  test("entries without a followed slab are freed when dropped", () => {
+    const { budget } = counting(16 * MiB);
+    const ring = new EntryRing({ maxEntries: 1 << 20, maxBytes: 16 * MiB }, budget);
+    fill(ring, MiB);
+    ring.trimTo(ring.next);
+    assert.equal(budget.uncollected, 0);
+    assert.equal(fill(ring, MiB), 16);
   });
 });

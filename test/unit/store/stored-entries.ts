@@ -1,9 +1,14 @@
 // Stored entries for the store's unit tests: only their bytes and size matter there.
+import type { SlabMemory } from "../../../src/server/store/entry-memory.js";
 import type { StoredEntry } from "../../../src/server/store/entry-ring.js";
 
-/** A stored entry of `bytes`, counted as `size` bytes (default: its bytes' length). */
-export function storedEntry(bytes: Buffer, size = bytes.length): StoredEntry {
+/**
+ * A stored entry of `bytes`, counted as `size` bytes (default: its bytes' length); with `slab`,
+ * its memory counts until the slab is collected.
+ */
+export function storedEntry(bytes: Buffer, size = bytes.length, slab?: SlabMemory): StoredEntry {
   return {
+    ...(slab ? { slab } : {}),
     seq: 0,
     bytes,
     entryType: 0,
