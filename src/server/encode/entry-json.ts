@@ -16,7 +16,7 @@
 // with a field the tables lack) are written by protobuf-es instead, so the answer is the same.
 // What makes it fast: a column's fields that are the same in every row of a table (its
 // ColumnSpec's) are written from a cache of their JSON, found by comparing their bytes (see
-// the run cache below); text is copied four bytes at a time while none needs an escape; the
+// json-column-runs.ts); text is copied four bytes at a time while none needs an escape; the
 // output goes through locals, one room check per member.
 // test/unit/encode/entry-json.test.ts proves it on the decoder's fixtures, on generated entries
 // with every field of every message set (fast-check), on generated rows of tables alike and
@@ -32,6 +32,7 @@ import {
 import { ColumnSchema, EntrySchema } from "../../gen/sluice/v1/entry_pb.js";
 import type { ColumnSpec } from "../entry/row-changes.js";
 import { entryMessage } from "./entry-encoder.js";
+import { cachedRun, endRun, MAX_ORDINAL, RUNS, WAYS } from "./json-column-runs.js";
 
 enum Kind {
   Int32,
@@ -253,62 +254,6 @@ function varint(b: Uint8Array, i: number): void {
   at = i;
 }
 
-// The run cache: a run is consecutive fixed fields of a Column (COLUMN_FIXED), in increasing
-// number order, as bytes, with the JSON members they write. Rows of a table repeat them: a run
-// whose bytes equal a cached run's writes that run's JSON (the same bytes parse to the same
-// fields, so the JSON is the same; the member before it decides only the comma, and the run's
-// first field is checked for order as any field is: its fields increase, so the rest pass).
-// Cached per place: the column's position in its list and the run's in the column, two ways
-// (entries of two tables alternate). Bounded: MAX_ORDINAL × RUNS × WAYS runs of one column.
-interface Run {
-  bytes: Uint8Array;
-  /** The bytes as little-endian words (the last 0-3 bytes left out), to compare fast. */
-  words: Int32Array;
-  /** Members written, without the comma before the first (empty: every field a default). */
-  json: Uint8Array;
-  /** Number of the last member written (0: none). */
-  last: number;
-}
-const RUNS = 4;
-const WAYS = 2;
-const MAX_ORDINAL = 4096;
-const runCache: (Run | undefined)[] = [];
-
-/** The cached run at `slot` (either way) that b[i, end) starts with (`view`: b's). */
-function cachedRun(slot: number, view: DataView, b: Uint8Array, i: number, end: number): Run | undefined {
-  for (let way = 0; way < WAYS; way++) {
-    const run = runCache[slot + way];
-    if (run === undefined) return undefined;
-    const { bytes, words } = run;
-    const n = bytes.length;
-    if (i + n > end) continue;
-    // Four bytes at a time: a byte loop made a third of the writer's time.
-    let k = 0;
-    while (k < words.length && view.getInt32(i + 4 * k, true) === words[k]) k++;
-    if (k < words.length) continue;
-    k *= 4;
-    while (k < n && bytes[k] === b[i + k]) k++;
-    if (k < n) continue;
-    if (way > 0) {
-      runCache[slot + way] = runCache[slot];
-      runCache[slot] = run;
-    }
-    return run;
-  }
-  return undefined;
-}
-
-function cacheRun(slot: number, bytes: Uint8Array, json: Uint8Array, last: number): void {
-  for (let way = WAYS - 1; way > 0; way--) runCache[slot + way] = runCache[slot + way - 1];
-  const words = new Int32Array(bytes.length >> 2);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let k = 0; k < words.length; k++) words[k] = view.getInt32(4 * k, true);
-  runCache[slot] = { bytes, words, json, last };
-}
-
-const copyOf = (b: Uint8Array, start: number, end: number): Uint8Array =>
-  Uint8Array.prototype.slice.call(b, start, end);
-
 /**
  * Writes the message in b[start, end) as a JSON object at `pos`; `ordinal`: its position in the
  * list it is an element of (-1: not in a list). The output goes through locals (`o`, `p`),
@@ -459,27 +404,6 @@ function writeMessage(m: MessageJson, b: Uint8Array, start: number, end: number,
   if (open) o[p++] = 0x5d;
   o[p++] = 0x7d; // }
   pos = p;
-}
-
-/**
- * Caches the run just written: its bytes b[start, end), the members it wrote to o[json, p)
- * (after the comma the first took when `before`, the last member before the run, is one), and
- * `last` after it.
- */
-function endRun(
-  slot: number,
-  b: Uint8Array,
-  start: number,
-  end: number,
-  o: Uint8Array,
-  json: number,
-  p: number,
-  before: number,
-  last: number,
-): void {
-  const wrote = last !== before;
-  const from = wrote && before !== 0 ? json + 1 : json;
-  cacheRun(slot, copyOf(b, start, end), copyOf(o, from, p), wrote ? last : 0);
 }
 
 /** A member's key at o[p], after a comma unless it is the object's first (room ensured). */
