@@ -10,21 +10,11 @@ import fc from "fast-check";
 import { type Entry, EntrySchema, EntryType, EventType } from "../../../src/gen/sluice/v1/entry_pb.js";
 import { decodeEntryField } from "../../../src/server/encode/entry-encoder.js";
 import { type FilterSubject, filterSubject } from "../../../src/server/entry/filter-subject.js";
-import type { EntryPosition } from "../../../src/server/entry/positions.js";
 import { EventFilter, type EventFilterOptions } from "../../../src/server/filter/index.js";
 import { classifyStatement } from "../../../src/server/parse/ddl.js";
 import { encodedFilter, filterEntry } from "../../../src/server/sink/entry-filter.js";
 import { EntryStorer } from "../../../src/server/store/stored-entry.js";
-
-const POSITION: EntryPosition = {
-  file: "mysql-bin.000001",
-  offset: 4,
-  after: undefined,
-  before: { file: "mysql-bin.000001", position: 4, gtid: "", timestamp: 0 },
-  timestamp: 0,
-  gtid: "",
-  serverId: 1,
-};
+import { POSITION } from "../store/stored-entries.js";
 
 const storer = new EntryStorer();
 const COLUMNS = ["id", "note", "price"];

@@ -5,21 +5,11 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import { type Entry, EntrySchema, EntryType, EventType } from "../../../src/gen/sluice/v1/entry_pb.js";
-import type { EntryPosition } from "../../../src/server/entry/positions.js";
 import { fullCollection } from "../../../src/server/store/dropped-entries.js";
 import { EntryRing } from "../../../src/server/store/entry-ring.js";
 import { StoreBudget } from "../../../src/server/store/store-budget.js";
 import { EntryStorer } from "../../../src/server/store/stored-entry.js";
-
-const POSITION: EntryPosition = {
-  file: "mysql-bin.000001",
-  offset: 4,
-  after: undefined,
-  before: { file: "mysql-bin.000001", position: 4, gtid: "", timestamp: 0 },
-  timestamp: 0,
-  gtid: "",
-  serverId: 1,
-};
+import { POSITION } from "./stored-entries.js";
 
 /** A row change of about a kilobyte. */
 function rowChange(i: number): Entry {

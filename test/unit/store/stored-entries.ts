@@ -1,4 +1,5 @@
 // Stored entries for the store's unit tests: only their bytes and size matter there.
+import type { EntryPosition } from "../../../src/server/entry/positions.js";
 import type { SlabMemory } from "../../../src/server/store/entry-memory.js";
 import type { StoredEntry } from "../../../src/server/store/entry-ring.js";
 
@@ -25,3 +26,14 @@ export function storedEntry(bytes: Buffer, size = bytes.length, slab?: SlabMemor
     size,
   };
 }
+
+/** A binlog position for entries whose position does not matter. */
+export const POSITION: EntryPosition = {
+  file: "mysql-bin.000001",
+  offset: 4,
+  after: undefined,
+  before: { file: "mysql-bin.000001", position: 4, gtid: "", timestamp: 0 },
+  timestamp: 0,
+  gtid: "",
+  serverId: 1,
+};
