@@ -48,6 +48,7 @@ import {
   nodeCallHeaders,
 } from "../protocol/pipeline.js";
 import { raceAbort, watchCall } from "../protocol/server/call-guard.js";
+import { endWithParts } from "../protocol/server/end-with-parts.js";
 import { decodeRequest, readGrpcRequest, readRequestBody } from "../protocol/server/request-body.js";
 import { answerEnded } from "../protocol/server/stream-wire.js";
 import { endTrailersOnly, endWithGrpcStatus } from "../protocol/server/trailers-only.js";
@@ -242,7 +243,7 @@ export function createRawUnaryHandler(
           "content-length": String(length),
           [RELAY_HEADER]: "bytes",
         });
-        writeAll(res, answer.body);
+        endWithParts(res, answer.body);
         pipeline.end(call);
         return;
       }
@@ -385,19 +386,6 @@ interface Addressed {
   session: string;
   /** Get's: the server acks what it returns. */
   autoAck?: boolean;
-}
-
-/** Ends the answer with `chunks` as its body, in one write to the socket where it can (HTTP/1.1). */
-function writeAll(res: HttpResponse, chunks: Buffer[]): void {
-  if ("socket" in res && !("stream" in res)) {
-    res.cork();
-    for (const c of chunks) res.write(c);
-    res.end();
-    res.uncork();
-    return;
-  }
-  for (const c of chunks) (res as http2.Http2ServerResponse).write(c);
-  res.end();
 }
 
 /** What is sent to the server: the message's format, its headers (type, deadline) and body. */

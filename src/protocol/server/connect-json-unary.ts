@@ -14,6 +14,7 @@ import { JsonAnswer, jsonAnswerKey } from "../json-answer.js";
 import type { Call } from "../pipeline.js";
 import { connectUnaryError, headerRecord, webHeaders } from "../wire-errors.js";
 import { abortError, watchCall } from "./call-guard.js";
+import { endWithParts } from "./end-with-parts.js";
 import { type LeanOptions, type LeanWire, leanCall, type Route, runLean } from "./lean-context.js";
 import { readRequestBody } from "./request-body.js";
 import type { HttpRequest, HttpResponse } from "./server.js";
@@ -85,7 +86,7 @@ async function serve(
       "content-type": "application/json",
       "content-length": String(answer.length),
     });
-    writeParts(res, answer.parts);
+    endWithParts(res, answer.parts);
     opts.pipeline.end(call);
   } catch (err) {
     const e = gone.aborted ? abortError(gone) : ConnectError.from(err);
@@ -97,19 +98,6 @@ async function serve(
   } finally {
     done();
   }
-}
-
-/**
- * The answer's parts, corked: they go to the socket (HTTP/1.1) or the stream (HTTP/2) in one
- * writev, without being copied together first (a Get's are its entries' JSON forms).
- */
-function writeParts(res: HttpResponse, parts: readonly Uint8Array[]): void {
-  const corked: { cork(): void; uncork(): void } = "stream" in res ? res.stream : res;
-  const out: { write(chunk: Uint8Array): boolean; end(): void } = res;
-  corked.cork();
-  for (const part of parts) out.write(part);
-  out.end();
-  corked.uncork();
 }
 
 /** The request message, read as connect-es reads it: a body that is not one is invalid_argument. */

@@ -179,8 +179,7 @@ export class CatchUpReaders {
       const r = this.#readers.get(s.clientId);
       if (!r?.ready || s.ring !== r.pipeline.ring) continue;
       const ring = r.pipeline.ring;
-      const ownLimit = ring.count >= ring.limits.maxEntries || ring.bytes >= ring.limits.maxBytes;
-      if (ring.full && !ownLimit && s.readSeq >= ring.next && s.outstanding.length === 0) return true;
+      if (ring.full && !ring.atLimit && s.readSeq >= ring.next && s.outstanding.length === 0) return true;
     }
     return false;
   }

@@ -62,12 +62,13 @@ export class EntryRing {
     return this.#reserved;
   }
 
+  /** Full by its own limits, whatever the budget says. */
+  get atLimit(): boolean {
+    return this.count >= this.limits.maxEntries || this.#bytes >= this.limits.maxBytes;
+  }
+
   get full(): boolean {
-    return (
-      this.count >= this.limits.maxEntries ||
-      this.#bytes >= this.limits.maxBytes ||
-      (this.#budget !== undefined && !this.#budget.hasRoom(this))
-    );
+    return this.atLimit || (this.#budget !== undefined && !this.#budget.hasRoom(this));
   }
 
   /** Keeps `bytes` of the shared budget for this ring (0: none). */

@@ -41,8 +41,8 @@ export interface StoreBudgetOptions {
   now?: () => number;
 }
 
-export const MIN_COLLECTION_INTERVAL_MS = 100;
-export const COLLECTION_PATIENCE_MS = 1000;
+const MIN_COLLECTION_INTERVAL_MS = 100;
+const COLLECTION_PATIENCE_MS = 1000;
 
 /** Uncollected bytes past this many no longer count against a budget of maxBytes. */
 function uncountedPast(maxBytes: number): number {
