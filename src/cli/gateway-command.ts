@@ -20,7 +20,7 @@ import {
 import { gatewayFlags } from "./gateway-options.js";
 import { GATEWAY_TLS_HELP, GatewayTlsFlags } from "./gateway-tls-flags.js";
 import { isLimitFlag, LIMIT_FLAGS_HELP, limitsFromFlags } from "./limit-flags.js";
-import { setGatewayHeapGrowth } from "./runtime-flags.js";
+import { setHeapGrowth } from "./runtime-flags.js";
 import { ZK_CREDENTIALS_HELP, zkCredentials } from "./zk-credentials.js";
 
 const HELP = `Usage: sluice gateway --zk HOST:PORT[,...] [options]
@@ -227,7 +227,7 @@ export const gatewayCommand: Command = {
   help: HELP,
   async run(args) {
     const flags = parseGatewayArgs(args, process.env);
-    setGatewayHeapGrowth();
+    setHeapGrowth();
     const log = createLogger("gateway");
     const { metricsPort, metricsHost, ...rest } = flags;
     const gateway = await startGateway({

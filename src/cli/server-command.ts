@@ -5,12 +5,14 @@ import { ConfigError } from "../server/config/errors.js";
 import { loadServerConfig } from "../server/config/load.js";
 import { startServer } from "../server/server.js";
 import { type Command, refusedAsUsage, UsageError } from "./command.js";
+import { setHeapGrowth } from "./runtime-flags.js";
 
 export const serverCommand: Command = {
   name: "server",
   summary: "canal server: destinations, store, get/ack/rollback and streams over Connect",
   help: SERVER_HELP,
   async run(args) {
+    setHeapGrowth();
     let config: ReturnType<typeof loadServerConfig>;
     try {
       config = loadServerConfig({ argv: args, env: process.env });
