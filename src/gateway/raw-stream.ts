@@ -31,6 +31,7 @@ import { type StreamWire, streamWireOf } from "../protocol/server/stream-wire.js
 import { errorFromGrpcStatus, grpcStatusCode } from "../protocol/wire-errors.js";
 import { callError } from "./call-errors.js";
 import { takeStreamHold } from "./canal-proxy.js";
+import { FrameBuffers } from "./frame-buffers.js";
 import type { ClientHolds, Hold } from "./holds.js";
 import { RetryBudget, relayHeaders, runnerChanged } from "./relay.js";
 import type { Runner, RunnerTable } from "./runners.js";
@@ -42,6 +43,8 @@ const PATH = `/${SERVICE}/Stream`;
 export const RELAY_HEADER = "sluice-relay";
 const RELAYED = { [RELAY_HEADER]: "bytes" };
 const RETRY_MS = 500;
+/** The most bytes of written frames' buffers the gateway keeps for the next (frame-buffers.ts). */
+const KEPT_FRAME_BYTES = 32 << 20;
 
 /** One HTTP/2 session per server address, made again when it closes. */
 export class RawSessions {
@@ -98,6 +101,7 @@ export function createRawStreamHandler(
   maxBytes: { request: number; answer: number },
   log: Logger,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
+  const buffers = new FrameBuffers(KEPT_FRAME_BYTES);
   const handler = (req: HttpRequest, res: HttpResponse): boolean => {
     if (req.method !== "POST" || req.url !== PATH) return false;
     const wire = streamWireOf(req);
@@ -161,7 +165,7 @@ export function createRawStreamHandler(
         // Until the first message is rewritten: its bytes so far.
         let head: FrameReader | undefined = new FrameReader();
         // Only whole messages go on, so that the answer can end between two at any moment.
-        const whole = new WholeFrames(maxBytes.answer);
+        const whole = new WholeFrames(maxBytes.answer, undefined, buffers.take);
         const statusOf = (hs: http2.IncomingHttpHeaders) => {
           if (grpcStatusCode(hs) !== undefined) status = hs;
         };
@@ -203,7 +207,11 @@ export function createRawStreamHandler(
             );
             return;
           }
-          for (const bytes of frames) full = !out.write(bytes);
+          for (const bytes of frames) {
+            full = !out.write(bytes, (err?: Error | null) => {
+              if (!err) buffers.give(bytes);
+            });
+          }
           if (full) {
             up.pause();
             res.once("drain", () => up.resume());

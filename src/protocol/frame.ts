@@ -126,10 +126,12 @@ export class WholeFrames {
   /**
    * @param maxMessageBytes the largest message passed on: a larger one throws FrameTooLarge.
    * @param presizedBytes the most set aside for a frame before its bytes come.
+   * @param allocate gives the buffers frames cut across chunks are copied into.
    */
   constructor(
     private readonly maxMessageBytes = Number.POSITIVE_INFINITY,
     private readonly presizedBytes = PRESIZED_FRAME_BYTES,
+    private readonly allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size),
   ) {}
 
   /** The frame being completed: `#filled` bytes of its `#size` so far, in `#partial`. */
@@ -183,7 +185,7 @@ export class WholeFrames {
     this.#size = this.#frameSize(b, at);
     // Set aside what the header announces, up to a bound: a frame claiming gigabytes grows as
     // its bytes really come.
-    this.#partial = Buffer.allocUnsafe(Math.min(this.#size, Math.max(n, this.presizedBytes)));
+    this.#partial = this.allocate(Math.min(this.#size, Math.max(n, this.presizedBytes)));
     this.#filled = b.copy(this.#partial, 0, at, at + n);
   }
 
@@ -192,7 +194,7 @@ export class WholeFrames {
     const n = Math.min(this.#size - this.#filled, chunk.length - at);
     let partial = this.#partial as Buffer;
     if (this.#filled + n > partial.length) {
-      const grown = Buffer.allocUnsafe(Math.min(this.#size, Math.max(this.#filled + n, partial.length * 2)));
+      const grown = this.allocate(Math.min(this.#size, Math.max(this.#filled + n, partial.length * 2)));
       partial.copy(grown, 0, 0, this.#filled);
       partial = grown;
       this.#partial = grown;

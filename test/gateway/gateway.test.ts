@@ -17,6 +17,7 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { CanalConnector } from "../../src/clients/typescript/connector.js";
+import { createSluiceClient } from "../../src/clients/typescript/node.js";
 import { ZkClient } from "../../src/common/zk/client.js";
 import { ZkPaths } from "../../src/common/zk/paths.js";
 import { CLIENT_EPOCH_HEADER } from "../../src/contracts/client-epoch.js";
@@ -915,4 +916,58 @@ test("a gateway that dies takes its leases with it: its clients get 'session los
   );
   const again = await b.subscribe({ destination: "example", clientId: "orphan" });
   assert.ok(again.epoch > sub.epoch);
+});
+
+test("batches of megabytes come through the relay byte for byte, over gRPC and Connect, as its frame buffers are used again", async () => {
+  // Each batch is far above the 16 KiB chunks HTTP/2 brings it in: the gateway copies it into
+  // a buffer of its own, which it lends again once the write of the batch has completed.
+  await db.query("CREATE TABLE shop.notes (id INT PRIMARY KEY, note TEXT)");
+  const note = (id: number) => `${id}:`.padEnd(1500, String.fromCharCode(65 + (id % 26)));
+  const rows = 1200;
+  let next = 0;
+  const insert = async () => {
+    // Rows written after a client subscribed come to it.
+    for (let end = next + rows; next < end; ) {
+      const values = Array.from({ length: 200 }, () => `(${next}, '${note(next++)}')`);
+      await db.query(`INSERT INTO shop.notes VALUES ${values.join(", ")}`);
+    }
+  };
+  for (const transport of ["grpc", "connect"] as const) {
+    const client = createSluiceClient({ baseUrl: urlA, transport });
+    const first = next;
+    const seen: number[] = [];
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(new Error("time limit")), 30_000);
+    let writing: Promise<void> | undefined;
+    try {
+      for await (const batch of client.stream({
+        destination: "example",
+        clientId: `notes-${transport}`,
+        batchSize: 40, // about 400 KB: row events are about 8 KB
+        window: 3,
+        signal: stop.signal,
+        onSubscribed: () => {
+          writing ??= insert();
+        },
+      })) {
+        for (const row of batch.rows()) {
+          if (row.table !== "notes" || !row.after) continue;
+          const id = Number(row.after.id);
+          assert.equal(row.after.note, note(id), `row ${id} over ${transport}`);
+          seen.push(id);
+        }
+        await batch.ack();
+        if (seen.length >= rows) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      stop.abort();
+      await writing;
+    }
+    assert.deepEqual(
+      seen,
+      Array.from({ length: rows }, (_, i) => first + i),
+      transport,
+    );
+  }
 });
