@@ -1,5 +1,5 @@
-// Buffers the stream relay assembles large messages in (WholeFrames copies a frame cut across
-// chunks into one buffer of its size), used again once the frame they held has been written.
+// Buffers the relay assembles large messages in (a stream's frame cut across chunks, a unary
+// answer that came in several DATA frames), used again once what they held has been written.
 //
 // Why: a batch is megabytes, and a buffer that size fresh from the system (glibc maps it on
 // its own) has every page faulted in on its first write and unmapped when V8 collects it.
@@ -11,6 +11,9 @@
 // HTTP/2 alike), so nothing reads them any more. A write that failed, or never called back,
 // leaves its buffer to the garbage collector: reusing memory something may still read would
 // send one consumer another batch's bytes, so every doubt keeps a buffer out of the pool.
+
+/** The most bytes of free buffers a gateway keeps for the next frames. */
+export const KEPT_FRAME_BYTES = 32 << 20;
 
 /** Frames under this size are left to Node's allocator (its pool, or malloc's heap). */
 const MIN_POOLED_BYTES = 128 * 1024;

@@ -22,6 +22,7 @@ import { serveStatusPage } from "../status-page/serve.js";
 import { createAdminProxy } from "./admin-proxy.js";
 import { withCallErrors } from "./call-errors.js";
 import { createCanalProxy } from "./canal-proxy.js";
+import { FrameBuffers, KEPT_FRAME_BYTES } from "./frame-buffers.js";
 import { createHealthService } from "./health.js";
 import { ClientHolds } from "./holds.js";
 import { checkGatewayListeners, type GatewaySecurity } from "./listen-security.js";
@@ -133,6 +134,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   // Stream (gRPC, binary Connect), Get, Ack and Rollback (gRPC, Connect) are relayed as bytes
   // (raw-stream.ts, raw-unary.ts).
   const rawSessions = new RawSessions(dialer);
+  const frameBuffers = new FrameBuffers(KEPT_FRAME_BYTES);
   const rawStream = createRawStreamHandler(
     runners,
     holds,
@@ -140,15 +142,17 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     closing.signal,
     rawSessions,
     { request: opts.maxRequestBytes, answer: opts.maxMessageBytes },
+    frameBuffers,
     log.child("stream"),
   );
-  const unaryConnections = new H2Pool((address) => dialer.connect(address));
+  const unaryConnections = new H2Pool((address) => dialer.connect(address), { allocate: frameBuffers.take });
   const rawUnary = createRawUnaryHandler(
     runners,
     holds,
     pipeline,
     unaryConnections,
     { request: opts.maxRequestBytes, answer: opts.maxMessageBytes },
+    frameBuffers,
     log.child("call"),
   );
   let http: ConnectServer;

@@ -31,7 +31,7 @@ import { type StreamWire, streamWireOf } from "../protocol/server/stream-wire.js
 import { errorFromGrpcStatus, grpcStatusCode } from "../protocol/wire-errors.js";
 import { callError } from "./call-errors.js";
 import { takeStreamHold } from "./canal-proxy.js";
-import { FrameBuffers } from "./frame-buffers.js";
+import type { FrameBuffers } from "./frame-buffers.js";
 import type { ClientHolds, Hold } from "./holds.js";
 import { RetryBudget, relayHeaders, runnerChanged } from "./relay.js";
 import type { Runner, RunnerTable } from "./runners.js";
@@ -43,8 +43,6 @@ const PATH = `/${SERVICE}/Stream`;
 export const RELAY_HEADER = "sluice-relay";
 const RELAYED = { [RELAY_HEADER]: "bytes" };
 const RETRY_MS = 500;
-/** The most bytes of written frames' buffers the gateway keeps for the next (frame-buffers.ts). */
-const KEPT_FRAME_BYTES = 32 << 20;
 
 /** One HTTP/2 session per server address, made again when it closes. */
 export class RawSessions {
@@ -99,9 +97,10 @@ export function createRawStreamHandler(
   sessions: RawSessions,
   /** The largest request and answer messages relayed (--max-request, --max-message). */
   maxBytes: { request: number; answer: number },
+  /** Where frames that came in pieces are assembled, given back once written. */
+  buffers: FrameBuffers,
   log: Logger,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
-  const buffers = new FrameBuffers(KEPT_FRAME_BYTES);
   const handler = (req: HttpRequest, res: HttpResponse): boolean => {
     if (req.method !== "POST" || req.url !== PATH) return false;
     const wire = streamWireOf(req);

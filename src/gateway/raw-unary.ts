@@ -54,6 +54,7 @@ import { answerEnded } from "../protocol/server/stream-wire.js";
 import { endTrailersOnly, endWithGrpcStatus } from "../protocol/server/trailers-only.js";
 import { connectUnaryError, errorFromConnectUnary, errorFromGrpcStatus } from "../protocol/wire-errors.js";
 import { callError } from "./call-errors.js";
+import type { FrameBuffers } from "./frame-buffers.js";
 import type { ClientHolds } from "./holds.js";
 import { RELAY_HEADER } from "./raw-stream.js";
 import { RetryBudget, relayHeaders, runnerChanged } from "./relay.js";
@@ -85,8 +86,20 @@ export function createRawUnaryHandler(
   connections: H2Pool,
   /** The largest request and answer messages relayed (--max-request, --max-message). */
   maxBytes: { request: number; answer: number },
+  /** What answers are assembled in (H2Pool's allocate): given back once written. */
+  buffers: FrameBuffers,
   log: Logger,
 ): (req: HttpRequest, res: HttpResponse) => boolean {
+  /**
+   * Once the answer's bytes were written, their buffers may be lent again: a callback of
+   * end(), when it reports no error and the response did finish (every byte handed to the
+   * socket), for end() also calls back on a response closed under it.
+   */
+  const giveBack =
+    (res: { readonly writableFinished: boolean }, body: readonly Uint8Array[]) => (err?: unknown) => {
+      if (err || !res.writableFinished) return;
+      for (const part of body) buffers.give(part);
+    };
   return (req, res) => {
     const method = METHODS.get(req.url ?? "");
     if (!method || req.method !== "POST") return false;
@@ -164,7 +177,7 @@ export function createRawUnaryHandler(
         for (const chunk of answer.body) res.write(chunk);
         const trailers = pass(answer.trailers);
         if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
-        res.end();
+        res.end(giveBack(res, answer.body));
       }
       pipeline.end(call, answerError(answer));
     } catch (err) {
@@ -243,7 +256,7 @@ export function createRawUnaryHandler(
           "content-length": String(length),
           [RELAY_HEADER]: "bytes",
         });
-        endWithParts(res, answer.body);
+        endWithParts(res, answer.body, giveBack(res, answer.body));
         pipeline.end(call);
         return;
       }
@@ -262,7 +275,7 @@ export function createRawUnaryHandler(
         "content-length": String(out.length),
         [RELAY_HEADER]: "bytes",
       });
-      res.end(out);
+      res.end(out, giveBack(res, [out]));
       pipeline.end(call);
     } catch (err) {
       const e = gone.aborted ? ConnectError.from(gone.reason) : callError(err);

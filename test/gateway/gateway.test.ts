@@ -834,6 +834,91 @@ test("a server's message above the gateway's --max-message ends a relayed stream
   }
 });
 
+test("batches of megabytes come through the relay byte for byte, over gRPC and Connect, as its frame buffers are used again", async () => {
+  // Each batch is far above the 16 KiB chunks HTTP/2 brings it in: the gateway copies it into
+  // a buffer of its own, which it lends again once the write of the batch has completed.
+  await db.query("CREATE TABLE shop.notes (id INT PRIMARY KEY, note TEXT)");
+  const note = (id: number) => `${id}:`.padEnd(1500, String.fromCharCode(65 + (id % 26)));
+  const rows = 1200;
+  let next = 0;
+  const insert = async () => {
+    // Rows written after a client subscribed come to it.
+    for (let end = next + rows; next < end; ) {
+      const values = Array.from({ length: 200 }, () => `(${next}, '${note(next++)}')`);
+      await db.query(`INSERT INTO shop.notes VALUES ${values.join(", ")}`);
+    }
+  };
+  for (const transport of ["grpc", "connect"] as const) {
+    const client = createSluiceClient({ baseUrl: urlA, transport });
+    const first = next;
+    const seen: number[] = [];
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(new Error("time limit")), 30_000);
+    let writing: Promise<void> | undefined;
+    try {
+      for await (const batch of client.stream({
+        destination: "example",
+        clientId: `notes-${transport}`,
+        batchSize: 40, // about 400 KB: row events are about 8 KB
+        window: 3,
+        signal: stop.signal,
+        onSubscribed: () => {
+          writing ??= insert();
+        },
+      })) {
+        for (const row of batch.rows()) {
+          if (row.table !== "notes" || !row.after) continue;
+          const id = Number(row.after.id);
+          assert.equal(row.after.note, note(id), `row ${id} over ${transport}`);
+          seen.push(id);
+        }
+        await batch.ack();
+        if (seen.length >= rows) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      stop.abort();
+      await writing;
+    }
+    assert.deepEqual(
+      seen,
+      Array.from({ length: rows }, (_, i) => first + i),
+      transport,
+    );
+  }
+  // Get's answers (gRPC, and binary Connect over HTTP/1.1) are assembled the same way.
+  for (const h2 of [true, false]) {
+    const connector = new CanalConnector(canal(urlA, h2), {
+      destination: "example",
+      clientId: `notes-get-${h2}`,
+    });
+    await connector.connect();
+    await connector.subscribe("shop\\.notes");
+    const first = next;
+    await insert();
+    const seen: number[] = [];
+    while (seen.length < rows) {
+      const batch = await connector.getWithoutAck(40, { timeoutMs: 5000 });
+      assert.notEqual(batch.id, "", `rows came over ${h2 ? "gRPC" : "Connect"}`);
+      for (const e of batch.entries) {
+        if (e.payload.case !== "rowChange") continue;
+        for (const r of e.payload.value.rowDatas) {
+          const value = (name: string) => r.afterColumns.find((c) => c.name === name)?.value;
+          const id = Number(value("id"));
+          assert.equal(value("note"), note(id), `row ${id} of a Get`);
+          seen.push(id);
+        }
+      }
+      await connector.ack(batch.id);
+    }
+    assert.deepEqual(
+      seen,
+      Array.from({ length: rows }, (_, i) => first + i),
+    );
+    await connector.disconnect();
+  }
+});
+
 test("15 streams open at once: no MaxListenersExceededWarning in the gateway or the server", async () => {
   // Every relayed stream listens to the gateway's closing signal, and every open call to the
   // server's shutdown signals; Node warns of a leak past 10 listeners on one signal.
@@ -916,58 +1001,4 @@ test("a gateway that dies takes its leases with it: its clients get 'session los
   );
   const again = await b.subscribe({ destination: "example", clientId: "orphan" });
   assert.ok(again.epoch > sub.epoch);
-});
-
-test("batches of megabytes come through the relay byte for byte, over gRPC and Connect, as its frame buffers are used again", async () => {
-  // Each batch is far above the 16 KiB chunks HTTP/2 brings it in: the gateway copies it into
-  // a buffer of its own, which it lends again once the write of the batch has completed.
-  await db.query("CREATE TABLE shop.notes (id INT PRIMARY KEY, note TEXT)");
-  const note = (id: number) => `${id}:`.padEnd(1500, String.fromCharCode(65 + (id % 26)));
-  const rows = 1200;
-  let next = 0;
-  const insert = async () => {
-    // Rows written after a client subscribed come to it.
-    for (let end = next + rows; next < end; ) {
-      const values = Array.from({ length: 200 }, () => `(${next}, '${note(next++)}')`);
-      await db.query(`INSERT INTO shop.notes VALUES ${values.join(", ")}`);
-    }
-  };
-  for (const transport of ["grpc", "connect"] as const) {
-    const client = createSluiceClient({ baseUrl: urlA, transport });
-    const first = next;
-    const seen: number[] = [];
-    const stop = new AbortController();
-    const timer = setTimeout(() => stop.abort(new Error("time limit")), 30_000);
-    let writing: Promise<void> | undefined;
-    try {
-      for await (const batch of client.stream({
-        destination: "example",
-        clientId: `notes-${transport}`,
-        batchSize: 40, // about 400 KB: row events are about 8 KB
-        window: 3,
-        signal: stop.signal,
-        onSubscribed: () => {
-          writing ??= insert();
-        },
-      })) {
-        for (const row of batch.rows()) {
-          if (row.table !== "notes" || !row.after) continue;
-          const id = Number(row.after.id);
-          assert.equal(row.after.note, note(id), `row ${id} over ${transport}`);
-          seen.push(id);
-        }
-        await batch.ack();
-        if (seen.length >= rows) break;
-      }
-    } finally {
-      clearTimeout(timer);
-      stop.abort();
-      await writing;
-    }
-    assert.deepEqual(
-      seen,
-      Array.from({ length: rows }, (_, i) => first + i),
-      transport,
-    );
-  }
 });

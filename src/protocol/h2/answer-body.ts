@@ -12,6 +12,9 @@ const MIN_GROWN = 1 << 16;
 const MAX_PRESIZED = 1 << 26;
 
 export class AnswerBody {
+  /** @param allocate gives the buffer the pieces are copied into. */
+  constructor(private readonly allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size)) {}
+
   /** The only piece so far, uncopied. */
   #first: Buffer | undefined;
   /** Once a second piece came: the bytes so far, in `#buffer[0, #length)`. */
@@ -38,12 +41,12 @@ export class AnswerBody {
         return;
       }
       this.#first = undefined;
-      this.#buffer = Buffer.allocUnsafe(this.#sizeFor(first.length + piece.length));
+      this.#buffer = this.allocate(this.#sizeFor(first.length + piece.length));
       this.#length = first.copy(this.#buffer, 0);
     }
     const need = this.#length + piece.length;
     if (need > this.#buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, this.#buffer.length * 2));
+      const grown = this.allocate(Math.max(need, this.#buffer.length * 2));
       this.#buffer.copy(grown, 0, 0, this.#length);
       this.#buffer = grown;
     }

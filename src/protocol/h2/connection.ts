@@ -84,6 +84,8 @@ export interface H2ConnectionOptions {
   idleCloseMs?: number;
   /** Give up when the server has not sent its SETTINGS this long after the connection began. */
   handshakeTimeoutMs?: number;
+  /** Gives the buffers an answer that came in several DATA frames is copied into. */
+  allocate?: (size: number) => Buffer;
 }
 
 interface Stream {
@@ -115,6 +117,7 @@ interface Waiting {
 
 export class H2Connection {
   readonly #socket: Socket;
+  readonly #allocate: ((size: number) => Buffer) | undefined;
   readonly #decoder = new HpackDecoder();
   readonly #streams = new Map<number, Stream>();
   readonly #waiting: Waiting[] = [];
@@ -149,6 +152,7 @@ export class H2Connection {
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
     const began = performance.now();
     this.#socket = socket;
+    this.#allocate = options.allocate;
     let ready!: () => void;
     let fail!: (err: Error) => void;
     this.#ready = new Promise<void>((resolve, reject) => {
@@ -272,7 +276,7 @@ export class H2Connection {
     const stream: Stream = {
       id,
       answer: { headers: {}, body: [], trailers: {} },
-      body: new AnswerBody(),
+      body: new AnswerBody(this.#allocate),
       maxAnswerBytes: w.maxAnswerBytes,
       answerBytes: 0,
       gotHeaders: false,

@@ -3,11 +3,16 @@
 // writev, without being copied together first.
 import type { HttpResponse } from "./server.js";
 
-export function endWithParts(res: HttpResponse, parts: readonly Uint8Array[]): void {
+/** `ended` is end()'s callback: see Node's for when it runs. */
+export function endWithParts(
+  res: HttpResponse,
+  parts: readonly Uint8Array[],
+  ended?: (err?: unknown) => void,
+): void {
   const corked: { cork(): void; uncork(): void } = "stream" in res ? res.stream : res;
-  const out: { write(chunk: Uint8Array): boolean; end(): void } = res;
+  const out: { write(chunk: Uint8Array): boolean; end(cb?: (err?: unknown) => void): void } = res;
   corked.cork();
   for (const part of parts) out.write(part);
-  out.end();
+  out.end(ended);
   corked.uncork();
 }
