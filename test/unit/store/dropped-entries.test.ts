@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DroppedEntries, droppedEntries } from "../../../src/server/store/dropped-entries.js";
+import { coalesced, DroppedEntries, droppedEntries } from "../../../src/server/store/dropped-entries.js";
 import { EntryRing } from "../../../src/server/store/entry-ring.js";
 import { StoreBudget } from "../../../src/server/store/store-budget.js";
 import { storedEntry } from "./stored-entries.js";
@@ -29,6 +29,26 @@ describe("DroppedEntries", () => {
     assert.equal(collected, 1, "not again within the interval");
     now = 5000;
     d.dropped(60 * MiB);
+    assert.equal(collected, 2);
+  });
+
+  test("requests before the collection runs are one collection; one after it, another", () => {
+    let collected = 0;
+    const deferred: Array<() => void> = [];
+    const collect = coalesced(
+      () => collected++,
+      (run) => deferred.push(run),
+    );
+    collect();
+    collect();
+    collect();
+    assert.equal(collected, 0, "the caller does not wait");
+    assert.equal(deferred.length, 1, "one collection asked for");
+    deferred.shift()?.();
+    assert.equal(collected, 1);
+    collect();
+    assert.equal(deferred.length, 1, "asked again once it ran");
+    deferred.shift()?.();
     assert.equal(collected, 2);
   });
 
