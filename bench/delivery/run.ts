@@ -52,7 +52,7 @@ import { latencyPhase } from "./latency.js";
 import { memoryRun } from "./memory.js";
 import { type ProcessProfile, profileOf } from "./profile.js";
 import { formatReport, type Report } from "./report.js";
-import { DEPLOY_ENV, quiet } from "./sluice-procs.js";
+import { deployDescription, quiet } from "./sluice-procs.js";
 import { decodeRun, type RunContext, startRunCluster, throughputRun } from "./throughput.js";
 
 const DEFAULT_CONSUMERS =
@@ -193,9 +193,7 @@ async function main(): Promise<number> {
         `bench/delivery: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), node ${process.version}, MariaDB ${ds.serverVersion}`,
         `dataset: ${describeDataset(ds)}`,
         `store.maxBytes ${o.maxBytes} bytes; streams: batchSize ${o.batchSize} entries, window ${o.window}; JSON Get: batchSize ${o.jsonBatchSize}; a server's start-up CPU (subtracted): ${ctx.serverStartCpu.toFixed(2)} s`,
-        `sluice processes run with ${Object.entries(DEPLOY_ENV)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(" ")}, as the deploy files set (docs/deploy.md)`,
+        `sluice processes run with ${deployDescription()}, as the deploy files set (docs/deploy.md)`,
         `load average at the start: ${loadavg()
           .map((x) => x.toFixed(2))
           .join(" ")}`,

@@ -21,7 +21,7 @@ import { parseSize } from "../../src/server/config/units.js";
 import { makeTempDir, removeDir, waitFor } from "../../test/harness/processes.js";
 import { parseArgs, parseCount } from "../decode/common.js";
 import { machineBusySeconds, processCpuSeconds } from "../decode/measure.js";
-import { DEPLOY_ENV } from "../delivery/sluice-procs.js";
+import { deployDescription } from "../delivery/sluice-procs.js";
 import { sampleRss } from "../delivery/throughput.js";
 import { spreadOf } from "./balance.js";
 import { checkStreams } from "./check.js";
@@ -261,9 +261,7 @@ async function main(): Promise<number> {
   const r: ScaleReport = {
     header: [
       `bench/scale: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), node ${process.version}`,
-      `sluice processes run with ${Object.entries(DEPLOY_ENV)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(" ")}, as the deploy files set (docs/deploy.md)`,
+      `sluice processes run with ${deployDescription()}, as the deploy files set (docs/deploy.md)`,
       `load average at the start: ${loadavg()
         .map((x) => x.toFixed(2))
         .join(" ")}`,
