@@ -11,7 +11,11 @@
 // a destination started again), V8 is asked for a full collection, run as a task of its own
 // (the caller does not wait), at most one per `minIntervalMs`. Not for the small drops of every ack: a full collection takes 15-30 ms of CPU here, and one per 16 MiB
 // acked cost 2-3 µs a row (bench/delivery --phases throughput); V8's own collections take care
-// of those, and of bulk drops that come more often than the interval.
+// of those, and of bulk drops that come more often than the interval. The interval is short
+// because bulk drops come close together: a slow consumer moved off the shared ring, which
+// refilled in a quarter of a second and dropped again, and with one collection a second the
+// second drop's 65 MB waited for V8 (bench/delivery --phases memory, a slow consumer: peak
+// RSS 176 MB with a 1 s interval, 162 MB with 250 ms).
 //
 // Requests made in one turn of the event loop are one collection (`coalesced`): a bulk drop and
 // the budget of the same store (store-budget.ts), or several stores, often ask in the same
@@ -21,7 +25,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 export const DROPPED_BYTES_PER_COLLECTION = 16 << 20;
-export const MIN_COLLECTION_INTERVAL_MS = 1000;
+export const MIN_COLLECTION_INTERVAL_MS = 250;
 
 /** Calls `collect` when `threshold` bytes or more are dropped at once, at most every `minIntervalMs`. */
 export class DroppedEntries {
