@@ -46,11 +46,11 @@ import { writeEntryJson } from "../../../src/server/encode/entry-json.js";
 import { encodeGetResponseJson } from "../../../src/server/encode/json-responses.js";
 import { encodeStreamBatch } from "../../../src/server/encode/responses.js";
 import { type FilterSubject, filterSubject } from "../../../src/server/entry/filter-subject.js";
-import type { EntryPosition } from "../../../src/server/entry/positions.js";
 import { classifyStatement } from "../../../src/server/parse/ddl.js";
 import { EntryBuilder } from "../../../src/server/parse/entry-builder.js";
 import { TransactionTracker } from "../../../src/server/parse/transaction-tracker.js";
 import { EntryStorer } from "../../../src/server/store/stored-entry.js";
+import { POSITION } from "../../../test/unit/store/stored-entries.js";
 import { type Dataset, parseArgs, parseCount } from "../../decode/common.js";
 
 const log = (s: string) => process.stderr.write(`[bench/delivery/codec] ${s}\n`);
@@ -112,16 +112,6 @@ function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
-
-const POSITION: EntryPosition = {
-  file: "mysql-bin.000001",
-  offset: 4,
-  after: undefined,
-  before: { file: "mysql-bin.000001", position: 4, gtid: "", timestamp: 0 },
-  timestamp: 0,
-  gtid: "",
-  serverId: 1,
-};
 
 function main(): void {
   const a = parseArgs(process.argv.slice(2), ["datadir", "rows", "batch-size", "repeat"]);

@@ -9,9 +9,10 @@
 // So when a store drops `threshold` bytes or more at once (a client that fell behind moved off
 // the shared ring, which then lets go of what only it needed; a catch-up reader's ring let go;
 // a destination started again), V8 is asked for a full collection, run as a task of its own
-// (the caller does not wait), at most one per `minIntervalMs`. Not for the small drops of every ack: a full collection takes 15-30 ms of CPU here, and one per 16 MiB
-// acked cost 2-3 µs a row (bench/delivery --phases throughput); V8's own collections take care
-// of those, and of bulk drops that come more often than the interval. The interval is short
+// (the caller does not wait), at most one per `minIntervalMs`. Not for the small drops of
+// every ack: a full collection takes 15-30 ms of CPU here, and one per 16 MiB acked cost 2-3 µs
+// a row (bench/delivery --phases throughput); V8's own collections take care of those, and of
+// bulk drops that come more often than the interval. The interval is short
 // because bulk drops come close together: a slow consumer moved off the shared ring, which
 // refilled in a quarter of a second and dropped again, and with one collection a second the
 // second drop's 65 MB waited for V8 (bench/delivery --phases memory, a slow consumer: peak
@@ -88,7 +89,10 @@ export function coalesced(collect: () => void, defer: (run: () => void) => void 
   };
 }
 
-/** V8's full collection, asked for on the next turn of the event loop and run as a task (undefined where it cannot be had). */
+/**
+ * V8's full collection, asked for on the next turn of the event loop and run as a task
+ * (undefined where it cannot be had).
+ */
 export const fullCollection = v8FullCollection();
 
 /** The process's: every ring tells it what it drops. */

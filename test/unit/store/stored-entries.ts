@@ -1,4 +1,5 @@
-// Stored entries for the store's unit tests: only their bytes and size matter there.
+// Stored entries for the store's unit tests (only their bytes and size matter there), and a
+// position for entries whose position does not matter (those tests, bench/delivery/codec).
 import type { EntryPosition } from "../../../src/server/entry/positions.js";
 import type { SlabMemory } from "../../../src/server/store/entry-memory.js";
 import type { StoredEntry } from "../../../src/server/store/entry-ring.js";
